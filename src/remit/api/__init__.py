@@ -1,0 +1,1 @@
+"""The ASGI application: webhooks, health, metrics, the internal API, the fake processor's HTTP face."""

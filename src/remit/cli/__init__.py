@@ -1,0 +1,23 @@
+"""The ``remit`` command: one sub-command per operator action, grouped by part.
+
+Each group lives in its own module with its own ``app``; this module only puts them together. Commands that
+list things take ``--json`` and then print exactly one JSON array.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from remit.cli import jobs
+
+app = typer.Typer(
+    name="remit",
+    help="remit: billing operations — webhooks, a billing mirror and a durable job engine on one SQL database.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+jobs.register(app)
+
+
+def main() -> None:
+    app()

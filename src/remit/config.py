@@ -1,0 +1,197 @@
+"""Settings from the environment, validated all at once at start-up.
+
+Every variable remit reads is a field here, with its environment name as the alias; ``docs/configuration.md``
+is the one list for operators, and a test fails when the two disagree. :func:`load_settings` gathers every
+problem before it raises, so an operator fixes a broken deploy in one round, and no message ever carries a
+value (a secret could be among them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from remit.errors import ConfigurationError
+
+DEFAULT_DATABASE_URL = "sqlite:///./remit.db"
+FAKE_WEBHOOK_SECRET = "whsec_remit_fake_development_secret"
+
+#: The queues remit's own jobs use, by their default (renameable) names.
+DEFAULT_QUEUES: dict[str, int] = {
+    "remit_webhooks": 10,
+    "remit_mailers": 5,
+    "remit_meters": 5,
+    "remit_usage": 5,
+    "remit_invoices": 5,
+    "remit_payment_sync": 2,
+    "remit_dunning": 2,
+    "remit_reconcilers": 2,
+    "remit_scheduled": 2,
+    "remit_provisioning": 5,
+    "remit_maintenance": 1,
+}
+
+@dataclass(frozen=True, slots=True)
+class QueueSpec:
+    """One queue as the host configured it: the name remit's code uses, the name in the database, and how
+    many of its jobs one worker process runs at once."""
+
+    key: str
+    name: str
+    concurrency: int
+
+def parse_queues(spec: str, defaults: Mapping[str, int] = DEFAULT_QUEUES) -> dict[str, QueueSpec]:
+    """Parse ``REMIT_QUEUES``: comma-separated ``key[=name][:concurrency]`` items.
+
+    The defaults are always present; an item overrides a default's name or concurrency, or adds a host queue.
+    ``remit_webhooks=billing_hooks:20`` renames remit's webhook queue to ``billing_hooks`` and runs 20 at once.
+    """
+    queues = {key: QueueSpec(key, key, conc) for key, conc in defaults.items()}
+    for raw in spec.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        head, _, conc_text = item.partition(":")
+        key, _, name = head.partition("=")
+        key, name = key.strip(), (name.strip() or key.strip())
+        if not key or not _is_identifier(key) or not _is_identifier(name):
+            raise ValueError(f"queue item {item!r} is not key[=name][:concurrency] with names of [a-z0-9_]")
+        try:
+            concurrency = int(conc_text) if conc_text else queues.get(key, QueueSpec(key, name, 10)).concurrency
+        except ValueError:
+            raise ValueError(f"queue {key!r} has a concurrency that is not a whole number") from None
+        if concurrency < 1:
+            raise ValueError(f"queue {key!r} needs a concurrency of at least 1")
+        queues[key] = QueueSpec(key, name, concurrency)
+    names = [q.name for q in queues.values()]
+    if len(names) != len(set(names)):
+        raise ValueError("two queues share one name")
+    return queues
+
+def _is_identifier(name: str) -> bool:
+    return bool(name) and len(name) <= 64 and all(c.isalnum() or c in "_-." for c in name)
+
+def _split_list(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+class Settings(BaseSettings):
+    """Everything remit reads from the environment. Field aliases are the variable names."""
+
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
+    processor: Literal["fake", "stripe"] = Field("fake", alias="REMIT_PROCESSOR")
+    stripe_api_key: str | None = Field(None, alias="STRIPE_API_KEY")
+    stripe_webhook_secret: list[str] = Field(default_factory=list, alias="STRIPE_WEBHOOK_SECRET")
+    stripe_api_base: str | None = Field(None, alias="STRIPE_API_BASE")
+    service_tokens: list[str] = Field(default_factory=list, alias="REMIT_SERVICE_TOKENS")
+    queues_spec: str = Field("", alias="REMIT_QUEUES")
+    url: str = Field("http://127.0.0.1:8000", alias="REMIT_URL")
+    environment: Literal["development", "test", "production"] = Field("development", alias="REMIT_ENV")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="REMIT_LOG_LEVEL")
+    log_format: Literal["json", "console"] = Field("json", alias="REMIT_LOG_FORMAT")
+
+    db_connect_timeout: float = Field(30.0, ge=0, alias="REMIT_DB_CONNECT_TIMEOUT")
+    db_pool_size: int = Field(10, ge=1, alias="REMIT_DB_POOL_SIZE")
+
+    job_poll_interval: float = Field(1.0, gt=0, alias="REMIT_JOB_POLL_INTERVAL")
+    job_heartbeat_interval: float = Field(5.0, gt=0, alias="REMIT_JOB_HEARTBEAT_INTERVAL")
+    job_lease_seconds: float = Field(60.0, gt=0, alias="REMIT_JOB_LEASE_SECONDS")
+    job_shutdown_grace: float = Field(25.0, ge=0, alias="REMIT_JOB_SHUTDOWN_GRACE")
+    job_batch_size: int = Field(100, ge=1, le=1000, alias="REMIT_JOB_BATCH_SIZE")
+    jobs_completed_retention_hours: float = Field(24.0, gt=0, alias="REMIT_JOBS_COMPLETED_RETENTION_HOURS")
+    jobs_discarded_retention_days: float = Field(30.0, gt=0, alias="REMIT_JOBS_DISCARDED_RETENTION_DAYS")
+
+    webhook_path: str = Field("/webhooks/stripe", alias="REMIT_WEBHOOK_PATH")
+    webhook_tolerance: int = Field(300, ge=1, alias="REMIT_WEBHOOK_TOLERANCE")
+    webhook_max_body_bytes: int = Field(1_048_576, ge=1024, alias="REMIT_WEBHOOK_MAX_BODY_BYTES")
+    webhook_max_attempts: int = Field(25, ge=1, alias="REMIT_WEBHOOK_MAX_ATTEMPTS")
+    webhook_processed_retention_days: float = Field(14.0, gt=0, alias="REMIT_WEBHOOK_PROCESSED_RETENTION_DAYS")
+    webhook_dead_retention_days: float = Field(90.0, gt=0, alias="REMIT_WEBHOOK_DEAD_RETENTION_DAYS")
+    flag_billing: bool = Field(True, alias="REMIT_FLAG_BILLING")
+
+    @field_validator("stripe_webhook_secret", "service_tokens", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("queues_spec")
+    @classmethod
+    def _valid_queues(cls, value: str) -> str:
+        parse_queues(value)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "sqlite+", "postgresql:", "postgresql+", "postgres:")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @property
+    def queues(self) -> dict[str, QueueSpec]:
+        return parse_queues(self.queues_spec)
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """The secrets webhook signatures are checked against; the fake processor has a development one."""
+        if self.stripe_webhook_secret:
+            return list(self.stripe_webhook_secret)
+        return [FAKE_WEBHOOK_SECRET] if self.processor == "fake" else []
+
+    def mode_problems(self) -> list[str]:
+        """What the chosen processor mode needs and does not have."""
+        problems: list[str] = []
+        if self.processor == "stripe":
+            if not self.stripe_api_key:
+                problems.append("STRIPE_API_KEY is required when REMIT_PROCESSOR=stripe")
+            if not self.stripe_webhook_secret:
+                problems.append("STRIPE_WEBHOOK_SECRET is required when REMIT_PROCESSOR=stripe")
+        if self.environment == "production" and not self.service_tokens:
+            problems.append("REMIT_SERVICE_TOKENS is required when REMIT_ENV=production")
+        return problems
+
+def field_env_names() -> dict[str, str]:
+    """Map each settings field to its environment variable."""
+    return {name: str(field.alias) for name, field in Settings.model_fields.items()}
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate settings; raise one :class:`ConfigurationError` naming every problem.
+
+    ``environ`` defaults to the process environment. Values never appear in the error.
+    """
+    env = dict(os.environ if environ is None else environ)
+    names = set(field_env_names().values())
+    given = {key: value for key, value in env.items() if key in names}
+    try:
+        settings = Settings.model_validate(given)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_input=False, include_url=False):
+            variable = str(error["loc"][0]) if error["loc"] else "settings"
+            message = str(error["msg"])
+            problems.append(f"{variable}: {message}")
+        raise ConfigurationError(problems) from None
+    problems = settings.mode_problems()
+    if problems:
+        raise ConfigurationError(problems)
+    return settings
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "DEFAULT_QUEUES",
+    "FAKE_WEBHOOK_SECRET",
+    "QueueSpec",
+    "Settings",
+    "field_env_names",
+    "load_settings",
+    "parse_queues",
+]
+

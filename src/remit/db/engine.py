@@ -1,0 +1,179 @@
+"""Engines per dialect: one async engine for the service and workers, a sync one for migrations and hosts.
+
+SQLite is made fit for several processes: WAL journal, a busy timeout, and ``BEGIN IMMEDIATE`` for every
+transaction, so two writers queue on the lock instead of failing half-way with ``database is locked``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from remit.errors import DatabaseUnavailable
+
+log = logging.getLogger("remit.db")
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _base_url(url: str | URL) -> URL:
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "postgres":
+        parsed = parsed.set(drivername="postgresql")
+    return parsed
+
+
+def async_url(url: str | URL) -> URL:
+    """The URL with the async driver remit uses for its dialect."""
+    parsed = _base_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def sync_url(url: str | URL) -> URL:
+    """The URL with the blocking driver remit uses for its dialect (migrations, hosts' sync code)."""
+    parsed = _base_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite+pysqlite")
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_sync_engine(url: str | URL, **kwargs: Any) -> Engine:
+    engine = sa.create_engine(sync_url(url), **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+@dataclass
+class Database:
+    """The one SQL database remit keeps everything in."""
+
+    url: str
+    engine: AsyncEngine
+    _sync_engine: Engine | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_url(cls, url: str, *, pool_size: int = 10, echo: bool = False) -> Database:
+        target = async_url(url)
+        kwargs: dict[str, Any] = {"echo": echo}
+        if target.get_backend_name() == "postgresql":
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+        engine = create_async_engine(target, **kwargs)
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine.sync_engine)
+        return cls(url=url, engine=engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @property
+    def sync_engine(self) -> Engine:
+        """A blocking engine on the same database, made on first use."""
+        if self._sync_engine is None:
+            self._sync_engine = create_sync_engine(self.url)
+        return self._sync_engine
+
+    def begin(self) -> Any:
+        """``async with db.begin() as conn``: one transaction, committed on success."""
+        return self.engine.begin()
+
+    def connect(self) -> Any:
+        return self.engine.connect()
+
+    async def ping(self) -> None:
+        """Run ``SELECT 1``; raise :class:`DatabaseUnavailable` when the database does not answer."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except Exception as exc:
+            if is_unavailable_error(exc):
+                raise DatabaseUnavailable(f"database unreachable ({type(exc).__name__})") from exc
+            raise
+
+    async def wait_until_reachable(self, timeout: float, *, log_each_try: bool = True) -> None:
+        """Retry :meth:`ping` with exponential backoff for up to ``timeout`` seconds, one log line per try."""
+        deadline = time.monotonic() + timeout
+        delay, attempt = 0.5, 0
+        while True:
+            attempt += 1
+            try:
+                await self.ping()
+                return
+            except DatabaseUnavailable as exc:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise DatabaseUnavailable(
+                        f"database still unreachable after {attempt} tries in {timeout:g}s"
+                    ) from exc
+                wait = min(delay, remaining)
+                if log_each_try:
+                    log.warning(
+                        "database not reachable (try %d, %s); retrying in %.1fs",
+                        attempt, exc.__cause__.__class__.__name__, wait,
+                    )
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, 5.0)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
+
+
+def is_unavailable_error(exc: BaseException) -> bool:
+    """Whether ``exc`` means "the database is not there right now" rather than a bug in a statement."""
+    if isinstance(exc, DatabaseUnavailable):
+        return True
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)):
+        return True
+    if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError)):
+        return True
+    name = type(exc).__module__
+    return name.startswith("psycopg") and type(exc).__name__ in {"OperationalError", "InterfaceError"}
+
+
+async def run_in_transaction(db: Database, fn: Any, *args: Any) -> Any:
+    """Run ``await fn(conn, *args)`` in one transaction and return what it returns."""
+    async with db.begin() as conn:
+        return await fn(conn, *args)
+
+
+__all__ = ["AsyncConnection", "Database", "async_url", "create_sync_engine", "is_unavailable_error", "sync_url"]

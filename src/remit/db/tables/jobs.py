@@ -1,0 +1,106 @@
+"""Tables of the job engine: jobs, live workers, queue pause state, leadership, cron ticks, operator audit."""
+
+from sqlalchemy import Boolean, Column, Float, Index, Integer, SmallInteger, String, Table, Text, text
+
+from remit.db.tables.base import metadata
+from remit.db.types import BigId, Json, UtcDateTime
+
+#: States from which a job may still run; the unique index and the fetch index cover exactly these.
+PENDING_STATES_SQL = "state IN ('available', 'scheduled', 'retryable', 'executing')"
+RUNNABLE_STATES_SQL = "state IN ('available', 'scheduled', 'retryable')"
+FINISHED_STATES_SQL = "state IN ('completed', 'cancelled', 'discarded')"
+
+jobs = Table(
+    "remit_jobs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("queue", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("args", Json, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("priority", SmallInteger, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("unique_key", String(255), nullable=True),
+    Column("scheduled_at", UtcDateTime, nullable=False),
+    Column("inserted_at", UtcDateTime, nullable=False),
+    Column("attempted_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Column("attempted_by", String(128), nullable=True),
+    Column("timeout", Float, nullable=True),
+    Column("errors", Json, nullable=False),
+    Column("meta", Json, nullable=False),
+)
+Index(
+    "ix_remit_jobs_fetch",
+    jobs.c.queue,
+    jobs.c.priority,
+    jobs.c.scheduled_at,
+    jobs.c.id,
+    postgresql_where=text(RUNNABLE_STATES_SQL),
+    sqlite_where=text(RUNNABLE_STATES_SQL),
+)
+Index(
+    "ix_remit_jobs_unique_pending",
+    jobs.c.unique_key,
+    unique=True,
+    postgresql_where=text(f"unique_key IS NOT NULL AND {PENDING_STATES_SQL}"),
+    sqlite_where=text(f"unique_key IS NOT NULL AND {PENDING_STATES_SQL}"),
+)
+Index(
+    "ix_remit_jobs_executing",
+    jobs.c.attempted_by,
+    postgresql_where=text("state = 'executing'"),
+    sqlite_where=text("state = 'executing'"),
+)
+Index("ix_remit_jobs_state_finished", jobs.c.state, jobs.c.finished_at)
+Index("ix_remit_jobs_queue_state", jobs.c.queue, jobs.c.state)
+
+workers = Table(
+    "remit_workers",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("queues", Json, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("heartbeat_at", UtcDateTime, nullable=False),
+)
+
+queue_states = Table(
+    "remit_queue_states",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("paused", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(128), nullable=False),
+)
+
+leaders = Table(
+    "remit_leaders",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+)
+
+cron_entries = Table(
+    "remit_cron_entries",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("expression", String(120), nullable=False),
+    Column("last_tick", UtcDateTime, nullable=True),
+)
+
+audit_log = Table(
+    "remit_audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("subject", String(255), nullable=True),
+    Column("details", Json, nullable=False),
+    Column("note", Text, nullable=True),
+)
+Index("ix_remit_audit_log_at", audit_log.c.at)

@@ -1,0 +1,78 @@
+"""One exception hierarchy for remit.
+
+``RemitError``
+ ├── ``ConfigurationError``     settings missing or invalid at start-up
+ ├── ``DatabaseUnavailable``    the database refused or dropped the connection (maps to HTTP 503)
+ ├── ``JobError``
+ │    ├── ``UnknownJob``        a job name that no code registered
+ │    └── ``StaleJobUpdate``    an update guarded by state and attempt matched nothing
+ ├── ``WebhookError``           a webhook that is refused before anything is stored
+ ├── ``ProcessorError``         the payment processor answered with an error
+ └── ``UpcastError``            a ledger event of a schema version no upcaster knows
+
+Driver and processor errors are mapped into this tree at the boundary, so callers never need to know whether
+SQLite, PostgreSQL, the fake processor or Stripe sat underneath. Messages carry identifiers only: never
+secrets, raw bodies or customer data.
+"""
+
+from __future__ import annotations
+
+
+class RemitError(Exception):
+    """The root of every error remit raises on purpose."""
+
+
+class ConfigurationError(RemitError):
+    """Start-up settings are missing or invalid; ``problems`` names every one of them."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration: " + "; ".join(problems))
+
+
+class DatabaseUnavailable(RemitError):
+    """The database could not be reached; callers should answer 503 so the sender retries."""
+
+
+class JobError(RemitError):
+    """A problem with a job definition or record."""
+
+
+class UnknownJob(JobError):
+    """No job is registered under this name."""
+
+
+class StaleJobUpdate(JobError):
+    """A state change guarded by the expected state and attempt matched no row."""
+
+
+class WebhookError(RemitError):
+    """A webhook request refused before anything was stored; ``code`` is a stable machine-readable reason."""
+
+    def __init__(self, code: str, message: str, status_code: int = 400) -> None:
+        self.code = code
+        self.status_code = status_code
+        super().__init__(message)
+
+
+class ProcessorError(RemitError):
+    """The payment processor refused a call or could not be reached."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, retry_after: float | None = None,
+                 code: str | None = None) -> None:
+        self.status_code = status_code
+        self.retry_after = retry_after
+        self.code = code
+        super().__init__(message)
+
+    @property
+    def is_rate_limit(self) -> bool:
+        return self.status_code == 429
+
+    @property
+    def is_retryable(self) -> bool:
+        return self.status_code is None or self.status_code == 429 or self.status_code >= 500
+
+
+class UpcastError(RemitError):
+    """A stored ledger event has a schema version that no upcaster can bring to the current one."""

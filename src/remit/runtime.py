@@ -1,0 +1,38 @@
+"""The runtime: the handful of long-lived things every part of a running remit shares.
+
+One :class:`Runtime` is built at start-up (by the service, the worker, the CLI or a host) and passed down, so
+nothing reaches for globals: tests build one over a throwaway database and a :class:`~remit.clock.FrozenClock`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from remit.clock import Clock, system_clock
+from remit.config import Settings
+from remit.db.engine import Database
+from remit.jobs.definition import JobRegistry, default_registry
+
+if TYPE_CHECKING:
+    from remit.processor.base import Processor
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    clock: Clock = field(default=system_clock)
+    registry: JobRegistry = field(default_factory=lambda: default_registry)
+    processor: Processor | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Clock = system_clock) -> Runtime:
+        from remit.jobs import queues
+
+        queues.configure(settings.queues)
+        return cls(settings=settings, db=Database.from_url(settings.database_url, pool_size=settings.db_pool_size),
+                   clock=clock)
+
+    async def close(self) -> None:
+        await self.db.dispose()

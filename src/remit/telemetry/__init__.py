@@ -1,0 +1,1 @@
+"""Telemetry: the ops event catalog and :func:`emit`, Prometheus metrics, and log redaction."""

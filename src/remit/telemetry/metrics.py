@@ -1,0 +1,44 @@
+"""Prometheus metrics, all on one registry that ``GET /metrics`` exports.
+
+Names carry the ``remit_`` prefix and their unit; labels come from small fixed sets (queue, state, outcome,
+event type, status), never identifiers. Gauges that describe the database (queue depth, oldest job age) are
+collected at scrape time by collectors registered by the part that owns the table.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+JOB_RUNTIME_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+jobs_executed_total = Counter(
+    "remit_jobs_executed_total",
+    "Job attempts that ran to an outcome, by queue and outcome "
+    "(completed, retryable, discarded, cancelled, snoozed).",
+    ["queue", "outcome"],
+    registry=REGISTRY,
+)
+jobs_failed_total = Counter(
+    "remit_jobs_failed_total", "Job attempts that raised an error, by queue.", ["queue"], registry=REGISTRY
+)
+jobs_discarded_total = Counter(
+    "remit_jobs_discarded_total", "Jobs discarded after their last attempt, by queue.", ["queue"],
+    registry=REGISTRY,
+)
+jobs_snoozed_total = Counter(
+    "remit_jobs_snoozed_total", "Jobs that snoozed without spending an attempt, by queue.", ["queue"],
+    registry=REGISTRY,
+)
+jobs_rescued_total = Counter(
+    "remit_jobs_rescued_total", "Jobs returned to their queue after their worker stopped heartbeating.",
+    ["queue"], registry=REGISTRY,
+)
+job_run_seconds = Histogram(
+    "remit_job_run_seconds", "Wall time of one job attempt, by queue.", ["queue"],
+    buckets=JOB_RUNTIME_BUCKETS, registry=REGISTRY,
+)
+ops_events_total = Counter(
+    "remit_ops_events_total", "Ops events emitted, by event name.", ["event"], registry=REGISTRY
+)

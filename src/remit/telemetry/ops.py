@@ -1,0 +1,83 @@
+"""The ops event catalog and :func:`emit`.
+
+An ops event is something an operator may need to act on (a webhook dead-lettered, a replay run, an upcast
+that failed). Each has a name in :data:`CATALOG` (documented in ``docs/ops-events.md``), is logged as
+``remit.ops.<name>`` and counted in ``remit_ops_events_total``. Metadata passes an allow-list of identifier and
+count fields, so an email, a name, a raw body or a secret cannot reach a log line through here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from remit.telemetry.metrics import ops_events_total
+
+log = logging.getLogger("remit.ops")
+
+
+@dataclass(frozen=True, slots=True)
+class OpsEventSpec:
+    name: str
+    when: str
+    first_action: str
+
+
+CATALOG: dict[str, OpsEventSpec] = {
+    spec.name: spec
+    for spec in [
+        OpsEventSpec("webhook_dlq.dead_lettered", "a webhook event failed its last dispatch attempt",
+                     "remit webhooks show ID; fix the cause; remit webhooks replay ID"),
+        OpsEventSpec("webhook_dlq.replay", "an operator replayed dead or failed webhook events",
+                     "watch remit webhooks list --status dead shrink"),
+        OpsEventSpec("webhook_dlq.prune", "old processed and dead webhook events were deleted",
+                     "none; check the counts are what retention implies"),
+        OpsEventSpec("events_upcast_failed", "a ledger event had a schema version no upcaster knows",
+                     "deploy the upcaster for that version, then replay"),
+        OpsEventSpec("jobs.discarded", "a job failed its last attempt and was discarded",
+                     "remit jobs list --state discarded; fix; remit jobs retry ID"),
+    ]
+}
+
+#: Metadata keys that may accompany an ops event: identifiers, names from fixed sets, counts and amounts.
+ALLOWED_FIELDS = frozenset(
+    {
+        "event_id", "processor_event_id", "event_type", "job_id", "job_name", "queue", "attempt", "status",
+        "customer_id", "subscription_id", "invoice_id", "charge_id", "refund_id", "operation_id", "account_id",
+        "session_id", "object_type", "object_id", "schema_version", "reason", "source", "actor", "count",
+        "matched", "replayed", "deleted", "dry_run", "error_type", "amount", "currency", "expected", "actual",
+        "processor", "since", "older_than_days",
+    }
+)
+
+Sink = Callable[[str, dict[str, Any]], None]
+_sinks: list[Sink] = []
+
+
+def add_sink(sink: Sink) -> Callable[[], None]:
+    """Send every ops event to ``sink(name, metadata)`` too (a host's alerting, a test); returns a remover."""
+    _sinks.append(sink)
+    return lambda: _sinks.remove(sink)
+
+
+def safe_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Keep only allow-listed keys with scalar values."""
+    return {
+        key: value
+        for key, value in metadata.items()
+        if key in ALLOWED_FIELDS and (value is None or isinstance(value, (str, int, float, bool)))
+    }
+
+
+def emit(name: str, **metadata: Any) -> dict[str, Any]:
+    """Emit ops event ``name``; unknown names are a bug and raise. Returns the metadata that was kept."""
+    if name not in CATALOG:
+        raise KeyError(f"ops event {name!r} is not in the catalog")
+    kept = safe_metadata(metadata)
+    ops_events_total.labels(event=name).inc()
+    log.warning("remit.ops.%s", name, extra={"ops_event": name, "ops": kept})
+    for sink in list(_sinks):
+        sink(name, kept)
+    return kept
