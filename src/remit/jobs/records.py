@@ -34,7 +34,7 @@ class Job:
     meta: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Job:
+    def from_row(cls, row: Mapping[Any, Any]) -> Job:
         return cls(
             id=int(row["id"]),
             queue=row["queue"],

@@ -1,0 +1,383 @@
+"""The worker: claim jobs in batches, run them, record outcomes in batches.
+
+One worker process serves any number of queues. For each queue a fetch loop claims up to the free
+concurrency in one statement and starts one task per job; async job functions run on the event loop, plain
+ones in a thread. Completions — the common case — are gathered and written by one completer task in a single
+guarded UPDATE per batch, so throughput is not bound by one commit per job. Every other outcome (retry,
+discard with its hooks, snooze, cancel) is written at once in its own transaction.
+
+The same process heartbeats (its jobs are safe from rescue while it does), listens for NOTIFY on PostgreSQL,
+and competes for leadership; the leader fires cron entries and runs maintenance.
+
+Shutdown (SIGTERM, :meth:`Worker.request_stop`): stop claiming, give running jobs the grace period, then
+cancel what is left and release it to the queue without spending its attempt, flush completions, resign
+leadership and deregister.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from remit.config import QueueSpec
+from remit.db.engine import is_unavailable_error
+from remit.jobs import store
+from remit.jobs.context import JobContext
+from remit.jobs.cron import CronTable, default_cron, fire_due
+from remit.jobs.definition import Cancel, Snooze
+from remit.jobs.leader import CRON_LEADERSHIP, resign, try_lead
+from remit.jobs.maintenance import prune_jobs, rescue_orphans
+from remit.jobs.notifier import Listener
+from remit.jobs.outcomes import Cancelled, Completed, Failed, Outcome, Snoozed, plan
+from remit.jobs.records import Job, describe_error
+from remit.jobs.retry import DEFAULT_BACKOFF
+from remit.jobs.settle import count, settle
+from remit.runtime import Runtime
+from remit.telemetry import metrics
+
+log = logging.getLogger("remit.jobs")
+
+COMPLETION_BATCH = 1000
+PRUNE_INTERVAL = 60.0
+
+
+class JobTimeout(Exception):  # noqa: N818 - reads as "the job timed out"
+    """A job ran past its timeout."""
+
+
+def select_queues(configured: dict[str, QueueSpec], wanted: Sequence[str] | None) -> list[QueueSpec]:
+    """The queues a worker serves: all configured ones, or those named (by key or stored name).
+
+    A name nobody configured is a host queue with concurrency 10.
+    """
+    if not wanted:
+        return list(configured.values())
+    by_name = {spec.name: spec for spec in configured.values()}
+    chosen = []
+    for item in wanted:
+        spec = configured.get(item) or by_name.get(item) or QueueSpec(item, item, 10)
+        if spec not in chosen:
+            chosen.append(spec)
+    return chosen
+
+
+@dataclass
+class _Queue:
+    spec: QueueSpec
+    running: int = 0
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    slot_freed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Worker:
+    """Runs jobs of the chosen queues until :meth:`request_stop`."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        queues: Sequence[str] | None = None,
+        worker_id: str | None = None,
+        lead: bool = True,
+        listen: bool = True,
+        cron_table: CronTable | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        settings = runtime.settings
+        self._queues = {spec.name: _Queue(spec) for spec in select_queues(settings.queues, queues)}
+        self._lead = lead
+        self._listen = listen and runtime.db.is_postgres
+        self._cron = cron_table or default_cron
+        # Without NOTIFY (SQLite) polling is the only wake-up, so it runs five times as often.
+        self._poll = settings.job_poll_interval if self._listen else settings.job_poll_interval / 5
+        self._batch = settings.job_batch_size
+        self._stopping = False
+        self._stop = asyncio.Event()
+        self._tasks: dict[asyncio.Task[None], Job] = {}
+        self._to_release: list[tuple[int, int]] = []
+        self._completions: list[Job] = []
+        self._completion_ready = asyncio.Event()
+        self._rand = random.Random()
+        self.outcomes: Counter[str] = Counter()
+        self.is_leader = False
+        self.listener: Listener | None = None
+
+    @property
+    def queue_names(self) -> list[str]:
+        return list(self._queues)
+
+    def request_stop(self) -> None:
+        """Begin a graceful shutdown (safe to call from a signal handler on the loop)."""
+        self._stopping = True
+        self._stop.set()
+        for queue in self._queues.values():
+            queue.wake.set()
+            queue.slot_freed.set()
+
+    def wake(self, queue: str | None = None) -> None:
+        """Claim now instead of at the next poll (``None``: every queue)."""
+        targets = self._queues.values() if queue is None else [q for n, q in self._queues.items() if n == queue]
+        for target in targets:
+            target.wake.set()
+
+    async def run_due(self, queue_names: Sequence[str] | None = None) -> int:
+        """Claim and run, to their outcome, every job due now in ``queue_names`` (default: this worker's
+        queues), one batch after another; returns how many ran. For tests and one-shot draining."""
+        ran = 0
+        for name in queue_names or self.queue_names:
+            queue = self._queues.get(name) or _Queue(QueueSpec(name, name, self._batch))
+            while True:
+                async with self.runtime.db.begin() as conn:
+                    batch = await store.claim(conn, queue=name, limit=self._batch, worker_id=self.id,
+                                              now=self.runtime.clock.now())
+                if not batch:
+                    break
+                for job in batch:
+                    queue.running += 1
+                    await self._execute(job, queue)
+                await self._flush_completions(final=True)
+                ran += len(batch)
+        return ran
+
+    async def run(self) -> None:
+        """Serve until stopped; returns after the graceful shutdown completed."""
+        await self._heartbeat_once()
+        background = [asyncio.create_task(self._heartbeat_loop()), asyncio.create_task(self._completer())]
+        if self._listen:
+            self.listener = Listener(self.runtime.db.url, self.wake)
+            background.append(asyncio.create_task(self.listener.run()))
+        if self._lead:
+            background.append(asyncio.create_task(self._leader_loop()))
+        fetchers = [asyncio.create_task(self._fetch_loop(q)) for q in self._queues.values()]
+        log.info("worker started", extra={"worker_id": self.id, "queues": self.queue_names})
+        try:
+            await self._stop.wait()
+        finally:
+            self.request_stop()
+            await asyncio.gather(*fetchers, return_exceptions=True)
+            await self._drain_running()
+            await self._flush_completions(final=True)
+            await self._release_leftovers()
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await self._sign_off()
+            log.info("worker stopped", extra={"worker_id": self.id})
+
+    # -- claiming and running -------------------------------------------------------------------------
+
+    async def _fetch_loop(self, queue: _Queue) -> None:
+        failures = 0
+        while not self._stopping:
+            free = queue.spec.concurrency - queue.running
+            if free <= 0:
+                queue.slot_freed.clear()
+                await queue.slot_freed.wait()
+                continue
+            wanted = min(free, self._batch)
+            queue.wake.clear()
+            try:
+                async with self.runtime.db.begin() as conn:
+                    batch = await store.claim(
+                        conn, queue=queue.spec.name, limit=wanted, worker_id=self.id, now=self.runtime.clock.now()
+                    )
+                failures = 0
+            except Exception as exc:  # noqa: BLE001 - the loop must survive the database going away
+                failures += 1
+                self._log_db_error("claim", exc)
+                await self._pause(min(0.2 * 2**failures, 5.0))
+                continue
+            for job in batch:
+                self._start(job, queue)
+            if len(batch) < wanted:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(queue.wake.wait(), self._poll)
+
+    def _start(self, job: Job, queue: _Queue) -> None:
+        queue.running += 1
+        task = asyncio.create_task(self._execute(job, queue))
+        self._tasks[task] = job
+        task.add_done_callback(self._tasks.pop)
+
+    async def _execute(self, job: Job, queue: _Queue) -> None:
+        started = time.perf_counter()
+        try:
+            outcome = await self._run_job(job)
+        except asyncio.CancelledError:
+            self._to_release.append((job.id, job.attempt))  # shutdown ran past the grace period
+            return
+        finally:
+            queue.running -= 1
+            queue.slot_freed.set()
+        metrics.job_run_seconds.labels(queue=job.queue).observe(time.perf_counter() - started)
+        if isinstance(outcome, Completed):
+            self._completions.append(job)
+            self._completion_ready.set()
+            return
+        await self._settle(job, outcome)
+
+    async def _run_job(self, job: Job) -> Outcome:
+        now = self.runtime.clock.now
+        try:
+            definition = self.runtime.registry.get(job.name)
+            ctx = JobContext(job=job, runtime=self.runtime, worker_id=self.id)
+            if definition.is_async:
+                call = definition.func(ctx, **job.args)
+            else:
+                call = asyncio.to_thread(definition.func, ctx, **job.args)
+            if job.timeout:
+                try:
+                    async with asyncio.timeout(job.timeout) as limit:
+                        await call
+                except TimeoutError:
+                    if limit.expired():
+                        raise JobTimeout(f"timed out after {job.timeout:g}s") from None
+                    raise
+            else:
+                await call
+            return Completed()
+        except Snooze as signal:
+            return Snoozed(signal.seconds, signal.reason)
+        except Cancel as signal:
+            return Cancelled(signal.reason)
+        except Exception as exc:  # noqa: BLE001 - a job's failure is data, not a crash
+            return Failed(describe_error(exc, job.attempt, now()))
+
+    async def _settle(self, job: Job, outcome: Outcome) -> None:
+        definition = self.runtime.registry.get(job.name) if job.name in self.runtime.registry else None
+        now = self.runtime.clock.now()
+        decided = plan(job, outcome, now=now, backoff=definition.backoff if definition else DEFAULT_BACKOFF,
+                       rand=self._rand.random())
+        try:
+            async with self.runtime.db.begin() as conn:
+                applied = await settle(conn, self.runtime.registry, job, decided, now=now)
+        except Exception as exc:  # noqa: BLE001 - the run stays executing; rescue returns it after the lease
+            self._log_db_error("record outcome", exc)
+            return
+        if applied:
+            self.outcomes[decided.label] += 1
+            count(job, decided)
+
+    # -- completions ----------------------------------------------------------------------------------
+
+    async def _completer(self) -> None:
+        while True:
+            await self._completion_ready.wait()
+            self._completion_ready.clear()
+            await self._flush_completions()
+
+    async def _flush_completions(self, *, final: bool = False) -> None:
+        failures = 0
+        while self._completions:
+            batch = self._completions[:COMPLETION_BATCH]
+            del self._completions[:COMPLETION_BATCH]
+            try:
+                async with self.runtime.db.begin() as conn:
+                    await store.complete_many(conn, [(j.id, j.attempt) for j in batch], self.runtime.clock.now())
+            except Exception as exc:  # noqa: BLE001 - keep the batch and try again
+                self._completions[:0] = batch
+                failures += 1
+                self._log_db_error("complete", exc)
+                if final and failures >= 5:
+                    return  # the runs stay executing; rescue returns them after the lease
+                await asyncio.sleep(min(0.2 * 2**failures, 5.0))
+                continue
+            self.outcomes["completed"] += len(batch)
+            for job in batch:
+                metrics.jobs_executed_total.labels(queue=job.queue, outcome="completed").inc()
+
+    # -- shutdown -------------------------------------------------------------------------------------
+
+    async def _drain_running(self) -> None:
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=self.runtime.settings.job_shutdown_grace)
+        leftover = list(self._tasks)
+        for task in leftover:
+            task.cancel()
+        await asyncio.gather(*leftover, return_exceptions=True)
+
+    async def _release_leftovers(self) -> None:
+        if not self._to_release:
+            return
+        try:
+            async with self.runtime.db.begin() as conn:
+                released = await store.release(conn, self._to_release, self.runtime.clock.now())
+            log.warning("released unfinished jobs at shutdown", extra={"count": released})
+        except Exception as exc:  # noqa: BLE001
+            self._log_db_error("release", exc)
+
+    async def _sign_off(self) -> None:
+        try:
+            async with self.runtime.db.begin() as conn:
+                if self.is_leader:
+                    await resign(conn, name=CRON_LEADERSHIP, holder=self.id)
+                await store.deregister(conn, self.id)
+        except Exception as exc:  # noqa: BLE001
+            self._log_db_error("deregister", exc)
+
+    # -- heartbeat and leadership ---------------------------------------------------------------------
+
+    async def _heartbeat_once(self) -> None:
+        async with self.runtime.db.begin() as conn:
+            await store.heartbeat(conn, worker_id=self.id, host=socket.gethostname(), pid=os.getpid(),
+                                  queues=self.queue_names, now=self.runtime.clock.now())
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.runtime.settings.job_heartbeat_interval)
+            try:
+                await self._heartbeat_once()
+            except Exception as exc:  # noqa: BLE001
+                self._log_db_error("heartbeat", exc)
+
+    async def _leader_loop(self) -> None:
+        settings = self.runtime.settings
+        ttl = timedelta(seconds=max(settings.job_lease_seconds / 2, 1.0))
+        tick = min(1.0, ttl.total_seconds() / 3)
+        rescue_every = max(settings.job_lease_seconds / 4, tick)
+        last_rescue = last_prune = 0.0
+        while True:
+            try:
+                async with self.runtime.db.begin() as conn:
+                    self.is_leader = await try_lead(
+                        conn, name=CRON_LEADERSHIP, holder=self.id, now=self.runtime.clock.now(), ttl=ttl
+                    )
+                if self.is_leader:
+                    entries = self._cron.entries()
+                    if entries:
+                        async with self.runtime.db.begin() as conn:
+                            await fire_due(conn, entries, clock=self.runtime.clock)
+                    mono = time.monotonic()
+                    if mono - last_rescue >= rescue_every:
+                        last_rescue = mono
+                        await rescue_orphans(self.runtime)
+                    if mono - last_prune >= PRUNE_INTERVAL:
+                        last_prune = mono
+                        await prune_jobs(self.runtime)
+            except Exception as exc:  # noqa: BLE001
+                self.is_leader = False
+                self._log_db_error("leader tick", exc)
+            await asyncio.sleep(tick)
+
+    # -- helpers --------------------------------------------------------------------------------------
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    def _log_db_error(self, action: str, exc: BaseException) -> None:
+        if is_unavailable_error(exc):
+            log.warning("database unavailable during %s (%s)", action, type(exc).__name__)
+        else:
+            log.error("worker %s failed: %s", action, type(exc).__name__, exc_info=exc)

@@ -1,0 +1,271 @@
+"""The job engine's contract, run on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from remit.db.tables import jobs
+from remit.jobs import store
+from remit.jobs.cron import CronTable, fire_due
+from remit.jobs.enqueue import JobRequest, enqueue, enqueue_many
+from remit.jobs.leader import try_lead
+from remit.jobs.maintenance import prune_jobs, rescue_orphans
+from remit.jobs.states import JobState
+from remit.jobs.testing import drain
+from remit.jobs.worker import Worker
+from tests.support import jobs as J
+
+
+@pytest.fixture
+def rt(runtime):
+    runtime.registry = J.registry
+    return runtime
+
+
+async def fetch(rt, job_id):
+    async with rt.db.connect() as conn:
+        return await store.get(conn, job_id)
+
+
+async def enqueue_one(rt, definition, **args):
+    async with rt.db.begin() as conn:
+        return await enqueue(conn, definition, args)
+
+
+async def test_rolled_back_transaction_leaves_no_job(rt):
+    with pytest.raises(RuntimeError):
+        async with rt.db.begin() as conn:
+            await enqueue(conn, J.noop, {})
+            raise RuntimeError("host write failed")
+    async with rt.db.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(jobs))).scalar_one() == 0
+
+
+async def test_job_runs_and_completes(rt):
+    job_id = await enqueue_one(rt, J.noop)
+    outcomes = await drain(rt)
+    assert outcomes["completed"] == 1
+    job = await fetch(rt, job_id)
+    assert job.state is JobState.COMPLETED
+    assert job.attempt == 1
+    assert job.finished_at is not None
+
+
+async def test_sync_job_runs_in_thread(rt):
+    job_id = await enqueue_one(rt, J.sync_record)
+    await drain(rt)
+    assert (await fetch(rt, job_id)).state is JobState.COMPLETED
+
+
+async def test_failures_retry_with_backoff_then_discard_and_fire_hook(rt):
+    seen = []
+
+    async def hook(conn, job, error):
+        seen.append((job.id, error["type"]))
+        # the hook runs inside the discarding transaction
+        state = (await conn.execute(sa.select(jobs.c.state).where(jobs.c.id == job.id))).scalar_one()
+        assert state == "discarded"
+
+    rt.registry.on_discard(hook)
+    try:
+        job_id = await enqueue_one(rt, J.always_fails)
+        await drain(rt)
+        job = await fetch(rt, job_id)
+        assert job.state is JobState.RETRYABLE
+        assert job.attempt == 1
+        assert job.scheduled_at > job.attempted_at
+        assert job.errors[0]["type"] == "RuntimeError"
+        assert job.errors[0]["message"] == "boom on attempt 1"
+        for _ in range(20):
+            await asyncio.sleep(0.06)
+            await drain(rt)
+            job = await fetch(rt, job_id)
+            if job.state is JobState.DISCARDED:
+                break
+        assert job.state is JobState.DISCARDED
+        assert job.attempt == 3
+        assert [e["attempt"] for e in job.errors] == [1, 2, 3]
+        assert seen == [(job_id, "RuntimeError")]
+    finally:
+        rt.registry._discard_hooks.remove(hook)
+
+
+async def test_snooze_does_not_spend_attempts(rt):
+    job_id = await enqueue_one(rt, J.snoozes)
+    outcomes = await drain(rt)
+    job = await fetch(rt, job_id)
+    assert outcomes["snoozed"] == 2
+    assert job.state is JobState.COMPLETED
+    assert job.attempt == 3
+    assert job.max_attempts == 3  # one attempt given back per snooze
+    assert job.meta["snoozed"] == 2
+
+
+async def test_job_can_cancel_itself(rt):
+    job_id = await enqueue_one(rt, J.cancels)
+    await drain(rt)
+    job = await fetch(rt, job_id)
+    assert job.state is JobState.CANCELLED
+    assert job.meta["cancelled"] == "nothing to do"
+
+
+async def test_timeout_fails_the_attempt(rt):
+    job_id = await enqueue_one(rt, J.too_slow)
+    await drain(rt)
+    job = await fetch(rt, job_id)
+    assert job.state is JobState.DISCARDED
+    assert job.errors[-1]["type"] == "JobTimeout"
+
+
+async def test_unique_jobs_one_pending_per_key(rt):
+    first = await enqueue_one(rt, J.unique_job, key="a")
+    assert await enqueue_one(rt, J.unique_job, key="a") is None
+    assert await enqueue_one(rt, J.unique_job, key="b") is not None
+    await drain(rt)
+    assert (await fetch(rt, first)).state is JobState.COMPLETED
+    assert await enqueue_one(rt, J.unique_job, key="a") is not None  # finished ones do not block
+
+
+async def test_unique_jobs_enforced_by_database_under_concurrency(rt):
+    async def insert():
+        async with rt.db.begin() as conn:
+            return await enqueue(conn, J.unique_job, {"key": "same"})
+
+    results = await asyncio.gather(*(insert() for _ in range(10)))
+    assert sum(r is not None for r in results) == 1
+
+
+async def test_batch_enqueue(rt):
+    requests = [JobRequest(J.noop, {"n": i}) for i in range(500)]
+    requests += [JobRequest(J.unique_job, {"key": "x"}), JobRequest(J.unique_job, {"key": "x"})]
+    async with rt.db.begin() as conn:
+        ids = await enqueue_many(conn, requests)
+    assert len(ids) == 501
+    assert (await drain(rt))["completed"] == 501
+
+
+async def test_scheduled_job_waits_for_its_time(rt):
+    async with rt.db.begin() as conn:
+        job_id = await enqueue(conn, J.noop, {}, delay=3600)
+    assert (await fetch(rt, job_id)).state is JobState.SCHEDULED
+    assert (await drain(rt))["completed"] == 0
+
+
+async def test_priority_orders_claims(rt):
+    async with rt.db.begin() as conn:
+        low = await enqueue(conn, J.noop, {}, priority=5)
+        high = await enqueue(conn, J.noop, {}, priority=0)
+    async with rt.db.begin() as conn:
+        claimed = await store.claim(conn, queue="test_default", limit=1, worker_id="w", now=rt.clock.now())
+    assert [j.id for j in claimed] == [high]
+    assert low != high
+
+
+async def test_paused_queue_runs_nothing_until_resumed(rt):
+    await enqueue_one(rt, J.noop)
+    async with rt.db.begin() as conn:
+        await store.set_paused(conn, "test_default", True, now=rt.clock.now(), by="test")
+    assert (await drain(rt, ["test_default"]))["completed"] == 0
+    async with rt.db.begin() as conn:
+        await store.set_paused(conn, "test_default", False, now=rt.clock.now(), by="test")
+    assert (await drain(rt, ["test_default"]))["completed"] == 1
+
+
+async def test_stale_completion_is_rejected(rt):
+    job_id = await enqueue_one(rt, J.noop)
+    async with rt.db.begin() as conn:
+        [run] = await store.claim(conn, queue="test_default", limit=1, worker_id="ghost", now=rt.clock.now())
+    assert (await rescue_orphans(rt)) == 1  # "ghost" never heartbeated
+    async with rt.db.begin() as conn:
+        [again] = await store.claim(conn, queue="test_default", limit=1, worker_id="w2", now=rt.clock.now())
+    assert again.attempt == run.attempt + 1
+    async with rt.db.begin() as conn:
+        assert await store.complete_many(conn, [(run.id, run.attempt)], rt.clock.now()) == 0
+        assert await store.complete_many(conn, [(again.id, again.attempt)], rt.clock.now()) == 1
+    job = await fetch(rt, job_id)
+    assert job.state is JobState.COMPLETED
+    assert job.errors[0]["type"] == "WorkerLost"
+
+
+async def test_rescue_spares_jobs_of_live_workers(rt):
+    await enqueue_one(rt, J.noop)
+    async with rt.db.begin() as conn:
+        await store.heartbeat(conn, worker_id="alive", host="h", pid=1, queues=[], now=rt.clock.now())
+        await store.claim(conn, queue="test_default", limit=1, worker_id="alive", now=rt.clock.now())
+    assert await rescue_orphans(rt) == 0
+
+
+async def test_prune_keeps_recent_and_deletes_old(rt):
+    old = await enqueue_one(rt, J.noop)
+    fresh = await enqueue_one(rt, J.noop)
+    await drain(rt)
+    async with rt.db.begin() as conn:
+        await conn.execute(
+            sa.update(jobs).where(jobs.c.id == old).values(finished_at=rt.clock.now() - timedelta(days=2))
+        )
+    assert await prune_jobs(rt) == 1
+    assert await fetch(rt, old) is None
+    assert await fetch(rt, fresh) is not None
+
+
+async def test_leadership_is_exclusive_until_it_expires(rt):
+    now = rt.clock.now()
+    ttl = timedelta(seconds=10)
+    async with rt.db.begin() as conn:
+        assert await try_lead(conn, name="x", holder="a", now=now, ttl=ttl)
+        assert not await try_lead(conn, name="x", holder="b", now=now, ttl=ttl)
+        assert await try_lead(conn, name="x", holder="a", now=now + timedelta(seconds=5), ttl=ttl)
+        assert await try_lead(conn, name="x", holder="b", now=now + timedelta(seconds=16), ttl=ttl)
+        assert not await try_lead(conn, name="x", holder="a", now=now + timedelta(seconds=17), ttl=ttl)
+
+
+async def test_cron_fires_once_per_tick(rt):
+    table = CronTable()
+    table.add("every-minute", "* * * * *", J.cron_tick)
+    async with rt.db.begin() as conn:
+        assert await fire_due(conn, table.entries(), clock=rt.clock) == ["every-minute"]
+        assert await fire_due(conn, table.entries(), clock=rt.clock) == []
+    async with rt.db.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(jobs))).scalar_one() == 1
+
+
+async def test_worker_runs_jobs_and_shuts_down_gracefully(rt):
+    async with rt.db.begin() as conn:
+        await enqueue_many(conn, [JobRequest(J.noop, {"n": i}) for i in range(300)])
+    worker = Worker(rt, queues=["test_default"], lead=False)
+    task = asyncio.create_task(worker.run())
+    for _ in range(200):
+        if worker.outcomes["completed"] >= 300:
+            break
+        await asyncio.sleep(0.05)
+    worker.request_stop()
+    await asyncio.wait_for(task, 10)
+    assert worker.outcomes["completed"] == 300
+    async with rt.db.connect() as conn:
+        states = dict((await conn.execute(sa.select(jobs.c.state, sa.func.count()).group_by(jobs.c.state))).all())
+        alive = (await conn.execute(sa.text("SELECT count(*) FROM remit_workers"))).scalar_one()
+    assert states == {"completed": 300}
+    assert alive == 0
+
+
+async def test_shutdown_releases_jobs_past_grace_without_spending_attempt(rt):
+    rt.settings = rt.settings.model_copy(update={"job_shutdown_grace": 0.1})
+    async with rt.db.begin() as conn:
+        await conn.exec_driver_sql(J.CREATE_RUNS)
+    job_id = await enqueue_one(rt, J.record, sleep=30)
+    worker = Worker(rt, queues=["test_default"], lead=False)
+    task = asyncio.create_task(worker.run())
+    for _ in range(100):
+        job = await fetch(rt, job_id)
+        if job.state is JobState.EXECUTING:
+            break
+        await asyncio.sleep(0.05)
+    worker.request_stop()
+    await asyncio.wait_for(task, 10)
+    job = await fetch(rt, job_id)
+    assert job.state is JobState.AVAILABLE
+    assert job.max_attempts == J.record.max_attempts + 1

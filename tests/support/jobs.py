@@ -1,0 +1,73 @@
+"""Jobs used by the job-engine tests, importable by worker subprocesses (``remit worker --import``)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import sqlalchemy as sa
+
+from remit.jobs.context import JobContext
+from remit.jobs.definition import JobRegistry, UniqueBy, job
+from remit.jobs.retry import Backoff
+
+registry = JobRegistry()
+FAST = Backoff(base=0.01, cap=0.05, jitter=0)
+
+runs = sa.table("test_job_runs", sa.column("job_id"), sa.column("attempt"), sa.column("pid"))
+
+CREATE_RUNS = "CREATE TABLE IF NOT EXISTS test_job_runs (job_id BIGINT, attempt INTEGER, pid INTEGER)"
+
+
+async def record_run(ctx: JobContext) -> None:
+    async with ctx.db.begin() as conn:
+        await conn.execute(sa.insert(runs).values(job_id=ctx.job.id, attempt=ctx.job.attempt, pid=os.getpid()))
+
+
+@job(queue="test_default", name="test.noop", registry=registry)
+async def noop(ctx: JobContext, **_: Any) -> None:
+    return None
+
+
+@job(queue="test_default", name="test.record", registry=registry)
+async def record(ctx: JobContext, sleep: float = 0.0, **_: Any) -> None:
+    if sleep:
+        await asyncio.sleep(sleep)
+    await record_run(ctx)
+
+
+@job(queue="test_default", name="test.sync_record", registry=registry)
+def sync_record(ctx: JobContext, **_: Any) -> None:
+    return None
+
+
+@job(queue="test_default", name="test.fail", registry=registry, max_attempts=3, backoff=FAST)
+async def always_fails(ctx: JobContext, **_: Any) -> None:
+    raise RuntimeError(f"boom on attempt {ctx.job.attempt}")
+
+
+@job(queue="test_default", name="test.snooze", registry=registry, max_attempts=1)
+async def snoozes(ctx: JobContext, **_: Any) -> None:
+    if ctx.job.meta.get("snoozed", 0) < 2:
+        ctx.snooze(0, "rate limited")
+
+
+@job(queue="test_default", name="test.cancel", registry=registry)
+async def cancels(ctx: JobContext, **_: Any) -> None:
+    ctx.cancel("nothing to do")
+
+
+@job(queue="test_default", name="test.slow", registry=registry, timeout=0.05, max_attempts=1)
+async def too_slow(ctx: JobContext, **_: Any) -> None:
+    await asyncio.sleep(5)
+
+
+@job(queue="test_default", name="test.unique", registry=registry, unique=UniqueBy("key"))
+async def unique_job(ctx: JobContext, key: str) -> None:
+    return None
+
+
+@job(queue="test_cron", name="test.cron_tick", registry=registry)
+async def cron_tick(ctx: JobContext, **_: Any) -> None:
+    await record_run(ctx)
