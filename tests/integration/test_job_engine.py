@@ -81,7 +81,7 @@ async def test_failures_retry_with_backoff_then_discard_and_fire_hook(rt):
         assert job.errors[0]["type"] == "RuntimeError"
         assert job.errors[0]["message"] == "boom on attempt 1"
         for _ in range(20):
-            await asyncio.sleep(0.06)
+            await asyncio.sleep(0.35)
             await drain(rt)
             job = await fetch(rt, job_id)
             if job.state is JobState.DISCARDED:

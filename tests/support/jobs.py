@@ -9,11 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from remit.jobs.context import JobContext
-from remit.jobs.definition import JobRegistry, UniqueBy, job
+from remit.jobs.definition import UniqueBy, default_registry, job
 from remit.jobs.retry import Backoff
 
-registry = JobRegistry()
-FAST = Backoff(base=0.01, cap=0.05, jitter=0)
+registry = default_registry  # worker subprocesses find these jobs by importing this module
+FAST = Backoff(base=0.3, factor=1, cap=0.3, jitter=0)
 
 runs = sa.table("test_job_runs", sa.column("job_id"), sa.column("attempt"), sa.column("pid"))
 

@@ -1,11 +1,248 @@
-"""Job engine commands: ``worker``, ``queues``, ``jobs``."""
+"""Job engine commands: ``remit worker``, ``remit queues``, ``remit jobs``."""
 
 from __future__ import annotations
 
+import asyncio
+import getpass
+import json
+import signal
+from typing import Annotated, Any
+
 import typer
+
+from remit.cli.output import fail, load_runtime, print_list, print_object, run_async
+from remit.errors import DatabaseUnavailable, UnknownJob
+from remit.jobs import admin, queues
+from remit.jobs.builtin import load_job_modules
+from remit.jobs.enqueue import enqueue
+from remit.jobs.states import JobState
+from remit.runtime import Runtime
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
+ActorOption = Annotated[str | None, typer.Option("--actor", help="Who is acting (default: operator:$USER).")]
+
+
+def _actor(given: str | None) -> str:
+    """The audit trail's actor: as given, else ``operator:<login name>``."""
+    if given:
+        return given
+    try:
+        return f"operator:{getpass.getuser()}"
+    except Exception:
+        return "operator:cli"
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands and groups to the root ``app``."""
+    """Add ``worker``, ``queues`` and ``jobs`` to the root ``app``."""
+    app.command("worker")(worker_command)
+    queues_app = typer.Typer(help="Queue depth, pause and resume.", invoke_without_command=True)
+    queues_app.callback()(queues_command)
+    queues_app.command("pause")(pause_command)
+    queues_app.command("resume")(resume_command)
+    app.add_typer(queues_app, name="queues")
     jobs_app = typer.Typer(help="Inspect and act on jobs.", no_args_is_help=True)
+    jobs_app.command("list")(list_command)
+    jobs_app.command("show")(show_command)
+    jobs_app.command("retry")(retry_command)
+    jobs_app.command("cancel")(cancel_command)
+    jobs_app.command("enqueue")(enqueue_command)
     app.add_typer(jobs_app, name="jobs")
+
+
+async def _with_runtime(fn: Any, *args: Any) -> Any:
+    runtime = load_runtime()
+    try:
+        return await fn(runtime, *args)
+    finally:
+        await runtime.close()
+
+
+def worker_command(
+    queue_names: Annotated[str | None, typer.Option("--queues", help="Comma-separated queues (default: all).")] = None,
+    imports: Annotated[list[str] | None, typer.Option("--import", help="Host module declaring jobs.")] = None,
+    lead: Annotated[bool, typer.Option("--lead/--no-lead", help="Compete to run cron and maintenance.")] = True,
+) -> None:
+    """Run jobs until SIGTERM or SIGINT, then shut down gracefully."""
+    from remit.jobs.worker import Worker
+
+    async def main(runtime: Runtime) -> None:
+        load_job_modules([*runtime.settings.job_modules, *(imports or [])])
+        try:
+            await runtime.db.wait_until_reachable(runtime.settings.db_connect_timeout)
+        except DatabaseUnavailable as exc:
+            fail(str(exc))
+        wanted = [name.strip() for name in queue_names.split(",") if name.strip()] if queue_names else None
+        worker = Worker(runtime, queues=wanted, lead=lead)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, worker.request_stop)
+        await worker.run()
+
+    run_async(_with_runtime(main))
+
+
+def queues_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """A table of each queue: depth by state, age of the oldest due job, paused."""
+    if ctx.invoked_subcommand is not None:
+        return
+
+    async def main(runtime: Runtime) -> list[dict[str, Any]]:
+        configured = {spec.name: spec.concurrency for spec in queues.specs().values()}
+        stats = await admin.queue_stats(runtime.db, runtime.clock.now(), configured)
+        return [s.to_json() for s in stats]
+
+    rows = run_async(_with_runtime(main))
+    print_list(rows, as_json=as_json, title="queues", columns=[
+        "name", "depth", "available", "scheduled", "executing", "retryable", "discarded",
+        "oldest_available_age_s", "paused", "concurrency",
+    ])
+
+
+def _set_paused(name: str, paused: bool, actor: str | None) -> None:
+    async def main(runtime: Runtime) -> None:
+        await admin.set_paused(runtime.db, queues.resolve(name), paused, now=runtime.clock.now(), actor=_actor(actor))
+
+    run_async(_with_runtime(main))
+    typer.echo(f"queue {queues.resolve(name)} {'paused' if paused else 'resumed'}")
+
+
+def pause_command(name: str, actor: ActorOption = None) -> None:
+    """Pause a queue: every worker stops claiming its jobs at once (running ones finish)."""
+    _set_paused(name, True, actor)
+
+
+def resume_command(name: str, actor: ActorOption = None) -> None:
+    """Resume a paused queue."""
+    _set_paused(name, False, actor)
+
+
+def list_command(
+    queue: Annotated[str | None, typer.Option(help="Only this queue.")] = None,
+    state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
+    name: Annotated[str | None, typer.Option(help="Only jobs of this name.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List jobs, newest first."""
+    if state is not None and state not in {s.value for s in JobState}:
+        fail(f"unknown state {state!r}; one of {', '.join(s.value for s in JobState)}")
+
+    async def main(runtime: Runtime) -> list[dict[str, Any]]:
+        found = await admin.list_jobs(runtime.db, queue=queue, state=state, name=name, limit=limit)
+        return [job.to_json() for job in found]
+
+    rows = run_async(_with_runtime(main))
+    for row in rows:
+        row["last_error"] = row["errors"][-1]["type"] if row["errors"] else None
+    print_list(rows, as_json=as_json, title="jobs", columns=[
+        "id", "queue", "name", "state", "attempt", "max_attempts", "scheduled_at", "last_error",
+    ])
+
+
+def show_command(job_id: int, as_json: JsonOption = False) -> None:
+    """Show one job with its errors."""
+    async def main(runtime: Runtime) -> list[dict[str, Any]]:
+        return [job.to_json() for job in await admin.list_jobs(runtime.db, ids=[job_id], limit=1)]
+
+    found = run_async(_with_runtime(main))
+    if not found:
+        fail(f"no job {job_id}")
+    print_object(found[0], as_json)
+
+
+def retry_command(
+    job_id: Annotated[int | None, typer.Argument(help="The job to retry.")] = None,
+    discarded: Annotated[bool, typer.Option("--discarded", help="Retry discarded jobs in bulk.")] = False,
+    queue: Annotated[str | None, typer.Option(help="With --discarded: only this queue.")] = None,
+    name: Annotated[str | None, typer.Option(help="With --discarded: only jobs of this name.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="With --discarded: at most this many.")] = 1000,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be retried; change nothing.")] = False,
+    actor: ActorOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Put a job (or, with --discarded, many) back in its queue to run now."""
+    if (job_id is None) == (not discarded):
+        fail("give a job id, or --discarded for bulk retry")
+
+    async def main(runtime: Runtime) -> dict[str, Any]:
+        if job_id is not None:
+            targets = await admin.list_jobs(runtime.db, ids=[job_id], limit=1)
+        else:
+            targets = await admin.list_jobs(runtime.db, state=JobState.DISCARDED.value, queue=queue, name=name,
+                                            limit=limit)
+        ids = [job.id for job in targets]
+        if dry_run:
+            return {"dry_run": True, "matched": len(ids), "retried": 0, "job_ids": ids}
+        retried = await admin.retry_jobs(runtime.db, ids, now=runtime.clock.now(), actor=_actor(actor)) if ids else 0
+        return {"dry_run": False, "matched": len(ids), "retried": retried, "job_ids": ids}
+
+    result = run_async(_with_runtime(main))
+    if job_id is not None and result["matched"] == 0:
+        fail(f"no job {job_id}")
+    if as_json:
+        print_object(result, True)
+    else:
+        verb = "would retry" if dry_run else "retried"
+        typer.echo(f"{verb} {result['matched'] if dry_run else result['retried']} of {result['matched']} job(s)")
+
+
+def cancel_command(
+    job_id: int,
+    reason: Annotated[str, typer.Option(help="Why, for the audit trail.")] = "cancelled by operator",
+    actor: ActorOption = None,
+) -> None:
+    """Cancel a job that has not finished and is not running."""
+    async def main(runtime: Runtime) -> bool:
+        return await admin.cancel_job(runtime.db, job_id, now=runtime.clock.now(), actor=_actor(actor), reason=reason)
+
+    if not run_async(_with_runtime(main)):
+        fail(f"job {job_id} does not exist, is running, or has already finished")
+    typer.echo(f"job {job_id} cancelled")
+
+
+def enqueue_command(
+    name: str,
+    args: Annotated[str, typer.Option("--args", help="The job's arguments as a JSON object.")] = "{}",
+    queue: Annotated[str | None, typer.Option(help="Queue (default: the job's own).")] = None,
+    delay: Annotated[float | None, typer.Option(help="Run after this many seconds.")] = None,
+    imports: Annotated[list[str] | None, typer.Option("--import", help="Host module declaring the job.")] = None,
+    actor: ActorOption = None,
+) -> None:
+    """Enqueue a job by name by hand (runbooks use this to requeue work)."""
+    try:
+        parsed = json.loads(args)
+    except json.JSONDecodeError as exc:
+        fail(f"--args is not valid JSON ({exc.msg} at position {exc.pos})")
+    if not isinstance(parsed, dict):
+        fail("--args must be a JSON object")
+
+    async def main(runtime: Runtime) -> int | None:
+        load_job_modules([*runtime.settings.job_modules, *(imports or [])])
+        if name not in runtime.registry and queue is None:
+            fail(f"no job is registered as {name!r}; name its --queue or --import its module")
+        async with runtime.db.begin() as conn:
+            job = name if name in runtime.registry else _adhoc(name, queue or "")
+            job_id = await enqueue(conn, job, parsed, clock=runtime.clock, queue=queue, delay=delay,
+                                   meta={"enqueued_by": _actor(actor)})
+            await admin.audit(conn, at=runtime.clock.now(), actor=_actor(actor), action="jobs.enqueue",
+                              subject=f"job:{job_id}", details={"name": name})
+        return job_id
+
+    try:
+        job_id = run_async(_with_runtime(main))
+    except UnknownJob as exc:
+        fail(str(exc))
+    if job_id is None:
+        typer.echo("a pending job with the same unique key already exists; nothing enqueued")
+    else:
+        typer.echo(f"enqueued job {job_id}")
+
+
+def _adhoc(name: str, queue: str) -> Any:
+    """A definition for a job this process does not know (its worker will): name and queue only."""
+    from remit.jobs.definition import JobDefinition
+
+    async def _unknown(*_: Any, **__: Any) -> None:  # pragma: no cover - never run here
+        raise UnknownJob(name)
+
+    return JobDefinition(name=name, func=_unknown, queue=queue)

@@ -93,6 +93,7 @@ async def fire_due(conn: AsyncConnection, entries: list[CronEntry], *, clock: Cl
             .values(last_tick=tick)
         )
         if advanced.rowcount == 1:
-            await enqueue(conn, entry.job, dict(entry.args), clock=clock, meta={"cron": entry.name, "tick": tick.isoformat()})
+            meta = {"cron": entry.name, "tick": tick.isoformat()}
+            await enqueue(conn, entry.job, dict(entry.args), clock=clock, meta=meta)
             fired.append(entry.name)
     return fired

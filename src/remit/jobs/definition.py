@@ -36,7 +36,7 @@ JobFunction = Callable[..., Awaitable[Any] | Any]
 DiscardHook = Callable[["AsyncConnection", "Job", dict[str, Any]], Awaitable[None]]
 
 
-class Snooze(Exception):  # noqa: N818 - a signal, not an error
+class Snooze(Exception):
     """Raised by a job to run again after ``seconds`` without spending an attempt (e.g. on HTTP 429)."""
 
     def __init__(self, seconds: float, reason: str = "snoozed") -> None:
@@ -45,7 +45,7 @@ class Snooze(Exception):  # noqa: N818 - a signal, not an error
         super().__init__(f"{reason}; again in {self.seconds:g}s")
 
 
-class Cancel(Exception):  # noqa: N818 - a signal, not an error
+class Cancel(Exception):
     """Raised by a job to stop for good: the job is cancelled, not retried."""
 
     def __init__(self, reason: str) -> None:

@@ -22,7 +22,7 @@ from remit.clock import Clock, system_clock
 from remit.db.tables import jobs
 from remit.db.tables.jobs import PENDING_STATES_SQL
 from remit.errors import JobError
-from remit.jobs import queues
+from remit.jobs import bulk, queues
 from remit.jobs.definition import JobDefinition, default_registry
 from remit.jobs.states import JobState
 
@@ -122,13 +122,9 @@ def enqueue_sync(
 async def enqueue_many(
     conn: AsyncConnection, requests: Sequence[JobRequest], *, clock: Clock = system_clock
 ) -> list[int]:
-    """Insert many jobs in as few statements as the driver allows; returns the ids of the inserted ones
-    (unique twins of pending jobs are skipped)."""
+    """Insert many jobs in one statement (any number of rows, one round trip); returns the ids of the inserted
+    ones (unique twins of pending jobs are skipped)."""
     if not requests:
         return []
     now = clock.now()
-    rows = [build_row(request, now) for request in requests]
-    unique = any(row["unique_key"] is not None for row in rows)
-    stmt = _insert(conn.dialect.name, unique=unique)
-    result = await conn.execute(stmt, rows)
-    return [row[0] for row in result.all()]
+    return await bulk.insert_rows(conn, [build_row(request, now) for request in requests])

@@ -34,7 +34,7 @@ async def rescue_orphans(runtime: Runtime, *, lease: timedelta | None = None) ->
         for job in await store.orphaned(conn, now=now, lease=lease):
             error = {"attempt": job.attempt, "at": now.isoformat(), "type": "WorkerLost",
                      "message": "the worker running this job stopped heartbeating"}
-            errors = [*job.errors, error]
+            errors = [*(job.errors or []), error]
             if job.is_last_attempt:
                 plan = Plan(JobState.DISCARDED, {"errors": errors})
             else:

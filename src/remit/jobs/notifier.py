@@ -50,7 +50,7 @@ class Listener:
                         self._wake(notify.payload or None)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - any failure means: reconnect
+            except Exception as exc:
                 self.connected.clear()
                 self.reconnects += 1
                 log.warning("job listener lost its connection (%s); reconnecting in %.1fs",

@@ -69,6 +69,8 @@ def plan(job: Job, outcome: Outcome, *, now: datetime, backoff: Backoff, rand: f
         )
     if isinstance(outcome, Cancelled):
         return Plan(JobState.CANCELLED, {"meta": {**job.meta, "cancelled": outcome.reason}})
+    if job.errors is None:
+        raise ValueError("plan a failure only with the job's errors loaded")
     errors = [*job.errors, outcome.error]
     if job.is_last_attempt:
         return Plan(JobState.DISCARDED, {"errors": errors})

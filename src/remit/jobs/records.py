@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from remit.jobs.states import JobState
+
+#: The columns a claim returns, in :meth:`Job.claimed` order.
+CLAIM_COLUMN_NAMES = (
+    "id", "queue", "name", "args", "attempt", "max_attempts", "priority", "scheduled_at", "timeout", "meta",
+)
 
 #: Error messages kept on a job are cut to this many characters.
 ERROR_MESSAGE_LIMIT = 500
@@ -15,6 +20,10 @@ ERROR_MESSAGE_LIMIT = 500
 
 @dataclass(frozen=True, slots=True)
 class Job:
+    """One job. A freshly claimed job carries only what running it needs: ``errors`` is then ``None`` (not
+    loaded — the worker reads them in the transaction that records a failure) and ``inserted_at`` and
+    ``unique_key`` are unknown."""
+
     id: int
     queue: str
     name: str
@@ -25,12 +34,12 @@ class Job:
     max_attempts: int
     unique_key: str | None
     scheduled_at: datetime
-    inserted_at: datetime
+    inserted_at: datetime | None
     attempted_at: datetime | None
     finished_at: datetime | None
     attempted_by: str | None
     timeout: float | None
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] | None = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -55,6 +64,17 @@ class Job:
             meta=dict(row["meta"] or {}),
         )
 
+    @classmethod
+    def claimed(cls, row: Sequence[Any], *, worker_id: str, now: datetime) -> Job:
+        """A job from a claim's RETURNING row, in :data:`CLAIM_COLUMN_NAMES` order."""
+        job_id, queue, name, args, attempt, max_attempts, priority, scheduled_at, timeout, meta = row
+        return cls(
+            id=job_id, queue=queue, name=name, args=args or {}, state=JobState.EXECUTING, priority=priority,
+            attempt=attempt, max_attempts=max_attempts, unique_key=None, scheduled_at=scheduled_at,
+            inserted_at=None, attempted_at=now, finished_at=None, attempted_by=worker_id, timeout=timeout,
+            errors=None, meta=meta or {},
+        )
+
     @property
     def is_last_attempt(self) -> bool:
         return self.attempt >= self.max_attempts
@@ -72,11 +92,11 @@ class Job:
             "max_attempts": self.max_attempts,
             "unique_key": self.unique_key,
             "scheduled_at": self.scheduled_at.isoformat(),
-            "inserted_at": self.inserted_at.isoformat(),
+            "inserted_at": self.inserted_at.isoformat() if self.inserted_at else None,
             "attempted_at": self.attempted_at.isoformat() if self.attempted_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "attempted_by": self.attempted_by,
-            "errors": self.errors,
+            "errors": self.errors or [],
             "meta": self.meta,
         }
 

@@ -21,10 +21,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.db.tables import jobs, queue_states, workers
-from remit.jobs.records import Job
-from remit.jobs.states import RUNNABLE, JobState, check_transition, sources_of
+from remit.db.tables.jobs import RUNNABLE_STATES_SQL
+from remit.jobs import bulk
+from remit.jobs.records import CLAIM_COLUMN_NAMES, Job
+from remit.jobs.states import JobState, check_transition, sources_of
 
-_RUNNABLE_VALUES = sorted(state.value for state in RUNNABLE)
+# The partial indexes' own predicates, as literal SQL: a planner can only use a partial index when the query
+# implies its predicate, which bound parameters (and PostgreSQL's generic plans for prepared statements) hide.
+_RUNNABLE = sa.text(RUNNABLE_STATES_SQL)
+_EXECUTING = sa.text("state = 'executing'")
 
 
 def _executing_guard(job_id: int, attempt: int) -> Any:
@@ -48,7 +53,7 @@ async def claim(
         sa.select(jobs.c.id)
         .where(
             jobs.c.queue == queue,
-            jobs.c.state.in_(_RUNNABLE_VALUES),
+            _RUNNABLE,
             jobs.c.scheduled_at <= now,
             ~sa.exists(paused),
         )
@@ -56,37 +61,38 @@ async def claim(
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        # id = ANY(ARRAY(subquery)) makes the ids an init-plan the update then fetches by primary key; with
+        # "id IN (subquery)" the planner may hash-join against a scan of the whole table.
+        locked = candidates.with_for_update(skip_locked=True).scalar_subquery()
+        picked: Any = jobs.c.id == sa.any_(sa.func.array(locked))
+    else:
+        picked = jobs.c.id.in_(candidates.scalar_subquery())
     stmt = (
         sa.update(jobs)
-        .where(jobs.c.id.in_(candidates.scalar_subquery()))
+        .where(picked)
         .values(
             state=JobState.EXECUTING.value,
             attempt=jobs.c.attempt + 1,
             attempted_at=now,
             attempted_by=worker_id,
         )
-        .returning(*jobs.c)
+        .returning(*(jobs.c[name] for name in CLAIM_COLUMN_NAMES))
     )
-    rows = (await conn.execute(stmt)).mappings().all()
-    claimed = [Job.from_row(row) for row in rows]
+    rows = (await conn.execute(stmt)).all()
+    claimed = [Job.claimed(row, worker_id=worker_id, now=now) for row in rows]
     claimed.sort(key=lambda job: (job.priority, job.scheduled_at, job.id))
     return claimed
 
 
+async def errors_of(conn: AsyncConnection, job_id: int) -> list[dict[str, Any]]:
+    """The errors recorded on a job so far (a claimed job does not carry them)."""
+    value = (await conn.execute(sa.select(jobs.c.errors).where(jobs.c.id == job_id))).scalar_one_or_none()
+    return list(value or [])
+
+
 async def complete_many(conn: AsyncConnection, runs: Sequence[tuple[int, int]], now: datetime) -> int:
     """Mark ``(job id, attempt)`` runs completed in one statement; returns how many still matched."""
-    if not runs:
-        return 0
-    stmt = (
-        sa.update(jobs)
-        .where(
-            jobs.c.state == JobState.EXECUTING.value,
-            sa.tuple_(jobs.c.id, jobs.c.attempt).in_(list(runs)),
-        )
-        .values(state=JobState.COMPLETED.value, finished_at=now)
-    )
-    return (await conn.execute(stmt)).rowcount
+    return await bulk.complete_runs(conn, runs, now)
 
 
 async def finish_attempt(
@@ -124,7 +130,7 @@ async def orphaned(conn: AsyncConnection, *, now: datetime, lease: timedelta, li
     stmt = (
         sa.select(jobs)
         .where(
-            jobs.c.state == JobState.EXECUTING.value,
+            _EXECUTING,
             sa.or_(jobs.c.attempted_by.is_(None), jobs.c.attempted_by.not_in(alive)),
         )
         .order_by(jobs.c.id)

@@ -26,8 +26,9 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
 from remit.config import QueueSpec
 from remit.db.engine import is_unavailable_error
@@ -51,7 +52,7 @@ COMPLETION_BATCH = 1000
 PRUNE_INTERVAL = 60.0
 
 
-class JobTimeout(Exception):  # noqa: N818 - reads as "the job timed out"
+class JobTimeout(Exception):
     """A job ran past its timeout."""
 
 
@@ -110,6 +111,7 @@ class Worker:
         self._completion_ready = asyncio.Event()
         self._rand = random.Random()
         self.outcomes: Counter[str] = Counter()
+        self._run_timers: dict[str, Any] = {}
         self.is_leader = False
         self.listener: Listener | None = None
 
@@ -193,7 +195,7 @@ class Worker:
                         conn, queue=queue.spec.name, limit=wanted, worker_id=self.id, now=self.runtime.clock.now()
                     )
                 failures = 0
-            except Exception as exc:  # noqa: BLE001 - the loop must survive the database going away
+            except Exception as exc:
                 failures += 1
                 self._log_db_error("claim", exc)
                 await self._pause(min(0.2 * 2**failures, 5.0))
@@ -220,7 +222,10 @@ class Worker:
         finally:
             queue.running -= 1
             queue.slot_freed.set()
-        metrics.job_run_seconds.labels(queue=job.queue).observe(time.perf_counter() - started)
+        timer = self._run_timers.get(job.queue)
+        if timer is None:
+            timer = self._run_timers[job.queue] = metrics.job_run_seconds.labels(queue=job.queue)
+        timer.observe(time.perf_counter() - started)
         if isinstance(outcome, Completed):
             self._completions.append(job)
             self._completion_ready.set()
@@ -251,18 +256,20 @@ class Worker:
             return Snoozed(signal.seconds, signal.reason)
         except Cancel as signal:
             return Cancelled(signal.reason)
-        except Exception as exc:  # noqa: BLE001 - a job's failure is data, not a crash
+        except Exception as exc:
             return Failed(describe_error(exc, job.attempt, now()))
 
     async def _settle(self, job: Job, outcome: Outcome) -> None:
         definition = self.runtime.registry.get(job.name) if job.name in self.runtime.registry else None
+        backoff = definition.backoff if definition else DEFAULT_BACKOFF
         now = self.runtime.clock.now()
-        decided = plan(job, outcome, now=now, backoff=definition.backoff if definition else DEFAULT_BACKOFF,
-                       rand=self._rand.random())
         try:
             async with self.runtime.db.begin() as conn:
+                if isinstance(outcome, Failed) and job.errors is None:
+                    job = replace(job, errors=await store.errors_of(conn, job.id))
+                decided = plan(job, outcome, now=now, backoff=backoff, rand=self._rand.random())
                 applied = await settle(conn, self.runtime.registry, job, decided, now=now)
-        except Exception as exc:  # noqa: BLE001 - the run stays executing; rescue returns it after the lease
+        except Exception as exc:
             self._log_db_error("record outcome", exc)
             return
         if applied:
@@ -285,7 +292,7 @@ class Worker:
             try:
                 async with self.runtime.db.begin() as conn:
                     await store.complete_many(conn, [(j.id, j.attempt) for j in batch], self.runtime.clock.now())
-            except Exception as exc:  # noqa: BLE001 - keep the batch and try again
+            except Exception as exc:
                 self._completions[:0] = batch
                 failures += 1
                 self._log_db_error("complete", exc)
@@ -294,8 +301,8 @@ class Worker:
                 await asyncio.sleep(min(0.2 * 2**failures, 5.0))
                 continue
             self.outcomes["completed"] += len(batch)
-            for job in batch:
-                metrics.jobs_executed_total.labels(queue=job.queue, outcome="completed").inc()
+            for queue, n in Counter(job.queue for job in batch).items():
+                metrics.jobs_executed_total.labels(queue=queue, outcome="completed").inc(n)
 
     # -- shutdown -------------------------------------------------------------------------------------
 
@@ -314,7 +321,7 @@ class Worker:
             async with self.runtime.db.begin() as conn:
                 released = await store.release(conn, self._to_release, self.runtime.clock.now())
             log.warning("released unfinished jobs at shutdown", extra={"count": released})
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._log_db_error("release", exc)
 
     async def _sign_off(self) -> None:
@@ -323,7 +330,7 @@ class Worker:
                 if self.is_leader:
                     await resign(conn, name=CRON_LEADERSHIP, holder=self.id)
                 await store.deregister(conn, self.id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._log_db_error("deregister", exc)
 
     # -- heartbeat and leadership ---------------------------------------------------------------------
@@ -338,7 +345,7 @@ class Worker:
             await asyncio.sleep(self.runtime.settings.job_heartbeat_interval)
             try:
                 await self._heartbeat_once()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self._log_db_error("heartbeat", exc)
 
     async def _leader_loop(self) -> None:
@@ -365,7 +372,7 @@ class Worker:
                     if mono - last_prune >= PRUNE_INTERVAL:
                         last_prune = mono
                         await prune_jobs(self.runtime)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self.is_leader = False
                 self._log_db_error("leader tick", exc)
             await asyncio.sleep(tick)

@@ -7,7 +7,7 @@ collected at scrape time by collectors registered by the part that owns the tabl
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -41,4 +41,23 @@ job_run_seconds = Histogram(
 )
 ops_events_total = Counter(
     "remit_ops_events_total", "Ops events emitted, by event name.", ["event"], registry=REGISTRY
+)
+
+queue_jobs = Gauge(
+    "remit_queue_jobs", "Jobs in each queue by state, read from the database at scrape time.",
+    ["queue", "state"], registry=REGISTRY,
+)
+queue_oldest_available_age_seconds = Gauge(
+    "remit_queue_oldest_available_age_seconds",
+    "Seconds the oldest due job of each queue has waited (0 when none waits).", ["queue"], registry=REGISTRY,
+)
+queue_paused = Gauge("remit_queue_paused", "1 when the queue is paused.", ["queue"], registry=REGISTRY)
+workers_alive = Gauge(
+    "remit_workers_alive", "Worker processes that heartbeated within the lease.", registry=REGISTRY
+)
+mirror_stale_skipped_total = Counter(
+    "remit_mirror_stale_skipped_total",
+    "Processor events not applied to the billing mirror because the row already holds newer state "
+    "(an older watermark, or a late update of a deleted object), by object type.",
+    ["object_type"], registry=REGISTRY,
 )

@@ -16,6 +16,7 @@ depends_on = None
 
 RUNNABLE = "state IN ('available', 'scheduled', 'retryable')"
 PENDING = "state IN ('available', 'scheduled', 'retryable', 'executing')"
+FINISHED = "state IN ('completed', 'cancelled', 'discarded')"
 
 # A statement-level trigger wakes listening workers once per insert statement and queue, after commit,
 # without an extra round trip from the enqueuing code.
@@ -66,11 +67,9 @@ def upgrade() -> None:
         sqlite_where=sa.text(f"unique_key IS NOT NULL AND {PENDING}"),
     )
     op.create_index(
-        "ix_remit_jobs_executing", "remit_jobs", ["attempted_by"],
-        postgresql_where=sa.text("state = 'executing'"), sqlite_where=sa.text("state = 'executing'"),
+        "ix_remit_jobs_finished", "remit_jobs", ["finished_at"],
+        postgresql_where=sa.text(FINISHED), sqlite_where=sa.text(FINISHED),
     )
-    op.create_index("ix_remit_jobs_state_finished", "remit_jobs", ["state", "finished_at"])
-    op.create_index("ix_remit_jobs_queue_state", "remit_jobs", ["queue", "state"])
 
     op.create_table(
         "remit_workers",
@@ -132,7 +131,6 @@ def downgrade() -> None:
     op.drop_table("remit_leaders")
     op.drop_table("remit_queue_states")
     op.drop_table("remit_workers")
-    for index in ("ix_remit_jobs_queue_state", "ix_remit_jobs_state_finished", "ix_remit_jobs_executing",
-                  "ix_remit_jobs_unique_pending", "ix_remit_jobs_fetch"):
+    for index in ("ix_remit_jobs_finished", "ix_remit_jobs_unique_pending", "ix_remit_jobs_fetch"):
         op.drop_index(index, table_name="remit_jobs")
     op.drop_table("remit_jobs")
