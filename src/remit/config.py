@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from remit.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///./remit.db"
-FAKE_WEBHOOK_SECRET = "whsec_remit_fake_development_secret"
+FAKE_WEBHOOK_SECRET = "whsec_remit_fake_development_secret"  # noqa: S105 - public, for the fake processor only
 
 #: The queues remit's own jobs use, by their default (renameable) names.
 DEFAULT_QUEUES: dict[str, int] = {
@@ -49,10 +49,11 @@ def parse_queues(spec: str, defaults: Mapping[str, int] = DEFAULT_QUEUES) -> dic
     """Parse ``REMIT_QUEUES``: comma-separated ``key[=name][:concurrency]`` items.
 
     The defaults are always present; an item overrides a default's name or concurrency, or adds a host queue.
-    ``remit_webhooks=billing_hooks:20`` renames remit's webhook queue to ``billing_hooks`` and runs 20 at once.
+    ``remit_webhooks=billing_hooks:20`` renames remit's webhook queue to ``billing_hooks``, 20 at once.
     """
     queues = {key: QueueSpec(key, key, conc) for key, conc in defaults.items()}
-    for raw in spec.split(","):
+    # Messages name an item by its position, never by its text: configuration errors never echo values.
+    for position, raw in enumerate(spec.split(","), start=1):
         item = raw.strip()
         if not item:
             continue
@@ -60,18 +61,52 @@ def parse_queues(spec: str, defaults: Mapping[str, int] = DEFAULT_QUEUES) -> dic
         key, _, name = head.partition("=")
         key, name = key.strip(), (name.strip() or key.strip())
         if not key or not _is_identifier(key) or not _is_identifier(name):
-            raise ValueError(f"queue item {item!r} is not key[=name][:concurrency] with names of [a-z0-9_]")
+            raise ValueError(f"item {position} is not key[=name][:concurrency] with names of [A-Za-z0-9_.-]")
         try:
-            concurrency = int(conc_text) if conc_text else queues.get(key, QueueSpec(key, name, 10)).concurrency
+            default = queues.get(key, QueueSpec(key, name, 10)).concurrency
+            concurrency = int(conc_text) if conc_text else default
         except ValueError:
-            raise ValueError(f"queue {key!r} has a concurrency that is not a whole number") from None
+            raise ValueError(f"item {position} has a concurrency that is not a whole number") from None
         if concurrency < 1:
-            raise ValueError(f"queue {key!r} needs a concurrency of at least 1")
+            raise ValueError(f"item {position} needs a concurrency of at least 1")
         queues[key] = QueueSpec(key, name, concurrency)
     names = [q.name for q in queues.values()]
     if len(names) != len(set(names)):
         raise ValueError("two queues share one name")
     return queues
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpointSpec:
+    """One extra webhook endpoint (e.g. for Connect events): its name (stored on each event it receives), its
+    path, and the variable that holds its signing secrets (comma-separated, for rotation)."""
+
+    name: str
+    path: str
+    secret_variable: str
+
+
+def parse_webhook_endpoints(spec: str) -> list[WebhookEndpointSpec]:
+    """Parse ``REMIT_WEBHOOK_ENDPOINTS``: comma-separated ``name=/path:SECRET_VARIABLE`` items, e.g.
+    ``connect=/webhooks/stripe-connect:STRIPE_CONNECT_WEBHOOK_SECRET``. The name ``default`` is the main
+    endpoint (``REMIT_WEBHOOK_PATH`` with ``STRIPE_WEBHOOK_SECRET``) and cannot be redefined here."""
+    endpoints: list[WebhookEndpointSpec] = []
+    for raw in spec.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        name, _, rest = item.partition("=")
+        path, _, variable = rest.rpartition(":")
+        name, path, variable = name.strip(), path.strip(), variable.strip()
+        if not _is_identifier(name) or not path.startswith("/") or not variable.replace("_", "").isalnum():
+            raise ValueError(f"webhook endpoint item {item!r} is not name=/path:SECRET_VARIABLE")
+        if name == "default":
+            raise ValueError("the webhook endpoint name 'default' is reserved for REMIT_WEBHOOK_PATH")
+        endpoints.append(WebhookEndpointSpec(name, path, variable))
+    names, paths = {e.name for e in endpoints}, {e.path for e in endpoints}
+    if len(names) != len(endpoints) or len(paths) != len(endpoints):
+        raise ValueError("two webhook endpoints share a name or a path")
+    return endpoints
+
 
 def _is_identifier(name: str) -> bool:
     return bool(name) and len(name) <= 64 and all(c.isalnum() or c in "_-." for c in name)
@@ -85,6 +120,23 @@ class Settings(BaseSettings):
     """Everything remit reads from the environment. Field aliases are the variable names."""
 
     model_config = SettingsConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only what is passed in: :func:`load_settings` is the one reader of the environment.
+
+        So ``load_settings(environ)`` sees exactly ``environ``, a test's ``Settings.model_validate({...})``
+        is not changed by the developer's shell, and list variables are split on commas by their validators
+        instead of being parsed as JSON by pydantic-settings' environment source.
+        """
+        return (init_settings,)
 
     database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
     processor: Literal["fake", "stripe"] = Field("fake", alias="REMIT_PROCESSOR")
@@ -106,6 +158,7 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(60.0, gt=0, alias="REMIT_JOB_LEASE_SECONDS")
     job_shutdown_grace: float = Field(25.0, ge=0, alias="REMIT_JOB_SHUTDOWN_GRACE")
     job_batch_size: int = Field(100, ge=1, le=1000, alias="REMIT_JOB_BATCH_SIZE")
+    job_modules: list[str] = Field(default_factory=list, alias="REMIT_JOB_MODULES")
     jobs_completed_retention_hours: float = Field(24.0, gt=0, alias="REMIT_JOBS_COMPLETED_RETENTION_HOURS")
     jobs_discarded_retention_days: float = Field(30.0, gt=0, alias="REMIT_JOBS_DISCARDED_RETENTION_DAYS")
 
@@ -113,11 +166,14 @@ class Settings(BaseSettings):
     webhook_tolerance: int = Field(300, ge=1, alias="REMIT_WEBHOOK_TOLERANCE")
     webhook_max_body_bytes: int = Field(1_048_576, ge=1024, alias="REMIT_WEBHOOK_MAX_BODY_BYTES")
     webhook_max_attempts: int = Field(25, ge=1, alias="REMIT_WEBHOOK_MAX_ATTEMPTS")
-    webhook_processed_retention_days: float = Field(14.0, gt=0, alias="REMIT_WEBHOOK_PROCESSED_RETENTION_DAYS")
+    webhook_processed_retention_days: float = Field(
+        14.0, gt=0, alias="REMIT_WEBHOOK_PROCESSED_RETENTION_DAYS"
+    )
     webhook_dead_retention_days: float = Field(90.0, gt=0, alias="REMIT_WEBHOOK_DEAD_RETENTION_DAYS")
     flag_billing: bool = Field(True, alias="REMIT_FLAG_BILLING")
+    webhook_endpoints_spec: str = Field("", alias="REMIT_WEBHOOK_ENDPOINTS")
 
-    @field_validator("stripe_webhook_secret", "service_tokens", mode="before")
+    @field_validator("stripe_webhook_secret", "service_tokens", "job_modules", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split_list(value)
@@ -126,6 +182,12 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_queues(cls, value: str) -> str:
         parse_queues(value)
+        return value
+
+    @field_validator("webhook_endpoints_spec")
+    @classmethod
+    def _valid_webhook_endpoints(cls, value: str) -> str:
+        parse_webhook_endpoints(value)
         return value
 
     @field_validator("database_url")
@@ -162,6 +224,27 @@ def field_env_names() -> dict[str, str]:
     """Map each settings field to its environment variable."""
     return {name: str(field.alias) for name, field in Settings.model_fields.items()}
 
+def _is_secret_variable(name: str) -> bool:
+    return name == "DATABASE_URL" or any(part in name for part in ("SECRET", "KEY", "TOKEN", "PASSWORD"))
+
+
+def _without_values(message: str, given: Mapping[str, str]) -> str:
+    """``message`` with the given values (and each comma-separated piece of them) masked.
+
+    Validators are written not to echo values; this is the net under them, because one slip would print a
+    secret into a deploy log. Every piece of a secret variable is masked; of other variables only pieces of
+    eight characters or more, since shorter ones are words like ``stripe`` or ``json`` that also occur in
+    the message itself, and masking them would garble it.
+    """
+    pieces: set[str] = set()
+    for name, value in given.items():
+        shortest = 3 if _is_secret_variable(name) else 8
+        pieces.update(p.strip() for p in [value, *value.split(",")] if len(p.strip()) >= shortest)
+    for piece in sorted(pieces, key=len, reverse=True):
+        message = message.replace(piece, "<value>")
+    return message
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate settings; raise one :class:`ConfigurationError` naming every problem.
 
@@ -170,16 +253,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
     names = set(field_env_names().values())
     given = {key: value for key, value in env.items() if key in names}
+    problems: list[str] = []
     try:
         settings = Settings.model_validate(given)
     except ValidationError as exc:
-        problems = []
+        invalid: set[str] = set()
         for error in exc.errors(include_input=False, include_url=False):
             variable = str(error["loc"][0]) if error["loc"] else "settings"
-            message = str(error["msg"])
+            invalid.add(variable)
+            message = _without_values(str(error["msg"]), given)
             problems.append(f"{variable}: {message}")
-        raise ConfigurationError(problems) from None
-    problems = settings.mode_problems()
+        # Check the mode's needs too, with the invalid variables at their defaults, so that one message
+        # names every problem (an invalid REMIT_QUEUES and a missing STRIPE_API_KEY together).
+        try:
+            settings = Settings.model_validate({k: v for k, v in given.items() if k not in invalid})
+        except ValidationError:
+            raise ConfigurationError(problems) from None
+    problems += settings.mode_problems()
+    problems += [
+        f"{e.secret_variable} is required by webhook endpoint {e.name!r} (REMIT_WEBHOOK_ENDPOINTS)"
+        for e in parse_webhook_endpoints(settings.webhook_endpoints_spec)
+        if not env.get(e.secret_variable)
+    ]
     if problems:
         raise ConfigurationError(problems)
     return settings
@@ -190,8 +285,10 @@ __all__ = [
     "FAKE_WEBHOOK_SECRET",
     "QueueSpec",
     "Settings",
+    "WebhookEndpointSpec",
     "field_env_names",
     "load_settings",
     "parse_queues",
+    "parse_webhook_endpoints",
 ]
 

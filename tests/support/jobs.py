@@ -37,6 +37,29 @@ async def record(ctx: JobContext, sleep: float = 0.0, **_: Any) -> None:
     await record_run(ctx)
 
 
+@job(queue="test_default", name="test.mark", registry=registry)
+async def mark(ctx: JobContext, sleep: float = 0.0, **_: Any) -> None:
+    """Record this run in a file of the worker process's own: evidence of execution that adds no database
+    writes (so many worker processes on one SQLite file measure the engine, not lock contention)."""
+    if sleep:
+        await asyncio.sleep(sleep)
+    path = os.path.join(os.environ["REMIT_TEST_RUN_DIR"], f"{os.getpid()}.runs")
+    with open(path, "a") as runs_file:  # noqa: ASYNC230 - a tiny local append
+        runs_file.write(f"{ctx.job.id} {ctx.job.attempt}\n")
+
+
+def read_marks(run_dir: str) -> list[tuple[int, int, str]]:
+    """Every run :func:`mark` recorded: (job id, attempt, pid file)."""
+    found = []
+    for name in os.listdir(run_dir):
+        with open(os.path.join(run_dir, name)) as runs_file:
+            for line in runs_file:
+                if line.strip():
+                    job_id, attempt = line.split()
+                    found.append((int(job_id), int(attempt), name))
+    return found
+
+
 @job(queue="test_default", name="test.sync_record", registry=registry)
 def sync_record(ctx: JobContext, **_: Any) -> None:
     return None

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import stripe
 
 from remit.api.app import create_app
+from remit.api.webhooks import close_writer
 from remit.clock import FrozenClock
 from remit.config import Settings
 from remit.db.tables import jobs, webhook_events
@@ -76,8 +77,11 @@ def envelope_fixtures() -> list[Path]:
 async def client_for(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(runtime)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://remit.test") as client:
-        yield client
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://remit.test") as client:
+            yield client
+    finally:
+        await close_writer(app)
 
 
 async def post_event(client: httpx.AsyncClient, runtime: Runtime, document: Mapping[str, Any] | str, *,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from remit import __version__
+from remit.api import billing, fake, health, metrics, webhooks
 from remit.runtime import Runtime
 
 
@@ -12,4 +13,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     """Build the ASGI app over ``runtime``; routers find it at ``request.app.state.runtime``."""
     app = FastAPI(title="remit", version=__version__)
     app.state.runtime = runtime
+    app.add_middleware(metrics.RequestMetricsMiddleware)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.include_router(webhooks.build_router(runtime.settings))
+    app.include_router(billing.router)
+    fake.mount(app, runtime)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from remit.cli import jobs
+from remit.cli import fake, jobs, service, webhooks
 
 app = typer.Typer(
     name="remit",
@@ -17,6 +17,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 jobs.register(app)
+service.register(app)
+webhooks.register(app)
+fake.register(app)
 
 
 def main() -> None:

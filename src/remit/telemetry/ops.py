@@ -49,6 +49,7 @@ ALLOWED_FIELDS = frozenset(
         "session_id", "object_type", "object_id", "schema_version", "reason", "source", "actor", "count",
         "matched", "replayed", "deleted", "dry_run", "error_type", "amount", "currency", "expected", "actual",
         "processor", "since", "older_than_days",
+        "processed", "dead", "hurried", "stagger", "limit", "endpoint",
     }
 )
 

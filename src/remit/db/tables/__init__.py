@@ -5,6 +5,58 @@ that upgrading an empty database yields exactly these tables.
 """
 
 from remit.db.tables.base import metadata
+from remit.db.tables.fake import (
+    fake_clock,
+    fake_counters,
+    fake_events,
+    fake_failures,
+    fake_idempotency_keys,
+    fake_objects,
+)
 from remit.db.tables.jobs import audit_log, cron_entries, jobs, leaders, queue_states, workers
+from remit.db.tables.ledger import ledger_events
+from remit.db.tables.mirror import (
+    charges,
+    checkout_sessions,
+    customers,
+    disputes,
+    invoice_lines,
+    invoices,
+    payment_methods,
+    prices,
+    products,
+    refunds,
+    subscription_items,
+    subscriptions,
+)
+from remit.db.tables.webhooks import webhook_events
 
-__all__ = ["audit_log", "cron_entries", "jobs", "leaders", "metadata", "queue_states", "workers"]
+__all__ = [
+    "audit_log",
+    "charges",
+    "checkout_sessions",
+    "cron_entries",
+    "customers",
+    "disputes",
+    "fake_clock",
+    "fake_counters",
+    "fake_events",
+    "fake_failures",
+    "fake_idempotency_keys",
+    "fake_objects",
+    "invoice_lines",
+    "invoices",
+    "jobs",
+    "leaders",
+    "ledger_events",
+    "metadata",
+    "payment_methods",
+    "prices",
+    "products",
+    "queue_states",
+    "refunds",
+    "subscription_items",
+    "subscriptions",
+    "webhook_events",
+    "workers",
+]

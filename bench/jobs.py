@@ -1,0 +1,473 @@
+"""Job-engine benchmark: no-op jobs through ONE worker process, remit against Procrastinate and pgbench.
+
+Run ``.venv/bin/python bench/jobs.py``. It prints a table, then as its last line one JSON object with the keys
+``remit_jobs_per_s``, ``procrastinate_jobs_per_s``, ``pgbench_tps``, ``remit_enqueue_per_s`` and
+``sqlite_jobs_per_s`` (``null`` for a part skipped or failed; the exit status is 1 when a part failed).
+
+What is measured, and how
+-------------------------
+The PostgreSQL server is ``REMIT_BENCH_DATABASE_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``),
+used only as the admin connection: every measured system gets a database of its own, created for the run and
+dropped afterwards (``remit_bench_<pid>_<part>``), so no run sees another's bloat. Before each measured phase
+the server is asked for a ``CHECKPOINT`` so that no part pays for the previous part's dirty pages.
+
+remit (PostgreSQL)
+    The fresh database is migrated, then N no-op jobs (default 20,000) are enqueued with
+    ``remit.jobs.enqueue.enqueue_many`` in chunks of ``--enqueue-chunk`` rows, one committed transaction per
+    chunk: ``remit_enqueue_per_s`` is N / seconds spent enqueueing (building the requests included). Then ONE
+    worker process (this file with ``--child remit``, under uvloop) runs ``remit.jobs.worker.Worker`` over
+    the queue ``bench`` (concurrency ``--concurrency``, claim batch ``--batch``, not leading: no cron or
+    maintenance in the measured interval). The interval runs from the worker's start until its
+    ``outcomes["completed"]`` — counted after each completion batch commits — reaches N. Before reporting,
+    the child checks that the job function ran exactly N times and that the database holds N rows, every
+    one ``completed`` at attempt 1. ``remit_jobs_per_s`` is N / interval.
+SQLite
+    The same on a migrated temporary file: ``sqlite_jobs_per_s``.
+Procrastinate
+    The latest release from PyPI, installed only for the benchmark into ``bench/.venv-procrastinate`` (made
+    if missing, with psycopg and uvloop; ``--upgrade-procrastinate`` refreshes it). ``bench/_procrastinate_app.py``
+    runs in that environment: it applies Procrastinate's schema to a fresh database, defers N no-op jobs with
+    ``batch_defer_async`` and times one ``run_worker_async(wait=False, concurrency=C)``, which returns when
+    the queue is empty, then counts the ``succeeded`` rows. Procrastinate's worker is given its best
+    concurrency: each of ``--procrastinate-concurrency`` (default 1, 10, 50) is first probed on
+    ``--probe-jobs`` jobs in a fresh database, and the full N runs at the fastest.
+pgbench
+    ``pgbench -i -s 10`` on a fresh database, then ``pgbench -N -T 10 -c 8 -j 2``: the tps without connection
+    time is what the server commits in small transactions of a few single-row statements, the reference the issue sets.
+
+Targets (issue 2): remit ≥ 20 times Procrastinate and ≥ pgbench tps in the same run; batch enqueue ≥ 20,000
+jobs/s; SQLite ≥ 2,000 jobs/s. Figures depend on what else the machine runs: on a shared 2-core machine,
+compare the ratios of one run rather than absolute figures across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+import uvloop
+from sqlalchemy.engine import URL, Engine, make_url
+
+from remit.config import Settings
+from remit.db import migrate
+from remit.db.engine import Database, create_sync_engine
+from remit.jobs.context import JobContext
+from remit.jobs.definition import job
+from remit.jobs.enqueue import JobRequest, enqueue_many
+from remit.jobs.worker import Worker
+from remit.runtime import Runtime
+
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+BENCH_DIR = Path(__file__).resolve().parent
+PROCRASTINATE_VENV = BENCH_DIR / ".venv-procrastinate"
+PROCRASTINATE_APP = BENCH_DIR / "_procrastinate_app.py"
+PROCRASTINATE_PACKAGES = ["procrastinate", "psycopg[binary]", "uvloop"]
+QUEUE = "bench"
+CHILD_TIMEOUT = 900.0  # seconds; a stuck worker fails the part instead of hanging the run
+
+TARGET_VS_PROCRASTINATE = 20.0
+TARGET_ENQUEUE_PER_S = 20_000.0
+TARGET_SQLITE_PER_S = 2_000.0
+
+T = TypeVar("T")
+
+#: How often this process ran the no-op job: the child checks it equals N (each job ran exactly once).
+CALLS: Counter[str] = Counter()
+
+
+@job(queue=QUEUE, name="bench.noop")
+async def noop(ctx: JobContext, **_: Any) -> None:
+    CALLS["noop"] += 1
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One line of the table: ``count`` things (jobs, transactions) in ``seconds``."""
+
+    system: str
+    count: int
+    seconds: float
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds > 0 else 0.0
+
+
+class BenchFailure(Exception):
+    """A part of the benchmark did not do what it measured (a job lost, a tool missing, a child crashed)."""
+
+
+# -- PostgreSQL databases ------------------------------------------------------------------------------------
+
+
+def admin_url() -> URL:
+    return make_url(os.environ.get("REMIT_BENCH_DATABASE_URL", DEFAULT_ADMIN_URL)).set(drivername="postgresql")
+
+
+def render(url: URL) -> str:
+    """A plain ``postgresql://`` URL, as remit's settings, libpq and Procrastinate all accept it."""
+    return url.render_as_string(hide_password=False)
+
+
+def admin_engine() -> Engine:
+    return create_sync_engine(admin_url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+
+
+@contextlib.contextmanager
+def fresh_database(part: str) -> Iterator[URL]:
+    """A new, empty database on the bench server for one part of the run, dropped afterwards."""
+    name = f"remit_bench_{os.getpid()}_{part}"
+    engine = admin_engine()
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield admin_url().set(database=name)
+    finally:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        engine.dispose()
+
+
+def checkpoint() -> None:
+    """Flush the server's dirty pages now, so that a part does not pay for the previous part's writes.
+    Best effort: a role without the right to CHECKPOINT just skips it."""
+    engine = admin_engine()
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CHECKPOINT")
+    except sa.exc.DBAPIError:
+        pass
+    finally:
+        engine.dispose()
+
+
+# -- remit: enqueue in this process, work in a child ---------------------------------------------------------
+
+
+def run_async(factory: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        return await factory()
+
+    return uvloop.run(main())
+
+
+async def enqueue_jobs(url: str, jobs: int, chunk: int) -> float:
+    """Enqueue ``jobs`` no-op jobs in committed chunks; the seconds it took."""
+    db = Database.from_url(url)
+    try:
+        async with db.begin() as conn:  # connect (and warm the pool) outside the measured interval
+            await conn.execute(sa.text("SELECT 1"))
+        started = time.perf_counter()
+        for first in range(0, jobs, chunk):
+            requests = [JobRequest(noop, {"n": i}) for i in range(first, min(first + chunk, jobs))]
+            async with db.begin() as conn:
+                ids = await enqueue_many(conn, requests)
+            if len(ids) != len(requests):
+                raise BenchFailure(f"enqueue_many inserted {len(ids)} of {len(requests)} jobs")
+        return time.perf_counter() - started
+    finally:
+        await db.dispose()
+
+
+def migrate_database(url: str) -> None:
+    engine = create_sync_engine(url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def run_child(command: list[str], what: str) -> dict[str, Any]:
+    """Run a measuring child process; its last stdout line is its JSON result."""
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise BenchFailure(f"{what}: the child process ran past {CHILD_TIMEOUT:g}s") from None
+    lines = done.stdout.strip().splitlines()
+    try:
+        result: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+    except json.JSONDecodeError:
+        result = {}
+    if done.returncode != 0 or not result:
+        tail = "\n".join((done.stderr.strip().splitlines() or ["(no stderr)"])[-15:])
+        raise BenchFailure(f"{what}: child exited {done.returncode}; result {result or 'missing'}\n{tail}")
+    return result
+
+
+def remit_part(label: str, url: str, args: argparse.Namespace) -> tuple[Measure, Measure]:
+    """Migrate, enqueue (measured) and work (measured, in one child worker process) on ``url``."""
+    migrate_database(url)
+    enqueue_seconds = run_async(lambda: enqueue_jobs(url, args.jobs, args.enqueue_chunk))
+    if url.startswith("postgresql"):
+        checkpoint()
+    result = run_child(
+        [sys.executable, str(Path(__file__).resolve()), "--child", "remit", "--url", url, "--jobs", str(args.jobs),
+         "--batch", str(args.batch), "--concurrency", str(args.concurrency)],
+        f"remit worker on {label}",
+    )
+    note = f"1 worker, concurrency {args.concurrency}, batch {args.batch}"
+    return (
+        Measure(f"remit enqueue ({label})", args.jobs, enqueue_seconds, f"enqueue_many, {args.enqueue_chunk}/txn"),
+        Measure(f"remit worker ({label})", args.jobs, float(result["seconds"]), note),
+    )
+
+
+async def child_remit(url: str, jobs: int, batch: int, concurrency: int) -> dict[str, Any]:
+    """The measuring worker process: run one Worker until N completions have committed, then verify."""
+    settings = Settings.model_validate({
+        "DATABASE_URL": url,
+        "REMIT_ENV": "test",
+        "REMIT_LOG_LEVEL": "WARNING",
+        "REMIT_QUEUES": f"{QUEUE}:{concurrency}",
+        "REMIT_JOB_BATCH_SIZE": batch,
+    })
+    runtime = Runtime.from_settings(settings)
+    worker = Worker(runtime, queues=[QUEUE], lead=False)
+    try:
+        started = time.perf_counter()
+        running = asyncio.create_task(worker.run())
+        deadline = started + CHILD_TIMEOUT
+        while worker.outcomes["completed"] < jobs:
+            if running.done():
+                running.result()  # re-raises what stopped the worker
+                raise BenchFailure("the worker stopped before completing every job")
+            if sum(worker.outcomes.values()) >= jobs or time.perf_counter() > deadline:
+                raise BenchFailure(f"the worker did not complete every job: {dict(worker.outcomes)}")
+            await asyncio.sleep(0.002)
+        seconds = time.perf_counter() - started
+        worker.request_stop()
+        await running
+        async with runtime.db.begin() as conn:
+            row = (await conn.execute(sa.text(
+                "SELECT count(*), "
+                "coalesce(sum(CASE WHEN state = 'completed' AND attempt = 1 THEN 1 ELSE 0 END), 0) "
+                "FROM remit_jobs WHERE queue = :queue"
+            ), {"queue": QUEUE})).one()
+    finally:
+        await runtime.close()
+    total, completed_once = int(row[0]), int(row[1])
+    if total != jobs or completed_once != jobs or CALLS["noop"] != jobs:
+        raise BenchFailure(
+            f"expected {jobs} jobs completed once: {total} rows, {completed_once} completed at attempt 1, "
+            f"{CALLS['noop']} calls"
+        )
+    return {"system": "remit", "dialect": runtime.db.dialect, "jobs": jobs, "seconds": seconds,
+            "completed_rows": completed_once, "calls": CALLS["noop"], "outcomes": dict(worker.outcomes)}
+
+
+# -- Procrastinate -------------------------------------------------------------------------------------------
+
+
+def procrastinate_python(upgrade: bool) -> Path:
+    """The benchmark's own environment with Procrastinate in it, made (or refreshed) when needed."""
+    python = PROCRASTINATE_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import procrastinate, psycopg, uvloop"]
+    ready = python.exists() and subprocess.run(probe, capture_output=True, check=False).returncode == 0
+    if ready and not upgrade:
+        return python
+    if not python.exists():
+        print(f"creating {PROCRASTINATE_VENV.relative_to(BENCH_DIR.parent)} for Procrastinate ...", flush=True)
+        base = shutil.which("python3") or sys.executable
+        subprocess.run([base, "-m", "venv", str(PROCRASTINATE_VENV)], check=True)
+    print("installing the latest Procrastinate from PyPI ...", flush=True)
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--upgrade", *PROCRASTINATE_PACKAGES],
+        capture_output=True, text=True, check=False,
+    )
+    if install.returncode != 0:
+        raise BenchFailure(f"pip install {' '.join(PROCRASTINATE_PACKAGES)} failed:\n{install.stderr[-2000:]}")
+    return python
+
+
+def procrastinate_run(python: Path, part: str, jobs: int, concurrency: int) -> dict[str, Any]:
+    with fresh_database(part) as url:
+        checkpoint()
+        return run_child(
+            [str(python), str(PROCRASTINATE_APP), "--url", render(url), "--jobs", str(jobs),
+             "--concurrency", str(concurrency)],
+            f"procrastinate worker (concurrency {concurrency})",
+        )
+
+
+def procrastinate_part(args: argparse.Namespace) -> tuple[Measure, list[Measure]]:
+    """Probe each concurrency on a few jobs, then run the full N at the fastest."""
+    python = procrastinate_python(args.upgrade_procrastinate)
+    levels = [int(v) for v in args.procrastinate_concurrency.split(",") if v.strip()]
+    probes: list[Measure] = []
+    best = levels[0]
+    if len(levels) > 1:
+        for level in levels:
+            result = procrastinate_run(python, f"procrastinate_c{level}", args.probe_jobs, level)
+            probes.append(Measure(f"  probe procrastinate c={level}", args.probe_jobs, float(result["seconds"]),
+                                  "probe, not reported"))
+        best = levels[max(range(len(levels)), key=lambda i: probes[i].rate)]
+    result = procrastinate_run(python, "procrastinate", args.jobs, best)
+    note = f"v{result['version']}, 1 worker, concurrency {best}"
+    return Measure("procrastinate worker", args.jobs, float(result["seconds"]), note), probes
+
+
+# -- pgbench -------------------------------------------------------------------------------------------------
+
+
+def pgbench_part(seconds: int) -> tuple[Measure, float]:
+    pgbench = shutil.which("pgbench") or "/usr/bin/pgbench"
+    if not Path(pgbench).exists():
+        raise BenchFailure("pgbench is not installed (apt-get install postgresql-client)")
+    with fresh_database("pgbench") as url:
+        connection = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+        env = {**os.environ, **({"PGPASSWORD": str(url.password)} if url.password else {})}
+        init = subprocess.run([pgbench, *connection, "-i", "-s", "10", "-q", str(url.database)],
+                              capture_output=True, text=True, env=env, check=False)
+        if init.returncode != 0:
+            raise BenchFailure(f"pgbench -i failed:\n{init.stderr[-2000:]}")
+        checkpoint()
+        bench = subprocess.run(
+            [pgbench, *connection, "-N", "-T", str(seconds), "-c", "8", "-j", "2", str(url.database)],
+            capture_output=True, text=True, env=env, check=False,
+        )
+    found = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", bench.stdout)
+    if bench.returncode != 0 or not found:
+        raise BenchFailure(f"pgbench -N failed:\n{bench.stdout[-1000:]}\n{bench.stderr[-1000:]}")
+    tps = float(found.group(1))
+    note = "8 clients, 2 threads, -s 10 (transactions, not jobs)"
+    return Measure("pgbench -N", round(tps * seconds), float(seconds), note), tps
+
+
+# -- the report ----------------------------------------------------------------------------------------------
+
+
+def verdict(value: float | None, target: float | None) -> str:
+    if value is None or target is None:
+        return "n/a"
+    return "met" if value >= target else "NOT met"
+
+
+def print_report(rows: list[Measure], figures: dict[str, float | None], failures: list[str]) -> None:
+    width = max([len(r.system) for r in rows] + [24])
+    print()
+    print(f"{'system':<{width}}  {'jobs':>8}  {'seconds':>8}  {'per s':>10}  note")
+    print("-" * (width + 60))
+    for r in rows:
+        print(f"{r.system:<{width}}  {r.count:>8}  {r.seconds:>8.2f}  {r.rate:>10,.0f}  {r.note}")
+    remit, procrastinate, pgbench = (figures[k] for k in ("remit_jobs_per_s", "procrastinate_jobs_per_s",
+                                                           "pgbench_tps"))
+    print()
+    if remit and procrastinate:
+        print(f"remit / procrastinate = {remit / procrastinate:,.1f}x")
+    if remit and pgbench:
+        print(f"remit / pgbench tps   = {remit / pgbench:,.2f}x")
+    print()
+    enqueue, sqlite = figures["remit_enqueue_per_s"], figures["sqlite_jobs_per_s"]
+    targets = [
+        (f"remit >= {TARGET_VS_PROCRASTINATE:g} x procrastinate",
+         verdict(remit, procrastinate * TARGET_VS_PROCRASTINATE if procrastinate else None)),
+        ("remit >= pgbench tps", verdict(remit, pgbench)),
+        (f"enqueue >= {TARGET_ENQUEUE_PER_S:,.0f}/s", verdict(enqueue, TARGET_ENQUEUE_PER_S)),
+        (f"sqlite >= {TARGET_SQLITE_PER_S:,.0f}/s", verdict(sqlite, TARGET_SQLITE_PER_S)),
+    ]
+    print("targets:")
+    for label, outcome in targets:
+        print(f"  {label:<32} {outcome}")
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    print(json.dumps({k: (round(v, 1) if v is not None else None) for k, v in figures.items()}), flush=True)
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    rows: list[Measure] = []
+    failures: list[str] = []
+    figures: dict[str, float | None] = dict.fromkeys(
+        ["remit_jobs_per_s", "procrastinate_jobs_per_s", "pgbench_tps", "remit_enqueue_per_s", "sqlite_jobs_per_s"]
+    )
+
+    def attempt(what: str, part: Callable[[], None]) -> None:
+        print(f"running {what} ...", flush=True)
+        try:
+            part()
+        except (BenchFailure, sa.exc.SQLAlchemyError, OSError, subprocess.CalledProcessError) as exc:
+            failures.append(f"{what}: {exc}")
+
+    def remit_pg() -> None:
+        with fresh_database("remit") as url:
+            enqueue, work = remit_part("postgresql", render(url), args)
+        rows.extend([enqueue, work])
+        figures["remit_enqueue_per_s"], figures["remit_jobs_per_s"] = enqueue.rate, work.rate
+
+    def remit_sqlite() -> None:
+        with tempfile.TemporaryDirectory(prefix="remit_bench_") as tmp:
+            enqueue, work = remit_part("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args)
+        rows.extend([enqueue, work])
+        figures["sqlite_jobs_per_s"] = work.rate
+
+    def procrastinate() -> None:
+        measure, probes = procrastinate_part(args)
+        rows.extend([*probes, measure])
+        figures["procrastinate_jobs_per_s"] = measure.rate
+
+    def pgbench() -> None:
+        measure, tps = pgbench_part(args.pgbench_seconds)
+        rows.append(measure)
+        figures["pgbench_tps"] = tps
+
+    attempt("remit on PostgreSQL", remit_pg)
+    if not args.skip_sqlite:
+        attempt("remit on SQLite", remit_sqlite)
+    if not args.skip_procrastinate:
+        attempt("procrastinate", procrastinate)
+    if not args.skip_pgbench:
+        attempt(f"pgbench -N for {args.pgbench_seconds}s", pgbench)
+    print_report(rows, figures, failures)
+    return 1 if failures else 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="remit's job-engine benchmark (see the module docstring)")
+    parser.add_argument("--jobs", type=int, default=20_000, help="no-op jobs per system (default 20000)")
+    parser.add_argument("--batch", type=int, default=500, help="remit claim batch, REMIT_JOB_BATCH_SIZE (500)")
+    parser.add_argument("--concurrency", type=int, default=500, help="remit queue concurrency (500)")
+    parser.add_argument("--enqueue-chunk", type=int, default=1000, help="jobs per enqueue_many transaction (1000)")
+    parser.add_argument("--procrastinate-concurrency", default="1,10,50",
+                        help="comma-separated concurrencies to probe; one value skips the probes (1,10,50)")
+    parser.add_argument("--probe-jobs", type=int, default=1000, help="jobs per procrastinate probe (1000)")
+    parser.add_argument("--pgbench-seconds", type=int, default=10, help="pgbench -T (10)")
+    parser.add_argument("--skip-procrastinate", action="store_true")
+    parser.add_argument("--skip-pgbench", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--upgrade-procrastinate", action="store_true",
+                        help="pip install --upgrade procrastinate in its venv before measuring")
+    parser.add_argument("--child", choices=["remit"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.jobs < 1 or args.batch < 1 or args.concurrency < 1 or args.enqueue_chunk < 1:
+        parser.error("--jobs, --batch, --concurrency and --enqueue-chunk must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child == "remit":
+        result = run_async(lambda: child_remit(args.url, args.jobs, args.batch, args.concurrency))
+        print(json.dumps(result), flush=True)
+        return 0
+    return run_bench(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

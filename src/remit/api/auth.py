@@ -1,0 +1,101 @@
+"""Bearer service tokens for the internal API, and its JSON error answers.
+
+Services that read remit (a console, a back office) send ``Authorization: Bearer <token>``; the accepted
+tokens are ``REMIT_SERVICE_TOKENS`` (comma-separated, so a new token can be rolled out before the old one is
+removed). A presented token is compared with every configured one using :func:`hmac.compare_digest` and no
+early exit, so the time taken says nothing about how close a guess was or which token matched.
+
+With no token configured every request is refused — also in development — because an internal API that is
+open by default ends up open in production. ``docs/mirror.md`` says how to set one.
+
+Routes behind tokens use :class:`ServiceRoute`, which turns an :class:`ApiError` raised by a dependency or an
+endpoint into a Stripe-shaped JSON error: ``{"error": {"type": …, "code": …, "message": …}}``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="remit"'}
+
+
+class ApiError(Exception):
+    """An error answer of the internal API; ``code`` is stable and machine-readable."""
+
+    def __init__(self, status_code: int, code: str, message: str, *, type: str = "invalid_request_error",
+                 param: str | None = None, headers: dict[str, str] | None = None) -> None:
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.type = type
+        self.param = param
+        self.headers = headers or {}
+        super().__init__(message)
+
+    def to_response(self) -> JSONResponse:
+        error: dict[str, Any] = {"type": self.type, "code": self.code, "message": self.message}
+        if self.param is not None:
+            error["param"] = self.param
+        return JSONResponse({"error": error}, status_code=self.status_code, headers=self.headers)
+
+
+class ServiceRoute(APIRoute):
+    """An API route whose :class:`ApiError`\\ s (from dependencies too) become JSON error responses."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ApiError as exc:
+                return exc.to_response()
+
+        return handle
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (scheme case-insensitive), else ``None``."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+def matching_token(presented: str, tokens: Sequence[str]) -> int | None:
+    """The index of the configured token equal to ``presented``, compared in constant time against all."""
+    given = presented.encode("utf-8")
+    found: int | None = None
+    for index, token in enumerate(tokens):
+        if hmac.compare_digest(given, token.encode("utf-8")) and found is None:
+            found = index
+    return found
+
+
+def unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, type="authentication_error", headers=BEARER_CHALLENGE)
+
+
+async def require_service_token(request: Request) -> str:
+    """FastAPI dependency: pass with a valid bearer token, else answer 401. Returns ``service-token:N``
+    (which configured token matched, 1-based) for audit trails; the token itself is never kept."""
+    tokens: list[str] = list(request.app.state.runtime.settings.service_tokens)
+    if not tokens:
+        raise unauthorized("no service tokens are configured; set REMIT_SERVICE_TOKENS to enable this API")
+    presented = bearer_token(request.headers.get("authorization"))
+    index = matching_token(presented, tokens) if presented is not None else None
+    if index is None:
+        raise unauthorized("a valid bearer token is required (Authorization: Bearer <token>)")
+    return f"service-token:{index + 1}"
+
+
+__all__ = ["ApiError", "ServiceRoute", "bearer_token", "matching_token", "require_service_token", "unauthorized"]

@@ -1,0 +1,214 @@
+"""The internal read API over the billing mirror: ``/api/v1/billing/…`` behind bearer service tokens.
+
+Answers are shaped like the processor's own API, so a client written against Stripe reads remit the same way:
+a list is ``{"object": "list", "data": […], "has_more": …, "url": …}`` paged with ``limit`` (1 to 100, default
+10) and ``starting_after`` (the id of the last object of the previous page), newest first; one object is the
+processor's JSON as last applied, with remit's bookkeeping (deleted flag, watermark, timestamps) under
+``remit``. Errors are Stripe-shaped too: ``{"error": {"type", "code", "message", "param"}}``.
+
+Deleted objects are left out of lists unless ``include_deleted=true``; fetched by id they are returned, with
+``remit.deleted`` true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Request
+
+from remit.api.auth import ApiError, ServiceRoute, require_service_token
+from remit.billing.mirror import MAX_PAGE, UnknownCursor, get_object, list_objects
+from remit.db.tables import webhook_events
+from remit.runtime import Runtime
+
+PREFIX = "/api/v1/billing"
+DEFAULT_LIMIT = 10
+MAX_FILTER_LENGTH = 255
+
+router = APIRouter(prefix=PREFIX, tags=["billing"], route_class=ServiceRoute,
+                   dependencies=[Depends(require_service_token)])
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def parse_limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_PAGE:
+        raise ApiError(400, "parameter_invalid_integer", f"limit must be a whole number from 1 to {MAX_PAGE}",
+                       param="limit")
+    return value
+
+
+def parse_flag(raw: str | None, name: str) -> bool:
+    if raw is None or raw.lower() in ("false", "0", ""):
+        return False
+    if raw.lower() in ("true", "1"):
+        return True
+    raise ApiError(400, "parameter_invalid_boolean", f"{name} must be true or false", param=name)
+
+
+def parse_filters(params: Mapping[str, str | None]) -> dict[str, str]:
+    """Column equalities from the given filter parameters (``{column: value}``), refusing oversize values."""
+    filters: dict[str, str] = {}
+    for column, value in params.items():
+        if value is None:
+            continue
+        if not value or len(value) > MAX_FILTER_LENGTH:
+            raise ApiError(400, "parameter_invalid_string", f"invalid filter value for {column}", param=column)
+        filters[column] = value
+    return filters
+
+
+def list_body(url: str, data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    return {"object": "list", "data": data, "has_more": has_more, "url": url}
+
+
+async def _list(request: Request, object_type: str, path: str, *, limit: str | None,
+                starting_after: str | None, include_deleted: str | None,
+                filters: Mapping[str, str | None]) -> dict[str, Any]:
+    size = parse_limit(limit)
+    deleted = parse_flag(include_deleted, "include_deleted")
+    columns = parse_filters(filters)
+    async with _runtime(request).db.connect() as conn:
+        try:
+            page = await list_objects(conn, object_type, filters=columns, limit=size,
+                                      starting_after=starting_after, include_deleted=deleted)
+        except UnknownCursor:
+            raise ApiError(400, "resource_missing", f"No such {object_type}: {starting_after!r}",
+                           param="starting_after") from None
+    return list_body(f"{PREFIX}{path}", [record.to_api() for record in page.records], page.has_more)
+
+
+async def _retrieve(request: Request, object_type: str, stripe_id: str) -> dict[str, Any]:
+    async with _runtime(request).db.connect() as conn:
+        record = await get_object(conn, object_type, stripe_id)
+    if record is None:
+        raise ApiError(404, "resource_missing", f"No such {object_type}: {stripe_id!r}", param="id")
+    return record.to_api()
+
+
+@router.get("/customers")
+async def list_customers(request: Request, limit: str | None = None, starting_after: str | None = None,
+                         include_deleted: str | None = None) -> dict[str, Any]:
+    """Mirrored customers, newest first."""
+    return await _list(request, "customer", "/customers", limit=limit, starting_after=starting_after,
+                       include_deleted=include_deleted, filters={})
+
+
+@router.get("/customers/{customer_id}")
+async def retrieve_customer(request: Request, customer_id: str) -> dict[str, Any]:
+    """One customer as last applied, deleted or not."""
+    return await _retrieve(request, "customer", customer_id)
+
+
+@router.get("/subscriptions")
+async def list_subscriptions(request: Request, limit: str | None = None, starting_after: str | None = None,
+                             include_deleted: str | None = None, customer: str | None = None,
+                             status: str | None = None) -> dict[str, Any]:
+    """Mirrored subscriptions, newest first; filter by ``customer`` and ``status``."""
+    return await _list(request, "subscription", "/subscriptions", limit=limit, starting_after=starting_after,
+                       include_deleted=include_deleted, filters={"customer_id": customer, "status": status})
+
+
+@router.get("/subscriptions/{subscription_id}")
+async def retrieve_subscription(request: Request, subscription_id: str) -> dict[str, Any]:
+    return await _retrieve(request, "subscription", subscription_id)
+
+
+@router.get("/invoices")
+async def list_invoices(request: Request, limit: str | None = None, starting_after: str | None = None,
+                        include_deleted: str | None = None, customer: str | None = None,
+                        subscription: str | None = None, status: str | None = None) -> dict[str, Any]:
+    """Mirrored invoices, newest first; filter by ``customer``, ``subscription`` and ``status``."""
+    return await _list(request, "invoice", "/invoices", limit=limit, starting_after=starting_after,
+                       include_deleted=include_deleted,
+                       filters={"customer_id": customer, "subscription_id": subscription, "status": status})
+
+
+@router.get("/invoices/{invoice_id}")
+async def retrieve_invoice(request: Request, invoice_id: str) -> dict[str, Any]:
+    return await _retrieve(request, "invoice", invoice_id)
+
+
+@router.get("/charges")
+async def list_charges(request: Request, limit: str | None = None, starting_after: str | None = None,
+                       include_deleted: str | None = None, customer: str | None = None,
+                       payment_intent: str | None = None, status: str | None = None) -> dict[str, Any]:
+    """Mirrored charges, newest first; filter by ``customer``, ``payment_intent`` and ``status``."""
+    return await _list(request, "charge", "/charges", limit=limit, starting_after=starting_after,
+                       include_deleted=include_deleted,
+                       filters={"customer_id": customer, "payment_intent_id": payment_intent, "status": status})
+
+
+@router.get("/charges/{charge_id}")
+async def retrieve_charge(request: Request, charge_id: str) -> dict[str, Any]:
+    return await _retrieve(request, "charge", charge_id)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def webhook_event_json(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A stored webhook event's metadata (never its raw body), processor fields first, remit's under ``remit``."""
+    created = row["event_created_at"]
+    return {
+        "id": row["event_id"],
+        "object": "webhook_event",
+        "type": row["type"],
+        "livemode": bool(row["livemode"]),
+        "created": int(created.timestamp()) if created is not None else None,
+        "api_version": row["api_version"],
+        "account": row["account"],
+        "data_object": {"id": row["object_id"], "object": row["object_type"]},
+        "status": row["status"],
+        "remit": {
+            "id": int(row["id"]),
+            "endpoint": row["endpoint"],
+            "processor": row["processor"],
+            "received_at": _iso(row["received_at"]),
+            "attempts": int(row["attempts"]),
+            "last_error": row["last_error"],
+            "handler_results": row["handler_results"],
+            "processed_at": _iso(row["processed_at"]),
+            "dead_at": _iso(row["dead_at"]),
+        },
+    }
+
+
+@router.get("/webhook-events")
+async def list_webhook_events(request: Request, limit: str | None = None, starting_after: str | None = None,
+                              status: str | None = None, type: str | None = None) -> dict[str, Any]:
+    """Stored webhook events, most recently received first; filter by ``status`` and ``type``."""
+    size = parse_limit(limit)
+    filters = parse_filters({"status": status, "type": type})
+    table = webhook_events
+    query = sa.select(*[c for c in table.c if c.name != "body"]).order_by(table.c.id.desc()).limit(size + 1)
+    for column, value in filters.items():
+        query = query.where(table.c[column] == value)
+    async with _runtime(request).db.connect() as conn:
+        if starting_after is not None:
+            cursor = (await conn.execute(
+                sa.select(sa.func.max(table.c.id)).where(table.c.event_id == starting_after)
+            )).scalar_one_or_none()
+            if cursor is None:
+                raise ApiError(400, "resource_missing", f"No such webhook event: {starting_after!r}",
+                               param="starting_after")
+            query = query.where(table.c.id < cursor)
+        rows = (await conn.execute(query)).mappings().all()
+    data = [webhook_event_json(row) for row in rows[:size]]
+    return list_body(f"{PREFIX}/webhook-events", data, len(rows) > size)
+
+
+__all__ = ["PREFIX", "router"]

@@ -1,0 +1,161 @@
+"""``POST /webhooks/stripe`` (and any extra endpoint): the HTTP face of :mod:`remit.webhooks.ingest`.
+
+Answers, each with a JSON body ``{"error": {"code": …, "message": …}}`` on refusal:
+
+- 200 ``{"received": true, "duplicate": false, "id": …}`` once the event, its job and its ledger entry have
+  committed; 200 with ``"duplicate": true`` for an event already stored (nothing new is written);
+- 400 ``signature_missing`` / ``signature_malformed`` / ``signature_invalid`` / ``signature_expired``,
+  ``invalid_json``, ``not_an_event`` — nothing is stored;
+- 413 ``payload_too_large`` — by ``Content-Length`` before reading, or while counting the bytes read;
+- 503 ``database_unavailable`` — so the processor retries later; never a 2xx without a durable row.
+
+Neither the body nor a secret is ever logged: refusals log the endpoint name and the code only.
+
+The router's lifespan (run by uvicorn) releases events held while billing was off, and closes the
+PostgreSQL writer's pool on shutdown; the writer itself is made on first use, so the routes also work under
+an ASGI client that runs no lifespan (tests call :func:`close_writer`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from starlette.responses import JSONResponse, Response
+
+from remit.config import Settings
+from remit.db.engine import is_unavailable_error
+from remit.errors import WebhookError
+from remit.runtime import Runtime
+from remit.webhooks.endpoints import Endpoint, resolve_endpoints
+from remit.webhooks.held import release_held
+from remit.webhooks.ingest import receive
+from remit.webhooks.writers import EventWriter, writer_for
+
+log = logging.getLogger("remit.api.webhooks")
+
+SIGNATURE_HEADER = "stripe-signature"
+RETRY_AFTER_SECONDS = "5"
+
+_ERROR_SCHEMA = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                    "required": ["code"],
+                }
+            },
+        }
+    }
+}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Stored (or already stored: `duplicate` is true)."},
+    400: {"description": "Bad signature, invalid JSON or not an event; nothing stored.", "content": _ERROR_SCHEMA},
+    413: {"description": "Body larger than REMIT_WEBHOOK_MAX_BODY_BYTES.", "content": _ERROR_SCHEMA},
+    503: {"description": "Database unavailable; retry later.", "content": _ERROR_SCHEMA},
+}
+
+
+def error_response(status_code: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status_code,
+                        headers=dict(headers or {}))
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with ``payload_too_large`` (413) as soon as it is known to exceed ``limit``:
+    from ``Content-Length`` before reading anything, else while counting what arrives."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise WebhookError("payload_too_large", f"the body exceeds {limit} bytes", status_code=413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise WebhookError("payload_too_large", f"the body exceeds {limit} bytes", status_code=413)
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def writer_of(app: Any, runtime: Runtime) -> EventWriter:
+    """The app's event writer, made on first use (one per app, so one pool per process)."""
+    writer: EventWriter | None = getattr(app.state, "webhook_writer", None)
+    if writer is None:
+        writer = writer_for(runtime)
+        app.state.webhook_writer = writer
+    return writer
+
+
+async def close_writer(app: Any) -> None:
+    """Close the app's event writer (its connection pool), if one was made."""
+    writer: EventWriter | None = getattr(app.state, "webhook_writer", None)
+    if writer is not None:
+        app.state.webhook_writer = None
+        await writer.close()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Release held events at start (when billing is on); close the writer at shutdown."""
+    runtime: Runtime | None = getattr(app.state, "runtime", None)
+    if runtime is not None:
+        try:
+            await release_held(runtime)
+        except Exception as exc:  # a database still starting must not stop the service from serving
+            log.warning("could not release held webhook events at start",
+                        extra={"error_type": type(exc).__name__})
+    try:
+        yield
+    finally:
+        await close_writer(app)
+
+
+def endpoint_handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    """The route function of one webhook endpoint."""
+
+    async def receive_webhook(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        try:
+            body = await read_body(request, runtime.settings.webhook_max_body_bytes)
+            result = await receive(runtime, endpoint, body, request.headers.get(SIGNATURE_HEADER),
+                                   writer=writer_of(request.app, runtime))
+        except WebhookError as exc:
+            log.info("webhook refused", extra={"endpoint": endpoint.name, "code": exc.code})
+            return error_response(exc.status_code, exc.code, str(exc))
+        except Exception as exc:
+            if not is_unavailable_error(exc):
+                raise
+            log.warning("webhook not stored: database unavailable",
+                        extra={"endpoint": endpoint.name, "error_type": type(exc).__name__})
+            return error_response(503, "database_unavailable", "the database is unavailable; retry later",
+                                  {"Retry-After": RETRY_AFTER_SECONDS})
+        return JSONResponse(result.to_json())
+
+    receive_webhook.__name__ = f"receive_webhook_{endpoint.name}"
+    return receive_webhook
+
+
+def build_router(settings: Settings, environ: Mapping[str, str] | None = None) -> APIRouter:
+    """One ``POST`` route per configured webhook endpoint."""
+    router = APIRouter(tags=["webhooks"], lifespan=lifespan)
+    for endpoint in resolve_endpoints(settings, environ):
+        router.add_api_route(
+            endpoint.path,
+            endpoint_handler(endpoint),
+            methods=["POST"],
+            name=f"webhook_{endpoint.name}",
+            summary=f"Receive processor webhooks ({endpoint.name} endpoint)",
+            responses=RESPONSES,
+            response_model=None,
+        )
+    return router
+
+
+__all__ = ["build_router", "close_writer", "endpoint_handler", "error_response", "lifespan", "read_body",
+           "writer_of"]

@@ -1,0 +1,226 @@
+"""The default webhook handler: project an event's object into the mirror, never over newer state.
+
+:func:`apply_event` runs in the dispatch job's transaction. It routes the event (:mod:`remit.billing.routing`),
+completes truncated child lists from the processor if it can (before any row is locked), then writes one
+upsert::
+
+    INSERT … ON CONFLICT (stripe_id) DO UPDATE SET …
+      WHERE (row.watermark) < (excluded.watermark) [AND NOT row.deleted]
+
+The comparison is done by the database on the row it holds locked, so two workers applying two events of one
+object at once cannot regress it: whichever commits second re-checks against the first one's watermark. A
+repeated event has an equal watermark and changes nothing. Deletions are sticky: a delete event always sets
+``deleted`` (even when older than the row, as nothing follows a deletion at the processor), and no later
+non-delete event touches a deleted row, so a late update never resurrects a deleted object.
+
+Children (subscription items, invoice lines) are written after their parent's upsert succeeded, in the same
+transaction, and carry the parent's watermark; a child that disappears from a complete list is marked deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from remit.billing.fields import boolean, timestamp
+from remit.billing.kinds import ChildSpec
+from remit.billing.refetch import Children, complete_children, embedded_children
+from remit.billing.routing import Ignored, Target, embedded_targets, route
+from remit.telemetry.metrics import mirror_stale_skipped_total
+
+if TYPE_CHECKING:
+    from remit.runtime import Runtime
+
+log = logging.getLogger("remit.billing.projection")
+
+
+class ApplyStatus(StrEnum):
+    APPLIED = "applied"
+    SKIPPED_STALE = "skipped_stale"
+    IGNORED = "ignored"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    """What one event did to the mirror. ``duplicate`` marks a skip because this very event was applied
+    already (not counted as stale); ``reason`` says why an event was ignored."""
+
+    status: ApplyStatus
+    object_type: str | None = None
+    object_id: str | None = None
+    duplicate: bool = False
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status.value, "object_type": self.object_type, "object_id": self.object_id,
+                "duplicate": self.duplicate, "reason": self.reason}
+
+
+def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
+    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+
+
+def _watermark_key(conn: AsyncConnection, columns: Any) -> Any:
+    """The watermark tuple of ``columns`` (a table's or ``excluded``), ordered as in Python: event ids compare
+    byte-wise (``COLLATE "C"`` on PostgreSQL; SQLite's default is already binary)."""
+    event_id = columns.watermark_event_id
+    if conn.dialect.name == "postgresql":
+        event_id = event_id.collate("C")
+    return sa.tuple_(columns.watermark_created, columns.watermark_hint, columns.watermark_phase, event_id)
+
+
+def _row_values(target: Target, now: datetime) -> dict[str, Any]:
+    return {
+        "stripe_id": target.stripe_id,
+        "livemode": target.livemode,
+        "created": target.created,
+        "data": dict(target.data),
+        "deleted": target.deleting,
+        **target.watermark.columns(),
+        "created_at": now,
+        "updated_at": now,
+        **target.kind.columns(target.data),
+    }
+
+
+def _kept_on_update(target: Target, values: Mapping[str, Any]) -> set[str]:
+    """Columns an update leaves as they are: identity and first-seen time always; ``created`` when the payload
+    does not carry its own (the event's time is only a stand-in); and everything but the bookkeeping when the
+    payload is a bare deletion stub (``{"id", "object", "deleted"}``), which would otherwise wipe the object."""
+    keep = {"stripe_id", "created_at"}
+    if "created" not in target.data:
+        keep.add("created")
+    if target.is_stub:
+        keep |= {name for name in values if not name.startswith("watermark_")} - {"deleted", "updated_at"}
+    return keep
+
+
+async def _upsert(conn: AsyncConnection, target: Target, now: datetime) -> bool:
+    """Insert the row or replace it when the stored watermark is older; whether it was written."""
+    table = target.kind.table
+    values = _row_values(target, now)
+    stmt = _insert(conn, table).values(**values)
+    newer = _watermark_key(conn, table.c) < _watermark_key(conn, stmt.excluded)
+    where = newer if target.deleting else sa.and_(newer, sa.not_(table.c.deleted))
+    kept = _kept_on_update(target, values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.stripe_id],
+        set_={name: stmt.excluded[name] for name in values if name not in kept},
+        where=where,
+    ).returning(table.c.id)
+    return (await conn.execute(stmt)).scalar_one_or_none() is not None
+
+
+async def _mark_deleted(conn: AsyncConnection, target: Target, now: datetime) -> bool:
+    """Set the deleted flag on a row holding newer state than the delete event (its data stays)."""
+    table = target.kind.table
+    result = await conn.execute(
+        sa.update(table)
+        .where(table.c.stripe_id == target.stripe_id, sa.not_(table.c.deleted))
+        .values(deleted=True, updated_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def _stored_event_id(conn: AsyncConnection, target: Target) -> str | None:
+    table = target.kind.table
+    value = (await conn.execute(
+        sa.select(table.c.watermark_event_id).where(table.c.stripe_id == target.stripe_id)
+    )).scalar_one_or_none()
+    return None if value is None else str(value)
+
+
+def _child_rows(child: ChildSpec, parent: Target, items: Sequence[Mapping[str, Any]],
+                now: datetime) -> list[dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for item in items:
+        item_id = item.get("id")
+        if not isinstance(item_id, str) or not item_id or len(item_id) > 255:
+            continue
+        livemode = boolean(item.get("livemode"))
+        rows[item_id] = {  # one row per id: a repeated id in one list keeps its last occurrence
+            "stripe_id": item_id,
+            child.parent_column: parent.stripe_id,
+            "livemode": parent.livemode if livemode is None else livemode,
+            "created": timestamp(item.get("created")) or parent.created,
+            "data": dict(item),
+            "deleted": False,
+            **parent.watermark.columns(),
+            "created_at": now,
+            "updated_at": now,
+            **child.columns(item),
+        }
+    return list(rows.values())
+
+
+async def _write_children(conn: AsyncConnection, parent: Target, children: Children, now: datetime) -> None:
+    for child in parent.kind.children:
+        listed = children.get(child.field)
+        if listed is None:
+            continue  # the payload did not carry this list: leave the stored children as they are
+        items, complete = listed
+        table = child.table
+        rows = _child_rows(child, parent, items, now)
+        if rows:
+            stmt = _insert(conn, table)
+            keep = {"stripe_id", child.parent_column, "created_at"}
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[table.c[child.parent_column], table.c.stripe_id],
+                set_={name: stmt.excluded[name] for name in rows[0] if name not in keep},
+            )
+            await conn.execute(stmt, rows)
+        if complete:
+            await conn.execute(
+                sa.update(table)
+                .where(table.c[child.parent_column] == parent.stripe_id,
+                       table.c.stripe_id.not_in([row["stripe_id"] for row in rows]),
+                       sa.not_(table.c.deleted))
+                .values(deleted=True, updated_at=now)
+            )
+
+
+async def write_target(conn: AsyncConnection, target: Target, children: Children, now: datetime, *,
+                       count_stale: bool = True) -> ApplyResult:
+    """Apply one routed object (and its children) under the watermark rule."""
+    kind_name = target.kind.name
+    if await _upsert(conn, target, now):
+        await _write_children(conn, target, children, now)
+        status = ApplyStatus.DELETED if target.deleting else ApplyStatus.APPLIED
+        return ApplyResult(status, kind_name, target.stripe_id)
+    if target.deleting and await _mark_deleted(conn, target, now):
+        return ApplyResult(ApplyStatus.DELETED, kind_name, target.stripe_id, reason="older_than_row")
+    duplicate = await _stored_event_id(conn, target) == target.watermark.event_id
+    if not duplicate and count_stale:
+        mirror_stale_skipped_total.labels(object_type=kind_name).inc()
+    log.debug("mirror skipped an event", extra={"object_type": kind_name, "object_id": target.stripe_id,
+                                                "event_id": target.watermark.event_id, "duplicate": duplicate})
+    return ApplyResult(ApplyStatus.SKIPPED_STALE, kind_name, target.stripe_id, duplicate=duplicate)
+
+
+async def apply_event(conn: AsyncConnection, runtime: Runtime, event: Mapping[str, Any]) -> ApplyResult:
+    """Project ``event``'s ``data.object`` into the mirror in the caller's transaction.
+
+    Raises :class:`~remit.billing.routing.MalformedEvent` for an envelope without id or created time.
+    """
+    routed = route(event)
+    if isinstance(routed, Ignored):
+        return ApplyResult(ApplyStatus.IGNORED, routed.object_type, routed.object_id, reason=routed.reason)
+    children = await complete_children(runtime.processor, routed.kind, routed.stripe_id, routed.data)
+    now = runtime.clock.now()
+    result = await write_target(conn, routed, children, now)
+    for embedded in embedded_targets(routed):
+        await write_target(conn, embedded, embedded_children(embedded.kind, embedded.data), now,
+                           count_stale=False)
+    return result
+
+
+__all__ = ["ApplyResult", "ApplyStatus", "apply_event", "write_target"]

@@ -1,0 +1,271 @@
+"""``remit fake …`` (drive the fake processor) and ``remit demo`` (a scenario against a running service).
+
+The fake's world lives in remit's database, so these commands work on the same world as the running service
+(same ``DATABASE_URL``); the events they cause are signed with the configured secret and delivered over HTTP
+to ``--url`` (else ``REMIT_URL``, else http://127.0.0.1:8000) plus ``REMIT_WEBHOOK_PATH``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import httpx
+import typer
+from rich.console import Console
+
+from remit.cli.output import fail, load_runtime, print_list, run_async
+from remit.processor import build_fake_engine, webhook_url
+from remit.processor.fake.delivery import HttpDelivery
+from remit.processor.fake.engine import Delivered, FakeEngine
+from remit.processor.fake.events import DeliveryStatus
+from remit.processor.fake.failures import FailureKind
+from remit.processor.fake.processor import FakeProcessor
+from remit.processor.fake.routes import METHOD_NAMES
+from remit.processor.fake.scenario import DemoReport, run_demo
+from remit.processor.fake.triggers import TriggerFailed, run_trigger, trigger_names
+from remit.runtime import Runtime
+
+T = TypeVar("T")
+
+app = typer.Typer(help="The fake processor: trigger events, move its clock, script failures, list its events.",
+                  no_args_is_help=True)
+clock_app = typer.Typer(help="The fake processor's clock.", no_args_is_help=True)
+app.add_typer(clock_app, name="clock")
+
+UrlOption = Annotated[str | None, typer.Option(
+    "--url", help="The running remit to deliver to (default: REMIT_URL, else http://127.0.0.1:8000).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+_DURATION = re.compile(r"^(\d+)\s*([smhdw]?)$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+DELIVERY_COLUMNS = ["id", "type", "status_code", "error"]
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``fake`` and ``demo`` to the root ``app``."""
+    root.add_typer(app, name="fake")
+    root.command("demo")(demo_command)
+
+
+def parse_duration(text: str) -> int:
+    """Seconds from ``3600``, ``90s``, ``15m``, ``12h``, ``30d`` or ``2w`` (pure)."""
+    found = _DURATION.match(text.strip().lower())
+    if not found:
+        raise typer.BadParameter(f"{text!r} is not a duration like 3600, 15m, 12h or 30d")
+    return int(found.group(1)) * _UNITS[found.group(2)]
+
+
+def with_engine(url: str | None, fn: Callable[[FakeEngine, Runtime], Awaitable[T]]) -> T:
+    """Run ``fn`` with the fake's engine, delivering to ``url`` (or REMIT_URL)."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per delivery would bury the table
+
+    async def main() -> T:
+        runtime = load_runtime()
+        try:
+            target = webhook_url(runtime.settings, url)
+            engine = build_fake_engine(runtime.settings, runtime.db, runtime.clock, delivery=HttpDelivery(target))
+            return await fn(engine, runtime)
+        finally:
+            await runtime.close()
+
+    return run_async(main())
+
+
+def delivery_rows(outcomes: list[Delivered]) -> list[dict[str, Any]]:
+    return [{"id": o.event_id, "type": o.event_type, "status_code": o.status_code, "error": o.error}
+            for o in outcomes]
+
+
+def report_deliveries(outcomes: list[Delivered], url: str, *, as_json: bool, title: str) -> None:
+    """Print what was delivered; exit 1 when a delivery failed (the events stay for ``remit fake deliver``)."""
+    print_list(delivery_rows(outcomes), as_json=as_json, columns=DELIVERY_COLUMNS, title=title)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        fail(f"{len(failed)} of {len(outcomes)} deliveries to {url} failed; is remit serving there? "
+             "The events are kept: `remit fake deliver` sends them again.")
+
+
+@app.command("trigger")
+def trigger_command(
+    event_type: Annotated[str, typer.Argument(metavar="EVENT_TYPE", help="e.g. invoice.paid; see --list.")] = "",
+    url: UrlOption = None,
+    list_only: Annotated[bool, typer.Option("--list", help="List the event types that can be triggered.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Perform the actions behind EVENT_TYPE (as `stripe trigger` does) and deliver every event they cause."""
+    if list_only or not event_type:
+        for name in trigger_names():
+            typer.echo(name)
+        return
+    if event_type not in trigger_names():
+        fail(f"no trigger for {event_type!r}; `remit fake trigger --list` shows them")
+
+    async def act(engine: FakeEngine, runtime: Runtime) -> tuple[list[Delivered], str]:
+        try:
+            result = await run_trigger(engine, event_type)
+        except TriggerFailed as exc:
+            fail(str(exc))
+        return result.deliveries, webhook_url(runtime.settings, url)
+
+    outcomes, target = with_engine(url, act)
+    report_deliveries(outcomes, target, as_json=as_json, title=f"{event_type}: events delivered to {target}")
+
+
+@clock_app.command("advance")
+def clock_advance_command(
+    seconds: Annotated[str, typer.Argument(metavar="SECONDS", help="How far: 3600, 15m, 12h, 30d, 2w.")],
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Move the fake's clock forward; renewals, trial ends and retries that come due happen and are delivered."""
+    step = parse_duration(seconds)
+
+    async def act(engine: FakeEngine, runtime: Runtime) -> tuple[str, list[Delivered], str]:
+        now, events = await engine.advance_clock(step, deliver=False)
+        return now.isoformat(), await engine.deliver(events), webhook_url(runtime.settings, url)
+
+    now, outcomes, target = with_engine(url, act)
+    if not as_json:
+        Console().print(f"fake clock is now [bold]{now}[/bold]", highlight=False)
+    report_deliveries(outcomes, target, as_json=as_json, title="events caused by the clock")
+
+
+@clock_app.command("show")
+def clock_show_command() -> None:
+    """Print the fake's current time."""
+    async def act(engine: FakeEngine, runtime: Runtime) -> str:
+        return (await engine.now()).isoformat()
+
+    typer.echo(with_engine(None, act))
+
+
+@app.command("fail")
+def fail_command(
+    status: Annotated[str, typer.Option("--status", help="429, 500 or timeout.")],
+    count: Annotated[int, typer.Option("--count", min=1, help="How many calls fail.")] = 1,
+    method: Annotated[str | None, typer.Option(
+        "--method", help="Only calls of this method, e.g. invoices.pay (default: any).")] = None,
+    retry_after: Annotated[int | None, typer.Option("--retry-after", min=0, help="Retry-After for 429.")] = None,
+    hold: Annotated[float | None, typer.Option("--hold", min=0.0, help="Seconds a timeout holds the request.")]
+    = None,
+) -> None:
+    """Script the next COUNT calls (of METHOD) to answer 429 (with Retry-After), 500, or time out."""
+    try:
+        kind = FailureKind.parse(status)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if method is not None and method not in METHOD_NAMES:
+        raise typer.BadParameter(f"unknown method {method!r}; e.g. {', '.join(sorted(METHOD_NAMES)[:6])}, …")
+
+    async def act(engine: FakeEngine, runtime: Runtime) -> None:
+        await engine.fail_next(kind, count=count, method=method, retry_after=retry_after, hold_seconds=hold)
+
+    with_engine(None, act)
+    typer.echo(f"the next {count} call(s) of {method or 'any method'} will answer {kind.value}")
+
+
+@app.command("failures")
+def failures_command(
+    clear: Annotated[bool, typer.Option("--clear", help="Remove every scripted failure.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List (or clear) the scripted failures still to come."""
+    async def act(engine: FakeEngine, runtime: Runtime) -> list[dict[str, Any]]:
+        if clear:
+            await engine.clear_failures()
+        return [{"id": f.id, "method": f.method, "status": f.kind.value, "remaining": f.remaining,
+                 "retry_after": f.retry_after, "hold_seconds": f.hold_seconds}
+                for f in await engine.scripted_failures()]
+
+    rows = with_engine(None, act)
+    print_list(rows, as_json=as_json, columns=["id", "method", "status", "remaining", "retry_after"],
+               title="scripted failures")
+
+
+@app.command("events")
+def events_command(
+    as_json: JsonOption = False,
+    type_: Annotated[str | None, typer.Option("--type", help="Only this event type.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="pending, delivered or failed.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 50,
+) -> None:
+    """The events the fake emitted, newest first, with how their delivery went."""
+    try:
+        parsed = DeliveryStatus(status) if status else None
+    except ValueError:
+        raise typer.BadParameter("status is pending, delivered or failed") from None
+
+    async def act(engine: FakeEngine, runtime: Runtime) -> list[dict[str, Any]]:
+        return [event.summary() for event in await engine.events(type_=type_, status=parsed, limit=limit)]
+
+    rows = with_engine(None, act)
+    print_list(rows, as_json=as_json, title="fake processor events",
+               columns=["id", "type", "created", "delivery_status", "delivery_attempts", "last_status_code"])
+
+
+@app.command("deliver")
+def deliver_command(url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """Send again every event not yet delivered (e.g. emitted while the service was down)."""
+    async def act(engine: FakeEngine, runtime: Runtime) -> tuple[list[Delivered], str]:
+        return await engine.redeliver(), webhook_url(runtime.settings, url)
+
+    outcomes, target = with_engine(url, act)
+    report_deliveries(outcomes, target, as_json=as_json, title=f"events delivered to {target}")
+
+
+async def _service_answers(base_url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            response = await client.get(base_url.rstrip("/") + "/health")
+    except httpx.HTTPError:
+        return False
+    return response.status_code < 500
+
+
+def next_steps(base_url: str, has_tokens: bool) -> list[str]:
+    """Where to look after the demo (pure, so a test can check every command it names exists)."""
+    auth = ' -H "Authorization: Bearer $TOKEN"' if has_tokens else ""
+    api = base_url.rstrip("/") + "/api/v1/billing"
+    return [
+        "remit webhooks list                      # every event the service received",
+        "remit webhooks list --status dead        # the dead-letter queue",
+        "remit fake events                        # what the fake processor sent, and how delivery went",
+        "remit fake clock advance 30d             # a month later: renewals, retries, cancellations",
+        f"curl{auth} {api}/customers",
+        f"curl{auth} {api}/subscriptions",
+        f"curl{auth} {api}/invoices",
+        f"curl{auth} {api}/charges",
+        f"curl{auth} '{api}/webhook-events?status=processed'",
+    ]
+
+
+def demo_command(url: UrlOption = None) -> None:
+    """Drive a scenario through the fake processor against the running service: sign-ups, subscriptions,
+    payments, a declined card that later succeeds, an upgrade, a refund, a dispute."""
+    async def act(engine: FakeEngine, runtime: Runtime) -> tuple[DemoReport, str, bool]:
+        base = url or runtime.settings.url
+        if runtime.settings.processor != "fake":
+            fail("remit demo runs on the fake processor (REMIT_PROCESSOR=fake)")
+        if not await _service_answers(base):
+            fail(f"nothing answers at {base}; start the service first with `remit up` (or pass --url)")
+        report = await run_demo(FakeProcessor(engine))
+        return report, base, bool(runtime.settings.service_tokens)
+
+    report, base, has_tokens = with_engine(url, act)
+    console = Console()
+    console.print(f"[bold]remit demo[/bold] (run {report.run_id}) against {base}", highlight=False)
+    for step in report.steps:
+        console.print(f"  • {step.what}: {', '.join(step.ids)}", highlight=False)
+    delivered = len(report.deliveries) - len(report.failed_deliveries)
+    console.print(f"{len(report.deliveries)} webhooks sent, {delivered} accepted", highlight=False)
+    console.print("[bold]where to look next[/bold]")
+    for line in next_steps(base, has_tokens):
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    if report.failed_deliveries:
+        fail(f"{len(report.failed_deliveries)} webhooks were not accepted; see `remit fake events --status failed`")
+
+
+__all__ = ["app", "demo_command", "next_steps", "parse_duration", "register", "with_engine"]

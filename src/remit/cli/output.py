@@ -1,0 +1,158 @@
+"""What every CLI command shares: printing lists and objects, failing, running async code, loading settings.
+
+Commands that list things print a Rich table for people and, with ``--json``, exactly one JSON array on
+stdout and nothing else, so scripts and runbooks can pipe it into ``jq``. JSON goes straight to ``sys.stdout``
+rather than through Rich, which would wrap long lines and break the document. Errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import json
+import sys
+from collections.abc import Coroutine, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from remit.config import Settings, load_settings
+from remit.errors import ConfigurationError
+from remit.runtime import Runtime
+from remit.telemetry.logging import configure_logging
+
+T = TypeVar("T")
+
+#: Exit code for a configuration that cannot start remit (distinct from 1, "the command failed").
+CONFIG_EXIT_CODE = 2
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn datetimes, enums, decimals, dataclasses and sets into JSON-ready values, recursively."""
+    if isinstance(value, Mapping):
+        return {str(key): to_jsonable(item) for key, item in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_jsonable(dataclasses.asdict(value))
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(item) for item in value]
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+def dumps(value: Any) -> str:
+    """One compact-but-readable JSON document."""
+    return json.dumps(to_jsonable(value), ensure_ascii=False, sort_keys=False)
+
+
+def _cell(value: Any) -> str:
+    value = to_jsonable(value)
+    if value is None:
+        return "-"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def print_list(rows: Sequence[Mapping[str, Any]], *, as_json: bool, columns: list[str], title: str) -> None:
+    """Print ``rows``: a JSON array of every row (all keys) with ``as_json``, else a table of ``columns``."""
+    if as_json:
+        sys.stdout.write(dumps(list(rows)) + "\n")
+        sys.stdout.flush()
+        return
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(row.get(column)) for column in columns))
+    console = Console()
+    console.print(table)
+    if not rows:
+        console.print("[dim](none)[/dim]")
+
+
+def print_object(obj: Any, as_json: bool) -> None:
+    """Print one object: a JSON document with ``as_json``, else a two-column table of its fields."""
+    data = to_jsonable(obj)
+    if as_json:
+        sys.stdout.write(dumps(data) + "\n")
+        sys.stdout.flush()
+        return
+    console = Console()
+    if not isinstance(data, dict):
+        console.print(data)
+        return
+    table = Table(show_header=False, box=None)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for key, value in data.items():
+        table.add_row(str(key), _cell(value))
+    console.print(table)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``message`` on stderr and exit with ``code``."""
+    Console(stderr=True).print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run one coroutine to completion from a synchronous Typer command."""
+    return asyncio.run(coro)
+
+
+def configuration_message(error: ConfigurationError) -> str:
+    """One message naming every problem; :func:`remit.config.load_settings` keeps values out of them."""
+    lines = [f"remit cannot start: {len(error.problems)} configuration problem(s)"]
+    lines.extend(f"  - {problem}" for problem in error.problems)
+    lines.append("see docs/configuration.md for every variable")
+    return "\n".join(lines)
+
+
+def load_settings_or_exit() -> Settings:
+    """Settings from the environment, or one message naming every problem and exit code 2.
+
+    Also routes logging through remit's redacting structured logger (on stderr), so every command that
+    loads settings logs the same way the service does.
+    """
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        fail(configuration_message(exc), code=CONFIG_EXIT_CODE)
+    configure_logging(settings)
+    return settings
+
+
+def load_runtime() -> Runtime:
+    """The runtime for a CLI command: validated settings, then :meth:`Runtime.from_settings`.
+
+    Nothing connects yet; the caller owns the runtime and should ``await runtime.close()`` when done.
+    """
+    return Runtime.from_settings(load_settings_or_exit())
+
+
+__all__ = [
+    "CONFIG_EXIT_CODE",
+    "configuration_message",
+    "dumps",
+    "fail",
+    "load_runtime",
+    "load_settings_or_exit",
+    "print_list",
+    "print_object",
+    "run_async",
+    "to_jsonable",
+]

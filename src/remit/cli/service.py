@@ -1,0 +1,86 @@
+"""Service commands: ``migrate``, ``serve`` (API only), ``up`` (API, worker and scheduler) and ``doctor``."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from remit import service
+from remit.cli.output import fail, load_settings_or_exit, print_list, run_async
+from remit.config import Settings, load_settings
+from remit.db.engine import is_unavailable_error
+from remit.errors import ConfigurationError
+from remit.telemetry.logging import configure_logging
+
+HOST_OPTION = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0 for every one).")
+PORT_OPTION = typer.Option(8000, "--port", min=0, max=65535, help="TCP port to listen on (0: any free one).")
+ACCESS_LOG_OPTION = typer.Option(False, "--access-log", help="Log one line per HTTP request.")
+
+
+def _print_where_to_look(endpoints: service.Endpoints, *, with_worker: bool) -> None:
+    console = Console()
+    what = "API, worker and scheduler" if with_worker else "API"
+    console.print(f"[bold green]remit is up[/bold green] ({what}) on {endpoints.base_url}", highlight=False)
+    console.print(f"  health   {endpoints.health}", highlight=False)
+    console.print(f"  metrics  {endpoints.metrics}", highlight=False)
+    console.print(f"  API docs {endpoints.docs}", highlight=False)
+    console.print("  next     remit doctor · remit queues · remit jobs list · Ctrl+C to stop", highlight=False)
+
+
+def migrate_command(
+    revision: str = typer.Option("head", "--revision", help="Target revision (default: the newest)."),
+) -> None:
+    """Bring the database schema up to date (``remit up`` does this too)."""
+    settings = load_settings_or_exit()
+    try:
+        reached = service.migrate_database(settings.database_url, revision)
+    except Exception as exc:
+        if is_unavailable_error(exc):
+            fail(f"database unreachable ({type(exc).__name__}); check DATABASE_URL and that the server runs",
+                 code=service.ExitCode.DATABASE_UNAVAILABLE)
+        raise
+    Console().print(f"database at revision {reached or 'base'}", highlight=False)
+
+
+def serve_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: bool = ACCESS_LOG_OPTION) -> None:
+    """Serve the HTTP API only; run workers with ``remit worker`` (scale each on its own)."""
+    settings = load_settings_or_exit()
+    code = run_async(service.run(
+        settings, host=host, port=port, with_worker=False, run_migrations=False, access_log=access_log,
+        on_started=lambda endpoints: _print_where_to_look(endpoints, with_worker=False),
+    ))
+    raise typer.Exit(code)
+
+
+def up_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: bool = ACCESS_LOG_OPTION) -> None:
+    """Run everything in one process: wait for the database, migrate, then serve the API and run the worker."""
+    settings = load_settings_or_exit()
+    code = run_async(service.run(
+        settings, host=host, port=port, with_worker=True, run_migrations=True, access_log=access_log,
+        on_started=lambda endpoints: _print_where_to_look(endpoints, with_worker=True),
+    ))
+    raise typer.Exit(code)
+
+
+def doctor_command(
+    as_json: bool = typer.Option(False, "--json", help="Print the checks as one JSON array."),
+) -> None:
+    """Diagnose in runbook order: configuration, database, migrations, queues, workers, processor."""
+    from remit import doctor
+
+    try:
+        configure_logging(load_settings())
+    except ConfigurationError:
+        configure_logging(Settings.model_validate({}))  # the configuration step reports the problems
+    checks = run_async(doctor.diagnose())
+    rows = [check.as_row() for check in checks]
+    print_list(rows, as_json=as_json, columns=["check", "status", "detail"], title="remit doctor")
+    raise typer.Exit(0 if doctor.is_healthy(checks) else 1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root ``app``."""
+    app.command("migrate")(migrate_command)
+    app.command("serve")(serve_command)
+    app.command("up")(up_command)
+    app.command("doctor")(doctor_command)

@@ -1,0 +1,216 @@
+"""``remit doctor``: the runbook's diagnosis, in the runbook's order, as data.
+
+Each step answers one question an operator asks when something is stuck, and the order matters: a bad
+configuration explains a database that cannot be reached, an unmigrated schema explains failing queries, a
+deep queue with no live worker explains late webhooks. A step whose premise failed is reported as skipped
+rather than as a second, misleading failure. Configuration is reported as set/unset per variable, never with
+a value. The process is healthy (exit 0) only when no step failed; warnings (a paused queue, an old job) are
+shown but do not fail it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from remit.config import Settings, field_env_names, load_settings
+from remit.db import migrate
+from remit.errors import ConfigurationError
+from remit.runtime import Runtime
+
+log = logging.getLogger("remit.doctor")
+
+#: Each step that talks to something may take this long before it is reported as failed.
+STEP_TIMEOUT_S = 5.0
+#: A queue whose oldest due job waited longer than this is reported as a warning.
+STALE_QUEUE_AGE_S = 300.0
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One diagnosis step: its name, outcome, a one-line human detail and structured data for ``--json``."""
+
+    name: str
+    status: Status
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_row(self) -> dict[str, Any]:
+        return {"check": self.name, "status": self.status.value, "detail": self.detail, "data": self.data}
+
+
+def is_healthy(checks: list[Check]) -> bool:
+    return all(check.status is not Status.FAIL for check in checks)
+
+
+# --- configuration (pure) -----------------------------------------------------------------------------------
+
+
+def required_variables(settings: Settings | None, env: Mapping[str, str]) -> list[str]:
+    """The variables the chosen mode cannot run without."""
+    processor = settings.processor if settings else env.get("REMIT_PROCESSOR", "fake")
+    environment = settings.environment if settings else env.get("REMIT_ENV", "development")
+    required = []
+    if processor == "stripe":
+        required += ["STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"]
+    if environment == "production":
+        required.append("REMIT_SERVICE_TOKENS")
+    return required
+
+
+def configuration_check(env: Mapping[str, str]) -> tuple[Check, Settings | None]:
+    """Which variables are set (never their values), what the mode requires, and every problem."""
+    names = sorted(set(field_env_names().values()))
+    try:
+        settings: Settings | None = load_settings(env)
+        problems: list[str] = []
+    except ConfigurationError as exc:
+        settings, problems = None, list(exc.problems)
+    required = required_variables(settings, env)
+    variables = {name: ("set" if env.get(name) else "unset") for name in names}
+    missing = [name for name in required if variables[name] == "unset"]
+    set_names = [name for name in names if variables[name] == "set"]
+    mode = settings.processor if settings else "unknown"
+    data: dict[str, Any] = {"processor": mode, "variables": variables, "required": required,
+                            "missing": missing, "problems": problems}
+    if problems:
+        return Check("configuration", Status.FAIL, "; ".join(problems), data), None
+    detail = (f"processor {mode}; {len(set_names)} variable(s) set"
+              f"{': ' + ', '.join(set_names) if set_names else ''}; others at their defaults")
+    return Check("configuration", Status.OK, detail, data), settings
+
+
+# --- steps that talk to the database and the processor ------------------------------------------------------
+
+
+async def _bounded(step: Callable[[], Awaitable[Check]], name: str) -> Check:
+    try:
+        return await asyncio.wait_for(step(), timeout=STEP_TIMEOUT_S)
+    except TimeoutError:
+        return Check(name, Status.FAIL, f"no answer within {STEP_TIMEOUT_S:g}s")
+    except Exception as exc:  # a diagnosis reports what broke instead of crashing on it
+        log.warning("doctor step failed", extra={"step": name, "error_type": type(exc).__name__}, exc_info=exc)
+        return Check(name, Status.FAIL, f"{type(exc).__name__} (details in the log)")
+
+
+async def database_check(runtime: Runtime) -> Check:
+    await runtime.db.ping()
+    return Check("database", Status.OK, f"{runtime.db.dialect} reachable", {"dialect": runtime.db.dialect})
+
+
+async def migrations_check(runtime: Runtime) -> Check:
+    engine = runtime.db.sync_engine
+    current = await asyncio.to_thread(migrate.current_revision, engine)
+    head = migrate.head_revision()
+    data = {"current": current, "head": head}
+    if current == head:
+        return Check("migrations", Status.OK, f"at head ({head})", data)
+    return Check("migrations", Status.FAIL, f"at {current or 'base'}, head is {head}: run `remit migrate`", data)
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+async def queues_check(runtime: Runtime) -> Check:
+    from remit.jobs import admin
+
+    configured = {spec.name: spec.concurrency for spec in runtime.settings.queues.values()}
+    stats = await _maybe_await(admin.queue_stats(runtime.db, runtime.clock.now(), configured))
+    rows = [
+        {
+            "name": s.name, "available": s.available, "scheduled": s.scheduled, "executing": s.executing,
+            "retryable": s.retryable, "discarded": s.discarded,
+            "oldest_available_age_s": s.oldest_available_age_s, "paused": s.paused,
+        }
+        for s in stats
+    ]
+    paused = [row["name"] for row in rows if row["paused"]]
+    stale = [row["name"] for row in rows if row["oldest_available_age_s"] > STALE_QUEUE_AGE_S]
+    waiting = sum(row["available"] + row["scheduled"] + row["retryable"] for row in rows)
+    executing = sum(row["executing"] for row in rows)
+    discarded = sum(row["discarded"] for row in rows)
+    detail = f"{len(rows)} queue(s); {waiting} waiting, {executing} executing, {discarded} discarded"
+    notes = []
+    if paused:
+        notes.append("paused: " + ", ".join(paused))
+    if stale:
+        notes.append(f"oldest due job older than {STALE_QUEUE_AGE_S:g}s in: " + ", ".join(stale))
+    status = Status.WARN if notes else Status.OK
+    return Check("queues", status, "; ".join([detail, *notes]), {"queues": rows})
+
+
+async def workers_check(runtime: Runtime) -> Check:
+    from remit.jobs import admin
+
+    lease = runtime.settings.job_lease_seconds
+    alive = await _maybe_await(admin.live_workers(runtime.db, runtime.clock.now(), lease))
+    data = {"workers": [{"id": w.id, "queues": list(w.queues), "heartbeat_at": w.heartbeat_at.isoformat()}
+                        for w in alive]}
+    if not alive:
+        return Check("workers", Status.FAIL,
+                     f"no worker heartbeated in the last {lease:g}s: start `remit up` or `remit worker`", data)
+    return Check("workers", Status.OK, f"{len(alive)} alive", data)
+
+
+async def processor_check(runtime: Runtime) -> Check:
+    from remit.processor import build_processor
+
+    processor = runtime.processor
+    owned = processor is None
+    if processor is None:
+        processor = build_processor(runtime.settings, runtime.db, runtime.clock)
+    try:
+        await processor.ping()
+    finally:
+        if owned:
+            await processor.close()
+    return Check("processor", Status.OK, f"{processor.name} reachable", {"processor": processor.name})
+
+
+# --- the whole diagnosis ------------------------------------------------------------------------------------
+
+
+async def diagnose(environ: Mapping[str, str] | None = None, *, runtime: Runtime | None = None) -> list[Check]:
+    """Run every step in runbook order and return their outcomes (never raises for what it diagnoses)."""
+    env = dict(os.environ if environ is None else environ)
+    config, settings = configuration_check(env)
+    checks = [config]
+    later = ["database", "migrations", "queues", "workers", "processor"]
+    if settings is None and runtime is None:
+        return checks + [Check(name, Status.SKIPPED, "configuration is invalid") for name in later]
+    owned = runtime is None
+    rt = runtime or Runtime.from_settings(settings)  # type: ignore[arg-type]
+    try:
+        database = await _bounded(lambda: database_check(rt), "database")
+        checks.append(database)
+        if database.status is Status.FAIL:
+            return checks + [Check(name, Status.SKIPPED, "database unreachable") for name in later[1:]]
+        migrations = await _bounded(lambda: migrations_check(rt), "migrations")
+        checks.append(migrations)
+        if migrations.status is Status.FAIL and migrations.data.get("current") is None:
+            checks += [Check(name, Status.SKIPPED, "database not migrated") for name in ("queues", "workers")]
+        else:
+            checks.append(await _bounded(lambda: queues_check(rt), "queues"))
+            checks.append(await _bounded(lambda: workers_check(rt), "workers"))
+        checks.append(await _bounded(lambda: processor_check(rt), "processor"))
+    finally:
+        if owned:
+            await rt.close()
+    return checks
+
+
+__all__ = ["Check", "Status", "configuration_check", "diagnose", "is_healthy", "required_variables"]

@@ -1,0 +1,234 @@
+"""The fake processor's engine: one call in, one Stripe-shaped answer out, its events signed and delivered.
+
+:meth:`FakeEngine.call` is the single entry of both faces. In order it: resolves the route (404 for unknown
+URLs), consumes a scripted failure if one is due (429 with ``Retry-After``, 500, or a timeout — before any
+state changes), claims the idempotency key (a repeat answers the stored result and emits nothing), runs the
+operation in one transaction on the fake's clock, stores the answer under the key, commits, and only then
+signs and delivers the events the call emitted. Delivery happens after commit so a receiver that fetches
+the object back sees it; a failed delivery is recorded on the event and never fails the call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from remit.clock import Clock
+from remit.db.engine import Database
+from remit.db.tables.fake import fake_objects
+from remit.processor.fake import failures, idempotency, renewals
+from remit.processor.fake.clock import FakeClock, unix
+from remit.processor.fake.delivery import Delivery, DeliveryResult, SignedEvent
+from remit.processor.fake.errors import API_ERROR, RATE_LIMIT_ERROR, ApiError
+from remit.processor.fake.events import DeliveryStatus, StoredEvent, list_events, record_delivery
+from remit.processor.fake.failures import FailureKind, ScriptedFailure
+from remit.processor.fake.params import Params
+from remit.processor.fake.routes import resolve
+from remit.processor.fake.store import new_id
+from remit.processor.fake.tx import Tx
+from remit.webhooks.signing import signature_header
+
+
+class FakeTimeout(Exception):
+    """A scripted timeout: the caller should wait ``hold_seconds`` and answer nothing useful."""
+
+    def __init__(self, method: str, hold_seconds: float) -> None:
+        super().__init__(f"{method} timed out (scripted)")
+        self.method = method
+        self.hold_seconds = hold_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class FakeResponse:
+    """One answer of the fake, as Stripe would send it."""
+
+    status: int
+    body: dict[str, Any]
+    method: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    events: tuple[StoredEvent, ...] = ()
+    replayed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def event_ids(self) -> tuple[str, ...]:
+        return tuple(event.id for event in self.events)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What became of one event's delivery."""
+
+    event_id: str
+    event_type: str
+    status_code: int | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def _failure_response(method: str, failure: ScriptedFailure) -> FakeResponse:
+    if failure.kind is FailureKind.RATE_LIMITED:
+        error = ApiError(429, RATE_LIMIT_ERROR, "Too many requests hit the API too quickly.",
+                         code="rate_limit")
+        retry_after = str(failure.retry_after or failures.DEFAULT_RETRY_AFTER)
+        return FakeResponse(429, error.body(), method, headers={"Retry-After": retry_after})
+    error = ApiError(500, API_ERROR, "An unknown error occurred (scripted by the fake processor).")
+    return FakeResponse(500, error.body(), method)
+
+
+class FakeEngine:
+    """The fake world over remit's database. ``delivery`` receives every event after its call commits;
+    ``secret`` (a string or a function returning one) signs them."""
+
+    def __init__(self, db: Database, clock: Clock, *, delivery: Delivery | None = None,
+                 secret: str | Callable[[], str] | None = None,
+                 signing_time: Callable[[], int] | None = None) -> None:
+        self.db = db
+        self.clock = FakeClock(clock)
+        self.delivery = delivery
+        self._secret = secret
+        self._signing_time = signing_time
+
+    # calls ------------------------------------------------------------------------------------------------
+    async def call(self, http_method: str, path: str, params: Mapping[str, Any] | None = None, *,
+                   idempotency_key: str | None = None, deliver: bool = True) -> FakeResponse:
+        """Answer one API call; raises :class:`FakeTimeout` for a scripted timeout."""
+        try:
+            match = resolve(http_method, path)
+        except ApiError as exc:
+            return FakeResponse(exc.status, exc.body())
+        method = match.route.name
+        data = dict(params or {})
+        key = idempotency_key if match.route.mutating else None
+        failure: ScriptedFailure | None = None
+        tx: Tx | None = None
+        try:
+            async with self.db.begin() as conn:
+                failure = await failures.consume(conn, method)
+                if failure is not None:
+                    pass  # consumed and committed; nothing else happens
+                else:
+                    now = await self.clock.now(conn)
+                    if key:
+                        replay = await idempotency.claim(conn, key, route=method, now=now,
+                                                         print_=idempotency.fingerprint(method, path, data))
+                        if replay is not None:
+                            return FakeResponse(replay.status, replay.body, method,
+                                                headers={"Idempotent-Replayed": "true"}, replayed=True)
+                    request_id = await new_id(conn, "req") if match.route.mutating else None
+                    tx = Tx(conn, unix(now), request_id=request_id, idempotency_key=key)
+                    body = await match.run(tx, Params(data))
+                    status = 200
+                    if tx.error is not None:
+                        status, body = tx.error.status, tx.error.body()
+                    if key:
+                        await idempotency.store(conn, key, status, body)
+        except ApiError as exc:
+            return FakeResponse(exc.status, exc.body(), method)
+        if failure is not None:
+            if failure.kind is FailureKind.TIMEOUT:
+                raise FakeTimeout(method, failure.hold_seconds or failures.DEFAULT_HOLD_SECONDS)
+            return _failure_response(method, failure)
+        assert tx is not None
+        headers = {"Request-Id": tx.request_id} if tx.request_id else {}
+        if tx.error is not None:
+            headers.update(tx.error.headers)
+        if deliver:
+            await self.deliver(tx.events)
+        return FakeResponse(status, body, method, headers=headers, events=tuple(tx.events))
+
+    # time -------------------------------------------------------------------------------------------------
+    async def now(self) -> datetime:
+        async with self.db.connect() as conn:
+            return await self.clock.now(conn)
+
+    async def advance_clock(self, seconds: int, *, deliver: bool = True) -> tuple[datetime, list[StoredEvent]]:
+        """Move the fake's time forward and apply what came due (renewals, trial ends, retries, expiries)."""
+        async with self.db.begin() as conn:
+            now = await self.clock.advance(conn, seconds)
+            tx = Tx(conn, unix(now))
+            await renewals.run_due(tx)
+        if deliver:
+            await self.deliver(tx.events)
+        return now, tx.events
+
+    # failures ---------------------------------------------------------------------------------------------
+    async def fail_next(self, kind: FailureKind | str, *, count: int = 1, method: str | None = None,
+                        retry_after: int | None = None, hold_seconds: float | None = None) -> ScriptedFailure:
+        """Script "the next ``count`` calls (of ``method``) answer 429 / 500 / time out"."""
+        parsed = kind if isinstance(kind, FailureKind) else FailureKind.parse(kind)
+        async with self.db.begin() as conn:
+            return await failures.script(conn, parsed, count=count, method=method, retry_after=retry_after,
+                                         hold_seconds=hold_seconds, now=await self.clock.now(conn))
+
+    async def scripted_failures(self) -> list[ScriptedFailure]:
+        async with self.db.connect() as conn:
+            return await failures.pending(conn)
+
+    async def clear_failures(self) -> int:
+        async with self.db.begin() as conn:
+            return await failures.clear(conn)
+
+    # events -----------------------------------------------------------------------------------------------
+    async def events(self, *, type_: str | None = None, status: DeliveryStatus | None = None,
+                     limit: int | None = None, newest_first: bool = True) -> list[StoredEvent]:
+        async with self.db.connect() as conn:
+            return await list_events(conn, type_=type_, status=status, limit=limit, newest_first=newest_first)
+
+    async def deliver(self, events: list[StoredEvent]) -> list[Delivered]:
+        """Sign and send ``events`` in order, recording each outcome."""
+        if self.delivery is None or not events:
+            return []
+        secret = self._current_secret()
+        async with self.db.connect() as conn:
+            now = await self.clock.now(conn)
+        timestamp = self._signing_time() if self._signing_time else unix(now)
+        outcomes: list[Delivered] = []
+        for event in events:
+            signed = SignedEvent(event.id, event.type, event.payload, signature_header(event.payload, secret,
+                                                                                        timestamp))
+            result: DeliveryResult = await self.delivery(signed)
+            outcomes.append(Delivered(event.id, event.type, result.status_code, result.error))
+        async with self.db.begin() as conn:
+            for outcome in outcomes:
+                await record_delivery(conn, outcome.event_id, status_code=outcome.status_code, ok=outcome.ok,
+                                      at=now)
+        return outcomes
+
+    async def redeliver(self, *, include_delivered: bool = False) -> list[Delivered]:
+        """Send again every event not yet delivered (or every event), oldest first."""
+        stored = await self.events(newest_first=False)
+        todo = [e for e in stored if include_delivered or e.delivery_status is not DeliveryStatus.DELIVERED]
+        return await self.deliver(todo)
+
+    def _current_secret(self) -> str:
+        secret = self._secret() if callable(self._secret) else self._secret
+        if not secret:
+            raise ValueError("the fake processor has no webhook secret to sign with")
+        return secret
+
+    # inspection -------------------------------------------------------------------------------------------
+    async def endpoint_secret(self, endpoint_id: str) -> str | None:
+        """The signing secret the fake keeps for one of its webhook endpoints (for ``webhooks check``)."""
+        async with self.db.connect() as conn:
+            row = (await conn.execute(sa.select(fake_objects.c.private).where(
+                fake_objects.c.id == endpoint_id, fake_objects.c.object == "webhook_endpoint"))).first()
+        if row is None:
+            return None
+        private = row.private if isinstance(row.private, dict) else json.loads(row.private)
+        secret = private.get("secret")
+        return str(secret) if secret else None
+
+
+__all__ = ["Delivered", "FakeEngine", "FakeResponse", "FakeTimeout"]

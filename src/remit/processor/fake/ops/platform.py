@@ -1,0 +1,213 @@
+"""Everything around the money: portal sessions, billing meters and meter events, webhook endpoints, events,
+the balance, and Connect accounts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from remit.processor.fake.errors import invalid, missing, parameter_missing
+from remit.processor.fake.events import get_event, list_events
+from remit.processor.fake.ids import new_webhook_secret
+from remit.processor.fake.params import Params, merge_metadata
+from remit.processor.fake.shapes import sessions as shapes
+from remit.processor.fake.store import page
+from remit.processor.fake.tx import Tx
+
+METER_EVENT = "billing.meter_event"
+
+
+async def create_portal_session(tx: Tx, p: Params) -> dict[str, Any]:
+    customer = p.require_str("customer")
+    await tx.get(customer, "customer", param="customer")
+    data = shapes.portal_session(await tx.new_id("billing_portal.session"), created=tx.now, customer=customer,
+                                 return_url=p.string("return_url") or shapes.FAKE_HOST)
+    return await tx.insert(data)
+
+
+async def create_meter(tx: Tx, p: Params) -> dict[str, Any]:
+    event_name = p.require_str("event_name")
+    if any(m.data["event_name"] == event_name for m in await tx.list("billing.meter")):
+        raise invalid(f"A meter with event_name {event_name} already exists.", param="event_name")
+    data = shapes.meter(await tx.new_id("billing.meter"), created=tx.now,
+                        display_name=p.string("display_name") or event_name, event_name=event_name,
+                        formula=p.sub("default_aggregation").string("formula", "sum") or "sum",
+                        customer_key=p.sub("customer_mapping").string("event_payload_key", "stripe_customer_id")
+                        or "stripe_customer_id",
+                        value_key=p.sub("value_settings").string("event_payload_key", "value") or "value")
+    return await tx.insert(data)
+
+
+async def list_meters(tx: Tx, p: Params) -> dict[str, Any]:
+    status = p.string("status")
+    items = [m.data for m in await tx.list("billing.meter") if status is None or m.data["status"] == status]
+    return page(items, url="/v1/billing/meters", limit=p.integer("limit"), starting_after=p.string("starting_after"))
+
+
+async def create_meter_event(tx: Tx, p: Params) -> dict[str, Any]:
+    """``POST /v1/billing/meter_events``. Accepted at once; problems surface later as Stripe's thin events
+    ``v1.billing.meter.no_meter_found`` / ``v1.billing.meter.error_report_triggered``. A repeated
+    ``identifier`` returns the first event (the fake counts it once)."""
+    event_name = p.require_str("event_name")
+    payload = {str(k): str(v) for k, v in p.mapping("payload").items()}
+    if not payload:
+        raise parameter_missing("payload")
+    identifier = p.string("identifier") or f"fake-{await tx.number('meter_event')}"
+    key = f"mevt_{identifier}"
+    existing = await tx.find(key)
+    if existing is not None:
+        return {k: v for k, v in existing.data.items() if k != "id"}
+    stored = dict(shapes.meter_event(created=tx.now, event_name=event_name, identifier=identifier,
+                                     payload=payload, timestamp=p.integer("timestamp", tx.now) or tx.now), id=key)
+    meters = [m.data for m in await tx.list("billing.meter") if m.data["event_name"] == event_name]
+    await tx.insert(stored)
+    await _report_meter_errors(tx, meters, payload)
+    return {k: v for k, v in stored.items() if k != "id"}
+
+
+async def _report_meter_errors(tx: Tx, meters: list[dict[str, Any]], payload: dict[str, str]) -> None:
+    if not meters:
+        await tx.emit_thin("v1.billing.meter.no_meter_found", related_object=None)
+        return
+    meter = meters[0]
+    customer_key = meter["customer_mapping"]["event_payload_key"]
+    value_key = meter["value_settings"]["event_payload_key"]
+    problem = None
+    if not payload.get(customer_key):
+        problem = "missing_customer_mapping_key"
+    elif not _is_number(payload.get(value_key)):
+        problem = "missing_value"
+    if problem is not None:
+        await tx.emit_thin("v1.billing.meter.error_report_triggered",
+                           related_object={"id": meter["id"], "type": "billing.meter",
+                                           "url": f"/v1/billing/meters/{meter['id']}"},
+                           reason={"type": "request", "request": {"id": tx.request_id,
+                                                                  "idempotency_key": tx.idempotency_key},
+                                   "error_code": problem})
+
+
+def _is_number(value: str | None) -> bool:
+    try:
+        float(value or "")
+    except ValueError:
+        return False
+    return True
+
+
+async def create_meter_event_session(tx: Tx, p: Params) -> dict[str, Any]:
+    """``POST /v2/billing/meter_event_session`` (v2; what ``stripe trigger`` uses for high-volume streams)."""
+    created = datetime.fromtimestamp(tx.now, UTC)
+    return {"id": await tx.new_id("meter_event_session"), "object": "v2.billing.meter_event_session",
+            "authentication_token": "fake_meter_session_token", "created": _iso(created),
+            "expires_at": _iso(datetime.fromtimestamp(tx.now + 900, UTC)), "livemode": False}
+
+
+async def create_meter_event_stream(tx: Tx, p: Params) -> dict[str, Any]:
+    """``POST /v2/billing/meter_event_stream``: each event as a meter event."""
+    for raw in p.array("events"):
+        event = Params(raw if isinstance(raw, dict) else {})
+        await create_meter_event(tx, Params({"event_name": event.require_str("event_name"),
+                                             "payload": event.mapping("payload"),
+                                             "identifier": event.string("identifier")}))
+    return {}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+async def create_webhook_endpoint(tx: Tx, p: Params) -> dict[str, Any]:
+    """``POST /v1/webhook_endpoints``: the answer alone carries the new signing ``secret``."""
+    url = p.require_str("url")
+    events = p.strings("enabled_events")
+    if not events:
+        raise parameter_missing("enabled_events")
+    data = shapes.webhook_endpoint(await tx.new_id("webhook_endpoint"), created=tx.now, url=url,
+                                   enabled_events=events, description=p.string("description"),
+                                   api_version=p.string("api_version"), metadata=merge_metadata({}, p.raw("metadata")))
+    secret = new_webhook_secret()
+    await tx.insert(data, {"secret": secret})
+    return dict(data, secret=secret)
+
+
+async def list_webhook_endpoints(tx: Tx, p: Params) -> dict[str, Any]:
+    items = [e.data for e in await tx.list("webhook_endpoint")]
+    return page(items, url="/v1/webhook_endpoints", limit=p.integer("limit", 100),
+                starting_after=p.string("starting_after"))
+
+
+async def retrieve_webhook_endpoint(tx: Tx, p: Params, endpoint_id: str) -> dict[str, Any]:
+    return (await tx.get(endpoint_id, "webhook_endpoint")).data
+
+
+async def update_webhook_endpoint(tx: Tx, p: Params, endpoint_id: str) -> dict[str, Any]:
+    found = await tx.get(endpoint_id, "webhook_endpoint")
+    data = dict(found.data, metadata=merge_metadata(found.data["metadata"], p.raw("metadata")))
+    if p.strings("enabled_events"):
+        data["enabled_events"] = p.strings("enabled_events")
+    if p.has("url"):
+        data["url"] = p.require_str("url")
+    if p.boolean("disabled") is not None:
+        data["status"] = "disabled" if p.boolean("disabled") else "enabled"
+    await tx.save(data)
+    return data
+
+
+async def delete_webhook_endpoint(tx: Tx, p: Params, endpoint_id: str) -> dict[str, Any]:
+    found = await tx.get(endpoint_id, "webhook_endpoint")
+    await tx.save(found.data, deleted=True)
+    return {"id": endpoint_id, "object": "webhook_endpoint", "deleted": True}
+
+
+async def retrieve_event(tx: Tx, p: Params, event_id: str) -> dict[str, Any]:
+    stored = await get_event(tx.conn, event_id)
+    if stored is None:
+        raise missing("event", event_id)
+    payload: dict[str, Any] = json.loads(stored.payload)
+    return payload
+
+
+async def list_events_op(tx: Tx, p: Params) -> dict[str, Any]:
+    stored = await list_events(tx.conn, type_=p.string("type"))
+    items = [json.loads(event.payload) for event in stored]
+    return page(items, url="/v1/events", limit=p.integer("limit"), starting_after=p.string("starting_after"))
+
+
+async def retrieve_balance(tx: Tx, p: Params) -> dict[str, Any]:
+    return shapes.balance()
+
+
+async def create_account(tx: Tx, p: Params) -> dict[str, Any]:
+    data = shapes.account(await tx.new_id("account"), created=tx.now, type_=p.string("type", "standard") or "standard",
+                          email=p.string("email"))
+    return await tx.insert(data, {"application": await tx.new_id("application")})
+
+
+async def delete_account(tx: Tx, p: Params, account_id: str) -> dict[str, Any]:
+    """Deleting a connected account disconnects the platform: ``account.application.deauthorized``."""
+    found = await tx.get(account_id, "account")
+    await tx.save(found.data, deleted=True)
+    application = shapes.application(str(found.private.get("application") or "ca_fake000001"))
+    await tx.emit("account.application.deauthorized", application, account=account_id)
+    return {"id": account_id, "object": "account", "deleted": True}
+
+
+__all__ = [
+    "create_account",
+    "create_meter",
+    "create_meter_event",
+    "create_meter_event_session",
+    "create_meter_event_stream",
+    "create_portal_session",
+    "create_webhook_endpoint",
+    "delete_account",
+    "delete_webhook_endpoint",
+    "list_events_op",
+    "list_meters",
+    "list_webhook_endpoints",
+    "retrieve_balance",
+    "retrieve_event",
+    "retrieve_webhook_endpoint",
+    "update_webhook_endpoint",
+]

@@ -1,0 +1,117 @@
+"""The demo scenario: a small SaaS's first billing day, driven through the fake processor.
+
+Customers sign up (one through a hosted checkout, others directly), subscribe and pay; one card fails and
+later succeeds after the customer updates it; one customer upgrades; a payment is refunded; another is
+disputed. Every step goes through :class:`~remit.processor.fake.FakeProcessor`, so the running service
+receives exactly the webhooks Stripe would send for the same story, and its mirror, ledger and webhook store
+fill with real-looking data. Idempotency keys carry a run id, so running the demo twice makes two stories.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from remit.processor.fake.engine import Delivered
+from remit.processor.fake.events import DeliveryStatus
+from remit.processor.fake.processor import FakeProcessor
+
+
+@dataclass
+class DemoStep:
+    what: str
+    ids: list[str]
+
+
+@dataclass
+class DemoReport:
+    run_id: str
+    steps: list[DemoStep] = field(default_factory=list)
+    deliveries: list[Delivered] = field(default_factory=list)
+
+    def add(self, what: str, *ids: str) -> None:
+        self.steps.append(DemoStep(what, list(ids)))
+
+    @property
+    def failed_deliveries(self) -> list[Delivered]:
+        return [d for d in self.deliveries if not d.ok]
+
+
+async def _events_since(fake: FakeProcessor, seen: int) -> list[Delivered]:
+    """What became of the delivery of every event after the first ``seen`` ones."""
+    events = (await fake.engine.events(newest_first=False))[seen:]
+    return [Delivered(e.id, e.type, e.last_status_code,
+                      None if e.delivery_status is DeliveryStatus.DELIVERED else e.delivery_status.value)
+            for e in events]
+
+
+async def run_demo(fake: FakeProcessor) -> DemoReport:
+    """Run the scenario; the fake delivers each call's events as it goes."""
+    run = uuid.uuid4().hex[:8]
+    report = DemoReport(run)
+    seen = len(await fake.engine.events(newest_first=False))
+    counter = iter(range(1, 1000))
+
+    def key() -> str:
+        return f"demo-{run}-{next(counter)}"
+
+    starter_product = await fake.create_product(name="Starter", idempotency_key=key())
+    starter = await fake.create_price(product=starter_product["id"], unit_amount=1500, idempotency_key=key(),
+                                      nickname="starter-monthly")
+    pro_product = await fake.create_product(name="Pro", idempotency_key=key())
+    pro = await fake.create_price(product=pro_product["id"], unit_amount=4900, idempotency_key=key(),
+                                  nickname="pro-monthly")
+    report.add("catalog: Starter 15.00/month, Pro 49.00/month", starter["id"], pro["id"])
+
+    session = await fake.create_checkout_session(
+        idempotency_key=key(), mode="subscription", success_url="https://example.com/welcome",
+        cancel_url="https://example.com/pricing", line_items=[{"price": pro["id"], "quantity": 1}],
+        customer_email="ada@example.com", client_reference_id=f"account-{run}-1")
+    done = await fake.complete_checkout_session(session["id"], payment_method="pm_card_visa",
+                                                idempotency_key=key())
+    report.add("signed up through checkout and subscribed to Pro", str(done["customer"]), str(done["subscription"]))
+
+    grace = await fake.create_customer(idempotency_key=key(), email="grace@example.com", name="Grace Hopper",
+                                       payment_method="pm_card_visa")
+    grace_sub = await fake.create_subscription(customer=grace["id"], items=[{"price": starter["id"]}],
+                                               idempotency_key=key())
+    report.add("signed up and subscribed to Starter", grace["id"], grace_sub["id"])
+
+    linus = await fake.create_customer(idempotency_key=key(), email="linus@example.com", name="Linus T.",
+                                       payment_method="pm_card_mastercard")
+    linus_sub = await fake.create_subscription(customer=linus["id"], items=[{"price": starter["id"]}],
+                                               idempotency_key=key())
+    await fake.update_subscription(linus_sub["id"], price=pro["id"], idempotency_key=key())
+    report.add("subscribed to Starter, then upgraded to Pro", linus["id"], linus_sub["id"])
+
+    margaret = await fake.create_customer(idempotency_key=key(), email="margaret@example.com",
+                                          name="Margaret H.", payment_method="pm_card_chargeCustomerFail")
+    margaret_sub = await fake.create_subscription(customer=margaret["id"], items=[{"price": pro["id"]}],
+                                                  idempotency_key=key())
+    report.add(f"card declined: subscription {margaret_sub['status']}", margaret["id"], margaret_sub["id"])
+    new_card = await fake.attach_payment_method("pm_card_visa", customer=margaret["id"], idempotency_key=key())
+    await fake.update_customer(margaret["id"], default_payment_method=new_card["id"], idempotency_key=key())
+    paid = await fake.pay_invoice(str(margaret_sub["latest_invoice"]), payment_method=new_card["id"],
+                                  idempotency_key=key())
+    report.add("updated the card; the invoice was paid and the subscription revived", new_card["id"], paid["id"])
+
+    grace_invoice = await fake.retrieve_invoice(str(grace_sub["latest_invoice"]))
+    refund = await fake.create_refund(charge=str(grace_invoice["charge"]), amount=500, reason="requested_by_customer",
+                                      idempotency_key=key())
+    report.add("partial refund of 5.00", str(grace_invoice["charge"]), refund["id"])
+
+    alan = await fake.create_customer(idempotency_key=key(), email="alan@example.com", name="Alan T.",
+                                      payment_method="pm_card_createDispute")
+    alan_sub = await fake.create_subscription(customer=alan["id"], items=[{"price": starter["id"]}],
+                                              idempotency_key=key())
+    alan_invoice = await fake.retrieve_invoice(str(alan_sub["latest_invoice"]))
+    report.add("paid, then the cardholder disputed the charge", alan["id"], str(alan_invoice["charge"]))
+
+    await fake.cancel_subscription(grace_sub["id"], at_period_end=True, idempotency_key=key())
+    report.add("asked to cancel at the end of the period", grace_sub["id"])
+
+    report.deliveries = await _events_since(fake, seen)
+    return report
+
+
+__all__ = ["DemoReport", "DemoStep", "run_demo"]

@@ -1,0 +1,333 @@
+"""Running remit as a service: migrate, serve the API, and ``up`` (API, worker and scheduler in one process).
+
+``remit up`` is the embedded default a fresh machine runs, so its start-up is deliberate and loud about what
+goes wrong: settings are validated first (by the CLI), then the database is waited for with backoff (one log
+line per try, then a non-zero exit), then migrated, and only then do uvicorn and the job worker start, on one
+asyncio loop. SIGTERM or SIGINT asks both to stop gracefully: uvicorn stops accepting and drains its
+requests, the worker stops claiming and lets in-flight jobs finish within its grace period. A second SIGINT
+forces the HTTP side down. If either half stops on its own (a crash, a port already taken), the other is
+stopped too and the process exits non-zero, so a supervisor restarts the pair instead of running half of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Generator, Iterable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Protocol
+
+import uvicorn
+
+from remit.api.app import create_app
+from remit.config import Settings
+from remit.db import migrate
+from remit.db.engine import create_sync_engine
+from remit.errors import DatabaseUnavailable
+from remit.runtime import Runtime
+
+log = logging.getLogger("remit.service")
+
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class ExitCode(IntEnum):
+    """Process exit codes of ``remit up``, ``serve`` and ``migrate``, stable for supervisors and scripts."""
+
+    OK = 0
+    FAILED = 1
+    CONFIGURATION = 2
+    DATABASE_UNAVAILABLE = 3
+
+
+class BackgroundWorker(Protocol):
+    """What ``remit up`` needs of the job worker (:class:`remit.jobs.worker.Worker`)."""
+
+    async def run(self) -> None: ...
+
+    def request_stop(self) -> None: ...
+
+
+WorkerFactory = Callable[[Runtime], BackgroundWorker]
+
+
+def default_worker(runtime: Runtime) -> BackgroundWorker:
+    """The job engine's worker, which also runs the scheduler and the leader-only cron."""
+    from remit.jobs.builtin import load_job_modules
+    from remit.jobs.worker import Worker
+
+    load_job_modules(runtime.settings.job_modules)
+    return Worker(runtime)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where a started service can be reached; ``remit up`` prints these."""
+
+    base_url: str
+
+    @property
+    def health(self) -> str:
+        return f"{self.base_url}/health"
+
+    @property
+    def metrics(self) -> str:
+        return f"{self.base_url}/metrics"
+
+    @property
+    def docs(self) -> str:
+        return f"{self.base_url}/docs"
+
+
+def display_host(host: str) -> str:
+    """The host a person should type: a wildcard bind is reachable on loopback."""
+    if host in {"0.0.0.0", "", "::"}:  # noqa: S104 - comparing, not binding
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+# --- migrations ---------------------------------------------------------------------------------------------
+
+
+def migrate_database(database_url: str, revision: str = "head") -> str | None:
+    """Upgrade the database at ``database_url`` to ``revision``; return the revision it is at afterwards."""
+    engine = create_sync_engine(database_url)
+    try:
+        before = migrate.current_revision(engine)
+        migrate.upgrade(engine, revision)
+        after = migrate.current_revision(engine)
+    finally:
+        engine.dispose()
+    log.info("database migrated", extra={"from_revision": before or "base", "to_revision": after or "base"})
+    return after
+
+
+def database_is_migrated(database_url: str) -> bool:
+    engine = create_sync_engine(database_url)
+    try:
+        return migrate.is_up_to_date(engine)
+    finally:
+        engine.dispose()
+
+
+# --- signals ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Shutdown:
+    """A stop request shared by everything on the loop: signals set it, parts subscribe to it."""
+
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    signals_received: int = 0
+    _callbacks: list[Callable[[bool], None]] = field(default_factory=list)
+
+    def on_stop(self, callback: Callable[[bool], None]) -> None:
+        """Call ``callback(forced)`` on each stop request (``forced`` from the second signal on)."""
+        self._callbacks.append(callback)
+        if self.event.is_set():
+            callback(self.signals_received > 1)
+
+    def request(self, *, forced: bool = False) -> None:
+        self.event.set()
+        for callback in list(self._callbacks):
+            callback(forced)
+
+    def handle_signal(self, signum: int) -> None:
+        self.signals_received += 1
+        forced = self.signals_received > 1
+        log.info(
+            "stop requested", extra={"signal": signal.Signals(signum).name, "forced": forced}
+        )
+        self.request(forced=forced)
+
+    @contextlib.contextmanager
+    def installed(self, signals: Iterable[signal.Signals] = HANDLED_SIGNALS) -> Generator[None, None, None]:
+        """Route ``signals`` to this object for the duration, on the running loop."""
+        loop = asyncio.get_running_loop()
+        installed: list[signal.Signals] = []
+        try:
+            for signum in signals:
+                loop.add_signal_handler(signum, self.handle_signal, int(signum))
+                installed.append(signum)
+            yield
+        finally:
+            for signum in installed:
+                loop.remove_signal_handler(signum)
+
+
+async def until_stopped(awaitable: Awaitable[Any], shutdown: Shutdown) -> bool:
+    """Await ``awaitable`` unless a stop is requested first; return whether it completed."""
+    task = asyncio.ensure_future(awaitable)
+    stopper = asyncio.ensure_future(shutdown.event.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
+
+
+# --- the HTTP server ----------------------------------------------------------------------------------------
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server without its own signal handling (remit's :class:`Shutdown` owns the signals, so one
+    SIGTERM stops the server and the worker together, and the process exits 0 instead of re-raising it), and
+    with a hook once it listens."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[Endpoints], None] | None) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+        self.endpoints: Endpoints | None = None
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets=sockets)
+        if not self.started:
+            return
+        port = self.config.port
+        for server in getattr(self, "servers", []):
+            for sock in server.sockets or []:
+                port = int(sock.getsockname()[1])
+                break
+        self.endpoints = Endpoints(f"http://{display_host(self.config.host)}:{port}")
+        if self._on_started is not None:
+            self._on_started(self.endpoints)
+
+
+def build_server(runtime: Runtime, host: str, port: int, *, access_log: bool = False,
+                 on_started: Callable[[Endpoints], None] | None = None) -> _Server:
+    config = uvicorn.Config(
+        create_app(runtime),
+        host=host,
+        port=port,
+        log_config=None,  # keep remit's structured, redacting logging
+        access_log=access_log,
+        lifespan="on",
+        server_header=False,
+        timeout_graceful_shutdown=max(1, int(runtime.settings.job_shutdown_grace)),
+    )
+    return _Server(config, on_started)
+
+
+async def _serve(server: _Server) -> int:
+    """Run uvicorn; map its start-up ``sys.exit`` (e.g. the port is taken) to an exit code."""
+    try:
+        await server.serve()
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else ExitCode.FAILED
+    return ExitCode.OK if server.started else ExitCode.FAILED
+
+
+# --- start-up -----------------------------------------------------------------------------------------------
+
+
+async def prepare_database(runtime: Runtime, shutdown: Shutdown, *, run_migrations: bool) -> ExitCode | None:
+    """Wait for the database (with backoff, one log line per try), then migrate; an exit code on failure."""
+    timeout = runtime.settings.db_connect_timeout
+    try:
+        if not await until_stopped(runtime.db.wait_until_reachable(timeout), shutdown):
+            return ExitCode.OK
+    except DatabaseUnavailable as exc:
+        log.error("database unreachable; giving up", extra={"reason": str(exc), "timeout_s": timeout})
+        return ExitCode.DATABASE_UNAVAILABLE
+    if run_migrations:
+        await asyncio.to_thread(migrate_database, runtime.settings.database_url)
+    elif not await asyncio.to_thread(database_is_migrated, runtime.settings.database_url):
+        log.warning("database schema is not at the newest revision; run `remit migrate`")
+    return None
+
+
+async def run(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    with_worker: bool,
+    run_migrations: bool,
+    access_log: bool = False,
+    on_started: Callable[[Endpoints], None] | None = None,
+    worker_factory: WorkerFactory = default_worker,
+    runtime: Runtime | None = None,
+) -> int:
+    """Serve the API (and, ``with_worker``, the job worker) until stopped; return the process exit code."""
+    runtime = runtime or Runtime.from_settings(settings)
+    shutdown = Shutdown()
+    try:
+        with shutdown.installed():
+            failed = await prepare_database(runtime, shutdown, run_migrations=run_migrations)
+            if failed is not None or shutdown.event.is_set():
+                return failed if failed is not None else ExitCode.OK
+            return await _run_parts(runtime, shutdown, host=host, port=port, with_worker=with_worker,
+                                    access_log=access_log, on_started=on_started,
+                                    worker_factory=worker_factory)
+    finally:
+        await runtime.close()
+
+
+async def _run_parts(runtime: Runtime, shutdown: Shutdown, *, host: str, port: int, with_worker: bool,
+                     access_log: bool, on_started: Callable[[Endpoints], None] | None,
+                     worker_factory: WorkerFactory) -> int:
+    # The worker is built first: a host job module that fails to import stops start-up before anything listens.
+    worker = worker_factory(runtime) if with_worker else None
+    server = build_server(runtime, host, port, access_log=access_log, on_started=on_started)
+
+    def stop_server(forced: bool) -> None:
+        server.should_exit = True
+        if forced:
+            server.force_exit = True
+
+    shutdown.on_stop(stop_server)
+    tasks: dict[asyncio.Task[Any], str] = {asyncio.create_task(_serve(server), name="remit-http"): "http"}
+    if worker is not None:
+        shutdown.on_stop(lambda _forced: worker.request_stop())
+        tasks[asyncio.create_task(worker.run(), name="remit-worker")] = "worker"
+
+    done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    stopped_on_request = shutdown.event.is_set()
+    if not stopped_on_request:
+        first = next(iter(done))
+        log.error("a part of the service stopped on its own; stopping the rest",
+                  extra={"part": tasks[first]})
+        shutdown.request()
+    await asyncio.wait(tasks)
+
+    code = ExitCode.OK if stopped_on_request else ExitCode.FAILED
+    for task, part in tasks.items():
+        if task.cancelled():
+            code = ExitCode.FAILED
+            continue
+        exc = task.exception()
+        if exc is not None:
+            log.error("service part failed", extra={"part": part, "error_type": type(exc).__name__},
+                      exc_info=exc)
+            code = ExitCode.FAILED
+        elif part == "http" and task.result() != ExitCode.OK:
+            code = ExitCode.FAILED
+    log.info("remit stopped", extra={"exit_code": int(code)})
+    return int(code)
+
+
+__all__ = [
+    "BackgroundWorker",
+    "Endpoints",
+    "ExitCode",
+    "Shutdown",
+    "build_server",
+    "database_is_migrated",
+    "default_worker",
+    "migrate_database",
+    "prepare_database",
+    "run",
+]

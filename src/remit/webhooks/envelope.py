@@ -1,0 +1,96 @@
+"""Reading a webhook body as a processor event envelope (pure: no I/O).
+
+Only what remit needs to store, index and route the event is read here: its id, type, mode, API version,
+Connect account, creation time and the id and type of the object it carries. The body itself is stored as
+received and parsed again only by the dispatch job, so nothing is re-serialised on the hot path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from remit.errors import WebhookError
+
+#: Column widths of ``remit_webhook_events``: identifiers longer than these are refused, lookup-only fields
+#: longer than these are dropped.
+MAX_EVENT_ID = 255
+MAX_TYPE = 200
+MAX_OBJECT_ID = 255
+MAX_OBJECT_TYPE = 64
+MAX_API_VERSION = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The parts of an event envelope remit stores beside the raw body."""
+
+    event_id: str
+    type: str
+    livemode: bool
+    api_version: str | None
+    account: str | None
+    created: datetime
+    object_id: str | None
+    object_type: str | None
+
+
+def loads(text: str) -> Any:
+    """Parse JSON, raising ``invalid_json`` (400) on anything that is not a JSON document."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise WebhookError("invalid_json", "the body is not valid JSON") from None
+
+
+def parse_envelope(text: str) -> Envelope:
+    """Parse ``text`` and read its envelope; ``invalid_json`` or ``not_an_event`` (400) otherwise."""
+    return read_envelope(loads(text))
+
+
+def read_envelope(document: Any) -> Envelope:
+    """Read the envelope of an already-parsed event document."""
+    if not isinstance(document, Mapping):
+        raise WebhookError("not_an_event", "the body is not a JSON object")
+    if document.get("object", "event") != "event":
+        raise WebhookError("not_an_event", "the body's object is not an event")
+    event_id, event_type, data = document.get("id"), document.get("type"), document.get("data")
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_EVENT_ID:
+        raise WebhookError("not_an_event", "the event has no usable id")
+    if not isinstance(event_type, str) or not 0 < len(event_type) <= MAX_TYPE:
+        raise WebhookError("not_an_event", "the event has no usable type")
+    if not isinstance(data, Mapping) or not isinstance(data.get("object"), Mapping):
+        raise WebhookError("not_an_event", "the event has no data.object")
+    created = _timestamp(document.get("created"))
+    if created is None:
+        raise WebhookError("not_an_event", "the event has no usable created time")
+    obj: Mapping[str, Any] = data["object"]
+    return Envelope(
+        event_id=event_id,
+        type=event_type,
+        livemode=document.get("livemode") is True,
+        api_version=_short_string(document.get("api_version"), MAX_API_VERSION),
+        account=_short_string(document.get("account"), MAX_OBJECT_ID),
+        created=created,
+        object_id=_short_string(obj.get("id"), MAX_OBJECT_ID),
+        object_type=_short_string(obj.get("object"), MAX_OBJECT_TYPE),
+    )
+
+
+def _short_string(value: Any, limit: int) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+__all__ = ["Envelope", "loads", "parse_envelope", "read_envelope"]

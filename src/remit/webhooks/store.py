@@ -1,0 +1,111 @@
+"""Every statement on ``remit_webhook_events`` that changes an event's status, in one place.
+
+Each status change is an UPDATE guarded by the statuses the transition table allows as its source
+(:func:`~remit.webhooks.events.sources_of`), returning the row it changed, so a caller learns in the same
+round trip whether it won and what the row now holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from remit.db.tables import webhook_events
+from remit.webhooks.events import EventStatus, WebhookEvent, check_transition, source_values
+
+#: Every column but the raw body: what listings and status changes return.
+META_COLUMNS = [column for column in webhook_events.c if column.name != "body"]
+
+
+async def get(conn: AsyncConnection, event_row_id: int, *, with_body: bool = False) -> WebhookEvent | None:
+    columns = list(webhook_events.c) if with_body else META_COLUMNS
+    stmt = sa.select(*columns).where(webhook_events.c.id == event_row_id)
+    row = (await conn.execute(stmt)).mappings().first()
+    return WebhookEvent.from_row(row) if row else None
+
+
+async def move(
+    conn: AsyncConnection,
+    event_row_id: int,
+    target: EventStatus,
+    *,
+    only_from: Sequence[EventStatus] | None = None,
+    with_body: bool = False,
+    **values: Any,
+) -> WebhookEvent | None:
+    """Move one event to ``target`` (setting ``values`` too) if its status allows; the updated event, or
+    None when the guard matched nothing (gone, or in a status that cannot move there)."""
+    sources = _guard(target, only_from)
+    columns = list(webhook_events.c) if with_body else META_COLUMNS
+    stmt = (
+        sa.update(webhook_events)
+        .where(webhook_events.c.id == event_row_id, webhook_events.c.status.in_(sources))
+        .values(status=target.value, **values)
+        .returning(*columns)
+    )
+    row = (await conn.execute(stmt)).mappings().first()
+    return WebhookEvent.from_row(row) if row else None
+
+
+def _guard(target: EventStatus, only_from: Sequence[EventStatus] | None) -> list[str]:
+    """The source statuses an UPDATE to ``target`` may match: those the table allows, narrowed to
+    ``only_from`` (each of which must itself be an allowed source)."""
+    if only_from is None:
+        return source_values(target)
+    for source in only_from:
+        check_transition(source, target)
+    return sorted(s.value for s in only_from)
+
+
+async def start_attempt(conn: AsyncConnection, event_row_id: int) -> WebhookEvent | None:
+    """Mark the event ``processing`` and count the attempt; the event with its body, or None when it is not
+    in a status a dispatch may start from (already processed, held, dead, or pruned)."""
+    return await move(conn, event_row_id, EventStatus.PROCESSING, with_body=True,
+                      attempts=webhook_events.c.attempts + 1)
+
+
+async def record_results(
+    conn: AsyncConnection, event_row_id: int, results: dict[str, Any], *, processed_at: datetime | None
+) -> bool:
+    """Store the handler results of a ``processing`` event; with ``processed_at``, also mark it processed.
+    False when the event is no longer processing (its work must then be rolled back)."""
+    values: dict[str, Any] = {"handler_results": results}
+    if processed_at is not None:
+        check_transition(EventStatus.PROCESSING, EventStatus.PROCESSED)
+        values.update(status=EventStatus.PROCESSED.value, processed_at=processed_at)
+    stmt = (
+        sa.update(webhook_events)
+        .where(webhook_events.c.id == event_row_id,
+               webhook_events.c.status == EventStatus.PROCESSING.value)
+        .values(**values)
+    )
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def move_many(
+    conn: AsyncConnection,
+    event_row_ids: Sequence[int],
+    target: EventStatus,
+    *,
+    only_from: Sequence[EventStatus] | None = None,
+    **values: Any,
+) -> list[int]:
+    """Move several events to ``target`` where their status allows (and is one of ``only_from``, when
+    given); the ids that moved."""
+    if not event_row_ids:
+        return []
+    stmt = (
+        sa.update(webhook_events)
+        .where(webhook_events.c.id.in_(list(event_row_ids)),
+               webhook_events.c.status.in_(_guard(target, only_from)))
+        .values(status=target.value, **values)
+        .returning(webhook_events.c.id)
+    )
+    return sorted(row[0] for row in await conn.execute(stmt))
+
+
+__all__ = ["META_COLUMNS", "get", "move", "move_many", "record_results", "start_attempt"]

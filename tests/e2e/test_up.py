@@ -1,0 +1,253 @@
+"""``remit up`` and ``remit serve`` as real processes: start, answer, run jobs, stop cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
+
+pytest.importorskip("remit.jobs.worker", reason="remit up needs the job worker")
+
+from remit.db.engine import create_sync_engine
+from remit.db.tables import jobs
+from remit.jobs.enqueue import enqueue_sync
+from tests.conftest import _truncate_pg
+from tests.support import jobs as support_jobs
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+REMIT = str(Path(sys.executable).with_name("remit"))
+READY = re.compile(r"remit is up \(.*\) on (http://\S+)")
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Lines:
+    """The lines a process writes to one pipe, readable with a timeout (a reader thread feeds a queue)."""
+
+    def __init__(self, pipe: IO[str]) -> None:
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, args=(pipe,), daemon=True).start()
+
+    def _pump(self, pipe: IO[str]) -> None:
+        for line in pipe:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, pattern: re.Pattern[str] | str, timeout: float) -> re.Match[str]:
+        """Block until a line matches ``pattern``; fail at EOF or after ``timeout`` seconds."""
+        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no line matching {regex.pattern!r} in {timeout}s: {self.seen[-20:]}") from None
+            if line is None:
+                raise AssertionError(f"stream ended before {regex.pattern!r}: {self.seen[-20:]}")
+            self.seen.append(line)
+            match = regex.search(line)
+            if match:
+                return match
+
+    def rest(self, timeout: float = 5.0) -> list[str]:
+        """Every remaining line up to EOF (the process has exited)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.seen.append(line)
+        return self.seen
+
+
+def remit_env(db_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REMIT_", "STRIPE_")) and k != "DATABASE_URL"}
+    env.update(
+        DATABASE_URL=db_url,
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+        REMIT_LOG_FORMAT="json",
+        REMIT_JOB_MODULES="tests.support.jobs",
+        REMIT_QUEUES="test_default:5",
+        REMIT_JOB_POLL_INTERVAL="0.2",
+        REMIT_JOB_HEARTBEAT_INTERVAL="0.5",
+        REMIT_JOB_SHUTDOWN_GRACE="5",
+    )
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def remit_process(*args: str, env: dict[str, str], cwd: Path) -> Iterator[tuple[subprocess.Popen[str], Lines, Lines]]:
+    proc = subprocess.Popen(
+        [REMIT, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    try:
+        yield proc, Lines(proc.stdout), Lines(proc.stderr)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=STOP_TIMEOUT_S)
+
+
+def stop(proc: subprocess.Popen[str]) -> int:
+    """SIGTERM, then the exit code within :data:`STOP_TIMEOUT_S` (fails if it takes longer)."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=STOP_TIMEOUT_S)
+
+
+def metric_value(text: str, name: str, labels: dict[str, str] | None = None) -> float | None:
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and (labels is None or all(sample.labels.get(k) == v for k, v in labels.items())):
+                return float(sample.value)
+    return None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An EMPTY SQLite file (``up`` must migrate it) or this session's PostgreSQL database, emptied."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'up.db'}"
+    url: str = request.getfixturevalue("pg_session_url")
+    _truncate_pg(url)
+    return url
+
+
+def wait_until_completed(db_url: str, job_id: int, timeout: float, proc: subprocess.Popen[str]) -> str:
+    engine = create_sync_engine(db_url, poolclass=sa.pool.NullPool)
+    deadline = time.monotonic() + timeout
+    state = "missing"
+    try:
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, "remit up exited while a job was pending"
+            with engine.connect() as conn:
+                state = conn.execute(sa.select(jobs.c.state).where(jobs.c.id == job_id)).scalar_one()
+            if state == "completed":
+                break
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+    return state
+
+
+def enqueue_record_job(db_url: str) -> int:
+    engine = create_sync_engine(db_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(support_jobs.CREATE_RUNS)
+            job_id = enqueue_sync(conn, support_jobs.record, {})
+    finally:
+        engine.dispose()
+    assert isinstance(job_id, int)
+    return job_id
+
+
+def test_up_migrates_serves_runs_jobs_and_stops_cleanly_on_sigterm(fresh_db_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    with remit_process("up", "--port", str(port), env=remit_env(fresh_db_url), cwd=tmp_path) as (proc, out, err):
+        base_url = out.wait_for(READY, START_TIMEOUT_S).group(1)
+        assert base_url == f"http://127.0.0.1:{port}"
+        out.wait_for(r"/metrics", 5)
+
+        health = httpx.get(f"{base_url}/health", timeout=5)
+        assert health.status_code == 200
+        body = health.json()
+        assert body["service"] == "remit"
+        assert body["status"] == "ok"
+        assert body["checks"] == {"database": "ok"}
+        assert {"timestamp", "version"} <= set(body)
+
+        # The worker in the same process runs a job enqueued from outside.
+        job_id = enqueue_record_job(fresh_db_url)
+        assert wait_until_completed(fresh_db_url, job_id, 30, proc) == "completed"
+
+        metrics = httpx.get(f"{base_url}/metrics", timeout=5)
+        assert metrics.status_code == 200
+        assert metric_value(metrics.text, "remit_workers_alive") == 1.0
+        assert metric_value(metrics.text, "remit_jobs_executed_total",
+                            {"queue": "test_default", "outcome": "completed"}) == 1.0
+        assert metric_value(metrics.text, "remit_http_request_duration_seconds_count",
+                            {"route": "/health", "status": "2xx"}) == 1.0
+        assert metric_value(metrics.text, "remit_queue_jobs", {"queue": "test_default", "state": "completed"}) == 1.0
+
+        assert stop(proc) == 0
+        logs = err.rest()
+    assert any('"stop requested"' in line and "SIGTERM" in line for line in logs)
+    assert any('"worker stopped"' in line for line in logs)
+    assert any('"database migrated"' in line for line in logs)
+
+
+def test_serve_runs_the_api_without_a_worker(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    subprocess.run([REMIT, "migrate"], env=remit_env(url), cwd=tmp_path, check=True, capture_output=True)
+    with remit_process("serve", "--port", "0", env=remit_env(url), cwd=tmp_path) as (proc, out, _err):
+        base_url = out.wait_for(READY, START_TIMEOUT_S).group(1)
+        assert httpx.get(f"{base_url}/health", timeout=5).status_code == 200
+        metrics = httpx.get(f"{base_url}/metrics", timeout=5).text
+        assert metric_value(metrics, "remit_workers_alive") == 0.0
+        assert stop(proc) == 0
+
+
+def test_up_gives_up_on_an_unreachable_database_with_one_line_per_try(tmp_path: Path) -> None:
+    env = remit_env("postgresql://remit@127.0.0.1:1/remit", REMIT_DB_CONNECT_TIMEOUT="2")
+    started = time.monotonic()
+    result = subprocess.run([REMIT, "up", "--port", str(free_port())], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3
+    assert time.monotonic() - started < 30
+    tries = [line for line in result.stderr.splitlines() if "database not reachable (try" in line]
+    assert len(tries) >= 2
+    numbers = [int(match.group(1)) for line in tries if (match := re.search(r"try (\d+)", line))]
+    assert numbers == list(range(1, len(tries) + 1))
+    assert "giving up" in result.stderr.splitlines()[-1]
+    assert "remit is up" not in result.stdout
+
+
+def test_sigterm_while_waiting_for_the_database_exits_zero(tmp_path: Path) -> None:
+    env = remit_env("postgresql://remit@127.0.0.1:1/remit", REMIT_DB_CONNECT_TIMEOUT="60")
+    with remit_process("up", "--port", str(free_port()), env=env, cwd=tmp_path) as (proc, _out, err):
+        err.wait_for("database not reachable", START_TIMEOUT_S)
+        assert stop(proc) == 0
+
+
+def test_a_port_already_in_use_stops_the_worker_and_exits_non_zero(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([REMIT, "up", "--port", str(port)], env=remit_env(url), cwd=tmp_path,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "remit is up" not in result.stdout
+    assert '"worker stopped"' in result.stderr

@@ -1,0 +1,189 @@
+"""The dispatch job: default handler then host handlers, each isolated; retries with backoff; dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from remit.clock import FrozenClock
+from remit.db.tables import jobs, webhook_events
+from remit.jobs.testing import drain
+from remit.runtime import Runtime
+from remit.telemetry import ops
+from remit.webhooks.events import EventStatus
+from remit.webhooks.handlers import HandlerContext, default_handlers
+from remit.webhooks.held import release_held
+from tests.support.webhooks import client_for, count, event, make_runtime, post_event, webhook_settings
+
+MAX_ATTEMPTS = 3
+
+
+@pytest.fixture
+async def rt(db_url: str) -> AsyncIterator[Runtime]:
+    runtime = make_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_ATTEMPTS=str(MAX_ATTEMPTS)))
+    yield runtime
+    await runtime.close()
+
+
+@pytest.fixture
+def ops_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    seen: list[tuple[str, dict[str, Any]]] = []
+    remove = ops.add_sink(lambda name, meta: seen.append((name, meta)))
+    yield seen
+    remove()
+
+
+@pytest.fixture
+def calls() -> Iterator[list[str]]:
+    """Host handlers registered for the test (removed after it); each appends its name when it runs."""
+    made: list[str] = []
+    yield made
+    for name in ("test.paid", "test.flaky", "test.everything"):
+        default_handlers.remove(name)
+
+
+async def _ingest(runtime: Runtime, document: dict[str, Any]) -> int:
+    async with client_for(runtime) as client:
+        response = await post_event(client, runtime, document)
+    assert response.status_code == 200
+    return int(response.json()["id"])
+
+
+async def _event(runtime: Runtime, row_id: int) -> Any:
+    async with runtime.db.connect() as conn:
+        return (await conn.execute(sa.select(webhook_events).where(webhook_events.c.id == row_id))).mappings().one()
+
+
+def _advance(runtime: Runtime, seconds: float) -> None:
+    assert isinstance(runtime.clock, FrozenClock)
+    runtime.clock.advance(timedelta(seconds=seconds))
+
+
+async def test_the_default_handler_and_host_handlers_run_in_order(rt: Runtime, calls: list[str]) -> None:
+    async def paid(ctx: HandlerContext) -> None:
+        calls.append(f"paid:{ctx.type}:{ctx.data_object['id']}")
+
+    async def everything(ctx: HandlerContext) -> None:
+        calls.append(f"everything:{ctx.event.id}")
+
+    default_handlers.register("invoice.*", paid, name="test.paid")
+    default_handlers.register("*", everything, name="test.everything")
+    document = event("invoice.paid", obj={"id": "in_order", "object": "invoice", "status": "paid"})
+    row_id = await _ingest(rt, document)
+    outcomes = await drain(rt)
+    assert outcomes["completed"] == 1
+    assert calls == ["paid:invoice.paid:in_order", f"everything:{row_id}"]
+    row = await _event(rt, row_id)
+    assert row["status"] == EventStatus.PROCESSED.value
+    assert row["attempts"] == 1
+    assert row["processed_at"] == rt.clock.now()
+    assert set(row["handler_results"]) == {"remit.mirror", "test.paid", "test.everything"}  # JSONB: no order
+
+
+async def test_an_unknown_type_is_stored_acknowledged_and_processed(rt: Runtime) -> None:
+    row_id = await _ingest(rt, event("remit.test.never_heard_of_it", obj={"id": "zz_1", "object": "zz"}))
+    await drain(rt)
+    row = await _event(rt, row_id)
+    assert row["status"] == EventStatus.PROCESSED.value
+    assert row["handler_results"]["remit.mirror"]["ok"] is True
+
+
+async def test_a_failing_handler_does_not_hide_the_others_and_retries_until_dead(
+    rt: Runtime, calls: list[str], ops_events: list[tuple[str, dict[str, Any]]]
+) -> None:
+    async def paid(ctx: HandlerContext) -> None:
+        calls.append("paid")
+
+    async def flaky(ctx: HandlerContext) -> None:
+        calls.append("flaky")
+        raise RuntimeError("downstream said no")
+
+    default_handlers.register("invoice.paid", flaky, name="test.flaky")
+    default_handlers.register("invoice.paid", paid, name="test.paid")
+    row_id = await _ingest(rt, event("invoice.paid"))
+
+    first = await drain(rt)
+    assert first["retryable"] == 1
+    assert calls == ["flaky", "paid"]  # the one after the failure still ran
+    row = await _event(rt, row_id)
+    assert row["status"] == EventStatus.FAILED.value
+    assert row["last_error"]["type"] == "RuntimeError"
+    assert row["last_error"]["handler"] == "test.flaky"
+    assert row["handler_results"]["test.paid"]["ok"] is True
+    assert row["handler_results"]["test.flaky"]["ok"] is False
+    async with rt.db.connect() as conn:
+        job = (await conn.execute(sa.select(jobs))).mappings().one()
+    assert job["state"] == "retryable"
+    assert job["scheduled_at"] > rt.clock.now()  # backoff: not due yet
+    assert sum((await drain(rt)).values()) == 0  # nothing runs before it is due
+
+    for attempt in range(2, MAX_ATTEMPTS + 1):
+        _advance(rt, 24 * 3600)
+        outcome = await drain(rt)
+        assert outcome["discarded" if attempt == MAX_ATTEMPTS else "retryable"] == 1
+    # the handler that succeeded on the first attempt never ran again
+    assert calls == ["flaky", "paid"] + ["flaky"] * (MAX_ATTEMPTS - 1)
+    row = await _event(rt, row_id)
+    assert row["status"] == EventStatus.DEAD.value
+    assert row["attempts"] == MAX_ATTEMPTS
+    assert row["dead_at"] is not None
+    dead = [meta for name, meta in ops_events if name == "webhook_dlq.dead_lettered"]
+    assert len(dead) == 1
+    assert dead[0]["event_id"] == row_id
+    assert dead[0]["processor_event_id"] == row["event_id"]
+    assert dead[0]["event_type"] == "invoice.paid"
+
+
+async def test_backoff_grows_between_attempts(rt: Runtime, calls: list[str]) -> None:
+    async def flaky(ctx: HandlerContext) -> None:
+        raise ValueError("still broken")
+
+    default_handlers.register("invoice.paid", flaky, name="test.flaky")
+    await _ingest(rt, event("invoice.paid"))
+    delays = []
+    for _ in range(MAX_ATTEMPTS - 1):
+        await drain(rt)
+        async with rt.db.connect() as conn:
+            job = (await conn.execute(sa.select(jobs.c.scheduled_at, jobs.c.state))).one()
+        assert job.state == "retryable"
+        delays.append((job.scheduled_at - rt.clock.now()).total_seconds())
+        _advance(rt, delays[-1])
+    assert 0 < delays[0] < delays[1]
+
+
+async def test_a_dispatch_with_billing_switched_off_holds_the_event(db_url: str) -> None:
+    on = make_runtime(webhook_settings(db_url))
+    off = Runtime(settings=webhook_settings(db_url, REMIT_FLAG_BILLING="false"), db=on.db, clock=on.clock)
+    try:
+        row_id = await _ingest(on, event("customer.created", obj={"id": "cus_hold", "object": "customer"}))
+        assert (await drain(off))["completed"] == 1
+        assert (await _event(on, row_id))["status"] == EventStatus.HELD.value
+        assert await release_held(off) == 0  # still off: stays held
+        assert await release_held(on) == 1
+        await drain(on)
+        assert (await _event(on, row_id))["status"] == EventStatus.PROCESSED.value
+    finally:
+        await on.close()
+
+
+async def test_held_events_are_released_and_dispatched_once(db_url: str) -> None:
+    off = make_runtime(webhook_settings(db_url, REMIT_FLAG_BILLING="false"))
+    on = Runtime(settings=webhook_settings(db_url), db=off.db, clock=off.clock)
+    try:
+        ids = [await _ingest(off, event("invoice.paid")) for _ in range(3)]
+        assert await count(off, jobs) == 0
+        assert sum((await drain(off)).values()) == 0  # nothing queued while off
+        released = await release_held(on)
+        again = await release_held(on)
+        assert released == 3
+        assert again == 0
+        assert await count(on, jobs) == 3
+        await drain(on)
+        for row_id in ids:
+            assert (await _event(on, row_id))["status"] == EventStatus.PROCESSED.value
+    finally:
+        await off.close()

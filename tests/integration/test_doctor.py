@@ -1,0 +1,158 @@
+"""``remit doctor``: the runbook diagnosis in order, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from remit.cli import app
+from remit.db.engine import create_sync_engine
+from remit.db.tables import workers
+from remit.doctor import Check, Status, diagnose, is_healthy
+from remit.jobs import admin
+from remit.runtime import Runtime
+
+ORDER = ["configuration", "database", "migrations", "queues", "workers", "processor"]
+PLANTED = "sk_live_51DoctorMustNeverPrintThis"
+
+
+def by_name(checks: list[Check]) -> dict[str, Check]:
+    return {check.name: check for check in checks}
+
+
+async def add_live_worker(runtime: Runtime, *, age_s: float = 0.0) -> None:
+    now = runtime.clock.now() - timedelta(seconds=age_s)
+    async with runtime.db.begin() as conn:
+        await conn.execute(sa.insert(workers).values(
+            id=f"test-worker-{age_s}", host="test", pid=1, queues=["remit_webhooks"], started_at=now,
+            heartbeat_at=now,
+        ))
+
+
+async def test_a_migrated_database_with_a_live_worker_is_healthy(runtime: Runtime, db_url: str) -> None:
+    await add_live_worker(runtime)
+    checks = await diagnose({"DATABASE_URL": db_url}, runtime=runtime)
+    assert [check.name for check in checks] == ORDER
+    status = {check.name: check.status for check in checks}
+    assert status["configuration"] is Status.OK
+    assert status["database"] is Status.OK
+    assert status["migrations"] is Status.OK
+    assert status["queues"] is Status.OK
+    assert status["workers"] is Status.OK
+    assert status["processor"] is Status.OK  # the fake processor answers from this database
+    assert is_healthy(checks)
+    queues = by_name(checks)["queues"].data["queues"]
+    assert "remit_webhooks" in {row["name"] for row in queues}
+    assert set(queues[0]) >= {"available", "scheduled", "executing", "retryable", "discarded",
+                              "oldest_available_age_s", "paused"}
+
+
+async def test_no_live_worker_is_unhealthy(runtime: Runtime, db_url: str) -> None:
+    await add_live_worker(runtime, age_s=runtime.settings.job_lease_seconds + 30)  # died long ago
+    checks = await diagnose({"DATABASE_URL": db_url}, runtime=runtime)
+    workers_check = by_name(checks)["workers"]
+    assert workers_check.status is Status.FAIL
+    assert "remit worker" in workers_check.detail
+    assert not is_healthy(checks)
+
+
+async def test_a_paused_queue_is_a_warning_not_a_failure(runtime: Runtime, db_url: str) -> None:
+    await add_live_worker(runtime)
+    await admin.set_paused(runtime.db, "remit_mailers", True, now=runtime.clock.now(), actor="test")
+    checks = await diagnose({"DATABASE_URL": db_url}, runtime=runtime)
+    queues = by_name(checks)["queues"]
+    assert queues.status is Status.WARN
+    assert "paused: remit_mailers" in queues.detail
+    assert is_healthy(checks)
+
+
+async def test_an_unmigrated_database_fails_and_skips_what_needs_the_schema(tmp_path: Path) -> None:
+    checks = await diagnose({"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
+    status = {check.name: check.status for check in checks}
+    assert [check.name for check in checks] == ORDER
+    assert status["database"] is Status.OK
+    assert status["migrations"] is Status.FAIL
+    assert "remit migrate" in by_name(checks)["migrations"].detail
+    assert status["queues"] is Status.SKIPPED
+    assert status["workers"] is Status.SKIPPED
+    assert not is_healthy(checks)
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://remit@127.0.0.1:1/remit", "sqlite:////nonexistent-dir/for/remit.db"]
+)
+async def test_an_unreachable_database_fails_and_skips_the_rest(url: str) -> None:
+    checks = await diagnose({"DATABASE_URL": url})
+    assert [check.name for check in checks] == ORDER
+    assert by_name(checks)["database"].status is Status.FAIL
+    assert [check.status for check in checks[2:]] == [Status.SKIPPED] * 4
+    assert not is_healthy(checks)
+
+
+async def test_invalid_configuration_names_every_problem_without_values() -> None:
+    environ = {"REMIT_PROCESSOR": "stripe", "REMIT_QUEUES": f"{PLANTED}:x"}
+    checks = await diagnose(environ)
+    config = by_name(checks)["configuration"]
+    assert config.status is Status.FAIL
+    text = json.dumps([check.as_row() for check in checks])
+    for variable in ["STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "REMIT_QUEUES"]:
+        assert variable in config.detail
+    assert config.data["variables"]["REMIT_QUEUES"] == "set"
+    assert config.data["variables"]["STRIPE_API_KEY"] == "unset"
+    assert config.data["missing"] == ["STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"]
+    assert PLANTED not in text
+    assert [check.status for check in checks[1:]] == [Status.SKIPPED] * 5
+
+
+async def test_configuration_reports_set_and_unset_never_values(runtime: Runtime, db_url: str) -> None:
+    environ = {"DATABASE_URL": db_url, "STRIPE_API_KEY": PLANTED, "REMIT_SERVICE_TOKENS": "tok_a,tok_b"}
+    checks = await diagnose(environ, runtime=runtime)
+    config = by_name(checks)["configuration"]
+    assert config.data["variables"]["STRIPE_API_KEY"] == "set"
+    assert config.data["variables"]["STRIPE_WEBHOOK_SECRET"] == "unset"
+    text = json.dumps([check.as_row() for check in checks])
+    assert PLANTED not in text
+    assert "tok_a" not in text
+    assert db_url not in text
+
+
+def test_cli_json_prints_one_array_and_exits_non_zero_when_unhealthy(db_url: str) -> None:
+    result = CliRunner().invoke(app, ["doctor", "--json"], env={"DATABASE_URL": db_url})
+    rows = json.loads(result.stdout)
+    assert isinstance(rows, list)
+    assert [row["check"] for row in rows] == ORDER
+    assert {row["status"] for row in rows} <= {"ok", "warn", "fail", "skipped"}
+    assert result.exit_code == 1  # no worker is running against this database
+
+
+async def test_an_unreachable_processor_fails(db_url: str) -> None:
+    environ = {"DATABASE_URL": db_url, "REMIT_PROCESSOR": "stripe", "STRIPE_API_KEY": PLANTED,
+               "STRIPE_WEBHOOK_SECRET": "whsec_test", "STRIPE_API_BASE": "http://127.0.0.1:1"}
+    checks = await diagnose(environ)
+    processor = by_name(checks)["processor"]
+    assert processor.status is Status.FAIL
+    assert PLANTED not in json.dumps([check.as_row() for check in checks])
+    assert not is_healthy(checks)
+
+
+@pytest.fixture
+def live_worker_row(db_url: str) -> None:
+    """A live worker row, written from synchronous code (the CLI runs its own event loop)."""
+    engine = create_sync_engine(db_url, poolclass=sa.pool.NullPool)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(workers).values(id="cli-worker", host="test", pid=1, queues=[],
+                                               started_at=now, heartbeat_at=now))
+    engine.dispose()
+
+
+@pytest.mark.usefixtures("live_worker_row")
+def test_cli_exits_zero_when_healthy(db_url: str) -> None:
+    result = CliRunner().invoke(app, ["doctor"], env={"DATABASE_URL": db_url})
+    assert result.exit_code == 0, result.stdout
+    assert "workers" in result.stdout

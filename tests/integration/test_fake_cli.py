@@ -1,0 +1,115 @@
+"""``remit fake …``, ``remit demo`` and ``remit webhooks register/check`` as an operator runs them."""
+
+import json
+import socket
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from remit.cli import app as remit_app
+from remit.cli.webhook_endpoints import check_command, register_command
+from remit.webhooks.event_types import handled_event_types
+
+runner = CliRunner()
+
+
+def dead_url() -> str:
+    """A loopback URL nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def env(db_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("REMIT_ENV", "test")
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
+    monkeypatch.delenv("REMIT_PROCESSOR", raising=False)
+    return monkeypatch
+
+
+def run(*args: str) -> object:
+    return runner.invoke(remit_app, list(args))
+
+
+def test_trigger_keeps_undelivered_events_and_says_so(env):
+    url = dead_url()
+    result = run("fake", "trigger", "customer.updated", "--url", url, "--json")
+    assert result.exit_code == 1
+    assert "remit fake deliver" in result.output
+    events = run("fake", "events", "--json")
+    assert events.exit_code == 0
+    rows = json.loads(events.stdout)
+    assert [r["type"] for r in rows] == ["customer.updated", "customer.created"]
+    assert {r["delivery_status"] for r in rows} == {"failed"}
+    assert run("fake", "trigger", "no.such.event").exit_code == 1
+    listed = run("fake", "trigger", "--list")
+    assert "invoice.paid" in listed.stdout.split()
+
+
+def test_clock_and_scripted_failures(env):
+    before = run("fake", "clock", "show").stdout.strip()
+    advanced = run("fake", "clock", "advance", "2d", "--url", dead_url(), "--json")
+    assert advanced.exit_code == 0, advanced.output
+    after = run("fake", "clock", "show").stdout.strip()
+    assert after > before
+    assert run("fake", "fail", "--status", "429", "--count", "2", "--method", "customers.create").exit_code == 0
+    assert run("fake", "fail", "--status", "418").exit_code != 0
+    assert run("fake", "fail", "--status", "500", "--method", "nope.nope").exit_code != 0
+    failures = json.loads(run("fake", "failures", "--json").stdout)
+    assert [(f["method"], f["status"], f["remaining"]) for f in failures] == [("customers.create", "429", 2)]
+    assert json.loads(run("fake", "failures", "--clear", "--json").stdout) == []
+
+
+def test_demo_needs_a_running_service(env):
+    result = run("demo", "--url", dead_url())
+    assert result.exit_code == 1
+    assert "remit up" in result.output
+
+
+webhooks_app = typer.Typer()
+webhooks_app.command("register")(register_command)
+webhooks_app.command("check")(check_command)
+
+
+def test_register_then_check_the_endpoint(env):
+    url = "https://remit.example/webhooks/stripe"
+    missing = runner.invoke(webhooks_app, ["check", "--url", url])
+    assert missing.exit_code == 1
+    assert "no webhook endpoint is registered" in missing.output
+    registered = runner.invoke(webhooks_app, ["register", "--url", url])
+    assert registered.exit_code == 0, registered.output
+    assert "STRIPE_WEBHOOK_SECRET" in registered.output
+    secret = next(word.split("=", 1)[1] for word in registered.output.split()
+                  if word.startswith("STRIPE_WEBHOOK_SECRET=whsec_"))
+    again = runner.invoke(webhooks_app, ["register", "--url", url])
+    assert again.exit_code == 1
+    assert "already registered" in again.output
+    unset = runner.invoke(webhooks_app, ["check", "--url", url])
+    assert unset.exit_code == 1
+    assert "STRIPE_WEBHOOK_SECRET is not set" in unset.output
+    env.setenv("STRIPE_WEBHOOK_SECRET", "whsec_wrong")
+    wrong = runner.invoke(webhooks_app, ["check", "--url", url, "--json"])
+    assert wrong.exit_code == 1
+    assert "does not contain" in json.loads(wrong.stdout.splitlines()[0])["problems"][0]
+    env.setenv("STRIPE_WEBHOOK_SECRET", f"{secret},whsec_old")
+    ok = runner.invoke(webhooks_app, ["check", "--url", url, "--json"])
+    assert ok.exit_code == 0, ok.output
+    report = json.loads(ok.stdout)
+    assert report["ok"] is True
+    assert report["problems"] == []
+    assert secret not in ok.output
+
+
+def test_register_can_write_the_secret_to_a_file(env, tmp_path):
+    target = tmp_path / "secret"
+    result = runner.invoke(webhooks_app, ["register", "--url", "https://r.example/wh", "--secret-file", str(target)])
+    assert result.exit_code == 0, result.output
+    secret = target.read_text().strip()
+    assert secret.startswith("whsec_")
+    assert secret not in result.output
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    assert len(handled_event_types()) == len(set(handled_event_types()))

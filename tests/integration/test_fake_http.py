@@ -1,0 +1,120 @@
+"""``/fake/v1``: Stripe's request and response shapes over HTTP, and delivery into remit's own receiver."""
+
+import json
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from remit.api.app import create_app
+from remit.clock import FrozenClock
+from remit.db.tables import webhook_events
+from remit.processor import build_fake_engine
+from remit.processor.fake import AsgiDelivery, CollectingDelivery, FakeEngine, FakeProcessor
+from remit.processor.fake.triggers import run_trigger
+
+AUTH = {"Authorization": "Bearer sk_test_fake"}
+
+
+@pytest.fixture
+def collected() -> CollectingDelivery:
+    return CollectingDelivery()
+
+
+@pytest.fixture
+async def client(runtime, collected):
+    engine = FakeEngine(runtime.db, FrozenClock(datetime.now(UTC)), delivery=collected, secret="whsec_http")
+    runtime.processor = FakeProcessor(engine)
+    app = create_app(runtime)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://remit.test") as http:
+        yield http
+
+
+async def test_form_encoded_calls_answer_stripe_json(client, collected):
+    created = await client.post("/fake/v1/customers", headers=AUTH, content=(
+        "email=ada%40example.com&metadata[plan]=pro&payment_method=pm_card_visa"), )
+    assert created.status_code == 200, created.text
+    customer = created.json()
+    assert (customer["object"], customer["metadata"]) == ("customer", {"plan": "pro"})
+    assert list(customer)[:2] == ["id", "object"]
+    assert created.headers["request-id"].startswith("req_fake")
+    assert collected.types == ["customer.created", "payment_method.attached"]
+    fetched = await client.get(f"/fake/v1/customers/{customer['id']}", headers=AUTH)
+    assert fetched.json() == customer
+    listed = await client.get("/fake/v1/customers", params={"email": "ada@example.com", "limit": "1"}, headers=AUTH)
+    assert listed.json()["object"] == "list"
+    assert [c["id"] for c in listed.json()["data"]] == [customer["id"]]
+
+
+async def test_errors_have_stripes_shape_and_status(client):
+    unauthorized = await client.get("/fake/v1/customers/cus_x")
+    assert unauthorized.status_code == 401
+    missing = await client.get("/fake/v1/customers/cus_x", headers=AUTH)
+    assert missing.status_code == 404
+    assert missing.json() == {"error": {"type": "invalid_request_error", "code": "resource_missing",
+                                        "message": "No such customer: 'cus_x'", "param": "id"}}
+    unknown = await client.post("/fake/v1/teleporters", headers=AUTH)
+    assert unknown.status_code == 404
+    bad = await client.post("/fake/v1/prices", headers=AUTH, data={"product": "prod_x", "unit_amount": "5"})
+    assert bad.status_code == 404
+    assert bad.json()["error"]["param"] == "product"
+
+
+async def test_idempotency_key_header_replays(client, collected):
+    first = await client.post("/fake/v1/customers", headers={**AUTH, "Idempotency-Key": "k-1"}, data={"name": "A"})
+    second = await client.post("/fake/v1/customers", headers={**AUTH, "Idempotency-Key": "k-1"}, data={"name": "A"})
+    assert second.json() == first.json()
+    assert second.headers["idempotent-replayed"] == "true"
+    assert collected.types == ["customer.created"]
+    conflict = await client.post("/fake/v1/customers", headers={**AUTH, "Idempotency-Key": "k-1"}, data={"name": "B"})
+    assert conflict.status_code == 400
+    assert conflict.json()["error"]["type"] == "idempotency_error"
+
+
+async def test_scripted_failures_over_http(client, runtime):
+    engine = runtime.processor.engine
+    await engine.fail_next("429", retry_after=3, method="customers.create")
+    limited = await client.post("/fake/v1/customers", headers=AUTH)
+    assert limited.status_code == 429
+    assert limited.headers["retry-after"] == "3"
+    assert limited.json()["error"]["type"] == "rate_limit_error"
+    await engine.fail_next("500")
+    broken = await client.get("/fake/v1/balance", headers=AUTH)
+    assert broken.status_code == 500
+    assert broken.json()["error"]["type"] == "api_error"
+    await engine.fail_next("timeout", hold_seconds=0.01)
+    held = await client.get("/fake/v1/balance", headers=AUTH)
+    assert held.status_code == 504
+    assert (await client.get("/fake/v1/balance", headers=AUTH)).status_code == 200
+
+
+async def test_v2_json_meter_stream(client, collected):
+    session = await client.post("/fake/v2/billing/meter_event_session", headers=AUTH, json={})
+    assert session.json()["object"] == "v2.billing.meter_event_session"
+    stream = await client.post("/fake/v2/billing/meter_event_stream", headers=AUTH, json={"events": [
+        {"event_name": "nobody_meters_this", "payload": {"value": "1"}}]})
+    assert stream.status_code == 200
+    assert collected.types == ["v1.billing.meter.no_meter_found"]
+
+
+async def test_fake_is_not_mounted_for_stripe(settings, runtime):
+    stripe_settings = settings.model_copy(update={"processor": "stripe", "stripe_api_key": "sk_test_x",
+                                                  "stripe_webhook_secret": ["whsec_x"]})
+    runtime.settings = stripe_settings
+    app = create_app(runtime)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://remit.test") as http:
+        assert (await http.get("/fake/v1/balance", headers=AUTH)).status_code == 404
+
+
+async def test_triggered_events_are_accepted_by_remits_own_receiver(runtime, settings):
+    app = create_app(runtime)
+    engine = build_fake_engine(settings, runtime.db, runtime.clock,
+                               delivery=AsgiDelivery(app, settings.webhook_path))
+    result = await run_trigger(engine, "invoice.paid")
+    assert [d.status_code for d in result.deliveries] == [200] * len(result.events)
+    async with runtime.db.connect() as conn:
+        stored = (await conn.execute(sa.select(webhook_events.c.event_id).order_by(webhook_events.c.id))).scalars()
+        assert list(stored) == [event.id for event in result.events]
+    payload = json.loads(result.events[-1].payload)
+    assert payload["type"] == "invoice.payment_succeeded"

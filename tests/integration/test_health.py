@@ -1,0 +1,127 @@
+"""``GET /health`` and ``GET /metrics`` over the real app, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge
+from prometheus_client.parser import text_string_to_metric_families
+
+from remit import __version__
+from remit.api import metrics as api_metrics
+from remit.api.app import create_app
+from remit.config import Settings
+from remit.runtime import Runtime
+from remit.telemetry.metrics import REGISTRY
+
+
+def _client(runtime: Runtime) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(runtime)), base_url="http://remit")
+
+
+def _samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
+    return [
+        (sample.labels, sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    ]
+
+
+async def test_health_is_ok_when_the_database_answers(runtime: Runtime) -> None:
+    async with _client(runtime) as client:
+        response = await client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["service"] == "remit"
+    assert body["status"] == "ok"
+    assert body["version"] == __version__
+    assert body["checks"] == {"database": "ok"}
+    assert datetime.fromisoformat(body["timestamp"]).tzinfo is not None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def unreachable_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Runtime]:
+    """A runtime whose database cannot be reached: a SQLite file in a missing directory, a closed PG port."""
+    url = (
+        f"sqlite:///{tmp_path / 'missing' / 'remit.db'}"
+        if request.param == "sqlite"
+        else "postgresql://remit@127.0.0.1:1/remit"
+    )
+    rt = Runtime.from_settings(Settings.model_validate({"DATABASE_URL": url, "REMIT_ENV": "test"}))
+    yield rt
+    await rt.close()
+
+
+async def test_health_is_down_with_503_when_the_database_does_not_answer(unreachable_runtime: Runtime) -> None:
+    async with _client(unreachable_runtime) as client:
+        response = await client.get("/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down"
+    assert body["checks"] == {"database": "down"}
+    assert body["service"] == "remit"
+
+
+async def test_metrics_exports_the_registry_with_request_timing_by_route_template(runtime: Runtime) -> None:
+    app = create_app(runtime)
+
+    @app.get("/probe/{thing_id}")
+    async def probe(thing_id: str) -> dict[str, str]:
+        return {"thing": thing_id}
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://remit") as client:
+        before = await client.get("/metrics")
+        assert (await client.get("/health")).status_code == 200
+        assert (await client.get("/probe/cus_secretive_id_991")).status_code == 200
+        assert (await client.get("/no/such/path/evt_77")).status_code == 404
+        response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == CONTENT_TYPE_LATEST
+    text = response.text
+    assert "remit_jobs_executed_total" in text or "remit_ops_events_total" in text
+
+    def count(route: str, status: str, source: str) -> float:
+        return sum(
+            value
+            for labels, value in _samples(source, "remit_http_request_duration_seconds_count")
+            if labels == {"method": "GET", "route": route, "status": status}
+        )
+
+    assert count("/health", "2xx", text) - count("/health", "2xx", before.text) == 1
+    assert count("/probe/{thing_id}", "2xx", text) - count("/probe/{thing_id}", "2xx", before.text) == 1
+    assert count("unmatched", "4xx", text) - count("unmatched", "4xx", before.text) == 1
+    assert "cus_secretive_id_991" not in text
+    assert "evt_77" not in text
+
+
+async def test_scrape_hooks_refresh_gauges_and_a_failing_hook_does_not_break_the_scrape(
+    runtime: Runtime,
+) -> None:
+    gauge = Gauge("remit_test_scrape_hook_value", "test only", registry=REGISTRY)
+    calls: list[Runtime] = []
+
+    async def refresh(rt: Runtime) -> None:
+        calls.append(rt)
+        gauge.set(len(calls) * 10)
+
+    async def broken(_rt: Runtime) -> None:
+        raise RuntimeError("boom")
+
+    remove_broken = api_metrics.add_scrape_hook(broken)
+    remove_refresh = api_metrics.add_scrape_hook(refresh)
+    try:
+        async with _client(runtime) as client:
+            response = await client.get("/metrics")
+    finally:
+        remove_broken()
+        remove_refresh()
+        REGISTRY.unregister(gauge)
+    assert response.status_code == 200
+    assert calls == [runtime]
+    assert _samples(response.text, "remit_test_scrape_hook_value") == [({}, 10.0)]

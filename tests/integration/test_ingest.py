@@ -1,0 +1,255 @@
+"""``POST /webhooks/stripe``: every answer the endpoint gives, and what is (not) stored with each."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+import sqlalchemy as sa
+
+from remit.db.tables import jobs, webhook_events
+from remit.db.tables.ledger import ledger_events
+from remit.runtime import Runtime
+from remit.webhooks.events import EventStatus
+from tests.support.webhooks import (
+    OLD_SECRET,
+    WEBHOOK_PATH,
+    client_for,
+    counts,
+    event,
+    make_runtime,
+    post_event,
+    sign,
+    webhook_settings,
+)
+
+
+@pytest.fixture
+async def rt(db_url: str) -> AsyncIterator[Runtime]:
+    runtime = make_runtime(webhook_settings(db_url))
+    yield runtime
+    await runtime.close()
+
+
+async def test_a_new_event_is_stored_with_its_job_and_ledger_entry(rt: Runtime) -> None:
+    document = event("invoice.paid", account="acct_123")
+    async with client_for(rt) as client:
+        response = await post_event(client, rt, document)
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["received"] is True
+    assert answer["duplicate"] is False
+    assert answer["status"] == "received"
+    assert await counts(rt) == (1, 1, 1)
+    async with rt.db.connect() as conn:
+        row = (await conn.execute(sa.select(webhook_events))).mappings().one()
+        job = (await conn.execute(sa.select(jobs))).mappings().one()
+        entry = (await conn.execute(sa.select(ledger_events))).mappings().one()
+    assert row["id"] == answer["id"]
+    assert row["event_id"] == document["id"]
+    assert row["type"] == "invoice.paid"
+    assert row["endpoint"] == "default"
+    assert row["processor"] == "fake"
+    assert row["account"] == "acct_123"
+    assert row["status"] == "received"
+    assert row["attempts"] == 0
+    assert row["object_id"] == document["data"]["object"]["id"]
+    assert row["object_type"] == "invoice"
+    assert row["received_at"] == rt.clock.now()
+    assert json.loads(row["body"]) == document
+    assert job["args"] == {"webhook_event_id": row["id"]}
+    assert job["queue"] == "remit_webhooks"
+    assert job["max_attempts"] == rt.settings.webhook_max_attempts
+    assert entry["idempotency_key"] == f"webhook.received:fake:{document['id']}"
+    assert entry["data"]["webhook_event_id"] == row["id"]
+
+
+async def test_the_body_is_stored_byte_for_byte(rt: Runtime) -> None:
+    body = '{ "id": "evt_spacing",  "object":"event", "type":"customer.created", "created": 1,\n' \
+           '  "livemode": true, "data": {"object": {"id": "cus_1", "object": "customer", "name": "é"}} }'
+    async with client_for(rt) as client:
+        response = await post_event(client, rt, body)
+    assert response.status_code == 200
+    async with rt.db.connect() as conn:
+        stored = (await conn.execute(sa.select(webhook_events.c.body, webhook_events.c.livemode))).one()
+    assert stored.body == body
+    assert stored.livemode is True
+
+
+async def test_a_duplicate_is_acknowledged_and_adds_nothing(rt: Runtime) -> None:
+    document = event()
+    async with client_for(rt) as client:
+        first = await post_event(client, rt, document)
+        second = await post_event(client, rt, document)
+    assert first.status_code == second.status_code == 200
+    assert second.json()["duplicate"] is True
+    assert second.json()["id"] is None
+    assert await counts(rt) == (1, 1, 1)
+
+
+async def test_a_rotated_secret_is_still_accepted(rt: Runtime) -> None:
+    async with client_for(rt) as client:
+        response = await post_event(client, rt, event(), secret=OLD_SECRET)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        (None, "signature_missing"),
+        ("", "signature_missing"),
+        ("garbage", "signature_malformed"),
+        ("t=notanumber,v1=abc", "signature_malformed"),
+        ("t=123", "signature_malformed"),
+        ("wrong-secret", "signature_invalid"),
+        ("stale", "signature_expired"),
+    ],
+)
+async def test_bad_signatures_are_refused_and_nothing_is_stored(rt: Runtime, header: str | None, code: str) -> None:
+    body = json.dumps(event())
+    if header == "wrong-secret":
+        header = sign(body, rt.clock, "whsec_not_ours")
+    elif header == "stale":
+        header = sign(body, rt.clock, age=rt.settings.webhook_tolerance + 1)
+    headers = {} if header is None else {"Stripe-Signature": header}
+    async with client_for(rt) as client:
+        response = await client.post(WEBHOOK_PATH, content=body, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    assert await counts(rt) == (0, 0, 0)
+
+
+async def test_a_signature_for_another_body_is_invalid(rt: Runtime) -> None:
+    body = json.dumps(event())
+    header = sign(json.dumps(event()), rt.clock)
+    async with client_for(rt) as client:
+        response = await client.post(WEBHOOK_PATH, content=body, headers={"Stripe-Signature": header})
+    assert response.json()["error"]["code"] == "signature_invalid"
+
+
+async def test_a_body_that_is_not_utf8_is_refused_as_invalid_signature(rt: Runtime) -> None:
+    body = b'{"id": "\xff"}'
+    async with client_for(rt) as client:
+        response = await client.post(WEBHOOK_PATH, content=body, headers={"Stripe-Signature": "t=1,v1=ab"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "signature_invalid"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("{not json", "invalid_json"),
+        ("", "invalid_json"),
+        ("[1, 2]", "not_an_event"),
+        ('{"object": "customer", "id": "cus_1", "type": "x", "created": 1, "data": {"object": {}}}',
+         "not_an_event"),
+        ('{"object": "event", "type": "invoice.paid", "created": 1, "data": {"object": {}}}', "not_an_event"),
+        ('{"object": "event", "id": "evt_1", "created": 1, "data": {"object": {}}}', "not_an_event"),
+        ('{"object": "event", "id": "evt_1", "type": "invoice.paid", "created": 1}', "not_an_event"),
+        ('{"object": "event", "id": "evt_1", "type": "invoice.paid", "data": {"object": {}}}', "not_an_event"),
+    ],
+)
+async def test_bodies_that_are_not_events_are_refused(rt: Runtime, body: str, code: str) -> None:
+    async with client_for(rt) as client:
+        response = await client.post(WEBHOOK_PATH, content=body.encode(),
+                                     headers={"Stripe-Signature": sign(body, rt.clock)})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    assert await counts(rt) == (0, 0, 0)
+
+
+async def test_an_oversized_body_is_refused_by_its_content_length(db_url: str) -> None:
+    runtime = make_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_BODY_BYTES="2048"))
+    try:
+        document = event(obj={"id": "in_1", "object": "invoice", "padding": "x" * 4096})
+        async with client_for(runtime) as client:
+            response = await post_event(client, runtime, document)
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "payload_too_large"
+        assert await counts(runtime) == (0, 0, 0)
+    finally:
+        await runtime.close()
+
+
+async def test_an_oversized_body_without_content_length_is_refused_while_reading(db_url: str) -> None:
+    runtime = make_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_BODY_BYTES="2048"))
+    body = json.dumps(event(obj={"id": "in_1", "object": "invoice", "padding": "x" * 4096})).encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 1000):
+            yield body[start:start + 1000]
+
+    try:
+        async with client_for(runtime) as client:
+            response = await client.post(WEBHOOK_PATH, content=chunks(),
+                                         headers={"Stripe-Signature": sign(body.decode(), runtime.clock)})
+        assert response.status_code == 413
+        assert await counts(runtime) == (0, 0, 0)
+    finally:
+        await runtime.close()
+
+
+async def test_a_chunked_body_within_the_limit_is_accepted(rt: Runtime) -> None:
+    body = json.dumps(event()).encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 100):
+            yield body[start:start + 100]
+
+    async with client_for(rt) as client:
+        response = await client.post(WEBHOOK_PATH, content=chunks(),
+                                     headers={"Stripe-Signature": sign(body.decode(), rt.clock)})
+    assert response.status_code == 200
+    assert await counts(rt) == (1, 1, 1)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+async def test_an_unreachable_database_answers_503(tmp_path: object, dialect: str) -> None:
+    url = ("postgresql://postgres@127.0.0.1:1/nowhere" if dialect == "postgresql"
+           else f"sqlite:///{tmp_path}/missing-dir/remit.db")
+    runtime = make_runtime(webhook_settings(url, REMIT_DB_CONNECT_TIMEOUT="1"))
+    try:
+        async with client_for(runtime) as client:
+            response = await post_event(client, runtime, event())
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "database_unavailable"
+        assert response.headers["retry-after"]
+    finally:
+        await runtime.close()
+
+
+async def test_with_billing_off_events_are_held_without_a_job(db_url: str) -> None:
+    runtime = make_runtime(webhook_settings(db_url, REMIT_FLAG_BILLING="false"))
+    try:
+        async with client_for(runtime) as client:
+            response = await post_event(client, runtime, event())
+        assert response.status_code == 200
+        assert response.json()["status"] == EventStatus.HELD.value
+        assert await counts(runtime) == (1, 0, 1)
+    finally:
+        await runtime.close()
+
+
+async def test_an_extra_endpoint_uses_its_own_secret_and_records_its_name(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONNECT_TEST_SECRET", "whsec_connect_only")
+    settings = webhook_settings(db_url, REMIT_WEBHOOK_ENDPOINTS="connect=/webhooks/stripe-connect:CONNECT_TEST_SECRET")
+    runtime = make_runtime(settings)
+    try:
+        async with client_for(runtime) as client:
+            wrong = await post_event(client, runtime, event(), path="/webhooks/stripe-connect")
+            right = await post_event(client, runtime, event(), path="/webhooks/stripe-connect",
+                                     secret="whsec_connect_only")
+            main_with_connect_secret = await post_event(client, runtime, event(), secret="whsec_connect_only")
+        assert wrong.status_code == 400
+        assert wrong.json()["error"]["code"] == "signature_invalid"
+        assert right.status_code == 200
+        assert main_with_connect_secret.status_code == 400
+        async with runtime.db.connect() as conn:
+            endpoint = (await conn.execute(sa.select(webhook_events.c.endpoint))).scalar_one()
+        assert endpoint == "connect"
+    finally:
+        await runtime.close()
+

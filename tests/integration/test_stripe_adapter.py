@@ -1,0 +1,162 @@
+"""The live adapter end to end: StripeProcessor → the official SDK → HTTP → the fake's ``/fake/v1`` (served by
+uvicorn on a free loopback port) → the fake's world → webhooks emitted."""
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+import pytest
+import uvicorn
+
+from remit.api.app import create_app
+from remit.clock import FrozenClock
+from remit.errors import ProcessorError
+from remit.processor.fake import CollectingDelivery, FakeEngine, FakeProcessor
+from remit.processor.stripe import StripeProcessor
+from remit.webhooks.event_types import handled_event_types
+
+# The SDK's httpx client passes form bodies as ``data=str``, which httpx deprecates; not ours to change.
+pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
+
+
+@pytest.fixture
+def collected() -> CollectingDelivery:
+    return CollectingDelivery()
+
+
+@pytest.fixture
+async def served(runtime, collected):
+    """The app on a free port; yields (base URL, fake processor for setup and inspection)."""
+    fake = FakeProcessor(FakeEngine(runtime.db, FrozenClock(datetime.now(UTC)), delivery=collected,
+                                    secret="whsec_adapter"))
+    runtime.processor = fake
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=0, log_level="warning",
+                                           lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", fake
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def live(served):
+    base, _ = served
+    processor = StripeProcessor("sk_test_remit", api_base=f"{base}/fake", timeout=2.0)
+    yield processor
+    await processor.close()
+
+
+async def catalog(fake: FakeProcessor) -> dict:
+    product = await fake.create_product(name="Pro", idempotency_key="prod")
+    return await fake.create_price(product=product["id"], unit_amount=2000, idempotency_key="price")
+
+
+async def test_customer_subscription_and_refund_end_to_end(live, served, collected):
+    _, fake = served
+    price = await catalog(fake)
+    await live.ping()
+    customer = await live.create_customer(idempotency_key="c1", email="ada@example.com", metadata={"a": "1"},
+                                          payment_method="pm_card_visa")
+    assert isinstance(customer, dict)
+    assert customer["id"] == "cus_fake000001"
+    assert customer["invoice_settings"]["default_payment_method"] == "pm_fake000001"
+    updated = await live.update_customer(customer["id"], name="Ada", idempotency_key="c2")
+    assert updated["name"] == "Ada"
+    sub = await live.create_subscription(customer=customer["id"], items=[{"price": price["id"]}],
+                                         idempotency_key="s1", metadata={"plan": "pro"})
+    assert (sub["status"], sub["metadata"]) == ("active", {"plan": "pro"})
+    assert "invoice.paid" in collected.types
+    invoice = await live.retrieve_invoice(sub["latest_invoice"])
+    listed = await live.list_invoices(customer=customer["id"])
+    assert [i["id"] for i in listed["data"]] == [invoice["id"]]
+    refund = await live.create_refund(charge=invoice["charge"], amount=500, idempotency_key="r1")
+    assert refund["amount"] == 500
+    assert collected.types[-1] == "charge.refunded"
+    charge = await fake.request("GET", f"/v1/charges/{invoice['charge']}")
+    txn = await live.retrieve_balance_transaction(charge["balance_transaction"])
+    assert txn["amount"] == 2000
+    event = await live.retrieve_event(collected.events[-1].event_id)
+    assert event["type"] == "charge.refunded"
+    assert event["data"]["object"]["amount_refunded"] == 500
+    ending = await live.cancel_subscription(sub["id"], at_period_end=True, idempotency_key="s2")
+    assert ending["cancel_at_period_end"] is True
+    resumed = await live.resume_subscription(sub["id"], idempotency_key="s3")
+    assert resumed["cancel_at_period_end"] is False
+    canceled = await live.cancel_subscription(sub["id"], idempotency_key="s4")
+    assert canceled["status"] == "canceled"
+    deleted = await live.delete_customer(customer["id"], idempotency_key="c3")
+    assert deleted["deleted"] is True
+
+
+async def test_idempotency_keys_reach_the_fake(live, collected):
+    first = await live.create_customer(idempotency_key="same", email="a@example.com")
+    again = await live.create_customer(idempotency_key="same", email="a@example.com")
+    assert again["id"] == first["id"]
+    assert collected.types == ["customer.created"]
+
+
+async def test_errors_map_to_processor_errors(live, served):
+    base, fake = served
+    await fake.engine.fail_next("429", retry_after=7)
+    with pytest.raises(ProcessorError) as limited:
+        await live.ping()
+    assert (limited.value.status_code, limited.value.retry_after, limited.value.code) == (429, 7.0, "rate_limit")
+    await fake.engine.fail_next("500")
+    with pytest.raises(ProcessorError) as broken:
+        await live.ping()
+    assert (broken.value.status_code, broken.value.code) == (500, "api_error")
+    await fake.engine.fail_next("timeout", hold_seconds=0.6)
+    impatient = StripeProcessor("sk_test_remit", api_base=f"{base}/fake", timeout=0.2)
+    with pytest.raises(ProcessorError) as timed_out:
+        await impatient.ping()
+    await impatient.close()
+    assert (timed_out.value.status_code, timed_out.value.code) == (None, "timeout")
+    assert timed_out.value.is_retryable
+    with pytest.raises(ProcessorError) as missing:
+        await live.retrieve_customer("cus_nope")
+    assert (missing.value.status_code, missing.value.code) == (404, "resource_missing")
+    assert "cus_nope" not in str(missing.value)
+
+
+async def test_declined_invoice_payment_is_a_402(live, served, collected):
+    _, fake = served
+    price = await catalog(fake)
+    customer = await live.create_customer(idempotency_key="c", payment_method="pm_card_chargeCustomerFail")
+    sub = await live.create_subscription(customer=customer["id"], items=[{"price": price["id"]}],
+                                         idempotency_key="s")
+    assert sub["status"] == "incomplete"
+    with pytest.raises(ProcessorError) as declined:
+        await live.pay_invoice(sub["latest_invoice"], idempotency_key="pay")
+    assert (declined.value.status_code, declined.value.code) == (402, "card_declined")
+    card = await live.attach_payment_method("pm_card_visa", customer=customer["id"], idempotency_key="card")
+    paid = await live.pay_invoice(sub["latest_invoice"], payment_method=card["id"], idempotency_key="pay-2")
+    assert paid["status"] == "paid"
+    assert (await live.retrieve_subscription(sub["id"]))["status"] == "active"
+
+
+async def test_sessions_usage_and_webhook_endpoints(live, served, collected):
+    _, fake = served
+    price = await catalog(fake)
+    customer = await live.create_customer(idempotency_key="c")
+    session = await live.create_checkout_session(
+        idempotency_key="cs", mode="subscription", success_url="https://example.com/ok",
+        line_items=[{"price": price["id"], "quantity": 1}], customer=customer["id"], client_reference_id="acct-1")
+    assert (session["object"], session["client_reference_id"]) == ("checkout.session", "acct-1")
+    portal = await live.create_billing_portal_session(customer=customer["id"], return_url="https://e.x/",
+                                                      idempotency_key="bp")
+    assert portal["url"].startswith("https://")
+    usage = await live.create_meter_event(event_name="api_calls", payload={"stripe_customer_id": customer["id"],
+                                                                           "value": "5"}, idempotency_key="m")
+    assert usage["event_name"] == "api_calls"
+    endpoint = await live.create_webhook_endpoint(url="https://remit.example/webhooks/stripe",
+                                                  enabled_events=handled_event_types(), idempotency_key="we")
+    assert endpoint["secret"].startswith("whsec_")
+    listed = await live.list_webhook_endpoints()
+    assert [e["id"] for e in listed] == [endpoint["id"]]
+    assert "secret" not in listed[0]
+    assert json.loads(collected.events[-1].payload)["type"] == "v1.billing.meter.no_meter_found"

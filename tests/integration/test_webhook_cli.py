@@ -1,0 +1,131 @@
+"""``remit webhooks …`` end to end through Typer: list/show/replay/prune/release, JSON output, the body flag."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from remit.cli import app
+from remit.db.tables import audit_log, webhook_events
+from remit.jobs.testing import drain
+from remit.webhooks.handlers import HandlerContext, default_handlers
+from tests.support.webhooks import SECRET, client_for, event, make_runtime, post_event, webhook_settings
+
+runner = CliRunner()
+
+
+async def _failing(ctx: HandlerContext) -> None:
+    raise RuntimeError("handler bug")
+
+
+async def _seed(db_url: str, *, flag_billing: str = "true") -> list[int]:
+    """invoice.paid (dies), invoice.created (dies), customer.created (processed)."""
+    runtime = make_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_ATTEMPTS="1", REMIT_FLAG_BILLING=flag_billing))
+    default_handlers.register("invoice.*", _failing, name="test.cli_failing")
+    try:
+        ids = []
+        async with client_for(runtime) as client:
+            for event_type in ("invoice.paid", "invoice.created", "customer.created"):
+                document = event(event_type, obj={"id": "cus_cli", "object": "customer", "email": "a@example.com"})
+                ids.append(int((await post_event(client, runtime, document)).json()["id"]))
+        await drain(runtime)
+        return ids
+    finally:
+        default_handlers.remove("test.cli_failing")
+        await runtime.close()
+
+
+async def _query(db_url: str, stmt: Any) -> list[Any]:
+    runtime = make_runtime(webhook_settings(db_url))
+    try:
+        async with runtime.db.connect() as conn:
+            return list((await conn.execute(stmt)).all())
+    finally:
+        await runtime.close()
+
+
+@pytest.fixture
+def env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("USER", "cli-tester")
+    monkeypatch.setenv("COLUMNS", "200")  # Rich tables wide enough not to truncate cells
+    monkeypatch.delenv("REMIT_FLAG_BILLING", raising=False)
+    return db_url
+
+
+def _json(args: list[str]) -> Any:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_list_prints_one_json_array_with_filters(env: str) -> None:
+    ids = asyncio.run(_seed(env))
+    everything = _json(["webhooks", "list", "--json"])
+    assert [row["id"] for row in everything] == list(reversed(ids))
+    assert all("body" not in row for row in everything)
+    dead = _json(["webhooks", "list", "--status", "dead", "--type", "invoice.*", "--json"])
+    assert sorted(row["id"] for row in dead) == ids[:2]
+    assert _json(["webhooks", "list", "--since", "2999-01-01", "--json"]) == []
+    assert len(_json(["webhooks", "list", "--limit", "1", "--json"])) == 1
+    table = runner.invoke(app, ["webhooks", "list"])
+    assert table.exit_code == 0
+    assert "invoice.paid" in table.stdout
+
+
+def test_show_prints_the_body_only_with_the_flag(env: str) -> None:
+    ids = asyncio.run(_seed(env))
+    shown = _json(["webhooks", "show", str(ids[0]), "--json"])
+    assert "body" not in shown
+    assert shown["last_error"]["type"] == "RuntimeError"
+    assert shown["status"] == "dead"
+    assert "a@example.com" not in json.dumps(shown)
+    with_body = _json(["webhooks", "show", str(ids[0]), "--body", "--json"])
+    assert json.loads(with_body["body"])["data"]["object"]["email"] == "a@example.com"
+    missing = runner.invoke(app, ["webhooks", "show", "424242"])
+    assert missing.exit_code == 1
+
+
+def test_replay_dry_run_then_bulk_then_single(env: str) -> None:
+    ids = asyncio.run(_seed(env))
+    dry = _json(["webhooks", "replay", "--status", "dead", "--type", "invoice.*", "--dry-run", "--json"])
+    assert dry["matched"] == 2
+    assert dry["dry_run"] is True
+    statuses = dict(asyncio.run(_query(env, sa.select(webhook_events.c.id, webhook_events.c.status))))
+    assert statuses[ids[0]] == "dead"
+    bulk = _json(["webhooks", "replay", "--type", "invoice.paid", "--limit", "5", "--stagger", "2", "--json"])
+    assert bulk["replayed"] == 1
+    assert bulk["ids"] == [ids[0]]
+    single = runner.invoke(app, ["webhooks", "replay", str(ids[1]), "--actor", "operator:jo"])
+    assert single.exit_code == 0, single.output
+    assert "replayed 1 of 1" in single.stdout
+    not_replayable = runner.invoke(app, ["webhooks", "replay", str(ids[2])])
+    assert not_replayable.exit_code == 1
+    both = runner.invoke(app, ["webhooks", "replay", str(ids[0]), "--status", "dead"])
+    assert both.exit_code == 1
+    audit = asyncio.run(_query(env, sa.select(audit_log.c.actor, audit_log.c.action).order_by(audit_log.c.id)))
+    assert [tuple(row) for row in audit] == [("operator:cli-tester", "webhooks.replay"),
+                                            ("operator:jo", "webhooks.replay")]
+
+
+def test_prune_dry_run_and_release(env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    asyncio.run(_seed(env))
+    dry = _json(["webhooks", "prune", "--dry-run", "--json"])
+    assert dry["dry_run"] is True
+    assert dry["total"] == 0  # everything is fresh
+    real = runner.invoke(app, ["webhooks", "prune"])
+    assert real.exit_code == 0
+    assert "deleted 0 processed" in real.stdout
+
+    held_ids = asyncio.run(_seed(env, flag_billing="false"))
+    monkeypatch.setenv("REMIT_FLAG_BILLING", "false")
+    refused = runner.invoke(app, ["webhooks", "release"])
+    assert refused.exit_code == 1
+    monkeypatch.setenv("REMIT_FLAG_BILLING", "true")
+    assert _json(["webhooks", "release", "--json"]) == {"released": len(held_ids)}

@@ -1,0 +1,117 @@
+"""Pruning respects retention: processed after 14 days, dead after 90, nothing still in flight."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from remit.clock import FrozenClock
+from remit.db.tables import audit_log, webhook_events
+from remit.jobs.enqueue import enqueue
+from remit.jobs.testing import drain
+from remit.runtime import Runtime
+from remit.telemetry import ops
+from remit.webhooks.handlers import HandlerContext, default_handlers
+from remit.webhooks.prune import CRON_JOBS, prune_events, prune_webhook_events
+from tests.support.webhooks import client_for, count, event, make_runtime, post_event, webhook_settings
+
+
+@pytest.fixture
+async def rt(db_url: str) -> AsyncIterator[Runtime]:
+    runtime = make_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_ATTEMPTS="1"))
+    yield runtime
+    await runtime.close()
+
+
+@pytest.fixture
+def ops_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    seen: list[tuple[str, dict[str, Any]]] = []
+    remove = ops.add_sink(lambda name, meta: seen.append((name, meta)))
+    yield seen
+    remove()
+
+
+async def _failing(ctx: HandlerContext) -> None:
+    raise RuntimeError("dies")
+
+
+async def _seed(runtime: Runtime) -> dict[str, int]:
+    """Two processed events, one dead, one still received (never dispatched)."""
+    default_handlers.register("charge.failed", _failing, name="test.prune_failing")
+    try:
+        async with client_for(runtime) as client:
+            for event_type in ("customer.created", "customer.updated", "charge.failed"):
+                assert (await post_event(client, runtime, event(event_type))).status_code == 200
+            await drain(runtime)
+            assert (await post_event(client, runtime, event("invoice.created"))).status_code == 200
+    finally:
+        default_handlers.remove("test.prune_failing")
+    async with runtime.db.connect() as conn:
+        rows = await conn.execute(sa.select(webhook_events.c.status, sa.func.count()).group_by(webhook_events.c.status))
+        return {status: int(n) for status, n in rows}
+
+
+def _advance(runtime: Runtime, days: float) -> None:
+    assert isinstance(runtime.clock, FrozenClock)
+    runtime.clock.advance(timedelta(days=days))
+
+
+async def test_prune_keeps_everything_inside_retention(rt: Runtime) -> None:
+    assert await _seed(rt) == {"processed": 2, "dead": 1, "received": 1}
+    _advance(rt, 13.9)
+    result = await prune_events(rt, actor="t")
+    assert result.total == 0
+    assert await count(rt, webhook_events) == 4
+
+
+async def test_processed_go_after_14_days_and_dead_after_90(rt: Runtime, ops_events: list[Any]) -> None:
+    await _seed(rt)
+    _advance(rt, 14.1)
+    first = await prune_events(rt, actor="operator:ann")
+    assert (first.processed, first.dead) == (2, 0)
+    _advance(rt, 80)
+    second = await prune_events(rt, actor="operator:ann")
+    assert (second.processed, second.dead) == (0, 1)
+    async with rt.db.connect() as conn:
+        left = (await conn.execute(sa.select(webhook_events.c.status))).scalars().all()
+        audit = (await conn.execute(sa.select(audit_log).order_by(audit_log.c.id))).mappings().all()
+    assert left == ["received"]  # never dispatched: kept however old
+    assert [(a["action"], a["actor"], a["details"]["status"], a["details"]["deleted"]) for a in audit] == [
+        ("webhooks.prune", "operator:ann", "processed", 2),
+        ("webhooks.prune", "operator:ann", "dead", 1),
+    ]
+    pruned = [meta for name, meta in ops_events if name == "webhook_dlq.prune"]
+    assert [(m["processed"], m["dead"]) for m in pruned] == [(2, 0), (0, 1)]
+
+
+async def test_a_dry_run_counts_and_deletes_nothing(rt: Runtime) -> None:
+    await _seed(rt)
+    _advance(rt, 100)
+    result = await prune_events(rt, dry_run=True, actor="t")
+    assert result.dry_run is True
+    assert (result.processed, result.dead) == (2, 1)
+    assert await count(rt, webhook_events) == 4
+    assert await count(rt, audit_log) == 0
+
+
+async def test_prune_deletes_in_batches(rt: Runtime) -> None:
+    await _seed(rt)
+    _advance(rt, 100)
+    result = await prune_events(rt, actor="t", batch=1)
+    assert (result.processed, result.dead) == (2, 1)
+    assert await count(rt, audit_log) == 3  # one audit row per batch transaction
+
+
+async def test_the_scheduled_prune_job_runs_on_the_maintenance_queue(rt: Runtime) -> None:
+    assert [("webhooks.prune", "17 3 * * *", prune_webhook_events)] == CRON_JOBS
+    assert prune_webhook_events.queue == "remit_maintenance"
+    await _seed(rt)
+    _advance(rt, 100)
+    async with rt.db.begin() as conn:
+        await enqueue(conn, prune_webhook_events, {}, clock=rt.clock)
+    assert (await drain(rt, ["remit_maintenance"]))["completed"] == 1
+    assert await count(rt, webhook_events) == 1

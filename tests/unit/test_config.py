@@ -1,0 +1,119 @@
+"""load_settings: defaults, every problem named at once, values never echoed, REMIT_QUEUES parsing."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from remit.cli import app
+from remit.config import DEFAULT_DATABASE_URL, DEFAULT_QUEUES, load_settings, parse_queues
+from remit.errors import ConfigurationError
+
+PLANTED_KEY = "sk_live_51PlantedSecretDoNotPrint"
+PLANTED_PASSWORD = "Pl4ntedPassw0rd"
+
+
+def _problems(environ: dict[str, str]) -> ConfigurationError:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(environ)
+    return caught.value
+
+
+def test_defaults_run_on_sqlite_with_the_fake_processor() -> None:
+    settings = load_settings({})
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.database_url.startswith("sqlite:///./")
+    assert settings.processor == "fake"
+    assert settings.webhook_secrets  # the fake processor signs with a development secret
+    assert set(settings.queues) == set(DEFAULT_QUEUES)
+
+
+def test_stripe_mode_without_key_and_secret_names_both_in_one_error() -> None:
+    error = _problems({"REMIT_PROCESSOR": "stripe"})
+    text = str(error)
+    assert "STRIPE_API_KEY" in text
+    assert "STRIPE_WEBHOOK_SECRET" in text
+    assert len(error.problems) == 2
+
+
+def test_stripe_mode_with_both_is_valid_and_secrets_split_on_commas() -> None:
+    settings = load_settings({
+        "REMIT_PROCESSOR": "stripe", "STRIPE_API_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_a, whsec_b",
+    })
+    assert settings.webhook_secrets == ["whsec_a", "whsec_b"]
+
+
+def test_every_problem_is_named_at_once_and_no_value_is_echoed() -> None:
+    environ = {
+        "REMIT_PROCESSOR": "stripe",
+        "STRIPE_WEBHOOK_SECRET": "",
+        "REMIT_QUEUES": f"remit_webhooks={PLANTED_KEY}:lots",
+        "DATABASE_URL": f"mysql://remit:{PLANTED_PASSWORD}@db.internal/remit",
+        "REMIT_JOB_BATCH_SIZE": PLANTED_KEY,
+        "REMIT_LOG_LEVEL": PLANTED_KEY,
+        "REMIT_WEBHOOK_TOLERANCE": "-5",
+    }
+    error = _problems(environ)
+    text = str(error) + "\n" + "\n".join(error.problems)
+    for variable in ["REMIT_QUEUES", "DATABASE_URL", "REMIT_JOB_BATCH_SIZE", "REMIT_LOG_LEVEL",
+                     "REMIT_WEBHOOK_TOLERANCE", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"]:
+        assert variable in text, variable
+    assert PLANTED_KEY not in text
+    assert "Pl4nted" not in text
+    assert "mysql://" not in text
+    assert "db.internal" not in text
+
+
+def test_production_requires_service_tokens() -> None:
+    error = _problems({"REMIT_ENV": "production"})
+    assert error.problems == ["REMIT_SERVICE_TOKENS is required when REMIT_ENV=production"]
+    assert load_settings({"REMIT_ENV": "production", "REMIT_SERVICE_TOKENS": "a,b"}).service_tokens == ["a", "b"]
+
+
+def test_the_given_mapping_is_the_only_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REMIT_PROCESSOR", "stripe")
+    monkeypatch.setenv("REMIT_URL", "http://from-the-shell")
+    settings = load_settings({})
+    assert settings.processor == "fake"
+    assert settings.url == "http://127.0.0.1:8000"
+    with pytest.raises(ConfigurationError):
+        load_settings()  # the process environment, which now asks for stripe without its key
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "remit_webhooks:0",
+        "remit_webhooks:many",
+        "bad name",
+        "remit_webhooks=x,remit_mailers=x",
+        "=named",
+        "remit_webhooks=a name",
+    ],
+)
+def test_invalid_remit_queues_is_a_configuration_problem(spec: str) -> None:
+    error = _problems({"REMIT_QUEUES": spec})
+    assert [problem.split(":")[0] for problem in error.problems] == ["REMIT_QUEUES"]
+
+
+def test_remit_queues_renames_sets_concurrency_and_adds_host_queues() -> None:
+    queues = parse_queues("remit_webhooks=billing_hooks:20, host_exports:3 ,remit_mailers:1")
+    assert queues["remit_webhooks"].name == "billing_hooks"
+    assert queues["remit_webhooks"].concurrency == 20
+    assert queues["host_exports"].concurrency == 3
+    assert queues["remit_mailers"].name == "remit_mailers"
+    assert queues["remit_mailers"].concurrency == 1
+    assert queues["remit_dunning"].concurrency == DEFAULT_QUEUES["remit_dunning"]
+
+
+def test_the_cli_refuses_to_start_with_one_message_and_exit_code_2() -> None:
+    result = CliRunner().invoke(
+        app, ["up"], env={"REMIT_PROCESSOR": "stripe", "REMIT_QUEUES": f"{PLANTED_KEY}:x",
+                          "STRIPE_API_KEY": "", "STRIPE_WEBHOOK_SECRET": ""},
+    )
+    assert result.exit_code == 2
+    output = result.output
+    assert output.count("remit cannot start") == 1
+    for variable in ["REMIT_QUEUES", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"]:
+        assert variable in output
+    assert PLANTED_KEY not in output

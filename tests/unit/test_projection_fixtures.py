@@ -1,0 +1,169 @@
+"""The real Stripe payloads in the shared fixtures, turned into events and routed (pure, no database).
+
+:func:`fixture_events` is also what the integration tests feed the mirror. Each file becomes one event with an
+id of its own (many files share placeholder ids like ``evt_00000000000000``):
+
+- whole event envelopes are taken as they are;
+- files holding only an event's ``data`` member are wrapped in an envelope of the type their name gives;
+- bare API objects are wrapped as ``<object>.updated`` events, as if Stripe had sent them in an update;
+- ``stripe-openapi__fixtures3.json`` gives one example per resource, wrapped the same way;
+- ``stripe-cli-trigger__*`` files are recipes of API calls, not payloads: their event types are checked to
+  route to the right mirror table instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from remit.billing.kinds import KINDS
+from remit.billing.routing import Ignored, Target, route
+
+FIXTURES = Path(os.environ.get("REMIT_STRIPE_FIXTURES",
+                               Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe"))
+#: A creation time for payloads that carry none (pay's data members).
+DEFAULT_CREATED = 1_700_000_000
+
+
+def fixtures_dir() -> Path:
+    if not FIXTURES.is_dir():
+        pytest.skip(f"Stripe fixtures not found at {FIXTURES} (set REMIT_STRIPE_FIXTURES)")
+    return FIXTURES
+
+
+def _event_type_from_name(name: str) -> str:
+    event_type = name.split("__", 1)[1].removesuffix(".json")
+    # pay names subscription events without Stripe's "customer." prefix.
+    return f"customer.{event_type}" if event_type.startswith("subscription.") else event_type
+
+
+def _wrap(event_type: str, data: dict[str, Any], created: Any) -> dict[str, Any]:
+    return {"object": "event", "type": event_type, "livemode": False,
+            "created": created if isinstance(created, int) else DEFAULT_CREATED, "data": data}
+
+
+def _file_events(path: Path) -> Iterator[dict[str, Any]]:
+    payload = json.loads(path.read_text())
+    if path.name.startswith("stripe-openapi__"):
+        for resource in payload["resources"].values():
+            if isinstance(resource, dict) and isinstance(resource.get("object"), str):
+                yield _wrap(f"{resource['object']}.updated", {"object": resource}, resource.get("created"))
+    elif isinstance(payload, dict) and payload.get("object") == "event":
+        yield dict(payload)
+    elif isinstance(payload, dict) and isinstance(payload.get("object"), dict) and set(payload) <= {
+        "object", "previous_attributes"
+    }:
+        yield _wrap(_event_type_from_name(path.name), payload, payload["object"].get("created"))
+    else:
+        kind = payload.get("object") if isinstance(payload, dict) else None
+        created = payload.get("created") if isinstance(payload, dict) else None
+        yield _wrap(f"{kind}.updated", {"object": payload}, created)
+
+
+def fixture_events() -> list[tuple[str, dict[str, Any]]]:
+    """``(file name, event)`` for every payload in the fixtures, each event with its own id."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for path in sorted(fixtures_dir().glob("*.json")):
+        if path.name.startswith("stripe-cli-trigger__"):
+            continue
+        for event in _file_events(path):
+            event["id"] = f"evt_fixture_{len(found):04d}"
+            found.append((path.name, event))
+    return found
+
+
+def trigger_event_types() -> list[str]:
+    return sorted(p.name.split("__", 1)[1].removesuffix(".json")
+                  for p in fixtures_dir().glob("stripe-cli-trigger__*.json"))
+
+
+def test_every_fixture_payload_routes_without_error() -> None:
+    events = fixture_events()
+    assert len(events) > 150
+    targets = [routed for _, event in events if isinstance(routed := route(event), Target)]
+    ignored = [routed for _, event in events if isinstance(routed := route(event), Ignored)]
+    assert len(targets) + len(ignored) == len(events)
+    # every mirrored type is exercised by real payloads
+    assert {target.kind.name for target in targets} == set(KINDS)
+    for target in targets:
+        assert target.stripe_id
+        assert target.kind.columns(target.data) is not None
+        assert target.watermark.hint >= 0
+
+
+def test_objects_remit_does_not_mirror_are_ignored_with_a_reason() -> None:
+    reasons = {route(event).reason for name, event in fixture_events()  # type: ignore[union-attr]
+               if isinstance(route(event), Ignored)}
+    assert reasons <= {"not_mirrored", "no_object_id", "no_object"}
+    by_name = {name: route(event) for name, event in fixture_events()}
+    assert isinstance(by_name["stripe-ruby-mock__coupon.created.json"], Ignored)
+    upcoming = by_name["stripe-ruby-mock__invoice.upcoming.json"]
+    assert isinstance(upcoming, Ignored)
+    assert upcoming.reason == "no_object_id"
+    # pay's invoice.updated actually carries an invoice_payment: judged by what it carries
+    payment = by_name["pay__invoice.updated.json"]
+    assert isinstance(payment, Ignored)
+    assert payment.object_type == "invoice_payment"
+
+
+def test_payloads_without_an_object_field_are_typed_by_the_event_type() -> None:
+    by_name = {name: route(event) for name, event in fixture_events()}
+    charge = by_name["pay__charge.succeeded.json"]
+    assert isinstance(charge, Target)
+    assert charge.kind.name == "charge"
+    assert charge.stripe_id == "ch_chargeid"
+
+
+EXPECTED_TRIGGER_KINDS = {
+    "charge.captured": "charge",
+    "charge.dispute.created": "dispute",
+    "charge.failed": "charge",
+    "charge.refunded": "charge",
+    "charge.succeeded": "charge",
+    "checkout.session.async_payment_failed": "checkout.session",
+    "checkout.session.async_payment_succeeded": "checkout.session",
+    "checkout.session.completed": "checkout.session",
+    "checkout.session.expired": "checkout.session",
+    "customer.created": "customer",
+    "customer.deleted": "customer",
+    "customer.subscription.created": "subscription",
+    "customer.subscription.deleted": "subscription",
+    "customer.subscription.paused": "subscription",
+    "customer.subscription.trial_will_end": "subscription",
+    "customer.subscription.updated": "subscription",
+    "customer.updated": "customer",
+    "invoice.created": "invoice",
+    "invoice.finalized": "invoice",
+    "invoice.marked_uncollectible": "invoice",
+    "invoice.paid": "invoice",
+    "invoice.payment_action_required": "invoice",
+    "invoice.payment_failed": "invoice",
+    "invoice.sent": "invoice",
+    "invoice.updated": "invoice",
+    "invoice.voided": "invoice",
+    "payment_method.attached": "payment_method",
+    "payment_method.detached": "payment_method",
+    "subscription.payment_failed": None,  # stripe-cli names, not event types: they emit invoice.* events
+    "subscription.payment_succeeded": None,
+}
+DELETING_TRIGGERS = {"customer.deleted", "customer.subscription.deleted", "payment_method.detached"}
+
+
+def test_each_stripe_trigger_event_type_routes_to_its_table() -> None:
+    for event_type in trigger_event_types():
+        routed = route({"id": "evt_1", "created": DEFAULT_CREATED, "type": event_type,
+                        "data": {"object": {"id": "obj_1"}}})
+        expected = EXPECTED_TRIGGER_KINDS.get(event_type)
+        if expected is None:
+            assert isinstance(routed, Ignored), event_type
+            continue
+        assert isinstance(routed, Target), event_type
+        assert routed.kind.name == expected, event_type
+        assert routed.deleting == (event_type in DELETING_TRIGGERS), event_type
+    mirrored = {t for t in trigger_event_types() if EXPECTED_TRIGGER_KINDS.get(t)}
+    assert mirrored == {t for t, kind in EXPECTED_TRIGGER_KINDS.items() if kind}
