@@ -44,7 +44,7 @@ async def mark(ctx: JobContext, sleep: float = 0.0, **_: Any) -> None:
     if sleep:
         await asyncio.sleep(sleep)
     path = os.path.join(os.environ["REMIT_TEST_RUN_DIR"], f"{os.getpid()}.runs")
-    with open(path, "a") as runs_file:  # noqa: ASYNC230 - a tiny local append
+    with open(path, "a") as runs_file:
         runs_file.write(f"{ctx.job.id} {ctx.job.attempt}\n")
 
 

@@ -1,0 +1,138 @@
+"""The operator CLI for jobs and queues, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from remit.cli import app
+from remit.db.engine import Database
+from remit.db.tables import audit_log, jobs
+from remit.jobs.enqueue import enqueue
+from tests.support import jobs as J
+
+
+@pytest.fixture
+def cli(db_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("REMIT_QUEUES", "test_default:5")
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        result = runner.invoke(app, list(args))
+        return result
+
+    return invoke
+
+
+def _run(db_url, coro_fn):
+    async def main():
+        db = Database.from_url(db_url)
+        try:
+            return await coro_fn(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+def _seed(db_url, *states):
+    async def seed(db):
+        ids = []
+        async with db.begin() as conn:
+            for state in states:
+                job_id = await enqueue(conn, J.noop, {"s": state})
+                await conn.execute(sa.update(jobs).where(jobs.c.id == job_id).values(state=state, attempt=1))
+                ids.append(job_id)
+        return ids
+
+    return _run(db_url, seed)
+
+
+def _states(db_url):
+    async def read(db):
+        async with db.connect() as conn:
+            return dict((await conn.execute(sa.select(jobs.c.id, jobs.c.state))).all())
+
+    return _run(db_url, read)
+
+
+def test_queues_json_is_one_array_with_depths(cli, db_url):
+    _seed(db_url, "available", "available", "discarded")
+    result = cli("queues", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    by_name = {row["name"]: row for row in rows}
+    assert by_name["test_default"]["available"] == 2
+    assert by_name["test_default"]["discarded"] == 1
+    assert by_name["test_default"]["depth"] == 2
+    assert "remit_webhooks" in by_name
+
+
+def test_pause_and_resume_are_persisted_and_audited(cli, db_url):
+    assert cli("queues", "pause", "test_default", "--actor", "operator:test").exit_code == 0
+    rows = {r["name"]: r for r in json.loads(cli("queues", "--json").stdout)}
+    assert rows["test_default"]["paused"] is True
+    assert cli("queues", "resume", "test_default").exit_code == 0
+    rows = {r["name"]: r for r in json.loads(cli("queues", "--json").stdout)}
+    assert rows["test_default"]["paused"] is False
+
+    async def audit(db):
+        async with db.connect() as conn:
+            return (await conn.execute(sa.select(audit_log.c.actor, audit_log.c.action).order_by(audit_log.c.id))).all()
+
+    trail = _run(db_url, audit)
+    assert trail[0] == ("operator:test", "queues.pause")
+    assert trail[1][1] == "queues.resume"
+
+
+def test_jobs_list_filters_and_json(cli, db_url):
+    _seed(db_url, "available", "discarded", "completed")
+    everything = json.loads(cli("jobs", "list", "--json").stdout)
+    assert len(everything) == 3
+    discarded = json.loads(cli("jobs", "list", "--state", "discarded", "--json").stdout)
+    assert [row["state"] for row in discarded] == ["discarded"]
+    bad = cli("jobs", "list", "--state", "bogus")
+    assert bad.exit_code != 0
+
+
+def test_bulk_retry_dry_run_changes_nothing_then_retries(cli, db_url):
+    ids = _seed(db_url, "discarded", "discarded", "completed")
+    dry = cli("jobs", "retry", "--discarded", "--dry-run", "--json")
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.stdout)["matched"] == 2
+    assert _states(db_url)[ids[0]] == "discarded"
+    done = cli("jobs", "retry", "--discarded", "--json")
+    assert json.loads(done.stdout)["retried"] == 2
+    states = _states(db_url)
+    assert states[ids[0]] == states[ids[1]] == "available"
+    assert states[ids[2]] == "completed"
+
+
+def test_retry_single_and_cancel(cli, db_url):
+    ids = _seed(db_url, "discarded", "available", "executing")
+    assert cli("jobs", "retry", str(ids[0])).exit_code == 0
+    assert cli("jobs", "cancel", str(ids[1])).exit_code == 0
+    refused = cli("jobs", "cancel", str(ids[2]))
+    assert refused.exit_code == 1
+    states = _states(db_url)
+    assert states[ids[0]] == "available"
+    assert states[ids[1]] == "cancelled"
+    assert states[ids[2]] == "executing"
+    assert cli("jobs", "retry", "999999").exit_code == 1
+
+
+def test_enqueue_by_name(cli, db_url):
+    result = cli("jobs", "enqueue", "test.noop", "--args", '{"n": 1}', "--import", "tests.support.jobs")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(cli("jobs", "list", "--json").stdout)
+    assert rows[0]["name"] == "test.noop"
+    assert rows[0]["args"] == {"n": 1}
+    assert rows[0]["queue"] == "test_default"
+    assert cli("jobs", "enqueue", "test.noop", "--args", "[1]").exit_code == 1
+    assert cli("jobs", "enqueue", "unknown.job").exit_code == 1
+    assert cli("jobs", "enqueue", "unknown.job", "--queue", "elsewhere").exit_code == 0

@@ -1,0 +1,71 @@
+"""Declaring jobs, unique keys, queue names and enqueue rows (no I/O)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from remit.config import QueueSpec, parse_queues
+from remit.errors import JobError, UnknownJob
+from remit.jobs import queues
+from remit.jobs.definition import JobRegistry, UniqueBy, job
+from remit.jobs.enqueue import JobRequest, build_row
+from remit.jobs.worker import select_queues
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+registry = JobRegistry()
+
+
+@job(queue="remit_webhooks", name="t.dispatch", registry=registry, unique=UniqueBy("event_id"), max_attempts=25)
+async def dispatch(ctx, event_id, extra=None):
+    return None
+
+
+def test_registry_lookup_and_duplicates():
+    assert registry.get("t.dispatch") is dispatch
+    with pytest.raises(UnknownJob):
+        registry.get("nope")
+
+    async def other(ctx):
+        return None
+
+    with pytest.raises(JobError, match="two jobs"):
+        job(queue="q", name="t.dispatch", registry=registry)(other)
+
+
+def test_unique_key_depends_only_on_named_fields():
+    assert dispatch.unique_key({"event_id": 1, "extra": "a"}) == dispatch.unique_key({"event_id": 1, "extra": "b"})
+    assert dispatch.unique_key({"event_id": 1}) != dispatch.unique_key({"event_id": 2})
+    with pytest.raises(JobError, match="arguments lack"):
+        dispatch.unique_key({})
+
+
+def test_build_row_schedules_and_resolves_queue():
+    queues.configure(parse_queues("remit_webhooks=billing_hooks:20"))
+    try:
+        row = build_row(JobRequest(dispatch, {"event_id": 7}), NOW)
+        assert row["queue"] == "billing_hooks"
+        assert row["state"] == "available"
+        assert row["max_attempts"] == 25
+        later = build_row(JobRequest(dispatch, {"event_id": 7}, delay=60), NOW)
+        assert later["state"] == "scheduled"
+        assert later["scheduled_at"] == NOW + timedelta(seconds=60)
+    finally:
+        queues.configure(parse_queues(""))
+    with pytest.raises(JobError, match="not both"):
+        build_row(JobRequest(dispatch, {"event_id": 1}, delay=1, scheduled_at=NOW), NOW)
+
+
+def test_parse_queues_renames_and_adds_host_queues():
+    parsed = parse_queues("remit_webhooks=hooks:20,identity_events:3")
+    assert parsed["remit_webhooks"] == QueueSpec("remit_webhooks", "hooks", 20)
+    assert parsed["identity_events"] == QueueSpec("identity_events", "identity_events", 3)
+    assert parsed["remit_mailers"].concurrency == 5
+    with pytest.raises(ValueError, match="share one name"):
+        parse_queues("remit_webhooks=remit_mailers")
+
+
+def test_select_queues_by_key_or_name():
+    parsed = parse_queues("remit_webhooks=hooks:20")
+    assert [q.name for q in select_queues(parsed, ["remit_webhooks"])] == ["hooks"]
+    assert [q.name for q in select_queues(parsed, ["hooks", "custom"])] == ["hooks", "custom"]
+    assert len(select_queues(parsed, None)) == len(parsed)
