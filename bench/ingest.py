@@ -377,7 +377,7 @@ def e2e_latencies(url: str, tag: str) -> list[float]:
     rows = query(
         url,
         "SELECT EXTRACT(EPOCH FROM (i.updated_at - e.received_at)) * 1000 FROM remit_webhook_events e "
-        "JOIN remit_mirror_invoices i ON i.watermark_event_id = e.event_id WHERE e.event_id LIKE :p",
+        "JOIN remit_invoices i ON i.watermark_event_id = e.event_id WHERE e.event_id LIKE :p",
         p=f"evt_{tag}_%",
     )
     return [float(row[0]) for row in rows]

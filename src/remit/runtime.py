@@ -30,9 +30,13 @@ class Runtime:
     def from_settings(cls, settings: Settings, *, clock: Clock = system_clock) -> Runtime:
         from remit.jobs import queues
 
+        from remit.processor import build_processor
+
         queues.configure(settings.queues)
-        return cls(settings=settings, db=Database.from_url(settings.database_url, pool_size=settings.db_pool_size),
-                   clock=clock)
+        db = Database.from_url(settings.database_url, pool_size=settings.db_pool_size)
+        return cls(settings=settings, db=db, clock=clock, processor=build_processor(settings, db, clock))
 
     async def close(self) -> None:
+        if self.processor is not None:
+            await self.processor.close()
         await self.db.dispose()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from remit.cli import fake, jobs, service, webhooks
+from remit.cli import fake, jobs, service, webhook_endpoints, webhooks
 
 app = typer.Typer(
     name="remit",
@@ -19,6 +19,8 @@ app = typer.Typer(
 jobs.register(app)
 service.register(app)
 webhooks.register(app)
+webhooks.app.command("register")(webhook_endpoints.register_command)
+webhooks.app.command("check")(webhook_endpoints.check_command)
 fake.register(app)
 
 
