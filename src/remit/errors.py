@@ -4,8 +4,7 @@
  ├── ``ConfigurationError``     settings missing or invalid at start-up
  ├── ``DatabaseUnavailable``    the database refused or dropped the connection (maps to HTTP 503)
  ├── ``JobError``
- │    ├── ``UnknownJob``        a job name that no code registered
- │    └── ``StaleJobUpdate``    an update guarded by state and attempt matched nothing
+ │    └── ``UnknownJob``        a job name that no code registered
  ├── ``WebhookError``           a webhook that is refused before anything is stored
  ├── ``ProcessorError``         the payment processor answered with an error
  └── ``UpcastError``            a ledger event of a schema version no upcaster knows
@@ -40,10 +39,6 @@ class JobError(RemitError):
 
 class UnknownJob(JobError):
     """No job is registered under this name."""
-
-
-class StaleJobUpdate(JobError):
-    """A state change guarded by the expected state and attempt matched no row."""
 
 
 class WebhookError(RemitError):
