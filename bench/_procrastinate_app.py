@@ -5,7 +5,9 @@ nothing from remit and nothing from ``bench/jobs.py``. Given a fresh, empty data
 
 1. applies Procrastinate's schema (``app.schema_manager.apply_schema_async()``),
 2. defers N no-op jobs with ``Task.batch_defer_async`` in chunks (timed, but the enqueue speed is reported
-   only for information: the benchmark compares workers),
+   only for information: the benchmark compares workers), then runs ``ANALYZE procrastinate_jobs`` as
+   ``bench/jobs.py`` does for remit's table (without statistics the planner sorts every pending job on each
+   fetch, and the worker slows down with the queue's length: not a steady state worth measuring),
 3. runs ONE worker (``app.run_worker_async(wait=False, concurrency=C)``) that returns once the queue is
    empty and its running jobs have finished — the measured interval is that call,
 4. counts ``succeeded`` rows in ``procrastinate_jobs`` and prints one JSON object as its last line.
@@ -48,7 +50,7 @@ def build_app(url: str, concurrency: int) -> procrastinate.App:
     return app
 
 
-async def measure(url: str, jobs: int, concurrency: int) -> dict[str, Any]:
+async def measure(url: str, jobs: int, concurrency: int, *, analyze: bool = True) -> dict[str, Any]:
     app = build_app(url, concurrency)
     async with app.open_async():
         await app.schema_manager.apply_schema_async()
@@ -58,6 +60,9 @@ async def measure(url: str, jobs: int, concurrency: int) -> dict[str, Any]:
         for first in range(0, jobs, DEFER_CHUNK):
             await task.batch_defer_async(*({"n": i} for i in range(first, min(first + DEFER_CHUNK, jobs))))
         defer_seconds = time.perf_counter() - started
+        if analyze:
+            async with app.connector.pool.connection() as conn:
+                await conn.execute("ANALYZE procrastinate_jobs")
 
         started = time.perf_counter()
         await app.run_worker_async(
@@ -97,9 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", required=True, help="a fresh, empty PostgreSQL database (libpq URL)")
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--no-analyze", action="store_true", help="start the worker without table statistics")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    result = _run(measure(args.url, args.jobs, args.concurrency))
+    result = _run(measure(args.url, args.jobs, args.concurrency, analyze=not args.no_analyze))
     print(json.dumps(result))
     return 0 if result["succeeded"] == args.jobs else 1
 

@@ -14,26 +14,37 @@ the server is asked for a ``CHECKPOINT`` so that no part pays for the previous p
 remit (PostgreSQL)
     The fresh database is migrated, then N no-op jobs (default 20,000) are enqueued with
     ``remit.jobs.enqueue.enqueue_many`` in chunks of ``--enqueue-chunk`` rows, one committed transaction per
-    chunk: ``remit_enqueue_per_s`` is N / seconds spent enqueueing (building the requests included). Then ONE
-    worker process (this file with ``--child remit``, under uvloop) runs ``remit.jobs.worker.Worker`` over
+    chunk: ``remit_enqueue_per_s`` is N / seconds spent enqueueing (building the requests included). The
+    table is then ANALYZEd (see "Statistics" below) and ONE worker process (this file with ``--child
+    remit``, under uvloop) runs ``remit.jobs.worker.Worker`` over
     the queue ``bench`` (concurrency ``--concurrency``, claim batch ``--batch``, not leading: no cron or
     maintenance in the measured interval). The interval runs from the worker's start until its
     ``outcomes["completed"]`` — counted after each completion batch commits — reaches N. Before reporting,
     the child checks that the job function ran exactly N times and that the database holds N rows, every
     one ``completed`` at attempt 1. ``remit_jobs_per_s`` is N / interval.
+    A remit run takes about a second, short enough for a burst of other work on a shared machine to halve
+    it, so it is repeated ``--repeat`` times (default 3), each on a fresh database, and the median run is
+    reported (the note gives the spread); Procrastinate's minute-long run averages such bursts out itself.
 SQLite
-    The same on a migrated temporary file: ``sqlite_jobs_per_s``.
+    The same on a migrated temporary file (also the median of ``--repeat`` runs): ``sqlite_jobs_per_s``.
 Procrastinate
     The latest release from PyPI, installed only for the benchmark into ``bench/.venv-procrastinate`` (made
     if missing, with psycopg and uvloop; ``--upgrade-procrastinate`` refreshes it). ``bench/_procrastinate_app.py``
     runs in that environment: it applies Procrastinate's schema to a fresh database, defers N no-op jobs with
-    ``batch_defer_async`` and times one ``run_worker_async(wait=False, concurrency=C)``, which returns when
-    the queue is empty, then counts the ``succeeded`` rows. Procrastinate's worker is given its best
-    concurrency: each of ``--procrastinate-concurrency`` (default 1, 10, 50) is first probed on
-    ``--probe-jobs`` jobs in a fresh database, and the full N runs at the fastest.
+    ``batch_defer_async``, ANALYZEs its table and times one ``run_worker_async(wait=False, concurrency=C)``,
+    which returns when the queue is empty, then counts the ``succeeded`` rows. Procrastinate's worker is
+    given its best concurrency: each of ``--procrastinate-concurrency`` (default 1, 10, 50) is first probed
+    on ``--probe-jobs`` jobs in a fresh database, and the full N runs at the fastest.
 pgbench
     ``pgbench -i -s 10`` on a fresh database, then ``pgbench -N -T 10 -c 8 -j 2``: the tps without connection
-    time is what the server commits in small transactions of a few single-row statements, the reference the issue sets.
+    time is what the server commits in small transactions of a few single-row statements, the reference
+    the issue sets.
+Statistics
+    Every queue table is ANALYZEd between enqueueing and the worker's start, the same for each system. A
+    table filled in one burst has no statistics until autovacuum's next round, and without them
+    PostgreSQL's planner sorts all pending jobs on every fetch: Procrastinate, which fetches one job per
+    query, then slows down with the length of the queue (about 36 jobs/s instead of a few hundred for
+    20,000 jobs on this machine). ``--no-analyze`` shows that cold-start case.
 
 Targets (issue 2): remit ≥ 20 times Procrastinate and ≥ pgbench tps in the same run; batch enqueue ≥ 20,000
 jobs/s; SQLite ≥ 2,000 jobs/s. Figures depend on what else the machine runs: on a shared 2-core machine,
@@ -55,7 +66,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -211,10 +222,22 @@ def run_child(command: list[str], what: str) -> dict[str, Any]:
     return result
 
 
+def analyze(url: str) -> None:
+    """Give the planner statistics of the filled table, as autovacuum would before long in production."""
+    engine = create_sync_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE remit_jobs")
+    finally:
+        engine.dispose()
+
+
 def remit_part(label: str, url: str, args: argparse.Namespace) -> tuple[Measure, Measure]:
     """Migrate, enqueue (measured) and work (measured, in one child worker process) on ``url``."""
     migrate_database(url)
     enqueue_seconds = run_async(lambda: enqueue_jobs(url, args.jobs, args.enqueue_chunk))
+    if not args.no_analyze:
+        analyze(url)
     if url.startswith("postgresql"):
         checkpoint()
     result = run_child(
@@ -296,12 +319,12 @@ def procrastinate_python(upgrade: bool) -> Path:
     return python
 
 
-def procrastinate_run(python: Path, part: str, jobs: int, concurrency: int) -> dict[str, Any]:
+def procrastinate_run(python: Path, part: str, jobs: int, concurrency: int, no_analyze: bool) -> dict[str, Any]:
     with fresh_database(part) as url:
         checkpoint()
         return run_child(
             [str(python), str(PROCRASTINATE_APP), "--url", render(url), "--jobs", str(jobs),
-             "--concurrency", str(concurrency)],
+             "--concurrency", str(concurrency), *(["--no-analyze"] if no_analyze else [])],
             f"procrastinate worker (concurrency {concurrency})",
         )
 
@@ -314,11 +337,11 @@ def procrastinate_part(args: argparse.Namespace) -> tuple[Measure, list[Measure]
     best = levels[0]
     if len(levels) > 1:
         for level in levels:
-            result = procrastinate_run(python, f"procrastinate_c{level}", args.probe_jobs, level)
+            result = procrastinate_run(python, f"procrastinate_c{level}", args.probe_jobs, level, args.no_analyze)
             probes.append(Measure(f"  probe procrastinate c={level}", args.probe_jobs, float(result["seconds"]),
                                   "probe, not reported"))
         best = levels[max(range(len(levels)), key=lambda i: probes[i].rate)]
-    result = procrastinate_run(python, "procrastinate", args.jobs, best)
+    result = procrastinate_run(python, "procrastinate", args.jobs, best, args.no_analyze)
     note = f"v{result['version']}, 1 worker, concurrency {best}"
     return Measure("procrastinate worker", args.jobs, float(result["seconds"]), note), probes
 
@@ -351,6 +374,16 @@ def pgbench_part(seconds: int) -> tuple[Measure, float]:
 
 
 # -- the report ----------------------------------------------------------------------------------------------
+
+
+def median(runs: list[tuple[Measure, Measure]], index: int) -> Measure:
+    """The run with the median rate (the lower middle for an even count), its note saying of how many."""
+    ordered = sorted((run[index] for run in runs), key=lambda m: m.rate)
+    chosen = ordered[(len(ordered) - 1) // 2]
+    if len(ordered) == 1:
+        return chosen
+    spread = f"{ordered[0].rate:,.0f}..{ordered[-1].rate:,.0f}/s"
+    return replace(chosen, note=f"{chosen.note}; median of {len(ordered)} ({spread})")
 
 
 def verdict(value: float | None, target: float | None) -> str:
@@ -405,14 +438,20 @@ def run_bench(args: argparse.Namespace) -> int:
             failures.append(f"{what}: {exc}")
 
     def remit_pg() -> None:
-        with fresh_database("remit") as url:
-            enqueue, work = remit_part("postgresql", render(url), args)
+        runs = []
+        for i in range(args.repeat):
+            with fresh_database(f"remit{i}" if i else "remit") as url:
+                runs.append(remit_part("postgresql", render(url), args))
+        enqueue, work = median(runs, 0), median(runs, 1)
         rows.extend([enqueue, work])
         figures["remit_enqueue_per_s"], figures["remit_jobs_per_s"] = enqueue.rate, work.rate
 
     def remit_sqlite() -> None:
-        with tempfile.TemporaryDirectory(prefix="remit_bench_") as tmp:
-            enqueue, work = remit_part("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args)
+        runs = []
+        for _ in range(args.repeat):
+            with tempfile.TemporaryDirectory(prefix="remit_bench_") as tmp:
+                runs.append(remit_part("sqlite", f"sqlite:///{Path(tmp) / 'bench.db'}", args))
+        enqueue, work = median(runs, 0), median(runs, 1)
         rows.extend([enqueue, work])
         figures["sqlite_jobs_per_s"] = work.rate
 
@@ -446,17 +485,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--procrastinate-concurrency", default="1,10,50",
                         help="comma-separated concurrencies to probe; one value skips the probes (1,10,50)")
     parser.add_argument("--probe-jobs", type=int, default=1000, help="jobs per procrastinate probe (1000)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="measure remit this many times, each on a fresh database, and report the median (3)")
     parser.add_argument("--pgbench-seconds", type=int, default=10, help="pgbench -T (10)")
     parser.add_argument("--skip-procrastinate", action="store_true")
     parser.add_argument("--skip-pgbench", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--no-analyze", action="store_true",
+                        help="start every worker without table statistics (not the reported setting)")
     parser.add_argument("--upgrade-procrastinate", action="store_true",
                         help="pip install --upgrade procrastinate in its venv before measuring")
     parser.add_argument("--child", choices=["remit"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.jobs < 1 or args.batch < 1 or args.concurrency < 1 or args.enqueue_chunk < 1:
-        parser.error("--jobs, --batch, --concurrency and --enqueue-chunk must be positive")
+    if min(args.jobs, args.batch, args.concurrency, args.enqueue_chunk, args.repeat) < 1:
+        parser.error("--jobs, --batch, --concurrency, --enqueue-chunk and --repeat must be positive")
     return args
 
 
