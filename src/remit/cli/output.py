@@ -67,6 +67,12 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _console() -> Console:
+    """A console for tables; piped into a file or a pager it keeps wide rows instead of Rich's 80 columns."""
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
 def print_list(rows: Sequence[Mapping[str, Any]], *, as_json: bool, columns: list[str], title: str) -> None:
     """Print ``rows``: a JSON array of every row (all keys) with ``as_json``, else a table of ``columns``."""
     if as_json:
@@ -78,7 +84,7 @@ def print_list(rows: Sequence[Mapping[str, Any]], *, as_json: bool, columns: lis
         table.add_column(column)
     for row in rows:
         table.add_row(*(_cell(row.get(column)) for column in columns))
-    console = Console()
+    console = _console()
     console.print(table)
     if not rows:
         console.print("[dim](none)[/dim]")
@@ -91,7 +97,7 @@ def print_object(obj: Any, as_json: bool) -> None:
         sys.stdout.write(dumps(data) + "\n")
         sys.stdout.flush()
         return
-    console = Console()
+    console = _console()
     if not isinstance(data, dict):
         console.print(data)
         return
