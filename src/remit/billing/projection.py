@@ -27,13 +27,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.billing.fields import boolean, timestamp
 from remit.billing.kinds import ChildSpec
 from remit.billing.refetch import Children, complete_children, embedded_children
 from remit.billing.routing import Ignored, Target, embedded_targets, route
+from remit.db import dialect
 from remit.telemetry.metrics import mirror_stale_skipped_total
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class ApplyResult:
 
 
 def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
-    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    return dialect.insert(conn, table)
 
 
 def _watermark_key(conn: AsyncConnection, columns: Any) -> Any:

@@ -16,10 +16,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from croniter import croniter
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.clock import Clock
+from remit.db import dialect
 from remit.db.tables import cron_entries
 from remit.errors import JobError
 from remit.jobs.definition import JobDefinition
@@ -75,10 +75,9 @@ async def fire_due(conn: AsyncConnection, entries: list[CronEntry], *, clock: Cl
     """Enqueue each entry whose latest tick has not fired yet; returns the names fired. Leader only."""
     now = clock.now()
     fired: list[str] = []
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     for entry in entries:
         tick = entry.latest_tick(now)
-        seed = insert(cron_entries).values(name=entry.name, expression=entry.expression, last_tick=None)
+        seed = dialect.insert(conn, cron_entries).values(name=entry.name, expression=entry.expression, last_tick=None)
         await conn.execute(
             seed.on_conflict_do_update(
                 index_elements=[cron_entries.c.name], set_={"expression": seed.excluded.expression}

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.clock import Clock, system_clock
+from remit.db import dialect
 from remit.db.tables import jobs
 from remit.db.tables.jobs import PENDING_STATES_SQL
 from remit.errors import JobError
@@ -74,13 +74,8 @@ def build_row(request: JobRequest, now: datetime) -> dict[str, Any]:
     }
 
 
-def _insert(dialect: str, *, unique: bool) -> Any:
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(jobs)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(jobs)
-    else:  # pragma: no cover - only two dialects are supported
-        raise JobError(f"unsupported database dialect {dialect}")
+def _insert(conn: Connection | AsyncConnection, *, unique: bool) -> Any:
+    stmt = dialect.insert(conn, jobs)
     if unique:
         stmt = stmt.on_conflict_do_nothing(
             index_elements=[jobs.c.unique_key],
@@ -100,7 +95,7 @@ async def enqueue(
     """Insert one job on ``conn`` (in its transaction). Returns the new id, or None when a pending job with
     the same unique key already exists. ``options`` are the other :class:`JobRequest` fields."""
     row = build_row(JobRequest(job, args or {}, **options), clock.now())
-    stmt = _insert(conn.dialect.name, unique=row["unique_key"] is not None)
+    stmt = _insert(conn, unique=row["unique_key"] is not None)
     result = await conn.execute(stmt, row)
     return result.scalar_one_or_none()
 
@@ -115,7 +110,7 @@ def enqueue_sync(
 ) -> int | None:
     """:func:`enqueue` for a host's blocking SQLAlchemy connection."""
     row = build_row(JobRequest(job, args or {}, **options), clock.now())
-    stmt = _insert(conn.dialect.name, unique=row["unique_key"] is not None)
+    stmt = _insert(conn, unique=row["unique_key"] is not None)
     return conn.execute(stmt, row).scalar_one_or_none()
 
 

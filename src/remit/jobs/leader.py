@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from remit.db import dialect
 from remit.db.tables import leaders
 
 CRON_LEADERSHIP = "scheduler"
@@ -20,8 +20,7 @@ CRON_LEADERSHIP = "scheduler"
 
 async def try_lead(conn: AsyncConnection, *, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
     """Take or extend leadership ``name`` for ``holder`` until ``now + ttl``; True when we hold it."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(leaders).values(name=name, holder=holder, expires_at=now + ttl)
+    stmt = dialect.insert(conn, leaders).values(name=name, holder=holder, expires_at=now + ttl)
     upsert = stmt.on_conflict_do_update(
         index_elements=[leaders.c.name],
         set_={"holder": stmt.excluded.holder, "expires_at": stmt.excluded.expires_at},

@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from remit.db import dialect
 from remit.db.tables import jobs, queue_states, workers
 from remit.db.tables.jobs import RUNNABLE_STATES_SQL
 from remit.jobs import bulk
@@ -34,10 +34,6 @@ _EXECUTING = sa.text("state = 'executing'")
 
 def _executing_guard(job_id: int, attempt: int) -> Any:
     return sa.and_(jobs.c.id == job_id, jobs.c.attempt == attempt, jobs.c.state == JobState.EXECUTING.value)
-
-
-def _upsert(conn: AsyncConnection, table: sa.Table) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 async def claim(
@@ -184,7 +180,7 @@ async def cancel(conn: AsyncConnection, job_id: int, *, now: datetime, reason: s
 
 
 async def set_paused(conn: AsyncConnection, queue: str, paused: bool, *, now: datetime, by: str) -> None:
-    stmt = _upsert(conn, queue_states).values(name=queue, paused=paused, updated_at=now, updated_by=by)
+    stmt = dialect.insert(conn, queue_states).values(name=queue, paused=paused, updated_at=now, updated_by=by)
     stmt = stmt.on_conflict_do_update(
         index_elements=[queue_states.c.name],
         set_={"paused": stmt.excluded.paused, "updated_at": stmt.excluded.updated_at,
@@ -202,7 +198,7 @@ async def heartbeat(
     conn: AsyncConnection, *, worker_id: str, host: str, pid: int, queues: list[str], now: datetime
 ) -> None:
     """Insert or refresh this worker's row; its jobs are safe from rescue while it is fresh."""
-    stmt = _upsert(conn, workers).values(
+    stmt = dialect.insert(conn, workers).values(
         id=worker_id, host=host, pid=pid, queues=queues, started_at=now, heartbeat_at=now
     )
     stmt = stmt.on_conflict_do_update(index_elements=[workers.c.id], set_={"heartbeat_at": now})

@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.clock import Clock, system_clock
+from remit.db import dialect
 from remit.db.tables import ledger_events
 from remit.errors import UpcastError
 from remit.ledger.events import LedgerEvent, pii_keys_in
@@ -75,9 +75,7 @@ async def record(
         "idempotency_key": idempotency_key,
         "recorded_at": _clock.now(),
     }
-    insert: Any = postgresql.insert(ledger_events) if conn.dialect.name == "postgresql" else sqlite.insert(
-        ledger_events
-    )
+    insert: Any = dialect.insert(conn, ledger_events)
     stmt = (
         insert.values(**values)
         .on_conflict_do_nothing(index_elements=[ledger_events.c.idempotency_key])

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from remit.db import dialect
 from remit.db.tables.fake import fake_counters, fake_objects
 from remit.processor.fake.errors import missing
 from remit.processor.fake.ids import format_id
@@ -22,9 +22,7 @@ from remit.processor.fake.ids import format_id
 
 def dialect_insert(conn: AsyncConnection, table: sa.Table) -> Any:
     """An INSERT that knows ON CONFLICT on either database."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return dialect.insert(conn, table)
 
 
 @dataclass(frozen=True, slots=True)
