@@ -29,7 +29,6 @@ class Runtime:
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock = system_clock) -> Runtime:
         from remit.jobs import queues
-
         from remit.processor import build_processor
 
         queues.configure(settings.queues)

@@ -206,6 +206,9 @@ class LineLister:
     def __init__(self, lines: list[str], fail: bool = False) -> None:
         self.lines, self.fail, self.calls = lines, fail, 0
 
+    async def close(self) -> None:
+        return None
+
     async def list_invoice_lines(self, invoice_id: str, *, limit: int, starting_after: str | None) -> Any:
         self.calls += 1
         if self.fail:
@@ -311,6 +314,9 @@ class ItemLister:
     def __init__(self, items: list[str]) -> None:
         self.items = items
         self.asked: list[tuple[str, int, str | None]] = []
+
+    async def close(self) -> None:
+        return None
 
     async def list_subscription_items(self, subscription_id: str, *, limit: int,
                                       starting_after: str | None) -> Any:
