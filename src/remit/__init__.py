@@ -23,6 +23,7 @@ from remit.jobs.definition import Cancel, JobDefinition, JobRegistry, Snooze, Un
 from remit.jobs.enqueue import JobRequest, enqueue, enqueue_many, enqueue_sync
 from remit.jobs.retry import Backoff
 from remit.runtime import Runtime
+from remit.webhooks.handlers import HandlerContext, on_event, register_handler
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,7 @@ __all__ = [
     "ConfigurationError",
     "DatabaseUnavailable",
     "FrozenClock",
+    "HandlerContext",
     "JobContext",
     "JobDefinition",
     "JobError",
@@ -54,4 +56,6 @@ __all__ = [
     "enqueue_sync",
     "job",
     "load_settings",
+    "on_event",
+    "register_handler",
 ]

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from remit.clock import FrozenClock
 from remit.db.tables import jobs, webhook_events
+from remit.jobs.definition import Snooze
 from remit.jobs.testing import drain
 from remit.runtime import Runtime
 from remit.telemetry import ops
@@ -187,3 +188,30 @@ async def test_held_events_are_released_and_dispatched_once(db_url: str) -> None
             assert (await _event(on, row_id))["status"] == EventStatus.PROCESSED.value
     finally:
         await off.close()
+
+
+async def test_a_snoozing_handler_runs_again_later_without_spending_an_attempt(
+    rt: Runtime, calls: list[str]
+) -> None:
+    state = {"snooze": True}
+
+    async def flaky(ctx: HandlerContext) -> None:
+        calls.append("flaky")
+        if state["snooze"]:
+            raise Snooze(30, "rate limited")
+
+    async def paid(ctx: HandlerContext) -> None:
+        calls.append("paid")
+
+    default_handlers.register("invoice.paid", flaky, name="test.flaky")
+    default_handlers.register("invoice.paid", paid, name="test.paid")
+    row_id = await _ingest(rt, event("invoice.paid"))
+    assert (await drain(rt))["snoozed"] == 1
+    row = await _event(rt, row_id)
+    assert row["status"] == EventStatus.RECEIVED.value  # not processed: one handler still has to run
+    assert row["handler_results"]["test.paid"]["ok"] is True
+    state["snooze"] = False
+    _advance(rt, 31)
+    assert (await drain(rt))["completed"] == 1
+    assert calls == ["flaky", "paid", "flaky"]
+    assert (await _event(rt, row_id))["status"] == EventStatus.PROCESSED.value

@@ -61,6 +61,12 @@ async def test_a_new_event_is_stored_with_its_job_and_ledger_entry(rt: Runtime) 
     assert job["args"] == {"webhook_event_id": row["id"]}
     assert job["queue"] == "remit_webhooks"
     assert job["max_attempts"] == rt.settings.webhook_max_attempts
+    assert job["state"] == "available"
+    assert job["scheduled_at"] == rt.clock.now()
+    assert job["inserted_at"] == rt.clock.now()
+    assert job["unique_key"] == f"remit.webhooks.dispatch:{row['id']}"
+    assert entry["type"] == "webhook.received"
+    assert entry["subject"] == f"invoice:{document['data']['object']['id']}"
     assert entry["idempotency_key"] == f"webhook.received:fake:{document['id']}"
     assert entry["data"]["webhook_event_id"] == row["id"]
 

@@ -18,6 +18,7 @@ an ASGI client that runs no lifespan (tests call :func:`close_writer`).
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -53,6 +54,17 @@ _ERROR_SCHEMA = {
             },
         }
     }
+}
+REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "The event exactly as the processor signed it (at most REMIT_WEBHOOK_MAX_BODY_BYTES).",
+    "content": {"application/json": {"schema": {
+        "type": "object",
+        "required": ["id", "object", "type", "created", "data"],
+        "properties": {"id": {"type": "string"}, "object": {"const": "event"}, "type": {"type": "string"},
+                       "created": {"type": "integer"}, "livemode": {"type": "boolean"},
+                       "data": {"type": "object", "required": ["object"]}},
+    }}},
 }
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Stored (or already stored: `duplicate` is true)."},
@@ -102,7 +114,15 @@ async def close_writer(app: Any) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Release held events at start (when billing is on); close the writer at shutdown."""
+    """Release held events at start (when billing is on); close the writer at shutdown.
+
+    At start it also freezes the garbage collector's view of everything imported so far: deliveries waiting
+    on a batch commit outlive the young generations, so under load full collections run every second or so,
+    and each walked the million objects the imports left behind (about 100 ms, stalling every request in
+    flight). Frozen, those objects are never scanned again.
+    """
+    gc.collect()
+    gc.freeze()
     runtime: Runtime | None = getattr(app.state, "runtime", None)
     if runtime is not None:
         try:
@@ -142,17 +162,28 @@ def endpoint_handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Respon
 
 
 def build_router(settings: Settings, environ: Mapping[str, str] | None = None) -> APIRouter:
-    """One ``POST`` route per configured webhook endpoint."""
+    """One ``POST`` route per configured webhook endpoint.
+
+    Each endpoint is served by a plain Starlette route, ahead of a FastAPI route that only documents it in the
+    OpenAPI schema (it is never reached: the plain route matches first). The handler takes the raw request
+    and builds its own response, so FastAPI's per-request dependency resolution and response handling would
+    do nothing but cost about 65 µs of CPU per delivery — a third of the endpoint's own time.
+    """
     router = APIRouter(tags=["webhooks"], lifespan=lifespan)
     for endpoint in resolve_endpoints(settings, environ):
+        handler = endpoint_handler(endpoint)
+        router.add_route(endpoint.path, handler, methods=["POST"], name=f"webhook_{endpoint.name}",
+                         include_in_schema=False)
         router.add_api_route(
             endpoint.path,
-            endpoint_handler(endpoint),
+            handler,
             methods=["POST"],
-            name=f"webhook_{endpoint.name}",
+            name=f"webhook_{endpoint.name}_documented",
             summary=f"Receive processor webhooks ({endpoint.name} endpoint)",
+            description="Stripe-signed event deliveries (`Stripe-Signature` header, raw JSON body).",
             responses=RESPONSES,
             response_model=None,
+            openapi_extra={"requestBody": REQUEST_BODY},
         )
     return router
 

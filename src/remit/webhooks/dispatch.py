@@ -149,7 +149,8 @@ class Dispatcher:
         for index, step in enumerate(steps):
             is_last = index == len(steps) - 1
             try:
-                await self._run_step(event, payload, step, results, finish=is_last and not failures)
+                finish = is_last and not failures and snoozed is None
+                await self._run_step(event, payload, step, results, finish=finish)
             except Snooze as signal:
                 snoozed = signal
             except Exception as exc:

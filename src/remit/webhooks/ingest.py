@@ -66,11 +66,11 @@ async def receive(runtime: Runtime, endpoint: Endpoint, body: bytes, signature_h
 
     ``writer`` defaults to the generic one; the endpoint passes the fastest for its database. Database errors
     propagate unchanged (the API maps "unavailable" to 503)."""
-    signature.parse_header(signature_header)  # a missing header is reported before anything else is read
+    parsed = signature.parse_header(signature_header)  # a missing header is reported before the body is read
     text = decode_body(body)
     now = runtime.clock.now()
     signature.verify(text, signature_header, endpoint.secrets, tolerance=runtime.settings.webhook_tolerance,
-                     now=now.timestamp())
+                     now=now.timestamp(), parsed=parsed)
     envelope = parse_envelope(text)
     row = event_row(runtime, endpoint.name, envelope, text, now)
     event_row_id = await (writer or TransactionWriter()).store(runtime, row)

@@ -56,15 +56,16 @@ def parse_header(header: str | None) -> SignatureHeader:
     return SignatureHeader(timestamp, tuple(signatures))
 
 
-def verify(payload: str, header: str | None, secrets: Sequence[str], *, tolerance: int, now: float) -> int:
+def verify(payload: str, header: str | None, secrets: Sequence[str], *, tolerance: int, now: float,
+           parsed: SignatureHeader | None = None) -> int:
     """Check ``header`` against ``payload`` (the body as received, decoded as UTF-8) with each of
     ``secrets``; return the signed timestamp. ``now`` is the current Unix time from the runtime's clock.
 
     Raises :class:`~remit.errors.WebhookError` with code ``signature_missing``, ``signature_malformed``,
     ``signature_invalid`` or ``signature_expired`` (status 400), or ``endpoint_misconfigured`` (500) when no
-    secret is configured.
+    secret is configured. ``parsed`` is ``header`` already read by :func:`parse_header`, if the caller has it.
     """
-    parsed = parse_header(header)
+    parsed = parsed or parse_header(header)
     if not secrets:
         raise WebhookError("endpoint_misconfigured", "no webhook secret is configured", status_code=500)
     if not any(_matches(payload, header, secret) for secret in secrets):

@@ -8,8 +8,13 @@ here; the migration test keeps those in step with the database.
 
 - :func:`event_insert`, :func:`job_insert`: SQLAlchemy text statements for the generic path (SQLite), run one
   after another in one transaction.
-- :func:`ingest_sql`: PostgreSQL, for psycopg: the event insert and — only when it inserted a row — the
-  dispatch job and the ledger entry, as data-modifying CTEs. One statement, one round trip, atomic on its own.
+- :func:`ingest_sql`: PostgreSQL, for psycopg: a whole batch of deliveries in one statement — the event rows
+  and, only for those actually inserted, their dispatch jobs and ledger entries, as data-modifying CTEs over
+  the batch passed as one JSON array (``json_to_recordset``) and the bodies, end to end, as one binary
+  parameter each row slices its own out of. One round trip, one commit, one trigger run however many
+  deliveries the batch holds, and one statement text, so psycopg prepares it once per connection. JSON
+  rather than one array per column, because psycopg escapes array elements in Python; bodies apart, so they
+  are neither escaped into JSON nor parsed back out of it.
 """
 
 from __future__ import annotations
@@ -58,43 +63,61 @@ def _pg_type(column: sa.Column[Any]) -> str:
     return str(column.type.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
 
 
-def _cast(name: str, column: sa.Column[Any]) -> str:
-    return f"CAST(%({name})s AS {_pg_type(column)})"
+#: The one column the batch statement takes out of a binary parameter rather than a JSON field.
+BODY_COLUMN = "body"
+
+
+def batch_columns() -> list[tuple[str, sa.Column[Any]]]:
+    """The fields of each delivery in the batch statement's JSON array, as (field name, column it fills)."""
+    columns = [(f"ev_{c.name}", c) for c in insert_columns(webhook_events) if c.name != BODY_COLUMN]
+    columns += [(f"job_{c.name}", c) for c in insert_columns(jobs) if c.name not in JOB_COMPUTED]
+    columns += [(f"led_{c.name}", c) for c in insert_columns(ledger_events)]
+    position = webhook_events.c.attempts  # any INTEGER column: the type is what counts
+    return [*columns, ("job_key_prefix", jobs.c.unique_key), ("with_job", webhook_events.c.livemode),
+            ("body_start", position), ("body_length", position)]
 
 
 @cache
 def ingest_sql() -> str:
-    """PostgreSQL (psycopg ``%(name)s`` parameters): event, job (when ``with_job``), ledger entry.
+    """PostgreSQL (psycopg): a batch of deliveries in two parameters.
 
-    Parameters: every event column as ``ev_<column>``; every job column but ``args`` and ``unique_key`` as
-    ``job_<column>``, and ``job_key_prefix`` (the unique key is the prefix and the row id, see
-    :class:`remit.webhooks.dispatch.ByEventRow`); every ledger column as ``led_<column>`` (its ``data``
-    without the row id, which SQL adds); ``with_job``. Returns the new row's ``id``, or no row for a duplicate.
+    ``rows`` is a JSON array of one object per delivery; ``bodies`` the UTF-8 bodies end to end (bytes), each
+    delivery's being ``body_length`` bytes from byte ``body_start`` (1-based). Fields of each object (see
+    :func:`batch_columns`): every event column but ``body`` as ``ev_<column>``; every job column but ``args``
+    and ``unique_key`` as ``job_<column>``; every ledger column as ``led_<column>`` (``data`` without the row
+    id, which SQL adds); ``job_key_prefix`` (the job's unique key is the prefix and the row id, see
+    :class:`remit.webhooks.dispatch.ByEventRow`), ``with_job``, ``body_start``, ``body_length``. Times are ISO
+    8601 with their offset. The batch must not hold one event twice. Returns ``(id, processor, event_id)`` for
+    each row inserted; a delivery without a returned row was a duplicate.
     """
-    ev_columns = insert_columns(webhook_events)
-    ev_names = ", ".join(c.name for c in ev_columns)
-    ev_values = ", ".join(f"%(ev_{c.name})s" for c in ev_columns)
-    computed = {
-        "args": "jsonb_build_object('webhook_event_id', ev.id)",
-        "unique_key": "CAST(%(job_key_prefix)s AS TEXT) || CAST(ev.id AS TEXT)",
-    }
-    job_columns = insert_columns(jobs)
-    job_select = ", ".join(computed.get(c.name, _cast(f"job_{c.name}", c)) for c in job_columns)
-    led_columns = insert_columns(ledger_events)
+    fields = ", ".join(f"{name} {_pg_type(column)}" for name, column in batch_columns())
+    body = ("convert_from(substring(CAST(%(bodies)s AS BYTEA) FROM input.body_start FOR input.body_length), "
+            "'UTF8')")
+    ev_columns = [c.name for c in insert_columns(webhook_events)]
+    ev_select = ", ".join(body if name == BODY_COLUMN else f"input.ev_{name}" for name in ev_columns)
+    job_select = ", ".join(
+        "jsonb_build_object('webhook_event_id', ev.id)" if c.name == "args"
+        else "input.job_key_prefix || CAST(ev.id AS TEXT)" if c.name == "unique_key"
+        else f"input.job_{c.name}"
+        for c in insert_columns(jobs)
+    )
     led_select = ", ".join(
-        f"{_cast('led_data', c)} || jsonb_build_object('webhook_event_id', ev.id)" if c.name == "data"
-        else _cast(f"led_{c.name}", c)
-        for c in led_columns
+        "input.led_data || jsonb_build_object('webhook_event_id', ev.id)" if c.name == "data"
+        else f"input.led_{c.name}"
+        for c in insert_columns(ledger_events)
     )
+    joined = "ev JOIN input ON input.ev_processor = ev.processor AND input.ev_event_id = ev.event_id"
     return (
-        f"WITH ev AS (INSERT INTO {webhook_events.name} ({ev_names}) VALUES ({ev_values}) "
-        f"ON CONFLICT (processor, event_id) DO NOTHING RETURNING id), "
-        f"job AS (INSERT INTO {jobs.name} ({', '.join(c.name for c in job_columns)}) "
-        f"SELECT {job_select} FROM ev WHERE CAST(%(with_job)s AS BOOLEAN) RETURNING id), "
-        f"led AS (INSERT INTO {ledger_events.name} ({', '.join(c.name for c in led_columns)}) "
-        f"SELECT {led_select} FROM ev ON CONFLICT (idempotency_key) DO NOTHING RETURNING id) "
-        f"SELECT id FROM ev"
+        f"WITH input AS (SELECT * FROM json_to_recordset(CAST(%(rows)s AS JSON)) AS t({fields})), "
+        f"ev AS (INSERT INTO {webhook_events.name} ({', '.join(ev_columns)}) SELECT {ev_select} FROM input "
+        f"ON CONFLICT (processor, event_id) DO NOTHING RETURNING id, processor, event_id), "
+        f"job AS (INSERT INTO {jobs.name} ({', '.join(c.name for c in insert_columns(jobs))}) "
+        f"SELECT {job_select} FROM {joined} WHERE input.with_job RETURNING id), "
+        f"led AS (INSERT INTO {ledger_events.name} ({', '.join(c.name for c in insert_columns(ledger_events))}) "
+        f"SELECT {led_select} FROM {joined} ON CONFLICT (idempotency_key) DO NOTHING RETURNING id) "
+        f"SELECT id, processor, event_id FROM ev"
     )
 
 
-__all__ = ["JOB_COMPUTED", "event_insert", "ingest_sql", "insert_columns", "job_insert"]
+__all__ = ["BODY_COLUMN", "JOB_COMPUTED", "batch_columns", "event_insert", "ingest_sql", "insert_columns",
+           "job_insert"]

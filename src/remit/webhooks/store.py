@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,11 +62,38 @@ def _guard(target: EventStatus, only_from: Sequence[EventStatus] | None) -> list
     return sorted(s.value for s in only_from)
 
 
+@cache
+def _start_statement() -> Any:
+    """Built once: constructing a statement costs more CPU than executing the cached compiled form."""
+    return (
+        sa.update(webhook_events)
+        .where(webhook_events.c.id == sa.bindparam("row_id"),
+               webhook_events.c.status.in_(source_values(EventStatus.PROCESSING)))
+        .values(status=EventStatus.PROCESSING.value, attempts=webhook_events.c.attempts + 1)
+        .returning(*webhook_events.c)
+    )
+
+
+@cache
+def _results_statement(processed: bool) -> Any:
+    values: dict[str, Any] = {"handler_results": sa.bindparam("results", type_=webhook_events.c.handler_results.type)}
+    if processed:
+        check_transition(EventStatus.PROCESSING, EventStatus.PROCESSED)
+        values.update(status=EventStatus.PROCESSED.value,
+                      processed_at=sa.bindparam("processed_at", type_=webhook_events.c.processed_at.type))
+    return (
+        sa.update(webhook_events)
+        .where(webhook_events.c.id == sa.bindparam("row_id"),
+               webhook_events.c.status == EventStatus.PROCESSING.value)
+        .values(**values)
+    )
+
+
 async def start_attempt(conn: AsyncConnection, event_row_id: int) -> WebhookEvent | None:
     """Mark the event ``processing`` and count the attempt; the event with its body, or None when it is not
     in a status a dispatch may start from (already processed, held, dead, or pruned)."""
-    return await move(conn, event_row_id, EventStatus.PROCESSING, with_body=True,
-                      attempts=webhook_events.c.attempts + 1)
+    row = (await conn.execute(_start_statement(), {"row_id": event_row_id})).mappings().first()
+    return WebhookEvent.from_row(row) if row else None
 
 
 async def record_results(
@@ -73,17 +101,10 @@ async def record_results(
 ) -> bool:
     """Store the handler results of a ``processing`` event; with ``processed_at``, also mark it processed.
     False when the event is no longer processing (its work must then be rolled back)."""
-    values: dict[str, Any] = {"handler_results": results}
+    params: dict[str, Any] = {"row_id": event_row_id, "results": results}
     if processed_at is not None:
-        check_transition(EventStatus.PROCESSING, EventStatus.PROCESSED)
-        values.update(status=EventStatus.PROCESSED.value, processed_at=processed_at)
-    stmt = (
-        sa.update(webhook_events)
-        .where(webhook_events.c.id == event_row_id,
-               webhook_events.c.status == EventStatus.PROCESSING.value)
-        .values(**values)
-    )
-    return (await conn.execute(stmt)).rowcount == 1
+        params["processed_at"] = processed_at
+    return (await conn.execute(_results_statement(processed_at is not None), params)).rowcount == 1
 
 
 async def move_many(
