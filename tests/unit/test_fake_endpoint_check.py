@@ -36,3 +36,9 @@ def test_next_steps_point_at_real_commands_and_endpoints():
     assert any(line.startswith("remit webhooks list") for line in lines)
     assert any("Authorization: Bearer $TOKEN" in line and line.endswith("/api/v1/billing/customers")
                for line in lines)
+
+
+def test_next_steps_without_tokens_say_how_to_get_one():
+    lines = next_steps("http://127.0.0.1:8000", has_tokens=False)
+    assert any("REMIT_SERVICE_TOKENS" in line for line in lines)
+    assert all("Authorization: Bearer" in line for line in lines if line.startswith("curl"))

@@ -227,13 +227,20 @@ async def _service_answers(base_url: str) -> bool:
 
 def next_steps(base_url: str, has_tokens: bool) -> list[str]:
     """Where to look after the demo (pure, so a test can check every command it names exists)."""
-    auth = ' -H "Authorization: Bearer $TOKEN"' if has_tokens else ""
+    auth = ' -H "Authorization: Bearer $TOKEN"'
     api = base_url.rstrip("/") + "/api/v1/billing"
+    token_hint = (
+        ["# the read API needs a bearer token: TOKEN is one of REMIT_SERVICE_TOKENS"]
+        if has_tokens
+        else ["# the read API needs a bearer token: start the service with REMIT_SERVICE_TOKENS=<token>,",
+              "# then TOKEN=<token> for the calls below"]
+    )
     return [
         "remit webhooks list                      # every event the service received",
         "remit webhooks list --status dead        # the dead-letter queue",
         "remit fake events                        # what the fake processor sent, and how delivery went",
         "remit fake clock advance 30d             # a month later: renewals, retries, cancellations",
+        *token_hint,
         f"curl{auth} {api}/customers",
         f"curl{auth} {api}/subscriptions",
         f"curl{auth} {api}/invoices",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import getpass
 import json
 import signal
@@ -17,6 +18,7 @@ from remit.jobs.builtin import load_job_modules
 from remit.jobs.enqueue import enqueue
 from remit.jobs.states import JobState
 from remit.runtime import Runtime
+from remit.webhooks.held import release_held
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
 ActorOption = Annotated[str | None, typer.Option("--actor", help="Who is acting (default: operator:$USER).")]
@@ -72,6 +74,8 @@ def worker_command(
         except DatabaseUnavailable as exc:
             fail(str(exc))
         wanted = [name.strip() for name in queue_names.split(",") if name.strip()] if queue_names else None
+        await release_held(runtime)  # events stored while billing was off, if it is on again
+        gc.freeze()  # start-up objects never die: keep them out of the collector's full passes
         worker = Worker(runtime, queues=wanted, lead=lead)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
