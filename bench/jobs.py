@@ -481,7 +481,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=20_000, help="no-op jobs per system (default 20000)")
     parser.add_argument("--batch", type=int, default=500, help="remit claim batch, REMIT_JOB_BATCH_SIZE (500)")
     parser.add_argument("--concurrency", type=int, default=500, help="remit queue concurrency (500)")
-    parser.add_argument("--enqueue-chunk", type=int, default=1000, help="jobs per enqueue_many transaction (1000)")
+    parser.add_argument("--enqueue-chunk", type=int, default=5000, help="jobs per enqueue_many transaction (5000)")
     parser.add_argument("--procrastinate-concurrency", default="1,10,50",
                         help="comma-separated concurrencies to probe; one value skips the probes (1,10,50)")
     parser.add_argument("--probe-jobs", type=int, default=1000, help="jobs per procrastinate probe (1000)")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -60,15 +61,16 @@ def _stamp(value: datetime, dialect: str) -> str:
 
 def _encode_rows(rows: Sequence[dict[str, Any]], dialect: str) -> str:
     encoded = []
+    sqlite_text = dialect == "sqlite"
     for row in rows:
         item = {column: row[column] for column in _COLUMNS}
         item["scheduled_at"] = _stamp(row["scheduled_at"], dialect)
         item["inserted_at"] = _stamp(row["inserted_at"], dialect)
-        if dialect == "sqlite":  # JSON columns are stored as text there
+        if sqlite_text:  # JSON columns are stored as text there
             for column in ("args", "errors", "meta"):
-                item[column] = json.dumps(item[column], separators=(",", ":"))
+                item[column] = orjson.dumps(item[column], default=str).decode()
         encoded.append(item)
-    return json.dumps(encoded, separators=(",", ":"), default=str)
+    return orjson.dumps(encoded, default=str).decode()
 
 
 async def insert_rows(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
