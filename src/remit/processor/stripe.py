@@ -20,16 +20,10 @@ import stripe
 from remit.processor.base import Metadata, StripeObject
 from remit.processor.errors import from_answer, unreachable
 from remit.processor.fake.events import API_VERSION
+from remit.processor.requests import item_change, request_params
 
 NAME = "stripe"
 DEFAULT_TIMEOUT = 30.0
-
-
-def _params(extra: Mapping[str, Any] | None = None, **given: Any) -> dict[str, Any]:
-    params = {key: value for key, value in given.items() if value is not None}
-    if extra:
-        params.update(extra)
-    return params
 
 
 def _plain(obj: Any) -> Any:
@@ -90,7 +84,7 @@ class StripeProcessor:
                               description: str | None = None, metadata: Metadata | None = None,
                               payment_method: str | None = None,
                               extra: Mapping[str, Any] | None = None) -> StripeObject:
-        params = _params(extra, email=email, name=name, description=description,
+        params = request_params(extra, email=email, name=name, description=description,
                          metadata=dict(metadata) if metadata else None, payment_method=payment_method)
         if payment_method:
             params.setdefault("invoice_settings", {"default_payment_method": payment_method})
@@ -102,7 +96,7 @@ class StripeProcessor:
                               name: str | None = None, description: str | None = None,
                               metadata: Metadata | None = None, default_payment_method: str | None = None,
                               extra: Mapping[str, Any] | None = None) -> StripeObject:
-        params = _params(extra, email=email, name=name, description=description,
+        params = request_params(extra, email=email, name=name, description=description,
                          metadata=dict(metadata) if metadata else None)
         if default_payment_method:
             params["invoice_settings"] = {"default_payment_method": default_payment_method}
@@ -132,7 +126,7 @@ class StripeProcessor:
                                   idempotency_key: str, trial_period_days: int | None = None,
                                   default_payment_method: str | None = None, metadata: Metadata | None = None,
                                   extra: Mapping[str, Any] | None = None) -> StripeObject:
-        params = _params(extra, customer=customer, items=[dict(item) for item in items],
+        params = request_params(extra, customer=customer, items=[dict(item) for item in items],
                          trial_period_days=trial_period_days, default_payment_method=default_payment_method,
                          metadata=dict(metadata) if metadata else None)
         result: StripeObject = await self._call("subscriptions.create", self._v1.subscriptions.create_async,
@@ -143,16 +137,11 @@ class StripeProcessor:
                                   quantity: int | None = None, proration_behavior: str | None = None,
                                   metadata: Metadata | None = None,
                                   extra: Mapping[str, Any] | None = None) -> StripeObject:
-        params = _params(extra, proration_behavior=proration_behavior,
+        params = request_params(extra, proration_behavior=proration_behavior,
                          metadata=dict(metadata) if metadata else None)
         if price is not None or quantity is not None:
             current = await self.retrieve_subscription(subscription_id)
-            item: dict[str, Any] = {"id": current["items"]["data"][0]["id"]}
-            if price is not None:
-                item["price"] = price
-            if quantity is not None:
-                item["quantity"] = quantity
-            params["items"] = [item]
+            params["items"] = item_change(current, price=price, quantity=quantity)
         result: StripeObject = await self._call("subscriptions.update", self._v1.subscriptions.update_async,
                                                 subscription_id, params=params, idempotency_key=idempotency_key)
         return result
@@ -191,7 +180,7 @@ class StripeProcessor:
     async def list_invoices(self, *, customer: str | None = None, subscription: str | None = None,
                             status: str | None = None, limit: int = 10,
                             starting_after: str | None = None) -> StripeObject:
-        params = _params(customer=customer, subscription=subscription, status=status, limit=limit,
+        params = request_params(customer=customer, subscription=subscription, status=status, limit=limit,
                          starting_after=starting_after)
         result: StripeObject = await self._call("invoices.list", self._v1.invoices.list_async, params=params)
         return result
@@ -199,7 +188,7 @@ class StripeProcessor:
     async def pay_invoice(self, invoice_id: str, *, idempotency_key: str,
                           payment_method: str | None = None) -> StripeObject:
         result: StripeObject = await self._call("invoices.pay", self._v1.invoices.pay_async, invoice_id,
-                                                params=_params(payment_method=payment_method),
+                                                params=request_params(payment_method=payment_method),
                                                 idempotency_key=idempotency_key)
         return result
 
@@ -207,7 +196,7 @@ class StripeProcessor:
     async def create_refund(self, *, idempotency_key: str, charge: str | None = None,
                             payment_intent: str | None = None, amount: int | None = None,
                             reason: str | None = None, metadata: Metadata | None = None) -> StripeObject:
-        params = _params(charge=charge, payment_intent=payment_intent, amount=amount, reason=reason,
+        params = request_params(charge=charge, payment_intent=payment_intent, amount=amount, reason=reason,
                          metadata=dict(metadata) if metadata else None)
         result: StripeObject = await self._call("refunds.create", self._v1.refunds.create_async, params=params,
                                                 idempotency_key=idempotency_key)
@@ -219,7 +208,7 @@ class StripeProcessor:
                                       customer: str | None = None, customer_email: str | None = None,
                                       client_reference_id: str | None = None, metadata: Metadata | None = None,
                                       extra: Mapping[str, Any] | None = None) -> StripeObject:
-        params = _params(extra, mode=mode, success_url=success_url, cancel_url=cancel_url,
+        params = request_params(extra, mode=mode, success_url=success_url, cancel_url=cancel_url,
                          line_items=[dict(item) for item in line_items] or None, customer=customer,
                          customer_email=customer_email, client_reference_id=client_reference_id,
                          metadata=dict(metadata) if metadata else None)
@@ -239,7 +228,8 @@ class StripeProcessor:
     # usage, money, events, endpoints
     async def create_meter_event(self, *, event_name: str, payload: Mapping[str, str], idempotency_key: str,
                                  identifier: str | None = None, timestamp: int | None = None) -> StripeObject:
-        params = _params(event_name=event_name, payload=dict(payload), identifier=identifier, timestamp=timestamp)
+        params = request_params(event_name=event_name, payload=dict(payload), identifier=identifier,
+                                timestamp=timestamp)
         result: StripeObject = await self._call("billing.meter_events.create",
                                                 self._v1.billing.meter_events.create_async, params=params,
                                                 idempotency_key=idempotency_key)
@@ -258,7 +248,7 @@ class StripeProcessor:
     async def create_webhook_endpoint(self, *, url: str, enabled_events: Sequence[str], idempotency_key: str,
                                       description: str | None = None,
                                       api_version: str | None = None) -> StripeObject:
-        params = _params(url=url, enabled_events=list(enabled_events), description=description,
+        params = request_params(url=url, enabled_events=list(enabled_events), description=description,
                          api_version=api_version)
         result: StripeObject = await self._call("webhook_endpoints.create",
                                                 self._v1.webhook_endpoints.create_async, params=params,

@@ -14,15 +14,9 @@ from typing import Any
 from remit.processor.base import Metadata, StripeObject
 from remit.processor.errors import from_answer, unreachable
 from remit.processor.fake.engine import FakeEngine, FakeResponse, FakeTimeout
+from remit.processor.requests import item_change, request_params
 
 NAME = "fake"
-
-
-def _params(extra: Mapping[str, Any] | None = None, **given: Any) -> dict[str, Any]:
-    params = {key: value for key, value in given.items() if value is not None}
-    if extra:
-        params.update(extra)
-    return params
 
 
 class FakeProcessor:
@@ -58,7 +52,7 @@ class FakeProcessor:
                               description: str | None = None, metadata: Metadata | None = None,
                               payment_method: str | None = None,
                               extra: Mapping[str, Any] | None = None) -> StripeObject:
-        params = _params(extra, email=email, name=name, description=description, metadata=metadata,
+        params = request_params(extra, email=email, name=name, description=description, metadata=metadata,
                          payment_method=payment_method)
         if payment_method:
             params.setdefault("invoice_settings", {"default_payment_method": payment_method})
@@ -68,7 +62,7 @@ class FakeProcessor:
                               name: str | None = None, description: str | None = None,
                               metadata: Metadata | None = None, default_payment_method: str | None = None,
                               extra: Mapping[str, Any] | None = None) -> StripeObject:
-        params = _params(extra, email=email, name=name, description=description, metadata=metadata)
+        params = request_params(extra, email=email, name=name, description=description, metadata=metadata)
         if default_payment_method:
             params["invoice_settings"] = {"default_payment_method": default_payment_method}
         return await self._call("POST", f"/v1/customers/{customer_id}", params, idempotency_key=idempotency_key)
@@ -89,7 +83,7 @@ class FakeProcessor:
                                   idempotency_key: str, trial_period_days: int | None = None,
                                   default_payment_method: str | None = None, metadata: Metadata | None = None,
                                   extra: Mapping[str, Any] | None = None) -> StripeObject:
-        params = _params(extra, customer=customer, items=[dict(item) for item in items],
+        params = request_params(extra, customer=customer, items=[dict(item) for item in items],
                          trial_period_days=trial_period_days, default_payment_method=default_payment_method,
                          metadata=metadata)
         return await self._call("POST", "/v1/subscriptions", params, idempotency_key=idempotency_key)
@@ -98,15 +92,10 @@ class FakeProcessor:
                                   quantity: int | None = None, proration_behavior: str | None = None,
                                   metadata: Metadata | None = None,
                                   extra: Mapping[str, Any] | None = None) -> StripeObject:
-        params = _params(extra, proration_behavior=proration_behavior, metadata=metadata)
+        params = request_params(extra, proration_behavior=proration_behavior, metadata=metadata)
         if price is not None or quantity is not None:
             current = await self.retrieve_subscription(subscription_id)
-            item: dict[str, Any] = {"id": current["items"]["data"][0]["id"]}
-            if price is not None:
-                item["price"] = price
-            if quantity is not None:
-                item["quantity"] = quantity
-            params["items"] = [item]
+            params["items"] = item_change(current, price=price, quantity=quantity)
         return await self._call("POST", f"/v1/subscriptions/{subscription_id}", params,
                                 idempotency_key=idempotency_key)
 
@@ -136,20 +125,20 @@ class FakeProcessor:
     async def list_invoices(self, *, customer: str | None = None, subscription: str | None = None,
                             status: str | None = None, limit: int = 10,
                             starting_after: str | None = None) -> StripeObject:
-        return await self._call("GET", "/v1/invoices", _params(customer=customer, subscription=subscription,
+        return await self._call("GET", "/v1/invoices", request_params(customer=customer, subscription=subscription,
                                                                status=status, limit=limit,
                                                                starting_after=starting_after))
 
     async def pay_invoice(self, invoice_id: str, *, idempotency_key: str,
                           payment_method: str | None = None) -> StripeObject:
-        return await self._call("POST", f"/v1/invoices/{invoice_id}/pay", _params(payment_method=payment_method),
+        return await self._call("POST", f"/v1/invoices/{invoice_id}/pay", request_params(payment_method=payment_method),
                                 idempotency_key=idempotency_key)
 
     # refunds
     async def create_refund(self, *, idempotency_key: str, charge: str | None = None,
                             payment_intent: str | None = None, amount: int | None = None,
                             reason: str | None = None, metadata: Metadata | None = None) -> StripeObject:
-        params = _params(charge=charge, payment_intent=payment_intent, amount=amount, reason=reason,
+        params = request_params(charge=charge, payment_intent=payment_intent, amount=amount, reason=reason,
                          metadata=metadata)
         return await self._call("POST", "/v1/refunds", params, idempotency_key=idempotency_key)
 
@@ -159,7 +148,7 @@ class FakeProcessor:
                                       customer: str | None = None, customer_email: str | None = None,
                                       client_reference_id: str | None = None, metadata: Metadata | None = None,
                                       extra: Mapping[str, Any] | None = None) -> StripeObject:
-        params = _params(extra, mode=mode, success_url=success_url, cancel_url=cancel_url,
+        params = request_params(extra, mode=mode, success_url=success_url, cancel_url=cancel_url,
                          line_items=[dict(item) for item in line_items] or None, customer=customer,
                          customer_email=customer_email, client_reference_id=client_reference_id,
                          metadata=metadata)
@@ -173,7 +162,8 @@ class FakeProcessor:
     # usage, money, events, endpoints
     async def create_meter_event(self, *, event_name: str, payload: Mapping[str, str], idempotency_key: str,
                                  identifier: str | None = None, timestamp: int | None = None) -> StripeObject:
-        params = _params(event_name=event_name, payload=dict(payload), identifier=identifier, timestamp=timestamp)
+        params = request_params(event_name=event_name, payload=dict(payload), identifier=identifier,
+                                timestamp=timestamp)
         return await self._call("POST", "/v1/billing/meter_events", params, idempotency_key=idempotency_key)
 
     async def retrieve_balance_transaction(self, balance_transaction_id: str) -> StripeObject:
@@ -185,7 +175,7 @@ class FakeProcessor:
     async def create_webhook_endpoint(self, *, url: str, enabled_events: Sequence[str], idempotency_key: str,
                                       description: str | None = None,
                                       api_version: str | None = None) -> StripeObject:
-        params = _params(url=url, enabled_events=list(enabled_events), description=description,
+        params = request_params(url=url, enabled_events=list(enabled_events), description=description,
                          api_version=api_version)
         return await self._call("POST", "/v1/webhook_endpoints", params, idempotency_key=idempotency_key)
 
@@ -195,11 +185,12 @@ class FakeProcessor:
 
     # extras for tests, triggers and the demo (not part of the protocol) -------------------------------------
     async def create_product(self, *, name: str, idempotency_key: str, **extra: Any) -> StripeObject:
-        return await self._call("POST", "/v1/products", _params(extra, name=name), idempotency_key=idempotency_key)
+        params = request_params(extra, name=name)
+        return await self._call("POST", "/v1/products", params, idempotency_key=idempotency_key)
 
     async def create_price(self, *, product: str, unit_amount: int, idempotency_key: str, currency: str = "usd",
                            interval: str | None = "month", **extra: Any) -> StripeObject:
-        params = _params(extra, product=product, unit_amount=unit_amount, currency=currency)
+        params = request_params(extra, product=product, unit_amount=unit_amount, currency=currency)
         if interval:
             params["recurring"] = {"interval": interval}
         return await self._call("POST", "/v1/prices", params, idempotency_key=idempotency_key)

@@ -1,0 +1,27 @@
+"""Building request parameters the way Stripe expects them, shared by the fake and the live adapter (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def request_params(extra: Mapping[str, Any] | None = None, **given: Any) -> dict[str, Any]:
+    """The given parameters that are set, then ``extra`` (the caller's pass-through fields) on top."""
+    params = {key: value for key, value in given.items() if value is not None}
+    if extra:
+        params.update(extra)
+    return params
+
+
+def item_change(current: Mapping[str, Any], *, price: str | None, quantity: int | None) -> list[dict[str, Any]] | None:
+    """The ``items`` of a plan change on a single-item subscription: the existing item with its new price
+    and/or quantity (replacing the item, not adding one); None when neither changes."""
+    if price is None and quantity is None:
+        return None
+    item: dict[str, Any] = {"id": current["items"]["data"][0]["id"]}
+    if price is not None:
+        item["price"] = price
+    if quantity is not None:
+        item["quantity"] = quantity
+    return [item]
