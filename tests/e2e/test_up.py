@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import re
 import signal
@@ -27,6 +26,7 @@ from remit.db.engine import create_sync_engine
 from remit.db.tables import jobs
 from remit.jobs.enqueue import enqueue_sync
 from tests.conftest import _truncate_pg
+from tests.e2e.workers import clean_env
 from tests.support import jobs as support_jobs
 
 pytestmark = pytest.mark.slow
@@ -88,10 +88,8 @@ class Lines:
 
 
 def remit_env(db_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REMIT_", "STRIPE_")) and k != "DATABASE_URL"}
+    env = clean_env(db_url)
     env.update(
-        DATABASE_URL=db_url,
-        PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",
         REMIT_LOG_FORMAT="json",
         REMIT_JOB_MODULES="tests.support.jobs",

@@ -14,11 +14,16 @@ ROOT = Path(__file__).resolve().parents[2]
 REMIT = str(Path(sys.executable).with_name("remit"))
 
 
+def clean_env(db_url: str) -> dict[str, str]:
+    """This process's environment without any remit or Stripe setting, pointed at ``db_url``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REMIT_", "STRIPE_")) and k != "DATABASE_URL"}
+    env.update(DATABASE_URL=db_url, PYTHONPATH=str(ROOT))
+    return env
+
+
 def worker_env(db_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REMIT_") and k != "DATABASE_URL"}
+    env = clean_env(db_url)
     env.update(
-        DATABASE_URL=db_url,
-        PYTHONPATH=str(ROOT),
         REMIT_JOB_LEASE_SECONDS="2",
         REMIT_JOB_HEARTBEAT_INTERVAL="0.3",
         REMIT_JOB_POLL_INTERVAL="0.2",
