@@ -60,7 +60,9 @@ def default_worker(runtime: Runtime) -> BackgroundWorker:
     from remit.jobs.worker import Worker
 
     load_job_modules(runtime.settings.job_modules)
-    return Worker(runtime)
+    worker = Worker(runtime)
+    runtime.job_wakers.append(worker.wake)  # the API in this process wakes it after storing an event
+    return worker
 
 
 @dataclass(frozen=True, slots=True)

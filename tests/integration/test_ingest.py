@@ -259,3 +259,14 @@ async def test_an_extra_endpoint_uses_its_own_secret_and_records_its_name(
     finally:
         await runtime.close()
 
+
+
+async def test_a_stored_event_wakes_this_processs_workers_and_a_duplicate_does_not(rt: Runtime) -> None:
+    woken: list[str | None] = []
+    rt.job_wakers.append(woken.append)
+    document = event()
+    async with client_for(rt) as client:
+        await post_event(client, rt, document)
+        assert woken == ["remit_webhooks"]
+        await post_event(client, rt, document)
+    assert woken == ["remit_webhooks"]

@@ -30,8 +30,11 @@ from starlette.responses import JSONResponse, Response
 from remit.config import Settings
 from remit.db.engine import is_unavailable_error
 from remit.errors import WebhookError
+from remit.jobs import queues
 from remit.runtime import Runtime
+from remit.webhooks.dispatch import dispatch_event
 from remit.webhooks.endpoints import Endpoint, resolve_endpoints
+from remit.webhooks.events import EventStatus
 from remit.webhooks.held import release_held
 from remit.webhooks.ingest import receive
 from remit.webhooks.writers import EventWriter, writer_for
@@ -155,6 +158,8 @@ def endpoint_handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Respon
                         extra={"endpoint": endpoint.name, "error_type": type(exc).__name__})
             return error_response(503, "database_unavailable", "the database is unavailable; retry later",
                                   {"Retry-After": RETRY_AFTER_SECONDS})
+        if result.status is EventStatus.RECEIVED and not result.duplicate:
+            runtime.wake_workers(queues.resolve(dispatch_event.queue))  # committed: its dispatch can run now
         return JSONResponse(result.to_json())
 
     receive_webhook.__name__ = f"receive_webhook_{endpoint.name}"
