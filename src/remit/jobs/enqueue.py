@@ -95,9 +95,10 @@ async def enqueue(
     """Insert one job on ``conn`` (in its transaction). Returns the new id, or None when a pending job with
     the same unique key already exists. ``options`` are the other :class:`JobRequest` fields."""
     row = build_row(JobRequest(job, args or {}, **options), clock.now())
-    stmt = _insert(conn, unique=row["unique_key"] is not None)
-    result = await conn.execute(stmt, row)
-    return result.scalar_one_or_none()
+    # The batch statement is plain text, so SQLAlchemy caches its compiled form; an ON CONFLICT insert built
+    # with the dialect's Insert would be compiled again on every call.
+    ids = await bulk.insert_rows(conn, [row])
+    return ids[0] if ids else None
 
 
 def enqueue_sync(
