@@ -170,10 +170,4 @@ def is_unavailable_error(exc: BaseException) -> bool:
     return name.startswith("psycopg") and type(exc).__name__ in {"OperationalError", "InterfaceError"}
 
 
-async def run_in_transaction(db: Database, fn: Any, *args: Any) -> Any:
-    """Run ``await fn(conn, *args)`` in one transaction and return what it returns."""
-    async with db.begin() as conn:
-        return await fn(conn, *args)
-
-
 __all__ = ["AsyncConnection", "Database", "async_url", "create_sync_engine", "is_unavailable_error", "sync_url"]

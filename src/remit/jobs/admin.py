@@ -14,7 +14,7 @@ from remit.db.tables import audit_log, jobs, queue_states, workers
 from remit.db.tables.jobs import RUNNABLE_STATES_SQL
 from remit.jobs import store
 from remit.jobs.records import Job
-from remit.jobs.states import FINISHED, JobState
+from remit.jobs.states import JobState
 from remit.telemetry import metrics
 
 _STATES = [state.value for state in JobState]
@@ -172,5 +172,3 @@ async def set_paused(db: Database, queue: str, paused: bool, *, now: datetime, a
         await audit(conn, at=now, actor=actor, action="queues.pause" if paused else "queues.resume",
                     subject=f"queue:{queue}", details={})
 
-
-FINISHED_VALUES = sorted(s.value for s in FINISHED)

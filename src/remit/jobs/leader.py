@@ -34,11 +34,3 @@ async def resign(conn: AsyncConnection, *, name: str, holder: str) -> None:
     """Give leadership up at once (graceful shutdown), so the next process need not wait for expiry."""
     await conn.execute(sa.delete(leaders).where(leaders.c.name == name, leaders.c.holder == holder))
 
-
-async def current_leader(conn: AsyncConnection, *, name: str, now: datetime) -> str | None:
-    row = (
-        await conn.execute(
-            sa.select(leaders.c.holder).where(leaders.c.name == name, leaders.c.expires_at >= now)
-        )
-    ).first()
-    return row[0] if row else None

@@ -12,7 +12,6 @@ LOCKED) RETURNING``, so many workers share a queue without waiting on each other
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -189,11 +188,6 @@ async def set_paused(conn: AsyncConnection, queue: str, paused: bool, *, now: da
     await conn.execute(stmt)
 
 
-async def paused_queues(conn: AsyncConnection) -> set[str]:
-    rows = await conn.execute(sa.select(queue_states.c.name).where(queue_states.c.paused))
-    return {row[0] for row in rows}
-
-
 async def heartbeat(
     conn: AsyncConnection, *, worker_id: str, host: str, pid: int, queues: list[str], now: datetime
 ) -> None:
@@ -225,11 +219,3 @@ async def prune(
     stmt = sa.delete(jobs).where(jobs.c.id.in_(doomed.scalar_subquery()))
     return (await conn.execute(stmt)).rowcount
 
-
-@dataclass(frozen=True, slots=True)
-class RunOutcome:
-    """What became of one run, for metrics and hooks."""
-
-    job: Job
-    state: JobState
-    applied: bool
