@@ -24,16 +24,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import TextClause
 
 from remit.billing.fields import boolean, timestamp
 from remit.billing.kinds import ChildSpec
 from remit.billing.refetch import Children, complete_children, embedded_children
 from remit.billing.routing import Ignored, Target, embedded_targets, route
-from remit.db import dialect
+from remit.db import statements
 from remit.telemetry.metrics import mirror_stale_skipped_total
 
 if TYPE_CHECKING:
@@ -65,17 +67,31 @@ class ApplyResult:
                 "duplicate": self.duplicate, "reason": self.reason}
 
 
-def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
-    return dialect.insert(conn, table)
+def _watermark_key(dialect_name: str, columns: str) -> str:
+    """SQL for the watermark tuple of ``columns`` (a table's name or ``excluded``), ordered as in Python: event
+    ids compare byte-wise (``COLLATE "C"`` on PostgreSQL; SQLite's default is already binary)."""
+    collate = ' COLLATE "C"' if dialect_name == "postgresql" else ""
+    return (f"({columns}.watermark_created, {columns}.watermark_hint, {columns}.watermark_phase, "
+            f"{columns}.watermark_event_id{collate})")
 
 
-def _watermark_key(conn: AsyncConnection, columns: Any) -> Any:
-    """The watermark tuple of ``columns`` (a table's or ``excluded``), ordered as in Python: event ids compare
-    byte-wise (``COLLATE "C"`` on PostgreSQL; SQLite's default is already binary)."""
-    event_id = columns.watermark_event_id
-    if conn.dialect.name == "postgresql":
-        event_id = event_id.collate("C")
-    return sa.tuple_(columns.watermark_created, columns.watermark_hint, columns.watermark_phase, event_id)
+@cache
+def _upsert_statement(dialect_name: str, table: sa.Table, names: tuple[str, ...], updated: tuple[str, ...],
+                      deleting: bool) -> TextClause:
+    """The watermark-guarded upsert of one row shape (built once per shape: see :mod:`remit.db.statements`)."""
+    newer = f"{_watermark_key(dialect_name, table.name)} < {_watermark_key(dialect_name, 'excluded')}"
+    where = newer if deleting else f"{newer} AND NOT {table.name}.deleted"
+    return statements.upsert(table, columns=names, conflict=("stripe_id",), update=updated, where=where,
+                             returning=("id",))
+
+
+@cache
+def _child_upsert_statement(table: sa.Table, parent_column: str, names: tuple[str, ...]) -> TextClause:
+    """Children carry their parent's watermark and are written only after the parent's upsert won, so they
+    are replaced unconditionally."""
+    keep = {"stripe_id", parent_column, "created_at"}
+    return statements.upsert(table, columns=names, conflict=(parent_column, "stripe_id"),
+                             update=[name for name in names if name not in keep])
 
 
 def _row_values(target: Target, now: datetime) -> dict[str, Any]:
@@ -106,18 +122,11 @@ def _kept_on_update(target: Target, values: Mapping[str, Any]) -> set[str]:
 
 async def _upsert(conn: AsyncConnection, target: Target, now: datetime) -> bool:
     """Insert the row or replace it when the stored watermark is older; whether it was written."""
-    table = target.kind.table
     values = _row_values(target, now)
-    stmt = _insert(conn, table).values(**values)
-    newer = _watermark_key(conn, table.c) < _watermark_key(conn, stmt.excluded)
-    where = newer if target.deleting else sa.and_(newer, sa.not_(table.c.deleted))
     kept = _kept_on_update(target, values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.stripe_id],
-        set_={name: stmt.excluded[name] for name in values if name not in kept},
-        where=where,
-    ).returning(table.c.id)
-    return (await conn.execute(stmt)).scalar_one_or_none() is not None
+    stmt = _upsert_statement(conn.dialect.name, target.kind.table, tuple(values),
+                             tuple(name for name in values if name not in kept), target.deleting)
+    return (await conn.execute(stmt, values)).scalar_one_or_none() is not None
 
 
 async def _mark_deleted(conn: AsyncConnection, target: Target, now: datetime) -> bool:
@@ -171,13 +180,7 @@ async def _write_children(conn: AsyncConnection, parent: Target, children: Child
         table = child.table
         rows = _child_rows(child, parent, items, now)
         if rows:
-            stmt = _insert(conn, table)
-            keep = {"stripe_id", child.parent_column, "created_at"}
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[table.c[child.parent_column], table.c.stripe_id],
-                set_={name: stmt.excluded[name] for name in rows[0] if name not in keep},
-            )
-            await conn.execute(stmt, rows)
+            await conn.execute(_child_upsert_statement(table, child.parent_column, tuple(rows[0])), rows)
         if complete:
             await conn.execute(
                 sa.update(table)

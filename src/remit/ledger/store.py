@@ -8,13 +8,15 @@ writers cannot both succeed. There is no update or delete here, and the database
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import TextClause
 
 from remit.clock import Clock, system_clock
-from remit.db import dialect
+from remit.db import statements
 from remit.db.tables import ledger_events
 from remit.errors import UpcastError
 from remit.ledger.events import LedgerEvent, pii_keys_in
@@ -33,6 +35,12 @@ def use_clock(clock: Clock) -> Clock:
     global _clock
     previous, _clock = _clock, clock
     return previous
+
+
+@cache
+def _record_statement() -> TextClause:
+    """Built once: SQLAlchemy would compile an ON CONFLICT construct on every call (:mod:`remit.db.statements`)."""
+    return statements.upsert(ledger_events, conflict=("idempotency_key",), returning=("id",))
 
 
 def _check_text(field: str, value: str, limit: int) -> None:
@@ -75,13 +83,7 @@ async def record(
         "idempotency_key": idempotency_key,
         "recorded_at": _clock.now(),
     }
-    insert: Any = dialect.insert(conn, ledger_events)
-    stmt = (
-        insert.values(**values)
-        .on_conflict_do_nothing(index_elements=[ledger_events.c.idempotency_key])
-        .returning(ledger_events.c.id)
-    )
-    new_id = (await conn.execute(stmt)).scalar_one_or_none()
+    new_id = (await conn.execute(_record_statement(), values)).scalar_one_or_none()
     return None if new_id is None else int(new_id)
 
 

@@ -1,10 +1,8 @@
 """The ingest statements, as SQL text generated once from the table definitions.
 
-Why text rather than ``insert(...).on_conflict_do_nothing()``: SQLAlchemy 2.0 does not cache the compiled form
-of the dialects' ON CONFLICT inserts, so every call compiles afresh — about a millisecond of CPU, more than
-everything else ingest does. Text statements are cached (SQLAlchemy) or prepared (psycopg) like any other. The
-text is generated from the :class:`~sqlalchemy.Table` objects, so a column added to a table cannot be forgotten
-here; the migration test keeps those in step with the database.
+Why text rather than SQLAlchemy's ON CONFLICT constructs: see :mod:`remit.db.statements` (they are compiled
+afresh on every call). The text is generated from the :class:`~sqlalchemy.Table` objects, so a column added to
+a table cannot be forgotten here; the migration test keeps those in step with the database.
 
 - :func:`event_insert`, :func:`job_insert`: SQLAlchemy text statements for the generic path (SQLite), run one
   after another in one transaction.
@@ -26,24 +24,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.selectable import TextualSelect
 
+from remit.db.statements import insert_columns, upsert
 from remit.db.tables import jobs, ledger_events, webhook_events
 
 #: Job columns the PostgreSQL statement computes from the new row id instead of taking as parameters.
 JOB_COMPUTED = ("args", "unique_key")
 
 
-def insert_columns(table: sa.Table) -> list[sa.Column[Any]]:
-    """The columns an insert names: all but an autoincrementing primary key."""
-    return [column for column in table.c if not (column.primary_key and column.autoincrement is not False)]
-
-
 def _text_insert(table: sa.Table, *, conflict: tuple[str, ...] = ()) -> TextualSelect:
-    names = [column.name for column in insert_columns(table)]
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
-    if conflict:
-        sql += f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
-    params = [sa.bindparam(column.name, type_=column.type) for column in insert_columns(table)]
-    return sa.text(sql + " RETURNING id").bindparams(*params).columns(sa.column("id", sa.BigInteger))
+    stmt = upsert(table, conflict=conflict, returning=("id",))
+    return stmt.columns(sa.column("id", sa.BigInteger))
 
 
 @cache
@@ -119,5 +109,4 @@ def ingest_sql() -> str:
     )
 
 
-__all__ = ["BODY_COLUMN", "JOB_COMPUTED", "batch_columns", "event_insert", "ingest_sql", "insert_columns",
-           "job_insert"]
+__all__ = ["BODY_COLUMN", "JOB_COMPUTED", "batch_columns", "event_insert", "ingest_sql", "job_insert"]
