@@ -12,6 +12,7 @@ from remit.errors import (
     ConfigurationError,
     DatabaseUnavailable,
     JobError,
+    PermanentFailure,
     ProcessorError,
     RemitError,
     UnknownJob,
@@ -19,7 +20,7 @@ from remit.errors import (
     WebhookError,
 )
 from remit.jobs.context import JobContext
-from remit.jobs.definition import Cancel, JobDefinition, JobRegistry, Snooze, UniqueBy, job
+from remit.jobs.definition import Cancel, Discard, JobDefinition, JobRegistry, Snooze, UniqueBy, job
 from remit.jobs.enqueue import JobRequest, enqueue, enqueue_many, enqueue_sync
 from remit.jobs.retry import Backoff
 from remit.runtime import Runtime
@@ -33,6 +34,7 @@ __all__ = [
     "Clock",
     "ConfigurationError",
     "DatabaseUnavailable",
+    "Discard",
     "FrozenClock",
     "HandlerContext",
     "JobContext",
@@ -40,6 +42,7 @@ __all__ = [
     "JobError",
     "JobRegistry",
     "JobRequest",
+    "PermanentFailure",
     "ProcessorError",
     "RemitError",
     "Runtime",

@@ -6,6 +6,8 @@
  ├── ``JobError``
  │    └── ``UnknownJob``        a job name that no code registered
  ├── ``WebhookError``           a webhook that is refused before anything is stored
+ ├── ``PermanentFailure``       a webhook handler's failure no retry can fix: dead-letter the event now
+ │    └── ``MalformedEvent``    (remit.billing.routing) an envelope the mirror cannot order
  ├── ``ProcessorError``         the payment processor answered with an error
  └── ``UpcastError``            a ledger event of a schema version no upcaster knows
 
@@ -48,6 +50,19 @@ class WebhookError(RemitError):
         self.code = code
         self.status_code = status_code
         super().__init__(message)
+
+
+class PermanentFailure(RemitError):
+    """Raised by a webhook handler when retrying this event cannot help: the event (or the host data it
+    names) is wrong, not a dependency that may recover — say, subscription metadata a person mistyped.
+
+    Dispatch records the failure on the event like any other, but when every handler that failed in an
+    attempt failed this way it dead-letters the event at once instead of retrying it for days; an operator
+    fixes the cause and replays it. A transient failure in the same attempt keeps the event retrying. It
+    lives here rather than in ``remit.webhooks`` so remit's own handler code (the mirror's routing) can
+    raise it without depending on the webhook package. The message is stored and shown to operators:
+    identifiers only, never customer data.
+    """
 
 
 class ProcessorError(RemitError):

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 
 from remit.clock import FrozenClock
 from remit.db.tables import jobs, webhook_events
+from remit.db.tables.mirror import subscriptions
+from remit.errors import PermanentFailure
 from remit.jobs.definition import Snooze
 from remit.jobs.testing import drain
 from remit.runtime import Runtime
@@ -43,7 +45,7 @@ def calls() -> Iterator[list[str]]:
     """Host handlers registered for the test (removed after it); each appends its name when it runs."""
     made: list[str] = []
     yield made
-    for name in ("test.paid", "test.flaky", "test.everything"):
+    for name in ("test.paid", "test.flaky", "test.everything", "test.permanent"):
         default_handlers.remove(name)
 
 
@@ -215,3 +217,113 @@ async def test_a_snoozing_handler_runs_again_later_without_spending_an_attempt(
     assert (await drain(rt))["completed"] == 1
     assert calls == ["flaky", "paid", "flaky"]
     assert (await _event(rt, row_id))["status"] == EventStatus.PROCESSED.value
+
+
+class SeatsUnreadable(PermanentFailure):
+    """A host's permanent failure (a subclass, as a host would declare one)."""
+
+
+async def test_a_permanent_failure_dead_letters_the_event_on_the_first_attempt(
+    rt: Runtime, calls: list[str], ops_events: list[tuple[str, dict[str, Any]]]
+) -> None:
+    async def permanent(ctx: HandlerContext) -> None:
+        calls.append("permanent")
+        raise SeatsUnreadable(f"subscription {ctx.data_object['id']}: metadata.seats is not a whole number")
+
+    async def paid(ctx: HandlerContext) -> None:
+        calls.append("paid")
+
+    default_handlers.register("customer.subscription.*", permanent, name="test.permanent")
+    default_handlers.register("customer.subscription.*", paid, name="test.paid")
+    document = event("customer.subscription.created",
+                     obj={"id": "sub_perm", "object": "subscription", "customer": "cus_perm", "status": "active",
+                          "metadata": {"seats": "twelve"}})
+    row_id = await _ingest(rt, document)
+    outcome = await drain(rt)
+    assert outcome["discarded"] == 1
+    assert outcome["retryable"] == 0
+    assert calls == ["permanent", "paid"]
+    row = await _event(rt, row_id)
+    assert row["status"] == EventStatus.DEAD.value
+    assert row["attempts"] == 1
+    assert row["dead_at"] is not None
+    # the handler-level error is what the operator sees, as for any failure
+    assert row["last_error"]["handler"] == "test.permanent"
+    assert row["last_error"]["type"] == "SeatsUnreadable"
+    assert row["last_error"]["message"] == "subscription sub_perm: metadata.seats is not a whole number"
+    assert set(row["last_error"]["handlers"]) == {"test.permanent"}
+    # the mirror and the other host handler kept their results
+    assert row["handler_results"]["remit.mirror"]["ok"] is True
+    assert row["handler_results"]["test.paid"]["ok"] is True
+    assert row["handler_results"]["test.permanent"]["ok"] is False
+    async with rt.db.connect() as conn:
+        job = (await conn.execute(sa.select(jobs))).mappings().one()
+        mirrored = await conn.execute(sa.select(sa.func.count()).select_from(subscriptions)
+                                      .where(subscriptions.c.stripe_id == "sub_perm"))
+        assert mirrored.scalar_one() == 1
+    assert job["state"] == "discarded"
+    assert job["attempt"] == 1
+    assert job["max_attempts"] == MAX_ATTEMPTS
+    assert [e["type"] for e in job["errors"]] == ["Discard"]
+    assert "test.permanent (SeatsUnreadable)" in job["errors"][0]["message"]
+    dead = [meta for name, meta in ops_events if name == "webhook_dlq.dead_lettered"]
+    assert len(dead) == 1
+    assert dead[0]["event_id"] == row_id
+    assert dead[0]["attempt"] == 1
+    assert dead[0]["error_type"] == "SeatsUnreadable"
+    _advance(rt, 24 * 3600)
+    assert sum((await drain(rt)).values()) == 0  # nothing retries a dead letter
+    assert calls == ["permanent", "paid"]
+
+
+async def test_a_transient_failure_beside_a_permanent_one_keeps_the_event_retrying(
+    rt: Runtime, calls: list[str], ops_events: list[tuple[str, dict[str, Any]]]
+) -> None:
+    state = {"down": True}
+
+    async def permanent(ctx: HandlerContext) -> None:
+        calls.append("permanent")
+        raise PermanentFailure("invoice cannot be read by the host")
+
+    async def flaky(ctx: HandlerContext) -> None:
+        calls.append("flaky")
+        if state["down"]:
+            raise RuntimeError("downstream timed out")
+
+    default_handlers.register("invoice.paid", permanent, name="test.permanent")
+    default_handlers.register("invoice.paid", flaky, name="test.flaky")
+    row_id = await _ingest(rt, event("invoice.paid"))
+    assert (await drain(rt))["retryable"] == 1
+    row = await _event(rt, row_id)
+    assert row["status"] == EventStatus.FAILED.value
+    assert set(row["last_error"]["handlers"]) == {"test.permanent", "test.flaky"}
+    assert not [name for name, _ in ops_events if name == "webhook_dlq.dead_lettered"]
+
+    state["down"] = False  # the transient one recovers; only the permanent one is left: give up now
+    _advance(rt, 24 * 3600)
+    assert (await drain(rt))["discarded"] == 1
+    assert calls == ["permanent", "flaky", "permanent", "flaky"]
+    row = await _event(rt, row_id)
+    assert row["status"] == EventStatus.DEAD.value
+    assert row["attempts"] == 2 < MAX_ATTEMPTS
+    assert row["handler_results"]["test.flaky"]["ok"] is True
+    assert set(row["last_error"]["handlers"]) == {"test.permanent"}
+    assert len([name for name, _ in ops_events if name == "webhook_dlq.dead_lettered"]) == 1
+
+
+async def test_a_permanent_failure_beside_a_snooze_waits_for_the_snoozed_handler(
+    rt: Runtime, calls: list[str]
+) -> None:
+    async def permanent(ctx: HandlerContext) -> None:
+        calls.append("permanent")
+        raise PermanentFailure("never")
+
+    async def snoozy(ctx: HandlerContext) -> None:
+        calls.append("snoozy")
+        raise Snooze(30, "rate limited")
+
+    default_handlers.register("invoice.paid", permanent, name="test.permanent")
+    default_handlers.register("invoice.paid", snoozy, name="test.flaky")
+    row_id = await _ingest(rt, event("invoice.paid"))
+    assert (await drain(rt))["retryable"] == 1  # the snoozed handler has not had its chance yet
+    assert (await _event(rt, row_id))["status"] == EventStatus.FAILED.value

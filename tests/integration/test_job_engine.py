@@ -17,6 +17,7 @@ from remit.jobs.maintenance import prune_jobs, rescue_orphans
 from remit.jobs.states import JobState
 from remit.jobs.testing import drain
 from remit.jobs.worker import Worker
+from remit.telemetry import ops
 from tests.support import jobs as J
 
 
@@ -111,6 +112,37 @@ async def test_job_can_cancel_itself(rt):
     job = await fetch(rt, job_id)
     assert job.state is JobState.CANCELLED
     assert job.meta["cancelled"] == "nothing to do"
+
+
+async def test_discard_ends_the_job_at_once_and_fires_hooks(rt):
+    seen = []
+
+    async def hook(conn, job, error):
+        # in the discarding transaction, as after a last attempt
+        state = (await conn.execute(sa.select(jobs.c.state).where(jobs.c.id == job.id))).scalar_one()
+        seen.append((job.id, job.attempt, state, error["type"], error["message"]))
+
+    rt.registry.on_discard(hook)
+    emitted = []
+    remove_sink = ops.add_sink(lambda name, meta: emitted.append((name, meta)))
+    try:
+        job_id = await enqueue_one(rt, J.gives_up)
+        outcomes = await drain(rt)
+        job = await fetch(rt, job_id)
+        assert outcomes["discarded"] == 1
+        assert job.state is JobState.DISCARDED
+        assert job.attempt == 1  # attempts 2 to 5 were never spent
+        assert job.max_attempts == 5
+        assert job.finished_at is not None
+        assert [(e["attempt"], e["type"]) for e in job.errors] == [(1, "Discard")]
+        assert job.errors[0]["message"] == f"input {job_id} can never work"
+        assert seen == [(job_id, 1, "discarded", "Discard", f"input {job_id} can never work")]
+        assert [meta["job_id"] for name, meta in emitted if name == "jobs.discarded"] == [job_id]
+        await asyncio.sleep(0.35)  # past the backoff a failure would have waited
+        assert sum((await drain(rt)).values()) == 0
+    finally:
+        remove_sink()
+        rt.registry._discard_hooks.remove(hook)
 
 
 async def test_timeout_fails_the_attempt(rt):

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from remit.clock import FrozenClock
 from remit.db.tables import audit_log, jobs, webhook_events
-from remit.errors import WebhookError
+from remit.errors import PermanentFailure, WebhookError
 from remit.jobs.testing import drain
 from remit.runtime import Runtime
 from remit.telemetry import ops
@@ -185,4 +185,47 @@ async def test_replaying_a_failed_event_brings_its_retry_forward(db_url: str, ha
         await drain(runtime)  # due now, without advancing the clock
         assert (await _statuses(runtime))[row_id] == "processed"
     finally:
+        await runtime.close()
+
+
+async def test_an_event_dead_lettered_by_a_permanent_failure_replays_once_after_the_fix(
+    db_url: str, ops_events: list[Any]
+) -> None:
+    runtime = make_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_ATTEMPTS="5"))
+    runs: list[int] = []
+    fixed = {"yes": False}
+
+    async def seats(ctx: HandlerContext) -> None:
+        runs.append(ctx.event.id)
+        if not fixed["yes"]:
+            raise PermanentFailure("metadata.seats is not a whole number")
+
+    default_handlers.register("invoice.*", seats, name="test.seats")
+    try:
+        [row_id] = await _dead(runtime, "invoice.paid")
+        assert (await _statuses(runtime))[row_id] == "dead"  # after 1 of 5 attempts
+        assert len([name for name, _ in ops_events if name == "webhook_dlq.dead_lettered"]) == 1
+        async with runtime.db.connect() as conn:
+            dead = (await conn.execute(
+                sa.select(webhook_events.c.handler_results).where(webhook_events.c.id == row_id))).scalar_one()
+        fixed["yes"] = True
+        assert isinstance(runtime.clock, FrozenClock)
+        runtime.clock.advance(timedelta(minutes=5))  # so a second run of any handler would show
+        result = await replay_event(runtime, row_id, actor="operator:test")
+        assert result.replayed == 1
+        outcomes = await drain(runtime)
+        assert outcomes["completed"] == 1
+        assert (await _statuses(runtime))[row_id] == "processed"
+        assert runs == [row_id, row_id]
+        async with runtime.db.connect() as conn:
+            row = (await conn.execute(
+                sa.select(webhook_events).where(webhook_events.c.id == row_id))).mappings().one()
+            states = [r.state for r in await conn.execute(sa.select(jobs.c.state).order_by(jobs.c.id))]
+        assert row["attempts"] == 2
+        assert row["dead_at"] is None
+        assert row["handler_results"]["test.seats"]["ok"] is True
+        assert row["handler_results"]["remit.mirror"] == dead["remit.mirror"]  # the mirror ran once, at first
+        assert states == ["discarded", "completed"]  # the job that gave up, then the replay's
+    finally:
+        default_handlers.remove("test.seats")
         await runtime.close()

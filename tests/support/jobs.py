@@ -81,6 +81,11 @@ async def cancels(ctx: JobContext, **_: Any) -> None:
     ctx.cancel("nothing to do")
 
 
+@job(queue="test_default", name="test.discard", registry=registry, max_attempts=5, backoff=FAST)
+async def gives_up(ctx: JobContext, **_: Any) -> None:
+    ctx.discard(f"input {ctx.job.id} can never work")
+
+
 @job(queue="test_default", name="test.slow", registry=registry, timeout=0.05, max_attempts=1)
 async def too_slow(ctx: JobContext, **_: Any) -> None:
     await asyncio.sleep(5)

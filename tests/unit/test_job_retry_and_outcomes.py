@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from remit.jobs.outcomes import Cancelled, Completed, Failed, Snoozed, plan
+from remit.jobs.outcomes import Cancelled, Completed, Discarded, Failed, Snoozed, plan
 from remit.jobs.records import Job, describe_error
 from remit.jobs.retry import Backoff, backoff_delay
 from remit.jobs.states import JobState
@@ -77,6 +77,25 @@ def test_cancel_plan_keeps_reason():
     decided = plan(make_job(), Cancelled("gone"), now=NOW, backoff=Backoff(), rand=0.5)
     assert decided.target is JobState.CANCELLED
     assert decided.values["meta"]["cancelled"] == "gone"
+
+
+def test_discard_ends_the_job_at_once_with_attempts_left():
+    decided = plan(make_job(attempt=1, max_attempts=5, errors=[]), Discarded({"type": "Discard", "message": "bad"}),
+                   now=NOW, backoff=Backoff(), rand=0.5)
+    assert decided.target is JobState.DISCARDED
+    assert decided.values == {"errors": [{"type": "Discard", "message": "bad"}]}  # no retry time, no attempt back
+    assert decided.label == "discarded"
+
+
+def test_discard_keeps_earlier_errors():
+    decided = plan(make_job(attempt=2, errors=[{"type": "A"}]), Discarded({"type": "Discard"}), now=NOW,
+                   backoff=Backoff(), rand=0.5)
+    assert [e["type"] for e in decided.values["errors"]] == ["A", "Discard"]
+
+
+def test_discard_needs_loaded_errors():
+    with pytest.raises(ValueError, match="errors loaded"):
+        plan(make_job(errors=None), Discarded({"type": "Discard"}), now=NOW, backoff=Backoff(), rand=0.5)
 
 
 def test_error_description_is_truncated_and_has_no_traceback():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from remit.errors import WebhookError
-from remit.webhooks.dispatch import DEFAULT_HANDLER, last_error_of, steps_for
+from remit.billing.routing import MalformedEvent
+from remit.errors import PermanentFailure, WebhookError
+from remit.webhooks.dispatch import DEFAULT_HANDLER, all_permanent, failure_names, last_error_of, steps_for
 from remit.webhooks.handlers import HandlerContext, HandlerRegistry
 
 
@@ -80,3 +81,28 @@ def test_last_error_names_every_failed_handler() -> None:
     assert error["handler"] == "a"
     assert error["attempt"] == 3
     assert set(error["handlers"]) == {"a", "b"}
+
+
+class SeatsUnreadable(PermanentFailure):
+    """A host's own permanent failure, as a subclass."""
+
+
+def test_only_all_permanent_failures_give_up() -> None:
+    assert all_permanent({"a": PermanentFailure("x"), "b": SeatsUnreadable("y")})
+    assert all_permanent({"remit.mirror": MalformedEvent("no id")})  # remit's own unreadable event
+    assert not all_permanent({"a": PermanentFailure("x"), "b": RuntimeError("timeout")})  # b may recover
+    assert not all_permanent({"a": RuntimeError("timeout")})
+    assert not all_permanent({})
+
+
+def test_failure_names_carry_identifiers_not_messages() -> None:
+    names = failure_names({"host.seats": SeatsUnreadable("customer ada@example.com typed twelve")})
+    assert names == "host.seats (SeatsUnreadable)"
+
+
+def test_permanent_failure_is_exported_where_hosts_look() -> None:
+    import remit
+    import remit.webhooks
+
+    assert remit.PermanentFailure is remit.webhooks.PermanentFailure is PermanentFailure
+    assert issubclass(PermanentFailure, remit.RemitError)

@@ -18,7 +18,7 @@ from typing import Any
 from remit.billing.fields import boolean, list_data, timestamp
 from remit.billing.kinds import KINDS, ObjectKind
 from remit.billing.watermark import Phase, Watermark, phase_of
-from remit.errors import RemitError
+from remit.errors import PermanentFailure
 
 #: Event types that mean the object is gone for good at the processor (detaching a payment method is final:
 #: Stripe never lets a detached one be attached again; a deleted subscription is canceled and stays so).
@@ -57,8 +57,9 @@ EVENT_TYPE_OBJECTS: tuple[tuple[str, str | None], ...] = (
 STUB_KEYS = frozenset({"id", "object", "deleted"})
 
 
-class MalformedEvent(RemitError):
-    """An event envelope without the id or creation time a watermark needs; it cannot be ordered."""
+class MalformedEvent(PermanentFailure):
+    """An event envelope without the id or creation time a watermark needs; it cannot be ordered, and no
+    retry changes that, so dispatch dead-letters it at once."""
 
 
 @dataclass(frozen=True, slots=True)

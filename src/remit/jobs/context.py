@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, NoReturn
 import sqlalchemy as sa
 
 from remit.db.tables import jobs
-from remit.jobs.definition import Cancel, Snooze
+from remit.jobs.definition import Cancel, Discard, Snooze
 from remit.jobs.records import Job
 from remit.jobs.states import JobState
 
@@ -39,6 +39,10 @@ class JobContext:
     def cancel(self, reason: str) -> NoReturn:
         """Stop now for good: the job is cancelled and never retried."""
         raise Cancel(reason)
+
+    def discard(self, reason: str) -> NoReturn:
+        """Give up now, without spending further attempts: the job is discarded and its discard hooks run."""
+        raise Discard(reason)
 
     async def progress(self, done: int, total: int | None = None) -> None:
         """Record how far the job got (``done`` of ``total``); visible in ``remit jobs list`` and the API."""

@@ -1,5 +1,5 @@
 """Declaring jobs: the :func:`job` decorator, the registry workers look names up in, and the signals a
-running job can raise (:class:`Snooze`, :class:`Cancel`).
+running job can raise (:class:`Snooze`, :class:`Cancel`, :class:`Discard`).
 
 A job function takes a :class:`~remit.jobs.context.JobContext` and its arguments as keywords::
 
@@ -47,6 +47,17 @@ class Snooze(Exception):
 
 class Cancel(Exception):
     """Raised by a job to stop for good: the job is cancelled, not retried."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class Discard(Exception):
+    """Raised by a job to give up now because no retry can succeed (the input itself is wrong): the job is
+    ``discarded`` at once instead of spending its remaining attempts, ``reason`` is kept in its errors as a
+    failure's message would be, and its discard hooks run — unlike :class:`Cancel`, which means "nothing
+    to do" and fires no hook. ``reason`` is stored and shown to operators: identifiers only."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason

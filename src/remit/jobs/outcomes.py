@@ -1,8 +1,8 @@
 """What a run ended in, and the pure rule that turns it into the job's next state.
 
-Keeping :func:`plan` free of I/O lets the whole policy — retry with backoff, discard on the last attempt,
-snooze without spending an attempt, cancel — be tested directly; the worker only applies the plan with a
-guarded UPDATE.
+Keeping :func:`plan` free of I/O lets the whole policy — retry with backoff, discard on the last attempt or
+when the job gives up, snooze without spending an attempt, cancel — be tested directly; the worker only
+applies the plan with a guarded UPDATE.
 """
 
 from __future__ import annotations
@@ -37,7 +37,14 @@ class Cancelled:
     reason: str
 
 
-Outcome = Completed | Failed | Snoozed | Cancelled
+@dataclass(frozen=True, slots=True)
+class Discarded:
+    """The job raised :class:`~remit.jobs.definition.Discard`; ``error`` is recorded as a failure's is."""
+
+    error: dict[str, Any]
+
+
+Outcome = Completed | Failed | Snoozed | Cancelled | Discarded
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +79,7 @@ def plan(job: Job, outcome: Outcome, *, now: datetime, backoff: Backoff, rand: f
     if job.errors is None:
         raise ValueError("plan a failure only with the job's errors loaded")
     errors = [*job.errors, outcome.error]
-    if job.is_last_attempt:
+    if isinstance(outcome, Discarded) or job.is_last_attempt:
         return Plan(JobState.DISCARDED, {"errors": errors})
     delay = backoff.delay(job.attempt, rand)
     return Plan(

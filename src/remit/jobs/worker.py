@@ -4,7 +4,8 @@ One worker process serves any number of queues. For each queue a fetch loop clai
 concurrency in one statement and starts one task per job; async job functions run on the event loop, plain
 ones in a thread. Completions — the common case — are gathered and written by one completer task in a single
 guarded UPDATE per batch, so throughput is not bound by one commit per job. Every other outcome (retry,
-discard with its hooks, snooze, cancel) is written at once in its own transaction.
+discard with its hooks — after the last attempt or on :class:`~remit.jobs.definition.Discard` — snooze,
+cancel) is written at once in its own transaction.
 
 The same process heartbeats (its jobs are safe from rescue while it does), listens for NOTIFY on PostgreSQL,
 and competes for leadership; the leader fires cron entries and runs maintenance.
@@ -35,11 +36,11 @@ from remit.db.engine import is_unavailable_error
 from remit.jobs import store
 from remit.jobs.context import JobContext
 from remit.jobs.cron import CronTable, default_cron, fire_due
-from remit.jobs.definition import Cancel, Snooze
+from remit.jobs.definition import Cancel, Discard, Snooze
 from remit.jobs.leader import CRON_LEADERSHIP, resign, try_lead
 from remit.jobs.maintenance import prune_jobs, rescue_orphans
 from remit.jobs.notifier import Listener
-from remit.jobs.outcomes import Cancelled, Completed, Failed, Outcome, Snoozed, plan
+from remit.jobs.outcomes import Cancelled, Completed, Discarded, Failed, Outcome, Snoozed, plan
 from remit.jobs.records import Job, describe_error
 from remit.jobs.retry import DEFAULT_BACKOFF
 from remit.jobs.settle import count, settle
@@ -256,6 +257,8 @@ class Worker:
             return Snoozed(signal.seconds, signal.reason)
         except Cancel as signal:
             return Cancelled(signal.reason)
+        except Discard as signal:
+            return Discarded(describe_error(signal, job.attempt, now()))
         except Exception as exc:
             return Failed(describe_error(exc, job.attempt, now()))
 
@@ -265,7 +268,7 @@ class Worker:
         now = self.runtime.clock.now()
         try:
             async with self.runtime.db.begin() as conn:
-                if isinstance(outcome, Failed) and job.errors is None:
+                if isinstance(outcome, Failed | Discarded) and job.errors is None:
                     job = replace(job, errors=await store.errors_of(conn, job.id))
                 decided = plan(job, outcome, now=now, backoff=backoff, rand=self._rand.random())
                 applied = await settle(conn, self.runtime.registry, job, decided, now=now)

@@ -24,7 +24,7 @@ jobs_failed_total = Counter(
     "remit_jobs_failed_total", "Job attempts that raised an error, by queue.", ["queue"], registry=REGISTRY
 )
 jobs_discarded_total = Counter(
-    "remit_jobs_discarded_total", "Jobs discarded after their last attempt, by queue.", ["queue"],
+    "remit_jobs_discarded_total", "Jobs discarded (last attempt failed, or the job gave up), by queue.", ["queue"],
     registry=REGISTRY,
 )
 jobs_snoozed_total = Counter(

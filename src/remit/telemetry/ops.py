@@ -28,7 +28,8 @@ class OpsEventSpec:
 CATALOG: dict[str, OpsEventSpec] = {
     spec.name: spec
     for spec in [
-        OpsEventSpec("webhook_dlq.dead_lettered", "a webhook event failed its last dispatch attempt",
+        OpsEventSpec("webhook_dlq.dead_lettered",
+                     "a webhook event failed its last dispatch attempt, or a handler failed permanently",
                      "remit webhooks show ID; fix the cause; remit webhooks replay ID"),
         OpsEventSpec("webhook_dlq.replay", "an operator replayed dead or failed webhook events",
                      "watch remit webhooks list --status dead shrink"),
@@ -36,7 +37,7 @@ CATALOG: dict[str, OpsEventSpec] = {
                      "none; check the counts are what retention implies"),
         OpsEventSpec("events_upcast_failed", "a ledger event had a schema version no upcaster knows",
                      "deploy the upcaster for that version, then replay"),
-        OpsEventSpec("jobs.discarded", "a job failed its last attempt and was discarded",
+        OpsEventSpec("jobs.discarded", "a job failed its last attempt, or gave up (Discard), and was discarded",
                      "remit jobs list --state discarded; fix; remit jobs retry ID"),
     ]
 }

@@ -9,6 +9,7 @@ their transition table), ``store`` (guarded status changes), ``handlers`` (the h
 Importing this package registers the dispatch and prune jobs, so a worker that imports it can run them.
 """
 
+from remit.errors import PermanentFailure
 from remit.webhooks.dispatch import DISPATCH_JOB, dispatch_event
 from remit.webhooks.events import EventStatus, WebhookEvent
 from remit.webhooks.handlers import (
@@ -27,6 +28,7 @@ __all__ = [
     "EventStatus",
     "HandlerContext",
     "HandlerRegistry",
+    "PermanentFailure",
     "WebhookEvent",
     "default_handlers",
     "dispatch_event",

@@ -11,7 +11,10 @@ One job per event row (unique on the row id while pending), on queue ``remit_web
 3. marks the event ``processed`` in the last handler's transaction, or ``failed`` with the errors, and raises
    :class:`HandlersFailed` so the engine retries with backoff. After the last attempt the engine discards the
    job and :func:`mark_dead` — its discard hook, in the discarding transaction — marks the event ``dead`` and
-   emits ``webhook_dlq.dead_lettered``.
+   emits ``webhook_dlq.dead_lettered``. When every handler that failed this attempt raised
+   :class:`~remit.errors.PermanentFailure` (and none snoozed), no retry can help: the attempt raises the
+   engine's :class:`~remit.jobs.definition.Discard` instead, so the same hook dead-letters the event now
+   rather than after days of retries. One transient failure beside them keeps the event retrying.
 
 Handlers that already succeeded are never run again for that event, neither on a retry nor on a replay.
 """
@@ -27,9 +30,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.db.engine import is_unavailable_error
-from remit.errors import RemitError
+from remit.errors import PermanentFailure, RemitError
 from remit.jobs.context import JobContext
-from remit.jobs.definition import Snooze, UniqueBy, job
+from remit.jobs.definition import Discard, Snooze, UniqueBy, job
 from remit.jobs.enqueue import JobRequest, enqueue, enqueue_many
 from remit.jobs.records import ERROR_MESSAGE_LIMIT, Job
 from remit.jobs.retry import Backoff
@@ -54,8 +57,18 @@ class HandlersFailed(RemitError):
 
     def __init__(self, event_row_id: int, failures: Mapping[str, BaseException]) -> None:
         self.failures = dict(failures)
-        names = ", ".join(f"{name} ({type(exc).__name__})" for name, exc in failures.items())
-        super().__init__(f"webhook event {event_row_id}: {len(failures)} handler(s) failed: {names}")
+        super().__init__(f"webhook event {event_row_id}: {len(failures)} handler(s) failed: "
+                         f"{failure_names(failures)}")
+
+
+def failure_names(failures: Mapping[str, BaseException]) -> str:
+    """``name (ExceptionType), …`` for the handlers that failed: identifiers only, never messages (pure)."""
+    return ", ".join(f"{name} ({type(exc).__name__})" for name, exc in failures.items())
+
+
+def all_permanent(failures: Mapping[str, BaseException]) -> bool:
+    """Whether retrying cannot help: some handler failed, and every one that did failed permanently (pure)."""
+    return bool(failures) and all(isinstance(exc, PermanentFailure) for exc in failures.values())
 
 
 class ByEventRow(UniqueBy):
@@ -161,12 +174,16 @@ class Dispatcher:
                 results[step.name] = failures[step.name]
                 log.warning("webhook handler failed", extra={
                     "event_id": event.id, "event_type": event.type, "handler": step.name,
-                    "error_type": type(exc).__name__})
+                    "error_type": type(exc).__name__, "permanent": isinstance(exc, PermanentFailure)})
         if failures:
             async with rt.db.begin() as conn:
-                await store.move(conn, event_row_id, EventStatus.FAILED, only_from=[EventStatus.PROCESSING],
-                                 handler_results=results,
-                                 last_error=last_error_of(failures, event.attempts, rt.clock.now()))
+                recorded = await store.move(conn, event_row_id, EventStatus.FAILED,
+                                            only_from=[EventStatus.PROCESSING], handler_results=results,
+                                            last_error=last_error_of(failures, event.attempts, rt.clock.now()))
+            # Give up only on an event this attempt still owns: one an operator moved meanwhile is theirs.
+            if recorded is not None and snoozed is None and all_permanent(exceptions):
+                raise Discard(f"webhook event {event_row_id}: {len(exceptions)} handler(s) failed permanently: "
+                              f"{failure_names(exceptions)}")
             raise HandlersFailed(event_row_id, exceptions)
         if snoozed is not None:
             async with rt.db.begin() as conn:
@@ -203,6 +220,9 @@ class _Superseded(RemitError):
 
 async def mark_dead(conn: AsyncConnection, job: Job, error: dict[str, Any]) -> None:
     """Discard hook of the dispatch job: the event is dead; emit ``webhook_dlq.dead_lettered``.
+
+    The job is discarded after its last attempt, or at once when its handlers failed permanently (the
+    attempt raised :class:`~remit.jobs.definition.Discard`); either way the event ends here.
 
     Runs inside the transaction that discards the job, so the job and the event cannot disagree. An event
     that failed keeps its handler-level ``last_error``; one whose attempt was cut short (timeout, crash) gets
@@ -286,10 +306,12 @@ __all__ = [
     "Dispatcher",
     "HandlersFailed",
     "Step",
+    "all_permanent",
     "dispatch_event",
     "dispatch_key_prefix",
     "enqueue_dispatch",
     "enqueue_dispatches",
+    "failure_names",
     "last_error_of",
     "mark_dead",
     "steps_for",
