@@ -55,11 +55,19 @@ WorkerFactory = Callable[[Runtime], BackgroundWorker]
 
 
 def default_worker(runtime: Runtime) -> BackgroundWorker:
-    """The job engine's worker, which also runs the scheduler and the leader-only cron."""
+    """The job engine's worker, which also runs the scheduler and the leader-only cron.
+
+    ``remit up`` is its one user, so this is also where the embedded sandbox's host handlers are loaded when
+    :func:`remit.sandbox.applies` (the fake processor, no host modules): ``remit worker`` and ``serve``
+    never load them.
+    """
+    from remit import sandbox
     from remit.jobs.builtin import load_job_modules
     from remit.jobs.worker import Worker
 
     load_job_modules(runtime.settings.job_modules)
+    if sandbox.applies(runtime.settings):
+        sandbox.load()
     worker = Worker(runtime)
     runtime.job_wakers.append(worker.wake)  # the API in this process wakes it after storing an event
     return worker
@@ -82,6 +90,15 @@ class Endpoints:
     @property
     def docs(self) -> str:
         return f"{self.base_url}/docs"
+
+
+def served_settings(settings: Settings, host: str, port: int) -> Settings:
+    """``settings`` with ``REMIT_URL`` pointing at this service when it was not set: the fake processor in
+    this process delivers its webhooks there, so ``remit up --port 9000`` receives its own events rather than
+    sending them to the default port. Left alone for ``--port 0`` (the port is not known before binding)."""
+    if "url" in settings.model_fields_set or port == 0:
+        return settings
+    return settings.model_copy(update={"url": f"http://{display_host(host)}:{port}"})
 
 
 def display_host(host: str) -> str:
@@ -332,4 +349,5 @@ __all__ = [
     "migrate_database",
     "prepare_database",
     "run",
+    "served_settings",
 ]

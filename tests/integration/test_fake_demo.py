@@ -1,11 +1,34 @@
 """``remit demo``'s scenario, run in-process: the story it tells is the one the world ends up in."""
 
-import json
-from datetime import UTC, datetime
+from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from remit import sandbox
+from remit.api.app import create_app
+from remit.api.webhooks import close_writer
+from remit.cli.fake import check_dead_letters
 from remit.clock import FrozenClock
-from remit.processor.fake import CollectingDelivery, FakeEngine, FakeProcessor
-from remit.processor.fake.scenario import run_demo
+from remit.config import Settings
+from remit.db.tables import webhook_events
+from remit.jobs.testing import drain
+from remit.processor.fake import AsgiDelivery, CollectingDelivery, FakeEngine, FakeProcessor
+from remit.processor.fake.scenario import UNREADABLE_SEATS, run_demo
+from remit.runtime import Runtime
+from remit.sandbox.seats import GRANT_SEATS
+from remit.service import default_worker
+from remit.telemetry import ops
+from remit.webhooks.dead_letters import EventFilter
+from remit.webhooks.events import EventStatus
+from remit.webhooks.handlers import default_handlers
+from remit.webhooks.replay import replay_matching
+from tests.support.webhooks import SECRET, make_runtime, webhook_settings
 
 
 async def test_demo_story(database):
@@ -30,3 +53,97 @@ async def test_demo_story(database):
     again = await run_demo(fake)
     assert again.run_id != report.run_id
     assert len(again.deliveries) == len(report.deliveries)
+
+
+@pytest.fixture
+def restored_handlers() -> Iterator[None]:
+    """Remove, after the test, every host handler it registered, so no other test dispatches with them."""
+    before = set(default_handlers.names())
+    try:
+        yield
+    finally:
+        for name in default_handlers.names():
+            if name not in before:
+                default_handlers.remove(name)
+
+
+@pytest.fixture
+def sandbox_handlers(restored_handlers: None) -> list[str]:
+    """The sandbox host app's handlers, registered as ``remit up`` does (for this test only)."""
+    return sandbox.load()
+
+
+async def test_demo_fills_the_dead_letter_queue_with_the_unreadable_seats_only(
+    db_url: str, sandbox_handlers: list[str]
+) -> None:
+    assert sandbox_handlers == [GRANT_SEATS]
+    runtime = make_runtime(webhook_settings(db_url))
+    app = create_app(runtime)
+    dead_lettered: list[dict[str, Any]] = []
+    remove_sink = ops.add_sink(lambda name, meta: dead_lettered.append(meta)
+                               if name == "webhook_dlq.dead_lettered" else None)
+    try:
+        fake = FakeProcessor(FakeEngine(runtime.db, runtime.clock, delivery=AsgiDelivery(app), secret=SECRET))
+        report = await run_demo(fake)
+        assert not report.failed_deliveries
+        await drain(runtime)
+        async with runtime.db.connect() as conn:
+            rows = (await conn.execute(sa.select(webhook_events))).mappings().all()
+        dead = [row for row in rows if row["status"] == EventStatus.DEAD.value]
+        assert rows
+        assert all(row["status"] in ("processed", "dead") for row in rows)
+        seats_step = next(step for step in report.steps if "seats" in step.what)
+        assert repr(UNREADABLE_SEATS) in seats_step.what
+        subscription_id = seats_step.ids[1]
+        assert report.dead_letter_event_ids  # created, and updated when its first invoice was paid
+        assert sorted(row["event_id"] for row in dead) == sorted(report.dead_letter_event_ids)
+        for row in dead:
+            assert row["type"].startswith("customer.subscription.")
+            assert row["object_id"] == subscription_id
+            assert row["attempts"] == 1  # dead at once, not after 25 attempts
+            assert row["last_error"]["handler"] == GRANT_SEATS
+            assert row["last_error"]["type"] == "SeatsUnreadable"
+            assert subscription_id in row["last_error"]["message"]
+            assert UNREADABLE_SEATS not in row["last_error"]["message"]  # never the typed value
+            assert row["handler_results"]["remit.mirror"]["ok"] is True  # mirrored all the same
+        assert sorted(meta["event_id"] for meta in dead_lettered) == sorted(row["id"] for row in dead)
+        # every other subscription's events went through the seat grant (no seats metadata: one seat)
+        granted = [row for row in rows if row["status"] == "processed" and row["type"].startswith(
+            "customer.subscription.")]
+        assert granted
+        assert all(row["handler_results"][GRANT_SEATS]["ok"] is True for row in granted)
+        # what `remit demo` prints: this run's dead letters, found by their processor event ids
+        check = await check_dead_letters(runtime, report.dead_letter_event_ids, timeout=0)
+        assert check is not None
+        assert sorted(check.dead) == sorted(row["id"] for row in dead)
+        assert check.not_dead == []
+
+        # the fix the demo suggests: correct the seats at the processor, then replay the dead letters
+        await fake.update_subscription(subscription_id, metadata={"seats": "12"}, idempotency_key="fix-seats")
+        await drain(runtime)
+        replayed = await replay_matching(runtime, EventFilter(statuses=(EventStatus.DEAD,)), actor="test")
+        assert replayed.replayed == len(dead)
+        await drain(runtime)
+        async with runtime.db.connect() as conn:
+            statuses = {row.status for row in await conn.execute(sa.select(webhook_events.c.status))}
+            fixed = (await conn.execute(sa.select(webhook_events.c.handler_results)
+                                        .where(webhook_events.c.id == dead[0]["id"]))).scalar_one()
+        assert statuses == {"processed"}
+        assert fixed[GRANT_SEATS]["ok"] is True  # the grant read the seats anew from the mirror
+    finally:
+        remove_sink()
+        await close_writer(app)
+        await runtime.close()
+
+
+@pytest.mark.parametrize(("extra", "loaded"), [({}, True), ({"REMIT_JOB_MODULES": "tests.support.jobs"}, False)])
+async def test_remit_ups_worker_plays_the_sandbox_host_only_without_host_modules(
+    db_url: str, restored_handlers: None, extra: dict[str, str], loaded: bool
+) -> None:
+    assert GRANT_SEATS not in default_handlers.names()
+    runtime = Runtime.from_settings(Settings.model_validate({"DATABASE_URL": db_url, **extra}))
+    try:
+        default_worker(runtime)
+        assert (GRANT_SEATS in default_handlers.names()) is loaded
+    finally:
+        await runtime.close()

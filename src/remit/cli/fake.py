@@ -7,9 +7,12 @@ to ``--url`` (else ``REMIT_URL``, else http://127.0.0.1:8000) plus ``REMIT_WEBHO
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 import httpx
@@ -24,9 +27,11 @@ from remit.processor.fake.events import DeliveryStatus
 from remit.processor.fake.failures import FailureKind
 from remit.processor.fake.processor import FakeProcessor
 from remit.processor.fake.routes import METHOD_NAMES
-from remit.processor.fake.scenario import DemoReport, run_demo
+from remit.processor.fake.scenario import UNREADABLE_SEATS, DemoReport, run_demo
 from remit.processor.fake.triggers import TriggerFailed, run_trigger, trigger_names
 from remit.runtime import Runtime
+from remit.webhooks.dead_letters import by_processor_event_ids
+from remit.webhooks.events import EventStatus
 
 T = TypeVar("T")
 
@@ -42,6 +47,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 _DURATION = re.compile(r"^(\d+)\s*([smhdw]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 DELIVERY_COLUMNS = ["id", "type", "status_code", "error"]
+#: How long ``remit demo`` waits for the service to dispatch the events it expects to be dead-lettered.
+DEAD_LETTER_WAIT_S = 15.0
 
 
 def register(root: typer.Typer) -> None:
@@ -225,19 +232,75 @@ async def _service_answers(base_url: str) -> bool:
     return response.status_code < 500
 
 
-def next_steps(base_url: str, has_tokens: bool) -> list[str]:
-    """Where to look after the demo (pure, so a test can check every command it names exists)."""
+@dataclass(frozen=True)
+class DeadLetterCheck:
+    """What became, in the service, of the events the demo expects to be dead-lettered: the rows that are
+    ``dead``, and those that ended otherwise (``processed``: the service runs without the sandbox host app)."""
+
+    dead: list[int] = field(default_factory=list)
+    not_dead: list[int] = field(default_factory=list)
+
+    @property
+    def sandbox_missing(self) -> bool:
+        return bool(self.not_dead) and not self.dead
+
+
+async def check_dead_letters(runtime: Runtime, event_ids: Sequence[str], *,
+                             timeout: float = DEAD_LETTER_WAIT_S) -> DeadLetterCheck | None:
+    """Wait (up to ``timeout``) until the service has dispatched every one of ``event_ids`` to an end
+    (``dead`` or ``processed``); None when it has not by then (a slow worker, or none running)."""
+    if not event_ids:
+        return None
+    ended = {EventStatus.DEAD, EventStatus.PROCESSED}
+    deadline = time.monotonic() + timeout
+    while True:
+        async with runtime.db.connect() as conn:
+            events = await by_processor_event_ids(conn, event_ids)
+        if len(events) == len(set(event_ids)) and all(e.status in ended for e in events):
+            return DeadLetterCheck(dead=[e.id for e in events if e.status is EventStatus.DEAD],
+                                   not_dead=[e.id for e in events if e.status is not EventStatus.DEAD])
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(0.25)
+
+
+def next_steps(base_url: str, has_tokens: bool, dead_letters: DeadLetterCheck | None = None,
+               subscription_id: str | None = None) -> list[str]:
+    """Where to look after the demo (pure, so a test can check every command it names exists).
+
+    ``dead_letters`` (what :func:`check_dead_letters` found) turns the generic ``remit webhooks show ID`` into
+    the dead letters of this run, with how to fix the seats of ``subscription_id`` and replay them.
+    """
     auth = ' -H "Authorization: Bearer $TOKEN"'
-    api = base_url.rstrip("/") + "/api/v1/billing"
+    base = base_url.rstrip("/")
+    api = base + "/api/v1/billing"
     token_hint = (
         ["# the read API needs a bearer token: TOKEN is one of REMIT_SERVICE_TOKENS"]
         if has_tokens
         else ["# the read API needs a bearer token: start the service with REMIT_SERVICE_TOKENS=<token>,",
               "# then TOKEN=<token> for the calls below"]
     )
+    if dead_letters is not None and dead_letters.dead:
+        shows = [f"{f'remit webhooks show {row_id}':<41}# a dead letter of this run: which handler, and why"
+                 for row_id in dead_letters.dead]
+        sub = subscription_id or "SUB_ID"
+        fix = [
+            "# fix the seats at the (fake) processor, then replay: the seat grant reads them anew",
+            f"curl -X POST {base}/fake/v1/subscriptions/{sub} -H 'Authorization: Bearer sk_test_demo' "
+            "-d 'metadata[seats]=12'",
+            "remit webhooks replay --status dead      # runs only the handlers that had not worked, once",
+        ]
+    else:
+        shows = ["remit webhooks show ID                   # one event: handler results and its last error"]
+        fix = []
+        if dead_letters is not None and dead_letters.sandbox_missing:
+            fix = ["# the seats subscription was processed, not dead-lettered: this service runs without the",
+                   "# sandbox host app (remit up loads it on the fake processor when REMIT_JOB_MODULES is empty)"]
     return [
         "remit webhooks list                      # every event the service received",
         "remit webhooks list --status dead        # the dead-letter queue",
+        *shows,
+        *fix,
         "remit fake events                        # what the fake processor sent, and how delivery went",
         "remit fake clock advance 30d             # a month later: renewals, retries, cancellations",
         *token_hint,
@@ -251,28 +314,33 @@ def next_steps(base_url: str, has_tokens: bool) -> list[str]:
 
 def demo_command(url: UrlOption = None) -> None:
     """Drive a scenario through the fake processor against the running service: sign-ups, subscriptions,
-    payments, a declined card that later succeeds, an upgrade, a refund, a dispute."""
-    async def act(engine: FakeEngine, runtime: Runtime) -> tuple[DemoReport, str, bool]:
+    payments, a declined card that later succeeds, an upgrade, a refund, a dispute, and seats metadata the
+    sandbox host app cannot read (a dead letter)."""
+    async def act(engine: FakeEngine, runtime: Runtime) -> tuple[DemoReport, str, bool, DeadLetterCheck | None]:
         base = url or runtime.settings.url
         if runtime.settings.processor != "fake":
             fail("remit demo runs on the fake processor (REMIT_PROCESSOR=fake)")
         if not await _service_answers(base):
             fail(f"nothing answers at {base}; start the service first with `remit up` (or pass --url)")
         report = await run_demo(FakeProcessor(engine))
-        return report, base, bool(runtime.settings.service_tokens)
+        dead_letters = await check_dead_letters(runtime, report.dead_letter_event_ids)
+        return report, base, bool(runtime.settings.service_tokens), dead_letters
 
-    report, base, has_tokens = with_engine(url, act)
+    report, base, has_tokens, dead_letters = with_engine(url, act)
     console = Console()
     console.print(f"[bold]remit demo[/bold] (run {report.run_id}) against {base}", highlight=False)
     for step in report.steps:
-        console.print(f"  • {step.what}: {', '.join(step.ids)}", highlight=False)
+        console.print(f"  • {step.what}: {', '.join(step.ids)}", highlight=False, markup=False)
     delivered = len(report.deliveries) - len(report.failed_deliveries)
     console.print(f"{len(report.deliveries)} webhooks sent, {delivered} accepted", highlight=False)
     console.print("[bold]where to look next[/bold]")
-    for line in next_steps(base, has_tokens):
-        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    seats_step = next((step for step in report.steps if repr(UNREADABLE_SEATS) in step.what), None)
+    subscription_id = seats_step.ids[-1] if seats_step and seats_step.ids else None
+    for line in next_steps(base, has_tokens, dead_letters, subscription_id):
+        console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)  # `metadata[seats]` is no tag
     if report.failed_deliveries:
         fail(f"{len(report.failed_deliveries)} webhooks were not accepted; see `remit fake events --status failed`")
 
 
-__all__ = ["app", "demo_command", "next_steps", "parse_duration", "register", "with_engine"]
+__all__ = ["DeadLetterCheck", "app", "check_dead_letters", "demo_command", "next_steps", "parse_duration",
+           "register", "with_engine"]

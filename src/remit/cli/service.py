@@ -17,13 +17,17 @@ PORT_OPTION = typer.Option(8000, "--port", min=0, max=65535, help="TCP port to l
 ACCESS_LOG_OPTION = typer.Option(False, "--access-log", help="Log one line per HTTP request.")
 
 
-def _print_where_to_look(endpoints: service.Endpoints, *, with_worker: bool) -> None:
+def _print_where_to_look(endpoints: service.Endpoints, *, with_worker: bool, sandbox: bool = False,
+                         default_url: bool = True) -> None:
     console = Console()
     what = "API, worker and scheduler" if with_worker else "API"
     console.print(f"[bold green]remit is up[/bold green] ({what}) on {endpoints.base_url}", highlight=False)
     console.print(f"  health   {endpoints.health}", highlight=False)
     console.print(f"  metrics  {endpoints.metrics}", highlight=False)
     console.print(f"  API docs {endpoints.docs}", highlight=False)
+    if sandbox:
+        demo = "remit demo" if default_url else f"remit demo --url {endpoints.base_url}"
+        console.print(f"  sandbox  fake processor + the sandbox host app's handlers · try {demo}", highlight=False)
     console.print("  next     remit doctor · remit queues · remit jobs list · Ctrl+C to stop", highlight=False)
 
 
@@ -44,7 +48,7 @@ def migrate_command(
 
 def serve_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: bool = ACCESS_LOG_OPTION) -> None:
     """Serve the HTTP API only; run workers with ``remit worker`` (scale each on its own)."""
-    settings = load_settings_or_exit()
+    settings = service.served_settings(load_settings_or_exit(), host, port)
     code = run_async(service.run(
         settings, host=host, port=port, with_worker=False, run_migrations=False, access_log=access_log,
         on_started=lambda endpoints: _print_where_to_look(endpoints, with_worker=False),
@@ -53,11 +57,19 @@ def serve_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: 
 
 
 def up_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: bool = ACCESS_LOG_OPTION) -> None:
-    """Run everything in one process: wait for the database, migrate, then serve the API and run the worker."""
-    settings = load_settings_or_exit()
+    """Run everything in one process: wait for the database, migrate, then serve the API and run the worker.
+
+    On the fake processor with no host modules (REMIT_JOB_MODULES), the worker also runs the sandbox host
+    app's webhook handlers (remit.sandbox), so remit demo has host handlers and a dead letter to show."""
+    from remit import sandbox
+
+    settings = service.served_settings(load_settings_or_exit(), host, port)
+    with_sandbox = sandbox.applies(settings)
     code = run_async(service.run(
         settings, host=host, port=port, with_worker=True, run_migrations=True, access_log=access_log,
-        on_started=lambda endpoints: _print_where_to_look(endpoints, with_worker=True),
+        on_started=lambda endpoints: _print_where_to_look(
+            endpoints, with_worker=True, sandbox=with_sandbox,
+            default_url=endpoints.base_url == Settings.model_fields["url"].default),
     ))
     raise typer.Exit(code)
 

@@ -8,6 +8,7 @@ escaped.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -86,6 +87,16 @@ async def matching_ids(conn: AsyncConnection, event_filter: EventFilter, *, limi
     return [row[0] for row in await conn.execute(stmt)]
 
 
+async def by_processor_event_ids(conn: AsyncConnection, event_ids: Sequence[str]) -> list[WebhookEvent]:
+    """The stored events with these processor event ids (without bodies), oldest first; ids never stored
+    are simply absent."""
+    if not event_ids:
+        return []
+    stmt = (sa.select(*store.META_COLUMNS).where(webhook_events.c.event_id.in_(list(event_ids)))
+            .order_by(webhook_events.c.id))
+    return [WebhookEvent.from_row(row) for row in (await conn.execute(stmt)).mappings()]
+
+
 async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
     """How many events are in each status (for ``remit doctor``, metrics and the admin page)."""
     stmt = sa.select(webhook_events.c.status, sa.func.count()).group_by(webhook_events.c.status)
@@ -96,4 +107,5 @@ async def get_event(conn: AsyncConnection, event_row_id: int, *, with_body: bool
     return await store.get(conn, event_row_id, with_body=with_body)
 
 
-__all__ = ["EventFilter", "count_by_status", "get_event", "glob_to_like", "list_events", "matching_ids"]
+__all__ = ["EventFilter", "by_processor_event_ids", "count_by_status", "get_event", "glob_to_like", "list_events",
+           "matching_ids"]

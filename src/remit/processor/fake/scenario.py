@@ -2,9 +2,12 @@
 
 Customers sign up (one through a hosted checkout, others directly), subscribe and pay; one card fails and
 later succeeds after the customer updates it; one customer upgrades; a payment is refunded; another is
-disputed. Every step goes through :class:`~remit.processor.fake.FakeProcessor`, so the running service
+disputed; and one subscription carries seats metadata a sales rep typed as a word, which the sandbox host
+app's seat grant (:mod:`remit.sandbox.seats`, run by ``remit up``) cannot read: its events become dead
+letters. Every step goes through :class:`~remit.processor.fake.FakeProcessor`, so the running service
 receives exactly the webhooks Stripe would send for the same story, and its mirror, ledger and webhook store
-fill with real-looking data. Idempotency keys carry a run id, so running the demo twice makes two stories.
+— dead-letter queue included — fill with real-looking data. Idempotency keys carry a run id, so running the
+demo twice makes two stories.
 """
 
 from __future__ import annotations
@@ -23,11 +26,20 @@ class DemoStep:
     ids: list[str]
 
 
+#: What the sales rep typed into the subscription's ``metadata.seats``.
+UNREADABLE_SEATS = "twelve"
+
+
 @dataclass
 class DemoReport:
+    """What the scenario did. ``dead_letter_event_ids`` are the processor ids of the events the sandbox's
+    seat grant cannot handle (the subscription events of the ``twelve`` seats step), so the demo command can
+    find them in the service's dead-letter queue."""
+
     run_id: str
     steps: list[DemoStep] = field(default_factory=list)
     deliveries: list[Delivered] = field(default_factory=list)
+    dead_letter_event_ids: list[str] = field(default_factory=list)
 
     def add(self, what: str, *ids: str) -> None:
         self.steps.append(DemoStep(what, list(ids)))
@@ -84,6 +96,16 @@ async def run_demo(fake: FakeProcessor) -> DemoReport:
     await fake.update_subscription(linus_sub["id"], price=pro["id"], idempotency_key=key())
     report.add("subscribed to Starter, then upgraded to Pro", linus["id"], linus_sub["id"])
 
+    before_seats = len(await fake.engine.events(newest_first=False))
+    katherine = await fake.create_customer(idempotency_key=key(), email="katherine@example.com",
+                                           name="Katherine J.", payment_method="pm_card_visa")
+    katherine_sub = await fake.create_subscription(customer=katherine["id"], items=[{"price": pro["id"]}],
+                                                   metadata={"seats": UNREADABLE_SEATS}, idempotency_key=key())
+    report.dead_letter_event_ids = [d.event_id for d in await _events_since(fake, before_seats)
+                                    if d.event_type.startswith("customer.subscription.")]
+    report.add(f"subscribed with seats metadata {UNREADABLE_SEATS!r}: the sandbox's seat-granting handler "
+               "cannot read it → dead letter", katherine["id"], katherine_sub["id"])
+
     margaret = await fake.create_customer(idempotency_key=key(), email="margaret@example.com",
                                           name="Margaret H.", payment_method="pm_card_chargeCustomerFail")
     margaret_sub = await fake.create_subscription(customer=margaret["id"], items=[{"price": pro["id"]}],
@@ -114,4 +136,4 @@ async def run_demo(fake: FakeProcessor) -> DemoReport:
     return report
 
 
-__all__ = ["DemoReport", "DemoStep", "run_demo"]
+__all__ = ["UNREADABLE_SEATS", "DemoReport", "DemoStep", "run_demo"]
