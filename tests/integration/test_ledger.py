@@ -177,3 +177,19 @@ async def test_core_update_and_delete_are_refused_too(database: Database, clock:
         async with database.begin() as conn:
             await conn.execute(sa.delete(ledger_events))
     assert await _count(database) == 1
+
+
+@pytest.mark.parametrize("statement", [
+    "TRUNCATE remit_ledger_events",
+    "TRUNCATE remit_webhook_events, remit_ledger_events RESTART IDENTITY CASCADE",
+])
+async def test_postgresql_refuses_truncate_too(database: Database, clock: FrozenClock, statement: str) -> None:
+    """Row triggers do not see TRUNCATE, and remit's role owns the table; a statement trigger refuses it, and
+    with it any statement that names the ledger among other tables."""
+    if database.is_sqlite:
+        pytest.skip("SQLite has no TRUNCATE; its DELETE without WHERE is refused above")
+    await _record(database, "keep")
+    with pytest.raises(sa.exc.DBAPIError, match="append-only: TRUNCATE refused"):
+        async with database.begin() as conn:
+            await conn.execute(sa.text(statement))
+    assert await _count(database) == 1

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from remit.billing import ApplyStatus, apply_event, get_object
-from remit.billing.routing import MalformedEvent
+from remit.billing.projection import write_target
+from remit.billing.refetch import embedded_children
+from remit.billing.routing import MalformedEvent, Target, route
 from remit.db.tables import charges, customers, invoice_lines, refunds, subscription_items, subscriptions
 from remit.errors import ProcessorError
 from remit.runtime import Runtime
@@ -287,6 +290,44 @@ async def test_event_ids_compare_byte_wise_in_the_database_as_in_python(runtime:
     assert (await stored(runtime, "customer", "cus_1")).data["balance"] == 1
 
 
+#: Linguistic collations a PostgreSQL server may offer; under each, "evt_a" sorts before "evt_Z" and "_" before
+#: digits — unlike byte order, which Python's ``str`` comparison and the watermark follow.
+LINGUISTIC_COLLATIONS = ("en-US-x-icu", "und-x-icu", "en_US.utf8", "en_US.UTF-8")
+
+
+async def test_event_id_ties_follow_python_order_whatever_the_columns_collation(runtime: Runtime) -> None:
+    """The upsert's own ``COLLATE "C"`` decides ties, not the column's or the database's collation: a server
+    created with a linguistic default (en_US is common) would otherwise order ids differently from Python and
+    from a worker on another database. The column is given such a collation for the test (rolled back after),
+    since the test server's default may well be C already, under which the check would prove nothing."""
+    ids = ["evt_a", "evt_Z", "evt_z", "evt_A", "evt__", "evt_-", "evt_0", "evt_9Z", "evt_9a", "evt_aB", "evt_Ab"]
+    targets = [route(event("customer.updated", {"id": "cus_1", "object": "customer"}, event_id=i)) for i in ids]
+    expected = max(target.watermark for target in targets if isinstance(target, Target)).event_id
+    assert expected == "evt_z"
+    conn = await runtime.db.engine.connect()
+    try:
+        transaction = await conn.begin()
+        if conn.dialect.name == "postgresql":
+            available = set((await conn.execute(sa.text("SELECT collname FROM pg_collation"))).scalars())
+            collation = next((name for name in LINGUISTIC_COLLATIONS if name in available), None)
+            if collation is None:
+                pytest.skip("no linguistic collation on this PostgreSQL server")
+            await conn.execute(sa.text(f'ALTER TABLE {customers.name} ALTER COLUMN watermark_event_id '
+                                       f'TYPE varchar(255) COLLATE "{collation}"'))
+        for seed in range(3):
+            await conn.execute(sa.delete(customers))
+            shuffled = list(ids)
+            random.Random(seed).shuffle(shuffled)
+            for n, event_id in enumerate(shuffled):
+                await apply_event(conn, runtime, event("customer.updated", {"id": "cus_1", "object": "customer",
+                                                                            "balance": n}, event_id=event_id))
+            stored_id = (await conn.execute(sa.select(customers.c.watermark_event_id))).scalar_one()
+            assert stored_id == expected, seed
+        await transaction.rollback()
+    finally:
+        await conn.close()
+
+
 async def test_a_bare_deletion_stub_keeps_the_objects_last_state(runtime: Runtime) -> None:
     full = {"id": "cus_1", "object": "customer", "balance": 42, "currency": "eur", "created": BASE - 500}
     await apply(runtime, event("customer.updated", full))
@@ -355,3 +396,28 @@ async def test_every_mirror_statement_is_compiled_once_and_then_cached(
     compiled = [record.getMessage() for record in caplog.records if record.name == "sqlalchemy.engine.Engine"]
     assert any("cached since" in message for message in compiled)
     assert not [message for message in compiled if "no key" in message]
+
+
+@pytest.mark.parametrize("quantity_first", [True, False])
+async def test_child_rows_of_different_shapes_are_all_written_whole(runtime: Runtime, quantity_first: bool) -> None:
+    """The child upsert is a cached statement per row shape; rows whose column sets differ within one list must
+    each be written with all their columns (one statement run for all would drop or demand the odd column)."""
+    def item_columns(item: Mapping[str, Any]) -> dict[str, Any]:
+        columns: dict[str, Any] = {"price_id": item.get("price")}
+        if "quantity" in item:
+            columns["quantity"] = item["quantity"]
+        return columns
+
+    items = [{"id": "si_q", "object": "subscription_item", "price": "price_q", "quantity": 3},
+             {"id": "si_p", "object": "subscription_item", "price": "price_p"}]
+    obj = {"id": "sub_1", "object": "subscription", "status": "active",
+           "items": {"object": "list", "has_more": False, "data": items if quantity_first else items[::-1]}}
+    routed = route(event("customer.subscription.updated", obj))
+    assert isinstance(routed, Target)
+    child = replace(routed.kind.children[0], columns=item_columns)
+    target = replace(routed, kind=replace(routed.kind, children=(child,)))
+    async with runtime.db.begin() as conn:
+        result = await write_target(conn, target, embedded_children(target.kind, obj), runtime.clock.now())
+    assert result.status == ApplyStatus.APPLIED
+    assert [(r["stripe_id"], r["price_id"], r["quantity"]) for r in await rows(runtime, subscription_items)] == [
+        ("si_p", "price_p", None), ("si_q", "price_q", 3)]

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from remit.billing.fields import list_data
 from remit.billing.kinds import KINDS
 from remit.billing.routing import Ignored, Target, route
 
@@ -167,3 +168,26 @@ def test_each_stripe_trigger_event_type_routes_to_its_table() -> None:
         assert routed.deleting == (event_type in DELETING_TRIGGERS), event_type
     mirrored = {t for t in trigger_event_types() if EXPECTED_TRIGGER_KINDS.get(t)}
     assert mirrored == {t for t, kind in EXPECTED_TRIGGER_KINDS.items() if kind}
+
+
+def test_each_kind_fills_the_same_columns_for_every_payload() -> None:
+    """The projection caches one upsert statement per row shape; a kind whose filter columns depended on the
+    payload would still be written right, but would build (and cache) a statement per variant, and a column
+    it left out of one event would keep a stale value instead of being cleared."""
+    shapes: dict[str, set[tuple[str, ...]]] = {name: {tuple(kind.columns({}))} for name, kind in KINDS.items()}
+    child_shapes = {child.field: {tuple(child.columns({}))} for kind in KINDS.values() for child in kind.children}
+    for _, event in fixture_events():
+        target = route(event)
+        if not isinstance(target, Target):
+            continue
+        shapes[target.kind.name].add(tuple(target.kind.columns(target.data)))
+        for child in target.kind.children:
+            listed = list_data(target.data.get(child.field))
+            for item in listed[0] if listed else []:
+                child_shapes[child.field].add(tuple(child.columns(item)))
+    assert {name: len(found) for name, found in shapes.items()} == dict.fromkeys(KINDS, 1)
+    assert {name: len(found) for name, found in child_shapes.items()} == {"items": 1, "lines": 1}
+    for kind in KINDS.values():  # every filter column is a column of the kind's table
+        assert set(kind.columns({})) <= set(kind.table.c.keys()), kind.name
+        for child in kind.children:
+            assert set(child.columns({})) <= set(child.table.c.keys()), child.field

@@ -10,6 +10,7 @@ import pytest
 
 from remit.billing.fields import currency, integer, list_data, ref, timestamp
 from remit.billing.kinds import KINDS, is_truncated
+from remit.billing.refetch import complete_children
 from remit.billing.routing import Ignored, MalformedEvent, Target, embedded_targets, route
 from remit.billing.watermark import Phase, Watermark, phase_of
 
@@ -159,6 +160,41 @@ def test_ignored_events(event: dict[str, Any], reason: str) -> None:
     assert routed.reason == reason
 
 
+@pytest.mark.parametrize(("event_type", "obj", "kind"), [
+    # the object's own type decides, whatever the event's prefix suggests
+    ("invoiceitem.created", {"id": "ii_1", "object": "invoiceitem", "invoice": "in_1"}, None),
+    ("customer.source.created", {"id": "card_1", "object": "card", "customer": "cus_1"}, None),
+    ("customer.source.updated", {"id": "src_1", "object": "source"}, None),
+    ("customer.discount.created", {"id": "di_1", "object": "discount", "customer": "cus_1"}, None),
+    ("customer.tax_id.created", {"id": "txi_1", "object": "tax_id", "customer": "cus_1"}, None),
+    ("payment_intent.succeeded", {"id": "pi_1", "object": "payment_intent", "customer": "cus_1"}, None),
+    ("charge.dispute.created", {"id": "dp_1", "object": "dispute", "charge": "ch_1"}, "dispute"),
+    ("charge.refund.updated", {"id": "re_1", "object": "refund", "charge": "ch_1"}, "refund"),
+    ("checkout.session.completed", {"id": "cs_1", "object": "checkout.session"}, "checkout.session"),
+    ("invoice.updated", {"id": "inpay_1", "object": "invoice_payment", "invoice": "in_1"}, None),
+    ("customer.updated", {"id": "sub_1", "object": "subscription"}, "subscription"),
+    # without an ``object`` field, the longest matching prefix decides
+    ("invoiceitem.created", {"id": "ii_1"}, None),
+    ("customer.source.created", {"id": "card_1"}, None),
+    ("customer.discount.deleted", {"id": "di_1"}, None),
+    ("payment_intent.succeeded", {"id": "pi_1"}, None),
+    ("charge.dispute.closed", {"id": "dp_1"}, "dispute"),
+    ("charge.refund.updated", {"id": "re_1"}, "refund"),
+    ("checkout.session.expired", {"id": "cs_1"}, "checkout.session"),
+    ("customer.subscription.paused", {"id": "sub_1"}, "subscription"),
+    ("plan.updated", {"id": "plan_1"}, None),
+])
+def test_the_carried_object_decides_the_table(event_type: str, obj: dict[str, Any], kind: str | None) -> None:
+    routed = route(_event(event_type, obj))
+    if kind is None:
+        assert isinstance(routed, Ignored)
+        assert routed.reason == "not_mirrored"
+        assert routed.object_id == obj["id"]
+    else:
+        assert isinstance(routed, Target)
+        assert (routed.kind.name, routed.stripe_id) == (kind, obj["id"])
+
+
 @pytest.mark.parametrize("event", [
     {"created": 1, "type": "customer.updated", "data": {"object": {"id": "cus_1"}}},
     {"id": "evt_1", "type": "customer.updated", "data": {"object": {"id": "cus_1"}}},
@@ -209,3 +245,23 @@ def test_field_readers_accept_only_the_expected_shapes() -> None:
     assert list_data({"object": "list", "data": [{"id": "a"}, "junk"], "has_more": True}) == ([{"id": "a"}], False)
     assert list_data({"object": "list", "data": []}) == ([], True)
     assert list_data("li_1") is None
+
+
+class _StuckLister:
+    """A processor whose page says there is more but gives no id to continue after."""
+
+    def __init__(self, data: list[dict[str, Any]]) -> None:
+        self.data = data
+
+    async def list_invoice_lines(self, invoice_id: str, *, limit: int, starting_after: str | None) -> Any:
+        return {"object": "list", "has_more": True, "data": self.data}
+
+
+@pytest.mark.parametrize("data", [[], [{"object": "line_item"}]])
+async def test_a_listing_that_cannot_be_continued_leaves_the_payload_in_charge(data: list[dict[str, Any]]) -> None:
+    """Only a list known to be complete may mark missing children removed; a page that says ``has_more`` but
+    cannot be continued is not one, so the payload's partial list is kept, as when the processor fails."""
+    obj = {"id": "in_1", "object": "invoice",
+           "lines": {"object": "list", "has_more": True, "data": [{"id": "il_1", "object": "line_item"}]}}
+    children = await complete_children(_StuckLister(data), KINDS["invoice"], "in_1", obj)
+    assert children == {"lines": ([{"id": "il_1", "object": "line_item"}], False)}

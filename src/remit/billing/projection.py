@@ -171,6 +171,16 @@ def _child_rows(child: ChildSpec, parent: Target, items: Sequence[Mapping[str, A
     return list(rows.values())
 
 
+def _by_shape(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """Rows grouped by their keys, in order. One cached statement serves one shape only: run for many rows,
+    it binds the columns it names from each and silently drops any other key, so a row with a column the
+    first row lacked would lose it (and one lacking a column the first row had would fail)."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    return shapes
+
+
 async def _write_children(conn: AsyncConnection, parent: Target, children: Children, now: datetime) -> None:
     for child in parent.kind.children:
         listed = children.get(child.field)
@@ -179,8 +189,8 @@ async def _write_children(conn: AsyncConnection, parent: Target, children: Child
         items, complete = listed
         table = child.table
         rows = _child_rows(child, parent, items, now)
-        if rows:
-            await conn.execute(_child_upsert_statement(table, child.parent_column, tuple(rows[0])), rows)
+        for names, group in _by_shape(rows).items():
+            await conn.execute(_child_upsert_statement(table, child.parent_column, names), group)
         if complete:
             await conn.execute(
                 sa.update(table)

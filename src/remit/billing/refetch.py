@@ -48,9 +48,11 @@ async def _list_all(method: Any, parent_id: str) -> list[Mapping[str, Any]] | No
         if page is None:
             return None
         items.extend(page[0])
-        last = page[0][-1].get("id") if page[0] else None
-        if page[1] or not isinstance(last, str):
+        if page[1]:
             return items
+        last = page[0][-1].get("id") if page[0] else None
+        if not isinstance(last, str) or not last:
+            return None  # "has more" with nothing to continue from: the list cannot be known to be complete
         cursor = last
     return None
 

@@ -1,9 +1,10 @@
 """The append-only ledger of billing events.
 
-One row per billing event, never changed afterwards: the migration installs triggers on PostgreSQL and SQLite
-that refuse every ``UPDATE`` and ``DELETE`` on this table, so a bug (or an operator's stray SQL) cannot
-rewrite history. ``idempotency_key`` is unique so a retried write is an ``ON CONFLICT DO NOTHING``.
-``data`` holds identifiers and amounts only, never customer PII (see :mod:`remit.ledger`).
+One row per billing event, never changed afterwards: the migrations install triggers on PostgreSQL and SQLite
+that refuse every ``UPDATE`` and ``DELETE`` on this table (and ``TRUNCATE`` on PostgreSQL, which row triggers
+do not see), so a bug (or an operator's stray SQL) cannot rewrite history. ``idempotency_key`` is unique so a
+retried write is an ``ON CONFLICT DO NOTHING``. ``data`` holds identifiers and amounts only, never customer PII
+(see :mod:`remit.ledger`).
 """
 
 from sqlalchemy import Column, Index, Integer, String, Table, UniqueConstraint
