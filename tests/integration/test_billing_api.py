@@ -69,6 +69,24 @@ def test_bearer_parsing_and_token_matching() -> None:
     assert matching_token("x", []) is None
 
 
+def test_tokens_are_compared_as_equal_length_digests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compare_digest returns early on a length mismatch; every comparison must be of equal-length inputs."""
+    import remit.api.auth as auth
+
+    compared: list[tuple[int, int]] = []
+    real = auth.hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((len(a), len(b)))
+        return real(a, b)
+
+    monkeypatch.setattr(auth.hmac, "compare_digest", spy)
+    assert matching_token("short", [TOKENS[0], "x", TOKENS[1]]) is None
+    assert matching_token(TOKENS[1], list(TOKENS)) == 1
+    assert len(compared) == 5
+    assert all(a == b for a, b in compared)
+
+
 @pytest.mark.parametrize("headers", [
     {},
     {"Authorization": "Bearer wrong-token"},
@@ -142,11 +160,14 @@ async def test_paging_with_limit_and_starting_after_visits_every_object_once(
     assert default["has_more"] is True
 
 
-@pytest.mark.parametrize("limit", ["0", "101", "abc", "-1"])
-async def test_an_invalid_limit_is_a_400(client: httpx.AsyncClient, limit: str) -> None:
-    response = await client.get("/api/v1/billing/customers", params={"limit": limit}, headers=AUTH)
+@pytest.mark.parametrize("path", ["customers", "subscriptions", "invoices", "charges", "webhook-events"])
+@pytest.mark.parametrize("limit", ["0", "101", "abc", "-1", "1.5", ""])
+async def test_an_invalid_limit_is_a_400(client: httpx.AsyncClient, limit: str, path: str) -> None:
+    response = await client.get(f"/api/v1/billing/{path}", params={"limit": limit}, headers=AUTH)
     assert response.status_code == 400
-    assert response.json()["error"]["param"] == "limit"
+    error = response.json()["error"]
+    assert (error["type"], error["code"], error["param"]) == (
+        "invalid_request_error", "parameter_invalid_integer", "limit")
 
 
 async def test_an_unknown_cursor_is_a_400(client: httpx.AsyncClient) -> None:
@@ -193,6 +214,11 @@ async def test_deleted_objects_are_listed_only_on_request(api_runtime: Runtime, 
     assert [(c["id"], c["remit"]["deleted"]) for c in everything["data"]] == [("cus_001", False), ("cus_000", True)]
     bad = await client.get("/api/v1/billing/customers", params={"include_deleted": "maybe"}, headers=AUTH)
     assert bad.status_code == 400
+    gone = await client.get("/api/v1/billing/customers/cus_000", headers=AUTH)
+    assert gone.status_code == 200
+    body = gone.json()
+    assert (body["id"], body["balance"], body["remit"]["deleted"]) == ("cus_000", 0, True)
+    assert body["remit"]["watermark"]["phase"] == "deleted"
 
 
 # -- single objects --------------------------------------------------------------------------------------------
@@ -277,6 +303,35 @@ async def test_webhook_events_are_listed_by_status_without_bodies(api_runtime: R
     assert [e["id"] for e in typed["data"]] == ["evt_4", "evt_0"]
     missing = await client.get("/api/v1/billing/webhook-events", params={"starting_after": "evt_x"}, headers=AUTH)
     assert missing.status_code == 400
+
+
+async def test_handler_errors_are_redacted_in_webhook_events(api_runtime: Runtime, client: httpx.AsyncClient) -> None:
+    """A host's exception text may quote a secret or a customer's email; the API masks them as the logs do."""
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    leaky = "refused whsec_0123456789abcdef for ada@example.com"
+    async with api_runtime.db.begin() as conn:
+        await conn.execute(webhook_events.insert().values(
+            endpoint="stripe", processor="stripe", livemode=False, api_version="2024-06-20", account=None,
+            event_id="evt_leak", type="customer.updated", status="dead", body="{}", object_id="cus_1",
+            object_type="customer", event_created_at=now, received_at=now, attempts=1, processed_at=None,
+            dead_at=now, last_error={"type": "ValueError", "message": leaky, "handler": "host.sync"},
+            handler_results={"host.sync": {"ok": False, "type": "ValueError", "message": leaky}},
+        ))
+    response = await client.get("/api/v1/billing/webhook-events", params={"status": "dead"}, headers=AUTH)
+    assert response.status_code == 200
+    remit = response.json()["data"][0]["remit"]
+    assert (remit["last_error"]["type"], remit["last_error"]["handler"]) == ("ValueError", "host.sync")
+    assert "0123456789abcdef" not in response.text
+    assert "ada@example.com" not in response.text
+
+
+@pytest.mark.parametrize("status", ["bogus", "DEAD", ""])
+async def test_an_unknown_webhook_event_status_is_a_400(client: httpx.AsyncClient, status: str) -> None:
+    response = await client.get("/api/v1/billing/webhook-events", params={"status": status}, headers=AUTH)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["param"]) == ("parameter_invalid_string", "status")
+    assert "dead" in error["message"]
 
 
 async def test_the_openapi_document_lists_the_billing_routes(api_runtime: Runtime) -> None:

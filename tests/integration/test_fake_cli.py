@@ -45,7 +45,10 @@ def test_trigger_keeps_undelivered_events_and_says_so(env):
     rows = json.loads(events.stdout)
     assert [r["type"] for r in rows] == ["customer.updated", "customer.created"]
     assert {r["delivery_status"] for r in rows} == {"failed"}
-    assert run("fake", "trigger", "no.such.event").exit_code == 1
+    unknown = run("fake", "trigger", "invoice.payed")
+    assert unknown.exit_code == 2
+    assert "Did you mean invoice.paid" in unknown.output
+    assert "charge.dispute.created" in unknown.output  # every valid name, not just a pointer to --list
     listed = run("fake", "trigger", "--list")
     assert "invoice.paid" in listed.stdout.split()
 

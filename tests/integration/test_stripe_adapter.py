@@ -2,8 +2,12 @@
 uvicorn on a free loopback port) → the fake's world → webhooks emitted."""
 
 import asyncio
+import inspect
 import json
+import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import uvicorn
@@ -11,6 +15,7 @@ import uvicorn
 from remit.api.app import create_app
 from remit.clock import FrozenClock
 from remit.errors import ProcessorError
+from remit.processor.base import Processor
 from remit.processor.fake import CollectingDelivery, FakeEngine, FakeProcessor
 from remit.processor.stripe import StripeProcessor
 from remit.webhooks.event_types import handled_event_types
@@ -19,18 +24,39 @@ from remit.webhooks.event_types import handled_event_types
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 
 
+@dataclass
+class Wire:
+    """An ASGI wrapper that records each HTTP request's method, path and ``Idempotency-Key`` header as the
+    local server received it, so a test sees what the SDK really sent."""
+
+    app: Any
+    requests: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+            self.requests.append((scope["method"], scope["path"], headers.get("idempotency-key")))
+        await self.app(scope, receive, send)
+
+
 @pytest.fixture
 def collected() -> CollectingDelivery:
     return CollectingDelivery()
 
 
 @pytest.fixture
-async def served(runtime, collected):
+def wire() -> list[tuple[str, str, str | None]]:
+    return []
+
+
+@pytest.fixture
+async def served(runtime, collected, wire):
     """The app on a free port; yields (base URL, fake processor for setup and inspection)."""
     fake = FakeProcessor(FakeEngine(runtime.db, FrozenClock(datetime.now(UTC)), delivery=collected,
                                     secret="whsec_adapter"))
     runtime.processor = fake
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=0, log_level="warning",
+    app = Wire(create_app(runtime), wire)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
                                            lifespan="off"))
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -160,3 +186,73 @@ async def test_sessions_usage_and_webhook_endpoints(live, served, collected):
     assert [e["id"] for e in listed] == [endpoint["id"]]
     assert "secret" not in listed[0]
     assert json.loads(collected.events[-1].payload)["type"] == "v1.billing.meter.no_meter_found"
+
+
+def mutating_methods() -> set[str]:
+    """The protocol's methods that take an ``idempotency_key``: every one of them changes something."""
+    return {name for name, member in inspect.getmembers(Processor, inspect.isfunction)
+            if "idempotency_key" in inspect.signature(member).parameters}
+
+
+async def test_every_mutating_call_sends_the_callers_idempotency_key(live, served, wire):
+    """The SDK invents a random key for a POST without one (useless for a retry in a later job attempt) and
+    none for a DELETE; so each mutating call must send exactly the caller's key, on every request it makes."""
+    _, fake = served
+    price = await catalog(fake)
+    made: dict[str, Any] = {}
+
+    async def call(method: str, *, attempt: int = 1, **kwargs: Any) -> Any:
+        wire.clear()
+        expected = f"key-{method}-{attempt}"
+        result = await getattr(live, method)(idempotency_key=expected, **kwargs)
+        writes = [(verb, path, key) for verb, path, key in wire if verb != "GET"]
+        assert writes, f"{method} made no mutating request"
+        assert {key for _, _, key in writes} == {expected}, (method, writes)
+        made[method] = result
+        return result
+
+    customer = await call("create_customer", email="ada@example.com")
+    await call("update_customer", customer_id=customer["id"], name="Ada")
+    card = await call("attach_payment_method", payment_method="pm_card_visa", customer=customer["id"])
+    sub = await call("create_subscription", customer=customer["id"], items=[{"price": price["id"]}],
+                     default_payment_method=card["id"])
+    await call("update_subscription", subscription_id=sub["id"], quantity=2)
+    await call("cancel_subscription", subscription_id=sub["id"], at_period_end=True)
+    await call("resume_subscription", subscription_id=sub["id"])
+    invoice = await live.retrieve_invoice(sub["latest_invoice"])
+    await call("create_refund", charge=invoice["charge"], amount=100)
+    await fake.request("POST", "/v1/invoiceitems", {"customer": customer["id"], "amount": 700, "currency": "usd"},
+                       idempotency_key="item")
+    open_invoice = await fake.request("POST", "/v1/invoices", {
+        "customer": customer["id"], "collection_method": "send_invoice", "days_until_due": 30,
+        "pending_invoice_items_behavior": "include"}, idempotency_key="open-invoice")
+    await fake.request("POST", f"/v1/invoices/{open_invoice['id']}/finalize", idempotency_key="finalize")
+    await call("pay_invoice", invoice_id=open_invoice["id"], payment_method=card["id"])
+    await call("create_checkout_session", mode="subscription", success_url="https://e.x/ok",
+               line_items=[{"price": price["id"], "quantity": 1}], customer=customer["id"])
+    await call("create_billing_portal_session", customer=customer["id"], return_url="https://e.x/")
+    await call("create_meter_event", event_name="api_calls",
+               payload={"stripe_customer_id": customer["id"], "value": "1"})
+    await call("create_webhook_endpoint", url="https://e.x/webhooks/stripe", enabled_events=["invoice.paid"])
+    await call("cancel_subscription", subscription_id=sub["id"], attempt=2)
+    await call("delete_customer", customer_id=customer["id"])
+    assert set(made) == mutating_methods()
+
+
+async def test_the_sdk_never_logs_bodies_even_at_debug(served, caplog):
+    """At DEBUG the SDK would log the form body sent and the JSON answered: names, addresses, whole events."""
+    base, _ = served
+    logging.getLogger("stripe").setLevel(logging.NOTSET)  # as a fresh process has it
+    caplog.set_level(logging.DEBUG)
+    processor = StripeProcessor("sk_test_remit", api_base=f"{base}/fake", timeout=2.0)
+    try:
+        customer = await processor.create_customer(idempotency_key="pii", name="Ada Lovelace",
+                                                   extra={"address": {"line1": "12 Marylebone Road"}})
+        await processor.retrieve_customer(customer["id"])
+    finally:
+        await processor.close()
+    http_side = ("stripe", "httpx", "httpcore")  # what the adapter's calls log (the server's database aside)
+    logged = "\n".join(record.getMessage() for record in caplog.records if record.name.startswith(http_side))
+    assert "Request to Stripe api" in logged  # the method-and-URL lines stay
+    assert "Lovelace" not in logged
+    assert "Marylebone" not in logged

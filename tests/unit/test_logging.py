@@ -12,7 +12,7 @@ import pytest
 import structlog
 
 from remit.config import Settings
-from remit.telemetry.logging import REDACTED, configure_logging, is_sensitive_key, mask_text
+from remit.telemetry.logging import PAYLOAD_LOGGERS, REDACTED, configure_logging, is_sensitive_key, mask_text
 
 STRIPE_KEY = "sk_live_51PlantedSecretValue0123456789"
 RESTRICTED_KEY = "rk_test_51PlantedRestrictedKey987"
@@ -149,3 +149,18 @@ def test_sensitive_keys(key: str, sensitive: bool) -> None:
 )
 def test_mask_text(text: str, expected: str) -> None:
     assert mask_text(text) == expected
+
+
+def test_libraries_that_quote_payloads_are_held_quiet_even_at_debug(
+    capture: Callable[[str], io.StringIO]
+) -> None:
+    """At DEBUG, SQLAlchemy's echo and aiosqlite quote statement parameters — a webhook's raw body among them."""
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET)  # as a fresh process has them
+    out = capture("json")  # at REMIT_LOG_LEVEL=DEBUG
+    logging.getLogger("sqlalchemy.engine.Engine").info("INSERT ... [generated] ('{\"email\": \"ada@example.com\"}',)")
+    logging.getLogger("aiosqlite").debug("executing <function ...> ('raw body',)")
+    logging.getLogger("remit.test").debug("remit's own debug line")
+    text = out.getvalue()
+    assert "INSERT" not in text and "raw body" not in text
+    assert "remit's own debug line" in text

@@ -2,8 +2,9 @@
 
 Services that read remit (a console, a back office) send ``Authorization: Bearer <token>``; the accepted
 tokens are ``REMIT_SERVICE_TOKENS`` (comma-separated, so a new token can be rolled out before the old one is
-removed). A presented token is compared with every configured one using :func:`hmac.compare_digest` and no
-early exit, so the time taken says nothing about how close a guess was or which token matched.
+removed). A presented token is compared with every configured one using :func:`hmac.compare_digest` on their
+SHA-256 digests and no early exit, so the time taken says nothing about how close a guess was, how long a
+token is, or which token matched.
 
 With no token configured every request is refused — also in development — because an internal API that is
 open by default ends up open in production. ``docs/mirror.md`` says how to set one.
@@ -14,6 +15,7 @@ endpoint into a Stripe-shaped JSON error: ``{"error": {"type": …, "code": …,
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -71,12 +73,19 @@ def bearer_token(authorization: str | None) -> str | None:
     return token
 
 
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
 def matching_token(presented: str, tokens: Sequence[str]) -> int | None:
-    """The index of the configured token equal to ``presented``, compared in constant time against all."""
-    given = presented.encode("utf-8")
+    """The index of the configured token equal to ``presented``, compared in constant time against all.
+
+    :func:`hmac.compare_digest` returns at once when its arguments differ in length, which would tell a caller
+    the length of a token; comparing fixed-size digests takes that away."""
+    given = _digest(presented)
     found: int | None = None
     for index, token in enumerate(tokens):
-        if hmac.compare_digest(given, token.encode("utf-8")) and found is None:
+        if hmac.compare_digest(given, _digest(token)) and found is None:
             found = index
     return found
 

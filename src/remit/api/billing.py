@@ -23,6 +23,8 @@ from remit.api.auth import ApiError, ServiceRoute, require_service_token
 from remit.billing.mirror import MAX_PAGE, UnknownCursor, get_object, list_objects
 from remit.db.tables import webhook_events
 from remit.runtime import Runtime
+from remit.telemetry.logging import redact_value
+from remit.webhooks.events import EventStatus
 
 PREFIX = "/api/v1/billing"
 DEFAULT_LIMIT = 10
@@ -68,6 +70,18 @@ def parse_filters(params: Mapping[str, str | None]) -> dict[str, str]:
             raise ApiError(400, "parameter_invalid_string", f"invalid filter value for {column}", param=column)
         filters[column] = value
     return filters
+
+
+def parse_event_status(raw: str | None) -> str | None:
+    """A webhook event status filter; an unknown one is a 400 naming the valid ones, since an empty list would
+    tell an operator searching for ``dead`` (typed ``died``) that nothing is stuck."""
+    if raw is None:
+        return None
+    valid = [status.value for status in EventStatus]
+    if raw not in valid:
+        raise ApiError(400, "parameter_invalid_string", f"status must be one of {', '.join(valid)}",
+                       param="status")
+    return raw
 
 
 def list_body(url: str, data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
@@ -161,7 +175,10 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def webhook_event_json(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """A stored webhook event's metadata (never its raw body), processor fields first, remit's under ``remit``."""
+    """A stored webhook event's metadata (never its raw body), processor fields first, remit's under ``remit``.
+
+    Handler errors and results are a host's exception texts and return values, which may quote a key, an email
+    address or other customer data; they pass through the same redaction as the logs."""
     created = row["event_created_at"]
     return {
         "id": row["event_id"],
@@ -179,8 +196,8 @@ def webhook_event_json(row: Mapping[Any, Any]) -> dict[str, Any]:
             "processor": row["processor"],
             "received_at": _iso(row["received_at"]),
             "attempts": int(row["attempts"]),
-            "last_error": row["last_error"],
-            "handler_results": row["handler_results"],
+            "last_error": redact_value(row["last_error"]),
+            "handler_results": redact_value(row["handler_results"]),
             "processed_at": _iso(row["processed_at"]),
             "dead_at": _iso(row["dead_at"]),
         },
@@ -192,7 +209,7 @@ async def list_webhook_events(request: Request, limit: str | None = None, starti
                               status: str | None = None, type: str | None = None) -> dict[str, Any]:
     """Stored webhook events, most recently received first; filter by ``status`` and ``type``."""
     size = parse_limit(limit)
-    filters = parse_filters({"status": status, "type": type})
+    filters = parse_filters({"status": parse_event_status(status), "type": type})
     table = webhook_events
     query = sa.select(*[c for c in table.c if c.name != "body"]).order_by(table.c.id.desc()).limit(size + 1)
     for column, value in filters.items():

@@ -8,6 +8,7 @@ to ``--url`` (else ``REMIT_URL``, else http://127.0.0.1:8000) plus ``REMIT_WEBHO
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
 import re
 import time
@@ -47,6 +48,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 _DURATION = re.compile(r"^(\d+)\s*([smhdw]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 DELIVERY_COLUMNS = ["id", "type", "status_code", "error"]
+#: Exit code for a command line naming something that does not exist (as Click exits on a usage error).
+USAGE_EXIT_CODE = 2
 #: How long ``remit demo`` waits for the service to dispatch the events it expects to be dead-lettered.
 DEAD_LETTER_WAIT_S = 15.0
 
@@ -81,18 +84,46 @@ def with_engine(url: str | None, fn: Callable[[FakeEngine, Runtime], Awaitable[T
     return run_async(main())
 
 
+def unknown_trigger_message(event_type: str) -> str:
+    """The error for an event type without a trigger: the closest names first, then every valid one (pure), so
+    an operator who typed ``invoice.payed`` sees the fix without a second command."""
+    names = trigger_names()
+    close = difflib.get_close_matches(event_type, names, n=3)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    return f"no trigger for {event_type!r}.{hint} Valid event types: {', '.join(names)}"
+
+
 def delivery_rows(outcomes: list[Delivered]) -> list[dict[str, Any]]:
     return [{"id": o.event_id, "type": o.event_type, "status_code": o.status_code, "error": o.error}
             for o in outcomes]
 
 
+def delivery_failure_message(outcomes: list[Delivered], url: str) -> str | None:
+    """Why deliveries failed, told apart (pure): nothing answered (is remit serving there?), or remit answered
+    and refused (a signature refusal means this command and the service sign with different secrets)."""
+    failed = [o for o in outcomes if not o.ok]
+    if not failed:
+        return None
+    unanswered = [o for o in failed if o.status_code is None]
+    refused = sorted({f"{o.status_code} {o.error}" if o.error else str(o.status_code)
+                      for o in failed if o.status_code is not None})
+    reasons = []
+    if unanswered:
+        reasons.append(f"{len(unanswered)} got no answer (is remit serving there?)")
+    if refused:
+        reasons.append(f"{len(failed) - len(unanswered)} were refused ({', '.join(refused)})")
+    if any(o.error and o.error.startswith("signature_") for o in failed):
+        reasons.append("STRIPE_WEBHOOK_SECRET must be the same for this command and the service")
+    return (f"{len(failed)} of {len(outcomes)} deliveries to {url} failed: {'; '.join(reasons)}. "
+            "The events are kept: `remit fake deliver` sends them again.")
+
+
 def report_deliveries(outcomes: list[Delivered], url: str, *, as_json: bool, title: str) -> None:
     """Print what was delivered; exit 1 when a delivery failed (the events stay for ``remit fake deliver``)."""
     print_list(delivery_rows(outcomes), as_json=as_json, columns=DELIVERY_COLUMNS, title=title)
-    failed = [o for o in outcomes if not o.ok]
-    if failed:
-        fail(f"{len(failed)} of {len(outcomes)} deliveries to {url} failed; is remit serving there? "
-             "The events are kept: `remit fake deliver` sends them again.")
+    message = delivery_failure_message(outcomes, url)
+    if message:
+        fail(message)
 
 
 @app.command("trigger")
@@ -108,7 +139,7 @@ def trigger_command(
             typer.echo(name)
         return
     if event_type not in trigger_names():
-        fail(f"no trigger for {event_type!r}; `remit fake trigger --list` shows them")
+        fail(unknown_trigger_message(event_type), code=USAGE_EXIT_CODE)
 
     async def act(engine: FakeEngine, runtime: Runtime) -> tuple[list[Delivered], str]:
         try:
@@ -342,5 +373,5 @@ def demo_command(url: UrlOption = None) -> None:
         fail(f"{len(report.failed_deliveries)} webhooks were not accepted; see `remit fake events --status failed`")
 
 
-__all__ = ["DeadLetterCheck", "app", "check_dead_letters", "demo_command", "next_steps", "parse_duration",
-           "register", "with_engine"]
+__all__ = ["DeadLetterCheck", "app", "check_dead_letters", "delivery_failure_message", "demo_command", "next_steps",
+           "parse_duration", "register", "unknown_trigger_message", "with_engine"]

@@ -8,6 +8,9 @@
   (:data:`remit.processor.fake.API_VERSION`) so objects and events have one shape whichever processor runs.
 - Every ``stripe.StripeError`` becomes :class:`remit.errors.ProcessorError` (status, ``Retry-After``, code);
   messages carry the method and code only, never Stripe's text (it may quote customer data).
+- The SDK's ``stripe`` logger is held at INFO (:func:`remit.telemetry.logging.quiet_payload_loggers`): at
+  DEBUG it logs every request's form body and every response body — customers' names and addresses, whole
+  events — which remit's redaction cannot reliably mask inside one preformatted string.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from remit.processor.base import Metadata, StripeObject
 from remit.processor.errors import from_answer, unreachable
 from remit.processor.fake.events import API_VERSION
 from remit.processor.requests import item_change, request_params
+from remit.telemetry.logging import quiet_payload_loggers
 
 NAME = "stripe"
 DEFAULT_TIMEOUT = 30.0
@@ -42,6 +46,7 @@ class StripeProcessor:
 
     def __init__(self, api_key: str, *, api_base: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  stripe_version: str | None = API_VERSION) -> None:
+        quiet_payload_loggers()
         self._http = stripe.HTTPXClient(timeout=timeout)
         bases: dict[str, str] = {}
         if api_base:

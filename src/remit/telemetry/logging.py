@@ -136,6 +136,31 @@ class _RemitHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
+#: Libraries whose chattier lines quote what passes through them — SQL parameters (a webhook's raw body, customer
+#: fields), HTTP form and response bodies — as one preformatted string remit's redaction cannot reliably mask;
+#: each is held at the level given, whatever ``REMIT_LOG_LEVEL`` says. ``stripe`` at INFO keeps its
+#: method-and-URL lines; SQLAlchemy at WARNING still reports pool and connection trouble.
+PAYLOAD_LOGGERS: dict[str, int] = {
+    "sqlalchemy": logging.WARNING,   # engine echo at INFO: every statement with its parameters
+    "aiosqlite": logging.INFO,       # DEBUG: every operation with its arguments
+    "psycopg": logging.INFO,         # DEBUG: queries and notices
+    "httpcore": logging.INFO,        # DEBUG: request and response traces
+    "stripe": logging.INFO,          # DEBUG: request form bodies and response bodies
+}
+
+
+def quiet_payload_loggers() -> None:
+    """Hold each of :data:`PAYLOAD_LOGGERS` at its floor (raise a lower level; never lower a higher one).
+
+    Called by :func:`configure_logging` and by the Stripe adapter, so a host that configures logging its own
+    way is covered too. A test that wants SQLAlchemy's statement log sets that logger's level explicitly.
+    """
+    for name, floor in PAYLOAD_LOGGERS.items():
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < floor:
+            logger.setLevel(floor)
+
+
 def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> None:
     """Route stdlib and structlog logging through one redacting structlog chain on ``stream`` (stderr).
 
@@ -167,6 +192,7 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
             root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
+    quiet_payload_loggers()
     # Alembic narrates every connection it configures at INFO; remit logs one "database migrated" line instead.
     logging.getLogger("alembic").setLevel("DEBUG" if settings.log_level == "DEBUG" else "WARNING")
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

@@ -10,6 +10,7 @@ and does not undo the call that caused it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,19 @@ class DeliveryResult:
 
 Delivery = Callable[[SignedEvent], Awaitable[DeliveryResult]]
 
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def refusal_code(response: httpx.Response) -> str | None:
+    """The receiver's error code of a refusal (``signature_invalid``, ``not_an_event``), from remit's own
+    ``{"error": {"code": ...}}`` answer, so an operator sees *why* without the receiver's logs. Only an
+    identifier is kept: nothing of a body that is not remit's can reach the output."""
+    try:
+        code = response.json().get("error", {}).get("code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, str) and _CODE.match(code) else None
+
 
 class HttpDelivery:
     """POST each event to ``url`` (e.g. ``REMIT_URL`` + ``REMIT_WEBHOOK_PATH``)."""
@@ -61,7 +75,7 @@ class HttpDelivery:
                                              headers=event.headers())
         except httpx.HTTPError as exc:
             return DeliveryResult(None, type(exc).__name__)
-        return DeliveryResult(response.status_code)
+        return DeliveryResult(response.status_code, None if response.is_success else refusal_code(response))
 
 
 class AsgiDelivery(HttpDelivery):
@@ -98,4 +112,5 @@ __all__ = [
     "DeliveryResult",
     "HttpDelivery",
     "SignedEvent",
+    "refusal_code",
 ]
