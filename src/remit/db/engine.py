@@ -1,7 +1,13 @@
 """Engines per dialect: one async engine for the service and workers, a sync one for migrations and hosts.
 
 SQLite is made fit for several processes: WAL journal, a busy timeout, and ``BEGIN IMMEDIATE`` for every
-transaction, so two writers queue on the lock instead of failing half-way with ``database is locked``.
+transaction, so two writers queue on the lock instead of failing half-way with ``database is locked``. It runs
+with ``synchronous = FULL``: a webhook answered 2xx must survive a power cut, and WAL's usual ``NORMAL`` may
+lose the last commits then (it only survives a crash of the process). The cost, one fsync per commit, is what
+batched claims and completions are for.
+
+PostgreSQL connections give up after :data:`PG_CONNECT_TIMEOUT_S`, so a server behind a firewall that drops
+packets makes a request fail (503, so the processor retries) instead of hanging until TCP gives up.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from remit.errors import DatabaseUnavailable
 log = logging.getLogger("remit.db")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 10
 
 
 def _base_url(url: str | URL) -> URL:
@@ -55,7 +62,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
@@ -65,7 +72,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def create_sync_engine(url: str | URL, **kwargs: Any) -> Engine:
-    engine = sa.create_engine(sync_url(url), **kwargs)
+    target = sync_url(url)
+    if target.get_backend_name() == "postgresql":
+        kwargs.setdefault("connect_args", {"connect_timeout": PG_CONNECT_TIMEOUT_S})
+    engine = sa.create_engine(target, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
@@ -84,7 +94,8 @@ class Database:
         target = async_url(url)
         kwargs: dict[str, Any] = {"echo": echo}
         if target.get_backend_name() == "postgresql":
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
+                          connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
         engine = create_async_engine(target, **kwargs)
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine.sync_engine)
