@@ -118,3 +118,27 @@ async def test_triggered_events_are_accepted_by_remits_own_receiver(runtime, set
         assert list(stored) == [event.id for event in result.events]
     payload = json.loads(result.events[-1].payload)
     assert payload["type"] == "invoice.payment_succeeded"
+
+
+@pytest.mark.parametrize("name", ["v1.billing.meter.no_meter_found", "v1.billing.meter.error_report_triggered"])
+async def test_thin_meter_events_are_stored_and_dispatched_not_refused(runtime, settings, name):
+    """Stripe sends billing-meter errors as thin (v2) events; refused, they would be retried for days, then lost."""
+    from remit.jobs.testing import drain
+    from remit.webhooks.dispatch import DEFAULT_HANDLER
+
+    app = create_app(runtime)
+    engine = build_fake_engine(settings, runtime.db, runtime.clock,
+                               delivery=AsgiDelivery(app, settings.webhook_path))
+    result = await run_trigger(engine, name)
+    thin = [event for event in result.events if json.loads(event.payload)["object"] == "v2.core.event"]
+    assert thin
+    assert [d.status_code for d in result.deliveries] == [200] * len(result.events)
+    await drain(runtime)
+    async with runtime.db.connect() as conn:
+        rows = (await conn.execute(sa.select(webhook_events).where(
+            webhook_events.c.event_id.in_([event.id for event in thin])))).mappings().all()
+    assert {row["type"] for row in rows} == {name}
+    for row in rows:
+        assert row["status"] == "processed"
+        assert row["handler_results"][DEFAULT_HANDLER]["result"]["reason"] == "thin_event"
+        assert row["event_created_at"] is not None

@@ -61,3 +61,13 @@ def test_next_steps_without_dead_letters_point_at_show_id_and_say_why():
     assert not any("metadata[seats]" in line for line in generic)
     missing = next_steps("http://127.0.0.1:8000", has_tokens=True, dead_letters=DeadLetterCheck(not_dead=[41]))
     assert any("REMIT_JOB_MODULES" in line for line in missing)
+
+
+def test_the_registered_event_types_are_exactly_those_the_mirror_projects():
+    from remit.billing.kinds import KINDS
+    from remit.billing.routing import object_name
+
+    carried = {event_type: object_name(event_type, {}) for event_type in HANDLED_EVENT_TYPES}
+    assert {t: o for t, o in carried.items() if o not in KINDS} == {}  # nothing subscribed that is then ignored
+    assert set(KINDS) - set(carried.values()) == set()  # no mirrored object without its events
+    assert {"refund.created", "refund.updated"} <= set(HANDLED_EVENT_TYPES)

@@ -55,6 +55,8 @@ EVENT_TYPE_OBJECTS: tuple[tuple[str, str | None], ...] = (
 
 #: The keys of the stub Stripe answers for a deleted object; such a payload says nothing about the object.
 STUB_KEYS = frozenset({"id", "object", "deleted"})
+#: The ``object`` of Stripe's thin (v2) events: a reference to an object, never a snapshot of it.
+THIN_EVENT_OBJECT = "v2.core.event"
 
 
 class MalformedEvent(PermanentFailure):
@@ -114,6 +116,8 @@ def event_watermark_parts(event: Mapping[str, Any]) -> tuple[str, Any]:
 
 def route(event: Mapping[str, Any]) -> Target | Ignored:
     """What ``event`` means for the mirror."""
+    if event.get("object") == THIN_EVENT_OBJECT:
+        return _thin(event)
     event_id, created = event_watermark_parts(event)
     event_type = event.get("type") if isinstance(event.get("type"), str) else ""
     data = event.get("data")
@@ -136,6 +140,15 @@ def route(event: Mapping[str, Any]) -> Target | Ignored:
     return Target(kind, stripe_id, obj, deleting, livemode, Watermark(created, kind.hint(obj), phase, event_id))
 
 
+def _thin(event: Mapping[str, Any]) -> Ignored:
+    """A thin (v2) event is a reference without a snapshot: nothing to project, whatever it names."""
+    related = event.get("related_object")
+    related = related if isinstance(related, Mapping) else {}
+    kind, object_id = related.get("type"), related.get("id")
+    return Ignored("thin_event", kind if isinstance(kind, str) else None,
+                   object_id if isinstance(object_id, str) else None)
+
+
 def embedded_targets(target: Target) -> list[Target]:
     """First-class objects embedded in ``target``'s lists (a charge's refunds), at the same event's watermark."""
     found: list[Target] = []
@@ -154,5 +167,5 @@ def embedded_targets(target: Target) -> list[Target]:
     return found
 
 
-__all__ = ["DELETING_EVENT_TYPES", "Ignored", "MalformedEvent", "Target", "embedded_targets", "object_name",
-           "route"]
+__all__ = ["DELETING_EVENT_TYPES", "THIN_EVENT_OBJECT", "Ignored", "MalformedEvent", "Target", "embedded_targets",
+           "object_name", "route"]

@@ -3,6 +3,13 @@
 Only what remit needs to store, index and route the event is read here: its id, type, mode, API version,
 Connect account, creation time and the id and type of the object it carries. The body itself is stored as
 received and parsed again only by the dispatch job, so nothing is re-serialised on the hot path.
+
+Two envelope shapes are read. The classic *snapshot* event (``"object": "event"``) carries the object in
+``data.object`` and its creation time in Unix seconds. Stripe's *thin* events (``"object": "v2.core.event"``,
+what billing-meter errors are, sent to an event destination that may point at the same URL) carry only a
+reference, ``related_object`` ``{id, type, url}``, and an ISO 8601 ``created``. Both are signed alike and both
+are stored: refusing a thin event would make Stripe retry it for days and then drop it. The mirror, which
+keeps snapshots, ignores thin events; host handlers (and remit's own meter handling) act on them.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from remit.billing.routing import THIN_EVENT_OBJECT
 from remit.errors import WebhookError
 
 #: Column widths of ``remit_webhook_events``: identifiers longer than these are refused, lookup-only fields
@@ -60,13 +68,18 @@ def read_envelope(document: Any) -> Envelope:
     """Read the envelope of an already-parsed event document."""
     if not isinstance(document, Mapping):
         raise WebhookError("not_an_event", "the body is not a JSON object")
-    if document.get("object", "event") != "event":
+    kind = document.get("object", "event")
+    if kind not in ("event", THIN_EVENT_OBJECT):
         raise WebhookError("not_an_event", "the body's object is not an event")
-    event_id, event_type, data = document.get("id"), document.get("type"), document.get("data")
-    if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_EVENT_ID:
+    event_id = _short_string(document.get("id"), MAX_EVENT_ID)
+    event_type = _short_string(document.get("type"), MAX_TYPE)
+    if event_id is None:
         raise WebhookError("not_an_event", "the event has no usable id")
-    if not isinstance(event_type, str) or not 0 < len(event_type) <= MAX_TYPE:
+    if event_type is None:
         raise WebhookError("not_an_event", "the event has no usable type")
+    if kind == THIN_EVENT_OBJECT:
+        return _thin_envelope(document, event_id, event_type)
+    data = document.get("data")
     if not isinstance(data, Mapping) or not isinstance(data.get("object"), Mapping):
         raise WebhookError("not_an_event", "the event has no data.object")
     created = _timestamp(document.get("created"))
@@ -85,8 +98,40 @@ def read_envelope(document: Any) -> Envelope:
     )
 
 
+def _thin_envelope(document: Mapping[str, Any], event_id: str, event_type: str) -> Envelope:
+    """A thin event's envelope: the related object stands in for ``data.object``; ``created`` is ISO 8601."""
+    created = _iso_timestamp(document.get("created"))
+    if created is None:
+        raise WebhookError("not_an_event", "the event has no usable created time")
+    related = document.get("related_object")
+    related = related if isinstance(related, Mapping) else {}
+    return Envelope(
+        event_id=event_id,
+        type=event_type,
+        livemode=document.get("livemode") is True,
+        api_version=None,
+        account=_short_string(document.get("context"), MAX_OBJECT_ID),  # a Connect account's id, or null
+        created=created,
+        object_id=_short_string(related.get("id"), MAX_OBJECT_ID),
+        object_type=_short_string(related.get("type"), MAX_OBJECT_TYPE),
+    )
+
+
+def _iso_timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not 0 < len(value) <= 64:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def _short_string(value: Any, limit: int) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+    """``value`` if it is a string that fits its column: not empty, at most ``limit`` characters, and without
+    NUL, which PostgreSQL's text cannot hold (such an id would fail the insert: a 500 the processor retries
+    for days, instead of a refusal)."""
+    return value if isinstance(value, str) and 0 < len(value) <= limit and "\x00" not in value else None
 
 
 def _timestamp(value: Any) -> datetime | None:

@@ -1,7 +1,9 @@
 """The event types remit handles: what ``remit webhooks register`` subscribes an endpoint to.
 
 These are the types the billing mirror projects (customers, payment methods, subscriptions, invoices,
-charges, refunds, disputes, checkout sessions, products and prices). Subscribing to exactly these, not to
+charges, refunds, disputes, checkout sessions, products and prices) — a test checks that each routes to a
+mirrored object and that every mirrored object has its events here. Legacy card sources
+(``customer.source.*``) are not mirrored, so not subscribed to. Subscribing to exactly these, not to
 ``*``, keeps the processor from sending traffic nobody reads; ``remit webhooks check`` compares a registered
 endpoint's enabled events with this set, so a new handled type shows up as drift until the endpoint is
 updated. Events of other types are still stored and acknowledged when they arrive (e.g. from a ``*``
@@ -15,9 +17,6 @@ HANDLED_EVENT_TYPES: tuple[str, ...] = (
     "customer.created",
     "customer.updated",
     "customer.deleted",
-    "customer.source.created",
-    "customer.source.updated",
-    "customer.source.deleted",
     "payment_method.attached",
     "payment_method.updated",
     "payment_method.detached",
@@ -56,6 +55,9 @@ HANDLED_EVENT_TYPES: tuple[str, ...] = (
     "charge.updated",
     "charge.refunded",
     "charge.refund.updated",
+    "refund.created",
+    "refund.updated",
+    "refund.failed",
     "charge.dispute.created",
     "charge.dispute.updated",
     "charge.dispute.closed",
