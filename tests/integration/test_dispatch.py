@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from remit.api.app import create_app
 from remit.clock import FrozenClock
 from remit.db.tables import jobs, webhook_events
 from remit.db.tables.mirror import subscriptions
@@ -188,6 +190,27 @@ async def test_held_events_are_released_and_dispatched_once(db_url: str) -> None
         await drain(on)
         for row_id in ids:
             assert (await _event(on, row_id))["status"] == EventStatus.PROCESSED.value
+    finally:
+        await off.close()
+
+
+async def test_a_restart_with_billing_on_releases_the_held_events(db_url: str) -> None:
+    """The flag is read at start, so turning it on is a restart: the app's start-up (its lifespan, which
+    uvicorn runs for ``remit up`` and ``remit serve``) releases what was held, with no operator step."""
+    off = make_runtime(webhook_settings(db_url, REMIT_FLAG_BILLING="false"))
+    on = Runtime(settings=webhook_settings(db_url), db=off.db, clock=off.clock)
+    try:
+        ids = [await _ingest(off, event("invoice.paid")) for _ in range(2)]
+        app = create_app(on)
+        try:
+            async with app.router.lifespan_context(app):
+                statuses = {(await _event(on, row_id))["status"] for row_id in ids}
+                assert statuses == {EventStatus.RECEIVED.value}
+                assert await count(on, jobs) == 2
+        finally:
+            gc.unfreeze()  # the lifespan freezes the collector's view of start-up objects; not the test's
+        await drain(on)
+        assert {(await _event(on, row_id))["status"] for row_id in ids} == {EventStatus.PROCESSED.value}
     finally:
         await off.close()
 

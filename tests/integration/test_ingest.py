@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
+import shutil
+import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from remit.api import webhooks as webhooks_api
 from remit.db.tables import jobs, webhook_events
 from remit.db.tables.ledger import ledger_events
 from remit.runtime import Runtime
@@ -223,6 +229,85 @@ async def test_an_unreachable_database_answers_503(tmp_path: object, dialect: st
         assert response.headers["retry-after"]
     finally:
         await runtime.close()
+
+
+async def test_a_read_only_sqlite_file_answers_503(tmp_path: Path, sqlite_template: Path) -> None:
+    """An SQLite file remit cannot write (read-only mount, wrong owner) is "unavailable", not a 500."""
+    target = tmp_path / "remit.db"
+    shutil.copy(sqlite_template, target)
+    runtime = make_runtime(webhook_settings(f"sqlite:///file:{target}?mode=ro&uri=true"))
+    try:
+        async with client_for(runtime) as client:
+            response = await post_event(client, runtime, event())
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "database_unavailable"
+    finally:
+        await runtime.close()
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("SELECT count(*) FROM remit_webhook_events").fetchone() == (0,)
+
+
+async def test_a_locked_sqlite_file_answers_503_once_the_busy_timeout_passes(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holding the write lock past the busy timeout (30 s; shortened here) gets a 503."""
+    monkeypatch.setattr("remit.db.engine.SQLITE_BUSY_TIMEOUT_MS", 200)
+    target = tmp_path / "remit.db"
+    shutil.copy(sqlite_template, target)
+    runtime = make_runtime(webhook_settings(f"sqlite:///{target}"))
+    locker = sqlite3.connect(target, isolation_level=None)
+    try:
+        locker.execute("BEGIN EXCLUSIVE")
+        async with client_for(runtime) as client:
+            response = await post_event(client, runtime, event())
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "database_unavailable"
+        locker.execute("ROLLBACK")
+        assert await counts(runtime) == (0, 0, 0)
+    finally:
+        locker.close()
+        await runtime.close()
+
+
+async def test_an_event_id_postgresql_cannot_store_is_refused_not_a_500(rt: Runtime) -> None:
+    """A NUL in the id fits SQLite but not PostgreSQL's text: refused on both, so the processor is told why."""
+    async with client_for(rt) as client:
+        response = await post_event(client, rt, event(event_id="evt_nul\u0000x"))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "not_an_event"
+    assert await counts(rt) == (0, 0, 0)
+
+
+class _BrokenWriter:
+    """A writer failing as a statement error does: its message quotes the parameters, the body among them."""
+
+    async def store(self, runtime: Runtime, row: dict[str, Any]) -> int | None:
+        raise sa.exc.IntegrityError("INSERT INTO remit_webhook_events …", {"body": row["body"]},
+                                    Exception("constraint failed"))
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_an_unexpected_error_answers_500_without_the_body_in_the_answer_or_the_logs(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(webhooks_api, "writer_for", lambda runtime: _BrokenWriter())
+    marker = "12 Private Lane, Springfield"
+    document = event(obj={"id": "cus_private", "object": "customer", "shipping": {"line1": marker}})
+    with caplog.at_level(logging.INFO):
+        async with client_for(rt) as client:
+            response = await post_event(client, rt, document)
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert marker not in response.text
+    logged = [r for r in caplog.records if r.getMessage() == "webhook not stored: unexpected error"]
+    assert len(logged) == 1
+    assert logged[0].__dict__["error_type"] == "IntegrityError"
+    assert logged[0].__dict__["where"].endswith("in receive")  # remit's deepest frame: where to look
+    for record in caplog.records:
+        assert record.exc_info is None
+        assert marker not in str(record.__dict__)
 
 
 async def test_with_billing_off_events_are_held_without_a_job(db_url: str) -> None:

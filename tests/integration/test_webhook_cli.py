@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,6 +113,58 @@ def test_replay_dry_run_then_bulk_then_single(env: str) -> None:
     audit = asyncio.run(_query(env, sa.select(audit_log.c.actor, audit_log.c.action).order_by(audit_log.c.id)))
     assert [tuple(row) for row in audit] == [("operator:cli-tester", "webhooks.replay"),
                                             ("operator:jo", "webhooks.replay")]
+
+
+def test_show_prints_the_audit_trail_of_the_event(env: str) -> None:
+    """``show`` answers "who replayed this, when, with which filter": bulk and single replays alike."""
+    ids = asyncio.run(_seed(env))
+    assert _json(["webhooks", "show", str(ids[0]), "--json"])["history"] == []
+    _json(["webhooks", "replay", "--type", "invoice.paid", "--since", "1d", "--stagger", "2", "--json"])
+    assert runner.invoke(app, ["webhooks", "replay", str(ids[1]), "--actor", "operator:jo"]).exit_code == 0
+
+    bulk = _json(["webhooks", "show", str(ids[0]), "--json"])["history"]
+    assert [(h["actor"], h["action"], h["bulk"]) for h in bulk] == [("operator:cli-tester", "webhooks.replay", True)]
+    assert bulk[0]["details"]["type"] == "invoice.paid"
+    assert bulk[0]["details"]["stagger"] == 2
+    assert "ids" not in bulk[0]["details"]
+    single = _json(["webhooks", "show", str(ids[1]), "--json"])["history"]
+    assert [(h["actor"], h["action"], h["bulk"]) for h in single] == [("operator:jo", "webhooks.replay", False)]
+    assert _json(["webhooks", "show", str(ids[2]), "--json"])["history"] == []  # never replayed
+    table = runner.invoke(app, ["webhooks", "show", str(ids[1])])
+    assert table.exit_code == 0
+    assert "history" in table.stdout
+    assert "operator:jo" in table.stdout
+
+
+@pytest.mark.parametrize("value", ["last tuesday", "2026-02-30", "99999999999d"])
+def test_a_bad_since_is_a_usage_error(env: str, value: str) -> None:
+    for args in (["webhooks", "list"], ["webhooks", "replay", "--dry-run"]):
+        result = runner.invoke(app, [*args, "--since", value])
+        assert result.exit_code == 2, result.output
+        assert "--since" in result.output
+        assert "Traceback" not in result.output
+        assert not isinstance(result.exception, (OverflowError, ValueError))
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # no thread traceback either
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_database_outage_is_one_clear_line_and_exit_3(
+    dialect: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = ("postgresql://postgres@127.0.0.1:1/nowhere" if dialect == "postgresql"
+           else f"sqlite:///{tmp_path}/missing-dir/remit.db")
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("REMIT_FLAG_BILLING", "true")
+    commands = [["webhooks", "list"], ["webhooks", "show", "1"], ["webhooks", "replay", "1"],
+                ["webhooks", "replay", "--status", "dead", "--dry-run"], ["webhooks", "prune", "--dry-run"],
+                ["webhooks", "release"], ["jobs", "list"], ["jobs", "show", "1"], ["queues"],
+                ["queues", "pause", "remit_webhooks"]]  # every command group shares the one runner
+    for command in commands:
+        result = runner.invoke(app, command)
+        assert result.exit_code == 3, (command, result.output, result.exception)
+        assert "database unavailable" in result.output
+        assert "DATABASE_URL" in result.output
+        assert "Traceback" not in result.output
 
 
 def test_prune_dry_run_and_release(env: str, monkeypatch: pytest.MonkeyPatch) -> None:

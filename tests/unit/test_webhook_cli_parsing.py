@@ -29,10 +29,13 @@ def test_since(text: str, expected: datetime) -> None:
     assert parse_since(text, NOW) == expected
 
 
-def test_since_refuses_nonsense() -> None:
+@pytest.mark.parametrize("text", ["last tuesday", "2026-13-45", "7D", "5x", "-3d", "99999999999d", "999999w"])
+def test_since_refuses_nonsense_with_a_usage_error(text: str) -> None:
+    """Dates that do not exist and ages past the calendar's range are usage errors (exit 2), not tracebacks."""
     assert parse_since(None, NOW) is None
-    with pytest.raises(typer.BadParameter):
-        parse_since("last tuesday", NOW)
+    with pytest.raises(typer.BadParameter) as refused:
+        parse_since(text, NOW)
+    assert refused.value.param_hint == "'--since'"
 
 
 def test_actor(monkeypatch: pytest.MonkeyPatch) -> None:

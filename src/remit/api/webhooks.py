@@ -7,9 +7,12 @@ Answers, each with a JSON body ``{"error": {"code": …, "message": …}}`` on r
 - 400 ``signature_missing`` / ``signature_malformed`` / ``signature_invalid`` / ``signature_expired``,
   ``invalid_json``, ``not_an_event`` — nothing is stored;
 - 413 ``payload_too_large`` — by ``Content-Length`` before reading, or while counting the bytes read;
-- 503 ``database_unavailable`` — so the processor retries later; never a 2xx without a durable row.
+- 503 ``database_unavailable`` — so the processor retries later; never a 2xx without a durable row;
+- 500 ``internal_error`` — anything else that went wrong; nothing is known to be stored, the processor retries.
 
-Neither the body nor a secret is ever logged: refusals log the endpoint name and the code only.
+Neither the body nor a secret is ever logged: refusals log the endpoint name and the code only, and an
+unexpected error logs its type and where it was raised, never its message or traceback text — a database
+driver's error message carries the statement's parameters, and one of them is the raw body.
 
 The router's lifespan (run by uvicorn) releases events held while billing was off, and closes the
 PostgreSQL writer's pool on shutdown; the writer itself is made on first use, so the routes also work under
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -73,6 +78,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Stored (or already stored: `duplicate` is true)."},
     400: {"description": "Bad signature, invalid JSON or not an event; nothing stored.", "content": _ERROR_SCHEMA},
     413: {"description": "Body larger than REMIT_WEBHOOK_MAX_BODY_BYTES.", "content": _ERROR_SCHEMA},
+    500: {"description": "Not stored because of an unexpected error; retry later.", "content": _ERROR_SCHEMA},
     503: {"description": "Database unavailable; retry later.", "content": _ERROR_SCHEMA},
 }
 
@@ -96,6 +102,18 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise WebhookError("payload_too_large", f"the body exceeds {limit} bytes", status_code=413)
         chunks.append(chunk)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def raised_at(exc: BaseException) -> str:
+    """Where ``exc`` came from, as ``file:line in function`` — the deepest frame in remit's own code, else the
+    deepest — enough to find the bug, without the exception's message (which, for a database error, quotes
+    the statement's parameters: the raw body among them)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [frame for frame in frames if f"{os.sep}remit{os.sep}" in frame.filename]
+    if not frames:
+        return "unknown"
+    frame = (ours or frames)[-1]
+    return f"{frame.filename}:{frame.lineno} in {frame.name}"
 
 
 def writer_of(app: Any, runtime: Runtime) -> EventWriter:
@@ -153,7 +171,10 @@ def endpoint_handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Respon
             return error_response(exc.status_code, exc.code, str(exc))
         except Exception as exc:
             if not is_unavailable_error(exc):
-                raise
+                log.error("webhook not stored: unexpected error",
+                          extra={"endpoint": endpoint.name, "error_type": type(exc).__name__,
+                                 "where": raised_at(exc)})
+                return error_response(500, "internal_error", "the event was not stored; retry later")
             log.warning("webhook not stored: database unavailable",
                         extra={"endpoint": endpoint.name, "error_type": type(exc).__name__})
             return error_response(503, "database_unavailable", "the database is unavailable; retry later",
@@ -193,5 +214,5 @@ def build_router(settings: Settings, environ: Mapping[str, str] | None = None) -
     return router
 
 
-__all__ = ["build_router", "close_writer", "endpoint_handler", "error_response", "lifespan", "read_body",
-           "writer_of"]
+__all__ = ["build_router", "close_writer", "endpoint_handler", "error_response", "lifespan", "raised_at",
+           "read_body", "writer_of"]

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from remit.cli.output import fail, load_runtime, print_list, print_object, run_async
+from remit.cli.output import fail, print_list, print_object, run_with_runtime
 from remit.errors import DatabaseUnavailable, UnknownJob
 from remit.jobs import admin, queues
 from remit.jobs.builtin import load_job_modules
@@ -51,14 +51,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(jobs_app, name="jobs")
 
 
-async def _with_runtime(fn: Any, *args: Any) -> Any:
-    runtime = load_runtime()
-    try:
-        return await fn(runtime, *args)
-    finally:
-        await runtime.close()
-
-
 def worker_command(
     queue_names: Annotated[str | None, typer.Option("--queues", help="Comma-separated queues (default: all).")] = None,
     imports: Annotated[list[str] | None, typer.Option("--import", help="Host module declaring jobs.")] = None,
@@ -82,7 +74,7 @@ def worker_command(
             loop.add_signal_handler(signum, worker.request_stop)
         await worker.run()
 
-    run_async(_with_runtime(main))
+    run_with_runtime(main)
 
 
 def queues_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
@@ -95,7 +87,7 @@ def queues_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
         stats = await admin.queue_stats(runtime.db, runtime.clock.now(), configured)
         return [s.to_json() for s in stats]
 
-    rows = run_async(_with_runtime(main))
+    rows = run_with_runtime(main)
     print_list(rows, as_json=as_json, title="queues", columns=[
         "name", "depth", "available", "scheduled", "executing", "retryable", "discarded",
         "oldest_available_age_s", "paused", "concurrency",
@@ -106,7 +98,7 @@ def _set_paused(name: str, paused: bool, actor: str | None) -> None:
     async def main(runtime: Runtime) -> None:
         await admin.set_paused(runtime.db, queues.resolve(name), paused, now=runtime.clock.now(), actor=_actor(actor))
 
-    run_async(_with_runtime(main))
+    run_with_runtime(main)
     typer.echo(f"queue {queues.resolve(name)} {'paused' if paused else 'resumed'}")
 
 
@@ -135,7 +127,7 @@ def list_command(
         found = await admin.list_jobs(runtime.db, queue=queue, state=state, name=name, limit=limit)
         return [job.to_json() for job in found]
 
-    rows = run_async(_with_runtime(main))
+    rows = run_with_runtime(main)
     for row in rows:
         row["last_error"] = row["errors"][-1]["type"] if row["errors"] else None
     print_list(rows, as_json=as_json, title="jobs", columns=[
@@ -148,7 +140,7 @@ def show_command(job_id: int, as_json: JsonOption = False) -> None:
     async def main(runtime: Runtime) -> list[dict[str, Any]]:
         return [job.to_json() for job in await admin.list_jobs(runtime.db, ids=[job_id], limit=1)]
 
-    found = run_async(_with_runtime(main))
+    found = run_with_runtime(main)
     if not found:
         fail(f"no job {job_id}")
     print_object(found[0], as_json)
@@ -180,7 +172,7 @@ def retry_command(
         retried = await admin.retry_jobs(runtime.db, ids, now=runtime.clock.now(), actor=_actor(actor)) if ids else 0
         return {"dry_run": False, "matched": len(ids), "retried": retried, "job_ids": ids}
 
-    result = run_async(_with_runtime(main))
+    result = run_with_runtime(main)
     if job_id is not None and result["matched"] == 0:
         fail(f"no job {job_id}")
     if as_json:
@@ -199,7 +191,7 @@ def cancel_command(
     async def main(runtime: Runtime) -> bool:
         return await admin.cancel_job(runtime.db, job_id, now=runtime.clock.now(), actor=_actor(actor), reason=reason)
 
-    if not run_async(_with_runtime(main)):
+    if not run_with_runtime(main):
         fail(f"job {job_id} does not exist, is running, or has already finished")
     typer.echo(f"job {job_id} cancelled")
 
@@ -233,7 +225,7 @@ def enqueue_command(
         return job_id
 
     try:
-        job_id = run_async(_with_runtime(main))
+        job_id = run_with_runtime(main)
     except UnknownJob as exc:
         fail(str(exc))
     if job_id is None:

@@ -1,8 +1,11 @@
 """``remit webhooks``: inspect stored events and work the dead-letter queue.
 
 ``list`` / ``show`` / ``replay`` / ``prune`` / ``release``. Listings take ``--json`` and print one JSON array;
-``show`` prints the raw body only with ``--body``. Replays and prunes are audited under ``--actor`` (default
-``operator:$USER``). Other parts add their own commands to :data:`app` (e.g. ``register``, ``check``).
+``show`` prints the raw body only with ``--body``, and the event's audit trail (who replayed it, when) under
+``history``. Replays and prunes are audited under ``--actor`` (default ``operator:$USER``). A bad option value
+exits 2 with a usage error; a database that cannot be reached exits 3 (as ``remit migrate`` does) with one
+line on stderr, never a traceback. Other parts add their own commands to :data:`app` (e.g. ``register``,
+``check``).
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from remit.cli.output import fail, load_runtime, print_list, print_object, run_async
+from remit.cli.output import fail, print_list, print_object, run_with_runtime
 from remit.errors import WebhookError
 from remit.runtime import Runtime
-from remit.webhooks.dead_letters import EventFilter, get_event, list_events
+from remit.webhooks.dead_letters import EventFilter, audit_trail, get_event, list_events
 from remit.webhooks.events import REPLAYABLE, EventStatus
 from remit.webhooks.held import release_held
 from remit.webhooks.prune import prune_events
@@ -53,11 +56,15 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
     text = value.strip()
     age = _AGE.match(text)
     if age:
-        return now - timedelta(seconds=float(age.group(1)) * _UNITS[age.group(2)])
+        try:
+            return now - timedelta(seconds=float(age.group(1)) * _UNITS[age.group(2)])
+        except OverflowError:  # an age reaching before year 1 (or past timedelta's range)
+            raise typer.BadParameter(f"{value!r} reaches too far back", param_hint="'--since'") from None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date, a time or an age like 7d") from None
+        raise typer.BadParameter(f"{value!r} is not a date, a time or an age like 7d",
+                                 param_hint="'--since'") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -67,8 +74,8 @@ def parse_status(value: str | None) -> EventStatus | None:
     try:
         return EventStatus(value)
     except ValueError:
-        raise typer.BadParameter(f"unknown status {value!r}; one of {', '.join(s.value for s in EventStatus)}") \
-            from None
+        raise typer.BadParameter(f"unknown status {value!r}; one of {', '.join(s.value for s in EventStatus)}",
+                                 param_hint="'--status'") from None
 
 
 def default_actor(given: str | None) -> str:
@@ -85,15 +92,9 @@ def default_actor(given: str | None) -> str:
 
 
 def _run(fn: Callable[[Runtime], Awaitable[T]]) -> T:
-    async def main() -> T:
-        runtime = load_runtime()
-        try:
-            return await fn(runtime)
-        finally:
-            await runtime.close()
-
+    """:func:`run_with_runtime`, with a refusal (:class:`WebhookError`) exiting 1 with its message."""
     try:
-        return run_async(main())
+        return run_with_runtime(fn)
     except WebhookError as exc:
         fail(str(exc))
 
@@ -132,12 +133,16 @@ def show_command(
     body: Annotated[bool, typer.Option("--body", help="Include the raw body (may hold customer data).")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """One event: metadata, handler results and last error; the raw body only with --body."""
+    """One event: metadata, handler results, last error and its audit trail (history); the raw body only with
+    --body."""
 
     async def main(runtime: Runtime) -> dict[str, Any] | None:
         async with runtime.db.connect() as conn:
             event = await get_event(conn, event_row_id, with_body=body)
-        return event.to_json(include_body=body) if event else None
+            if event is None:
+                return None
+            history = await audit_trail(conn, event)
+        return {**event.to_json(include_body=body), "history": history}
 
     found = _run(main)
     if found is None:
@@ -164,7 +169,7 @@ def replay_command(
     if event_row_id is None and not bulk:
         fail("give an ID, or at least one of --status, --type, --since for a bulk replay")
     if status is not None and parse_status(status) not in REPLAYABLE:
-        fail(f"only {', '.join(sorted(REPLAYABLE))} events can be replayed")
+        fail(f"only {' and '.join(sorted(REPLAYABLE))} events can be replayed")
     who = default_actor(actor)
 
     async def main(runtime: Runtime) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 A filter is a frozen value (:class:`EventFilter`) turned into one WHERE clause, shared by ``remit webhooks
 list``, bulk replay and the internal API, so "what would be replayed" and "what is listed" never differ.
 Type patterns are shell-style (``invoice.*``) and become a ``LIKE`` with the ``_`` and ``%`` of event types
-escaped.
+escaped. :func:`audit_trail` reads back, for one event, what operators did to it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from remit.db.tables import webhook_events
+from remit.db.tables import audit_log, webhook_events
 from remit.webhooks import store
 from remit.webhooks.events import EventStatus, WebhookEvent
 
@@ -107,5 +107,36 @@ async def get_event(conn: AsyncConnection, event_row_id: int, *, with_body: bool
     return await store.get(conn, event_row_id, with_body=with_body)
 
 
-__all__ = ["EventFilter", "by_processor_event_ids", "count_by_status", "get_event", "glob_to_like", "list_events",
-           "matching_ids"]
+#: Audit subjects that can concern one event: its own (a single replay) and the bulk one, whose rows list the
+#: ids they acted on in ``details["ids"]``.
+EVENT_SUBJECT = "webhook_event:{id}"
+BULK_SUBJECT = "webhook_events"
+
+
+async def audit_trail(conn: AsyncConnection, event: WebhookEvent) -> list[dict[str, Any]]:
+    """Who did what to ``event``, oldest first: each audit row about it alone, and each bulk row (a batch of
+    a bulk replay) whose ids include it — ``at``, ``actor``, ``action`` and the details but the id list, so
+    ``remit webhooks show`` answers "who replayed this, when, with which filter".
+
+    The audit log holds operator actions only (a few rows per replay or prune), so the bulk rows are read and
+    matched here rather than by a JSON query that would differ between SQLite and PostgreSQL.
+    """
+    own = EVENT_SUBJECT.format(id=event.id)
+    stmt = (
+        sa.select(audit_log.c.at, audit_log.c.actor, audit_log.c.action, audit_log.c.subject, audit_log.c.details)
+        .where(audit_log.c.subject.in_([own, BULK_SUBJECT]))
+        .order_by(audit_log.c.id)
+    )
+    trail = []
+    for row in (await conn.execute(stmt)).mappings():
+        details = dict(row["details"] or {})
+        ids = details.pop("ids", None)
+        if row["subject"] != own and not (isinstance(ids, list) and event.id in ids):
+            continue
+        trail.append({"at": row["at"].isoformat(), "actor": row["actor"], "action": row["action"],
+                      "bulk": row["subject"] != own, "details": details})
+    return trail
+
+
+__all__ = ["BULK_SUBJECT", "EVENT_SUBJECT", "EventFilter", "audit_trail", "by_processor_event_ids",
+           "count_by_status", "get_event", "glob_to_like", "list_events", "matching_ids"]

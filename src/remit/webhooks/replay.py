@@ -29,7 +29,7 @@ from remit.jobs.states import JobState
 from remit.runtime import Runtime
 from remit.telemetry import ops
 from remit.webhooks import store
-from remit.webhooks.dead_letters import EventFilter, matching_ids
+from remit.webhooks.dead_letters import BULK_SUBJECT, EVENT_SUBJECT, EventFilter, matching_ids
 from remit.webhooks.dispatch import dispatch_event, enqueue_dispatches
 from remit.webhooks.events import REPLAYABLE, EventStatus
 
@@ -68,10 +68,13 @@ async def replay_event(runtime: Runtime, event_row_id: int, *, actor: str) -> Re
     if event is None:
         raise WebhookError("not_found", f"no webhook event {event_row_id}", status_code=404)
     if event.status not in REPLAYABLE:
-        raise WebhookError("not_replayable", f"webhook event {event_row_id} is {event.status}; only "
-                           f"{', '.join(sorted(REPLAYABLE))} events can be replayed", status_code=409)
+        why = " (every handler already succeeded: a replay would run nothing)" \
+            if event.status is EventStatus.PROCESSED else ""
+        raise WebhookError("not_replayable", f"webhook event {event_row_id} is {event.status}{why}; only "
+                           f"{' and '.join(sorted(REPLAYABLE))} events can be replayed", status_code=409)
     replayed, hurried = await _replay_ids(runtime, [event_row_id], actor=actor, stagger=0.0,
-                                          subject=f"webhook_event:{event_row_id}", details={"id": event_row_id})
+                                          subject=EVENT_SUBJECT.format(id=event_row_id),
+                                          details={"id": event_row_id})
     return ReplayResult(matched=1, replayed=len(replayed), hurried=hurried, dry_run=False,
                         by_type={event.type: 1}, by_status={event.status.value: 1}, event_row_ids=replayed)
 
@@ -81,7 +84,7 @@ async def replay_matching(runtime: Runtime, event_filter: EventFilter, *, actor:
     """Replay every event ``event_filter`` matches (oldest first, at most ``limit``)."""
     statuses = event_filter.statuses or (EventStatus.DEAD,)
     if not set(statuses) <= REPLAYABLE:
-        raise WebhookError("not_replayable", f"only {', '.join(sorted(REPLAYABLE))} events can be replayed")
+        raise WebhookError("not_replayable", f"only {' and '.join(sorted(REPLAYABLE))} events can be replayed")
     if stagger < 0 or (limit is not None and limit < 1):
         raise WebhookError("invalid_request", "stagger must be >= 0 and limit >= 1")
     effective = EventFilter(statuses=tuple(statuses), type_pattern=event_filter.type_pattern,
@@ -93,7 +96,7 @@ async def replay_matching(runtime: Runtime, event_filter: EventFilter, *, actor:
         return ReplayResult(matched=len(ids), replayed=0, hurried=0, dry_run=True, by_type=by_type,
                             by_status=by_status, event_row_ids=ids)
     details = {**effective.to_json(), "limit": limit, "stagger": stagger}
-    replayed, hurried = await _replay_ids(runtime, ids, actor=actor, stagger=stagger, subject="webhook_events",
+    replayed, hurried = await _replay_ids(runtime, ids, actor=actor, stagger=stagger, subject=BULK_SUBJECT,
                                           details=details)
     return ReplayResult(matched=len(ids), replayed=len(replayed), hurried=hurried, dry_run=False,
                         by_type=by_type, by_status=by_status, event_row_ids=replayed)
