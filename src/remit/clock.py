@@ -11,6 +11,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 date or time (``Z`` or an offset; none means UTC) as an aware datetime.
+
+    One reading for every instant remit takes as text — an event's ``created``, an option like ``--since``, a
+    time stored in JSON — so a naive value means UTC everywhere. Raises :class:`ValueError` on anything else.
+    """
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 class Clock(Protocol):
     """Tells the current time, always as an aware UTC datetime."""
 

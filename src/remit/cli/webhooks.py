@@ -14,12 +14,13 @@ import getpass
 import os
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 import typer
 
 from remit.cli.output import fail, print_list, print_object, run_with_runtime
+from remit.clock import parse_instant
 from remit.errors import WebhookError
 from remit.runtime import Runtime
 from remit.webhooks.dead_letters import EventFilter, audit_trail, get_event, list_events
@@ -61,11 +62,10 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
         except OverflowError:  # an age reaching before year 1 (or past timedelta's range)
             raise typer.BadParameter(f"{value!r} reaches too far back", param_hint="'--since'") from None
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_instant(text)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date, a time or an age like 7d",
                                  param_hint="'--since'") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_status(value: str | None) -> EventStatus | None:

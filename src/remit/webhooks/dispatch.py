@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from remit.clock import parse_instant
 from remit.db.engine import is_unavailable_error
 from remit.errors import PermanentFailure, RemitError
 from remit.jobs.context import JobContext
@@ -259,8 +260,7 @@ def _error_time(error: Mapping[str, Any]) -> datetime:
     at = error.get("at")
     if isinstance(at, str):
         try:
-            parsed = datetime.fromisoformat(at)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            return parse_instant(at)
         except ValueError:
             pass
     return datetime.now(UTC)

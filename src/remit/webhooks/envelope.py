@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from remit.billing.routing import THIN_EVENT_OBJECT
+from remit.clock import parse_instant
 from remit.errors import WebhookError
 
 #: Column widths of ``remit_webhook_events``: identifiers longer than these are refused, lookup-only fields
@@ -121,10 +122,9 @@ def _iso_timestamp(value: Any) -> datetime | None:
     if not isinstance(value, str) or not 0 < len(value) <= 64:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_instant(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _short_string(value: Any, limit: int) -> str | None:
