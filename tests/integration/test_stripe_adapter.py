@@ -256,3 +256,38 @@ async def test_the_sdk_never_logs_bodies_even_at_debug(served, caplog):
     assert "Request to Stripe api" in logged  # the method-and-URL lines stay
     assert "Lovelace" not in logged
     assert "Marylebone" not in logged
+
+
+async def test_child_listings_page_through_the_sdk(live, served, wire):
+    """``GET /v1/invoices/{id}/lines`` and ``GET /v1/subscription_items?subscription=``: what the mirror calls to
+    complete a subscription's ``items`` or an invoice's ``lines`` when the object embeds only the first ten."""
+    _, fake = served
+    product = await fake.create_product(name="Suite", idempotency_key="prod")
+    prices = [await fake.create_price(product=product["id"], unit_amount=100 * (n + 1), idempotency_key=f"p{n}")
+              for n in range(12)]
+    customer = await fake.create_customer(idempotency_key="c", payment_method="pm_card_visa")
+    sub = await fake.create_subscription(customer=customer["id"], idempotency_key="s",
+                                         items=[{"price": price["id"]} for price in prices])
+    assert (len(sub["items"]["data"]), sub["items"]["has_more"], sub["items"]["total_count"]) == (10, True, 12)
+    wire.clear()
+    first = await live.list_subscription_items(sub["id"], limit=5)
+    assert (first["object"], len(first["data"]), first["has_more"]) == ("list", 5, True)
+    rest = await live.list_subscription_items(sub["id"], limit=100, starting_after=first["data"][-1]["id"])
+    assert (len(rest["data"]), rest["has_more"]) == (7, False)
+    assert [item["price"]["unit_amount"] for item in first["data"] + rest["data"]] == [
+        100 * (n + 1) for n in range(12)]
+    lines = await live.list_invoice_lines(sub["latest_invoice"], limit=100)
+    assert (len(lines["data"]), lines["has_more"]) == (12, False)
+    assert [line["amount"] for line in lines["data"]] == [100 * (n + 1) for n in range(12)]
+    assert wire == [("GET", "/fake/v1/subscription_items", None)] * 2 + [
+        ("GET", f"/fake/v1/invoices/{sub['latest_invoice']}/lines", None)]
+    with pytest.raises(ProcessorError) as missing:
+        await live.list_invoice_lines("in_nope")
+    assert (missing.value.status_code, missing.value.code) == (404, "resource_missing")
+    with pytest.raises(ProcessorError) as no_subscription:
+        await live.list_subscription_items("sub_nope")
+    assert (no_subscription.value.status_code, no_subscription.value.code) == (404, "resource_missing")
+    await fake.engine.fail_next("429", retry_after=4, method="invoices.line_items.list")
+    with pytest.raises(ProcessorError) as limited:
+        await live.list_invoice_lines(sub["latest_invoice"])
+    assert (limited.value.status_code, limited.value.retry_after) == (429, 4.0)

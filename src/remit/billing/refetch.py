@@ -5,7 +5,8 @@ are more, the embedded list says ``has_more: true``. The parent's own fields are
 projected from the payload either way; only the children need the processor. When the runtime's processor
 can list them (``list_invoice_lines`` / ``list_subscription_items``, Stripe's ``GET /v1/invoices/{id}/lines``
 and ``GET /v1/subscription_items?subscription=``), every page is fetched before anything is written, so no
-database lock is held during the calls. Without such a processor, or when the call fails, the payload's
+row is locked during the calls (on SQLite the dispatch transaction's ``BEGIN IMMEDIATE`` already holds the
+database's write lock: see docs/mirror.md). Without such a processor, or when the call fails, the payload's
 partial list is projected and children missing from it are left as they were (never marked removed).
 """
 

@@ -6,6 +6,10 @@ with ``synchronous = FULL``: a webhook answered 2xx must survive a power cut, an
 lose the last commits then (it only survives a crash of the process). The cost, one fsync per commit, is what
 batched claims and completions are for.
 
+:meth:`Database.read` is the one exception to ``BEGIN IMMEDIATE``: a transaction that only reads, on a
+connection of its own, begins deferred, takes no write lock and so never waits for a writer (WAL lets readers
+through), even for one in this very task.
+
 PostgreSQL connections give up after :data:`PG_CONNECT_TIMEOUT_S`, so a server behind a firewall that drops
 packets makes a request fail (503, so the processor retries) instead of hanging until TCP gives up.
 """
@@ -28,6 +32,8 @@ from remit.errors import DatabaseUnavailable
 log = logging.getLogger("remit.db")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Execution option marking a connection's transactions as read-only: on SQLite they begin deferred.
+READ_ONLY_OPTION = "remit_read_only"
 PG_CONNECT_TIMEOUT_S = 10
 
 
@@ -68,7 +74,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_sync_engine(url: str | URL, **kwargs: Any) -> Engine:
@@ -81,6 +88,19 @@ def create_sync_engine(url: str | URL, **kwargs: Any) -> Engine:
     return engine
 
 
+def _async_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> AsyncEngine:
+    """An async engine on ``url`` configured for remit's dialects (pooled with ``pool_size`` on PostgreSQL)."""
+    target = async_url(url)
+    if target.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        if pool_size is not None:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+    engine = create_async_engine(target, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine.sync_engine)
+    return engine
+
+
 @dataclass
 class Database:
     """The one SQL database remit keeps everything in."""
@@ -88,18 +108,11 @@ class Database:
     url: str
     engine: AsyncEngine
     _sync_engine: Engine | None = field(default=None, repr=False)
+    _reader: AsyncEngine | None = field(default=None, repr=False)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10, echo: bool = False) -> Database:
-        target = async_url(url)
-        kwargs: dict[str, Any] = {"echo": echo}
-        if target.get_backend_name() == "postgresql":
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
-                          connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
-        engine = create_async_engine(target, **kwargs)
-        if engine.dialect.name == "sqlite":
-            _configure_sqlite(engine.sync_engine)
-        return cls(url=url, engine=engine)
+        return cls(url=url, engine=_async_engine(url, echo=echo, pool_size=pool_size))
 
     @property
     def dialect(self) -> str:
@@ -126,6 +139,21 @@ class Database:
 
     def connect(self) -> Any:
         return self.engine.connect()
+
+    def read(self) -> Any:
+        """``async with db.read() as conn``: one transaction for reads only, on a connection of its own.
+
+        For reading while the caller's own transaction is open (the mirror lists an invoice's lines from the
+        fake processor, over this database, inside its dispatch transaction), so it must wait for nothing that
+        transaction holds. It begins deferred instead of ``BEGIN IMMEDIATE`` on SQLite, so it does not queue
+        behind the write lock; and its connection is opened for it and closed after (outside the pool), so it
+        does not wait for a pooled connection while callers holding the others wait for it. A write in it
+        would have to upgrade SQLite's lock and may fail with ``database is locked``: use :meth:`begin`.
+        """
+        if self._reader is None:
+            self._reader = _async_engine(self.url, poolclass=sa.pool.NullPool,
+                                         execution_options={READ_ONLY_OPTION: True})
+        return self._reader.begin()
 
     async def ping(self) -> None:
         """Run ``SELECT 1``; raise :class:`DatabaseUnavailable` when the database does not answer."""
@@ -163,6 +191,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._reader is not None:
+            await self._reader.dispose()
         if self._sync_engine is not None:
             self._sync_engine.dispose()
 
@@ -181,4 +211,12 @@ def is_unavailable_error(exc: BaseException) -> bool:
     return name.startswith("psycopg") and type(exc).__name__ in {"OperationalError", "InterfaceError"}
 
 
-__all__ = ["AsyncConnection", "Database", "async_url", "create_sync_engine", "is_unavailable_error", "sync_url"]
+__all__ = [
+    "READ_ONLY_OPTION",
+    "AsyncConnection",
+    "Database",
+    "async_url",
+    "create_sync_engine",
+    "is_unavailable_error",
+    "sync_url",
+]

@@ -102,6 +102,13 @@ class Processor(Protocol):
     async def retrieve_subscription(self, subscription_id: str) -> StripeObject:
         ...
 
+    async def list_subscription_items(
+        self, subscription_id: str, *, limit: int = 10, starting_after: str | None = None,
+    ) -> StripeObject:
+        """One page of a subscription's items (``GET /v1/subscription_items?subscription=…``), as a Stripe list
+        object. A subscription embeds only the first ten; the mirror completes a truncated ``items`` here."""
+        ...
+
     # invoices ----------------------------------------------------------------------------------------------
     async def retrieve_invoice(self, invoice_id: str) -> StripeObject:
         ...
@@ -111,6 +118,13 @@ class Processor(Protocol):
         limit: int = 10, starting_after: str | None = None,
     ) -> StripeObject:
         """One page of invoices, newest first, as a Stripe list object."""
+        ...
+
+    async def list_invoice_lines(
+        self, invoice_id: str, *, limit: int = 10, starting_after: str | None = None,
+    ) -> StripeObject:
+        """One page of an invoice's lines (``GET /v1/invoices/{id}/lines``), in the invoice's order, as a Stripe
+        list object. An invoice embeds only the first ten; the mirror completes a truncated ``lines`` here."""
         ...
 
     async def pay_invoice(

@@ -177,6 +177,13 @@ class StripeProcessor:
                                                 subscription_id)
         return result
 
+    async def list_subscription_items(self, subscription_id: str, *, limit: int = 10,
+                                      starting_after: str | None = None) -> StripeObject:
+        params = request_params(subscription=subscription_id, limit=limit, starting_after=starting_after)
+        result: StripeObject = await self._call("subscription_items.list", self._v1.subscription_items.list_async,
+                                                params=params)
+        return result
+
     # invoices
     async def retrieve_invoice(self, invoice_id: str) -> StripeObject:
         result: StripeObject = await self._call("invoices.retrieve", self._v1.invoices.retrieve_async, invoice_id)
@@ -188,6 +195,13 @@ class StripeProcessor:
         params = request_params(customer=customer, subscription=subscription, status=status, limit=limit,
                          starting_after=starting_after)
         result: StripeObject = await self._call("invoices.list", self._v1.invoices.list_async, params=params)
+        return result
+
+    async def list_invoice_lines(self, invoice_id: str, *, limit: int = 10,
+                                 starting_after: str | None = None) -> StripeObject:
+        params = request_params(limit=limit, starting_after=starting_after)
+        result: StripeObject = await self._call("invoices.line_items.list", self._v1.invoices.line_items.list_async,
+                                                invoice_id, params=params)
         return result
 
     async def pay_invoice(self, invoice_id: str, *, idempotency_key: str,

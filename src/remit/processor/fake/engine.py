@@ -3,20 +3,25 @@
 :meth:`FakeEngine.call` is the single entry of both faces. In order it: resolves the route (404 for unknown
 URLs), consumes a scripted failure if one is due (429 with ``Retry-After``, 500, or a timeout — before any
 state changes), claims the idempotency key (a repeat answers the stored result and emits nothing), runs the
-operation in one transaction on the fake's clock, stores the answer under the key, commits, and only then
-signs and delivers the events the call emitted. Delivery happens after commit so a receiver that fetches
-the object back sees it; a failed delivery is recorded on the event and never fails the call.
+operation in one transaction on the fake's clock (a read-only one for a GET), stores the answer under the key,
+commits, and only then signs and delivers the events the call emitted. Answers and events carry objects as
+Stripe sends them: a subscription's ``items`` and an invoice's ``lines`` cut to their first ten
+(:func:`~remit.processor.fake.shapes.billing.as_sent`), while the stored objects keep every entry. Delivery
+happens after commit so a receiver that fetches the object back sees it; a failed delivery is recorded on the
+event and never fails the call.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.clock import Clock
 from remit.db.engine import Database
@@ -29,6 +34,7 @@ from remit.processor.fake.events import DeliveryStatus, StoredEvent, list_events
 from remit.processor.fake.failures import FailureKind, ScriptedFailure
 from remit.processor.fake.params import Params
 from remit.processor.fake.routes import resolve
+from remit.processor.fake.shapes.billing import as_sent
 from remit.processor.fake.store import new_id
 from remit.processor.fake.tx import Tx
 from remit.webhooks.signing import signature_header
@@ -114,7 +120,7 @@ class FakeEngine:
         failure: ScriptedFailure | None = None
         tx: Tx | None = None
         try:
-            async with self.db.begin() as conn:
+            async with self._transaction(method, writes=match.route.mutating) as conn:
                 failure = await failures.consume(conn, method)
                 if failure is not None:
                     pass  # consumed and committed; nothing else happens
@@ -128,7 +134,7 @@ class FakeEngine:
                                                 headers={"Idempotent-Replayed": "true"}, replayed=True)
                     request_id = await new_id(conn, "req") if match.route.mutating else None
                     tx = Tx(conn, unix(now), request_id=request_id, idempotency_key=key)
-                    body = await match.run(tx, Params(data))
+                    body = as_sent(await match.run(tx, Params(data)))
                     status = 200
                     if tx.error is not None:
                         status, body = tx.error.status, tx.error.body()
@@ -147,6 +153,21 @@ class FakeEngine:
         if deliver:
             await self.deliver(tx.events)
         return FakeResponse(status, body, method, headers=headers, events=tuple(tx.events))
+
+    @asynccontextmanager
+    async def _transaction(self, method: str, *, writes: bool) -> AsyncIterator[AsyncConnection]:
+        """The transaction one call runs in. A read (a GET with no failure scripted for it) runs in a read-only
+        one on a connection of its own (:meth:`~remit.db.engine.Database.read`): the mirror lists an invoice's
+        lines or a subscription's items from this fake inside its dispatch transaction, which on SQLite holds the
+        write lock, and a read wanting that lock or a pooled connection would wait for its own caller. Consuming
+        a scripted failure is a write, so such a call takes the lock."""
+        if not writes:
+            async with self.db.read() as conn:
+                if not await failures.is_due(conn, method):
+                    yield conn
+                    return
+        async with self.db.begin() as conn:
+            yield conn
 
     # time -------------------------------------------------------------------------------------------------
     async def now(self) -> datetime:

@@ -66,19 +66,31 @@ async def script(conn: AsyncConnection, kind: FailureKind, *, count: int = 1, me
     return ScriptedFailure.from_row(row)
 
 
-async def consume(conn: AsyncConnection, method: str) -> ScriptedFailure | None:
-    """Take one failure for a call of ``method``: the oldest script for that method or for any method."""
-    candidates = (
+def _oldest_for(method: str) -> sa.Select[tuple[int]]:
+    return (
         sa.select(fake_failures.c.id)
         .where(fake_failures.c.remaining > 0)
         .where(sa.or_(fake_failures.c.method.is_(None), fake_failures.c.method == method))
         .order_by(fake_failures.c.id)
         .limit(1)
-        .scalar_subquery()
     )
+
+
+async def is_due(conn: AsyncConnection, method: str) -> bool:
+    """Whether a call of ``method`` now would consume a scripted failure (a read: it changes nothing)."""
+    return (await conn.execute(_oldest_for(method))).first() is not None
+
+
+async def consume(conn: AsyncConnection, method: str) -> ScriptedFailure | None:
+    """Take one failure for a call of ``method``: the oldest script for that method or for any method.
+
+    Looks before it writes, so a call with nothing scripted for it writes nothing (a read-only call of the fake
+    then runs in a read-only transaction, see :meth:`remit.db.engine.Database.read`)."""
+    if not await is_due(conn, method):
+        return None
     row = (await conn.execute(
         fake_failures.update()
-        .where(fake_failures.c.id == candidates)
+        .where(fake_failures.c.id == _oldest_for(method).scalar_subquery())
         .where(fake_failures.c.remaining > 0)
         .values(remaining=fake_failures.c.remaining - 1)
         .returning(fake_failures)
@@ -100,4 +112,4 @@ async def clear(conn: AsyncConnection) -> int:
 
 
 __all__ = ["DEFAULT_HOLD_SECONDS", "DEFAULT_RETRY_AFTER", "FailureKind", "ScriptedFailure", "clear", "consume",
-           "pending", "script"]
+           "is_due", "pending", "script"]

@@ -118,6 +118,11 @@ class FakeProcessor:
     async def retrieve_subscription(self, subscription_id: str) -> StripeObject:
         return await self._call("GET", f"/v1/subscriptions/{subscription_id}")
 
+    async def list_subscription_items(self, subscription_id: str, *, limit: int = 10,
+                                      starting_after: str | None = None) -> StripeObject:
+        return await self._call("GET", "/v1/subscription_items", request_params(
+            subscription=subscription_id, limit=limit, starting_after=starting_after))
+
     # invoices
     async def retrieve_invoice(self, invoice_id: str) -> StripeObject:
         return await self._call("GET", f"/v1/invoices/{invoice_id}")
@@ -128,6 +133,11 @@ class FakeProcessor:
         return await self._call("GET", "/v1/invoices", request_params(customer=customer, subscription=subscription,
                                                                status=status, limit=limit,
                                                                starting_after=starting_after))
+
+    async def list_invoice_lines(self, invoice_id: str, *, limit: int = 10,
+                                 starting_after: str | None = None) -> StripeObject:
+        return await self._call("GET", f"/v1/invoices/{invoice_id}/lines",
+                                request_params(limit=limit, starting_after=starting_after))
 
     async def pay_invoice(self, invoice_id: str, *, idempotency_key: str,
                           payment_method: str | None = None) -> StripeObject:

@@ -24,6 +24,7 @@ from remit.processor.fake.events import (
     thin_envelope,
 )
 from remit.processor.fake.ids import prefix_for
+from remit.processor.fake.shapes.billing import as_sent
 from remit.processor.fake.store import StoredObject
 
 
@@ -69,8 +70,12 @@ class Tx:
 
     async def emit(self, event_type: str, obj: dict[str, Any], *, before: dict[str, Any] | None = None,
                    account: str | None = None) -> StoredEvent:
-        """Record ``event_type`` about ``obj`` now; with ``before``, the changes go in previous_attributes."""
-        previous = previous_attributes(before, obj) if before is not None else None
+        """Record ``event_type`` about ``obj`` now; with ``before``, the changes go in previous_attributes.
+
+        The event carries ``obj`` as Stripe sends it (long ``items`` / ``lines`` cut to their first page), and
+        ``previous_attributes`` compares those sent forms, as a receiver sees them."""
+        obj = as_sent(obj)
+        previous = previous_attributes(as_sent(before), obj) if before is not None else None
         event = envelope(await self.new_id("event"), event_type, obj, created=self.now,
                          request_id=self.request_id, idempotency_key=self.idempotency_key,
                          previous=previous, account=account)

@@ -293,6 +293,14 @@ async def retrieve_invoice(tx: Tx, p: Params, invoice_id: str) -> dict[str, Any]
     return (await tx.get(invoice_id, "invoice")).data
 
 
+async def list_invoice_lines(tx: Tx, p: Params, invoice_id: str) -> dict[str, Any]:
+    """``GET /v1/invoices/{id}/lines``: every line of the invoice, a page at a time, from the stored invoice
+    (whose ``lines`` is always whole: only what the fake returns and emits is cut to the first ten)."""
+    inv = (await tx.get(invoice_id, "invoice", param="invoice")).data
+    return page(list(inv["lines"]["data"]), url=f"/v1/invoices/{invoice_id}/lines", limit=p.integer("limit"),
+                starting_after=p.string("starting_after"))
+
+
 async def list_invoices(tx: Tx, p: Params) -> dict[str, Any]:
     customer, subscription, status = p.string("customer"), p.string("subscription"), p.string("status")
     items = [obj.data for obj in await tx.list("invoice", customer=customer)
@@ -348,6 +356,7 @@ __all__ = [
     "create_invoiceitem",
     "finalize",
     "finalize_invoice",
+    "list_invoice_lines",
     "list_invoices",
     "mark_paid",
     "mark_uncollectible",

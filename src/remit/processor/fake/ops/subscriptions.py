@@ -292,6 +292,15 @@ async def list_subscriptions(tx: Tx, p: Params) -> dict[str, Any]:
     return page(items, url="/v1/subscriptions", limit=p.integer("limit"), starting_after=p.string("starting_after"))
 
 
+async def list_subscription_items(tx: Tx, p: Params) -> dict[str, Any]:
+    """``GET /v1/subscription_items?subscription=…``: every item of the subscription, a page at a time, from the
+    stored subscription (whose ``items`` is always whole: only what the fake returns and emits is cut)."""
+    sub_id = p.require_str("subscription")
+    sub = (await tx.get(sub_id, "subscription", param="subscription")).data
+    return page(list(sub["items"]["data"]), url="/v1/subscription_items", limit=p.integer("limit"),
+                starting_after=p.string("starting_after"))
+
+
 __all__ = [
     "LIVE_STATUSES",
     "bill_period",
@@ -299,6 +308,7 @@ __all__ = [
     "create_subscription",
     "end_subscription",
     "end_trial",
+    "list_subscription_items",
     "list_subscriptions",
     "notify_trial_ending",
     "resume_subscription",

@@ -8,6 +8,12 @@ from remit.processor.fake.shapes.catalog import plan
 
 ACCOUNT_NAME = "remit fake processor"
 
+#: How many entries of a subscription's ``items`` and of an invoice's ``lines`` Stripe embeds in the object; the
+#: rest are listed by ``GET /v1/subscription_items?subscription=…`` and ``GET /v1/invoices/{id}/lines``.
+EMBEDDED_LIMIT = 10
+#: The embedded child list of each object type that Stripe cuts to :data:`EMBEDDED_LIMIT`.
+EMBEDDED_LISTS = {"subscription": "items", "invoice": "lines"}
+
 
 def subscription_item(item_id: str, *, created: int, subscription: str, price: dict[str, Any],
                       quantity: int, metadata: dict[str, str] | None = None) -> dict[str, Any]:
@@ -84,6 +90,28 @@ def refresh_plan(sub: dict[str, Any]) -> None:
     sub["items"]["total_count"] = len(data)
     sub["plan"] = data[0]["plan"] if data else None
     sub["quantity"] = data[0]["quantity"] if len(data) == 1 else None
+
+
+def as_sent(value: Any) -> Any:
+    """A copy of ``value`` as Stripe sends it: in every subscription and invoice inside it (a list page of them
+    too), ``items`` / ``lines`` cut to the first :data:`EMBEDDED_LIMIT` entries, with ``has_more: true`` and the
+    whole ``total_count``.
+
+    The fake stores whole lists and its own code (renewals, invoice totals, item changes, the child listings)
+    reads only what it stored; only answers and event payloads pass through here, so a receiver meets
+    truncated lists exactly as it would from Stripe.
+    """
+    if isinstance(value, list):
+        return [as_sent(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    copied = {key: as_sent(item) for key, item in value.items()}
+    field = EMBEDDED_LISTS.get(str(value.get("object")))
+    listed = copied.get(field) if field else None
+    if isinstance(listed, dict) and isinstance(listed.get("data"), list) and len(listed["data"]) > EMBEDDED_LIMIT:
+        copied[str(field)] = dict(listed, data=listed["data"][:EMBEDDED_LIMIT], has_more=True,
+                                  total_count=len(listed["data"]))
+    return copied
 
 
 def line_item(line_id: str, *, amount: int, currency: str, description: str | None, period_start: int,
@@ -268,5 +296,5 @@ def credit_note(note_id: str, *, created: int, invoice: dict[str, Any], number: 
     }
 
 
-__all__ = ["ACCOUNT_NAME", "credit_note", "invoice", "invoice_item", "item_list", "line_item", "refresh_plan",
-           "subscription", "subscription_item"]
+__all__ = ["ACCOUNT_NAME", "EMBEDDED_LIMIT", "EMBEDDED_LISTS", "as_sent", "credit_note", "invoice", "invoice_item",
+           "item_list", "line_item", "refresh_plan", "subscription", "subscription_item"]
