@@ -116,14 +116,46 @@ def remit_app() -> Any:
 def _template() -> dict[str, Any]:
     if FIXTURE.exists():
         return dict(json.loads(FIXTURE.read_text()))
-    lines = {"object": "list", "has_more": False, "total_count": 1, "url": "/v1/invoices/in_x/lines",
-             "data": [{"id": "il_x", "object": "line_item", "amount": 2000, "currency": "usd",
-                       "description": "1 x Pro plan", "period": {"start": 1, "end": 2}, "quantity": 1}]}
-    invoice = {"id": "in_x", "object": "invoice", "amount_due": 2000, "amount_paid": 2000, "currency": "usd",
-               "customer": "cus_bench", "status": "paid", "paid": True, "lines": lines, "metadata": {}}
-    return {"id": "evt_x", "object": "event", "api_version": "2020-08-27", "created": 0, "livemode": False,
-            "type": "invoice.paid", "data": {"object": invoice}, "pending_webhooks": 1,
-            "request": {"id": None, "idempotency_key": None}}
+    lines = {
+        "object": "list",
+        "has_more": False,
+        "total_count": 1,
+        "url": "/v1/invoices/in_x/lines",
+        "data": [
+            {
+                "id": "il_x",
+                "object": "line_item",
+                "amount": 2000,
+                "currency": "usd",
+                "description": "1 x Pro plan",
+                "period": {"start": 1, "end": 2},
+                "quantity": 1,
+            }
+        ],
+    }
+    invoice = {
+        "id": "in_x",
+        "object": "invoice",
+        "amount_due": 2000,
+        "amount_paid": 2000,
+        "currency": "usd",
+        "customer": "cus_bench",
+        "status": "paid",
+        "paid": True,
+        "lines": lines,
+        "metadata": {},
+    }
+    return {
+        "id": "evt_x",
+        "object": "event",
+        "api_version": "2020-08-27",
+        "created": 0,
+        "livemode": False,
+        "type": "invoice.paid",
+        "data": {"object": invoice},
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+    }
 
 
 def make_events(count: int, tag: str) -> Iterator[str]:
@@ -156,7 +188,7 @@ class Deliveries:
     cursor: int = 0
 
     def take(self, count: int) -> list[tuple[str, str]]:
-        chunk = self.items[self.cursor:self.cursor + count]
+        chunk = self.items[self.cursor : self.cursor + count]
         if len(chunk) < count:
             raise SystemExit(f"not enough pre-signed events ({len(self.items)}); raise --events")
         self.cursor += count
@@ -184,9 +216,26 @@ def free_port() -> int:
 
 
 def start_uvicorn(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", f"ingest:{factory}", "--factory", "--app-dir", str(BENCH_DIR),
-               "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools",
-               "--no-access-log", "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        f"ingest:{factory}",
+        "--factory",
+        "--app-dir",
+        str(BENCH_DIR),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     return subprocess.Popen(command, env=env, cwd=ROOT)
 
 
@@ -237,8 +286,18 @@ class WrkResult:
 
 
 def run_wrk(wrk: str, url: str, script: Path, bodies: Path, *, duration: float, connections: int) -> WrkResult:
-    command = [wrk, "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency", "-s", str(script), url,
-               "--", str(bodies)]
+    command = [
+        wrk,
+        "-t1",
+        f"-c{connections}",
+        f"-d{duration:g}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+        "--",
+        str(bodies),
+    ]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     requests = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
@@ -248,8 +307,13 @@ def run_wrk(wrk: str, url: str, script: Path, bodies: Path, *, duration: float, 
     p99_ms = None
     if p99:
         p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
-    return WrkResult(rps, requests, int(non_2xx.group(1)) if non_2xx else 0,
-                     sum(int(g) for g in errors.groups()) if errors else 0, p99_ms)
+    return WrkResult(
+        rps,
+        requests,
+        int(non_2xx.group(1)) if non_2xx else 0,
+        sum(int(g) for g in errors.groups()) if errors else 0,
+        p99_ms,
+    )
 
 
 @dataclass
@@ -286,13 +350,21 @@ def run_paced(port: int, deliveries: Sequence[tuple[str, str]], rate: float) -> 
         gc.enable()
 
 
-async def paced(port: int, deliveries: Sequence[tuple[str, str]], rate: float, *, max_connections: int = 128,
-                ) -> PacedResult:
+async def paced(
+    port: int,
+    deliveries: Sequence[tuple[str, str]],
+    rate: float,
+    *,
+    max_connections: int = 128,
+) -> PacedResult:
     """Send ``deliveries`` at ``rate`` per second on a fixed schedule (open loop) over keep-alive connections;
     each latency runs from the scheduled send time to the end of the response."""
     requests = [
-        (f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-         f"Stripe-Signature: {header}\r\nContent-Length: {len(body.encode())}\r\n\r\n").encode() + body.encode()
+        (
+            f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Stripe-Signature: {header}\r\nContent-Length: {len(body.encode())}\r\n\r\n"
+        ).encode()
+        + body.encode()
         for header, body in deliveries
     ]
     idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
@@ -338,8 +410,11 @@ async def paced(port: int, deliveries: Sequence[tuple[str, str]], rate: float, *
 
 
 def admin_url() -> str:
-    return (os.environ.get("REMIT_BENCH_DATABASE_URL") or os.environ.get("REMIT_TEST_DATABASE_URL")
-            or "postgresql://postgres@127.0.0.1:5432/test")
+    return (
+        os.environ.get("REMIT_BENCH_DATABASE_URL")
+        or os.environ.get("REMIT_TEST_DATABASE_URL")
+        or "postgresql://postgres@127.0.0.1:5432/test"
+    )
 
 
 @contextlib.contextmanager
@@ -383,8 +458,13 @@ def wait_processed(url: str, tag: str, expected: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     done = 0
     while time.monotonic() < deadline:
-        done = int(query(url, "SELECT count(*) FROM remit_webhook_events WHERE event_id LIKE :p AND "
-                              "status = 'processed'", p=f"evt_{tag}_%")[0][0])
+        done = int(
+            query(
+                url,
+                "SELECT count(*) FROM remit_webhook_events WHERE event_id LIKE :p AND status = 'processed'",
+                p=f"evt_{tag}_%",
+            )[0][0]
+        )
         if done >= expected:
             break
         time.sleep(0.5)
@@ -401,8 +481,12 @@ def drain_backlog(url: str, timeout: float) -> None:
 
 
 def processed_latencies(url: str, tag: str) -> list[float]:
-    rows = query(url, "SELECT EXTRACT(EPOCH FROM (processed_at - received_at)) * 1000 FROM remit_webhook_events "
-                      "WHERE event_id LIKE :p AND processed_at IS NOT NULL", p=f"evt_{tag}_%")
+    rows = query(
+        url,
+        "SELECT EXTRACT(EPOCH FROM (processed_at - received_at)) * 1000 FROM remit_webhook_events "
+        "WHERE event_id LIKE :p AND processed_at IS NOT NULL",
+        p=f"evt_{tag}_%",
+    )
     return [float(row[0]) for row in rows]
 
 
@@ -438,16 +522,39 @@ class MaxRounds:
         return statistics.median(r.rps for r in self.remit)
 
 
-def max_rounds(wrk: str, script: Path, files: Sequence[tuple[Path, int]], url: str, *, bare_port: int,
-               remit_port: int, duration: float, connections: int) -> MaxRounds:
+def max_rounds(
+    wrk: str,
+    script: Path,
+    files: Sequence[tuple[Path, int]],
+    url: str,
+    *,
+    bare_port: int,
+    remit_port: int,
+    duration: float,
+    connections: int,
+) -> MaxRounds:
     """One bare and one remit wrk run per file; each remit run gets a file of events never sent before."""
     rounds = MaxRounds()
     for path, count in files:
-        rounds.bare.append(run_wrk(wrk, f"http://127.0.0.1:{bare_port}{WEBHOOK_PATH}", script, path,
-                                   duration=duration, connections=connections))
+        rounds.bare.append(
+            run_wrk(
+                wrk,
+                f"http://127.0.0.1:{bare_port}{WEBHOOK_PATH}",
+                script,
+                path,
+                duration=duration,
+                connections=connections,
+            )
+        )
         before = int(query(url, "SELECT count(*) FROM remit_webhook_events")[0][0])
-        result = run_wrk(wrk, f"http://127.0.0.1:{remit_port}{WEBHOOK_PATH}", script, path, duration=duration,
-                         connections=connections)
+        result = run_wrk(
+            wrk,
+            f"http://127.0.0.1:{remit_port}{WEBHOOK_PATH}",
+            script,
+            path,
+            duration=duration,
+            connections=connections,
+        )
         rounds.remit.append(result)
         rounds.stored += int(query(url, "SELECT count(*) FROM remit_webhook_events")[0][0]) - before
         rounds.repeats += max(0, result.requests - count)
@@ -487,9 +594,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             paced_events = Deliveries(sign_all(make_events(int(args.rate * args.paced_seconds) + warmup, "paced")))
             e2e_events = Deliveries(sign_all(make_events(int(args.e2e_rate * args.e2e_seconds), "e2e")))
 
-            env = {**os.environ, "DATABASE_URL": url, "STRIPE_WEBHOOK_SECRET": SECRET,
-                   "REMIT_WEBHOOK_TOLERANCE": str(TOLERANCE), "REMIT_LOG_LEVEL": "WARNING",
-                   "REMIT_ENV": "development", "PYTHONPATH": str(BENCH_DIR)}
+            env = {
+                **os.environ,
+                "DATABASE_URL": url,
+                "STRIPE_WEBHOOK_SECRET": SECRET,
+                "REMIT_WEBHOOK_TOLERANCE": str(TOLERANCE),
+                "REMIT_LOG_LEVEL": "WARNING",
+                "REMIT_ENV": "development",
+                "PYTHONPATH": str(BENCH_DIR),
+            }
             bare_port, remit_port = free_port(), free_port()
             bare = start_uvicorn("bare_app", bare_port, env)
             remit = start_uvicorn("remit_app", remit_port, env)
@@ -501,8 +614,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             run_paced(bare_port, paced_events.items[:warmup], args.warmup_rate)
 
             print("remit + worker: end to end ...", file=sys.stderr)
-            worker = subprocess.Popen([str(Path(sys.executable).parent / "remit"), "worker", "--queues",
-                                       "remit_webhooks"], env=env, cwd=ROOT)
+            worker = subprocess.Popen(
+                [str(Path(sys.executable).parent / "remit"), "worker", "--queues", "remit_webhooks"], env=env, cwd=ROOT
+            )
             processes.append(worker)
             drain_backlog(url, timeout=180.0)  # the warm-up's events, so e2e events do not queue behind them
             time.sleep(args.worker_warmup)
@@ -517,8 +631,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             fixed = run_paced(remit_port, paced_events.take(int(args.rate * args.paced_seconds)), args.rate)
 
             print(f"max throughput: {args.rounds} rounds, bare and remit alternating ...", file=sys.stderr)
-            rounds = max_rounds(wrk, script, files, url, bare_port=bare_port, remit_port=remit_port,
-                                duration=args.duration, connections=args.connections)
+            rounds = max_rounds(
+                wrk,
+                script,
+                files,
+                url,
+                bare_port=bare_port,
+                remit_port=remit_port,
+                duration=args.duration,
+                connections=args.connections,
+            )
             jobs = int(query(url, "SELECT count(*) FROM remit_jobs")[0][0])
             stop(remit)
             stop(bare)
@@ -536,21 +658,37 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     non_2xx = sum(r.non_2xx for r in rounds.remit)
     rows = [
-        ("bare FastAPI endpoint, max", f"{rounds.bare_rps:,.0f} req/s",
-         "median of " + ", ".join(f"{r.rps:,.0f}" for r in rounds.bare) + " (closed loop)"),
-        ("remit ingest, max", f"{rounds.remit_rps:,.0f} req/s",
-         "median of " + ", ".join(f"{r.rps:,.0f}" for r in rounds.remit)
-         + f"; {rounds.stored} rows stored, non-2xx {non_2xx}, {rounds.repeats} repeats (no worker)"),
+        (
+            "bare FastAPI endpoint, max",
+            f"{rounds.bare_rps:,.0f} req/s",
+            "median of " + ", ".join(f"{r.rps:,.0f}" for r in rounds.bare) + " (closed loop)",
+        ),
+        (
+            "remit ingest, max",
+            f"{rounds.remit_rps:,.0f} req/s",
+            "median of "
+            + ", ".join(f"{r.rps:,.0f}" for r in rounds.remit)
+            + f"; {rounds.stored} rows stored, non-2xx {non_2xx}, {rounds.repeats} repeats (no worker)",
+        ),
         ("ratio ingest / bare", f"{rounds.remit_rps / rounds.bare_rps:.2f}", "target >= 0.33"),
-        (f"remit ingest at {args.rate:g} req/s", f"p99 {fixed.percentile(99):.1f} ms",
-         f"p50 {fixed.percentile(50):.1f} ms, max {max(fixed.latencies_ms):.1f} ms, achieved "
-         f"{fixed.achieved_rps:,.0f} req/s, {fixed.ok}/{fixed.sent} 2xx (open loop, no worker)"),
-        (f"end to end at {args.e2e_rate:g} events/s", f"p50 {figures['e2e_p50_ms']} ms",
-         f"p99 {figures['e2e_p99_ms']} ms, {processed}/{e2e_http.ok} processed, {len(e2e)} mirrored "
-         f"(received_at -> mirror updated_at, worker running)"),
-        ("  received -> processed", f"p50 {percentile(e2e_processed, 50):.1f} ms",
-         f"p99 {percentile(e2e_processed, 99):.1f} ms; HTTP p50 {e2e_http.percentile(50):.1f} ms, "
-         f"p99 {e2e_http.percentile(99):.1f} ms"),
+        (
+            f"remit ingest at {args.rate:g} req/s",
+            f"p99 {fixed.percentile(99):.1f} ms",
+            f"p50 {fixed.percentile(50):.1f} ms, max {max(fixed.latencies_ms):.1f} ms, achieved "
+            f"{fixed.achieved_rps:,.0f} req/s, {fixed.ok}/{fixed.sent} 2xx (open loop, no worker)",
+        ),
+        (
+            f"end to end at {args.e2e_rate:g} events/s",
+            f"p50 {figures['e2e_p50_ms']} ms",
+            f"p99 {figures['e2e_p99_ms']} ms, {processed}/{e2e_http.ok} processed, {len(e2e)} mirrored "
+            f"(received_at -> mirror updated_at, worker running)",
+        ),
+        (
+            "  received -> processed",
+            f"p50 {percentile(e2e_processed, 50):.1f} ms",
+            f"p99 {percentile(e2e_processed, 99):.1f} ms; HTTP p50 {e2e_http.percentile(50):.1f} ms, "
+            f"p99 {e2e_http.percentile(99):.1f} ms",
+        ),
         ("jobs queued by ingest", f"{jobs:,}", "one per stored event"),
     ]
     width = max(len(r[0]) for r in rows)

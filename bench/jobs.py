@@ -241,8 +241,20 @@ def remit_part(label: str, url: str, args: argparse.Namespace) -> tuple[Measure,
     if url.startswith("postgresql"):
         checkpoint()
     result = run_child(
-        [sys.executable, str(Path(__file__).resolve()), "--child", "remit", "--url", url, "--jobs", str(args.jobs),
-         "--batch", str(args.batch), "--concurrency", str(args.concurrency)],
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            "remit",
+            "--url",
+            url,
+            "--jobs",
+            str(args.jobs),
+            "--batch",
+            str(args.batch),
+            "--concurrency",
+            str(args.concurrency),
+        ],
         f"remit worker on {label}",
     )
     note = f"1 worker, concurrency {args.concurrency}, batch {args.batch}"
@@ -254,13 +266,15 @@ def remit_part(label: str, url: str, args: argparse.Namespace) -> tuple[Measure,
 
 async def child_remit(url: str, jobs: int, batch: int, concurrency: int) -> dict[str, Any]:
     """The measuring worker process: run one Worker until N completions have committed, then verify."""
-    settings = Settings.model_validate({
-        "DATABASE_URL": url,
-        "REMIT_ENV": "test",
-        "REMIT_LOG_LEVEL": "WARNING",
-        "REMIT_QUEUES": f"{QUEUE}:{concurrency}",
-        "REMIT_JOB_BATCH_SIZE": batch,
-    })
+    settings = Settings.model_validate(
+        {
+            "DATABASE_URL": url,
+            "REMIT_ENV": "test",
+            "REMIT_LOG_LEVEL": "WARNING",
+            "REMIT_QUEUES": f"{QUEUE}:{concurrency}",
+            "REMIT_JOB_BATCH_SIZE": batch,
+        }
+    )
     runtime = Runtime.from_settings(settings)
     worker = Worker(runtime, queues=[QUEUE], lead=False)
     try:
@@ -278,11 +292,16 @@ async def child_remit(url: str, jobs: int, batch: int, concurrency: int) -> dict
         worker.request_stop()
         await running
         async with runtime.db.begin() as conn:
-            row = (await conn.execute(sa.text(
-                "SELECT count(*), "
-                "coalesce(sum(CASE WHEN state = 'completed' AND attempt = 1 THEN 1 ELSE 0 END), 0) "
-                "FROM remit_jobs WHERE queue = :queue"
-            ), {"queue": QUEUE})).one()
+            row = (
+                await conn.execute(
+                    sa.text(
+                        "SELECT count(*), "
+                        "coalesce(sum(CASE WHEN state = 'completed' AND attempt = 1 THEN 1 ELSE 0 END), 0) "
+                        "FROM remit_jobs WHERE queue = :queue"
+                    ),
+                    {"queue": QUEUE},
+                )
+            ).one()
     finally:
         await runtime.close()
     total, completed_once = int(row[0]), int(row[1])
@@ -291,8 +310,15 @@ async def child_remit(url: str, jobs: int, batch: int, concurrency: int) -> dict
             f"expected {jobs} jobs completed once: {total} rows, {completed_once} completed at attempt 1, "
             f"{CALLS['noop']} calls"
         )
-    return {"system": "remit", "dialect": runtime.db.dialect, "jobs": jobs, "seconds": seconds,
-            "completed_rows": completed_once, "calls": CALLS["noop"], "outcomes": dict(worker.outcomes)}
+    return {
+        "system": "remit",
+        "dialect": runtime.db.dialect,
+        "jobs": jobs,
+        "seconds": seconds,
+        "completed_rows": completed_once,
+        "calls": CALLS["noop"],
+        "outcomes": dict(worker.outcomes),
+    }
 
 
 # -- Procrastinate -------------------------------------------------------------------------------------------
@@ -312,7 +338,9 @@ def procrastinate_python(upgrade: bool) -> Path:
     print("installing the latest Procrastinate from PyPI ...", flush=True)
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--upgrade", *PROCRASTINATE_PACKAGES],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if install.returncode != 0:
         raise BenchFailure(f"pip install {' '.join(PROCRASTINATE_PACKAGES)} failed:\n{install.stderr[-2000:]}")
@@ -323,8 +351,17 @@ def procrastinate_run(python: Path, part: str, jobs: int, concurrency: int, no_a
     with fresh_database(part) as url:
         checkpoint()
         return run_child(
-            [str(python), str(PROCRASTINATE_APP), "--url", render(url), "--jobs", str(jobs),
-             "--concurrency", str(concurrency), *(["--no-analyze"] if no_analyze else [])],
+            [
+                str(python),
+                str(PROCRASTINATE_APP),
+                "--url",
+                render(url),
+                "--jobs",
+                str(jobs),
+                "--concurrency",
+                str(concurrency),
+                *(["--no-analyze"] if no_analyze else []),
+            ],
             f"procrastinate worker (concurrency {concurrency})",
         )
 
@@ -338,8 +375,11 @@ def procrastinate_part(args: argparse.Namespace) -> tuple[Measure, list[Measure]
     if len(levels) > 1:
         for level in levels:
             result = procrastinate_run(python, f"procrastinate_c{level}", args.probe_jobs, level, args.no_analyze)
-            probes.append(Measure(f"  probe procrastinate c={level}", args.probe_jobs, float(result["seconds"]),
-                                  "probe, not reported"))
+            probes.append(
+                Measure(
+                    f"  probe procrastinate c={level}", args.probe_jobs, float(result["seconds"]), "probe, not reported"
+                )
+            )
         best = levels[max(range(len(levels)), key=lambda i: probes[i].rate)]
     result = procrastinate_run(python, "procrastinate", args.jobs, best, args.no_analyze)
     note = f"v{result['version']}, 1 worker, concurrency {best}"
@@ -356,14 +396,22 @@ def pgbench_part(seconds: int) -> tuple[Measure, float]:
     with fresh_database("pgbench") as url:
         connection = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
         env = {**os.environ, **({"PGPASSWORD": str(url.password)} if url.password else {})}
-        init = subprocess.run([pgbench, *connection, "-i", "-s", "10", "-q", str(url.database)],
-                              capture_output=True, text=True, env=env, check=False)
+        init = subprocess.run(
+            [pgbench, *connection, "-i", "-s", "10", "-q", str(url.database)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
         if init.returncode != 0:
             raise BenchFailure(f"pgbench -i failed:\n{init.stderr[-2000:]}")
         checkpoint()
         bench = subprocess.run(
             [pgbench, *connection, "-N", "-T", str(seconds), "-c", "8", "-j", "2", str(url.database)],
-            capture_output=True, text=True, env=env, check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
         )
     found = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", bench.stdout)
     if bench.returncode != 0 or not found:
@@ -399,8 +447,9 @@ def print_report(rows: list[Measure], figures: dict[str, float | None], failures
     print("-" * (width + 60))
     for r in rows:
         print(f"{r.system:<{width}}  {r.count:>8}  {r.seconds:>8.2f}  {r.rate:>10,.0f}  {r.note}")
-    remit, procrastinate, pgbench = (figures[k] for k in ("remit_jobs_per_s", "procrastinate_jobs_per_s",
-                                                           "pgbench_tps"))
+    remit, procrastinate, pgbench = (
+        figures[k] for k in ("remit_jobs_per_s", "procrastinate_jobs_per_s", "pgbench_tps")
+    )
     print()
     if remit and procrastinate:
         print(f"remit / procrastinate = {remit / procrastinate:,.1f}x")
@@ -409,8 +458,10 @@ def print_report(rows: list[Measure], figures: dict[str, float | None], failures
     print()
     enqueue, sqlite = figures["remit_enqueue_per_s"], figures["sqlite_jobs_per_s"]
     targets = [
-        (f"remit >= {TARGET_VS_PROCRASTINATE:g} x procrastinate",
-         verdict(remit, procrastinate * TARGET_VS_PROCRASTINATE if procrastinate else None)),
+        (
+            f"remit >= {TARGET_VS_PROCRASTINATE:g} x procrastinate",
+            verdict(remit, procrastinate * TARGET_VS_PROCRASTINATE if procrastinate else None),
+        ),
         ("remit >= pgbench tps", verdict(remit, pgbench)),
         (f"enqueue >= {TARGET_ENQUEUE_PER_S:,.0f}/s", verdict(enqueue, TARGET_ENQUEUE_PER_S)),
         (f"sqlite >= {TARGET_SQLITE_PER_S:,.0f}/s", verdict(sqlite, TARGET_SQLITE_PER_S)),
@@ -482,19 +533,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=500, help="remit claim batch, REMIT_JOB_BATCH_SIZE (500)")
     parser.add_argument("--concurrency", type=int, default=500, help="remit queue concurrency (500)")
     parser.add_argument("--enqueue-chunk", type=int, default=5000, help="jobs per enqueue_many transaction (5000)")
-    parser.add_argument("--procrastinate-concurrency", default="1,10,50",
-                        help="comma-separated concurrencies to probe; one value skips the probes (1,10,50)")
+    parser.add_argument(
+        "--procrastinate-concurrency",
+        default="1,10,50",
+        help="comma-separated concurrencies to probe; one value skips the probes (1,10,50)",
+    )
     parser.add_argument("--probe-jobs", type=int, default=1000, help="jobs per procrastinate probe (1000)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="measure remit this many times, each on a fresh database, and report the median (3)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="measure remit this many times, each on a fresh database, and report the median (3)",
+    )
     parser.add_argument("--pgbench-seconds", type=int, default=10, help="pgbench -T (10)")
     parser.add_argument("--skip-procrastinate", action="store_true")
     parser.add_argument("--skip-pgbench", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
-    parser.add_argument("--no-analyze", action="store_true",
-                        help="start every worker without table statistics (not the reported setting)")
-    parser.add_argument("--upgrade-procrastinate", action="store_true",
-                        help="pip install --upgrade procrastinate in its venv before measuring")
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="start every worker without table statistics (not the reported setting)",
+    )
+    parser.add_argument(
+        "--upgrade-procrastinate",
+        action="store_true",
+        help="pip install --upgrade procrastinate in its venv before measuring",
+    )
     parser.add_argument("--child", choices=["remit"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -81,8 +81,10 @@ def _truncate_pg(url: str) -> None:
     names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
     table, trigger = LEDGER_NO_TRUNCATE
     with engine.begin() as conn:
-        guarded = conn.exec_driver_sql(
-            "SELECT 1 FROM pg_trigger WHERE tgname = %(name)s", {"name": trigger}).first() is not None
+        guarded = (
+            conn.exec_driver_sql("SELECT 1 FROM pg_trigger WHERE tgname = %(name)s", {"name": trigger}).first()
+            is not None
+        )
         if guarded:
             conn.exec_driver_sql(f'ALTER TABLE "{table}" DISABLE TRIGGER "{trigger}"')
         conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")

@@ -36,6 +36,7 @@ DEFAULT_QUEUES: dict[str, int] = {
     "remit_maintenance": 1,
 }
 
+
 @dataclass(frozen=True, slots=True)
 class QueueSpec:
     """One queue as the host configured it: the name remit's code uses, the name in the database, and how
@@ -44,6 +45,7 @@ class QueueSpec:
     key: str
     name: str
     concurrency: int
+
 
 def parse_queues(spec: str, defaults: Mapping[str, int] = DEFAULT_QUEUES) -> dict[str, QueueSpec]:
     """Parse ``REMIT_QUEUES``: comma-separated ``key[=name][:concurrency]`` items.
@@ -74,6 +76,7 @@ def parse_queues(spec: str, defaults: Mapping[str, int] = DEFAULT_QUEUES) -> dic
     if len(names) != len(set(names)):
         raise ValueError("two queues share one name")
     return queues
+
 
 @dataclass(frozen=True, slots=True)
 class WebhookEndpointSpec:
@@ -111,10 +114,12 @@ def parse_webhook_endpoints(spec: str) -> list[WebhookEndpointSpec]:
 def _is_identifier(name: str) -> bool:
     return bool(name) and len(name) <= 64 and all(c.isalnum() or c in "_-." for c in name)
 
+
 def _split_list(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
 
 class Settings(BaseSettings):
     """Everything remit reads from the environment. Field aliases are the variable names."""
@@ -166,9 +171,7 @@ class Settings(BaseSettings):
     webhook_tolerance: int = Field(300, ge=1, alias="REMIT_WEBHOOK_TOLERANCE")
     webhook_max_body_bytes: int = Field(1_048_576, ge=1024, alias="REMIT_WEBHOOK_MAX_BODY_BYTES")
     webhook_max_attempts: int = Field(25, ge=1, alias="REMIT_WEBHOOK_MAX_ATTEMPTS")
-    webhook_processed_retention_days: float = Field(
-        14.0, gt=0, alias="REMIT_WEBHOOK_PROCESSED_RETENTION_DAYS"
-    )
+    webhook_processed_retention_days: float = Field(14.0, gt=0, alias="REMIT_WEBHOOK_PROCESSED_RETENTION_DAYS")
     webhook_dead_retention_days: float = Field(90.0, gt=0, alias="REMIT_WEBHOOK_DEAD_RETENTION_DAYS")
     flag_billing: bool = Field(True, alias="REMIT_FLAG_BILLING")
     webhook_endpoints_spec: str = Field("", alias="REMIT_WEBHOOK_ENDPOINTS")
@@ -220,9 +223,11 @@ class Settings(BaseSettings):
             problems.append("REMIT_SERVICE_TOKENS is required when REMIT_ENV=production")
         return problems
 
+
 def field_env_names() -> dict[str, str]:
     """Map each settings field to its environment variable."""
     return {name: str(field.alias) for name, field in Settings.model_fields.items()}
+
 
 def _is_secret_variable(name: str) -> bool:
     return name == "DATABASE_URL" or any(part in name for part in ("SECRET", "KEY", "TOKEN", "PASSWORD"))
@@ -279,6 +284,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigurationError(problems)
     return settings
 
+
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_QUEUES",
@@ -291,4 +297,3 @@ __all__ = [
     "parse_queues",
     "parse_webhook_endpoints",
 ]
-

@@ -84,12 +84,19 @@ def configuration_check(env: Mapping[str, str]) -> tuple[Check, Settings | None]
     missing = [name for name in required if variables[name] == "unset"]
     set_names = [name for name in names if variables[name] == "set"]
     mode = settings.processor if settings else "unknown"
-    data: dict[str, Any] = {"processor": mode, "variables": variables, "required": required,
-                            "missing": missing, "problems": problems}
+    data: dict[str, Any] = {
+        "processor": mode,
+        "variables": variables,
+        "required": required,
+        "missing": missing,
+        "problems": problems,
+    }
     if problems:
         return Check("configuration", Status.FAIL, "; ".join(problems), data), None
-    detail = (f"processor {mode}; {len(set_names)} variable(s) set"
-              f"{': ' + ', '.join(set_names) if set_names else ''}; others at their defaults")
+    detail = (
+        f"processor {mode}; {len(set_names)} variable(s) set"
+        f"{': ' + ', '.join(set_names) if set_names else ''}; others at their defaults"
+    )
     return Check("configuration", Status.OK, detail, data), settings
 
 
@@ -132,9 +139,14 @@ async def queues_check(runtime: Runtime) -> Check:
     stats = await _maybe_await(admin.queue_stats(runtime.db, runtime.clock.now(), configured))
     rows = [
         {
-            "name": s.name, "available": s.available, "scheduled": s.scheduled, "executing": s.executing,
-            "retryable": s.retryable, "discarded": s.discarded,
-            "oldest_available_age_s": s.oldest_available_age_s, "paused": s.paused,
+            "name": s.name,
+            "available": s.available,
+            "scheduled": s.scheduled,
+            "executing": s.executing,
+            "retryable": s.retryable,
+            "discarded": s.discarded,
+            "oldest_available_age_s": s.oldest_available_age_s,
+            "paused": s.paused,
         }
         for s in stats
     ]
@@ -158,11 +170,16 @@ async def workers_check(runtime: Runtime) -> Check:
 
     lease = runtime.settings.job_lease_seconds
     alive = await _maybe_await(admin.live_workers(runtime.db, runtime.clock.now(), lease))
-    data = {"workers": [{"id": w.id, "queues": list(w.queues), "heartbeat_at": w.heartbeat_at.isoformat()}
-                        for w in alive]}
+    data = {
+        "workers": [{"id": w.id, "queues": list(w.queues), "heartbeat_at": w.heartbeat_at.isoformat()} for w in alive]
+    }
     if not alive:
-        return Check("workers", Status.FAIL,
-                     f"no worker heartbeated in the last {lease:g}s: start `remit up` or `remit worker`", data)
+        return Check(
+            "workers",
+            Status.FAIL,
+            f"no worker heartbeated in the last {lease:g}s: start `remit up` or `remit worker`",
+            data,
+        )
     return Check("workers", Status.OK, f"{len(alive)} alive", data)
 
 

@@ -68,8 +68,9 @@ class PermanentFailure(RemitError):
 class ProcessorError(RemitError):
     """The payment processor refused a call or could not be reached."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, retry_after: float | None = None,
-                 code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status_code: int | None = None, retry_after: float | None = None, code: str | None = None
+    ) -> None:
         self.status_code = status_code
         self.retry_after = retry_after
         self.code = code

@@ -157,9 +157,7 @@ class Shutdown:
     def handle_signal(self, signum: int) -> None:
         self.signals_received += 1
         forced = self.signals_received > 1
-        log.info(
-            "stop requested", extra={"signal": signal.Signals(signum).name, "forced": forced}
-        )
+        log.info("stop requested", extra={"signal": signal.Signals(signum).name, "forced": forced})
         self.request(forced=forced)
 
     @contextlib.contextmanager
@@ -225,8 +223,14 @@ class _Server(uvicorn.Server):
             self._on_started(self.endpoints)
 
 
-def build_server(runtime: Runtime, host: str, port: int, *, access_log: bool = False,
-                 on_started: Callable[[Endpoints], None] | None = None) -> _Server:
+def build_server(
+    runtime: Runtime,
+    host: str,
+    port: int,
+    *,
+    access_log: bool = False,
+    on_started: Callable[[Endpoints], None] | None = None,
+) -> _Server:
     config = uvicorn.Config(
         create_app(runtime),
         host=host,
@@ -288,16 +292,31 @@ async def run(
             failed = await prepare_database(runtime, shutdown, run_migrations=run_migrations)
             if failed is not None or shutdown.event.is_set():
                 return failed if failed is not None else ExitCode.OK
-            return await _run_parts(runtime, shutdown, host=host, port=port, with_worker=with_worker,
-                                    access_log=access_log, on_started=on_started,
-                                    worker_factory=worker_factory)
+            return await _run_parts(
+                runtime,
+                shutdown,
+                host=host,
+                port=port,
+                with_worker=with_worker,
+                access_log=access_log,
+                on_started=on_started,
+                worker_factory=worker_factory,
+            )
     finally:
         await runtime.close()
 
 
-async def _run_parts(runtime: Runtime, shutdown: Shutdown, *, host: str, port: int, with_worker: bool,
-                     access_log: bool, on_started: Callable[[Endpoints], None] | None,
-                     worker_factory: WorkerFactory) -> int:
+async def _run_parts(
+    runtime: Runtime,
+    shutdown: Shutdown,
+    *,
+    host: str,
+    port: int,
+    with_worker: bool,
+    access_log: bool,
+    on_started: Callable[[Endpoints], None] | None,
+    worker_factory: WorkerFactory,
+) -> int:
     # The worker is built first: a host job module that fails to import stops start-up before anything listens.
     worker = worker_factory(runtime) if with_worker else None
     server = build_server(runtime, host, port, access_log=access_log, on_started=on_started)
@@ -317,8 +336,7 @@ async def _run_parts(runtime: Runtime, shutdown: Shutdown, *, host: str, port: i
     stopped_on_request = shutdown.event.is_set()
     if not stopped_on_request:
         first = next(iter(done))
-        log.error("a part of the service stopped on its own; stopping the rest",
-                  extra={"part": tasks[first]})
+        log.error("a part of the service stopped on its own; stopping the rest", extra={"part": tasks[first]})
         shutdown.request()
     await asyncio.wait(tasks)
 
@@ -329,8 +347,7 @@ async def _run_parts(runtime: Runtime, shutdown: Shutdown, *, host: str, port: i
             continue
         exc = task.exception()
         if exc is not None:
-            log.error("service part failed", extra={"part": part, "error_type": type(exc).__name__},
-                      exc_info=exc)
+            log.error("service part failed", extra={"part": part, "error_type": type(exc).__name__}, exc_info=exc)
             code = ExitCode.FAILED
         elif part == "http" and task.result() != ExitCode.OK:
             code = ExitCode.FAILED

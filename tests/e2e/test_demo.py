@@ -59,8 +59,9 @@ def test_up_then_demo_fills_mirror_ledger_and_dead_letters_and_the_fix_replays_t
         dead = listed(env, tmp_path, "webhooks", "list", "--status", "dead")
         assert [row["type"] for row in dead] == ["customer.subscription.created"]
         assert f"remit webhooks show {dead[0]['id']}" in demo.stdout
-        failed_or_received = [row for row in listed(env, tmp_path, "webhooks", "list")
-                              if row["status"] not in ("processed", "dead")]
+        failed_or_received = [
+            row for row in listed(env, tmp_path, "webhooks", "list") if row["status"] not in ("processed", "dead")
+        ]
         assert failed_or_received == []
 
         auth = {"Authorization": f"Bearer {TOKEN}"}
@@ -73,9 +74,12 @@ def test_up_then_demo_fills_mirror_ledger_and_dead_letters_and_the_fix_replays_t
         # The fix the demo printed, then the replay: nothing is left dead.
         fix = next(line.strip() for line in demo.stdout.splitlines() if "metadata[seats]" in line)
         subscription_id = fix.split("/subscriptions/")[1].split()[0]
-        fixed = httpx.post(f"{base_url}/fake/v1/subscriptions/{subscription_id}",
-                           headers={"Authorization": "Bearer sk_test_demo"}, data={"metadata[seats]": "12"},
-                           timeout=10)
+        fixed = httpx.post(
+            f"{base_url}/fake/v1/subscriptions/{subscription_id}",
+            headers={"Authorization": "Bearer sk_test_demo"},
+            data={"metadata[seats]": "12"},
+            timeout=10,
+        )
         assert fixed.status_code == 200, fixed.text
         replay = cli(env, tmp_path, "webhooks", "replay", "--status", "dead")
         assert replay.returncode == 0, replay.stderr

@@ -105,7 +105,12 @@ def remit_env(db_url: str, **extra: str) -> dict[str, str]:
 @contextmanager
 def remit_process(*args: str, env: dict[str, str], cwd: Path) -> Iterator[tuple[subprocess.Popen[str], Lines, Lines]]:
     proc = subprocess.Popen(
-        [REMIT, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [REMIT, *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     assert proc.stderr is not None
@@ -192,10 +197,16 @@ def test_up_migrates_serves_runs_jobs_and_stops_cleanly_on_sigterm(fresh_db_url:
         metrics = httpx.get(f"{base_url}/metrics", timeout=5)
         assert metrics.status_code == 200
         assert metric_value(metrics.text, "remit_workers_alive") == 1.0
-        assert metric_value(metrics.text, "remit_jobs_executed_total",
-                            {"queue": "test_default", "outcome": "completed"}) == 1.0
-        assert metric_value(metrics.text, "remit_http_request_duration_seconds_count",
-                            {"route": "/health", "status": "2xx"}) == 1.0
+        assert (
+            metric_value(metrics.text, "remit_jobs_executed_total", {"queue": "test_default", "outcome": "completed"})
+            == 1.0
+        )
+        assert (
+            metric_value(
+                metrics.text, "remit_http_request_duration_seconds_count", {"route": "/health", "status": "2xx"}
+            )
+            == 1.0
+        )
         assert metric_value(metrics.text, "remit_queue_jobs", {"queue": "test_default", "state": "completed"}) == 1.0
 
         assert stop(proc) == 0
@@ -219,8 +230,9 @@ def test_serve_runs_the_api_without_a_worker(tmp_path: Path) -> None:
 def test_up_gives_up_on_an_unreachable_database_with_one_line_per_try(tmp_path: Path) -> None:
     env = remit_env("postgresql://remit@127.0.0.1:1/remit", REMIT_DB_CONNECT_TIMEOUT="2")
     started = time.monotonic()
-    result = subprocess.run([REMIT, "up", "--port", str(free_port())], env=env, cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [REMIT, "up", "--port", str(free_port())], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 3
     assert time.monotonic() - started < 30
     tries = [line for line in result.stderr.splitlines() if "database not reachable (try" in line]
@@ -244,8 +256,14 @@ def test_a_port_already_in_use_stops_the_worker_and_exits_non_zero(tmp_path: Pat
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([REMIT, "up", "--port", str(port)], env=remit_env(url), cwd=tmp_path,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [REMIT, "up", "--port", str(port)],
+            env=remit_env(url),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 1
     assert "remit is up" not in result.stdout
     assert '"worker stopped"' in result.stderr

@@ -22,7 +22,7 @@ async def _prepare(database, requests):
     async with database.begin() as conn:
         await conn.exec_driver_sql(J.CREATE_RUNS)
         for start in range(0, len(requests), 2000):
-            await enqueue_many(conn, requests[start:start + 2000])
+            await enqueue_many(conn, requests[start : start + 2000])
 
 
 async def _count(database, sql):
@@ -73,9 +73,7 @@ async def test_sigkilled_worker_loses_no_job(database, db_url, run_dir):
     env = {"REMIT_TEST_RUN_DIR": run_dir}
     victim = start_worker(db_url, "--queues", "test_default", **env)
     try:
-        assert await _wait_until(
-            lambda: _some_executing(database, victim.pid), timeout=30, procs=[victim]
-        )
+        assert await _wait_until(lambda: _some_executing(database, victim.pid), timeout=30, procs=[victim])
         victim.send_signal(signal.SIGKILL)
         victim.wait()
         with workers(db_url, 1, "--queues", "test_default", **env) as procs:

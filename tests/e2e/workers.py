@@ -38,7 +38,10 @@ def worker_env(db_url: str, **extra: str) -> dict[str, str]:
 def start_worker(db_url: str, *args: str, **env: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [REMIT, "worker", "--import", "tests.support.jobs", *args],
-        cwd=ROOT, env=worker_env(db_url, **env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=worker_env(db_url, **env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 

@@ -41,8 +41,13 @@ async def client(api_runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _apply(runtime: Runtime, event_type: str, obj: dict[str, Any], at: int = BASE) -> None:
-    event = {"id": f"evt_{obj['id']}_{at}", "object": "event", "type": event_type, "created": at,
-             "data": {"object": obj}}
+    event = {
+        "id": f"evt_{obj['id']}_{at}",
+        "object": "event",
+        "type": event_type,
+        "created": at,
+        "data": {"object": obj},
+    }
     async with runtime.db.begin() as conn:
         await apply_event(conn, runtime, event)
 
@@ -50,12 +55,14 @@ async def _apply(runtime: Runtime, event_type: str, obj: dict[str, Any], at: int
 async def _customers(runtime: Runtime, count: int) -> list[str]:
     ids = [f"cus_{n:03d}" for n in range(count)]
     for n, stripe_id in enumerate(ids):
-        await _apply(runtime, "customer.created",
-                     {"id": stripe_id, "object": "customer", "created": BASE + n, "balance": n})
+        await _apply(
+            runtime, "customer.created", {"id": stripe_id, "object": "customer", "created": BASE + n, "balance": n}
+        )
     return ids
 
 
 # -- tokens ----------------------------------------------------------------------------------------------------
+
 
 def test_bearer_parsing_and_token_matching() -> None:
     assert bearer_token("Bearer abc") == "abc"
@@ -87,15 +94,17 @@ def test_tokens_are_compared_as_equal_length_digests(monkeypatch: pytest.MonkeyP
     assert all(a == b for a, b in compared)
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"Authorization": "Bearer wrong-token"},
-    {"Authorization": f"Basic {TOKENS[0]}"},
-    {"Authorization": f"Bearer {TOKENS[0]}x"},
-    {"Authorization": "Bearer "},
-])
-async def test_requests_without_a_valid_token_get_401_json(client: httpx.AsyncClient,
-                                                           headers: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": f"Basic {TOKENS[0]}"},
+        {"Authorization": f"Bearer {TOKENS[0]}x"},
+        {"Authorization": "Bearer "},
+    ],
+)
+async def test_requests_without_a_valid_token_get_401_json(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
     for path in ("/api/v1/billing/customers", "/api/v1/billing/customers/cus_1", "/api/v1/billing/webhook-events"):
         response = await client.get(path, headers=headers)
         assert response.status_code == 401, path
@@ -123,8 +132,8 @@ async def test_with_no_tokens_configured_everything_is_refused(runtime: Runtime)
 
 # -- lists -----------------------------------------------------------------------------------------------------
 
-async def test_a_list_is_shaped_like_stripes_and_newest_first(api_runtime: Runtime,
-                                                              client: httpx.AsyncClient) -> None:
+
+async def test_a_list_is_shaped_like_stripes_and_newest_first(api_runtime: Runtime, client: httpx.AsyncClient) -> None:
     ids = await _customers(api_runtime, 3)
     body = (await client.get("/api/v1/billing/customers", headers=AUTH)).json()
     assert set(body) == {"object", "data", "has_more", "url"}
@@ -167,27 +176,54 @@ async def test_an_invalid_limit_is_a_400(client: httpx.AsyncClient, limit: str, 
     assert response.status_code == 400
     error = response.json()["error"]
     assert (error["type"], error["code"], error["param"]) == (
-        "invalid_request_error", "parameter_invalid_integer", "limit")
+        "invalid_request_error",
+        "parameter_invalid_integer",
+        "limit",
+    )
 
 
 async def test_an_unknown_cursor_is_a_400(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/billing/invoices", params={"starting_after": "in_nope"}, headers=AUTH)
     assert response.status_code == 400
-    assert response.json()["error"] == {"type": "invalid_request_error", "code": "resource_missing",
-                                        "message": "No such invoice: 'in_nope'", "param": "starting_after"}
+    assert response.json()["error"] == {
+        "type": "invalid_request_error",
+        "code": "resource_missing",
+        "message": "No such invoice: 'in_nope'",
+        "param": "starting_after",
+    }
 
 
 async def test_filters_by_customer_and_status(api_runtime: Runtime, client: httpx.AsyncClient) -> None:
     for n, (customer, status) in enumerate([("cus_a", "active"), ("cus_a", "canceled"), ("cus_b", "active")]):
-        await _apply(api_runtime, "customer.subscription.updated",
-                     {"id": f"sub_{n}", "object": "subscription", "customer": customer, "status": status,
-                      "created": BASE + n})
-        await _apply(api_runtime, "invoice.paid",
-                     {"id": f"in_{n}", "object": "invoice", "customer": customer, "subscription": f"sub_{n}",
-                      "status": "paid" if status == "active" else "open", "created": BASE + n})
-        await _apply(api_runtime, "charge.succeeded",
-                     {"id": f"ch_{n}", "object": "charge", "customer": customer, "status": "succeeded",
-                      "amount": 100 * n, "created": BASE + n})
+        await _apply(
+            api_runtime,
+            "customer.subscription.updated",
+            {"id": f"sub_{n}", "object": "subscription", "customer": customer, "status": status, "created": BASE + n},
+        )
+        await _apply(
+            api_runtime,
+            "invoice.paid",
+            {
+                "id": f"in_{n}",
+                "object": "invoice",
+                "customer": customer,
+                "subscription": f"sub_{n}",
+                "status": "paid" if status == "active" else "open",
+                "created": BASE + n,
+            },
+        )
+        await _apply(
+            api_runtime,
+            "charge.succeeded",
+            {
+                "id": f"ch_{n}",
+                "object": "charge",
+                "customer": customer,
+                "status": "succeeded",
+                "amount": 100 * n,
+                "created": BASE + n,
+            },
+        )
 
     async def ids(path: str, **params: str) -> list[str]:
         response = await client.get(f"/api/v1/billing/{path}", params=params, headers=AUTH)
@@ -205,12 +241,14 @@ async def test_filters_by_customer_and_status(api_runtime: Runtime, client: http
 
 async def test_deleted_objects_are_listed_only_on_request(api_runtime: Runtime, client: httpx.AsyncClient) -> None:
     await _customers(api_runtime, 2)
-    await _apply(api_runtime, "customer.deleted", {"id": "cus_000", "object": "customer", "deleted": True},
-                 at=BASE + 100)
+    await _apply(
+        api_runtime, "customer.deleted", {"id": "cus_000", "object": "customer", "deleted": True}, at=BASE + 100
+    )
     listed = (await client.get("/api/v1/billing/customers", headers=AUTH)).json()
     assert [c["id"] for c in listed["data"]] == ["cus_001"]
-    everything = (await client.get("/api/v1/billing/customers", params={"include_deleted": "true"},
-                                   headers=AUTH)).json()
+    everything = (
+        await client.get("/api/v1/billing/customers", params={"include_deleted": "true"}, headers=AUTH)
+    ).json()
     assert [(c["id"], c["remit"]["deleted"]) for c in everything["data"]] == [("cus_001", False), ("cus_000", True)]
     bad = await client.get("/api/v1/billing/customers", params={"include_deleted": "maybe"}, headers=AUTH)
     assert bad.status_code == 400
@@ -223,10 +261,19 @@ async def test_deleted_objects_are_listed_only_on_request(api_runtime: Runtime, 
 
 # -- single objects --------------------------------------------------------------------------------------------
 
-async def test_one_object_is_the_processors_json_with_remit_fields(api_runtime: Runtime,
-                                                                   client: httpx.AsyncClient) -> None:
-    customer = {"id": "cus_1", "object": "customer", "created": BASE - 50, "balance": 0, "currency": "usd",
-                "metadata": {"plan": "pro"}, "livemode": False}
+
+async def test_one_object_is_the_processors_json_with_remit_fields(
+    api_runtime: Runtime, client: httpx.AsyncClient
+) -> None:
+    customer = {
+        "id": "cus_1",
+        "object": "customer",
+        "created": BASE - 50,
+        "balance": 0,
+        "currency": "usd",
+        "metadata": {"plan": "pro"},
+        "livemode": False,
+    }
     await _apply(api_runtime, "customer.updated", customer, at=BASE)
     response = await client.get("/api/v1/billing/customers/cus_1", headers=AUTH)
     assert response.status_code == 200
@@ -234,14 +281,19 @@ async def test_one_object_is_the_processors_json_with_remit_fields(api_runtime: 
     remit = body.pop("remit")
     assert body == customer
     assert remit["deleted"] is False
-    assert remit["watermark"] == {"event_id": f"evt_cus_1_{BASE}", "event_created": BASE, "version_hint": 0,
-                                  "phase": "updated"}
+    assert remit["watermark"] == {
+        "event_id": f"evt_cus_1_{BASE}",
+        "event_created": BASE,
+        "version_hint": 0,
+        "phase": "updated",
+    }
     assert datetime.fromisoformat(remit["created_at"]).tzinfo is not None
     assert datetime.fromisoformat(remit["updated_at"]) >= datetime.fromisoformat(remit["created_at"])
 
 
-@pytest.mark.parametrize("path", ["customers/cus_missing", "subscriptions/sub_missing", "invoices/in_missing",
-                                  "charges/ch_missing"])
+@pytest.mark.parametrize(
+    "path", ["customers/cus_missing", "subscriptions/sub_missing", "invoices/in_missing", "charges/ch_missing"]
+)
 async def test_an_unknown_id_is_a_404_json(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(f"/api/v1/billing/{path}", headers=AUTH)
     assert response.status_code == 404
@@ -252,8 +304,9 @@ async def test_an_unknown_id_is_a_404_json(client: httpx.AsyncClient, path: str)
 async def test_other_single_objects(api_runtime: Runtime, client: httpx.AsyncClient) -> None:
     await _apply(api_runtime, "invoice.paid", {"id": "in_1", "object": "invoice", "status": "paid"})
     await _apply(api_runtime, "charge.succeeded", {"id": "ch_1", "object": "charge", "status": "succeeded"})
-    await _apply(api_runtime, "customer.subscription.created",
-                 {"id": "sub_1", "object": "subscription", "status": "active"})
+    await _apply(
+        api_runtime, "customer.subscription.created", {"id": "sub_1", "object": "subscription", "status": "active"}
+    )
     for path, stripe_id in (("invoices", "in_1"), ("charges", "ch_1"), ("subscriptions", "sub_1")):
         body = (await client.get(f"/api/v1/billing/{path}/{stripe_id}", headers=AUTH)).json()
         assert body["id"] == stripe_id
@@ -262,27 +315,47 @@ async def test_other_single_objects(api_runtime: Runtime, client: httpx.AsyncCli
 
 # -- webhook events --------------------------------------------------------------------------------------------
 
+
 async def _webhook_rows(runtime: Runtime) -> None:
     now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     rows = [
         {"event_id": f"evt_{n}", "type": event_type, "status": status, "body": '{"secret": "raw body"}'}
-        for n, (event_type, status) in enumerate([
-            ("invoice.paid", "processed"), ("invoice.payment_failed", "dead"), ("customer.created", "processed"),
-            ("charge.failed", "dead"), ("invoice.paid", "dead"),
-        ])
+        for n, (event_type, status) in enumerate(
+            [
+                ("invoice.paid", "processed"),
+                ("invoice.payment_failed", "dead"),
+                ("customer.created", "processed"),
+                ("charge.failed", "dead"),
+                ("invoice.paid", "dead"),
+            ]
+        )
     ]
     async with runtime.db.begin() as conn:
         for row in rows:
-            await conn.execute(webhook_events.insert().values(
-                endpoint="stripe", processor="stripe", livemode=False, api_version="2024-06-20", account=None,
-                object_id="in_1", object_type="invoice", event_created_at=now, received_at=now, attempts=25,
-                last_error={"type": "RuntimeError", "message": "boom"} if row["status"] == "dead" else None,
-                handler_results={}, processed_at=None, dead_at=now if row["status"] == "dead" else None, **row,
-            ))
+            await conn.execute(
+                webhook_events.insert().values(
+                    endpoint="stripe",
+                    processor="stripe",
+                    livemode=False,
+                    api_version="2024-06-20",
+                    account=None,
+                    object_id="in_1",
+                    object_type="invoice",
+                    event_created_at=now,
+                    received_at=now,
+                    attempts=25,
+                    last_error={"type": "RuntimeError", "message": "boom"} if row["status"] == "dead" else None,
+                    handler_results={},
+                    processed_at=None,
+                    dead_at=now if row["status"] == "dead" else None,
+                    **row,
+                )
+            )
 
 
-async def test_webhook_events_are_listed_by_status_without_bodies(api_runtime: Runtime,
-                                                                  client: httpx.AsyncClient) -> None:
+async def test_webhook_events_are_listed_by_status_without_bodies(
+    api_runtime: Runtime, client: httpx.AsyncClient
+) -> None:
     await _webhook_rows(api_runtime)
     response = await client.get("/api/v1/billing/webhook-events", params={"status": "dead"}, headers=AUTH)
     assert response.status_code == 200
@@ -291,15 +364,23 @@ async def test_webhook_events_are_listed_by_status_without_bodies(api_runtime: R
     assert body["url"] == "/api/v1/billing/webhook-events"
     first = body["data"][0]
     assert (first["object"], first["type"], first["status"], first["created"]) == (
-        "webhook_event", "invoice.paid", "dead", BASE)
+        "webhook_event",
+        "invoice.paid",
+        "dead",
+        BASE,
+    )
     assert first["remit"]["last_error"] == {"type": "RuntimeError", "message": "boom"}
     assert "raw body" not in response.text
     assert "body" not in first
-    page = (await client.get("/api/v1/billing/webhook-events",
-                             params={"status": "dead", "limit": 1, "starting_after": "evt_3"}, headers=AUTH)).json()
+    page = (
+        await client.get(
+            "/api/v1/billing/webhook-events",
+            params={"status": "dead", "limit": 1, "starting_after": "evt_3"},
+            headers=AUTH,
+        )
+    ).json()
     assert ([e["id"] for e in page["data"]], page["has_more"]) == (["evt_1"], False)
-    typed = (await client.get("/api/v1/billing/webhook-events", params={"type": "invoice.paid"},
-                              headers=AUTH)).json()
+    typed = (await client.get("/api/v1/billing/webhook-events", params={"type": "invoice.paid"}, headers=AUTH)).json()
     assert [e["id"] for e in typed["data"]] == ["evt_4", "evt_0"]
     missing = await client.get("/api/v1/billing/webhook-events", params={"starting_after": "evt_x"}, headers=AUTH)
     assert missing.status_code == 400
@@ -310,13 +391,28 @@ async def test_handler_errors_are_redacted_in_webhook_events(api_runtime: Runtim
     now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     leaky = "refused whsec_0123456789abcdef for ada@example.com"
     async with api_runtime.db.begin() as conn:
-        await conn.execute(webhook_events.insert().values(
-            endpoint="stripe", processor="stripe", livemode=False, api_version="2024-06-20", account=None,
-            event_id="evt_leak", type="customer.updated", status="dead", body="{}", object_id="cus_1",
-            object_type="customer", event_created_at=now, received_at=now, attempts=1, processed_at=None,
-            dead_at=now, last_error={"type": "ValueError", "message": leaky, "handler": "host.sync"},
-            handler_results={"host.sync": {"ok": False, "type": "ValueError", "message": leaky}},
-        ))
+        await conn.execute(
+            webhook_events.insert().values(
+                endpoint="stripe",
+                processor="stripe",
+                livemode=False,
+                api_version="2024-06-20",
+                account=None,
+                event_id="evt_leak",
+                type="customer.updated",
+                status="dead",
+                body="{}",
+                object_id="cus_1",
+                object_type="customer",
+                event_created_at=now,
+                received_at=now,
+                attempts=1,
+                processed_at=None,
+                dead_at=now,
+                last_error={"type": "ValueError", "message": leaky, "handler": "host.sync"},
+                handler_results={"host.sync": {"ok": False, "type": "ValueError", "message": leaky}},
+            )
+        )
     response = await client.get("/api/v1/billing/webhook-events", params={"status": "dead"}, headers=AUTH)
     assert response.status_code == 200
     remit = response.json()["data"][0]["remit"]
@@ -336,5 +432,8 @@ async def test_an_unknown_webhook_event_status_is_a_400(client: httpx.AsyncClien
 
 async def test_the_openapi_document_lists_the_billing_routes(api_runtime: Runtime) -> None:
     paths = create_app(api_runtime).openapi()["paths"]
-    assert {"/api/v1/billing/customers", "/api/v1/billing/customers/{customer_id}",
-            "/api/v1/billing/webhook-events"} <= set(paths)
+    assert {
+        "/api/v1/billing/customers",
+        "/api/v1/billing/customers/{customer_id}",
+        "/api/v1/billing/webhook-events",
+    } <= set(paths)

@@ -215,9 +215,7 @@ async def test_a_restart_with_billing_on_releases_the_held_events(db_url: str) -
         await off.close()
 
 
-async def test_a_snoozing_handler_runs_again_later_without_spending_an_attempt(
-    rt: Runtime, calls: list[str]
-) -> None:
+async def test_a_snoozing_handler_runs_again_later_without_spending_an_attempt(rt: Runtime, calls: list[str]) -> None:
     state = {"snooze": True}
 
     async def flaky(ctx: HandlerContext) -> None:
@@ -258,9 +256,16 @@ async def test_a_permanent_failure_dead_letters_the_event_on_the_first_attempt(
 
     default_handlers.register("customer.subscription.*", permanent, name="test.permanent")
     default_handlers.register("customer.subscription.*", paid, name="test.paid")
-    document = event("customer.subscription.created",
-                     obj={"id": "sub_perm", "object": "subscription", "customer": "cus_perm", "status": "active",
-                          "metadata": {"seats": "twelve"}})
+    document = event(
+        "customer.subscription.created",
+        obj={
+            "id": "sub_perm",
+            "object": "subscription",
+            "customer": "cus_perm",
+            "status": "active",
+            "metadata": {"seats": "twelve"},
+        },
+    )
     row_id = await _ingest(rt, document)
     outcome = await drain(rt)
     assert outcome["discarded"] == 1
@@ -281,8 +286,9 @@ async def test_a_permanent_failure_dead_letters_the_event_on_the_first_attempt(
     assert row["handler_results"]["test.permanent"]["ok"] is False
     async with rt.db.connect() as conn:
         job = (await conn.execute(sa.select(jobs))).mappings().one()
-        mirrored = await conn.execute(sa.select(sa.func.count()).select_from(subscriptions)
-                                      .where(subscriptions.c.stripe_id == "sub_perm"))
+        mirrored = await conn.execute(
+            sa.select(sa.func.count()).select_from(subscriptions).where(subscriptions.c.stripe_id == "sub_perm")
+        )
         assert mirrored.scalar_one() == 1
     assert job["state"] == "discarded"
     assert job["attempt"] == 1
@@ -334,9 +340,7 @@ async def test_a_transient_failure_beside_a_permanent_one_keeps_the_event_retryi
     assert len([name for name, _ in ops_events if name == "webhook_dlq.dead_lettered"]) == 1
 
 
-async def test_a_permanent_failure_beside_a_snooze_waits_for_the_snoozed_handler(
-    rt: Runtime, calls: list[str]
-) -> None:
+async def test_a_permanent_failure_beside_a_snooze_waits_for_the_snoozed_handler(rt: Runtime, calls: list[str]) -> None:
     async def permanent(ctx: HandlerContext) -> None:
         calls.append("permanent")
         raise PermanentFailure("never")

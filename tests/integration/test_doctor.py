@@ -28,10 +28,16 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
 async def add_live_worker(runtime: Runtime, *, age_s: float = 0.0) -> None:
     now = runtime.clock.now() - timedelta(seconds=age_s)
     async with runtime.db.begin() as conn:
-        await conn.execute(sa.insert(workers).values(
-            id=f"test-worker-{age_s}", host="test", pid=1, queues=["remit_webhooks"], started_at=now,
-            heartbeat_at=now,
-        ))
+        await conn.execute(
+            sa.insert(workers).values(
+                id=f"test-worker-{age_s}",
+                host="test",
+                pid=1,
+                queues=["remit_webhooks"],
+                started_at=now,
+                heartbeat_at=now,
+            )
+        )
 
 
 async def test_a_migrated_database_with_a_live_worker_is_healthy(runtime: Runtime, db_url: str) -> None:
@@ -48,8 +54,15 @@ async def test_a_migrated_database_with_a_live_worker_is_healthy(runtime: Runtim
     assert is_healthy(checks)
     queues = by_name(checks)["queues"].data["queues"]
     assert "remit_webhooks" in {row["name"] for row in queues}
-    assert set(queues[0]) >= {"available", "scheduled", "executing", "retryable", "discarded",
-                              "oldest_available_age_s", "paused"}
+    assert set(queues[0]) >= {
+        "available",
+        "scheduled",
+        "executing",
+        "retryable",
+        "discarded",
+        "oldest_available_age_s",
+        "paused",
+    }
 
 
 async def test_no_live_worker_is_unhealthy(runtime: Runtime, db_url: str) -> None:
@@ -83,9 +96,7 @@ async def test_an_unmigrated_database_fails_and_skips_what_needs_the_schema(tmp_
     assert not is_healthy(checks)
 
 
-@pytest.mark.parametrize(
-    "url", ["postgresql://remit@127.0.0.1:1/remit", "sqlite:////nonexistent-dir/for/remit.db"]
-)
+@pytest.mark.parametrize("url", ["postgresql://remit@127.0.0.1:1/remit", "sqlite:////nonexistent-dir/for/remit.db"])
 async def test_an_unreachable_database_fails_and_skips_the_rest(url: str) -> None:
     checks = await diagnose({"DATABASE_URL": url})
     assert [check.name for check in checks] == ORDER
@@ -131,8 +142,13 @@ def test_cli_json_prints_one_array_and_exits_non_zero_when_unhealthy(db_url: str
 
 
 async def test_an_unreachable_processor_fails(db_url: str) -> None:
-    environ = {"DATABASE_URL": db_url, "REMIT_PROCESSOR": "stripe", "STRIPE_API_KEY": PLANTED,
-               "STRIPE_WEBHOOK_SECRET": "whsec_test", "STRIPE_API_BASE": "http://127.0.0.1:1"}
+    environ = {
+        "DATABASE_URL": db_url,
+        "REMIT_PROCESSOR": "stripe",
+        "STRIPE_API_KEY": PLANTED,
+        "STRIPE_WEBHOOK_SECRET": "whsec_test",
+        "STRIPE_API_BASE": "http://127.0.0.1:1",
+    }
     checks = await diagnose(environ)
     processor = by_name(checks)["processor"]
     assert processor.status is Status.FAIL
@@ -146,8 +162,9 @@ def live_worker_row(db_url: str) -> None:
     engine = create_sync_engine(db_url, poolclass=sa.pool.NullPool)
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        conn.execute(sa.insert(workers).values(id="cli-worker", host="test", pid=1, queues=[],
-                                               started_at=now, heartbeat_at=now))
+        conn.execute(
+            sa.insert(workers).values(id="cli-worker", host="test", pid=1, queues=[], started_at=now, heartbeat_at=now)
+        )
     engine.dispose()
 
 

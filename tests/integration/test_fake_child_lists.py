@@ -30,18 +30,27 @@ def collected() -> CollectingDelivery:
 
 @pytest.fixture
 def fake(database, collected) -> FakeProcessor:
-    return FakeProcessor(FakeEngine(database, FrozenClock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC)),
-                                    delivery=collected, secret="whsec_child_lists"))
+    return FakeProcessor(
+        FakeEngine(
+            database,
+            FrozenClock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC)),
+            delivery=collected,
+            secret="whsec_child_lists",
+        )
+    )
 
 
 async def subscribe(fake: FakeProcessor, count: int = ITEMS) -> dict[str, Any]:
     """A subscription of ``count`` prices of 1.00, 2.00, … so every line's amount tells which it is."""
     product = await fake.create_product(name="Suite", idempotency_key="prod")
-    prices = [await fake.create_price(product=product["id"], unit_amount=100 * (n + 1), idempotency_key=f"p{n}")
-              for n in range(count)]
+    prices = [
+        await fake.create_price(product=product["id"], unit_amount=100 * (n + 1), idempotency_key=f"p{n}")
+        for n in range(count)
+    ]
     customer = await fake.create_customer(idempotency_key="cus", payment_method="pm_card_visa")
-    return await fake.create_subscription(customer=customer["id"], idempotency_key="sub",
-                                          items=[{"price": price["id"]} for price in prices])
+    return await fake.create_subscription(
+        customer=customer["id"], idempotency_key="sub", items=[{"price": price["id"]} for price in prices]
+    )
 
 
 async def stored(fake: FakeProcessor, object_id: str) -> dict[str, Any]:
@@ -100,7 +109,11 @@ async def test_listings_page_through_every_child_in_order(fake):
     invoice = await fake.retrieve_invoice(sub["latest_invoice"])
     first = await fake.list_subscription_items(sub["id"])
     assert (first["object"], first["url"], len(first["data"]), first["has_more"]) == (
-        "list", "/v1/subscription_items", 10, True)
+        "list",
+        "/v1/subscription_items",
+        10,
+        True,
+    )
     assert first["data"] == sub["items"]["data"]  # the first page is what the subscription embeds
     items = await every_page(fake.list_subscription_items, sub["id"], 5)
     assert [item["price"]["unit_amount"] for item in items] == [100 * (n + 1) for n in range(ITEMS)]
@@ -131,8 +144,11 @@ async def test_renewals_and_item_changes_use_every_item(fake, collected):
     items = await every_page(fake.list_subscription_items, sub["id"], 100)
     last, second_last = items[-1], items[-2]
     # change the twelfth item (not embedded) and remove the eleventh: only the stored whole list knows them
-    await fake.update_subscription(sub["id"], idempotency_key="change", extra={"items": [
-        {"id": last["id"], "quantity": 3}, {"id": second_last["id"], "deleted": True}]})
+    await fake.update_subscription(
+        sub["id"],
+        idempotency_key="change",
+        extra={"items": [{"id": last["id"], "quantity": 3}, {"id": second_last["id"], "deleted": True}]},
+    )
     after = await every_page(fake.list_subscription_items, sub["id"], 100)
     assert [item["id"] for item in after] == [item["id"] for item in items[:-2]] + [last["id"]]
     assert after[-1]["quantity"] == 3
@@ -147,7 +163,10 @@ async def test_renewals_and_item_changes_use_every_item(fake, collected):
     expected = [100 * (n + 1) for n in range(ITEMS - 2)] + [3 * 100 * ITEMS]
     assert [line["amount"] for line in lines] == expected
     assert (invoice["billing_reason"], invoice["total"], invoice["status"]) == (
-        "subscription_cycle", sum(expected), "paid")
+        "subscription_cycle",
+        sum(expected),
+        "paid",
+    )
     assert truncated(invoice["lines"]) == (EMBEDDED, True, ITEMS - 1)
 
 
@@ -181,18 +200,23 @@ async def test_a_listing_waits_for_nothing_its_caller_holds(fake, database):
 
 
 async def test_listings_over_http(runtime, collected):
-    fake = FakeProcessor(FakeEngine(runtime.db, FrozenClock(datetime.now(UTC)), delivery=collected,
-                                    secret="whsec_http"))
+    fake = FakeProcessor(
+        FakeEngine(runtime.db, FrozenClock(datetime.now(UTC)), delivery=collected, secret="whsec_http")
+    )
     runtime.processor = fake
     sub = await subscribe(fake)
     app = create_app(runtime)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://remit.test") as http:
-        page = await http.get("/fake/v1/subscription_items", headers=AUTH,
-                              params={"subscription": sub["id"], "limit": "5"})
+        page = await http.get(
+            "/fake/v1/subscription_items", headers=AUTH, params={"subscription": sub["id"], "limit": "5"}
+        )
         assert page.status_code == 200, page.text
         assert (page.json()["object"], len(page.json()["data"]), page.json()["has_more"]) == ("list", 5, True)
-        rest = await http.get("/fake/v1/subscription_items", headers=AUTH, params={
-            "subscription": sub["id"], "limit": "100", "starting_after": page.json()["data"][-1]["id"]})
+        rest = await http.get(
+            "/fake/v1/subscription_items",
+            headers=AUTH,
+            params={"subscription": sub["id"], "limit": "100", "starting_after": page.json()["data"][-1]["id"]},
+        )
         assert (len(rest.json()["data"]), rest.json()["has_more"]) == (ITEMS - 5, False)
         lines = await http.get(f"/fake/v1/invoices/{sub['latest_invoice']}/lines", headers=AUTH)
         assert (len(lines.json()["data"]), lines.json()["has_more"]) == (10, True)

@@ -86,8 +86,9 @@ def test_register_then_check_the_endpoint(env):
     registered = runner.invoke(webhooks_app, ["register", "--url", url])
     assert registered.exit_code == 0, registered.output
     assert "STRIPE_WEBHOOK_SECRET" in registered.output
-    secret = next(word.split("=", 1)[1] for word in registered.output.split()
-                  if word.startswith("STRIPE_WEBHOOK_SECRET=whsec_"))
+    secret = next(
+        word.split("=", 1)[1] for word in registered.output.split() if word.startswith("STRIPE_WEBHOOK_SECRET=whsec_")
+    )
     again = runner.invoke(webhooks_app, ["register", "--url", url])
     assert again.exit_code == 1
     assert "already registered" in again.output

@@ -38,8 +38,14 @@ async def test_demo_story(database):
     assert len(report.deliveries) == len(collected.events)
     assert not report.failed_deliveries
     types = collected.types
-    for expected in ("checkout.session.completed", "customer.subscription.created", "invoice.payment_failed",
-                     "charge.refunded", "charge.dispute.created", "customer.subscription.updated"):
+    for expected in (
+        "checkout.session.completed",
+        "customer.subscription.created",
+        "invoice.payment_failed",
+        "charge.refunded",
+        "charge.dispute.created",
+        "customer.subscription.updated",
+    ):
         assert expected in types
     assert types.index("invoice.payment_failed") < types.index("charge.refunded")
     subscriptions = {}
@@ -80,8 +86,9 @@ async def test_demo_fills_the_dead_letter_queue_with_the_unreadable_seats_only(
     runtime = make_runtime(webhook_settings(db_url))
     app = create_app(runtime)
     dead_lettered: list[dict[str, Any]] = []
-    remove_sink = ops.add_sink(lambda name, meta: dead_lettered.append(meta)
-                               if name == "webhook_dlq.dead_lettered" else None)
+    remove_sink = ops.add_sink(
+        lambda name, meta: dead_lettered.append(meta) if name == "webhook_dlq.dead_lettered" else None
+    )
     try:
         fake = FakeProcessor(FakeEngine(runtime.db, runtime.clock, delivery=AsgiDelivery(app), secret=SECRET))
         report = await run_demo(fake)
@@ -108,8 +115,9 @@ async def test_demo_fills_the_dead_letter_queue_with_the_unreadable_seats_only(
             assert row["handler_results"]["remit.mirror"]["ok"] is True  # mirrored all the same
         assert sorted(meta["event_id"] for meta in dead_lettered) == sorted(row["id"] for row in dead)
         # every other subscription's events went through the seat grant (no seats metadata: one seat)
-        granted = [row for row in rows if row["status"] == "processed" and row["type"].startswith(
-            "customer.subscription.")]
+        granted = [
+            row for row in rows if row["status"] == "processed" and row["type"].startswith("customer.subscription.")
+        ]
         assert granted
         assert all(row["handler_results"][GRANT_SEATS]["ok"] is True for row in granted)
         # what `remit demo` prints: this run's dead letters, found by their processor event ids
@@ -126,8 +134,11 @@ async def test_demo_fills_the_dead_letter_queue_with_the_unreadable_seats_only(
         await drain(runtime)
         async with runtime.db.connect() as conn:
             statuses = {row.status for row in await conn.execute(sa.select(webhook_events.c.status))}
-            fixed = (await conn.execute(sa.select(webhook_events.c.handler_results)
-                                        .where(webhook_events.c.id == dead[0]["id"]))).scalar_one()
+            fixed = (
+                await conn.execute(
+                    sa.select(webhook_events.c.handler_results).where(webhook_events.c.id == dead[0]["id"])
+                )
+            ).scalar_one()
         assert statuses == {"processed"}
         assert fixed[GRANT_SEATS]["ok"] is True  # the grant read the seats anew from the mirror
     finally:

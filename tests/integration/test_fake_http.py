@@ -32,8 +32,11 @@ async def client(runtime, collected):
 
 
 async def test_form_encoded_calls_answer_stripe_json(client, collected):
-    created = await client.post("/fake/v1/customers", headers=AUTH, content=(
-        "email=ada%40example.com&metadata[plan]=pro&payment_method=pm_card_visa"), )
+    created = await client.post(
+        "/fake/v1/customers",
+        headers=AUTH,
+        content=("email=ada%40example.com&metadata[plan]=pro&payment_method=pm_card_visa"),
+    )
     assert created.status_code == 200, created.text
     customer = created.json()
     assert (customer["object"], customer["metadata"]) == ("customer", {"plan": "pro"})
@@ -52,8 +55,14 @@ async def test_errors_have_stripes_shape_and_status(client):
     assert unauthorized.status_code == 401
     missing = await client.get("/fake/v1/customers/cus_x", headers=AUTH)
     assert missing.status_code == 404
-    assert missing.json() == {"error": {"type": "invalid_request_error", "code": "resource_missing",
-                                        "message": "No such customer: 'cus_x'", "param": "id"}}
+    assert missing.json() == {
+        "error": {
+            "type": "invalid_request_error",
+            "code": "resource_missing",
+            "message": "No such customer: 'cus_x'",
+            "param": "id",
+        }
+    }
     unknown = await client.post("/fake/v1/teleporters", headers=AUTH)
     assert unknown.status_code == 404
     bad = await client.post("/fake/v1/prices", headers=AUTH, data={"product": "prod_x", "unit_amount": "5"})
@@ -92,15 +101,19 @@ async def test_scripted_failures_over_http(client, runtime):
 async def test_v2_json_meter_stream(client, collected):
     session = await client.post("/fake/v2/billing/meter_event_session", headers=AUTH, json={})
     assert session.json()["object"] == "v2.billing.meter_event_session"
-    stream = await client.post("/fake/v2/billing/meter_event_stream", headers=AUTH, json={"events": [
-        {"event_name": "nobody_meters_this", "payload": {"value": "1"}}]})
+    stream = await client.post(
+        "/fake/v2/billing/meter_event_stream",
+        headers=AUTH,
+        json={"events": [{"event_name": "nobody_meters_this", "payload": {"value": "1"}}]},
+    )
     assert stream.status_code == 200
     assert collected.types == ["v1.billing.meter.no_meter_found"]
 
 
 async def test_fake_is_not_mounted_for_stripe(settings, runtime):
-    stripe_settings = settings.model_copy(update={"processor": "stripe", "stripe_api_key": "sk_test_x",
-                                                  "stripe_webhook_secret": ["whsec_x"]})
+    stripe_settings = settings.model_copy(
+        update={"processor": "stripe", "stripe_api_key": "sk_test_x", "stripe_webhook_secret": ["whsec_x"]}
+    )
     runtime.settings = stripe_settings
     app = create_app(runtime)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://remit.test") as http:
@@ -109,8 +122,7 @@ async def test_fake_is_not_mounted_for_stripe(settings, runtime):
 
 async def test_triggered_events_are_accepted_by_remits_own_receiver(runtime, settings):
     app = create_app(runtime)
-    engine = build_fake_engine(settings, runtime.db, runtime.clock,
-                               delivery=AsgiDelivery(app, settings.webhook_path))
+    engine = build_fake_engine(settings, runtime.db, runtime.clock, delivery=AsgiDelivery(app, settings.webhook_path))
     result = await run_trigger(engine, "invoice.paid")
     assert [d.status_code for d in result.deliveries] == [200] * len(result.events)
     async with runtime.db.connect() as conn:
@@ -127,16 +139,22 @@ async def test_thin_meter_events_are_stored_and_dispatched_not_refused(runtime, 
     from remit.webhooks.dispatch import DEFAULT_HANDLER
 
     app = create_app(runtime)
-    engine = build_fake_engine(settings, runtime.db, runtime.clock,
-                               delivery=AsgiDelivery(app, settings.webhook_path))
+    engine = build_fake_engine(settings, runtime.db, runtime.clock, delivery=AsgiDelivery(app, settings.webhook_path))
     result = await run_trigger(engine, name)
     thin = [event for event in result.events if json.loads(event.payload)["object"] == "v2.core.event"]
     assert thin
     assert [d.status_code for d in result.deliveries] == [200] * len(result.events)
     await drain(runtime)
     async with runtime.db.connect() as conn:
-        rows = (await conn.execute(sa.select(webhook_events).where(
-            webhook_events.c.event_id.in_([event.id for event in thin])))).mappings().all()
+        rows = (
+            (
+                await conn.execute(
+                    sa.select(webhook_events).where(webhook_events.c.event_id.in_([event.id for event in thin]))
+                )
+            )
+            .mappings()
+            .all()
+        )
     assert {row["type"] for row in rows} == {name}
     for row in rows:
         assert row["status"] == "processed"

@@ -29,14 +29,18 @@ def fake(database, collected, start) -> FakeProcessor:
     return FakeProcessor(FakeEngine(database, FrozenClock(start), delivery=collected, secret=SECRET))
 
 
-async def subscribe(fake: FakeProcessor, card: str = "pm_card_visa", *, trial_days: int | None = None,
-                    tag: str = "a") -> tuple[dict, dict]:
-    customer = await fake.create_customer(idempotency_key=f"{tag}-c", email="someone@example.com",
-                                          payment_method=card)
+async def subscribe(
+    fake: FakeProcessor, card: str = "pm_card_visa", *, trial_days: int | None = None, tag: str = "a"
+) -> tuple[dict, dict]:
+    customer = await fake.create_customer(idempotency_key=f"{tag}-c", email="someone@example.com", payment_method=card)
     product = await fake.create_product(name="Pro", idempotency_key=f"{tag}-p")
     price = await fake.create_price(product=product["id"], unit_amount=4900, idempotency_key=f"{tag}-pr")
-    sub = await fake.create_subscription(customer=customer["id"], items=[{"price": price["id"]}],
-                                         trial_period_days=trial_days, idempotency_key=f"{tag}-s")
+    sub = await fake.create_subscription(
+        customer=customer["id"],
+        items=[{"price": price["id"]}],
+        trial_period_days=trial_days,
+        idempotency_key=f"{tag}-s",
+    )
     return customer, sub
 
 
@@ -52,8 +56,15 @@ async def test_subscription_start_emits_stripes_sequence_and_charges(fake, colle
     _, sub = await subscribe(fake)
     assert sub["status"] == "active"
     assert collected.types[-8:] == [
-        "customer.subscription.created", "invoice.created", "invoice.finalized", "payment_intent.created",
-        "charge.succeeded", "payment_intent.succeeded", "invoice.paid", "invoice.payment_succeeded"]
+        "customer.subscription.created",
+        "invoice.created",
+        "invoice.finalized",
+        "payment_intent.created",
+        "charge.succeeded",
+        "payment_intent.succeeded",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+    ]
     invoice = await fake.retrieve_invoice(sub["latest_invoice"])
     assert (invoice["status"], invoice["amount_paid"], invoice["subscription"]) == ("paid", 4900, sub["id"])
     charge = await fake.request("GET", f"/v1/charges/{invoice['charge']}")
@@ -69,8 +80,15 @@ async def test_clock_advance_renews_a_subscription(fake, collected, start):
     assert [e.type for e in events] == collected.types
     assert await fake.engine.now() == now
     assert collected.types == [
-        "customer.subscription.updated", "invoice.created", "invoice.finalized", "payment_intent.created",
-        "charge.succeeded", "payment_intent.succeeded", "invoice.paid", "invoice.payment_succeeded"]
+        "customer.subscription.updated",
+        "invoice.created",
+        "invoice.finalized",
+        "payment_intent.created",
+        "charge.succeeded",
+        "payment_intent.succeeded",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+    ]
     renewed = await fake.retrieve_subscription(sub["id"])
     assert renewed["current_period_start"] == sub["current_period_end"]
     assert renewed["latest_invoice"] != sub["latest_invoice"]
@@ -99,13 +117,15 @@ async def test_trials_warn_end_and_cancel_at_period_end(fake, collected):
 
 async def test_failed_renewal_goes_past_due_and_a_retry_with_a_new_card_pays(fake, collected):
     customer, sub = await subscribe(fake)
-    bad = await fake.attach_payment_method("pm_card_chargeCustomerFail", customer=customer["id"],
-                                           idempotency_key="bad")
+    bad = await fake.attach_payment_method("pm_card_chargeCustomerFail", customer=customer["id"], idempotency_key="bad")
     await fake.update_customer(customer["id"], default_payment_method=bad["id"], idempotency_key="use-bad")
     collected.clear()
     await fake.engine.advance_clock(31 * DAY)
-    assert collected.types[-3:] == ["payment_intent.payment_failed", "invoice.payment_failed",
-                                    "customer.subscription.updated"]
+    assert collected.types[-3:] == [
+        "payment_intent.payment_failed",
+        "invoice.payment_failed",
+        "customer.subscription.updated",
+    ]
     assert (await fake.retrieve_subscription(sub["id"]))["status"] == "past_due"
     good = await fake.attach_payment_method("pm_card_visa", customer=customer["id"], idempotency_key="good")
     await fake.update_customer(customer["id"], default_payment_method=good["id"], idempotency_key="use-good")
@@ -132,7 +152,10 @@ async def test_scripted_500_and_timeout_are_retryable_processor_errors(fake):
     with pytest.raises(ProcessorError) as server_error:
         await fake.ping()
     assert (server_error.value.status_code, server_error.value.code, server_error.value.retry_after) == (
-        500, "api_error", None)
+        500,
+        "api_error",
+        None,
+    )
     await fake.engine.fail_next("timeout", hold_seconds=0.01)
     with pytest.raises(ProcessorError) as timeout:
         await fake.ping()
@@ -179,8 +202,12 @@ async def test_a_declined_payment_commits_its_events_and_replays_its_402(fake, c
             await fake.pay_invoice(sub["latest_invoice"], idempotency_key="retry-1")
         assert (caught.value.status_code, caught.value.code) == (402, "card_declined")
         assert not caught.value.is_retryable
-    assert collected.types[count:] == ["payment_intent.created", "charge.failed", "payment_intent.payment_failed",
-                                       "invoice.payment_failed"]
+    assert collected.types[count:] == [
+        "payment_intent.created",
+        "charge.failed",
+        "payment_intent.payment_failed",
+        "invoice.payment_failed",
+    ]
     card = await fake.attach_payment_method("pm_card_visa", customer=customer["id"], idempotency_key="card")
     paid = await fake.pay_invoice(sub["latest_invoice"], payment_method=card["id"], idempotency_key="retry-2")
     assert paid["status"] == "paid"
@@ -201,9 +228,12 @@ async def test_refunds_and_disputes(fake, collected):
     with pytest.raises(ProcessorError) as too_much:
         await fake.create_refund(charge=invoice["charge"], amount=99999, idempotency_key="r2")
     assert too_much.value.status_code == 400
-    intent = await fake.request("POST", "/v1/payment_intents", {
-        "amount": 2500, "currency": "usd", "payment_method": "pm_card_createDispute", "confirm": True},
-        idempotency_key="pi")
+    intent = await fake.request(
+        "POST",
+        "/v1/payment_intents",
+        {"amount": 2500, "currency": "usd", "payment_method": "pm_card_createDispute", "confirm": True},
+        idempotency_key="pi",
+    )
     assert intent["status"] == "succeeded"
     assert collected.types[-3:] == ["charge.dispute.created", "charge.dispute.funds_withdrawn", "charge.updated"]
     dispute = json.loads(collected.events[-3].payload)["data"]["object"]
@@ -232,21 +262,30 @@ async def test_checkout_portal_meter_events_and_event_refetch(fake, collected):
     product = await fake.create_product(name="Pro", idempotency_key="p")
     price = await fake.create_price(product=product["id"], unit_amount=4900, idempotency_key="pr")
     session = await fake.create_checkout_session(
-        idempotency_key="cs", mode="subscription", success_url="https://example.com/ok",
-        line_items=[{"price": price["id"], "quantity": 1}], customer_email="new@example.com")
+        idempotency_key="cs",
+        mode="subscription",
+        success_url="https://example.com/ok",
+        line_items=[{"price": price["id"], "quantity": 1}],
+        customer_email="new@example.com",
+    )
     assert session["status"] == "open"
     assert session["url"]
     done = await fake.complete_checkout_session(session["id"], idempotency_key="pay")
     assert (done["status"], done["payment_status"]) == ("complete", "paid")
     assert collected.types[3:5] == ["customer.created", "payment_method.attached"]
     assert collected.types[-1] == "checkout.session.completed"
-    portal = await fake.create_billing_portal_session(customer=done["customer"], return_url="https://e.x/",
-                                                      idempotency_key="portal")
+    portal = await fake.create_billing_portal_session(
+        customer=done["customer"], return_url="https://e.x/", idempotency_key="portal"
+    )
     assert portal["object"] == "billing_portal.session"
     assert portal["url"]
     event = collected.events[-1]
     assert await fake.retrieve_event(event.event_id) == json.loads(event.payload)
-    usage = await fake.create_meter_event(event_name="api_calls", payload={
-        "stripe_customer_id": done["customer"], "value": "3"}, identifier="u-1", idempotency_key="m1")
+    usage = await fake.create_meter_event(
+        event_name="api_calls",
+        payload={"stripe_customer_id": done["customer"], "value": "3"},
+        identifier="u-1",
+        idempotency_key="m1",
+    )
     assert (usage["object"], usage["identifier"]) == ("billing.meter_event", "u-1")
     assert collected.types[-1] == "v1.billing.meter.no_meter_found"

@@ -78,8 +78,10 @@ async def test_a_new_event_is_stored_with_its_job_and_ledger_entry(rt: Runtime) 
 
 
 async def test_the_body_is_stored_byte_for_byte(rt: Runtime) -> None:
-    body = '{ "id": "evt_spacing",  "object":"event", "type":"customer.created", "created": 1,\n' \
-           '  "livemode": true, "data": {"object": {"id": "cus_1", "object": "customer", "name": "é"}} }'
+    body = (
+        '{ "id": "evt_spacing",  "object":"event", "type":"customer.created", "created": 1,\n'
+        '  "livemode": true, "data": {"object": {"id": "cus_1", "object": "customer", "name": "é"}} }'
+    )
     async with client_for(rt) as client:
         response = await post_event(client, rt, body)
     assert response.status_code == 200
@@ -154,8 +156,7 @@ async def test_a_body_that_is_not_utf8_is_refused_as_invalid_signature(rt: Runti
         ("{not json", "invalid_json"),
         ("", "invalid_json"),
         ("[1, 2]", "not_an_event"),
-        ('{"object": "customer", "id": "cus_1", "type": "x", "created": 1, "data": {"object": {}}}',
-         "not_an_event"),
+        ('{"object": "customer", "id": "cus_1", "type": "x", "created": 1, "data": {"object": {}}}', "not_an_event"),
         ('{"object": "event", "type": "invoice.paid", "created": 1, "data": {"object": {}}}', "not_an_event"),
         ('{"object": "event", "id": "evt_1", "created": 1, "data": {"object": {}}}', "not_an_event"),
         ('{"object": "event", "id": "evt_1", "type": "invoice.paid", "created": 1}', "not_an_event"),
@@ -164,8 +165,9 @@ async def test_a_body_that_is_not_utf8_is_refused_as_invalid_signature(rt: Runti
 )
 async def test_bodies_that_are_not_events_are_refused(rt: Runtime, body: str, code: str) -> None:
     async with client_for(rt) as client:
-        response = await client.post(WEBHOOK_PATH, content=body.encode(),
-                                     headers={"Stripe-Signature": sign(body, rt.clock)})
+        response = await client.post(
+            WEBHOOK_PATH, content=body.encode(), headers={"Stripe-Signature": sign(body, rt.clock)}
+        )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == code
     assert await counts(rt) == (0, 0, 0)
@@ -190,12 +192,13 @@ async def test_an_oversized_body_without_content_length_is_refused_while_reading
 
     async def chunks() -> AsyncIterator[bytes]:
         for start in range(0, len(body), 1000):
-            yield body[start:start + 1000]
+            yield body[start : start + 1000]
 
     try:
         async with client_for(runtime) as client:
-            response = await client.post(WEBHOOK_PATH, content=chunks(),
-                                         headers={"Stripe-Signature": sign(body.decode(), runtime.clock)})
+            response = await client.post(
+                WEBHOOK_PATH, content=chunks(), headers={"Stripe-Signature": sign(body.decode(), runtime.clock)}
+            )
         assert response.status_code == 413
         assert await counts(runtime) == (0, 0, 0)
     finally:
@@ -207,19 +210,23 @@ async def test_a_chunked_body_within_the_limit_is_accepted(rt: Runtime) -> None:
 
     async def chunks() -> AsyncIterator[bytes]:
         for start in range(0, len(body), 100):
-            yield body[start:start + 100]
+            yield body[start : start + 100]
 
     async with client_for(rt) as client:
-        response = await client.post(WEBHOOK_PATH, content=chunks(),
-                                     headers={"Stripe-Signature": sign(body.decode(), rt.clock)})
+        response = await client.post(
+            WEBHOOK_PATH, content=chunks(), headers={"Stripe-Signature": sign(body.decode(), rt.clock)}
+        )
     assert response.status_code == 200
     assert await counts(rt) == (1, 1, 1)
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
 async def test_an_unreachable_database_answers_503(tmp_path: object, dialect: str) -> None:
-    url = ("postgresql://postgres@127.0.0.1:1/nowhere" if dialect == "postgresql"
-           else f"sqlite:///{tmp_path}/missing-dir/remit.db")
+    url = (
+        "postgresql://postgres@127.0.0.1:1/nowhere"
+        if dialect == "postgresql"
+        else f"sqlite:///{tmp_path}/missing-dir/remit.db"
+    )
     runtime = make_runtime(webhook_settings(url, REMIT_DB_CONNECT_TIMEOUT="1"))
     try:
         async with client_for(runtime) as client:
@@ -282,8 +289,9 @@ class _BrokenWriter:
     """A writer failing as a statement error does: its message quotes the parameters, the body among them."""
 
     async def store(self, runtime: Runtime, row: dict[str, Any]) -> int | None:
-        raise sa.exc.IntegrityError("INSERT INTO remit_webhook_events …", {"body": row["body"]},
-                                    Exception("constraint failed"))
+        raise sa.exc.IntegrityError(
+            "INSERT INTO remit_webhook_events …", {"body": row["body"]}, Exception("constraint failed")
+        )
 
     async def close(self) -> None:
         return None
@@ -331,8 +339,9 @@ async def test_an_extra_endpoint_uses_its_own_secret_and_records_its_name(
     try:
         async with client_for(runtime) as client:
             wrong = await post_event(client, runtime, event(), path="/webhooks/stripe-connect")
-            right = await post_event(client, runtime, event(), path="/webhooks/stripe-connect",
-                                     secret="whsec_connect_only")
+            right = await post_event(
+                client, runtime, event(), path="/webhooks/stripe-connect", secret="whsec_connect_only"
+            )
             main_with_connect_secret = await post_event(client, runtime, event(), secret="whsec_connect_only")
         assert wrong.status_code == 400
         assert wrong.json()["error"]["code"] == "signature_invalid"
@@ -343,7 +352,6 @@ async def test_an_extra_endpoint_uses_its_own_secret_and_records_its_name(
         assert endpoint == "connect"
     finally:
         await runtime.close()
-
 
 
 async def test_a_stored_event_wakes_this_processs_workers_and_a_duplicate_does_not(rt: Runtime) -> None:

@@ -18,10 +18,12 @@ async def test_twenty_concurrent_deliveries_of_one_event_store_it_once(db_url: s
     header = sign(body, runtime.clock)
     try:
         async with client_for(runtime) as client:
-            responses = await asyncio.gather(*(
-                client.post("/webhooks/stripe", content=body.encode(), headers={"Stripe-Signature": header})
-                for _ in range(DELIVERIES)
-            ))
+            responses = await asyncio.gather(
+                *(
+                    client.post("/webhooks/stripe", content=body.encode(), headers={"Stripe-Signature": header})
+                    for _ in range(DELIVERIES)
+                )
+            )
         assert [r.status_code for r in responses] == [200] * DELIVERIES
         assert sum(1 for r in responses if r.json()["duplicate"] is False) == 1
         assert await counts(runtime) == (1, 1, 1)
@@ -36,10 +38,8 @@ async def test_concurrent_receives_bypassing_http_store_once(db_url: str) -> Non
     header = sign(body, runtime.clock)
     endpoint = resolve_endpoints(runtime.settings)[0]
     try:
-        results = await asyncio.gather(*(receive(runtime, endpoint, body.encode(), header)
-                                         for _ in range(DELIVERIES)))
+        results = await asyncio.gather(*(receive(runtime, endpoint, body.encode(), header) for _ in range(DELIVERIES)))
         assert sorted(r.duplicate for r in results) == [False] + [True] * (DELIVERIES - 1)
         assert await counts(runtime) == (1, 1, 1)
     finally:
         await runtime.close()
-

@@ -19,8 +19,10 @@ from remit.webhooks.rows import event_row
 from remit.webhooks.writers import PostgresWriter, TransactionWriter, writer_for
 from tests.support.webhooks import count, make_runtime, webhook_settings
 
-BODY = '{"id": "evt_template", "object": "event", "type": "invoice.paid", "created": 1700000000, ' \
-       '"data": {"object": {"id": "in_w", "object": "invoice", "description": "caf\\u00e9 \\u2603 €"}}}'
+BODY = (
+    '{"id": "evt_template", "object": "event", "type": "invoice.paid", "created": 1700000000, '
+    '"data": {"object": {"id": "in_w", "object": "invoice", "description": "caf\\u00e9 \\u2603 €"}}}'
+)
 
 
 @pytest.fixture
@@ -43,11 +45,22 @@ def _postgres_only(runtime: Runtime) -> None:
 async def _stored(runtime: Runtime, row_id: int) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     async with runtime.db.connect() as conn:
         ev = (await conn.execute(sa.select(webhook_events).where(webhook_events.c.id == row_id))).mappings().one()
-        job = (await conn.execute(sa.select(jobs).where(jobs.c.args["webhook_event_id"].as_integer() == row_id)
-                                  )).mappings().one()
-        entry = (await conn.execute(sa.select(ledger_events).where(ledger_events.c.subject == "invoice:in_w")
-                                    .where(ledger_events.c.data["webhook_event_id"].as_integer() == row_id)
-                                    )).mappings().one()
+        job = (
+            (await conn.execute(sa.select(jobs).where(jobs.c.args["webhook_event_id"].as_integer() == row_id)))
+            .mappings()
+            .one()
+        )
+        entry = (
+            (
+                await conn.execute(
+                    sa.select(ledger_events)
+                    .where(ledger_events.c.subject == "invoice:in_w")
+                    .where(ledger_events.c.data["webhook_event_id"].as_integer() == row_id)
+                )
+            )
+            .mappings()
+            .one()
+        )
     return dict(ev), dict(job), dict(entry)
 
 
@@ -72,10 +85,12 @@ async def test_both_writers_write_the_same_rows(rt: Runtime) -> None:
     assert _comparable(ev1, "event_id") == _comparable(ev2, "event_id")
     assert _comparable(job1, "args", "unique_key") == _comparable(job2, "args", "unique_key")
     assert job2["unique_key"] == f"remit.webhooks.dispatch:{second}"
-    assert _comparable(led1, "data", "idempotency_key", "recorded_at") == \
-        _comparable(led2, "data", "idempotency_key", "recorded_at")
-    assert {k: v for k, v in led1["data"].items() if k not in ("event_id", "webhook_event_id")} == \
-        {k: v for k, v in led2["data"].items() if k not in ("event_id", "webhook_event_id")}
+    assert _comparable(led1, "data", "idempotency_key", "recorded_at") == _comparable(
+        led2, "data", "idempotency_key", "recorded_at"
+    )
+    assert {k: v for k, v in led1["data"].items() if k not in ("event_id", "webhook_event_id")} == {
+        k: v for k, v in led2["data"].items() if k not in ("event_id", "webhook_event_id")
+    }
     assert led2["idempotency_key"] == "webhook.received:fake:evt_batched"
 
 
@@ -102,8 +117,9 @@ async def test_one_bad_row_does_not_fail_its_batch(rt: Runtime) -> None:
     bad = _row(rt)
     bad["event_id"] = "evt_" + "x" * 300  # longer than the column: the database refuses the row
     try:
-        results = await asyncio.gather(*(writer.store(rt, row) for row in [*good[:2], bad, *good[2:]]),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(writer.store(rt, row) for row in [*good[:2], bad, *good[2:]]), return_exceptions=True
+        )
     finally:
         await writer.close()
     assert isinstance(results[2], Exception)
@@ -146,4 +162,3 @@ async def test_held_rows_get_no_job(db_url: str) -> None:
     finally:
         await writer.close()
         await runtime.close()
-

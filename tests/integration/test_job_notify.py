@@ -43,10 +43,15 @@ async def test_notify_wakes_worker_and_listener_reconnects(pg_rt):
         assert await _picked_up_within(pg_rt, worker, 3)
 
         async with pg_rt.db.begin() as conn:
-            killed = (await conn.execute(sa.text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE query LIKE 'LISTEN remit_jobs%' AND datname = current_database() AND pid <> pg_backend_pid()"
-            ))).scalar_one()
+            killed = (
+                await conn.execute(
+                    sa.text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE query LIKE 'LISTEN remit_jobs%' AND datname = current_database() "
+                        "AND pid <> pg_backend_pid()"
+                    )
+                )
+            ).scalar_one()
         assert killed == 1
         await asyncio.wait_for(_reconnected(worker), 10)
         assert await _picked_up_within(pg_rt, worker, 3)

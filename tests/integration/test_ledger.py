@@ -30,8 +30,13 @@ def clock() -> Iterator[FrozenClock]:
 
 
 async def _record(db: Database, key: str, **overrides: Any) -> int | None:
-    fields: dict[str, Any] = {"type": "webhook.received", "subject": "customer:cus_1", "actor": "processor",
-                              "data": {"event_id": key, "amount": 100}, "idempotency_key": key}
+    fields: dict[str, Any] = {
+        "type": "webhook.received",
+        "subject": "customer:cus_1",
+        "actor": "processor",
+        "data": {"event_id": key, "amount": 100},
+        "idempotency_key": key,
+    }
     fields.update(overrides)
     async with db.begin() as conn:
         return await ledger.record(conn, **fields)
@@ -50,8 +55,15 @@ async def test_record_appends_and_a_repeated_key_is_a_no_op(database: Database, 
     async with database.connect() as conn:
         events = await ledger.read(conn)
     assert [(e.id, e.type, e.schema_version, e.subject, e.actor, e.data, e.recorded_at) for e in events] == [
-        (first, "webhook.received", 1, "customer:cus_1", "processor", {"event_id": "webhook:evt_1", "amount": 100},
-         clock.now())
+        (
+            first,
+            "webhook.received",
+            1,
+            "customer:cus_1",
+            "processor",
+            {"event_id": "webhook:evt_1", "amount": 100},
+            clock.now(),
+        )
     ]
 
 
@@ -64,8 +76,9 @@ async def test_concurrent_records_of_one_key_store_exactly_one(database: Databas
 async def test_a_rolled_back_transaction_leaves_no_event(database: Database, clock: FrozenClock) -> None:
     with pytest.raises(RuntimeError):
         async with database.begin() as conn:
-            await ledger.record(conn, type="x.y", subject="customer:cus_1", actor="system", data={},
-                                idempotency_key="rollback")
+            await ledger.record(
+                conn, type="x.y", subject="customer:cus_1", actor="system", data={}, idempotency_key="rollback"
+            )
             raise RuntimeError("the billing write failed")
     assert await _count(database) == 0
 
@@ -137,8 +150,18 @@ async def test_an_unknown_version_raises_and_emits_events_upcast_failed(
                 await ledger.read(conn, type="test.widget")
     finally:
         remove()
-    assert seen == [("events_upcast_failed", {"event_id": new_id, "event_type": "test.widget",
-                                              "schema_version": 9, "expected": 3, "reason": "unknown_version"})]
+    assert seen == [
+        (
+            "events_upcast_failed",
+            {
+                "event_id": new_id,
+                "event_type": "test.widget",
+                "schema_version": 9,
+                "expected": 3,
+                "reason": "unknown_version",
+            },
+        )
+    ]
 
 
 async def test_a_gapped_chain_raises_on_read(database: Database, clock: FrozenClock) -> None:
@@ -150,15 +173,16 @@ async def test_a_gapped_chain_raises_on_read(database: Database, clock: FrozenCl
             await ledger.read(conn, registry=registry)
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE remit_ledger_events SET actor = 'operator:mallory'",
-    "UPDATE remit_ledger_events SET data = '{}' WHERE idempotency_key = 'keep'",
-    "DELETE FROM remit_ledger_events",
-    "DELETE FROM remit_ledger_events WHERE idempotency_key = 'keep'",
-])
-async def test_the_database_refuses_update_and_delete(
-    database: Database, clock: FrozenClock, statement: str
-) -> None:
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE remit_ledger_events SET actor = 'operator:mallory'",
+        "UPDATE remit_ledger_events SET data = '{}' WHERE idempotency_key = 'keep'",
+        "DELETE FROM remit_ledger_events",
+        "DELETE FROM remit_ledger_events WHERE idempotency_key = 'keep'",
+    ],
+)
+async def test_the_database_refuses_update_and_delete(database: Database, clock: FrozenClock, statement: str) -> None:
     await _record(database, "keep")
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
         async with database.begin() as conn:
@@ -179,10 +203,13 @@ async def test_core_update_and_delete_are_refused_too(database: Database, clock:
     assert await _count(database) == 1
 
 
-@pytest.mark.parametrize("statement", [
-    "TRUNCATE remit_ledger_events",
-    "TRUNCATE remit_webhook_events, remit_ledger_events RESTART IDENTITY CASCADE",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "TRUNCATE remit_ledger_events",
+        "TRUNCATE remit_webhook_events, remit_ledger_events RESTART IDENTITY CASCADE",
+    ],
+)
 async def test_postgresql_refuses_truncate_too(database: Database, clock: FrozenClock, statement: str) -> None:
     """Row triggers do not see TRUNCATE, and remit's role owns the table; a statement trigger refuses it, and
     with it any statement that names the ledger among other tables."""

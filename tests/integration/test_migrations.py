@@ -76,12 +76,15 @@ def remit_objects(engine: Engine) -> list[str]:
     """Every remit-owned object left in the database (tables, indexes, triggers, functions, types, ...)."""
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            rows = conn.exec_driver_sql(
-                "SELECT type || ':' || name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-            ).scalars().all()
+            rows = (
+                conn.exec_driver_sql("SELECT type || ':' || name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+                .scalars()
+                .all()
+            )
         else:
-            rows = conn.exec_driver_sql(
-                """
+            rows = (
+                conn.exec_driver_sql(
+                    """
                 SELECT 'relation:' || c.relname FROM pg_class c
                   JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
                 UNION ALL
@@ -93,7 +96,10 @@ def remit_objects(engine: Engine) -> list[str]:
                  WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd', 'c')
                    AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.reltype = t.oid)
                 """
-            ).scalars().all()
+                )
+                .scalars()
+                .all()
+            )
     version_objects = {migrate.VERSION_TABLE, f"{migrate.VERSION_TABLE}_pkc", f"pk_{migrate.VERSION_TABLE}"}
     return sorted(row for row in rows if row.split(":", 1)[1] not in version_objects)
 

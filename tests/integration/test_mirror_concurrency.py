@@ -27,8 +27,14 @@ BLOCKED_FOR = 0.5
 
 
 def event(event_type: str, obj: Mapping[str, Any], *, at: int, event_id: str) -> dict[str, Any]:
-    return {"id": event_id, "object": "event", "type": event_type, "created": at, "livemode": False,
-            "data": {"object": dict(obj)}}
+    return {
+        "id": event_id,
+        "object": "event",
+        "type": event_type,
+        "created": at,
+        "livemode": False,
+        "data": {"object": dict(obj)},
+    }
 
 
 def customer(balance: int, **extra: Any) -> dict[str, Any]:
@@ -40,8 +46,9 @@ async def apply(runtime: Runtime, evt: Mapping[str, Any]) -> ApplyResult:
         return await apply_event(conn, runtime, evt)
 
 
-async def race(runtime: Runtime, first: Mapping[str, Any], second: Mapping[str, Any], *,
-               commit_first: bool = True) -> tuple[ApplyResult, ApplyResult]:
+async def race(
+    runtime: Runtime, first: Mapping[str, Any], second: Mapping[str, Any], *, commit_first: bool = True
+) -> tuple[ApplyResult, ApplyResult]:
     """A applies ``first`` and keeps its transaction open while B applies ``second``; B must not finish
     before A commits (or rolls back)."""
     conn = await runtime.db.engine.connect()
@@ -123,15 +130,22 @@ async def test_an_older_deletion_racing_a_newer_update_still_marks_the_row_delet
     update = event("customer.updated", customer(5), at=BASE + 1, event_id="evt_update")
     deleted = event("customer.deleted", customer(0, deleted=True), at=BASE, event_id="evt_deleted")
     first, second = await race(runtime, update, deleted)
-    assert (first.status, second.status, second.reason) == (ApplyStatus.APPLIED, ApplyStatus.DELETED,
-                                                            "older_than_row")
+    assert (first.status, second.status, second.reason) == (ApplyStatus.APPLIED, ApplyStatus.DELETED, "older_than_row")
     assert await balance(runtime) == (5, "evt_update", True)
 
 
 def subscription(items: list[str]) -> dict[str, Any]:
-    return {"id": "sub_race", "object": "subscription", "status": "active", "customer": "cus_race",
-            "items": {"object": "list", "has_more": False,
-                      "data": [{"id": item, "object": "subscription_item", "quantity": 1} for item in items]}}
+    return {
+        "id": "sub_race",
+        "object": "subscription",
+        "status": "active",
+        "customer": "cus_race",
+        "items": {
+            "object": "list",
+            "has_more": False,
+            "data": [{"id": item, "object": "subscription_item", "quantity": 1} for item in items],
+        },
+    }
 
 
 @pytest.mark.parametrize("newer_first", [True, False])
@@ -140,10 +154,15 @@ async def test_racing_parents_leave_the_children_of_the_newer_one(runtime: Runti
     older = event("customer.subscription.updated", subscription(["si_old"]), at=BASE, event_id="evt_older")
     await race(runtime, *((newer, older) if newer_first else (older, newer)))
     async with runtime.db.connect() as conn:
-        rows = (await conn.execute(
-            sa.select(subscription_items.c.stripe_id, subscription_items.c.deleted,
-                      subscription_items.c.watermark_event_id).order_by(subscription_items.c.stripe_id)
-        )).all()
+        rows = (
+            await conn.execute(
+                sa.select(
+                    subscription_items.c.stripe_id,
+                    subscription_items.c.deleted,
+                    subscription_items.c.watermark_event_id,
+                ).order_by(subscription_items.c.stripe_id)
+            )
+        ).all()
     # the older parent's child is either never written (it lost) or marked removed by the newer complete list
     live = [(row.stripe_id, row.watermark_event_id) for row in rows if not row.deleted]
     assert live == [("si_new", "evt_newer")]

@@ -83,9 +83,17 @@ async def test_every_fixture_event_applies_and_the_mirror_matches_the_model(runt
                 if listed is None or not listed[1]:
                     continue
                 table, parent_column = child[1], child[2]
-                live = (await conn.execute(
-                    sa.select(table.c.stripe_id).where(table.c[parent_column] == stripe_id, sa.not_(table.c.deleted))
-                )).scalars().all()
+                live = (
+                    (
+                        await conn.execute(
+                            sa.select(table.c.stripe_id).where(
+                                table.c[parent_column] == stripe_id, sa.not_(table.c.deleted)
+                            )
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
                 assert sorted(live) == sorted({item["id"] for item in listed[0] if item.get("id")}), stripe_id
 
 
@@ -105,9 +113,14 @@ async def test_applying_every_fixture_twice_changes_nothing(runtime: Runtime) ->
     async def snapshot() -> dict[str, list[Any]]:
         async with runtime.db.connect() as conn:
             tables = {kind.table for kind in KINDS.values()} | {
-                child.table for kind in KINDS.values() for child in kind.children}
-            return {table.name: [dict(row) for row in (await conn.execute(
-                sa.select(table).order_by(table.c.id))).mappings()] for table in tables}
+                child.table for kind in KINDS.values() for child in kind.children
+            }
+            return {
+                table.name: [
+                    dict(row) for row in (await conn.execute(sa.select(table).order_by(table.c.id))).mappings()
+                ]
+                for table in tables
+            }
 
     before = await snapshot()
     for _, event in events:

@@ -75,8 +75,7 @@ async def _statuses(runtime: Runtime) -> dict[int, str]:
         return {row.id: row.status for row in rows}
 
 
-async def test_replay_after_a_fix_processes_the_event_once(rt: Runtime, handler: Switch,
-                                                           ops_events: list[Any]) -> None:
+async def test_replay_after_a_fix_processes_the_event_once(rt: Runtime, handler: Switch, ops_events: list[Any]) -> None:
     [row_id] = await _dead(rt, "invoice.paid")
     assert (await _statuses(rt))[row_id] == "dead"
     handler.broken = False
@@ -119,12 +118,12 @@ async def test_processed_or_unknown_events_cannot_be_replayed(rt: Runtime, handl
     assert missing.value.code == "not_found"
 
 
-async def test_a_dry_run_counts_and_changes_nothing(rt: Runtime, handler: Switch,
-                                                    ops_events: list[Any]) -> None:
+async def test_a_dry_run_counts_and_changes_nothing(rt: Runtime, handler: Switch, ops_events: list[Any]) -> None:
     ids = await _dead(rt, "invoice.paid", "invoice.payment_failed", "customer.created")
     before = (await _statuses(rt), await count(rt, jobs), await count(rt, audit_log))
-    result = await replay_matching(rt, EventFilter(statuses=(EventStatus.DEAD,), type_pattern="invoice.*"),
-                                   actor="t", dry_run=True)
+    result = await replay_matching(
+        rt, EventFilter(statuses=(EventStatus.DEAD,), type_pattern="invoice.*"), actor="t", dry_run=True
+    )
     assert result.dry_run is True
     assert result.matched == 2
     assert result.replayed == 0
@@ -142,17 +141,23 @@ async def test_bulk_replay_filters_caps_and_staggers(rt: Runtime, handler: Switc
     assert isinstance(rt.clock, FrozenClock)
     since = rt.clock.now() - timedelta(minutes=1)
     result = await replay_matching(
-        rt, EventFilter(statuses=(EventStatus.DEAD,), type_pattern="invoice.*", since=since),
-        actor="t", limit=2, stagger=30.0,
+        rt,
+        EventFilter(statuses=(EventStatus.DEAD,), type_pattern="invoice.*", since=since),
+        actor="t",
+        limit=2,
+        stagger=30.0,
     )
     assert result.matched == 2
     assert result.replayed == 2
     assert result.event_row_ids == ids[:2]  # oldest first, capped
     async with rt.db.connect() as conn:
-        queued = (await conn.execute(
-            sa.select(jobs.c.args, jobs.c.scheduled_at).where(jobs.c.state.in_(["available", "scheduled"]))
-            .order_by(jobs.c.scheduled_at)
-        )).all()
+        queued = (
+            await conn.execute(
+                sa.select(jobs.c.args, jobs.c.scheduled_at)
+                .where(jobs.c.state.in_(["available", "scheduled"]))
+                .order_by(jobs.c.scheduled_at)
+            )
+        ).all()
     assert [row.args["webhook_event_id"] for row in queued] == ids[:2]
     assert [(row.scheduled_at - rt.clock.now()).total_seconds() for row in queued] == [0.0, 30.0]
     statuses = await _statuses(rt)
@@ -206,8 +211,9 @@ async def test_an_event_dead_lettered_by_a_permanent_failure_replays_once_after_
         assert (await _statuses(runtime))[row_id] == "dead"  # after 1 of 5 attempts
         assert len([name for name, _ in ops_events if name == "webhook_dlq.dead_lettered"]) == 1
         async with runtime.db.connect() as conn:
-            dead = (await conn.execute(
-                sa.select(webhook_events.c.handler_results).where(webhook_events.c.id == row_id))).scalar_one()
+            dead = (
+                await conn.execute(sa.select(webhook_events.c.handler_results).where(webhook_events.c.id == row_id))
+            ).scalar_one()
         fixed["yes"] = True
         assert isinstance(runtime.clock, FrozenClock)
         runtime.clock.advance(timedelta(minutes=5))  # so a second run of any handler would show
@@ -218,8 +224,7 @@ async def test_an_event_dead_lettered_by_a_permanent_failure_replays_once_after_
         assert (await _statuses(runtime))[row_id] == "processed"
         assert runs == [row_id, row_id]
         async with runtime.db.connect() as conn:
-            row = (await conn.execute(
-                sa.select(webhook_events).where(webhook_events.c.id == row_id))).mappings().one()
+            row = (await conn.execute(sa.select(webhook_events).where(webhook_events.c.id == row_id))).mappings().one()
             states = [r.state for r in await conn.execute(sa.select(jobs.c.state).order_by(jobs.c.id))]
         assert row["attempts"] == 2
         assert row["dead_at"] is None

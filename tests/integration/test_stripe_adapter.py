@@ -52,12 +52,12 @@ def wire() -> list[tuple[str, str, str | None]]:
 @pytest.fixture
 async def served(runtime, collected, wire):
     """The app on a free port; yields (base URL, fake processor for setup and inspection)."""
-    fake = FakeProcessor(FakeEngine(runtime.db, FrozenClock(datetime.now(UTC)), delivery=collected,
-                                    secret="whsec_adapter"))
+    fake = FakeProcessor(
+        FakeEngine(runtime.db, FrozenClock(datetime.now(UTC)), delivery=collected, secret="whsec_adapter")
+    )
     runtime.processor = fake
     app = Wire(create_app(runtime), wire)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                           lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -86,15 +86,17 @@ async def test_customer_subscription_and_refund_end_to_end(live, served, collect
     _, fake = served
     price = await catalog(fake)
     await live.ping()
-    customer = await live.create_customer(idempotency_key="c1", email="ada@example.com", metadata={"a": "1"},
-                                          payment_method="pm_card_visa")
+    customer = await live.create_customer(
+        idempotency_key="c1", email="ada@example.com", metadata={"a": "1"}, payment_method="pm_card_visa"
+    )
     assert isinstance(customer, dict)
     assert customer["id"] == "cus_fake000001"
     assert customer["invoice_settings"]["default_payment_method"] == "pm_fake000001"
     updated = await live.update_customer(customer["id"], name="Ada", idempotency_key="c2")
     assert updated["name"] == "Ada"
-    sub = await live.create_subscription(customer=customer["id"], items=[{"price": price["id"]}],
-                                         idempotency_key="s1", metadata={"plan": "pro"})
+    sub = await live.create_subscription(
+        customer=customer["id"], items=[{"price": price["id"]}], idempotency_key="s1", metadata={"plan": "pro"}
+    )
     assert (sub["status"], sub["metadata"]) == ("active", {"plan": "pro"})
     assert "invoice.paid" in collected.types
     invoice = await live.retrieve_invoice(sub["latest_invoice"])
@@ -153,8 +155,7 @@ async def test_declined_invoice_payment_is_a_402(live, served, collected):
     _, fake = served
     price = await catalog(fake)
     customer = await live.create_customer(idempotency_key="c", payment_method="pm_card_chargeCustomerFail")
-    sub = await live.create_subscription(customer=customer["id"], items=[{"price": price["id"]}],
-                                         idempotency_key="s")
+    sub = await live.create_subscription(customer=customer["id"], items=[{"price": price["id"]}], idempotency_key="s")
     assert sub["status"] == "incomplete"
     with pytest.raises(ProcessorError) as declined:
         await live.pay_invoice(sub["latest_invoice"], idempotency_key="pay")
@@ -170,17 +171,25 @@ async def test_sessions_usage_and_webhook_endpoints(live, served, collected):
     price = await catalog(fake)
     customer = await live.create_customer(idempotency_key="c")
     session = await live.create_checkout_session(
-        idempotency_key="cs", mode="subscription", success_url="https://example.com/ok",
-        line_items=[{"price": price["id"], "quantity": 1}], customer=customer["id"], client_reference_id="acct-1")
+        idempotency_key="cs",
+        mode="subscription",
+        success_url="https://example.com/ok",
+        line_items=[{"price": price["id"], "quantity": 1}],
+        customer=customer["id"],
+        client_reference_id="acct-1",
+    )
     assert (session["object"], session["client_reference_id"]) == ("checkout.session", "acct-1")
-    portal = await live.create_billing_portal_session(customer=customer["id"], return_url="https://e.x/",
-                                                      idempotency_key="bp")
+    portal = await live.create_billing_portal_session(
+        customer=customer["id"], return_url="https://e.x/", idempotency_key="bp"
+    )
     assert portal["url"].startswith("https://")
-    usage = await live.create_meter_event(event_name="api_calls", payload={"stripe_customer_id": customer["id"],
-                                                                           "value": "5"}, idempotency_key="m")
+    usage = await live.create_meter_event(
+        event_name="api_calls", payload={"stripe_customer_id": customer["id"], "value": "5"}, idempotency_key="m"
+    )
     assert usage["event_name"] == "api_calls"
-    endpoint = await live.create_webhook_endpoint(url="https://remit.example/webhooks/stripe",
-                                                  enabled_events=handled_event_types(), idempotency_key="we")
+    endpoint = await live.create_webhook_endpoint(
+        url="https://remit.example/webhooks/stripe", enabled_events=handled_event_types(), idempotency_key="we"
+    )
     assert endpoint["secret"].startswith("whsec_")
     listed = await live.list_webhook_endpoints()
     assert [e["id"] for e in listed] == [endpoint["id"]]
@@ -190,8 +199,11 @@ async def test_sessions_usage_and_webhook_endpoints(live, served, collected):
 
 def mutating_methods() -> set[str]:
     """The protocol's methods that take an ``idempotency_key``: every one of them changes something."""
-    return {name for name, member in inspect.getmembers(Processor, inspect.isfunction)
-            if "idempotency_key" in inspect.signature(member).parameters}
+    return {
+        name
+        for name, member in inspect.getmembers(Processor, inspect.isfunction)
+        if "idempotency_key" in inspect.signature(member).parameters
+    }
 
 
 async def test_every_mutating_call_sends_the_callers_idempotency_key(live, served, wire):
@@ -214,25 +226,47 @@ async def test_every_mutating_call_sends_the_callers_idempotency_key(live, serve
     customer = await call("create_customer", email="ada@example.com")
     await call("update_customer", customer_id=customer["id"], name="Ada")
     card = await call("attach_payment_method", payment_method="pm_card_visa", customer=customer["id"])
-    sub = await call("create_subscription", customer=customer["id"], items=[{"price": price["id"]}],
-                     default_payment_method=card["id"])
+    sub = await call(
+        "create_subscription",
+        customer=customer["id"],
+        items=[{"price": price["id"]}],
+        default_payment_method=card["id"],
+    )
     await call("update_subscription", subscription_id=sub["id"], quantity=2)
     await call("cancel_subscription", subscription_id=sub["id"], at_period_end=True)
     await call("resume_subscription", subscription_id=sub["id"])
     invoice = await live.retrieve_invoice(sub["latest_invoice"])
     await call("create_refund", charge=invoice["charge"], amount=100)
-    await fake.request("POST", "/v1/invoiceitems", {"customer": customer["id"], "amount": 700, "currency": "usd"},
-                       idempotency_key="item")
-    open_invoice = await fake.request("POST", "/v1/invoices", {
-        "customer": customer["id"], "collection_method": "send_invoice", "days_until_due": 30,
-        "pending_invoice_items_behavior": "include"}, idempotency_key="open-invoice")
+    await fake.request(
+        "POST",
+        "/v1/invoiceitems",
+        {"customer": customer["id"], "amount": 700, "currency": "usd"},
+        idempotency_key="item",
+    )
+    open_invoice = await fake.request(
+        "POST",
+        "/v1/invoices",
+        {
+            "customer": customer["id"],
+            "collection_method": "send_invoice",
+            "days_until_due": 30,
+            "pending_invoice_items_behavior": "include",
+        },
+        idempotency_key="open-invoice",
+    )
     await fake.request("POST", f"/v1/invoices/{open_invoice['id']}/finalize", idempotency_key="finalize")
     await call("pay_invoice", invoice_id=open_invoice["id"], payment_method=card["id"])
-    await call("create_checkout_session", mode="subscription", success_url="https://e.x/ok",
-               line_items=[{"price": price["id"], "quantity": 1}], customer=customer["id"])
+    await call(
+        "create_checkout_session",
+        mode="subscription",
+        success_url="https://e.x/ok",
+        line_items=[{"price": price["id"], "quantity": 1}],
+        customer=customer["id"],
+    )
     await call("create_billing_portal_session", customer=customer["id"], return_url="https://e.x/")
-    await call("create_meter_event", event_name="api_calls",
-               payload={"stripe_customer_id": customer["id"], "value": "1"})
+    await call(
+        "create_meter_event", event_name="api_calls", payload={"stripe_customer_id": customer["id"], "value": "1"}
+    )
     await call("create_webhook_endpoint", url="https://e.x/webhooks/stripe", enabled_events=["invoice.paid"])
     await call("cancel_subscription", subscription_id=sub["id"], attempt=2)
     await call("delete_customer", customer_id=customer["id"])
@@ -246,8 +280,9 @@ async def test_the_sdk_never_logs_bodies_even_at_debug(served, caplog):
     caplog.set_level(logging.DEBUG)
     processor = StripeProcessor("sk_test_remit", api_base=f"{base}/fake", timeout=2.0)
     try:
-        customer = await processor.create_customer(idempotency_key="pii", name="Ada Lovelace",
-                                                   extra={"address": {"line1": "12 Marylebone Road"}})
+        customer = await processor.create_customer(
+            idempotency_key="pii", name="Ada Lovelace", extra={"address": {"line1": "12 Marylebone Road"}}
+        )
         await processor.retrieve_customer(customer["id"])
     finally:
         await processor.close()
@@ -263,24 +298,27 @@ async def test_child_listings_page_through_the_sdk(live, served, wire):
     complete a subscription's ``items`` or an invoice's ``lines`` when the object embeds only the first ten."""
     _, fake = served
     product = await fake.create_product(name="Suite", idempotency_key="prod")
-    prices = [await fake.create_price(product=product["id"], unit_amount=100 * (n + 1), idempotency_key=f"p{n}")
-              for n in range(12)]
+    prices = [
+        await fake.create_price(product=product["id"], unit_amount=100 * (n + 1), idempotency_key=f"p{n}")
+        for n in range(12)
+    ]
     customer = await fake.create_customer(idempotency_key="c", payment_method="pm_card_visa")
-    sub = await fake.create_subscription(customer=customer["id"], idempotency_key="s",
-                                         items=[{"price": price["id"]} for price in prices])
+    sub = await fake.create_subscription(
+        customer=customer["id"], idempotency_key="s", items=[{"price": price["id"]} for price in prices]
+    )
     assert (len(sub["items"]["data"]), sub["items"]["has_more"], sub["items"]["total_count"]) == (10, True, 12)
     wire.clear()
     first = await live.list_subscription_items(sub["id"], limit=5)
     assert (first["object"], len(first["data"]), first["has_more"]) == ("list", 5, True)
     rest = await live.list_subscription_items(sub["id"], limit=100, starting_after=first["data"][-1]["id"])
     assert (len(rest["data"]), rest["has_more"]) == (7, False)
-    assert [item["price"]["unit_amount"] for item in first["data"] + rest["data"]] == [
-        100 * (n + 1) for n in range(12)]
+    assert [item["price"]["unit_amount"] for item in first["data"] + rest["data"]] == [100 * (n + 1) for n in range(12)]
     lines = await live.list_invoice_lines(sub["latest_invoice"], limit=100)
     assert (len(lines["data"]), lines["has_more"]) == (12, False)
     assert [line["amount"] for line in lines["data"]] == [100 * (n + 1) for n in range(12)]
     assert wire == [("GET", "/fake/v1/subscription_items", None)] * 2 + [
-        ("GET", f"/fake/v1/invoices/{sub['latest_invoice']}/lines", None)]
+        ("GET", f"/fake/v1/invoices/{sub['latest_invoice']}/lines", None)
+    ]
     with pytest.raises(ProcessorError) as missing:
         await live.list_invoice_lines("in_nope")
     assert (missing.value.status_code, missing.value.code) == (404, "resource_missing")

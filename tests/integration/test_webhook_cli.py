@@ -111,8 +111,10 @@ def test_replay_dry_run_then_bulk_then_single(env: str) -> None:
     both = runner.invoke(app, ["webhooks", "replay", str(ids[0]), "--status", "dead"])
     assert both.exit_code == 1
     audit = asyncio.run(_query(env, sa.select(audit_log.c.actor, audit_log.c.action).order_by(audit_log.c.id)))
-    assert [tuple(row) for row in audit] == [("operator:cli-tester", "webhooks.replay"),
-                                            ("operator:jo", "webhooks.replay")]
+    assert [tuple(row) for row in audit] == [
+        ("operator:cli-tester", "webhooks.replay"),
+        ("operator:jo", "webhooks.replay"),
+    ]
 
 
 def test_show_prints_the_audit_trail_of_the_event(env: str) -> None:
@@ -151,14 +153,25 @@ def test_a_bad_since_is_a_usage_error(env: str, value: str) -> None:
 def test_a_database_outage_is_one_clear_line_and_exit_3(
     dialect: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = ("postgresql://postgres@127.0.0.1:1/nowhere" if dialect == "postgresql"
-           else f"sqlite:///{tmp_path}/missing-dir/remit.db")
+    url = (
+        "postgresql://postgres@127.0.0.1:1/nowhere"
+        if dialect == "postgresql"
+        else f"sqlite:///{tmp_path}/missing-dir/remit.db"
+    )
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("REMIT_FLAG_BILLING", "true")
-    commands = [["webhooks", "list"], ["webhooks", "show", "1"], ["webhooks", "replay", "1"],
-                ["webhooks", "replay", "--status", "dead", "--dry-run"], ["webhooks", "prune", "--dry-run"],
-                ["webhooks", "release"], ["jobs", "list"], ["jobs", "show", "1"], ["queues"],
-                ["queues", "pause", "remit_webhooks"]]  # every command group shares the one runner
+    commands = [
+        ["webhooks", "list"],
+        ["webhooks", "show", "1"],
+        ["webhooks", "replay", "1"],
+        ["webhooks", "replay", "--status", "dead", "--dry-run"],
+        ["webhooks", "prune", "--dry-run"],
+        ["webhooks", "release"],
+        ["jobs", "list"],
+        ["jobs", "show", "1"],
+        ["queues"],
+        ["queues", "pause", "remit_webhooks"],
+    ]  # every command group shares the one runner
     for command in commands:
         result = runner.invoke(app, command)
         assert result.exit_code == 3, (command, result.output, result.exception)

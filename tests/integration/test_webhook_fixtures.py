@@ -47,10 +47,16 @@ async def test_every_fixture_envelope_is_stored_and_dispatched(db_url: str) -> N
         outcomes = await drain(runtime)
         assert outcomes["completed"] == len(paths), outcomes
         async with runtime.db.connect() as conn:
-            rows = (await conn.execute(
-                sa.select(webhook_events.c.event_id, webhook_events.c.status, webhook_events.c.last_error,
-                          webhook_events.c.handler_results)
-            )).all()
+            rows = (
+                await conn.execute(
+                    sa.select(
+                        webhook_events.c.event_id,
+                        webhook_events.c.status,
+                        webhook_events.c.last_error,
+                        webhook_events.c.handler_results,
+                    )
+                )
+            ).all()
         assert len(rows) == len(paths)
         not_processed = [(r.event_id, r.status, r.last_error) for r in rows if r.status != "processed"]
         assert not_processed == []

@@ -39,8 +39,14 @@ def make_runtime(settings: Settings) -> Runtime:
     return Runtime.from_settings(settings, clock=clock)
 
 
-def event(event_type: str = "invoice.paid", *, event_id: str | None = None, created: int = 1_700_000_000,
-          obj: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+def event(
+    event_type: str = "invoice.paid",
+    *,
+    event_id: str | None = None,
+    created: int = 1_700_000_000,
+    obj: Mapping[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """A minimal Stripe-shaped event envelope."""
     return {
         "id": event_id or f"evt_{uuid.uuid4().hex}",
@@ -49,8 +55,9 @@ def event(event_type: str = "invoice.paid", *, event_id: str | None = None, crea
         "created": created,
         "livemode": False,
         "type": event_type,
-        "data": {"object": dict(obj) if obj is not None else {"id": f"in_{uuid.uuid4().hex[:14]}",
-                                                              "object": "invoice"}},
+        "data": {
+            "object": dict(obj) if obj is not None else {"id": f"in_{uuid.uuid4().hex[:14]}", "object": "invoice"}
+        },
         **extra,
     }
 
@@ -84,8 +91,15 @@ async def client_for(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
         await close_writer(app)
 
 
-async def post_event(client: httpx.AsyncClient, runtime: Runtime, document: Mapping[str, Any] | str, *,
-                     secret: str = SECRET, path: str = WEBHOOK_PATH, age: float = 0.0) -> httpx.Response:
+async def post_event(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    document: Mapping[str, Any] | str,
+    *,
+    secret: str = SECRET,
+    path: str = WEBHOOK_PATH,
+    age: float = 0.0,
+) -> httpx.Response:
     body = document if isinstance(document, str) else json.dumps(document)
     headers = {"Stripe-Signature": sign(body, runtime.clock, secret, age=age), "Content-Type": "application/json"}
     return await client.post(path, content=body.encode(), headers=headers)

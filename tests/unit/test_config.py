@@ -37,9 +37,13 @@ def test_stripe_mode_without_key_and_secret_names_both_in_one_error() -> None:
 
 
 def test_stripe_mode_with_both_is_valid_and_secrets_split_on_commas() -> None:
-    settings = load_settings({
-        "REMIT_PROCESSOR": "stripe", "STRIPE_API_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_a, whsec_b",
-    })
+    settings = load_settings(
+        {
+            "REMIT_PROCESSOR": "stripe",
+            "STRIPE_API_KEY": "sk_test_x",
+            "STRIPE_WEBHOOK_SECRET": "whsec_a, whsec_b",
+        }
+    )
     assert settings.webhook_secrets == ["whsec_a", "whsec_b"]
 
 
@@ -55,8 +59,15 @@ def test_every_problem_is_named_at_once_and_no_value_is_echoed() -> None:
     }
     error = _problems(environ)
     text = str(error) + "\n" + "\n".join(error.problems)
-    for variable in ["REMIT_QUEUES", "DATABASE_URL", "REMIT_JOB_BATCH_SIZE", "REMIT_LOG_LEVEL",
-                     "REMIT_WEBHOOK_TOLERANCE", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"]:
+    for variable in [
+        "REMIT_QUEUES",
+        "DATABASE_URL",
+        "REMIT_JOB_BATCH_SIZE",
+        "REMIT_LOG_LEVEL",
+        "REMIT_WEBHOOK_TOLERANCE",
+        "STRIPE_API_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+    ]:
         assert variable in text, variable
     assert PLANTED_KEY not in text
     assert "Pl4nted" not in text
@@ -108,8 +119,14 @@ def test_remit_queues_renames_sets_concurrency_and_adds_host_queues() -> None:
 
 def test_the_cli_refuses_to_start_with_one_message_and_exit_code_2() -> None:
     result = CliRunner().invoke(
-        app, ["up"], env={"REMIT_PROCESSOR": "stripe", "REMIT_QUEUES": f"{PLANTED_KEY}:x",
-                          "STRIPE_API_KEY": "", "STRIPE_WEBHOOK_SECRET": ""},
+        app,
+        ["up"],
+        env={
+            "REMIT_PROCESSOR": "stripe",
+            "REMIT_QUEUES": f"{PLANTED_KEY}:x",
+            "STRIPE_API_KEY": "",
+            "STRIPE_WEBHOOK_SECRET": "",
+        },
     )
     assert result.exit_code == 2
     output = result.output

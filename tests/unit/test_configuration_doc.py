@@ -66,8 +66,9 @@ def test_every_documented_variable_exists_in_the_code(documented: dict[str, str]
 
 def test_documented_defaults_match_the_code(documented: dict[str, str]) -> None:
     code = code_variables()
-    wrong = {name: (documented[name], code[name]) for name in code if name in documented
-             and documented[name] != code[name]}
+    wrong = {
+        name: (documented[name], code[name]) for name in code if name in documented and documented[name] != code[name]
+    }
     assert not wrong, f"(documented, code) defaults disagree: {wrong}"
 
 

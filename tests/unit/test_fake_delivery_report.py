@@ -20,7 +20,9 @@ async def deliver(status: int, body: object) -> tuple[int | None, str | None]:
 
 async def test_a_refusal_keeps_remits_error_code_only() -> None:
     assert await deliver(400, {"error": {"code": "signature_invalid", "message": "no signature matches"}}) == (
-        400, "signature_invalid")
+        400,
+        "signature_invalid",
+    )
     assert await deliver(200, {"received": True}) == (200, None)
     assert await deliver(502, {"error": {"code": "Not <an> identifier ada@example.com"}}) == (502, None)
     assert await deliver(502, ["not", "remit"]) == (502, None)
@@ -32,8 +34,9 @@ def test_the_message_tells_unreachable_from_refused() -> None:
     assert unreachable is not None
     assert "1 got no answer (is remit serving there?)" in unreachable
     assert "remit fake deliver" in unreachable
-    refused = delivery_failure_message([Delivered("evt_1", "t", 200, None),
-                                        Delivered("evt_2", "t", 400, "signature_invalid")], URL)
+    refused = delivery_failure_message(
+        [Delivered("evt_1", "t", 200, None), Delivered("evt_2", "t", 400, "signature_invalid")], URL
+    )
     assert refused is not None
     assert "1 of 2 deliveries" in refused
     assert "refused (400 signature_invalid)" in refused

@@ -8,33 +8,58 @@ from remit.processor.fake.events import API_VERSION, envelope, previous_attribut
 from remit.processor.fake.render import render, stripe_order
 from remit.webhooks.signing import compute_signature, signature_header
 
-FIXTURE_ENVELOPE_KEYS = {"id", "object", "api_version", "created", "data", "livemode", "pending_webhooks",
-                         "request", "type"}
+FIXTURE_ENVELOPE_KEYS = {
+    "id",
+    "object",
+    "api_version",
+    "created",
+    "data",
+    "livemode",
+    "pending_webhooks",
+    "request",
+    "type",
+}
 
 
 def test_previous_attributes_hold_only_what_changed_with_old_values():
-    before = {"status": "open", "paid": False, "same": 1, "nested": {"a": 1, "b": 2}, "refunds": {
-        "object": "list", "data": [], "total_count": 0, "url": "/x"}}
-    after = {"status": "paid", "paid": True, "same": 1, "nested": {"a": 1, "b": 3}, "added": "x", "refunds": {
-        "object": "list", "data": [{"id": "re_1"}], "total_count": 1, "url": "/x"}}
+    before = {
+        "status": "open",
+        "paid": False,
+        "same": 1,
+        "nested": {"a": 1, "b": 2},
+        "refunds": {"object": "list", "data": [], "total_count": 0, "url": "/x"},
+    }
+    after = {
+        "status": "paid",
+        "paid": True,
+        "same": 1,
+        "nested": {"a": 1, "b": 3},
+        "added": "x",
+        "refunds": {"object": "list", "data": [{"id": "re_1"}], "total_count": 1, "url": "/x"},
+    }
     assert previous_attributes(before, after) == {
-        "added": None, "nested": {"b": 2}, "paid": False, "status": "open",
+        "added": None,
+        "nested": {"b": 2},
+        "paid": False,
+        "status": "open",
         "refunds": {"data": [], "total_count": 0},
     }
 
 
 def test_envelope_has_stripes_keys_and_snapshots_the_object():
     obj = {"id": "cus_1", "object": "customer", "metadata": {}}
-    event = envelope("evt_1", "customer.updated", obj, created=10, request_id="req_1", idempotency_key="k",
-                     previous={"email": None})
+    event = envelope(
+        "evt_1", "customer.updated", obj, created=10, request_id="req_1", idempotency_key="k", previous={"email": None}
+    )
     obj["metadata"]["later"] = "change"
     assert set(event) == FIXTURE_ENVELOPE_KEYS
     assert event["api_version"] == API_VERSION
-    assert event["data"] == {"object": {"id": "cus_1", "object": "customer", "metadata": {}},
-                             "previous_attributes": {"email": None}}
+    assert event["data"] == {
+        "object": {"id": "cus_1", "object": "customer", "metadata": {}},
+        "previous_attributes": {"email": None},
+    }
     assert event["request"] == {"id": "req_1", "idempotency_key": "k"}
-    assert "account" in envelope("evt_2", "x", obj, created=1, request_id=None, idempotency_key=None,
-                                 account="acct_1")
+    assert "account" in envelope("evt_2", "x", obj, created=1, request_id=None, idempotency_key=None, account="acct_1")
 
 
 def test_thin_events_reference_instead_of_snapshotting():

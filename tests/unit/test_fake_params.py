@@ -36,12 +36,15 @@ def test_params_coerce_form_strings_and_python_values_alike():
     assert Params({}).integer("n", 5) == 5
 
 
-@pytest.mark.parametrize(("data", "call"), [
-    ({"n": "x"}, lambda p: p.integer("n")),
-    ({"b": "maybe"}, lambda p: p.boolean("b")),
-    ({"m": "text"}, lambda p: p.mapping("m")),
-    ({}, lambda p: p.require_str("customer")),
-])
+@pytest.mark.parametrize(
+    ("data", "call"),
+    [
+        ({"n": "x"}, lambda p: p.integer("n")),
+        ({"b": "maybe"}, lambda p: p.boolean("b")),
+        ({"m": "text"}, lambda p: p.mapping("m")),
+        ({}, lambda p: p.require_str("customer")),
+    ],
+)
 def test_params_answer_stripe_400s(data, call):
     with pytest.raises(ApiError) as caught:
         call(Params(data))

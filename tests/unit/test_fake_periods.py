@@ -11,14 +11,17 @@ def ts(*args: int) -> int:
     return int(datetime(*args, tzinfo=UTC).timestamp())
 
 
-@pytest.mark.parametrize(("start", "interval", "count", "end"), [
-    (ts(2026, 1, 31), "month", 1, ts(2026, 2, 28)),
-    (ts(2026, 1, 15), "month", 1, ts(2026, 2, 15)),
-    (ts(2026, 11, 30), "month", 3, ts(2027, 2, 28)),
-    (ts(2024, 2, 29), "year", 1, ts(2025, 2, 28)),
-    (ts(2026, 1, 1), "week", 2, ts(2026, 1, 15)),
-    (ts(2026, 1, 1), "day", 1, ts(2026, 1, 2)),
-])
+@pytest.mark.parametrize(
+    ("start", "interval", "count", "end"),
+    [
+        (ts(2026, 1, 31), "month", 1, ts(2026, 2, 28)),
+        (ts(2026, 1, 15), "month", 1, ts(2026, 2, 15)),
+        (ts(2026, 11, 30), "month", 3, ts(2027, 2, 28)),
+        (ts(2024, 2, 29), "year", 1, ts(2025, 2, 28)),
+        (ts(2026, 1, 1), "week", 2, ts(2026, 1, 15)),
+        (ts(2026, 1, 1), "day", 1, ts(2026, 1, 2)),
+    ],
+)
 def test_add_interval_is_calendar_aware(start, interval, count, end):
     assert add_interval(start, interval, count) == end
 

@@ -44,11 +44,20 @@ def test_every_recipe_step_hits_a_route_of_the_fake():
 
 def test_references_resolve_to_earlier_results_keeping_types():
     results = {"customer": {"id": "cus_1"}, "meters": {"data": [{"event_name": "api_calls"}]}, "n": {"v": 3}}
-    value = {"customer": "${customer:id}", "path": "/v1/customers/${customer:id}/sources",
-             "name": "${meters:data.0.event_name}", "count": "${n:v}", "list": ["${customer:id}"]}
+    value = {
+        "customer": "${customer:id}",
+        "path": "/v1/customers/${customer:id}/sources",
+        "name": "${meters:data.0.event_name}",
+        "count": "${n:v}",
+        "list": ["${customer:id}"],
+    }
     assert resolve_references(value, results) == {
-        "customer": "cus_1", "path": "/v1/customers/cus_1/sources", "name": "api_calls", "count": 3,
-        "list": ["cus_1"]}
+        "customer": "cus_1",
+        "path": "/v1/customers/cus_1/sources",
+        "name": "api_calls",
+        "count": 3,
+        "list": ["cus_1"],
+    }
     assert len(resolve_references("${generate-uuid}", {})) == 32
 
 

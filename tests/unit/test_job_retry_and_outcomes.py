@@ -14,9 +14,23 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 def make_job(**overrides):
     fields = dict(
-        id=1, queue="q", name="n", args={}, state=JobState.EXECUTING, priority=0, attempt=1, max_attempts=3,
-        unique_key=None, scheduled_at=NOW, inserted_at=NOW, attempted_at=NOW, finished_at=None,
-        attempted_by="w", timeout=None, errors=[], meta={},
+        id=1,
+        queue="q",
+        name="n",
+        args={},
+        state=JobState.EXECUTING,
+        priority=0,
+        attempt=1,
+        max_attempts=3,
+        unique_key=None,
+        scheduled_at=NOW,
+        inserted_at=NOW,
+        attempted_at=NOW,
+        finished_at=None,
+        attempted_by="w",
+        timeout=None,
+        errors=[],
+        meta={},
     )
     fields.update(overrides)
     return Job(**fields)
@@ -53,8 +67,9 @@ def test_failure_with_attempts_left_is_retried_later():
 
 
 def test_failure_on_last_attempt_discards():
-    decided = plan(make_job(attempt=3, errors=[{"type": "A"}]), Failed({"type": "B"}), now=NOW,
-                   backoff=Backoff(), rand=0.5)
+    decided = plan(
+        make_job(attempt=3, errors=[{"type": "A"}]), Failed({"type": "B"}), now=NOW, backoff=Backoff(), rand=0.5
+    )
     assert decided.target is JobState.DISCARDED
     assert [e["type"] for e in decided.values["errors"]] == ["A", "B"]
 
@@ -80,16 +95,26 @@ def test_cancel_plan_keeps_reason():
 
 
 def test_discard_ends_the_job_at_once_with_attempts_left():
-    decided = plan(make_job(attempt=1, max_attempts=5, errors=[]), Discarded({"type": "Discard", "message": "bad"}),
-                   now=NOW, backoff=Backoff(), rand=0.5)
+    decided = plan(
+        make_job(attempt=1, max_attempts=5, errors=[]),
+        Discarded({"type": "Discard", "message": "bad"}),
+        now=NOW,
+        backoff=Backoff(),
+        rand=0.5,
+    )
     assert decided.target is JobState.DISCARDED
     assert decided.values == {"errors": [{"type": "Discard", "message": "bad"}]}  # no retry time, no attempt back
     assert decided.label == "discarded"
 
 
 def test_discard_keeps_earlier_errors():
-    decided = plan(make_job(attempt=2, errors=[{"type": "A"}]), Discarded({"type": "Discard"}), now=NOW,
-                   backoff=Backoff(), rand=0.5)
+    decided = plan(
+        make_job(attempt=2, errors=[{"type": "A"}]),
+        Discarded({"type": "Discard"}),
+        now=NOW,
+        backoff=Backoff(),
+        rand=0.5,
+    )
     assert [e["type"] for e in decided.values["errors"]] == ["A", "Discard"]
 
 

@@ -8,12 +8,22 @@ from remit.errors import JobError
 from remit.jobs.states import FINISHED, PENDING, RUNNABLE, TRANSITIONS, JobState, check_transition, sources_of
 
 ALLOWED = {
-    ("available", "executing"), ("available", "cancelled"),
-    ("scheduled", "executing"), ("scheduled", "available"), ("scheduled", "cancelled"),
-    ("retryable", "executing"), ("retryable", "available"), ("retryable", "cancelled"),
-    ("executing", "completed"), ("executing", "retryable"), ("executing", "discarded"),
-    ("executing", "cancelled"), ("executing", "scheduled"), ("executing", "available"),
-    ("discarded", "available"), ("cancelled", "available"),
+    ("available", "executing"),
+    ("available", "cancelled"),
+    ("scheduled", "executing"),
+    ("scheduled", "available"),
+    ("scheduled", "cancelled"),
+    ("retryable", "executing"),
+    ("retryable", "available"),
+    ("retryable", "cancelled"),
+    ("executing", "completed"),
+    ("executing", "retryable"),
+    ("executing", "discarded"),
+    ("executing", "cancelled"),
+    ("executing", "scheduled"),
+    ("executing", "available"),
+    ("discarded", "available"),
+    ("cancelled", "available"),
 }
 
 

@@ -28,9 +28,17 @@ def _registry_v3() -> UpcasterRegistry:
 
 
 def _event(version: int, data: dict[str, Any], event_type: str = "webhook.received") -> LedgerEvent:
-    return LedgerEvent(id=7, type=event_type, schema_version=version, stored_version=version,
-                       subject="webhook_event:evt_1", actor="processor", data=data,
-                       idempotency_key="k", recorded_at=datetime(2026, 1, 1, tzinfo=UTC))
+    return LedgerEvent(
+        id=7,
+        type=event_type,
+        schema_version=version,
+        stored_version=version,
+        subject="webhook_event:evt_1",
+        actor="processor",
+        data=data,
+        idempotency_key="k",
+        recorded_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
 
 
 def test_current_version_is_one_past_the_highest_step() -> None:
@@ -103,8 +111,18 @@ def test_an_unknown_version_emits_events_upcast_failed_with_identifiers_only() -
             upcast(_event(5, {"email": "someone@example.com"}), _registry_v3())
     finally:
         remove()
-    assert seen == [("events_upcast_failed", {"event_id": 7, "event_type": "webhook.received",
-                                              "schema_version": 5, "expected": 3, "reason": "unknown_version"})]
+    assert seen == [
+        (
+            "events_upcast_failed",
+            {
+                "event_id": 7,
+                "event_type": "webhook.received",
+                "schema_version": 5,
+                "expected": 3,
+                "reason": "unknown_version",
+            },
+        )
+    ]
 
 
 def test_a_readable_event_emits_nothing() -> None:

@@ -61,7 +61,9 @@ def test_planted_secrets_and_pii_never_reach_the_output(capture: Callable[[str],
     stream = capture("json")
     log = logging.getLogger("remit.test")
     log.warning(
-        "calling stripe with %s for %s", STRIPE_KEY, EMAIL,
+        "calling stripe with %s for %s",
+        STRIPE_KEY,
+        EMAIL,
         extra={
             "stripe_api_key": STRIPE_KEY,
             "secret": WEBHOOK_SECRET,
@@ -125,11 +127,24 @@ def test_configuring_twice_does_not_duplicate_lines(capture: Callable[[str], io.
 @pytest.mark.parametrize(
     ("key", "sensitive"),
     [
-        ("secret", True), ("STRIPE_WEBHOOK_SECRET", True), ("service_token", True), ("api_key", True),
-        ("stripe_api_key", True), ("Authorization", True), ("email", True), ("customer_email", True),
-        ("name", True), ("first_name", True), ("raw_body", True), ("payload", True),
-        ("job_name", False), ("queue", False), ("event_id", False), ("body_bytes", False),
-        ("event_type", False), ("customer_id", False),
+        ("secret", True),
+        ("STRIPE_WEBHOOK_SECRET", True),
+        ("service_token", True),
+        ("api_key", True),
+        ("stripe_api_key", True),
+        ("Authorization", True),
+        ("email", True),
+        ("customer_email", True),
+        ("name", True),
+        ("first_name", True),
+        ("raw_body", True),
+        ("payload", True),
+        ("job_name", False),
+        ("queue", False),
+        ("event_id", False),
+        ("body_bytes", False),
+        ("event_type", False),
+        ("customer_id", False),
     ],
 )
 def test_sensitive_keys(key: str, sensitive: bool) -> None:
@@ -151,14 +166,12 @@ def test_mask_text(text: str, expected: str) -> None:
     assert mask_text(text) == expected
 
 
-def test_libraries_that_quote_payloads_are_held_quiet_even_at_debug(
-    capture: Callable[[str], io.StringIO]
-) -> None:
+def test_libraries_that_quote_payloads_are_held_quiet_even_at_debug(capture: Callable[[str], io.StringIO]) -> None:
     """At DEBUG, SQLAlchemy's echo and aiosqlite quote statement parameters — a webhook's raw body among them."""
     for name in PAYLOAD_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET)  # as a fresh process has them
     out = capture("json")  # at REMIT_LOG_LEVEL=DEBUG
-    logging.getLogger("sqlalchemy.engine.Engine").info("INSERT ... [generated] ('{\"email\": \"ada@example.com\"}',)")
+    logging.getLogger("sqlalchemy.engine.Engine").info('INSERT ... [generated] (\'{"email": "ada@example.com"}\',)')
     logging.getLogger("aiosqlite").debug("executing <function ...> ('raw body',)")
     logging.getLogger("remit.test").debug("remit's own debug line")
     text = out.getvalue()

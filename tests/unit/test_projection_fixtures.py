@@ -25,8 +25,9 @@ from remit.billing.fields import list_data
 from remit.billing.kinds import KINDS
 from remit.billing.routing import Ignored, Target, route
 
-FIXTURES = Path(os.environ.get("REMIT_STRIPE_FIXTURES",
-                               Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe"))
+FIXTURES = Path(
+    os.environ.get("REMIT_STRIPE_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe")
+)
 #: A creation time for payloads that carry none (pay's data members).
 DEFAULT_CREATED = 1_700_000_000
 
@@ -44,8 +45,13 @@ def _event_type_from_name(name: str) -> str:
 
 
 def _wrap(event_type: str, data: dict[str, Any], created: Any) -> dict[str, Any]:
-    return {"object": "event", "type": event_type, "livemode": False,
-            "created": created if isinstance(created, int) else DEFAULT_CREATED, "data": data}
+    return {
+        "object": "event",
+        "type": event_type,
+        "livemode": False,
+        "created": created if isinstance(created, int) else DEFAULT_CREATED,
+        "data": data,
+    }
 
 
 def _file_events(path: Path) -> Iterator[dict[str, Any]]:
@@ -56,9 +62,11 @@ def _file_events(path: Path) -> Iterator[dict[str, Any]]:
                 yield _wrap(f"{resource['object']}.updated", {"object": resource}, resource.get("created"))
     elif isinstance(payload, dict) and payload.get("object") == "event":
         yield dict(payload)
-    elif isinstance(payload, dict) and isinstance(payload.get("object"), dict) and set(payload) <= {
-        "object", "previous_attributes"
-    }:
+    elif (
+        isinstance(payload, dict)
+        and isinstance(payload.get("object"), dict)
+        and set(payload) <= {"object", "previous_attributes"}
+    ):
         yield _wrap(_event_type_from_name(path.name), payload, payload["object"].get("created"))
     else:
         kind = payload.get("object") if isinstance(payload, dict) else None
@@ -79,8 +87,9 @@ def fixture_events() -> list[tuple[str, dict[str, Any]]]:
 
 
 def trigger_event_types() -> list[str]:
-    return sorted(p.name.split("__", 1)[1].removesuffix(".json")
-                  for p in fixtures_dir().glob("stripe-cli-trigger__*.json"))
+    return sorted(
+        p.name.split("__", 1)[1].removesuffix(".json") for p in fixtures_dir().glob("stripe-cli-trigger__*.json")
+    )
 
 
 def test_every_fixture_payload_routes_without_error() -> None:
@@ -98,8 +107,11 @@ def test_every_fixture_payload_routes_without_error() -> None:
 
 
 def test_objects_remit_does_not_mirror_are_ignored_with_a_reason() -> None:
-    reasons = {route(event).reason for name, event in fixture_events()  # type: ignore[union-attr]
-               if isinstance(route(event), Ignored)}
+    reasons = {
+        route(event).reason
+        for name, event in fixture_events()  # type: ignore[union-attr]
+        if isinstance(route(event), Ignored)
+    }
     assert reasons <= {"not_mirrored", "no_object_id", "no_object"}
     by_name = {name: route(event) for name, event in fixture_events()}
     assert isinstance(by_name["stripe-ruby-mock__coupon.created.json"], Ignored)
@@ -157,8 +169,9 @@ DELETING_TRIGGERS = {"customer.deleted", "customer.subscription.deleted", "payme
 
 def test_each_stripe_trigger_event_type_routes_to_its_table() -> None:
     for event_type in trigger_event_types():
-        routed = route({"id": "evt_1", "created": DEFAULT_CREATED, "type": event_type,
-                        "data": {"object": {"id": "obj_1"}}})
+        routed = route(
+            {"id": "evt_1", "created": DEFAULT_CREATED, "type": event_type, "data": {"object": {"id": "obj_1"}}}
+        )
         expected = EXPECTED_TRIGGER_KINDS.get(event_type)
         if expected is None:
             assert isinstance(routed, Ignored), event_type

@@ -29,8 +29,9 @@ def test_the_sandbox_plays_the_host_only_on_the_fake_without_host_modules() -> N
         return Settings.model_validate({"REMIT_ENV": "development", **values})
 
     assert sandbox.applies(settings())
-    assert not sandbox.applies(settings(REMIT_PROCESSOR="stripe", STRIPE_API_KEY="sk_test_x",
-                                        STRIPE_WEBHOOK_SECRET="whsec_x"))
+    assert not sandbox.applies(
+        settings(REMIT_PROCESSOR="stripe", STRIPE_API_KEY="sk_test_x", STRIPE_WEBHOOK_SECRET="whsec_x")
+    )
     assert not sandbox.applies(settings(REMIT_JOB_MODULES="myapp.jobs"))
     assert not sandbox.applies(settings(REMIT_ENV="production", REMIT_SERVICE_TOKENS="t"))
 

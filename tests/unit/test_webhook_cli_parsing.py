@@ -46,8 +46,13 @@ def test_actor(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     ("pattern", "like"),
-    [("invoice.*", "invoice.%"), ("payment_intent.*", "payment\\_intent.%"), ("a?c", "a_c"),
-     ("100%", "100\\%"), ("*", "%")],
+    [
+        ("invoice.*", "invoice.%"),
+        ("payment_intent.*", "payment\\_intent.%"),
+        ("a?c", "a_c"),
+        ("100%", "100\\%"),
+        ("*", "%"),
+    ],
 )
 def test_glob_to_like(pattern: str, like: str) -> None:
     assert glob_to_like(pattern) == like

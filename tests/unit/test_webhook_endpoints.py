@@ -12,20 +12,34 @@ from remit.webhooks.endpoints import resolve_endpoints
 def test_parse_items() -> None:
     specs = parse_webhook_endpoints(" connect=/webhooks/stripe-connect:CONNECT_SECRET , b=/b:B_SECRET,")
     assert [(s.name, s.path, s.secret_variable) for s in specs] == [
-        ("connect", "/webhooks/stripe-connect", "CONNECT_SECRET"), ("b", "/b", "B_SECRET")]
+        ("connect", "/webhooks/stripe-connect", "CONNECT_SECRET"),
+        ("b", "/b", "B_SECRET"),
+    ]
     assert parse_webhook_endpoints("") == []
 
 
-@pytest.mark.parametrize("spec", ["connect", "connect=/x", "connect=x:S", "=/x:S", "default=/x:S",
-                                  "a=/x:S,a=/y:T", "a=/x:S,b=/x:T", "a=/x:NOT-A-VAR"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "connect",
+        "connect=/x",
+        "connect=x:S",
+        "=/x:S",
+        "default=/x:S",
+        "a=/x:S,a=/y:T",
+        "a=/x:S,b=/x:T",
+        "a=/x:NOT-A-VAR",
+    ],
+)
 def test_bad_items_are_refused(spec: str) -> None:
     with pytest.raises(ValueError, match=r"."):
         parse_webhook_endpoints(spec)
 
 
 def test_endpoints_resolve_their_secrets_from_the_named_variables() -> None:
-    settings = Settings.model_validate({"STRIPE_WEBHOOK_SECRET": "whsec_a, whsec_b",
-                                        "REMIT_WEBHOOK_ENDPOINTS": "connect=/c:C_SECRETS"})
+    settings = Settings.model_validate(
+        {"STRIPE_WEBHOOK_SECRET": "whsec_a, whsec_b", "REMIT_WEBHOOK_ENDPOINTS": "connect=/c:C_SECRETS"}
+    )
     default, connect = resolve_endpoints(settings, {"C_SECRETS": "whsec_c1,whsec_c2"})
     assert (default.name, default.path, default.secrets) == ("default", "/webhooks/stripe", ("whsec_a", "whsec_b"))
     assert (connect.name, connect.path, connect.secrets) == ("connect", "/c", ("whsec_c1", "whsec_c2"))

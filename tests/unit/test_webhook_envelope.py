@@ -11,8 +11,13 @@ from remit.errors import WebhookError
 from remit.webhooks.envelope import parse_envelope
 
 GOOD = {
-    "id": "evt_1", "object": "event", "type": "invoice.paid", "created": 1_700_000_000, "livemode": True,
-    "api_version": "2024-06-20", "account": "acct_9",
+    "id": "evt_1",
+    "object": "event",
+    "type": "invoice.paid",
+    "created": 1_700_000_000,
+    "livemode": True,
+    "api_version": "2024-06-20",
+    "account": "acct_9",
     "data": {"object": {"id": "in_1", "object": "invoice"}},
 }
 
@@ -34,8 +39,9 @@ def test_a_full_envelope() -> None:
 
 
 def test_optional_fields_may_be_absent() -> None:
-    envelope = parse_envelope(with_(object=..., livemode=..., api_version=None, account=...,
-                                    data={"object": {"id": "x"}}))
+    envelope = parse_envelope(
+        with_(object=..., livemode=..., api_version=None, account=..., data={"object": {"id": "x"}})
+    )
     assert envelope.livemode is False
     assert envelope.api_version is None
     assert envelope.account is None
@@ -43,8 +49,12 @@ def test_optional_fields_may_be_absent() -> None:
 
 
 THIN = {
-    "id": "evt_test_65R9", "object": "v2.core.event", "type": "v1.billing.meter.error_report_triggered",
-    "created": "2024-09-17T06:20:52.246Z", "livemode": False, "context": None,
+    "id": "evt_test_65R9",
+    "object": "v2.core.event",
+    "type": "v1.billing.meter.error_report_triggered",
+    "created": "2024-09-17T06:20:52.246Z",
+    "livemode": False,
+    "context": None,
     "related_object": {"id": "mtr_123", "type": "billing.meter", "url": "/v1/billing/meters/mtr_123"},
     "reason": None,
 }
@@ -68,17 +78,26 @@ def test_a_thin_event_needs_an_iso_created_time(created: object) -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [
-        ("{", "invalid_json"), ("", "invalid_json"), ("nan-ish", "invalid_json"),
-        ("[]", "not_an_event"), ('"event"', "not_an_event"),
+        ("{", "invalid_json"),
+        ("", "invalid_json"),
+        ("nan-ish", "invalid_json"),
+        ("[]", "not_an_event"),
+        ('"event"', "not_an_event"),
         (with_(object="invoice"), "not_an_event"),
-        (with_(id=...), "not_an_event"), (with_(id=""), "not_an_event"), (with_(id=5), "not_an_event"),
+        (with_(id=...), "not_an_event"),
+        (with_(id=""), "not_an_event"),
+        (with_(id=5), "not_an_event"),
         (with_(id="e" * 256), "not_an_event"),
-        (with_(type=...), "not_an_event"), (with_(type="t" * 201), "not_an_event"),
-        (with_(data=...), "not_an_event"), (with_(data={"object": None}), "not_an_event"),
+        (with_(type=...), "not_an_event"),
+        (with_(type="t" * 201), "not_an_event"),
+        (with_(data=...), "not_an_event"),
+        (with_(data={"object": None}), "not_an_event"),
         (with_(data=[]), "not_an_event"),
-        (with_(created=...), "not_an_event"), (with_(created="yesterday"), "not_an_event"),
+        (with_(created=...), "not_an_event"),
+        (with_(created="yesterday"), "not_an_event"),
         (with_(created=True), "not_an_event"),
-        (with_(id="evt_\u0000x"), "not_an_event"), (with_(type="invoice.\u0000"), "not_an_event"),
+        (with_(id="evt_\u0000x"), "not_an_event"),
+        (with_(type="invoice.\u0000"), "not_an_event"),
     ],
 )
 def test_refusals(text: str, code: str) -> None:

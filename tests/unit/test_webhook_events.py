@@ -93,10 +93,24 @@ def test_source_values_are_the_stored_strings_sorted() -> None:
 def _row(**overrides: object) -> dict[str, object]:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     row: dict[str, object] = {
-        "id": 7, "endpoint": "default", "processor": "stripe", "event_id": "evt_1", "type": "invoice.paid",
-        "livemode": 0, "api_version": None, "account": None, "status": "dead", "object_id": "in_1",
-        "object_type": "invoice", "event_created_at": now, "received_at": now, "attempts": 3,
-        "last_error": {"type": "RuntimeError"}, "processed_at": None, "dead_at": now, "handler_results": None,
+        "id": 7,
+        "endpoint": "default",
+        "processor": "stripe",
+        "event_id": "evt_1",
+        "type": "invoice.paid",
+        "livemode": 0,
+        "api_version": None,
+        "account": None,
+        "status": "dead",
+        "object_id": "in_1",
+        "object_type": "invoice",
+        "event_created_at": now,
+        "received_at": now,
+        "attempts": 3,
+        "last_error": {"type": "RuntimeError"},
+        "processed_at": None,
+        "dead_at": now,
+        "handler_results": None,
         "body": '{"secret": "customer data"}',
     }
     row.update(overrides)

@@ -19,8 +19,7 @@ def header(body: str = BODY, secret: str = SECRET, timestamp: int = NOW) -> str:
 
 
 def code_of(**kwargs: object) -> str:
-    args: dict[str, object] = {"payload": BODY, "header": header(), "secrets": [SECRET], "tolerance": 300,
-                               "now": NOW}
+    args: dict[str, object] = {"payload": BODY, "header": header(), "secrets": [SECRET], "tolerance": 300, "now": NOW}
     args.update(kwargs)
     with pytest.raises(WebhookError) as refused:
         verify(**args)  # type: ignore[arg-type]
@@ -43,9 +42,16 @@ def test_a_header_with_several_signatures_matches_on_any() -> None:
 
 @pytest.mark.parametrize(
     ("value", "code"),
-    [(None, "signature_missing"), ("", "signature_missing"), ("   ", "signature_missing"),
-     ("junk", "signature_malformed"), ("t=abc,v1=00", "signature_malformed"), ("v1=00", "signature_malformed"),
-     (f"t={NOW}", "signature_malformed"), (f"t={NOW},v0=00", "signature_malformed")],
+    [
+        (None, "signature_missing"),
+        ("", "signature_missing"),
+        ("   ", "signature_missing"),
+        ("junk", "signature_malformed"),
+        ("t=abc,v1=00", "signature_malformed"),
+        ("v1=00", "signature_malformed"),
+        (f"t={NOW}", "signature_malformed"),
+        (f"t={NOW},v0=00", "signature_malformed"),
+    ],
 )
 def test_missing_and_malformed_headers(value: str | None, code: str) -> None:
     assert code_of(header=value) == code
@@ -73,8 +79,7 @@ def test_no_configured_secret_is_a_server_problem() -> None:
 def test_errors_never_carry_the_body_or_a_secret() -> None:
     for kwargs in ({"secrets": ["whsec_other"]}, {"header": header(timestamp=NOW - 1000)}, {"header": "junk"}):
         with pytest.raises(WebhookError) as refused:
-            verify(**{"payload": BODY, "header": header(), "secrets": [SECRET], "tolerance": 300, "now": NOW,
-                      **kwargs})  # type: ignore[arg-type]
+            verify(**{"payload": BODY, "header": header(), "secrets": [SECRET], "tolerance": 300, "now": NOW, **kwargs})  # type: ignore[arg-type]
         assert SECRET not in str(refused.value)
         assert BODY not in str(refused.value)
 

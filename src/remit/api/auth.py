@@ -30,8 +30,16 @@ BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="remit"'}
 class ApiError(Exception):
     """An error answer of the internal API; ``code`` is stable and machine-readable."""
 
-    def __init__(self, status_code: int, code: str, message: str, *, type: str = "invalid_request_error",
-                 param: str | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.status_code = status_code
         self.code = code
         self.message = message

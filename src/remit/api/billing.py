@@ -30,8 +30,9 @@ PREFIX = "/api/v1/billing"
 DEFAULT_LIMIT = 10
 MAX_FILTER_LENGTH = 255
 
-router = APIRouter(prefix=PREFIX, tags=["billing"], route_class=ServiceRoute,
-                   dependencies=[Depends(require_service_token)])
+router = APIRouter(
+    prefix=PREFIX, tags=["billing"], route_class=ServiceRoute, dependencies=[Depends(require_service_token)]
+)
 
 
 def _runtime(request: Request) -> Runtime:
@@ -47,8 +48,9 @@ def parse_limit(raw: str | None) -> int:
     except ValueError:
         value = 0
     if not 1 <= value <= MAX_PAGE:
-        raise ApiError(400, "parameter_invalid_integer", f"limit must be a whole number from 1 to {MAX_PAGE}",
-                       param="limit")
+        raise ApiError(
+            400, "parameter_invalid_integer", f"limit must be a whole number from 1 to {MAX_PAGE}", param="limit"
+        )
     return value
 
 
@@ -79,8 +81,7 @@ def parse_event_status(raw: str | None) -> str | None:
         return None
     valid = [status.value for status in EventStatus]
     if raw not in valid:
-        raise ApiError(400, "parameter_invalid_string", f"status must be one of {', '.join(valid)}",
-                       param="status")
+        raise ApiError(400, "parameter_invalid_string", f"status must be one of {', '.join(valid)}", param="status")
     return raw
 
 
@@ -88,19 +89,28 @@ def list_body(url: str, data: list[dict[str, Any]], has_more: bool) -> dict[str,
     return {"object": "list", "data": data, "has_more": has_more, "url": url}
 
 
-async def _list(request: Request, object_type: str, path: str, *, limit: str | None,
-                starting_after: str | None, include_deleted: str | None,
-                filters: Mapping[str, str | None]) -> dict[str, Any]:
+async def _list(
+    request: Request,
+    object_type: str,
+    path: str,
+    *,
+    limit: str | None,
+    starting_after: str | None,
+    include_deleted: str | None,
+    filters: Mapping[str, str | None],
+) -> dict[str, Any]:
     size = parse_limit(limit)
     deleted = parse_flag(include_deleted, "include_deleted")
     columns = parse_filters(filters)
     async with _runtime(request).db.connect() as conn:
         try:
-            page = await list_objects(conn, object_type, filters=columns, limit=size,
-                                      starting_after=starting_after, include_deleted=deleted)
+            page = await list_objects(
+                conn, object_type, filters=columns, limit=size, starting_after=starting_after, include_deleted=deleted
+            )
         except UnknownCursor:
-            raise ApiError(400, "resource_missing", f"No such {object_type}: {starting_after!r}",
-                           param="starting_after") from None
+            raise ApiError(
+                400, "resource_missing", f"No such {object_type}: {starting_after!r}", param="starting_after"
+            ) from None
     return list_body(f"{PREFIX}{path}", [record.to_api() for record in page.records], page.has_more)
 
 
@@ -113,11 +123,19 @@ async def _retrieve(request: Request, object_type: str, stripe_id: str) -> dict[
 
 
 @router.get("/customers")
-async def list_customers(request: Request, limit: str | None = None, starting_after: str | None = None,
-                         include_deleted: str | None = None) -> dict[str, Any]:
+async def list_customers(
+    request: Request, limit: str | None = None, starting_after: str | None = None, include_deleted: str | None = None
+) -> dict[str, Any]:
     """Mirrored customers, newest first."""
-    return await _list(request, "customer", "/customers", limit=limit, starting_after=starting_after,
-                       include_deleted=include_deleted, filters={})
+    return await _list(
+        request,
+        "customer",
+        "/customers",
+        limit=limit,
+        starting_after=starting_after,
+        include_deleted=include_deleted,
+        filters={},
+    )
 
 
 @router.get("/customers/{customer_id}")
@@ -127,12 +145,24 @@ async def retrieve_customer(request: Request, customer_id: str) -> dict[str, Any
 
 
 @router.get("/subscriptions")
-async def list_subscriptions(request: Request, limit: str | None = None, starting_after: str | None = None,
-                             include_deleted: str | None = None, customer: str | None = None,
-                             status: str | None = None) -> dict[str, Any]:
+async def list_subscriptions(
+    request: Request,
+    limit: str | None = None,
+    starting_after: str | None = None,
+    include_deleted: str | None = None,
+    customer: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
     """Mirrored subscriptions, newest first; filter by ``customer`` and ``status``."""
-    return await _list(request, "subscription", "/subscriptions", limit=limit, starting_after=starting_after,
-                       include_deleted=include_deleted, filters={"customer_id": customer, "status": status})
+    return await _list(
+        request,
+        "subscription",
+        "/subscriptions",
+        limit=limit,
+        starting_after=starting_after,
+        include_deleted=include_deleted,
+        filters={"customer_id": customer, "status": status},
+    )
 
 
 @router.get("/subscriptions/{subscription_id}")
@@ -141,13 +171,25 @@ async def retrieve_subscription(request: Request, subscription_id: str) -> dict[
 
 
 @router.get("/invoices")
-async def list_invoices(request: Request, limit: str | None = None, starting_after: str | None = None,
-                        include_deleted: str | None = None, customer: str | None = None,
-                        subscription: str | None = None, status: str | None = None) -> dict[str, Any]:
+async def list_invoices(
+    request: Request,
+    limit: str | None = None,
+    starting_after: str | None = None,
+    include_deleted: str | None = None,
+    customer: str | None = None,
+    subscription: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
     """Mirrored invoices, newest first; filter by ``customer``, ``subscription`` and ``status``."""
-    return await _list(request, "invoice", "/invoices", limit=limit, starting_after=starting_after,
-                       include_deleted=include_deleted,
-                       filters={"customer_id": customer, "subscription_id": subscription, "status": status})
+    return await _list(
+        request,
+        "invoice",
+        "/invoices",
+        limit=limit,
+        starting_after=starting_after,
+        include_deleted=include_deleted,
+        filters={"customer_id": customer, "subscription_id": subscription, "status": status},
+    )
 
 
 @router.get("/invoices/{invoice_id}")
@@ -156,13 +198,25 @@ async def retrieve_invoice(request: Request, invoice_id: str) -> dict[str, Any]:
 
 
 @router.get("/charges")
-async def list_charges(request: Request, limit: str | None = None, starting_after: str | None = None,
-                       include_deleted: str | None = None, customer: str | None = None,
-                       payment_intent: str | None = None, status: str | None = None) -> dict[str, Any]:
+async def list_charges(
+    request: Request,
+    limit: str | None = None,
+    starting_after: str | None = None,
+    include_deleted: str | None = None,
+    customer: str | None = None,
+    payment_intent: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
     """Mirrored charges, newest first; filter by ``customer``, ``payment_intent`` and ``status``."""
-    return await _list(request, "charge", "/charges", limit=limit, starting_after=starting_after,
-                       include_deleted=include_deleted,
-                       filters={"customer_id": customer, "payment_intent_id": payment_intent, "status": status})
+    return await _list(
+        request,
+        "charge",
+        "/charges",
+        limit=limit,
+        starting_after=starting_after,
+        include_deleted=include_deleted,
+        filters={"customer_id": customer, "payment_intent_id": payment_intent, "status": status},
+    )
 
 
 @router.get("/charges/{charge_id}")
@@ -205,8 +259,13 @@ def webhook_event_json(row: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 @router.get("/webhook-events")
-async def list_webhook_events(request: Request, limit: str | None = None, starting_after: str | None = None,
-                              status: str | None = None, type: str | None = None) -> dict[str, Any]:
+async def list_webhook_events(
+    request: Request,
+    limit: str | None = None,
+    starting_after: str | None = None,
+    status: str | None = None,
+    type: str | None = None,
+) -> dict[str, Any]:
     """Stored webhook events, most recently received first; filter by ``status`` and ``type``."""
     size = parse_limit(limit)
     filters = parse_filters({"status": parse_event_status(status), "type": type})
@@ -216,12 +275,13 @@ async def list_webhook_events(request: Request, limit: str | None = None, starti
         query = query.where(table.c[column] == value)
     async with _runtime(request).db.connect() as conn:
         if starting_after is not None:
-            cursor = (await conn.execute(
-                sa.select(sa.func.max(table.c.id)).where(table.c.event_id == starting_after)
-            )).scalar_one_or_none()
+            cursor = (
+                await conn.execute(sa.select(sa.func.max(table.c.id)).where(table.c.event_id == starting_after))
+            ).scalar_one_or_none()
             if cursor is None:
-                raise ApiError(400, "resource_missing", f"No such webhook event: {starting_after!r}",
-                               param="starting_after")
+                raise ApiError(
+                    400, "resource_missing", f"No such webhook event: {starting_after!r}", param="starting_after"
+                )
             query = query.where(table.c.id < cursor)
         rows = (await conn.execute(query)).mappings().all()
     data = [webhook_event_json(row) for row in rows[:size]]

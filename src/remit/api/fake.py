@@ -82,8 +82,9 @@ async def fake_api(path: str, request: Request) -> Response:
         return _error(exc)
     engine = engine_for(request)
     try:
-        answer = await engine.call(request.method, "/" + path, params,
-                                   idempotency_key=request.headers.get("idempotency-key"))
+        answer = await engine.call(
+            request.method, "/" + path, params, idempotency_key=request.headers.get("idempotency-key")
+        )
     except FakeTimeout as exc:
         await asyncio.sleep(exc.hold_seconds)
         return _error(ApiError(504, API_ERROR, "The request timed out (scripted by the fake processor)."))

@@ -60,8 +60,10 @@ async def run_scrape_hooks(runtime: Runtime) -> None:
         try:
             await asyncio.wait_for(hook(runtime), timeout=SCRAPE_HOOK_TIMEOUT_S)
         except Exception as exc:  # one broken gauge must not fail the whole scrape
-            log.warning("metrics scrape hook failed", extra={"hook": getattr(hook, "__qualname__", "?"),
-                                                             "error_type": type(exc).__name__})
+            log.warning(
+                "metrics scrape hook failed",
+                extra={"hook": getattr(hook, "__qualname__", "?"), "error_type": type(exc).__name__},
+            )
 
 
 async def refresh_job_gauges(runtime: Runtime) -> None:

@@ -66,13 +66,22 @@ _ERROR_SCHEMA = {
 REQUEST_BODY: dict[str, Any] = {
     "required": True,
     "description": "The event exactly as the processor signed it (at most REMIT_WEBHOOK_MAX_BODY_BYTES).",
-    "content": {"application/json": {"schema": {
-        "type": "object",
-        "required": ["id", "object", "type", "created", "data"],
-        "properties": {"id": {"type": "string"}, "object": {"const": "event"}, "type": {"type": "string"},
-                       "created": {"type": "integer"}, "livemode": {"type": "boolean"},
-                       "data": {"type": "object", "required": ["object"]}},
-    }}},
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["id", "object", "type", "created", "data"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "object": {"const": "event"},
+                    "type": {"type": "string"},
+                    "created": {"type": "integer"},
+                    "livemode": {"type": "boolean"},
+                    "data": {"type": "object", "required": ["object"]},
+                },
+            }
+        }
+    },
 }
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "Stored (or already stored: `duplicate` is true)."},
@@ -84,8 +93,9 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def error_response(status_code: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Response:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status_code,
-                        headers=dict(headers or {}))
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status_code, headers=dict(headers or {})
+    )
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -149,8 +159,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             await release_held(runtime)
         except Exception as exc:  # a database still starting must not stop the service from serving
-            log.warning("could not release held webhook events at start",
-                        extra={"error_type": type(exc).__name__})
+            log.warning("could not release held webhook events at start", extra={"error_type": type(exc).__name__})
     try:
         yield
     finally:
@@ -164,21 +173,29 @@ def endpoint_handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Respon
         runtime: Runtime = request.app.state.runtime
         try:
             body = await read_body(request, runtime.settings.webhook_max_body_bytes)
-            result = await receive(runtime, endpoint, body, request.headers.get(SIGNATURE_HEADER),
-                                   writer=writer_of(request.app, runtime))
+            result = await receive(
+                runtime, endpoint, body, request.headers.get(SIGNATURE_HEADER), writer=writer_of(request.app, runtime)
+            )
         except WebhookError as exc:
             log.info("webhook refused", extra={"endpoint": endpoint.name, "code": exc.code})
             return error_response(exc.status_code, exc.code, str(exc))
         except Exception as exc:
             if not is_unavailable_error(exc):
-                log.error("webhook not stored: unexpected error",
-                          extra={"endpoint": endpoint.name, "error_type": type(exc).__name__,
-                                 "where": raised_at(exc)})
+                log.error(
+                    "webhook not stored: unexpected error",
+                    extra={"endpoint": endpoint.name, "error_type": type(exc).__name__, "where": raised_at(exc)},
+                )
                 return error_response(500, "internal_error", "the event was not stored; retry later")
-            log.warning("webhook not stored: database unavailable",
-                        extra={"endpoint": endpoint.name, "error_type": type(exc).__name__})
-            return error_response(503, "database_unavailable", "the database is unavailable; retry later",
-                                  {"Retry-After": RETRY_AFTER_SECONDS})
+            log.warning(
+                "webhook not stored: database unavailable",
+                extra={"endpoint": endpoint.name, "error_type": type(exc).__name__},
+            )
+            return error_response(
+                503,
+                "database_unavailable",
+                "the database is unavailable; retry later",
+                {"Retry-After": RETRY_AFTER_SECONDS},
+            )
         if result.status is EventStatus.RECEIVED and not result.duplicate:
             runtime.wake_workers(queues.resolve(dispatch_event.queue))  # committed: its dispatch can run now
         return JSONResponse(result.to_json())
@@ -198,8 +215,9 @@ def build_router(settings: Settings, environ: Mapping[str, str] | None = None) -
     router = APIRouter(tags=["webhooks"], lifespan=lifespan)
     for endpoint in resolve_endpoints(settings, environ):
         handler = endpoint_handler(endpoint)
-        router.add_route(endpoint.path, handler, methods=["POST"], name=f"webhook_{endpoint.name}",
-                         include_in_schema=False)
+        router.add_route(
+            endpoint.path, handler, methods=["POST"], name=f"webhook_{endpoint.name}", include_in_schema=False
+        )
         router.add_api_route(
             endpoint.path,
             handler,
@@ -214,5 +232,13 @@ def build_router(settings: Settings, environ: Mapping[str, str] | None = None) -
     return router
 
 
-__all__ = ["build_router", "close_writer", "endpoint_handler", "error_response", "lifespan", "raised_at",
-           "read_body", "writer_of"]
+__all__ = [
+    "build_router",
+    "close_writer",
+    "endpoint_handler",
+    "error_response",
+    "lifespan",
+    "raised_at",
+    "read_body",
+    "writer_of",
+]

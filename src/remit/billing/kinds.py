@@ -116,8 +116,15 @@ def _charge_hint(obj: Obj) -> int:
 
 REFUND_RANKS = {"pending": 0, "requires_action": 0, "succeeded": 1, "failed": 2, "canceled": 2}
 DISPUTE_RANKS = {
-    "warning_needs_response": 0, "needs_response": 0, "warning_under_review": 1, "under_review": 1,
-    "warning_closed": 2, "won": 2, "lost": 2, "charge_refunded": 2, "prevented": 2,
+    "warning_needs_response": 0,
+    "needs_response": 0,
+    "warning_under_review": 1,
+    "under_review": 1,
+    "warning_closed": 2,
+    "won": 2,
+    "lost": 2,
+    "charge_refunded": 2,
+    "prevented": 2,
 }
 SESSION_RANKS = {"open": 0, "complete": 1, "expired": 1}
 
@@ -132,8 +139,11 @@ def _product_hint(obj: Obj) -> int:
 
 
 def _customer(obj: Obj) -> dict[str, Any]:
-    return {"currency": currency(obj.get("currency")), "balance": integer(obj.get("balance")),
-            "delinquent": boolean(obj.get("delinquent"))}
+    return {
+        "currency": currency(obj.get("currency")),
+        "balance": integer(obj.get("balance")),
+        "delinquent": boolean(obj.get("delinquent")),
+    }
 
 
 def _payment_method(obj: Obj) -> dict[str, Any]:
@@ -170,8 +180,12 @@ def _invoice(obj: Obj) -> dict[str, Any]:
 
 def _invoice_line(obj: Obj) -> dict[str, Any]:
     price = ref(obj.get("price")) or ref(dig(obj, "pricing", "price_details", "price")) or ref(obj.get("plan"))
-    return {"price_id": price, "amount": integer(obj.get("amount")), "currency": currency(obj.get("currency")),
-            "quantity": integer(obj.get("quantity"))}
+    return {
+        "price_id": price,
+        "amount": integer(obj.get("amount")),
+        "currency": currency(obj.get("currency")),
+        "quantity": integer(obj.get("quantity")),
+    }
 
 
 def _charge(obj: Obj) -> dict[str, Any]:
@@ -239,14 +253,25 @@ KINDS: dict[str, ObjectKind] = {
     for kind in [
         ObjectKind("customer", mirror.customers, _customer),
         ObjectKind("payment_method", mirror.payment_methods, _payment_method),
-        ObjectKind("subscription", mirror.subscriptions, _subscription, _subscription_hint,
-                   children=(SUBSCRIPTION_ITEMS,), source=Source.PAYLOAD_UNLESS_TRUNCATED),
-        ObjectKind("invoice", mirror.invoices, _invoice, _invoice_hint, children=(INVOICE_LINES,),
-                   source=Source.PAYLOAD_UNLESS_TRUNCATED),
+        ObjectKind(
+            "subscription",
+            mirror.subscriptions,
+            _subscription,
+            _subscription_hint,
+            children=(SUBSCRIPTION_ITEMS,),
+            source=Source.PAYLOAD_UNLESS_TRUNCATED,
+        ),
+        ObjectKind(
+            "invoice",
+            mirror.invoices,
+            _invoice,
+            _invoice_hint,
+            children=(INVOICE_LINES,),
+            source=Source.PAYLOAD_UNLESS_TRUNCATED,
+        ),
         ObjectKind("charge", mirror.charges, _charge, _charge_hint, embedded=(("refunds", "refund"),)),
         ObjectKind("refund", mirror.refunds, _refund_or_dispute, lambda obj: _rank(obj.get("status"), REFUND_RANKS)),
-        ObjectKind("dispute", mirror.disputes, _refund_or_dispute,
-                   lambda obj: _rank(obj.get("status"), DISPUTE_RANKS)),
+        ObjectKind("dispute", mirror.disputes, _refund_or_dispute, lambda obj: _rank(obj.get("status"), DISPUTE_RANKS)),
         ObjectKind("checkout.session", mirror.checkout_sessions, _checkout_session, _session_hint),
         ObjectKind("product", mirror.products, _product, _product_hint),
         ObjectKind("price", mirror.prices, _price),

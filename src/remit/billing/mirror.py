@@ -109,13 +109,15 @@ async def list_objects(
     if not include_deleted:
         query = query.where(sa.not_(table.c.deleted))
     if starting_after is not None:
-        cursor = (await conn.execute(
-            sa.select(table.c.created, table.c.id).where(table.c.stripe_id == starting_after)
-        )).first()
+        cursor = (
+            await conn.execute(sa.select(table.c.created, table.c.id).where(table.c.stripe_id == starting_after))
+        ).first()
         if cursor is None:
             raise UnknownCursor(f"no {object_type} {starting_after!r} to start after")
-        query = query.where(sa.tuple_(table.c.created, table.c.id) < sa.tuple_(
-            sa.literal(cursor.created, table.c.created.type), sa.literal(cursor.id, table.c.id.type)))
+        query = query.where(
+            sa.tuple_(table.c.created, table.c.id)
+            < sa.tuple_(sa.literal(cursor.created, table.c.created.type), sa.literal(cursor.id, table.c.id.type))
+        )
     rows = (await conn.execute(query)).mappings().all()
     records = [MirrorRecord.from_row(object_type, row) for row in rows[:limit]]
     return Page(records, has_more=len(rows) > limit)

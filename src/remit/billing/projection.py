@@ -63,26 +63,35 @@ class ApplyResult:
     reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status.value, "object_type": self.object_type, "object_id": self.object_id,
-                "duplicate": self.duplicate, "reason": self.reason}
+        return {
+            "status": self.status.value,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "duplicate": self.duplicate,
+            "reason": self.reason,
+        }
 
 
 def _watermark_key(dialect_name: str, columns: str) -> str:
     """SQL for the watermark tuple of ``columns`` (a table's name or ``excluded``), ordered as in Python: event
     ids compare byte-wise (``COLLATE "C"`` on PostgreSQL; SQLite's default is already binary)."""
     collate = ' COLLATE "C"' if dialect_name == "postgresql" else ""
-    return (f"({columns}.watermark_created, {columns}.watermark_hint, {columns}.watermark_phase, "
-            f"{columns}.watermark_event_id{collate})")
+    return (
+        f"({columns}.watermark_created, {columns}.watermark_hint, {columns}.watermark_phase, "
+        f"{columns}.watermark_event_id{collate})"
+    )
 
 
 @cache
-def _upsert_statement(dialect_name: str, table: sa.Table, names: tuple[str, ...], updated: tuple[str, ...],
-                      deleting: bool) -> TextClause:
+def _upsert_statement(
+    dialect_name: str, table: sa.Table, names: tuple[str, ...], updated: tuple[str, ...], deleting: bool
+) -> TextClause:
     """The watermark-guarded upsert of one row shape (built once per shape: see :mod:`remit.db.statements`)."""
     newer = f"{_watermark_key(dialect_name, table.name)} < {_watermark_key(dialect_name, 'excluded')}"
     where = newer if deleting else f"{newer} AND NOT {table.name}.deleted"
-    return statements.upsert(table, columns=names, conflict=("stripe_id",), update=updated, where=where,
-                             returning=("id",))
+    return statements.upsert(
+        table, columns=names, conflict=("stripe_id",), update=updated, where=where, returning=("id",)
+    )
 
 
 @cache
@@ -90,8 +99,9 @@ def _child_upsert_statement(table: sa.Table, parent_column: str, names: tuple[st
     """Children carry their parent's watermark and are written only after the parent's upsert won, so they
     are replaced unconditionally."""
     keep = {"stripe_id", parent_column, "created_at"}
-    return statements.upsert(table, columns=names, conflict=(parent_column, "stripe_id"),
-                             update=[name for name in names if name not in keep])
+    return statements.upsert(
+        table, columns=names, conflict=(parent_column, "stripe_id"), update=[name for name in names if name not in keep]
+    )
 
 
 def _row_values(target: Target, now: datetime) -> dict[str, Any]:
@@ -124,8 +134,13 @@ async def _upsert(conn: AsyncConnection, target: Target, now: datetime) -> bool:
     """Insert the row or replace it when the stored watermark is older; whether it was written."""
     values = _row_values(target, now)
     kept = _kept_on_update(target, values)
-    stmt = _upsert_statement(conn.dialect.name, target.kind.table, tuple(values),
-                             tuple(name for name in values if name not in kept), target.deleting)
+    stmt = _upsert_statement(
+        conn.dialect.name,
+        target.kind.table,
+        tuple(values),
+        tuple(name for name in values if name not in kept),
+        target.deleting,
+    )
     return (await conn.execute(stmt, values)).scalar_one_or_none() is not None
 
 
@@ -142,14 +157,15 @@ async def _mark_deleted(conn: AsyncConnection, target: Target, now: datetime) ->
 
 async def _stored_event_id(conn: AsyncConnection, target: Target) -> str | None:
     table = target.kind.table
-    value = (await conn.execute(
-        sa.select(table.c.watermark_event_id).where(table.c.stripe_id == target.stripe_id)
-    )).scalar_one_or_none()
+    value = (
+        await conn.execute(sa.select(table.c.watermark_event_id).where(table.c.stripe_id == target.stripe_id))
+    ).scalar_one_or_none()
     return None if value is None else str(value)
 
 
-def _child_rows(child: ChildSpec, parent: Target, items: Sequence[Mapping[str, Any]],
-                now: datetime) -> list[dict[str, Any]]:
+def _child_rows(
+    child: ChildSpec, parent: Target, items: Sequence[Mapping[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for item in items:
         item_id = item.get("id")
@@ -194,15 +210,18 @@ async def _write_children(conn: AsyncConnection, parent: Target, children: Child
         if complete:
             await conn.execute(
                 sa.update(table)
-                .where(table.c[child.parent_column] == parent.stripe_id,
-                       table.c.stripe_id.not_in([row["stripe_id"] for row in rows]),
-                       sa.not_(table.c.deleted))
+                .where(
+                    table.c[child.parent_column] == parent.stripe_id,
+                    table.c.stripe_id.not_in([row["stripe_id"] for row in rows]),
+                    sa.not_(table.c.deleted),
+                )
                 .values(deleted=True, updated_at=now)
             )
 
 
-async def write_target(conn: AsyncConnection, target: Target, children: Children, now: datetime, *,
-                       count_stale: bool = True) -> ApplyResult:
+async def write_target(
+    conn: AsyncConnection, target: Target, children: Children, now: datetime, *, count_stale: bool = True
+) -> ApplyResult:
     """Apply one routed object (and its children) under the watermark rule."""
     kind_name = target.kind.name
     if await _upsert(conn, target, now):
@@ -214,8 +233,15 @@ async def write_target(conn: AsyncConnection, target: Target, children: Children
     duplicate = await _stored_event_id(conn, target) == target.watermark.event_id
     if not duplicate and count_stale:
         mirror_stale_skipped_total.labels(object_type=kind_name).inc()
-    log.debug("mirror skipped an event", extra={"object_type": kind_name, "object_id": target.stripe_id,
-                                                "event_id": target.watermark.event_id, "duplicate": duplicate})
+    log.debug(
+        "mirror skipped an event",
+        extra={
+            "object_type": kind_name,
+            "object_id": target.stripe_id,
+            "event_id": target.watermark.event_id,
+            "duplicate": duplicate,
+        },
+    )
     return ApplyResult(ApplyStatus.SKIPPED_STALE, kind_name, target.stripe_id, duplicate=duplicate)
 
 
@@ -231,8 +257,7 @@ async def apply_event(conn: AsyncConnection, runtime: Runtime, event: Mapping[st
     now = runtime.clock.now()
     result = await write_target(conn, routed, children, now)
     for embedded in embedded_targets(routed):
-        await write_target(conn, embedded, embedded_children(embedded.kind, embedded.data), now,
-                           count_stale=False)
+        await write_target(conn, embedded, embedded_children(embedded.kind, embedded.data), now, count_stale=False)
     return result
 
 

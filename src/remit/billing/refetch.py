@@ -58,8 +58,7 @@ async def _list_all(method: Any, parent_id: str) -> list[Mapping[str, Any]] | No
     return None
 
 
-async def complete_children(processor: Any, kind: ObjectKind, stripe_id: str,
-                            obj: Mapping[str, Any]) -> Children:
+async def complete_children(processor: Any, kind: ObjectKind, stripe_id: str, obj: Mapping[str, Any]) -> Children:
     """The child lists of ``obj``, each completed from ``processor`` when it was truncated and can be."""
     children = embedded_children(kind, obj)
     if kind.source is not Source.PAYLOAD_UNLESS_TRUNCATED or processor is None:
@@ -83,8 +82,12 @@ async def _fetch(method: Any, kind: ObjectKind, child: ChildSpec, stripe_id: str
     except ProcessorError as exc:
         log.warning(
             "could not complete a truncated child list; projecting the payload's part",
-            extra={"object_type": kind.name, "object_id": stripe_id, "field": child.field,
-                   "status_code": exc.status_code},
+            extra={
+                "object_type": kind.name,
+                "object_id": stripe_id,
+                "field": child.field,
+                "status_code": exc.status_code,
+            },
         )
         return None
 

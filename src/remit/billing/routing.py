@@ -145,8 +145,9 @@ def _thin(event: Mapping[str, Any]) -> Ignored:
     related = event.get("related_object")
     related = related if isinstance(related, Mapping) else {}
     kind, object_id = related.get("type"), related.get("id")
-    return Ignored("thin_event", kind if isinstance(kind, str) else None,
-                   object_id if isinstance(object_id, str) else None)
+    return Ignored(
+        "thin_event", kind if isinstance(kind, str) else None, object_id if isinstance(object_id, str) else None
+    )
 
 
 def embedded_targets(target: Target) -> list[Target]:
@@ -159,13 +160,30 @@ def embedded_targets(target: Target) -> list[Target]:
             item_id = item.get("id")
             if not isinstance(item_id, str) or not item_id or len(item_id) > 255:
                 continue
-            watermark = Watermark(target.watermark.event_created, kind.hint(item), Phase.UPDATED,
-                                  target.watermark.event_id)
+            watermark = Watermark(
+                target.watermark.event_created, kind.hint(item), Phase.UPDATED, target.watermark.event_id
+            )
             livemode = boolean(item.get("livemode"))
-            found.append(Target(kind, item_id, item, item.get("deleted") is True,
-                                target.livemode if livemode is None else livemode, watermark))
+            found.append(
+                Target(
+                    kind,
+                    item_id,
+                    item,
+                    item.get("deleted") is True,
+                    target.livemode if livemode is None else livemode,
+                    watermark,
+                )
+            )
     return found
 
 
-__all__ = ["DELETING_EVENT_TYPES", "THIN_EVENT_OBJECT", "Ignored", "MalformedEvent", "Target", "embedded_targets",
-           "object_name", "route"]
+__all__ = [
+    "DELETING_EVENT_TYPES",
+    "THIN_EVENT_OBJECT",
+    "Ignored",
+    "MalformedEvent",
+    "Target",
+    "embedded_targets",
+    "object_name",
+    "route",
+]

@@ -36,13 +36,16 @@ from remit.webhooks.events import EventStatus
 
 T = TypeVar("T")
 
-app = typer.Typer(help="The fake processor: trigger events, move its clock, script failures, list its events.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The fake processor: trigger events, move its clock, script failures, list its events.", no_args_is_help=True
+)
 clock_app = typer.Typer(help="The fake processor's clock.", no_args_is_help=True)
 app.add_typer(clock_app, name="clock")
 
-UrlOption = Annotated[str | None, typer.Option(
-    "--url", help="The running remit to deliver to (default: REMIT_URL, else http://127.0.0.1:8000).")]
+UrlOption = Annotated[
+    str | None,
+    typer.Option("--url", help="The running remit to deliver to (default: REMIT_URL, else http://127.0.0.1:8000)."),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 _DURATION = re.compile(r"^(\d+)\s*([smhdw]?)$")
@@ -94,8 +97,7 @@ def unknown_trigger_message(event_type: str) -> str:
 
 
 def delivery_rows(outcomes: list[Delivered]) -> list[dict[str, Any]]:
-    return [{"id": o.event_id, "type": o.event_type, "status_code": o.status_code, "error": o.error}
-            for o in outcomes]
+    return [{"id": o.event_id, "type": o.event_type, "status_code": o.status_code, "error": o.error} for o in outcomes]
 
 
 def delivery_failure_message(outcomes: list[Delivered], url: str) -> str | None:
@@ -105,8 +107,9 @@ def delivery_failure_message(outcomes: list[Delivered], url: str) -> str | None:
     if not failed:
         return None
     unanswered = [o for o in failed if o.status_code is None]
-    refused = sorted({f"{o.status_code} {o.error}" if o.error else str(o.status_code)
-                      for o in failed if o.status_code is not None})
+    refused = sorted(
+        {f"{o.status_code} {o.error}" if o.error else str(o.status_code) for o in failed if o.status_code is not None}
+    )
     reasons = []
     if unanswered:
         reasons.append(f"{len(unanswered)} got no answer (is remit serving there?)")
@@ -114,8 +117,10 @@ def delivery_failure_message(outcomes: list[Delivered], url: str) -> str | None:
         reasons.append(f"{len(failed) - len(unanswered)} were refused ({', '.join(refused)})")
     if any(o.error and o.error.startswith("signature_") for o in failed):
         reasons.append("STRIPE_WEBHOOK_SECRET must be the same for this command and the service")
-    return (f"{len(failed)} of {len(outcomes)} deliveries to {url} failed: {'; '.join(reasons)}. "
-            "The events are kept: `remit fake deliver` sends them again.")
+    return (
+        f"{len(failed)} of {len(outcomes)} deliveries to {url} failed: {'; '.join(reasons)}. "
+        "The events are kept: `remit fake deliver` sends them again."
+    )
 
 
 def report_deliveries(outcomes: list[Delivered], url: str, *, as_json: bool, title: str) -> None:
@@ -174,6 +179,7 @@ def clock_advance_command(
 @clock_app.command("show")
 def clock_show_command() -> None:
     """Print the fake's current time."""
+
     async def act(engine: FakeEngine, runtime: Runtime) -> str:
         return (await engine.now()).isoformat()
 
@@ -184,11 +190,11 @@ def clock_show_command() -> None:
 def fail_command(
     status: Annotated[str, typer.Option("--status", help="429, 500 or timeout.")],
     count: Annotated[int, typer.Option("--count", min=1, help="How many calls fail.")] = 1,
-    method: Annotated[str | None, typer.Option(
-        "--method", help="Only calls of this method, e.g. invoices.pay (default: any).")] = None,
+    method: Annotated[
+        str | None, typer.Option("--method", help="Only calls of this method, e.g. invoices.pay (default: any).")
+    ] = None,
     retry_after: Annotated[int | None, typer.Option("--retry-after", min=0, help="Retry-After for 429.")] = None,
-    hold: Annotated[float | None, typer.Option("--hold", min=0.0, help="Seconds a timeout holds the request.")]
-    = None,
+    hold: Annotated[float | None, typer.Option("--hold", min=0.0, help="Seconds a timeout holds the request.")] = None,
 ) -> None:
     """Script the next COUNT calls (of METHOD) to answer 429 (with Retry-After), 500, or time out."""
     try:
@@ -211,16 +217,26 @@ def failures_command(
     as_json: JsonOption = False,
 ) -> None:
     """List (or clear) the scripted failures still to come."""
+
     async def act(engine: FakeEngine, runtime: Runtime) -> list[dict[str, Any]]:
         if clear:
             await engine.clear_failures()
-        return [{"id": f.id, "method": f.method, "status": f.kind.value, "remaining": f.remaining,
-                 "retry_after": f.retry_after, "hold_seconds": f.hold_seconds}
-                for f in await engine.scripted_failures()]
+        return [
+            {
+                "id": f.id,
+                "method": f.method,
+                "status": f.kind.value,
+                "remaining": f.remaining,
+                "retry_after": f.retry_after,
+                "hold_seconds": f.hold_seconds,
+            }
+            for f in await engine.scripted_failures()
+        ]
 
     rows = with_engine(None, act)
-    print_list(rows, as_json=as_json, columns=["id", "method", "status", "remaining", "retry_after"],
-               title="scripted failures")
+    print_list(
+        rows, as_json=as_json, columns=["id", "method", "status", "remaining", "retry_after"], title="scripted failures"
+    )
 
 
 @app.command("events")
@@ -240,13 +256,18 @@ def events_command(
         return [event.summary() for event in await engine.events(type_=type_, status=parsed, limit=limit)]
 
     rows = with_engine(None, act)
-    print_list(rows, as_json=as_json, title="fake processor events",
-               columns=["id", "type", "created", "delivery_status", "delivery_attempts", "last_status_code"])
+    print_list(
+        rows,
+        as_json=as_json,
+        title="fake processor events",
+        columns=["id", "type", "created", "delivery_status", "delivery_attempts", "last_status_code"],
+    )
 
 
 @app.command("deliver")
 def deliver_command(url: UrlOption = None, as_json: JsonOption = False) -> None:
     """Send again every event not yet delivered (e.g. emitted while the service was down)."""
+
     async def act(engine: FakeEngine, runtime: Runtime) -> tuple[list[Delivered], str]:
         return await engine.redeliver(), webhook_url(runtime.settings, url)
 
@@ -276,8 +297,9 @@ class DeadLetterCheck:
         return bool(self.not_dead) and not self.dead
 
 
-async def check_dead_letters(runtime: Runtime, event_ids: Sequence[str], *,
-                             timeout: float = DEAD_LETTER_WAIT_S) -> DeadLetterCheck | None:
+async def check_dead_letters(
+    runtime: Runtime, event_ids: Sequence[str], *, timeout: float = DEAD_LETTER_WAIT_S
+) -> DeadLetterCheck | None:
     """Wait (up to ``timeout``) until the service has dispatched every one of ``event_ids`` to an end
     (``dead`` or ``processed``); None when it has not by then (a slow worker, or none running)."""
     if not event_ids:
@@ -288,15 +310,18 @@ async def check_dead_letters(runtime: Runtime, event_ids: Sequence[str], *,
         async with runtime.db.connect() as conn:
             events = await by_processor_event_ids(conn, event_ids)
         if len(events) == len(set(event_ids)) and all(e.status in ended for e in events):
-            return DeadLetterCheck(dead=[e.id for e in events if e.status is EventStatus.DEAD],
-                                   not_dead=[e.id for e in events if e.status is not EventStatus.DEAD])
+            return DeadLetterCheck(
+                dead=[e.id for e in events if e.status is EventStatus.DEAD],
+                not_dead=[e.id for e in events if e.status is not EventStatus.DEAD],
+            )
         if time.monotonic() >= deadline:
             return None
         await asyncio.sleep(0.25)
 
 
-def next_steps(base_url: str, has_tokens: bool, dead_letters: DeadLetterCheck | None = None,
-               subscription_id: str | None = None) -> list[str]:
+def next_steps(
+    base_url: str, has_tokens: bool, dead_letters: DeadLetterCheck | None = None, subscription_id: str | None = None
+) -> list[str]:
     """Where to look after the demo (pure, so a test can check every command it names exists).
 
     ``dead_letters`` (what :func:`check_dead_letters` found) turns the generic ``remit webhooks show ID`` into
@@ -308,12 +333,16 @@ def next_steps(base_url: str, has_tokens: bool, dead_letters: DeadLetterCheck | 
     token_hint = (
         ["# the read API needs a bearer token: TOKEN is one of REMIT_SERVICE_TOKENS"]
         if has_tokens
-        else ["# the read API needs a bearer token: start the service with REMIT_SERVICE_TOKENS=<token>,",
-              "# then TOKEN=<token> for the calls below"]
+        else [
+            "# the read API needs a bearer token: start the service with REMIT_SERVICE_TOKENS=<token>,",
+            "# then TOKEN=<token> for the calls below",
+        ]
     )
     if dead_letters is not None and dead_letters.dead:
-        shows = [f"{f'remit webhooks show {row_id}':<41}# a dead letter of this run: which handler, and why"
-                 for row_id in dead_letters.dead]
+        shows = [
+            f"{f'remit webhooks show {row_id}':<41}# a dead letter of this run: which handler, and why"
+            for row_id in dead_letters.dead
+        ]
         sub = subscription_id or "SUB_ID"
         fix = [
             "# fix the seats at the (fake) processor, then replay: the seat grant reads them anew",
@@ -325,8 +354,10 @@ def next_steps(base_url: str, has_tokens: bool, dead_letters: DeadLetterCheck | 
         shows = ["remit webhooks show ID                   # one event: handler results and its last error"]
         fix = []
         if dead_letters is not None and dead_letters.sandbox_missing:
-            fix = ["# the seats subscription was processed, not dead-lettered: this service runs without the",
-                   "# sandbox host app (remit up loads it on the fake processor when REMIT_JOB_MODULES is empty)"]
+            fix = [
+                "# the seats subscription was processed, not dead-lettered: this service runs without the",
+                "# sandbox host app (remit up loads it on the fake processor when REMIT_JOB_MODULES is empty)",
+            ]
     return [
         "remit webhooks list                      # every event the service received",
         "remit webhooks list --status dead        # the dead-letter queue",
@@ -347,6 +378,7 @@ def demo_command(url: UrlOption = None) -> None:
     """Drive a scenario through the fake processor against the running service: sign-ups, subscriptions,
     payments, a declined card that later succeeds, an upgrade, a refund, a dispute, and seats metadata the
     sandbox host app cannot read (a dead letter)."""
+
     async def act(engine: FakeEngine, runtime: Runtime) -> tuple[DemoReport, str, bool, DeadLetterCheck | None]:
         base = url or runtime.settings.url
         if runtime.settings.processor != "fake":
@@ -373,5 +405,15 @@ def demo_command(url: UrlOption = None) -> None:
         fail(f"{len(report.failed_deliveries)} webhooks were not accepted; see `remit fake events --status failed`")
 
 
-__all__ = ["DeadLetterCheck", "app", "check_dead_letters", "delivery_failure_message", "demo_command", "next_steps",
-           "parse_duration", "register", "unknown_trigger_message", "with_engine"]
+__all__ = [
+    "DeadLetterCheck",
+    "app",
+    "check_dead_letters",
+    "delivery_failure_message",
+    "demo_command",
+    "next_steps",
+    "parse_duration",
+    "register",
+    "unknown_trigger_message",
+    "with_engine",
+]

@@ -88,10 +88,23 @@ def queues_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
         return [s.to_json() for s in stats]
 
     rows = run_with_runtime(main)
-    print_list(rows, as_json=as_json, title="queues", columns=[
-        "name", "depth", "available", "scheduled", "executing", "retryable", "discarded",
-        "oldest_available_age_s", "paused", "concurrency",
-    ])
+    print_list(
+        rows,
+        as_json=as_json,
+        title="queues",
+        columns=[
+            "name",
+            "depth",
+            "available",
+            "scheduled",
+            "executing",
+            "retryable",
+            "discarded",
+            "oldest_available_age_s",
+            "paused",
+            "concurrency",
+        ],
+    )
 
 
 def _set_paused(name: str, paused: bool, actor: str | None) -> None:
@@ -130,13 +143,26 @@ def list_command(
     rows = run_with_runtime(main)
     for row in rows:
         row["last_error"] = row["errors"][-1]["type"] if row["errors"] else None
-    print_list(rows, as_json=as_json, title="jobs", columns=[
-        "id", "queue", "name", "state", "attempt", "max_attempts", "scheduled_at", "last_error",
-    ])
+    print_list(
+        rows,
+        as_json=as_json,
+        title="jobs",
+        columns=[
+            "id",
+            "queue",
+            "name",
+            "state",
+            "attempt",
+            "max_attempts",
+            "scheduled_at",
+            "last_error",
+        ],
+    )
 
 
 def show_command(job_id: int, as_json: JsonOption = False) -> None:
     """Show one job with its errors."""
+
     async def main(runtime: Runtime) -> list[dict[str, Any]]:
         return [job.to_json() for job in await admin.list_jobs(runtime.db, ids=[job_id], limit=1)]
 
@@ -164,8 +190,9 @@ def retry_command(
         if job_id is not None:
             targets = await admin.list_jobs(runtime.db, ids=[job_id], limit=1)
         else:
-            targets = await admin.list_jobs(runtime.db, state=JobState.DISCARDED.value, queue=queue, name=name,
-                                            limit=limit)
+            targets = await admin.list_jobs(
+                runtime.db, state=JobState.DISCARDED.value, queue=queue, name=name, limit=limit
+            )
         ids = [job.id for job in targets]
         if dry_run:
             return {"dry_run": True, "matched": len(ids), "retried": 0, "job_ids": ids}
@@ -188,6 +215,7 @@ def cancel_command(
     actor: ActorOption = None,
 ) -> None:
     """Cancel a job that has not finished and is not running."""
+
     async def main(runtime: Runtime) -> bool:
         return await admin.cancel_job(runtime.db, job_id, now=runtime.clock.now(), actor=_actor(actor), reason=reason)
 
@@ -218,10 +246,17 @@ def enqueue_command(
             fail(f"no job is registered as {name!r}; name its --queue or --import its module")
         async with runtime.db.begin() as conn:
             job = name if name in runtime.registry else _adhoc(name, queue or "")
-            job_id = await enqueue(conn, job, parsed, clock=runtime.clock, queue=queue, delay=delay,
-                                   meta={"enqueued_by": _actor(actor)})
-            await admin.audit(conn, at=runtime.clock.now(), actor=_actor(actor), action="jobs.enqueue",
-                              subject=f"job:{job_id}", details={"name": name})
+            job_id = await enqueue(
+                conn, job, parsed, clock=runtime.clock, queue=queue, delay=delay, meta={"enqueued_by": _actor(actor)}
+            )
+            await admin.audit(
+                conn,
+                at=runtime.clock.now(),
+                actor=_actor(actor),
+                action="jobs.enqueue",
+                subject=f"job:{job_id}",
+                details={"name": name},
+            )
         return job_id
 
     try:

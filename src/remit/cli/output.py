@@ -171,8 +171,11 @@ def run_with_runtime(fn: Callable[[Runtime], Awaitable[T]]) -> T:
     except Exception as exc:
         if not is_unavailable_error(exc):
             raise
-        fail(f"database unavailable ({type(exc).__name__}); check DATABASE_URL, that the server runs and that "
-             "`remit migrate` has run", code=ExitCode.DATABASE_UNAVAILABLE)
+        fail(
+            f"database unavailable ({type(exc).__name__}); check DATABASE_URL, that the server runs and that "
+            "`remit migrate` has run",
+            code=ExitCode.DATABASE_UNAVAILABLE,
+        )
 
 
 #: aiosqlite names each connection's worker thread after this function (``Thread-1 (<name>)``).
@@ -188,8 +191,11 @@ async def _settle_sqlite_threads(timeout: float = 1.0) -> None:
     runtime's close every such thread has been told to stop, so joining each (off the loop) takes
     milliseconds.
     """
-    stray = [thread for thread in threading.enumerate()
-             if thread.name.endswith(_AIOSQLITE_WORKER) and thread is not threading.current_thread()]
+    stray = [
+        thread
+        for thread in threading.enumerate()
+        if thread.name.endswith(_AIOSQLITE_WORKER) and thread is not threading.current_thread()
+    ]
     for thread in stray:
         await asyncio.to_thread(thread.join, timeout)
 

@@ -17,8 +17,9 @@ PORT_OPTION = typer.Option(8000, "--port", min=0, max=65535, help="TCP port to l
 ACCESS_LOG_OPTION = typer.Option(False, "--access-log", help="Log one line per HTTP request.")
 
 
-def _print_where_to_look(endpoints: service.Endpoints, *, with_worker: bool, sandbox: bool = False,
-                         default_url: bool = True) -> None:
+def _print_where_to_look(
+    endpoints: service.Endpoints, *, with_worker: bool, sandbox: bool = False, default_url: bool = True
+) -> None:
     console = Console()
     what = "API, worker and scheduler" if with_worker else "API"
     console.print(f"[bold green]remit is up[/bold green] ({what}) on {endpoints.base_url}", highlight=False)
@@ -40,8 +41,10 @@ def migrate_command(
         reached = service.migrate_database(settings.database_url, revision)
     except Exception as exc:
         if is_unavailable_error(exc):
-            fail(f"database unreachable ({type(exc).__name__}); check DATABASE_URL and that the server runs",
-                 code=service.ExitCode.DATABASE_UNAVAILABLE)
+            fail(
+                f"database unreachable ({type(exc).__name__}); check DATABASE_URL and that the server runs",
+                code=service.ExitCode.DATABASE_UNAVAILABLE,
+            )
         raise
     Console().print(f"database at revision {reached or 'base'}", highlight=False)
 
@@ -49,10 +52,17 @@ def migrate_command(
 def serve_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: bool = ACCESS_LOG_OPTION) -> None:
     """Serve the HTTP API only; run workers with ``remit worker`` (scale each on its own)."""
     settings = service.served_settings(load_settings_or_exit(), host, port)
-    code = run_async(service.run(
-        settings, host=host, port=port, with_worker=False, run_migrations=False, access_log=access_log,
-        on_started=lambda endpoints: _print_where_to_look(endpoints, with_worker=False),
-    ))
+    code = run_async(
+        service.run(
+            settings,
+            host=host,
+            port=port,
+            with_worker=False,
+            run_migrations=False,
+            access_log=access_log,
+            on_started=lambda endpoints: _print_where_to_look(endpoints, with_worker=False),
+        )
+    )
     raise typer.Exit(code)
 
 
@@ -65,12 +75,22 @@ def up_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: boo
 
     settings = service.served_settings(load_settings_or_exit(), host, port)
     with_sandbox = sandbox.applies(settings)
-    code = run_async(service.run(
-        settings, host=host, port=port, with_worker=True, run_migrations=True, access_log=access_log,
-        on_started=lambda endpoints: _print_where_to_look(
-            endpoints, with_worker=True, sandbox=with_sandbox,
-            default_url=endpoints.base_url == Settings.model_fields["url"].default),
-    ))
+    code = run_async(
+        service.run(
+            settings,
+            host=host,
+            port=port,
+            with_worker=True,
+            run_migrations=True,
+            access_log=access_log,
+            on_started=lambda endpoints: _print_where_to_look(
+                endpoints,
+                with_worker=True,
+                sandbox=with_sandbox,
+                default_url=endpoints.base_url == Settings.model_fields["url"].default,
+            ),
+        )
+    )
     raise typer.Exit(code)
 
 

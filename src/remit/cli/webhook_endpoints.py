@@ -73,13 +73,16 @@ async def check_endpoint(processor: Processor, url: str, configured: list[str]) 
     result = CheckResult(url)
     matches = endpoints_for(await processor.list_webhook_endpoints(), url)
     if not matches:
-        result.problems.append(f"no webhook endpoint is registered for {url}; run `remit webhooks register "
-                               f"--url {url}`")
+        result.problems.append(
+            f"no webhook endpoint is registered for {url}; run `remit webhooks register --url {url}`"
+        )
         return result
     if len(matches) > 1:
         ids = ", ".join(str(e["id"]) for e in matches)
-        result.problems.append(f"{len(matches)} endpoints are registered for {url} ({ids}): each event would "
-                               "arrive more than once; delete all but one")
+        result.problems.append(
+            f"{len(matches)} endpoints are registered for {url} ({ids}): each event would "
+            "arrive more than once; delete all but one"
+        )
     endpoint = matches[0]
     result.endpoint_id = str(endpoint["id"])
     if endpoint.get("status") != "enabled":
@@ -90,11 +93,12 @@ async def check_endpoint(processor: Processor, url: str, configured: list[str]) 
     elif isinstance(processor, FakeProcessor):
         secret = await processor.engine.endpoint_secret(result.endpoint_id)
         if secret not in configured:
-            result.problems.append(f"{SECRET_VARIABLE} does not contain endpoint {endpoint['id']}'s signing "
-                                   "secret")
+            result.problems.append(f"{SECRET_VARIABLE} does not contain endpoint {endpoint['id']}'s signing secret")
     else:
-        result.notes.append("Stripe does not return an endpoint's secret after creation; check that "
-                            f"{SECRET_VARIABLE} holds the one shown at registration")
+        result.notes.append(
+            "Stripe does not return an endpoint's secret after creation; check that "
+            f"{SECRET_VARIABLE} holds the one shown at registration"
+        )
     if endpoint.get("api_version") not in (None, API_VERSION):
         result.notes.append(f"endpoint api_version {endpoint.get('api_version')} differs from {API_VERSION}")
     return result
@@ -102,24 +106,32 @@ async def check_endpoint(processor: Processor, url: str, configured: list[str]) 
 
 def register_command(
     url: Annotated[str, typer.Option("--url", help="The public URL of remit's webhook endpoint.")],
-    secret_file: Annotated[Path | None, typer.Option(
-        "--secret-file", help="Write the new secret to this file (mode 600) instead of printing it.")] = None,
+    secret_file: Annotated[
+        Path | None,
+        typer.Option("--secret-file", help="Write the new secret to this file (mode 600) instead of printing it."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Register even if an endpoint has this URL.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the endpoint (without its secret) as JSON.")]
-    = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the endpoint (without its secret) as JSON.")] = False,
 ) -> None:
     """Create the webhook endpoint at the processor with exactly the event types remit handles."""
+
     async def main() -> tuple[StripeObject, str]:
         runtime = load_runtime()
         processor = build_processor(runtime.settings, runtime.db, runtime.clock)
         try:
             existing = endpoints_for(await processor.list_webhook_endpoints(), url)
             if existing and not force:
-                fail(f"endpoint {existing[0]['id']} is already registered for {url}; "
-                     "`remit webhooks check` verifies it (--force registers another)")
+                fail(
+                    f"endpoint {existing[0]['id']} is already registered for {url}; "
+                    "`remit webhooks check` verifies it (--force registers another)"
+                )
             endpoint = await processor.create_webhook_endpoint(
-                url=url, enabled_events=handled_event_types(), description=DESCRIPTION, api_version=API_VERSION,
-                idempotency_key=f"remit-register-{uuid.uuid4().hex}")
+                url=url,
+                enabled_events=handled_event_types(),
+                description=DESCRIPTION,
+                api_version=API_VERSION,
+                idempotency_key=f"remit-register-{uuid.uuid4().hex}",
+            )
         except ProcessorError as exc:
             fail(f"the processor refused: {exc}")
         finally:
@@ -133,8 +145,11 @@ def register_command(
     if as_json:
         typer.echo(dumps(endpoint))
     else:
-        console.print(f"registered endpoint [bold]{endpoint['id']}[/bold] for {url} "
-                      f"({len(endpoint.get('enabled_events') or [])} event types)", highlight=False)
+        console.print(
+            f"registered endpoint [bold]{endpoint['id']}[/bold] for {url} "
+            f"({len(endpoint.get('enabled_events') or [])} event types)",
+            highlight=False,
+        )
     if not secret:
         console.print("the processor returned no signing secret; look it up in its dashboard", style="yellow")
         return
@@ -147,7 +162,10 @@ def register_command(
     console.print(
         f"The endpoint's signing secret {where}. Set it as {SECRET_VARIABLE} for every remit process; "
         f"while rotating, list the new one first and keep the old one: {SECRET_VARIABLE}=<new>,<old>. "
-        "Then run `remit webhooks check`.", highlight=False, soft_wrap=True)
+        "Then run `remit webhooks check`.",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _write_secret(path: Path, secret: str) -> None:
@@ -157,11 +175,13 @@ def _write_secret(path: Path, secret: str) -> None:
 
 
 def check_command(
-    url: Annotated[str | None, typer.Option(
-        "--url", help="The endpoint URL to check (default: REMIT_URL + REMIT_WEBHOOK_PATH).")] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="The endpoint URL to check (default: REMIT_URL + REMIT_WEBHOOK_PATH).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Verify that the registered endpoint, its event types and the configured secret agree; exit 1 if not."""
+
     async def main() -> CheckResult:
         runtime = load_runtime()
         processor = build_processor(runtime.settings, runtime.db, runtime.clock)
@@ -175,8 +195,13 @@ def check_command(
             await runtime.close()
 
     result = run_async(main())
-    report: dict[str, Any] = {"ok": result.ok, "url": result.url, "endpoint": result.endpoint_id,
-                              "problems": result.problems, "notes": result.notes}
+    report: dict[str, Any] = {
+        "ok": result.ok,
+        "url": result.url,
+        "endpoint": result.endpoint_id,
+        "problems": result.problems,
+        "notes": result.notes,
+    }
     if as_json:
         typer.echo(dumps(report))
     else:
@@ -184,8 +209,9 @@ def check_command(
         for note in result.notes:
             console.print(f"note: {note}", highlight=False, soft_wrap=True)
         if result.ok:
-            console.print(f"[green]ok[/green]: endpoint {result.endpoint_id} for {result.url} agrees with remit",
-                          highlight=False)
+            console.print(
+                f"[green]ok[/green]: endpoint {result.endpoint_id} for {result.url} agrees with remit", highlight=False
+            )
     if not result.ok:
         fail("; ".join(result.problems))
 

@@ -37,8 +37,12 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 ActorOption = Annotated[str | None, typer.Option("--actor", help="Who is acting (default: operator:$USER).")]
 StatusOption = Annotated[str | None, typer.Option("--status", help="Only this status.")]
 TypeOption = Annotated[str | None, typer.Option("--type", help="Event type or pattern, e.g. 'invoice.*'.")]
-SinceOption = Annotated[str | None, typer.Option(
-    "--since", help="Received at or after: a date (2026-03-01), a time (2026-03-01T12:00Z) or an age (7d, 12h).")]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since", help="Received at or after: a date (2026-03-01), a time (2026-03-01T12:00Z) or an age (7d, 12h)."
+    ),
+]
 
 LIST_COLUMNS = ["id", "event_id", "type", "status", "endpoint", "attempts", "received_at", "error"]
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
@@ -64,8 +68,7 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
     try:
         return parse_instant(text)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date, a time or an age like 7d",
-                                 param_hint="'--since'") from None
+        raise typer.BadParameter(f"{value!r} is not a date, a time or an age like 7d", param_hint="'--since'") from None
 
 
 def parse_status(value: str | None) -> EventStatus | None:
@@ -74,8 +77,9 @@ def parse_status(value: str | None) -> EventStatus | None:
     try:
         return EventStatus(value)
     except ValueError:
-        raise typer.BadParameter(f"unknown status {value!r}; one of {', '.join(s.value for s in EventStatus)}",
-                                 param_hint="'--status'") from None
+        raise typer.BadParameter(
+            f"unknown status {value!r}; one of {', '.join(s.value for s in EventStatus)}", param_hint="'--status'"
+        ) from None
 
 
 def default_actor(given: str | None) -> str:
@@ -101,8 +105,7 @@ def _run(fn: Callable[[Runtime], Awaitable[T]]) -> T:
 
 def _filter(status: str | None, type_pattern: str | None, since: str | None, now: datetime) -> EventFilter:
     parsed = parse_status(status)
-    return EventFilter(statuses=(parsed,) if parsed else (), type_pattern=type_pattern,
-                       since=parse_since(since, now))
+    return EventFilter(statuses=(parsed,) if parsed else (), type_pattern=type_pattern, since=parse_since(since, now))
 
 
 @app.command("list")
@@ -177,8 +180,9 @@ def replay_command(
             result = await replay_event(runtime, event_row_id, actor=who)
         else:
             event_filter = _filter(status or EventStatus.DEAD.value, type_pattern, since, runtime.clock.now())
-            result = await replay_matching(runtime, event_filter, actor=who, dry_run=dry_run, limit=limit,
-                                           stagger=stagger)
+            result = await replay_matching(
+                runtime, event_filter, actor=who, dry_run=dry_run, limit=limit, stagger=stagger
+            )
         return result.to_json()
 
     outcome = _run(main)
@@ -188,8 +192,10 @@ def replay_command(
     if outcome["dry_run"]:
         typer.echo(f"would replay {outcome['matched']} event(s) (dry run: nothing changed)")
     else:
-        typer.echo(f"replayed {outcome['replayed']} of {outcome['matched']} event(s)"
-                   + (f", {outcome['hurried']} pending retr(ies) brought forward" if outcome["hurried"] else ""))
+        typer.echo(
+            f"replayed {outcome['replayed']} of {outcome['matched']} event(s)"
+            + (f", {outcome['hurried']} pending retr(ies) brought forward" if outcome["hurried"] else "")
+        )
     for event_type, count in sorted(outcome["by_type"].items()):
         typer.echo(f"  {event_type}: {count}")
 
@@ -212,8 +218,10 @@ def prune_command(
         print_object(outcome, True)
         return
     verb = "would delete" if dry_run else "deleted"
-    typer.echo(f"{verb} {outcome['processed']} processed (before {outcome['processed_before']}) and "
-               f"{outcome['dead']} dead (before {outcome['dead_before']}) event(s)")
+    typer.echo(
+        f"{verb} {outcome['processed']} processed (before {outcome['processed_before']}) and "
+        f"{outcome['dead']} dead (before {outcome['dead_before']}) event(s)"
+    )
 
 
 @app.command("release")

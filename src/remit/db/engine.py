@@ -151,8 +151,9 @@ class Database:
         would have to upgrade SQLite's lock and may fail with ``database is locked``: use :meth:`begin`.
         """
         if self._reader is None:
-            self._reader = _async_engine(self.url, poolclass=sa.pool.NullPool,
-                                         execution_options={READ_ONLY_OPTION: True})
+            self._reader = _async_engine(
+                self.url, poolclass=sa.pool.NullPool, execution_options={READ_ONLY_OPTION: True}
+            )
         return self._reader.begin()
 
     async def ping(self) -> None:
@@ -184,7 +185,9 @@ class Database:
                 if log_each_try:
                     log.warning(
                         "database not reachable (try %d, %s); retrying in %.1fs",
-                        attempt, exc.__cause__.__class__.__name__, wait,
+                        attempt,
+                        exc.__cause__.__class__.__name__,
+                        wait,
                     )
                 await asyncio.sleep(wait)
                 delay = min(delay * 2, 5.0)

@@ -53,8 +53,11 @@ class WorkerInfo:
     heartbeat_at: datetime
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "started_at": self.started_at.isoformat(),
-                "heartbeat_at": self.heartbeat_at.isoformat()}
+        return {
+            **asdict(self),
+            "started_at": self.started_at.isoformat(),
+            "heartbeat_at": self.heartbeat_at.isoformat(),
+        }
 
 
 async def queue_stats(db: Database, now: datetime, configured: dict[str, int] | None = None) -> list[QueueStats]:
@@ -98,19 +101,24 @@ async def queue_stats(db: Database, now: datetime, configured: dict[str, int] | 
 async def live_workers(db: Database, now: datetime, lease_seconds: float) -> list[WorkerInfo]:
     async with db.connect() as conn:
         rows = (
-            await conn.execute(
-                sa.select(workers)
-                .where(workers.c.heartbeat_at >= now - timedelta(seconds=lease_seconds))
-                .order_by(workers.c.started_at)
+            (
+                await conn.execute(
+                    sa.select(workers)
+                    .where(workers.c.heartbeat_at >= now - timedelta(seconds=lease_seconds))
+                    .order_by(workers.c.started_at)
+                )
             )
-        ).mappings().all()
+            .mappings()
+            .all()
+        )
     return [
         WorkerInfo(r["id"], r["host"], r["pid"], list(r["queues"]), r["started_at"], r["heartbeat_at"]) for r in rows
     ]
 
 
-async def refresh_metrics(db: Database, now: datetime, lease_seconds: float,
-                          configured: dict[str, int] | None = None) -> None:
+async def refresh_metrics(
+    db: Database, now: datetime, lease_seconds: float, configured: dict[str, int] | None = None
+) -> None:
     """Set the database-derived gauges (queue depth by state, oldest age, paused, workers alive)."""
     for stats in await queue_stats(db, now, configured):
         for state in _STATES:
@@ -121,8 +129,13 @@ async def refresh_metrics(db: Database, now: datetime, lease_seconds: float,
 
 
 async def list_jobs(
-    db: Database, *, queue: str | None = None, state: str | None = None, name: str | None = None,
-    limit: int = 50, ids: list[int] | None = None,
+    db: Database,
+    *,
+    queue: str | None = None,
+    state: str | None = None,
+    name: str | None = None,
+    limit: int = 50,
+    ids: list[int] | None = None,
 ) -> list[Job]:
     stmt = sa.select(jobs).order_by(jobs.c.id.desc()).limit(limit)
     if queue:
@@ -137,8 +150,16 @@ async def list_jobs(
         return [Job.from_row(row) for row in (await conn.execute(stmt)).mappings().all()]
 
 
-async def audit(conn: AsyncConnection, *, at: datetime, actor: str, action: str, subject: str | None,
-                details: dict[str, Any], note: str | None = None) -> None:
+async def audit(
+    conn: AsyncConnection,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    subject: str | None,
+    details: dict[str, Any],
+    note: str | None = None,
+) -> None:
     """Append one line to the operator audit trail (who did what, when)."""
     await conn.execute(
         sa.insert(audit_log).values(at=at, actor=actor, action=action, subject=subject, details=details, note=note)
@@ -149,11 +170,19 @@ async def retry_jobs(db: Database, job_ids: list[int], *, now: datetime, actor: 
     """Put discarded, cancelled or retryable jobs back to ``available`` now; audited."""
     async with db.begin() as conn:
         changed = await store.make_available(
-            conn, job_ids, from_states=[JobState.DISCARDED, JobState.CANCELLED, JobState.RETRYABLE,
-                                        JobState.SCHEDULED], now=now,
+            conn,
+            job_ids,
+            from_states=[JobState.DISCARDED, JobState.CANCELLED, JobState.RETRYABLE, JobState.SCHEDULED],
+            now=now,
         )
-        await audit(conn, at=now, actor=actor, action="jobs.retry", subject=None,
-                    details={"job_ids": job_ids[:1000], "requested": len(job_ids), "changed": changed})
+        await audit(
+            conn,
+            at=now,
+            actor=actor,
+            action="jobs.retry",
+            subject=None,
+            details={"job_ids": job_ids[:1000], "requested": len(job_ids), "changed": changed},
+        )
     return changed
 
 
@@ -161,14 +190,20 @@ async def cancel_job(db: Database, job_id: int, *, now: datetime, actor: str, re
     async with db.begin() as conn:
         done = await store.cancel(conn, job_id, now=now, reason=reason)
         if done:
-            await audit(conn, at=now, actor=actor, action="jobs.cancel", subject=f"job:{job_id}",
-                        details={"reason": reason})
+            await audit(
+                conn, at=now, actor=actor, action="jobs.cancel", subject=f"job:{job_id}", details={"reason": reason}
+            )
     return done
 
 
 async def set_paused(db: Database, queue: str, paused: bool, *, now: datetime, actor: str) -> None:
     async with db.begin() as conn:
         await store.set_paused(conn, queue, paused, now=now, by=actor)
-        await audit(conn, at=now, actor=actor, action="queues.pause" if paused else "queues.resume",
-                    subject=f"queue:{queue}", details={})
-
+        await audit(
+            conn,
+            at=now,
+            actor=actor,
+            action="queues.pause" if paused else "queues.resume",
+            subject=f"queue:{queue}",
+            details={},
+        )

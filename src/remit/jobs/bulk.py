@@ -20,8 +20,19 @@ from remit.db.tables.jobs import PENDING_STATES_SQL
 from remit.db.types import UtcDateTime
 
 _COLUMNS = (
-    "queue", "name", "args", "state", "priority", "attempt", "max_attempts", "unique_key",
-    "scheduled_at", "inserted_at", "timeout", "errors", "meta",
+    "queue",
+    "name",
+    "args",
+    "state",
+    "priority",
+    "attempt",
+    "max_attempts",
+    "unique_key",
+    "scheduled_at",
+    "inserted_at",
+    "timeout",
+    "errors",
+    "meta",
 )
 _CONFLICT = f"ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND {PENDING_STATES_SQL} DO NOTHING"
 

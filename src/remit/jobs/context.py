@@ -50,7 +50,10 @@ class JobContext:
         async with self.db.begin() as conn:
             await conn.execute(
                 sa.update(jobs)
-                .where(jobs.c.id == self.job.id, jobs.c.attempt == self.job.attempt,
-                       jobs.c.state == JobState.EXECUTING.value)
+                .where(
+                    jobs.c.id == self.job.id,
+                    jobs.c.attempt == self.job.attempt,
+                    jobs.c.state == JobState.EXECUTING.value,
+                )
                 .values(meta=meta)
             )

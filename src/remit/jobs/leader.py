@@ -33,4 +33,3 @@ async def try_lead(conn: AsyncConnection, *, name: str, holder: str, now: dateti
 async def resign(conn: AsyncConnection, *, name: str, holder: str) -> None:
     """Give leadership up at once (graceful shutdown), so the next process need not wait for expiry."""
     await conn.execute(sa.delete(leaders).where(leaders.c.name == name, leaders.c.holder == holder))
-

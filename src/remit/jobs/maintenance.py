@@ -32,8 +32,12 @@ async def rescue_orphans(runtime: Runtime, *, lease: timedelta | None = None) ->
     async with runtime.db.begin() as conn:
         plans = []
         for job in await store.orphaned(conn, now=now, lease=lease):
-            error = {"attempt": job.attempt, "at": now.isoformat(), "type": "WorkerLost",
-                     "message": "the worker running this job stopped heartbeating"}
+            error = {
+                "attempt": job.attempt,
+                "at": now.isoformat(),
+                "type": "WorkerLost",
+                "message": "the worker running this job stopped heartbeating",
+            }
             errors = [*(job.errors or []), error]
             if job.is_last_attempt:
                 plan = Plan(JobState.DISCARDED, {"errors": errors})

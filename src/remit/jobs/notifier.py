@@ -53,7 +53,6 @@ class Listener:
             except Exception as exc:
                 self.connected.clear()
                 self.reconnects += 1
-                log.warning("job listener lost its connection (%s); reconnecting in %.1fs",
-                            type(exc).__name__, delay)
+                log.warning("job listener lost its connection (%s); reconnecting in %.1fs", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_backoff)

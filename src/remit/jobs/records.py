@@ -11,7 +11,16 @@ from remit.jobs.states import JobState
 
 #: The columns a claim returns, in :meth:`Job.claimed` order.
 CLAIM_COLUMN_NAMES = (
-    "id", "queue", "name", "args", "attempt", "max_attempts", "priority", "scheduled_at", "timeout", "meta",
+    "id",
+    "queue",
+    "name",
+    "args",
+    "attempt",
+    "max_attempts",
+    "priority",
+    "scheduled_at",
+    "timeout",
+    "meta",
 )
 
 #: Error messages kept on a job are cut to this many characters.
@@ -69,10 +78,23 @@ class Job:
         """A job from a claim's RETURNING row, in :data:`CLAIM_COLUMN_NAMES` order."""
         job_id, queue, name, args, attempt, max_attempts, priority, scheduled_at, timeout, meta = row
         return cls(
-            id=job_id, queue=queue, name=name, args=args or {}, state=JobState.EXECUTING, priority=priority,
-            attempt=attempt, max_attempts=max_attempts, unique_key=None, scheduled_at=scheduled_at,
-            inserted_at=None, attempted_at=now, finished_at=None, attempted_by=worker_id, timeout=timeout,
-            errors=None, meta=meta or {},
+            id=job_id,
+            queue=queue,
+            name=name,
+            args=args or {},
+            state=JobState.EXECUTING,
+            priority=priority,
+            attempt=attempt,
+            max_attempts=max_attempts,
+            unique_key=None,
+            scheduled_at=scheduled_at,
+            inserted_at=None,
+            attempted_at=now,
+            finished_at=None,
+            attempted_by=worker_id,
+            timeout=timeout,
+            errors=None,
+            meta=meta or {},
         )
 
     @property

@@ -35,9 +35,7 @@ def _executing_guard(job_id: int, attempt: int) -> Any:
     return sa.and_(jobs.c.id == job_id, jobs.c.attempt == attempt, jobs.c.state == JobState.EXECUTING.value)
 
 
-async def claim(
-    conn: AsyncConnection, *, queue: str, limit: int, worker_id: str, now: datetime
-) -> list[Job]:
+async def claim(conn: AsyncConnection, *, queue: str, limit: int, worker_id: str, now: datetime) -> list[Job]:
     """Move up to ``limit`` due jobs of ``queue`` to ``executing`` for ``worker_id`` and return them.
 
     A paused queue yields nothing: the pause is checked inside the same statement, so every worker obeys it
@@ -90,9 +88,7 @@ async def complete_many(conn: AsyncConnection, runs: Sequence[tuple[int, int]], 
     return await bulk.complete_runs(conn, runs, now)
 
 
-async def finish_attempt(
-    conn: AsyncConnection, job: Job, target: JobState, *, now: datetime, **values: Any
-) -> bool:
+async def finish_attempt(conn: AsyncConnection, job: Job, target: JobState, *, now: datetime, **values: Any) -> bool:
     """Move the ``executing`` run ``job`` to ``target`` with ``values``; False when the run is stale."""
     check_transition(JobState.EXECUTING, target)
     if target in (JobState.COMPLETED, JobState.DISCARDED, JobState.CANCELLED):
@@ -165,9 +161,7 @@ async def make_available(
 async def cancel(conn: AsyncConnection, job_id: int, *, now: datetime, reason: str) -> bool:
     """Operator cancel of a job that has not started (an executing one is left to finish)."""
     allowed = sorted(s.value for s in sources_of(JobState.CANCELLED) if s is not JobState.EXECUTING)
-    row = (
-        await conn.execute(sa.select(jobs.c.meta).where(jobs.c.id == job_id, jobs.c.state.in_(allowed)))
-    ).first()
+    row = (await conn.execute(sa.select(jobs.c.meta).where(jobs.c.id == job_id, jobs.c.state.in_(allowed)))).first()
     if row is None:
         return False
     stmt = (
@@ -182,8 +176,11 @@ async def set_paused(conn: AsyncConnection, queue: str, paused: bool, *, now: da
     stmt = dialect.insert(conn, queue_states).values(name=queue, paused=paused, updated_at=now, updated_by=by)
     stmt = stmt.on_conflict_do_update(
         index_elements=[queue_states.c.name],
-        set_={"paused": stmt.excluded.paused, "updated_at": stmt.excluded.updated_at,
-              "updated_by": stmt.excluded.updated_by},
+        set_={
+            "paused": stmt.excluded.paused,
+            "updated_at": stmt.excluded.updated_at,
+            "updated_by": stmt.excluded.updated_by,
+        },
     )
     await conn.execute(stmt)
 
@@ -207,9 +204,7 @@ async def forget_dead_workers(conn: AsyncConnection, *, before: datetime) -> int
     return (await conn.execute(sa.delete(workers).where(workers.c.heartbeat_at < before))).rowcount
 
 
-async def prune(
-    conn: AsyncConnection, *, states: Iterable[JobState], before: datetime, limit: int = 10_000
-) -> int:
+async def prune(conn: AsyncConnection, *, states: Iterable[JobState], before: datetime, limit: int = 10_000) -> int:
     """Delete up to ``limit`` finished jobs in ``states`` that finished before ``before``."""
     doomed = (
         sa.select(jobs.c.id)
@@ -218,4 +213,3 @@ async def prune(
     )
     stmt = sa.delete(jobs).where(jobs.c.id.in_(doomed.scalar_subquery()))
     return (await conn.execute(stmt)).rowcount
-

@@ -142,8 +142,9 @@ class Worker:
             queue = self._queues.get(name) or _Queue(QueueSpec(name, name, self._batch))
             while True:
                 async with self.runtime.db.begin() as conn:
-                    batch = await store.claim(conn, queue=name, limit=self._batch, worker_id=self.id,
-                                              now=self.runtime.clock.now())
+                    batch = await store.claim(
+                        conn, queue=name, limit=self._batch, worker_id=self.id, now=self.runtime.clock.now()
+                    )
                 if not batch:
                     break
                 for job in batch:
@@ -340,8 +341,14 @@ class Worker:
 
     async def _heartbeat_once(self) -> None:
         async with self.runtime.db.begin() as conn:
-            await store.heartbeat(conn, worker_id=self.id, host=socket.gethostname(), pid=os.getpid(),
-                                  queues=self.queue_names, now=self.runtime.clock.now())
+            await store.heartbeat(
+                conn,
+                worker_id=self.id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                queues=self.queue_names,
+                now=self.runtime.clock.now(),
+            )
 
     async def _heartbeat_loop(self) -> None:
         while True:

@@ -15,9 +15,23 @@ from typing import Any
 #: Keys whose values are personal data in processor objects; refused anywhere in ledger data.
 PII_KEYS = frozenset(
     {
-        "email", "name", "phone", "address", "shipping", "billing_details", "customer_email", "customer_name",
-        "customer_phone", "customer_address", "customer_shipping", "customer_details", "receipt_email",
-        "individual_name", "business_name", "first_name", "last_name",
+        "email",
+        "name",
+        "phone",
+        "address",
+        "shipping",
+        "billing_details",
+        "customer_email",
+        "customer_name",
+        "customer_phone",
+        "customer_address",
+        "customer_shipping",
+        "customer_details",
+        "receipt_email",
+        "individual_name",
+        "business_name",
+        "first_name",
+        "last_name",
     }
 )
 

@@ -20,10 +20,12 @@ def webhook_url(settings: Settings, base_url: str | None = None) -> str:
     return (base_url or settings.url).rstrip("/") + settings.webhook_path
 
 
-def build_fake_engine(settings: Settings, db: Database, clock: Clock, *, delivery: Delivery | None = None,
-                      base_url: str | None = None) -> FakeEngine:
+def build_fake_engine(
+    settings: Settings, db: Database, clock: Clock, *, delivery: Delivery | None = None, base_url: str | None = None
+) -> FakeEngine:
     """The fake's engine with remit's configured secret; events go to ``delivery`` or, by default, over HTTP
     to the running service."""
+
     def secret() -> str:
         secrets = settings.webhook_secrets
         if not secrets:

@@ -42,17 +42,30 @@ class Processor(Protocol):
 
     # customers ---------------------------------------------------------------------------------------------
     async def create_customer(
-        self, *, idempotency_key: str, email: str | None = None, name: str | None = None,
-        description: str | None = None, metadata: Metadata | None = None, payment_method: str | None = None,
+        self,
+        *,
+        idempotency_key: str,
+        email: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        metadata: Metadata | None = None,
+        payment_method: str | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> StripeObject:
         """Create a customer; ``payment_method`` is attached and made the invoice default."""
         ...
 
     async def update_customer(
-        self, customer_id: str, *, idempotency_key: str, email: str | None = None, name: str | None = None,
-        description: str | None = None, metadata: Metadata | None = None,
-        default_payment_method: str | None = None, extra: Mapping[str, Any] | None = None,
+        self,
+        customer_id: str,
+        *,
+        idempotency_key: str,
+        email: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        metadata: Metadata | None = None,
+        default_payment_method: str | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> StripeObject:
         """Update the given fields only (metadata merges, as in Stripe)."""
         ...
@@ -65,25 +78,35 @@ class Processor(Protocol):
         """Delete the customer (its subscriptions end at once); returns the deleted stub."""
         ...
 
-    async def attach_payment_method(
-        self, payment_method: str, *, customer: str, idempotency_key: str
-    ) -> StripeObject:
+    async def attach_payment_method(self, payment_method: str, *, customer: str, idempotency_key: str) -> StripeObject:
         """Attach a payment method (``pm_…`` or a test token such as ``pm_card_visa``) to a customer."""
         ...
 
     # subscriptions -----------------------------------------------------------------------------------------
     async def create_subscription(
-        self, *, customer: str, items: Sequence[Mapping[str, Any]], idempotency_key: str,
-        trial_period_days: int | None = None, default_payment_method: str | None = None,
-        metadata: Metadata | None = None, extra: Mapping[str, Any] | None = None,
+        self,
+        *,
+        customer: str,
+        items: Sequence[Mapping[str, Any]],
+        idempotency_key: str,
+        trial_period_days: int | None = None,
+        default_payment_method: str | None = None,
+        metadata: Metadata | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> StripeObject:
         """Subscribe ``customer`` to ``items`` (``[{"price": "price_…", "quantity": 1}]``); the first invoice is
         created and charged at once, as in Stripe."""
         ...
 
     async def update_subscription(
-        self, subscription_id: str, *, idempotency_key: str, price: str | None = None,
-        quantity: int | None = None, proration_behavior: str | None = None, metadata: Metadata | None = None,
+        self,
+        subscription_id: str,
+        *,
+        idempotency_key: str,
+        price: str | None = None,
+        quantity: int | None = None,
+        proration_behavior: str | None = None,
+        metadata: Metadata | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> StripeObject:
         """Change the plan (``price`` replaces the first item's price) or quantity or metadata."""
@@ -99,29 +122,40 @@ class Processor(Protocol):
         """Undo a cancel-at-period-end, or resume a paused subscription."""
         ...
 
-    async def retrieve_subscription(self, subscription_id: str) -> StripeObject:
-        ...
+    async def retrieve_subscription(self, subscription_id: str) -> StripeObject: ...
 
     async def list_subscription_items(
-        self, subscription_id: str, *, limit: int = 10, starting_after: str | None = None,
+        self,
+        subscription_id: str,
+        *,
+        limit: int = 10,
+        starting_after: str | None = None,
     ) -> StripeObject:
         """One page of a subscription's items (``GET /v1/subscription_items?subscription=…``), as a Stripe list
         object. A subscription embeds only the first ten; the mirror completes a truncated ``items`` here."""
         ...
 
     # invoices ----------------------------------------------------------------------------------------------
-    async def retrieve_invoice(self, invoice_id: str) -> StripeObject:
-        ...
+    async def retrieve_invoice(self, invoice_id: str) -> StripeObject: ...
 
     async def list_invoices(
-        self, *, customer: str | None = None, subscription: str | None = None, status: str | None = None,
-        limit: int = 10, starting_after: str | None = None,
+        self,
+        *,
+        customer: str | None = None,
+        subscription: str | None = None,
+        status: str | None = None,
+        limit: int = 10,
+        starting_after: str | None = None,
     ) -> StripeObject:
         """One page of invoices, newest first, as a Stripe list object."""
         ...
 
     async def list_invoice_lines(
-        self, invoice_id: str, *, limit: int = 10, starting_after: str | None = None,
+        self,
+        invoice_id: str,
+        *,
+        limit: int = 10,
+        starting_after: str | None = None,
     ) -> StripeObject:
         """One page of an invoice's lines (``GET /v1/invoices/{id}/lines``), in the invoice's order, as a Stripe
         list object. An invoice embeds only the first ten; the mirror completes a truncated ``lines`` here."""
@@ -135,45 +169,67 @@ class Processor(Protocol):
 
     # refunds -----------------------------------------------------------------------------------------------
     async def create_refund(
-        self, *, idempotency_key: str, charge: str | None = None, payment_intent: str | None = None,
-        amount: int | None = None, reason: str | None = None, metadata: Metadata | None = None,
+        self,
+        *,
+        idempotency_key: str,
+        charge: str | None = None,
+        payment_intent: str | None = None,
+        amount: int | None = None,
+        reason: str | None = None,
+        metadata: Metadata | None = None,
     ) -> StripeObject:
         """Refund a charge (whole when ``amount`` is None)."""
         ...
 
     # sessions ----------------------------------------------------------------------------------------------
     async def create_checkout_session(
-        self, *, idempotency_key: str, mode: str, success_url: str, cancel_url: str | None = None,
-        line_items: Sequence[Mapping[str, Any]] = (), customer: str | None = None,
-        customer_email: str | None = None, client_reference_id: str | None = None,
-        metadata: Metadata | None = None, extra: Mapping[str, Any] | None = None,
+        self,
+        *,
+        idempotency_key: str,
+        mode: str,
+        success_url: str,
+        cancel_url: str | None = None,
+        line_items: Sequence[Mapping[str, Any]] = (),
+        customer: str | None = None,
+        customer_email: str | None = None,
+        client_reference_id: str | None = None,
+        metadata: Metadata | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> StripeObject:
         """A hosted checkout session (``mode``: payment, subscription or setup); its ``url`` is where to go."""
         ...
 
     async def create_billing_portal_session(
         self, *, customer: str, return_url: str, idempotency_key: str
-    ) -> StripeObject:
-        ...
+    ) -> StripeObject: ...
 
     # usage, money, events, endpoints -----------------------------------------------------------------------
     async def create_meter_event(
-        self, *, event_name: str, payload: Mapping[str, str], idempotency_key: str,
-        identifier: str | None = None, timestamp: int | None = None,
+        self,
+        *,
+        event_name: str,
+        payload: Mapping[str, str],
+        idempotency_key: str,
+        identifier: str | None = None,
+        timestamp: int | None = None,
     ) -> StripeObject:
         """Report usage (``payload`` holds ``stripe_customer_id`` and ``value``)."""
         ...
 
-    async def retrieve_balance_transaction(self, balance_transaction_id: str) -> StripeObject:
-        ...
+    async def retrieve_balance_transaction(self, balance_transaction_id: str) -> StripeObject: ...
 
     async def retrieve_event(self, event_id: str) -> StripeObject:
         """Re-fetch an event: the authoritative copy of what a webhook carried."""
         ...
 
     async def create_webhook_endpoint(
-        self, *, url: str, enabled_events: Sequence[str], idempotency_key: str,
-        description: str | None = None, api_version: str | None = None,
+        self,
+        *,
+        url: str,
+        enabled_events: Sequence[str],
+        idempotency_key: str,
+        description: str | None = None,
+        api_version: str | None = None,
     ) -> StripeObject:
         """Register an endpoint; the answer's ``secret`` is shown this once and never again."""
         ...

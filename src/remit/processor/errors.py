@@ -33,8 +33,9 @@ def header(headers: Mapping[str, str] | None, name: str) -> str | None:
     return None
 
 
-def from_answer(processor: str, method: str, status: int | None, body: Any,
-                headers: Mapping[str, str] | None = None) -> ProcessorError:
+def from_answer(
+    processor: str, method: str, status: int | None, body: Any, headers: Mapping[str, str] | None = None
+) -> ProcessorError:
     """The error for a non-2xx answer with Stripe's ``{"error": {...}}`` body."""
     error = body.get("error") if isinstance(body, Mapping) else None
     code = None
@@ -42,15 +43,15 @@ def from_answer(processor: str, method: str, status: int | None, body: Any,
         code = error.get("code") or error.get("type")
     return ProcessorError(
         f"{processor} processor: {method} answered {status}" + (f" ({code})" if code else ""),
-        status_code=status, retry_after=parse_retry_after(header(headers, "Retry-After")),
+        status_code=status,
+        retry_after=parse_retry_after(header(headers, "Retry-After")),
         code=str(code) if code else None,
     )
 
 
 def unreachable(processor: str, method: str, reason: str) -> ProcessorError:
     """Nothing answered (timeout, refused connection): no status, retryable."""
-    return ProcessorError(f"{processor} processor: {method} got no answer ({reason})", status_code=None,
-                          code=reason)
+    return ProcessorError(f"{processor} processor: {method} got no answer ({reason})", status_code=None, code=reason)
 
 
 __all__ = ["from_answer", "header", "parse_retry_after", "unreachable"]

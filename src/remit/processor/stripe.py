@@ -44,8 +44,14 @@ class StripeProcessor:
 
     name = NAME
 
-    def __init__(self, api_key: str, *, api_base: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 stripe_version: str | None = API_VERSION) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        api_base: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        stripe_version: str | None = API_VERSION,
+    ) -> None:
         quiet_payload_loggers()
         self._http = stripe.HTTPXClient(timeout=timeout)
         bases: dict[str, str] = {}
@@ -53,13 +59,22 @@ class StripeProcessor:
             base = api_base.rstrip("/")
             bases = {"api": base, "connect": base, "files": base, "meter_events": base}
         self._client = stripe.StripeClient(
-            api_key, base_addresses=bases or None, http_client=self._http, max_network_retries=0,  # type: ignore[arg-type]
+            api_key,
+            base_addresses=bases or None,  # type: ignore[arg-type]
+            http_client=self._http,
+            max_network_retries=0,
             stripe_version=stripe_version,
         )
         self._v1 = self._client.v1
 
-    async def _call(self, method: str, fn: Callable[..., Awaitable[Any]], *args: Any,
-                    params: Mapping[str, Any] | None = None, idempotency_key: str | None = None) -> Any:
+    async def _call(
+        self,
+        method: str,
+        fn: Callable[..., Awaitable[Any]],
+        *args: Any,
+        params: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
         options: dict[str, Any] = {}
         if idempotency_key is not None:
             options["idempotency_key"] = idempotency_key
@@ -85,103 +100,181 @@ class StripeProcessor:
         await self._http.close_async()  # type: ignore[no-untyped-call]
 
     # customers
-    async def create_customer(self, *, idempotency_key: str, email: str | None = None, name: str | None = None,
-                              description: str | None = None, metadata: Metadata | None = None,
-                              payment_method: str | None = None,
-                              extra: Mapping[str, Any] | None = None) -> StripeObject:
-        params = request_params(extra, email=email, name=name, description=description,
-                         metadata=dict(metadata) if metadata else None, payment_method=payment_method)
+    async def create_customer(
+        self,
+        *,
+        idempotency_key: str,
+        email: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        metadata: Metadata | None = None,
+        payment_method: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> StripeObject:
+        params = request_params(
+            extra,
+            email=email,
+            name=name,
+            description=description,
+            metadata=dict(metadata) if metadata else None,
+            payment_method=payment_method,
+        )
         if payment_method:
             params.setdefault("invoice_settings", {"default_payment_method": payment_method})
-        result: StripeObject = await self._call("customers.create", self._v1.customers.create_async, params=params,
-                                                idempotency_key=idempotency_key)
+        result: StripeObject = await self._call(
+            "customers.create", self._v1.customers.create_async, params=params, idempotency_key=idempotency_key
+        )
         return result
 
-    async def update_customer(self, customer_id: str, *, idempotency_key: str, email: str | None = None,
-                              name: str | None = None, description: str | None = None,
-                              metadata: Metadata | None = None, default_payment_method: str | None = None,
-                              extra: Mapping[str, Any] | None = None) -> StripeObject:
-        params = request_params(extra, email=email, name=name, description=description,
-                         metadata=dict(metadata) if metadata else None)
+    async def update_customer(
+        self,
+        customer_id: str,
+        *,
+        idempotency_key: str,
+        email: str | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        metadata: Metadata | None = None,
+        default_payment_method: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> StripeObject:
+        params = request_params(
+            extra, email=email, name=name, description=description, metadata=dict(metadata) if metadata else None
+        )
         if default_payment_method:
             params["invoice_settings"] = {"default_payment_method": default_payment_method}
-        result: StripeObject = await self._call("customers.update", self._v1.customers.update_async, customer_id,
-                                                params=params, idempotency_key=idempotency_key)
+        result: StripeObject = await self._call(
+            "customers.update",
+            self._v1.customers.update_async,
+            customer_id,
+            params=params,
+            idempotency_key=idempotency_key,
+        )
         return result
 
     async def retrieve_customer(self, customer_id: str) -> StripeObject:
-        result: StripeObject = await self._call("customers.retrieve", self._v1.customers.retrieve_async,
-                                                customer_id)
+        result: StripeObject = await self._call("customers.retrieve", self._v1.customers.retrieve_async, customer_id)
         return result
 
     async def delete_customer(self, customer_id: str, *, idempotency_key: str) -> StripeObject:
-        result: StripeObject = await self._call("customers.delete", self._v1.customers.delete_async, customer_id,
-                                                idempotency_key=idempotency_key)
+        result: StripeObject = await self._call(
+            "customers.delete", self._v1.customers.delete_async, customer_id, idempotency_key=idempotency_key
+        )
         return result
 
-    async def attach_payment_method(self, payment_method: str, *, customer: str,
-                                    idempotency_key: str) -> StripeObject:
-        result: StripeObject = await self._call("payment_methods.attach", self._v1.payment_methods.attach_async,
-                                                payment_method, params={"customer": customer},
-                                                idempotency_key=idempotency_key)
+    async def attach_payment_method(self, payment_method: str, *, customer: str, idempotency_key: str) -> StripeObject:
+        result: StripeObject = await self._call(
+            "payment_methods.attach",
+            self._v1.payment_methods.attach_async,
+            payment_method,
+            params={"customer": customer},
+            idempotency_key=idempotency_key,
+        )
         return result
 
     # subscriptions
-    async def create_subscription(self, *, customer: str, items: Sequence[Mapping[str, Any]],
-                                  idempotency_key: str, trial_period_days: int | None = None,
-                                  default_payment_method: str | None = None, metadata: Metadata | None = None,
-                                  extra: Mapping[str, Any] | None = None) -> StripeObject:
-        params = request_params(extra, customer=customer, items=[dict(item) for item in items],
-                         trial_period_days=trial_period_days, default_payment_method=default_payment_method,
-                         metadata=dict(metadata) if metadata else None)
-        result: StripeObject = await self._call("subscriptions.create", self._v1.subscriptions.create_async,
-                                                params=params, idempotency_key=idempotency_key)
+    async def create_subscription(
+        self,
+        *,
+        customer: str,
+        items: Sequence[Mapping[str, Any]],
+        idempotency_key: str,
+        trial_period_days: int | None = None,
+        default_payment_method: str | None = None,
+        metadata: Metadata | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> StripeObject:
+        params = request_params(
+            extra,
+            customer=customer,
+            items=[dict(item) for item in items],
+            trial_period_days=trial_period_days,
+            default_payment_method=default_payment_method,
+            metadata=dict(metadata) if metadata else None,
+        )
+        result: StripeObject = await self._call(
+            "subscriptions.create", self._v1.subscriptions.create_async, params=params, idempotency_key=idempotency_key
+        )
         return result
 
-    async def update_subscription(self, subscription_id: str, *, idempotency_key: str, price: str | None = None,
-                                  quantity: int | None = None, proration_behavior: str | None = None,
-                                  metadata: Metadata | None = None,
-                                  extra: Mapping[str, Any] | None = None) -> StripeObject:
-        params = request_params(extra, proration_behavior=proration_behavior,
-                         metadata=dict(metadata) if metadata else None)
+    async def update_subscription(
+        self,
+        subscription_id: str,
+        *,
+        idempotency_key: str,
+        price: str | None = None,
+        quantity: int | None = None,
+        proration_behavior: str | None = None,
+        metadata: Metadata | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> StripeObject:
+        params = request_params(
+            extra, proration_behavior=proration_behavior, metadata=dict(metadata) if metadata else None
+        )
         if price is not None or quantity is not None:
             current = await self.retrieve_subscription(subscription_id)
             params["items"] = item_change(current, price=price, quantity=quantity)
-        result: StripeObject = await self._call("subscriptions.update", self._v1.subscriptions.update_async,
-                                                subscription_id, params=params, idempotency_key=idempotency_key)
+        result: StripeObject = await self._call(
+            "subscriptions.update",
+            self._v1.subscriptions.update_async,
+            subscription_id,
+            params=params,
+            idempotency_key=idempotency_key,
+        )
         return result
 
-    async def cancel_subscription(self, subscription_id: str, *, idempotency_key: str,
-                                  at_period_end: bool = False) -> StripeObject:
+    async def cancel_subscription(
+        self, subscription_id: str, *, idempotency_key: str, at_period_end: bool = False
+    ) -> StripeObject:
         if at_period_end:
             result: StripeObject = await self._call(
-                "subscriptions.update", self._v1.subscriptions.update_async, subscription_id,
-                params={"cancel_at_period_end": True}, idempotency_key=idempotency_key)
+                "subscriptions.update",
+                self._v1.subscriptions.update_async,
+                subscription_id,
+                params={"cancel_at_period_end": True},
+                idempotency_key=idempotency_key,
+            )
             return result
-        result = await self._call("subscriptions.cancel", self._v1.subscriptions.cancel_async, subscription_id,
-                                  idempotency_key=idempotency_key)
+        result = await self._call(
+            "subscriptions.cancel",
+            self._v1.subscriptions.cancel_async,
+            subscription_id,
+            idempotency_key=idempotency_key,
+        )
         return result
 
     async def resume_subscription(self, subscription_id: str, *, idempotency_key: str) -> StripeObject:
         current = await self.retrieve_subscription(subscription_id)
         if current["status"] == "paused":
-            result: StripeObject = await self._call("subscriptions.resume", self._v1.subscriptions.resume_async,
-                                                    subscription_id, idempotency_key=idempotency_key)
+            result: StripeObject = await self._call(
+                "subscriptions.resume",
+                self._v1.subscriptions.resume_async,
+                subscription_id,
+                idempotency_key=idempotency_key,
+            )
             return result
-        result = await self._call("subscriptions.update", self._v1.subscriptions.update_async, subscription_id,
-                                  params={"cancel_at_period_end": False}, idempotency_key=idempotency_key)
+        result = await self._call(
+            "subscriptions.update",
+            self._v1.subscriptions.update_async,
+            subscription_id,
+            params={"cancel_at_period_end": False},
+            idempotency_key=idempotency_key,
+        )
         return result
 
     async def retrieve_subscription(self, subscription_id: str) -> StripeObject:
-        result: StripeObject = await self._call("subscriptions.retrieve", self._v1.subscriptions.retrieve_async,
-                                                subscription_id)
+        result: StripeObject = await self._call(
+            "subscriptions.retrieve", self._v1.subscriptions.retrieve_async, subscription_id
+        )
         return result
 
-    async def list_subscription_items(self, subscription_id: str, *, limit: int = 10,
-                                      starting_after: str | None = None) -> StripeObject:
+    async def list_subscription_items(
+        self, subscription_id: str, *, limit: int = 10, starting_after: str | None = None
+    ) -> StripeObject:
         params = request_params(subscription=subscription_id, limit=limit, starting_after=starting_after)
-        result: StripeObject = await self._call("subscription_items.list", self._v1.subscription_items.list_async,
-                                                params=params)
+        result: StripeObject = await self._call(
+            "subscription_items.list", self._v1.subscription_items.list_async, params=params
+        )
         return result
 
     # invoices
@@ -189,94 +282,165 @@ class StripeProcessor:
         result: StripeObject = await self._call("invoices.retrieve", self._v1.invoices.retrieve_async, invoice_id)
         return result
 
-    async def list_invoices(self, *, customer: str | None = None, subscription: str | None = None,
-                            status: str | None = None, limit: int = 10,
-                            starting_after: str | None = None) -> StripeObject:
-        params = request_params(customer=customer, subscription=subscription, status=status, limit=limit,
-                         starting_after=starting_after)
+    async def list_invoices(
+        self,
+        *,
+        customer: str | None = None,
+        subscription: str | None = None,
+        status: str | None = None,
+        limit: int = 10,
+        starting_after: str | None = None,
+    ) -> StripeObject:
+        params = request_params(
+            customer=customer, subscription=subscription, status=status, limit=limit, starting_after=starting_after
+        )
         result: StripeObject = await self._call("invoices.list", self._v1.invoices.list_async, params=params)
         return result
 
-    async def list_invoice_lines(self, invoice_id: str, *, limit: int = 10,
-                                 starting_after: str | None = None) -> StripeObject:
+    async def list_invoice_lines(
+        self, invoice_id: str, *, limit: int = 10, starting_after: str | None = None
+    ) -> StripeObject:
         params = request_params(limit=limit, starting_after=starting_after)
-        result: StripeObject = await self._call("invoices.line_items.list", self._v1.invoices.line_items.list_async,
-                                                invoice_id, params=params)
+        result: StripeObject = await self._call(
+            "invoices.line_items.list", self._v1.invoices.line_items.list_async, invoice_id, params=params
+        )
         return result
 
-    async def pay_invoice(self, invoice_id: str, *, idempotency_key: str,
-                          payment_method: str | None = None) -> StripeObject:
-        result: StripeObject = await self._call("invoices.pay", self._v1.invoices.pay_async, invoice_id,
-                                                params=request_params(payment_method=payment_method),
-                                                idempotency_key=idempotency_key)
+    async def pay_invoice(
+        self, invoice_id: str, *, idempotency_key: str, payment_method: str | None = None
+    ) -> StripeObject:
+        result: StripeObject = await self._call(
+            "invoices.pay",
+            self._v1.invoices.pay_async,
+            invoice_id,
+            params=request_params(payment_method=payment_method),
+            idempotency_key=idempotency_key,
+        )
         return result
 
     # refunds
-    async def create_refund(self, *, idempotency_key: str, charge: str | None = None,
-                            payment_intent: str | None = None, amount: int | None = None,
-                            reason: str | None = None, metadata: Metadata | None = None) -> StripeObject:
-        params = request_params(charge=charge, payment_intent=payment_intent, amount=amount, reason=reason,
-                         metadata=dict(metadata) if metadata else None)
-        result: StripeObject = await self._call("refunds.create", self._v1.refunds.create_async, params=params,
-                                                idempotency_key=idempotency_key)
+    async def create_refund(
+        self,
+        *,
+        idempotency_key: str,
+        charge: str | None = None,
+        payment_intent: str | None = None,
+        amount: int | None = None,
+        reason: str | None = None,
+        metadata: Metadata | None = None,
+    ) -> StripeObject:
+        params = request_params(
+            charge=charge,
+            payment_intent=payment_intent,
+            amount=amount,
+            reason=reason,
+            metadata=dict(metadata) if metadata else None,
+        )
+        result: StripeObject = await self._call(
+            "refunds.create", self._v1.refunds.create_async, params=params, idempotency_key=idempotency_key
+        )
         return result
 
     # sessions
-    async def create_checkout_session(self, *, idempotency_key: str, mode: str, success_url: str,
-                                      cancel_url: str | None = None, line_items: Sequence[Mapping[str, Any]] = (),
-                                      customer: str | None = None, customer_email: str | None = None,
-                                      client_reference_id: str | None = None, metadata: Metadata | None = None,
-                                      extra: Mapping[str, Any] | None = None) -> StripeObject:
-        params = request_params(extra, mode=mode, success_url=success_url, cancel_url=cancel_url,
-                         line_items=[dict(item) for item in line_items] or None, customer=customer,
-                         customer_email=customer_email, client_reference_id=client_reference_id,
-                         metadata=dict(metadata) if metadata else None)
-        result: StripeObject = await self._call("checkout.sessions.create",
-                                                self._v1.checkout.sessions.create_async, params=params,
-                                                idempotency_key=idempotency_key)
+    async def create_checkout_session(
+        self,
+        *,
+        idempotency_key: str,
+        mode: str,
+        success_url: str,
+        cancel_url: str | None = None,
+        line_items: Sequence[Mapping[str, Any]] = (),
+        customer: str | None = None,
+        customer_email: str | None = None,
+        client_reference_id: str | None = None,
+        metadata: Metadata | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> StripeObject:
+        params = request_params(
+            extra,
+            mode=mode,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            line_items=[dict(item) for item in line_items] or None,
+            customer=customer,
+            customer_email=customer_email,
+            client_reference_id=client_reference_id,
+            metadata=dict(metadata) if metadata else None,
+        )
+        result: StripeObject = await self._call(
+            "checkout.sessions.create",
+            self._v1.checkout.sessions.create_async,
+            params=params,
+            idempotency_key=idempotency_key,
+        )
         return result
 
-    async def create_billing_portal_session(self, *, customer: str, return_url: str,
-                                            idempotency_key: str) -> StripeObject:
-        result: StripeObject = await self._call("billing_portal.sessions.create",
-                                                self._v1.billing_portal.sessions.create_async,
-                                                params={"customer": customer, "return_url": return_url},
-                                                idempotency_key=idempotency_key)
+    async def create_billing_portal_session(
+        self, *, customer: str, return_url: str, idempotency_key: str
+    ) -> StripeObject:
+        result: StripeObject = await self._call(
+            "billing_portal.sessions.create",
+            self._v1.billing_portal.sessions.create_async,
+            params={"customer": customer, "return_url": return_url},
+            idempotency_key=idempotency_key,
+        )
         return result
 
     # usage, money, events, endpoints
-    async def create_meter_event(self, *, event_name: str, payload: Mapping[str, str], idempotency_key: str,
-                                 identifier: str | None = None, timestamp: int | None = None) -> StripeObject:
-        params = request_params(event_name=event_name, payload=dict(payload), identifier=identifier,
-                                timestamp=timestamp)
-        result: StripeObject = await self._call("billing.meter_events.create",
-                                                self._v1.billing.meter_events.create_async, params=params,
-                                                idempotency_key=idempotency_key)
+    async def create_meter_event(
+        self,
+        *,
+        event_name: str,
+        payload: Mapping[str, str],
+        idempotency_key: str,
+        identifier: str | None = None,
+        timestamp: int | None = None,
+    ) -> StripeObject:
+        params = request_params(
+            event_name=event_name, payload=dict(payload), identifier=identifier, timestamp=timestamp
+        )
+        result: StripeObject = await self._call(
+            "billing.meter_events.create",
+            self._v1.billing.meter_events.create_async,
+            params=params,
+            idempotency_key=idempotency_key,
+        )
         return result
 
     async def retrieve_balance_transaction(self, balance_transaction_id: str) -> StripeObject:
-        result: StripeObject = await self._call("balance_transactions.retrieve",
-                                                self._v1.balance_transactions.retrieve_async,
-                                                balance_transaction_id)
+        result: StripeObject = await self._call(
+            "balance_transactions.retrieve", self._v1.balance_transactions.retrieve_async, balance_transaction_id
+        )
         return result
 
     async def retrieve_event(self, event_id: str) -> StripeObject:
         result: StripeObject = await self._call("events.retrieve", self._v1.events.retrieve_async, event_id)
         return result
 
-    async def create_webhook_endpoint(self, *, url: str, enabled_events: Sequence[str], idempotency_key: str,
-                                      description: str | None = None,
-                                      api_version: str | None = None) -> StripeObject:
-        params = request_params(url=url, enabled_events=list(enabled_events), description=description,
-                         api_version=api_version)
-        result: StripeObject = await self._call("webhook_endpoints.create",
-                                                self._v1.webhook_endpoints.create_async, params=params,
-                                                idempotency_key=idempotency_key)
+    async def create_webhook_endpoint(
+        self,
+        *,
+        url: str,
+        enabled_events: Sequence[str],
+        idempotency_key: str,
+        description: str | None = None,
+        api_version: str | None = None,
+    ) -> StripeObject:
+        params = request_params(
+            url=url, enabled_events=list(enabled_events), description=description, api_version=api_version
+        )
+        result: StripeObject = await self._call(
+            "webhook_endpoints.create",
+            self._v1.webhook_endpoints.create_async,
+            params=params,
+            idempotency_key=idempotency_key,
+        )
         return result
 
     async def list_webhook_endpoints(self) -> list[StripeObject]:
-        listed = await self._call("webhook_endpoints.list", self._v1.webhook_endpoints.list_async,
-                                  params={"limit": 100})
+        listed = await self._call(
+            "webhook_endpoints.list", self._v1.webhook_endpoints.list_async, params={"limit": 100}
+        )
         return list(listed["data"])
 
 

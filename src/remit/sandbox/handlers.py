@@ -34,8 +34,7 @@ async def grant_seats(ctx: HandlerContext) -> None:
         if current is not None:
             subscription = current.data
     seats = seats_of(subscription)
-    log.debug("seats granted", extra={"subscription_id": subscription_id, "seats": seats,
-                                      "event_id": ctx.event.id})
+    log.debug("seats granted", extra={"subscription_id": subscription_id, "seats": seats, "event_id": ctx.event.id})
 
 
 #: What :func:`remit.sandbox.load` (re-)registers: ``(patterns, function, name)``.

@@ -47,8 +47,10 @@ def seats_of(subscription: Mapping[str, Any]) -> int:
         return int(text)
     subscription_id = subscription.get("id")
     named = subscription_id if isinstance(subscription_id, str) else "(without id)"
-    raise SeatsUnreadable(f"subscription {named}: metadata.seats is not a positive whole number; "
-                          "correct it at the processor, then replay this event")
+    raise SeatsUnreadable(
+        f"subscription {named}: metadata.seats is not a positive whole number; "
+        "correct it at the processor, then replay this event"
+    )
 
 
 __all__ = ["DEFAULT_SEATS", "GRANT_SEATS", "SEATS_EVENT_TYPES", "SeatsUnreadable", "seats_of"]

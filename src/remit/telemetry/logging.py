@@ -27,15 +27,44 @@ REDACTED = "[redacted]"
 #: Key parts that mark a value as sensitive wherever they appear in a key (``stripe_api_key``, ``raw_body``).
 SENSITIVE_KEY_PARTS = frozenset(
     {
-        "secret", "secrets", "token", "tokens", "password", "passwd", "authorization", "auth", "cookie",
-        "email", "emails", "body", "payload", "signature", "address", "phone", "iban", "cvc",
+        "secret",
+        "secrets",
+        "token",
+        "tokens",
+        "password",
+        "passwd",
+        "authorization",
+        "auth",
+        "cookie",
+        "email",
+        "emails",
+        "body",
+        "payload",
+        "signature",
+        "address",
+        "phone",
+        "iban",
+        "cvc",
     }
 )
 #: Whole keys that are sensitive though their parts are not (a person's name, not ``job_name``).
 SENSITIVE_KEYS = frozenset(
     {
-        "name", "api_key", "apikey", "first_name", "last_name", "full_name", "customer_name", "billing_name",
-        "display_name", "holder_name", "cardholder_name", "card_number", "raw", "headers", "stripe_signature",
+        "name",
+        "api_key",
+        "apikey",
+        "first_name",
+        "last_name",
+        "full_name",
+        "customer_name",
+        "billing_name",
+        "display_name",
+        "holder_name",
+        "cardholder_name",
+        "card_number",
+        "raw",
+        "headers",
+        "stripe_signature",
     }
 )
 
@@ -45,9 +74,7 @@ _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+")
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^@/\s]+@")
 
 #: A last key part that makes the value a measure or a reference, not the thing itself (``body_bytes``).
-NEUTRAL_LAST_PARTS = frozenset(
-    {"bytes", "size", "length", "len", "count", "id", "ids", "type", "sha256", "hash"}
-)
+NEUTRAL_LAST_PARTS = frozenset({"bytes", "size", "length", "len", "count", "id", "ids", "type", "sha256", "hash"})
 #: Substrings of a key that name a credential though no single part does (``stripe_api_key``).
 SENSITIVE_KEY_FRAGMENTS = ("api_key", "apikey", "private_key", "signing_key", "access_key", "client_key")
 
@@ -141,11 +168,11 @@ class _RemitHandler(logging.StreamHandler):  # type: ignore[type-arg]
 #: each is held at the level given, whatever ``REMIT_LOG_LEVEL`` says. ``stripe`` at INFO keeps its
 #: method-and-URL lines; SQLAlchemy at WARNING still reports pool and connection trouble.
 PAYLOAD_LOGGERS: dict[str, int] = {
-    "sqlalchemy": logging.WARNING,   # engine echo at INFO: every statement with its parameters
-    "aiosqlite": logging.INFO,       # DEBUG: every operation with its arguments
-    "psycopg": logging.INFO,         # DEBUG: queries and notices
-    "httpcore": logging.INFO,        # DEBUG: request and response traces
-    "stripe": logging.INFO,          # DEBUG: request form bodies and response bodies
+    "sqlalchemy": logging.WARNING,  # engine echo at INFO: every statement with its parameters
+    "aiosqlite": logging.INFO,  # DEBUG: every operation with its arguments
+    "psycopg": logging.INFO,  # DEBUG: queries and notices
+    "httpcore": logging.INFO,  # DEBUG: request and response traces
+    "stripe": logging.INFO,  # DEBUG: request form bodies and response bodies
 }
 
 

@@ -15,8 +15,7 @@ JOB_RUNTIME_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 
 
 jobs_executed_total = Counter(
     "remit_jobs_executed_total",
-    "Job attempts that ran to an outcome, by queue and outcome "
-    "(completed, retryable, discarded, cancelled, snoozed).",
+    "Job attempts that ran to an outcome, by queue and outcome (completed, retryable, discarded, cancelled, snoozed).",
     ["queue", "outcome"],
     registry=REGISTRY,
 )
@@ -24,40 +23,50 @@ jobs_failed_total = Counter(
     "remit_jobs_failed_total", "Job attempts that raised an error, by queue.", ["queue"], registry=REGISTRY
 )
 jobs_discarded_total = Counter(
-    "remit_jobs_discarded_total", "Jobs discarded (last attempt failed, or the job gave up), by queue.", ["queue"],
+    "remit_jobs_discarded_total",
+    "Jobs discarded (last attempt failed, or the job gave up), by queue.",
+    ["queue"],
     registry=REGISTRY,
 )
 jobs_snoozed_total = Counter(
-    "remit_jobs_snoozed_total", "Jobs that snoozed without spending an attempt, by queue.", ["queue"],
+    "remit_jobs_snoozed_total",
+    "Jobs that snoozed without spending an attempt, by queue.",
+    ["queue"],
     registry=REGISTRY,
 )
 jobs_rescued_total = Counter(
-    "remit_jobs_rescued_total", "Jobs returned to their queue after their worker stopped heartbeating.",
-    ["queue"], registry=REGISTRY,
+    "remit_jobs_rescued_total",
+    "Jobs returned to their queue after their worker stopped heartbeating.",
+    ["queue"],
+    registry=REGISTRY,
 )
 job_run_seconds = Histogram(
-    "remit_job_run_seconds", "Wall time of one job attempt, by queue.", ["queue"],
-    buckets=JOB_RUNTIME_BUCKETS, registry=REGISTRY,
+    "remit_job_run_seconds",
+    "Wall time of one job attempt, by queue.",
+    ["queue"],
+    buckets=JOB_RUNTIME_BUCKETS,
+    registry=REGISTRY,
 )
-ops_events_total = Counter(
-    "remit_ops_events_total", "Ops events emitted, by event name.", ["event"], registry=REGISTRY
-)
+ops_events_total = Counter("remit_ops_events_total", "Ops events emitted, by event name.", ["event"], registry=REGISTRY)
 
 queue_jobs = Gauge(
-    "remit_queue_jobs", "Jobs in each queue by state, read from the database at scrape time.",
-    ["queue", "state"], registry=REGISTRY,
+    "remit_queue_jobs",
+    "Jobs in each queue by state, read from the database at scrape time.",
+    ["queue", "state"],
+    registry=REGISTRY,
 )
 queue_oldest_available_age_seconds = Gauge(
     "remit_queue_oldest_available_age_seconds",
-    "Seconds the oldest due job of each queue has waited (0 when none waits).", ["queue"], registry=REGISTRY,
+    "Seconds the oldest due job of each queue has waited (0 when none waits).",
+    ["queue"],
+    registry=REGISTRY,
 )
 queue_paused = Gauge("remit_queue_paused", "1 when the queue is paused.", ["queue"], registry=REGISTRY)
-workers_alive = Gauge(
-    "remit_workers_alive", "Worker processes that heartbeated within the lease.", registry=REGISTRY
-)
+workers_alive = Gauge("remit_workers_alive", "Worker processes that heartbeated within the lease.", registry=REGISTRY)
 mirror_stale_skipped_total = Counter(
     "remit_mirror_stale_skipped_total",
     "Processor events not applied to the billing mirror because the row already holds newer state "
     "(an older watermark, or a late update of a deleted object), by object type.",
-    ["object_type"], registry=REGISTRY,
+    ["object_type"],
+    registry=REGISTRY,
 )

@@ -71,8 +71,9 @@ class EventFilter:
         }
 
 
-async def list_events(conn: AsyncConnection, event_filter: EventFilter, *, limit: int = 50,
-                      newest_first: bool = True) -> list[WebhookEvent]:
+async def list_events(
+    conn: AsyncConnection, event_filter: EventFilter, *, limit: int = 50, newest_first: bool = True
+) -> list[WebhookEvent]:
     """Events matching ``event_filter`` (without bodies), newest first unless told otherwise."""
     order = (webhook_events.c.id.desc(),) if newest_first else (webhook_events.c.id.asc(),)
     stmt = sa.select(*store.META_COLUMNS).where(*event_filter.where()).order_by(*order).limit(limit)
@@ -92,8 +93,11 @@ async def by_processor_event_ids(conn: AsyncConnection, event_ids: Sequence[str]
     are simply absent."""
     if not event_ids:
         return []
-    stmt = (sa.select(*store.META_COLUMNS).where(webhook_events.c.event_id.in_(list(event_ids)))
-            .order_by(webhook_events.c.id))
+    stmt = (
+        sa.select(*store.META_COLUMNS)
+        .where(webhook_events.c.event_id.in_(list(event_ids)))
+        .order_by(webhook_events.c.id)
+    )
     return [WebhookEvent.from_row(row) for row in (await conn.execute(stmt)).mappings()]
 
 
@@ -133,10 +137,27 @@ async def audit_trail(conn: AsyncConnection, event: WebhookEvent) -> list[dict[s
         ids = details.pop("ids", None)
         if row["subject"] != own and not (isinstance(ids, list) and event.id in ids):
             continue
-        trail.append({"at": row["at"].isoformat(), "actor": row["actor"], "action": row["action"],
-                      "bulk": row["subject"] != own, "details": details})
+        trail.append(
+            {
+                "at": row["at"].isoformat(),
+                "actor": row["actor"],
+                "action": row["action"],
+                "bulk": row["subject"] != own,
+                "details": details,
+            }
+        )
     return trail
 
 
-__all__ = ["BULK_SUBJECT", "EVENT_SUBJECT", "EventFilter", "audit_trail", "by_processor_event_ids",
-           "count_by_status", "get_event", "glob_to_like", "list_events", "matching_ids"]
+__all__ = [
+    "BULK_SUBJECT",
+    "EVENT_SUBJECT",
+    "EventFilter",
+    "audit_trail",
+    "by_processor_event_ids",
+    "count_by_status",
+    "get_event",
+    "glob_to_like",
+    "list_events",
+    "matching_ids",
+]

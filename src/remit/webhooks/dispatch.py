@@ -58,8 +58,7 @@ class HandlersFailed(RemitError):
 
     def __init__(self, event_row_id: int, failures: Mapping[str, BaseException]) -> None:
         self.failures = dict(failures)
-        super().__init__(f"webhook event {event_row_id}: {len(failures)} handler(s) failed: "
-                         f"{failure_names(failures)}")
+        super().__init__(f"webhook event {event_row_id}: {len(failures)} handler(s) failed: {failure_names(failures)}")
 
 
 def failure_names(failures: Mapping[str, BaseException]) -> str:
@@ -173,28 +172,48 @@ class Dispatcher:
                 failures[step.name] = describe_failure(exc, rt.clock.now())
                 exceptions[step.name] = exc
                 results[step.name] = failures[step.name]
-                log.warning("webhook handler failed", extra={
-                    "event_id": event.id, "event_type": event.type, "handler": step.name,
-                    "error_type": type(exc).__name__, "permanent": isinstance(exc, PermanentFailure)})
+                log.warning(
+                    "webhook handler failed",
+                    extra={
+                        "event_id": event.id,
+                        "event_type": event.type,
+                        "handler": step.name,
+                        "error_type": type(exc).__name__,
+                        "permanent": isinstance(exc, PermanentFailure),
+                    },
+                )
         if failures:
             async with rt.db.begin() as conn:
-                recorded = await store.move(conn, event_row_id, EventStatus.FAILED,
-                                            only_from=[EventStatus.PROCESSING], handler_results=results,
-                                            last_error=last_error_of(failures, event.attempts, rt.clock.now()))
+                recorded = await store.move(
+                    conn,
+                    event_row_id,
+                    EventStatus.FAILED,
+                    only_from=[EventStatus.PROCESSING],
+                    handler_results=results,
+                    last_error=last_error_of(failures, event.attempts, rt.clock.now()),
+                )
             # Give up only on an event this attempt still owns: one an operator moved meanwhile is theirs.
             if recorded is not None and snoozed is None and all_permanent(exceptions):
-                raise Discard(f"webhook event {event_row_id}: {len(exceptions)} handler(s) failed permanently: "
-                              f"{failure_names(exceptions)}")
+                raise Discard(
+                    f"webhook event {event_row_id}: {len(exceptions)} handler(s) failed permanently: "
+                    f"{failure_names(exceptions)}"
+                )
             raise HandlersFailed(event_row_id, exceptions)
         if snoozed is not None:
             async with rt.db.begin() as conn:
-                await store.move(conn, event_row_id, EventStatus.RECEIVED, only_from=[EventStatus.PROCESSING],
-                                 handler_results=results)
+                await store.move(
+                    conn,
+                    event_row_id,
+                    EventStatus.RECEIVED,
+                    only_from=[EventStatus.PROCESSING],
+                    handler_results=results,
+                )
             raise snoozed
         return EventStatus.PROCESSED
 
-    async def _run_step(self, event: WebhookEvent, payload: Any, step: Step, results: dict[str, Any],
-                        *, finish: bool) -> None:
+    async def _run_step(
+        self, event: WebhookEvent, payload: Any, step: Step, results: dict[str, Any], *, finish: bool
+    ) -> None:
         rt = self.runtime
         async with rt.db.begin() as conn:
             outcome = await step.run(HandlerContext(rt, conn, event, payload))
@@ -238,8 +257,14 @@ async def mark_dead(conn: AsyncConnection, job: Job, error: dict[str, Any]) -> N
     at = _error_time(error)
     values: dict[str, Any] = {"dead_at": at}
     if event.status is not EventStatus.FAILED:
-        values["last_error"] = {"at": at.isoformat(), "attempt": job.attempt, "type": error.get("type"),
-                                "message": error.get("message"), "handler": None, "handlers": {}}
+        values["last_error"] = {
+            "at": at.isoformat(),
+            "attempt": job.attempt,
+            "type": error.get("type"),
+            "message": error.get("message"),
+            "handler": None,
+            "handlers": {},
+        }
     dead = await store.move(conn, event_row_id, EventStatus.DEAD, **values)
     if dead is None:
         return
@@ -281,18 +306,27 @@ async def dispatch_event(ctx: JobContext, webhook_event_id: int) -> None:
 
 async def enqueue_dispatch(conn: AsyncConnection, runtime: Runtime, event_row_id: int) -> int | None:
     """Queue the dispatch of one event in the caller's transaction; None when one is already pending."""
-    return await enqueue(conn, dispatch_event, {"webhook_event_id": event_row_id}, clock=runtime.clock,
-                         max_attempts=runtime.settings.webhook_max_attempts)
+    return await enqueue(
+        conn,
+        dispatch_event,
+        {"webhook_event_id": event_row_id},
+        clock=runtime.clock,
+        max_attempts=runtime.settings.webhook_max_attempts,
+    )
 
 
-async def enqueue_dispatches(conn: AsyncConnection, runtime: Runtime, event_row_ids: Sequence[int], *,
-                             stagger: float = 0.0, start_index: int = 0) -> list[int]:
+async def enqueue_dispatches(
+    conn: AsyncConnection, runtime: Runtime, event_row_ids: Sequence[int], *, stagger: float = 0.0, start_index: int = 0
+) -> list[int]:
     """Queue the dispatch of many events in one statement; the ``n``-th runs ``n * stagger`` seconds later
     (``n`` counted from ``start_index``), so a bulk replay does not hit the handlers all at once."""
     requests = [
-        JobRequest(dispatch_event, {"webhook_event_id": row_id},
-                   max_attempts=runtime.settings.webhook_max_attempts,
-                   delay=(start_index + n) * stagger if stagger > 0 else None)
+        JobRequest(
+            dispatch_event,
+            {"webhook_event_id": row_id},
+            max_attempts=runtime.settings.webhook_max_attempts,
+            delay=(start_index + n) * stagger if stagger > 0 else None,
+        )
         for n, row_id in enumerate(event_row_ids)
     ]
     return await enqueue_many(conn, requests, clock=runtime.clock)

@@ -78,8 +78,9 @@ class HandlerRegistry:
     def __init__(self) -> None:
         self._handlers: dict[str, RegisteredHandler] = {}
 
-    def register(self, patterns: str | tuple[str, ...], func: HandlerFunction, *,
-                 name: str | None = None) -> RegisteredHandler:
+    def register(
+        self, patterns: str | tuple[str, ...], func: HandlerFunction, *, name: str | None = None
+    ) -> RegisteredHandler:
         """Run ``func`` for every event whose type matches one of ``patterns``."""
         pattern_tuple = (patterns,) if isinstance(patterns, str) else tuple(patterns)
         if not pattern_tuple or not all(isinstance(p, str) and p for p in pattern_tuple):
@@ -124,8 +125,9 @@ def on_event(*patterns: str, name: str | None = None) -> Callable[[HandlerFuncti
     return default_handlers.on(*patterns, name=name)
 
 
-def register_handler(patterns: str | tuple[str, ...], func: HandlerFunction, *,
-                     name: str | None = None) -> RegisteredHandler:
+def register_handler(
+    patterns: str | tuple[str, ...], func: HandlerFunction, *, name: str | None = None
+) -> RegisteredHandler:
     """Register ``func`` from host code (the non-decorator form of :func:`on_event`)."""
     return default_handlers.register(patterns, func, name=name)
 

@@ -60,8 +60,14 @@ def decode_body(body: bytes) -> str:
         raise WebhookError("signature_invalid", "no signature matches the payload") from None
 
 
-async def receive(runtime: Runtime, endpoint: Endpoint, body: bytes, signature_header: str | None, *,
-                  writer: EventWriter | None = None) -> IngestResult:
+async def receive(
+    runtime: Runtime,
+    endpoint: Endpoint,
+    body: bytes,
+    signature_header: str | None,
+    *,
+    writer: EventWriter | None = None,
+) -> IngestResult:
     """Verify, parse and store one delivery; raise :class:`~remit.errors.WebhookError` to refuse it.
 
     ``writer`` defaults to the generic one; the endpoint passes the fastest for its database. Database errors
@@ -69,8 +75,14 @@ async def receive(runtime: Runtime, endpoint: Endpoint, body: bytes, signature_h
     parsed = signature.parse_header(signature_header)  # a missing header is reported before the body is read
     text = decode_body(body)
     now = runtime.clock.now()
-    signature.verify(text, signature_header, endpoint.secrets, tolerance=runtime.settings.webhook_tolerance,
-                     now=now.timestamp(), parsed=parsed)
+    signature.verify(
+        text,
+        signature_header,
+        endpoint.secrets,
+        tolerance=runtime.settings.webhook_tolerance,
+        now=now.timestamp(),
+        parsed=parsed,
+    )
     envelope = parse_envelope(text)
     row = event_row(runtime, endpoint.name, envelope, text, now)
     event_row_id = await (writer or TransactionWriter()).store(runtime, row)

@@ -76,8 +76,9 @@ def _expired(status: EventStatus, before: datetime) -> Any:
 
 
 async def _count(conn: AsyncConnection, condition: Any) -> int:
-    return int((await conn.execute(sa.select(sa.func.count()).select_from(webhook_events).where(condition)))
-               .scalar_one())
+    return int(
+        (await conn.execute(sa.select(sa.func.count()).select_from(webhook_events).where(condition))).scalar_one()
+    )
 
 
 async def _delete_batch(conn: AsyncConnection, condition: Any, batch: int) -> int:
@@ -86,8 +87,9 @@ async def _delete_batch(conn: AsyncConnection, condition: Any, batch: int) -> in
     return (await conn.execute(stmt)).rowcount
 
 
-async def prune_events(runtime: Runtime, *, dry_run: bool = False, actor: str = "system",
-                       batch: int = PRUNE_BATCH) -> PruneResult:
+async def prune_events(
+    runtime: Runtime, *, dry_run: bool = False, actor: str = "system", batch: int = PRUNE_BATCH
+) -> PruneResult:
     """Delete (or with ``dry_run`` only count) processed and dead events past their retention."""
     now = runtime.clock.now()
     limits = cutoffs(now, runtime.settings)
@@ -107,16 +109,26 @@ async def prune_events(runtime: Runtime, *, dry_run: bool = False, actor: str = 
             async with runtime.db.begin() as conn:
                 removed = await _delete_batch(conn, condition, batch)
                 if removed:
-                    await audit(conn, at=now, actor=actor, action="webhooks.prune",
-                                        subject="webhook_events",
-                                        details={"status": status.value, "deleted": removed,
-                                                 "before": before.isoformat()})
+                    await audit(
+                        conn,
+                        at=now,
+                        actor=actor,
+                        action="webhooks.prune",
+                        subject="webhook_events",
+                        details={"status": status.value, "deleted": removed, "before": before.isoformat()},
+                    )
             deleted[status] += removed
             if removed < batch:
                 break
     result = PruneResult(deleted[EventStatus.PROCESSED], deleted[EventStatus.DEAD], False, limits)
-    ops.emit("webhook_dlq.prune", actor=actor, deleted=result.total, processed=result.processed,
-             dead=result.dead, dry_run=False)
+    ops.emit(
+        "webhook_dlq.prune",
+        actor=actor,
+        deleted=result.total,
+        processed=result.processed,
+        dead=result.dead,
+        dry_run=False,
+    )
     return result
 
 
@@ -131,5 +143,13 @@ prune_job: JobDefinition = prune_webhook_events
 #: Cron entries of this part, for the coordinator's scheduler: (name, expression, job).
 CRON_JOBS: list[tuple[str, str, JobDefinition]] = [("webhooks.prune", "17 3 * * *", prune_job)]
 
-__all__ = ["CRON_JOBS", "PRUNE_JOB", "Cutoffs", "PruneResult", "cutoffs", "prune_events",
-           "prune_job", "prune_webhook_events"]
+__all__ = [
+    "CRON_JOBS",
+    "PRUNE_JOB",
+    "Cutoffs",
+    "PruneResult",
+    "cutoffs",
+    "prune_events",
+    "prune_job",
+    "prune_webhook_events",
+]

@@ -68,60 +68,121 @@ async def replay_event(runtime: Runtime, event_row_id: int, *, actor: str) -> Re
     if event is None:
         raise WebhookError("not_found", f"no webhook event {event_row_id}", status_code=404)
     if event.status not in REPLAYABLE:
-        why = " (every handler already succeeded: a replay would run nothing)" \
-            if event.status is EventStatus.PROCESSED else ""
-        raise WebhookError("not_replayable", f"webhook event {event_row_id} is {event.status}{why}; only "
-                           f"{' and '.join(sorted(REPLAYABLE))} events can be replayed", status_code=409)
-    replayed, hurried = await _replay_ids(runtime, [event_row_id], actor=actor, stagger=0.0,
-                                          subject=EVENT_SUBJECT.format(id=event_row_id),
-                                          details={"id": event_row_id})
-    return ReplayResult(matched=1, replayed=len(replayed), hurried=hurried, dry_run=False,
-                        by_type={event.type: 1}, by_status={event.status.value: 1}, event_row_ids=replayed)
+        why = (
+            " (every handler already succeeded: a replay would run nothing)"
+            if event.status is EventStatus.PROCESSED
+            else ""
+        )
+        raise WebhookError(
+            "not_replayable",
+            f"webhook event {event_row_id} is {event.status}{why}; only "
+            f"{' and '.join(sorted(REPLAYABLE))} events can be replayed",
+            status_code=409,
+        )
+    replayed, hurried = await _replay_ids(
+        runtime,
+        [event_row_id],
+        actor=actor,
+        stagger=0.0,
+        subject=EVENT_SUBJECT.format(id=event_row_id),
+        details={"id": event_row_id},
+    )
+    return ReplayResult(
+        matched=1,
+        replayed=len(replayed),
+        hurried=hurried,
+        dry_run=False,
+        by_type={event.type: 1},
+        by_status={event.status.value: 1},
+        event_row_ids=replayed,
+    )
 
 
-async def replay_matching(runtime: Runtime, event_filter: EventFilter, *, actor: str, dry_run: bool = False,
-                          limit: int | None = None, stagger: float = 0.0) -> ReplayResult:
+async def replay_matching(
+    runtime: Runtime,
+    event_filter: EventFilter,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    limit: int | None = None,
+    stagger: float = 0.0,
+) -> ReplayResult:
     """Replay every event ``event_filter`` matches (oldest first, at most ``limit``)."""
     statuses = event_filter.statuses or (EventStatus.DEAD,)
     if not set(statuses) <= REPLAYABLE:
         raise WebhookError("not_replayable", f"only {' and '.join(sorted(REPLAYABLE))} events can be replayed")
     if stagger < 0 or (limit is not None and limit < 1):
         raise WebhookError("invalid_request", "stagger must be >= 0 and limit >= 1")
-    effective = EventFilter(statuses=tuple(statuses), type_pattern=event_filter.type_pattern,
-                            since=event_filter.since, endpoint=event_filter.endpoint)
+    effective = EventFilter(
+        statuses=tuple(statuses),
+        type_pattern=event_filter.type_pattern,
+        since=event_filter.since,
+        endpoint=event_filter.endpoint,
+    )
     async with runtime.db.connect() as conn:
         ids = await matching_ids(conn, effective, limit=limit)
         by_type, by_status = await _tallies(conn, ids)
     if dry_run:
-        return ReplayResult(matched=len(ids), replayed=0, hurried=0, dry_run=True, by_type=by_type,
-                            by_status=by_status, event_row_ids=ids)
+        return ReplayResult(
+            matched=len(ids),
+            replayed=0,
+            hurried=0,
+            dry_run=True,
+            by_type=by_type,
+            by_status=by_status,
+            event_row_ids=ids,
+        )
     details = {**effective.to_json(), "limit": limit, "stagger": stagger}
-    replayed, hurried = await _replay_ids(runtime, ids, actor=actor, stagger=stagger, subject=BULK_SUBJECT,
-                                          details=details)
-    return ReplayResult(matched=len(ids), replayed=len(replayed), hurried=hurried, dry_run=False,
-                        by_type=by_type, by_status=by_status, event_row_ids=replayed)
+    replayed, hurried = await _replay_ids(
+        runtime, ids, actor=actor, stagger=stagger, subject=BULK_SUBJECT, details=details
+    )
+    return ReplayResult(
+        matched=len(ids),
+        replayed=len(replayed),
+        hurried=hurried,
+        dry_run=False,
+        by_type=by_type,
+        by_status=by_status,
+        event_row_ids=replayed,
+    )
 
 
-async def _replay_ids(runtime: Runtime, ids: Sequence[int], *, actor: str, stagger: float, subject: str,
-                      details: dict[str, Any]) -> tuple[list[int], int]:
+async def _replay_ids(
+    runtime: Runtime, ids: Sequence[int], *, actor: str, stagger: float, subject: str, details: dict[str, Any]
+) -> tuple[list[int], int]:
     """Replay ``ids`` in batches, one transaction each; the ids replayed and how many retries were hurried."""
     replayed: list[int] = []
     hurried = 0
     for start in range(0, len(ids), REPLAY_BATCH):
-        batch = ids[start:start + REPLAY_BATCH]
+        batch = ids[start : start + REPLAY_BATCH]
         async with runtime.db.begin() as conn:
-            moved = await store.move_many(conn, batch, EventStatus.RECEIVED, only_from=sorted(REPLAYABLE),
-                                          dead_at=None)
+            moved = await store.move_many(conn, batch, EventStatus.RECEIVED, only_from=sorted(REPLAYABLE), dead_at=None)
             queued = await enqueue_dispatches(conn, runtime, moved, stagger=stagger, start_index=len(replayed))
             if len(queued) < len(moved):
                 hurried += await _hurry_pending(conn, runtime, moved)
-            await audit(conn, at=runtime.clock.now(), actor=actor, action="webhooks.replay",
-                                subject=subject, details={**details, "ids": moved})
+            await audit(
+                conn,
+                at=runtime.clock.now(),
+                actor=actor,
+                action="webhooks.replay",
+                subject=subject,
+                details={**details, "ids": moved},
+            )
         replayed.extend(moved)
-    ops.emit("webhook_dlq.replay", actor=actor, matched=len(ids), replayed=len(replayed), hurried=hurried,
-             dry_run=False, status=",".join(details.get("statuses", [])) or None,
-             event_type=details.get("type"), since=details.get("since"), stagger=stagger,
-             limit=details.get("limit"), event_id=details.get("id"))
+    ops.emit(
+        "webhook_dlq.replay",
+        actor=actor,
+        matched=len(ids),
+        replayed=len(replayed),
+        hurried=hurried,
+        dry_run=False,
+        status=",".join(details.get("statuses", [])) or None,
+        event_type=details.get("type"),
+        since=details.get("since"),
+        stagger=stagger,
+        limit=details.get("limit"),
+        event_id=details.get("id"),
+    )
     return replayed, hurried
 
 
@@ -140,7 +201,7 @@ async def _tallies(conn: AsyncConnection, ids: Sequence[int]) -> tuple[dict[str,
     by_type: Counter[str] = Counter()
     by_status: Counter[str] = Counter()
     for start in range(0, len(ids), REPLAY_BATCH):
-        batch = list(ids[start:start + REPLAY_BATCH])
+        batch = list(ids[start : start + REPLAY_BATCH])
         stmt = (
             sa.select(webhook_events.c.type, webhook_events.c.status, sa.func.count())
             .where(webhook_events.c.id.in_(batch))

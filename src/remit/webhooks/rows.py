@@ -51,8 +51,9 @@ def event_row(runtime: Runtime, endpoint: str, envelope: Envelope, text: str, no
 
 def job_row(runtime: Runtime, event_row_id: int, now: datetime) -> dict[str, Any]:
     """The dispatch job's row, exactly as :func:`remit.jobs.enqueue.enqueue` would insert it."""
-    request = JobRequest(dispatch_event, {"webhook_event_id": event_row_id},
-                         max_attempts=runtime.settings.webhook_max_attempts)
+    request = JobRequest(
+        dispatch_event, {"webhook_event_id": event_row_id}, max_attempts=runtime.settings.webhook_max_attempts
+    )
     return build_row(request, now)
 
 

@@ -56,8 +56,15 @@ def parse_header(header: str | None) -> SignatureHeader:
     return SignatureHeader(timestamp, tuple(signatures))
 
 
-def verify(payload: str, header: str | None, secrets: Sequence[str], *, tolerance: int, now: float,
-           parsed: SignatureHeader | None = None) -> int:
+def verify(
+    payload: str,
+    header: str | None,
+    secrets: Sequence[str],
+    *,
+    tolerance: int,
+    now: float,
+    parsed: SignatureHeader | None = None,
+) -> int:
     """Check ``header`` against ``payload`` (the body as received, decoded as UTF-8) with each of
     ``secrets``; return the signed timestamp. ``now`` is the current Unix time from the runtime's clock.
 

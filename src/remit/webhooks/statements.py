@@ -63,8 +63,13 @@ def batch_columns() -> list[tuple[str, sa.Column[Any]]]:
     columns += [(f"job_{c.name}", c) for c in insert_columns(jobs) if c.name not in JOB_COMPUTED]
     columns += [(f"led_{c.name}", c) for c in insert_columns(ledger_events)]
     position = webhook_events.c.attempts  # any INTEGER column: the type is what counts
-    return [*columns, ("job_key_prefix", jobs.c.unique_key), ("with_job", webhook_events.c.livemode),
-            ("body_start", position), ("body_length", position)]
+    return [
+        *columns,
+        ("job_key_prefix", jobs.c.unique_key),
+        ("with_job", webhook_events.c.livemode),
+        ("body_start", position),
+        ("body_length", position),
+    ]
 
 
 @cache
@@ -81,19 +86,19 @@ def ingest_sql() -> str:
     each row inserted; a delivery without a returned row was a duplicate.
     """
     fields = ", ".join(f"{name} {_pg_type(column)}" for name, column in batch_columns())
-    body = ("convert_from(substring(CAST(%(bodies)s AS BYTEA) FROM input.body_start FOR input.body_length), "
-            "'UTF8')")
+    body = "convert_from(substring(CAST(%(bodies)s AS BYTEA) FROM input.body_start FOR input.body_length), 'UTF8')"
     ev_columns = [c.name for c in insert_columns(webhook_events)]
     ev_select = ", ".join(body if name == BODY_COLUMN else f"input.ev_{name}" for name in ev_columns)
     job_select = ", ".join(
-        "jsonb_build_object('webhook_event_id', ev.id)" if c.name == "args"
-        else "input.job_key_prefix || CAST(ev.id AS TEXT)" if c.name == "unique_key"
+        "jsonb_build_object('webhook_event_id', ev.id)"
+        if c.name == "args"
+        else "input.job_key_prefix || CAST(ev.id AS TEXT)"
+        if c.name == "unique_key"
         else f"input.job_{c.name}"
         for c in insert_columns(jobs)
     )
     led_select = ", ".join(
-        "input.led_data || jsonb_build_object('webhook_event_id', ev.id)" if c.name == "data"
-        else f"input.led_{c.name}"
+        "input.led_data || jsonb_build_object('webhook_event_id', ev.id)" if c.name == "data" else f"input.led_{c.name}"
         for c in insert_columns(ledger_events)
     )
     joined = "ev JOIN input ON input.ev_processor = ev.processor AND input.ev_event_id = ev.event_id"

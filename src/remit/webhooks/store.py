@@ -67,8 +67,10 @@ def _start_statement() -> Any:
     """Built once: constructing a statement costs more CPU than executing the cached compiled form."""
     return (
         sa.update(webhook_events)
-        .where(webhook_events.c.id == sa.bindparam("row_id"),
-               webhook_events.c.status.in_(source_values(EventStatus.PROCESSING)))
+        .where(
+            webhook_events.c.id == sa.bindparam("row_id"),
+            webhook_events.c.status.in_(source_values(EventStatus.PROCESSING)),
+        )
         .values(status=EventStatus.PROCESSING.value, attempts=webhook_events.c.attempts + 1)
         .returning(*webhook_events.c)
     )
@@ -79,12 +81,13 @@ def _results_statement(processed: bool) -> Any:
     values: dict[str, Any] = {"handler_results": sa.bindparam("results", type_=webhook_events.c.handler_results.type)}
     if processed:
         check_transition(EventStatus.PROCESSING, EventStatus.PROCESSED)
-        values.update(status=EventStatus.PROCESSED.value,
-                      processed_at=sa.bindparam("processed_at", type_=webhook_events.c.processed_at.type))
+        values.update(
+            status=EventStatus.PROCESSED.value,
+            processed_at=sa.bindparam("processed_at", type_=webhook_events.c.processed_at.type),
+        )
     return (
         sa.update(webhook_events)
-        .where(webhook_events.c.id == sa.bindparam("row_id"),
-               webhook_events.c.status == EventStatus.PROCESSING.value)
+        .where(webhook_events.c.id == sa.bindparam("row_id"), webhook_events.c.status == EventStatus.PROCESSING.value)
         .values(**values)
     )
 
@@ -121,8 +124,7 @@ async def move_many(
         return []
     stmt = (
         sa.update(webhook_events)
-        .where(webhook_events.c.id.in_(list(event_row_ids)),
-               webhook_events.c.status.in_(_guard(target, only_from)))
+        .where(webhook_events.c.id.in_(list(event_row_ids)), webhook_events.c.status.in_(_guard(target, only_from)))
         .values(status=target.value, **values)
         .returning(webhook_events.c.id)
     )

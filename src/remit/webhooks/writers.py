@@ -139,8 +139,12 @@ class PostgresWriter:
                 if not self._opened:
                     await self._pool.open(wait=False)
                     self._opened = True
-        pending = _Pending((row["processor"], row["event_id"]), self._fields(runtime, row), row["body"].encode(),
-                           asyncio.get_running_loop().create_future())
+        pending = _Pending(
+            (row["processor"], row["event_id"]),
+            self._fields(runtime, row),
+            row["body"].encode(),
+            asyncio.get_running_loop().create_future(),
+        )
         self._pending.append(pending)
         if self._flushers < self._max_flushers:
             self._flushers += 1
@@ -259,8 +263,7 @@ def writer_for(runtime: Runtime) -> EventWriter:
     """The fastest writer for the runtime's database."""
     if runtime.db.is_postgres:
         timeout = min(runtime.settings.db_connect_timeout, MAX_POOL_WAIT) or MAX_POOL_WAIT
-        return PostgresWriter(runtime.settings.database_url, max_size=runtime.settings.db_pool_size,
-                              timeout=timeout)
+        return PostgresWriter(runtime.settings.database_url, max_size=runtime.settings.db_pool_size, timeout=timeout)
     return TransactionWriter()
 
 

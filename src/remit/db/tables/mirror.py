@@ -53,7 +53,11 @@ def _object_table(name: str, *columns: Column[Any]) -> Table:
 def _child_table(name: str, parent: str, *columns: Column[Any]) -> Table:
     """A mirror table of objects embedded in a parent's list: unique on ``(parent, stripe_id)``."""
     return Table(
-        name, metadata, *_common(), Column(parent, ID, nullable=False), *columns,
+        name,
+        metadata,
+        *_common(),
+        Column(parent, ID, nullable=False),
+        *columns,
         UniqueConstraint(parent, "stripe_id"),
     )
 

@@ -64,7 +64,7 @@ def magic_card(reference: str) -> TestCard | None:
     """The test card a magic reference names (``pm_card_visa``, ``tok_visa``, ``card_visa``), else None."""
     for prefix in ("pm_card_", "tok_", "card_"):
         if reference.startswith(prefix):
-            return TEST_CARDS.get(reference[len(prefix):])
+            return TEST_CARDS.get(reference[len(prefix) :])
     return None
 
 

@@ -29,9 +29,9 @@ class FakeClock:
 
     async def offset(self, conn: AsyncConnection) -> int:
         """Seconds the fake is ahead of the base clock."""
-        value = (await conn.execute(
-            sa.select(fake_clock.c.offset_seconds).where(fake_clock.c.id == ROW_ID)
-        )).scalar_one_or_none()
+        value = (
+            await conn.execute(sa.select(fake_clock.c.offset_seconds).where(fake_clock.c.id == ROW_ID))
+        ).scalar_one_or_none()
         return int(value or 0)
 
     async def now(self, conn: AsyncConnection) -> datetime:

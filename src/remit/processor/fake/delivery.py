@@ -30,8 +30,11 @@ class SignedEvent:
     signature: str
 
     def headers(self) -> dict[str, str]:
-        return {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": self.signature,
-                "User-Agent": USER_AGENT}
+        return {
+            "Content-Type": "application/json; charset=utf-8",
+            "Stripe-Signature": self.signature,
+            "User-Agent": USER_AGENT,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +74,7 @@ class HttpDelivery:
     async def __call__(self, event: SignedEvent) -> DeliveryResult:
         try:
             async with httpx.AsyncClient(timeout=self._timeout, transport=self._transport) as client:
-                response = await client.post(self.url, content=event.payload.encode("utf-8"),
-                                             headers=event.headers())
+                response = await client.post(self.url, content=event.payload.encode("utf-8"), headers=event.headers())
         except httpx.HTTPError as exc:
             return DeliveryResult(None, type(exc).__name__)
         return DeliveryResult(response.status_code, None if response.is_success else refusal_code(response))

@@ -85,8 +85,7 @@ class Delivered:
 
 def _failure_response(method: str, failure: ScriptedFailure) -> FakeResponse:
     if failure.kind is FailureKind.RATE_LIMITED:
-        error = ApiError(429, RATE_LIMIT_ERROR, "Too many requests hit the API too quickly.",
-                         code="rate_limit")
+        error = ApiError(429, RATE_LIMIT_ERROR, "Too many requests hit the API too quickly.", code="rate_limit")
         retry_after = str(failure.retry_after or failures.DEFAULT_RETRY_AFTER)
         return FakeResponse(429, error.body(), method, headers={"Retry-After": retry_after})
     error = ApiError(500, API_ERROR, "An unknown error occurred (scripted by the fake processor).")
@@ -97,9 +96,15 @@ class FakeEngine:
     """The fake world over remit's database. ``delivery`` receives every event after its call commits;
     ``secret`` (a string or a function returning one) signs them."""
 
-    def __init__(self, db: Database, clock: Clock, *, delivery: Delivery | None = None,
-                 secret: str | Callable[[], str] | None = None,
-                 signing_time: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        delivery: Delivery | None = None,
+        secret: str | Callable[[], str] | None = None,
+        signing_time: Callable[[], int] | None = None,
+    ) -> None:
         self.db = db
         self.clock = FakeClock(clock)
         self.delivery = delivery
@@ -107,8 +112,15 @@ class FakeEngine:
         self._signing_time = signing_time
 
     # calls ------------------------------------------------------------------------------------------------
-    async def call(self, http_method: str, path: str, params: Mapping[str, Any] | None = None, *,
-                   idempotency_key: str | None = None, deliver: bool = True) -> FakeResponse:
+    async def call(
+        self,
+        http_method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        deliver: bool = True,
+    ) -> FakeResponse:
         """Answer one API call; raises :class:`FakeTimeout` for a scripted timeout."""
         try:
             match = resolve(http_method, path)
@@ -127,11 +139,17 @@ class FakeEngine:
                 else:
                     now = await self.clock.now(conn)
                     if key:
-                        replay = await idempotency.claim(conn, key, route=method, now=now,
-                                                         print_=idempotency.fingerprint(method, path, data))
+                        replay = await idempotency.claim(
+                            conn, key, route=method, now=now, print_=idempotency.fingerprint(method, path, data)
+                        )
                         if replay is not None:
-                            return FakeResponse(replay.status, replay.body, method,
-                                                headers={"Idempotent-Replayed": "true"}, replayed=True)
+                            return FakeResponse(
+                                replay.status,
+                                replay.body,
+                                method,
+                                headers={"Idempotent-Replayed": "true"},
+                                replayed=True,
+                            )
                     request_id = await new_id(conn, "req") if match.route.mutating else None
                     tx = Tx(conn, unix(now), request_id=request_id, idempotency_key=key)
                     body = as_sent(await match.run(tx, Params(data)))
@@ -185,13 +203,27 @@ class FakeEngine:
         return now, tx.events
 
     # failures ---------------------------------------------------------------------------------------------
-    async def fail_next(self, kind: FailureKind | str, *, count: int = 1, method: str | None = None,
-                        retry_after: int | None = None, hold_seconds: float | None = None) -> ScriptedFailure:
+    async def fail_next(
+        self,
+        kind: FailureKind | str,
+        *,
+        count: int = 1,
+        method: str | None = None,
+        retry_after: int | None = None,
+        hold_seconds: float | None = None,
+    ) -> ScriptedFailure:
         """Script "the next ``count`` calls (of ``method``) answer 429 / 500 / time out"."""
         parsed = kind if isinstance(kind, FailureKind) else FailureKind.parse(kind)
         async with self.db.begin() as conn:
-            return await failures.script(conn, parsed, count=count, method=method, retry_after=retry_after,
-                                         hold_seconds=hold_seconds, now=await self.clock.now(conn))
+            return await failures.script(
+                conn,
+                parsed,
+                count=count,
+                method=method,
+                retry_after=retry_after,
+                hold_seconds=hold_seconds,
+                now=await self.clock.now(conn),
+            )
 
     async def scripted_failures(self) -> list[ScriptedFailure]:
         async with self.db.connect() as conn:
@@ -202,8 +234,14 @@ class FakeEngine:
             return await failures.clear(conn)
 
     # events -----------------------------------------------------------------------------------------------
-    async def events(self, *, type_: str | None = None, status: DeliveryStatus | None = None,
-                     limit: int | None = None, newest_first: bool = True) -> list[StoredEvent]:
+    async def events(
+        self,
+        *,
+        type_: str | None = None,
+        status: DeliveryStatus | None = None,
+        limit: int | None = None,
+        newest_first: bool = True,
+    ) -> list[StoredEvent]:
         async with self.db.connect() as conn:
             return await list_events(conn, type_=type_, status=status, limit=limit, newest_first=newest_first)
 
@@ -217,14 +255,14 @@ class FakeEngine:
         timestamp = self._signing_time() if self._signing_time else unix(now)
         outcomes: list[Delivered] = []
         for event in events:
-            signed = SignedEvent(event.id, event.type, event.payload, signature_header(event.payload, secret,
-                                                                                        timestamp))
+            signed = SignedEvent(
+                event.id, event.type, event.payload, signature_header(event.payload, secret, timestamp)
+            )
             result: DeliveryResult = await self.delivery(signed)
             outcomes.append(Delivered(event.id, event.type, result.status_code, result.error))
         async with self.db.begin() as conn:
             for outcome in outcomes:
-                await record_delivery(conn, outcome.event_id, status_code=outcome.status_code, ok=outcome.ok,
-                                      at=now)
+                await record_delivery(conn, outcome.event_id, status_code=outcome.status_code, ok=outcome.ok, at=now)
         return outcomes
 
     async def redeliver(self, *, include_delivered: bool = False) -> list[Delivered]:
@@ -243,8 +281,13 @@ class FakeEngine:
     async def endpoint_secret(self, endpoint_id: str) -> str | None:
         """The signing secret the fake keeps for one of its webhook endpoints (for ``webhooks check``)."""
         async with self.db.connect() as conn:
-            row = (await conn.execute(sa.select(fake_objects.c.private).where(
-                fake_objects.c.id == endpoint_id, fake_objects.c.object == "webhook_endpoint"))).first()
+            row = (
+                await conn.execute(
+                    sa.select(fake_objects.c.private).where(
+                        fake_objects.c.id == endpoint_id, fake_objects.c.object == "webhook_endpoint"
+                    )
+                )
+            ).first()
         if row is None:
             return None
         private = row.private if isinstance(row.private, dict) else json.loads(row.private)

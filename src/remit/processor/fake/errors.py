@@ -19,9 +19,18 @@ RATE_LIMIT_ERROR = "rate_limit_error"
 class ApiError(Exception):
     """One error answer: ``status`` plus Stripe's ``error`` object."""
 
-    def __init__(self, status: int, type_: str, message: str, *, code: str | None = None,
-                 param: str | None = None, decline_code: str | None = None,
-                 headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        type_: str,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        decline_code: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.type = type_
@@ -46,8 +55,7 @@ class ApiError(Exception):
 
 def missing(object_type: str, object_id: str, param: str = "id") -> ApiError:
     """Stripe's 404 for an unknown id."""
-    return ApiError(404, INVALID_REQUEST, f"No such {object_type}: '{object_id}'", code="resource_missing",
-                    param=param)
+    return ApiError(404, INVALID_REQUEST, f"No such {object_type}: '{object_id}'", code="resource_missing", param=param)
 
 
 def invalid(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:
@@ -56,8 +64,7 @@ def invalid(message: str, *, param: str | None = None, code: str | None = None) 
 
 
 def parameter_missing(param: str) -> ApiError:
-    return ApiError(400, INVALID_REQUEST, f"Missing required param: {param}.", code="parameter_missing",
-                    param=param)
+    return ApiError(400, INVALID_REQUEST, f"Missing required param: {param}.", code="parameter_missing", param=param)
 
 
 __all__ = [

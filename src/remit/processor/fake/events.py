@@ -49,15 +49,27 @@ class StoredEvent:
 
     @classmethod
     def from_row(cls, row: Any) -> StoredEvent:
-        return cls(seq=int(row.seq), id=row.id, type=row.type, created=int(row.created), payload=row.payload,
-                   delivery_status=DeliveryStatus(row.delivery_status),
-                   delivery_attempts=int(row.delivery_attempts), last_status_code=row.last_status_code,
-                   last_attempt_at=row.last_attempt_at)
+        return cls(
+            seq=int(row.seq),
+            id=row.id,
+            type=row.type,
+            created=int(row.created),
+            payload=row.payload,
+            delivery_status=DeliveryStatus(row.delivery_status),
+            delivery_attempts=int(row.delivery_attempts),
+            last_status_code=row.last_status_code,
+            last_attempt_at=row.last_attempt_at,
+        )
 
     def summary(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "created": self.created,
-                "delivery_status": self.delivery_status.value, "delivery_attempts": self.delivery_attempts,
-                "last_status_code": self.last_status_code}
+        return {
+            "id": self.id,
+            "type": self.type,
+            "created": self.created,
+            "delivery_status": self.delivery_status.value,
+            "delivery_attempts": self.delivery_attempts,
+            "last_status_code": self.last_status_code,
+        }
 
 
 def previous_attributes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -74,9 +86,17 @@ def previous_attributes(before: dict[str, Any], after: dict[str, Any]) -> dict[s
     return changed
 
 
-def envelope(event_id: str, event_type: str, obj: dict[str, Any], *, created: int,
-             request_id: str | None, idempotency_key: str | None,
-             previous: dict[str, Any] | None = None, account: str | None = None) -> dict[str, Any]:
+def envelope(
+    event_id: str,
+    event_type: str,
+    obj: dict[str, Any],
+    *,
+    created: int,
+    request_id: str | None,
+    idempotency_key: str | None,
+    previous: dict[str, Any] | None = None,
+    account: str | None = None,
+) -> dict[str, Any]:
     """A v1 event around a snapshot of ``obj``."""
     data: dict[str, Any] = {"object": snapshot(obj)}
     if previous:
@@ -97,8 +117,14 @@ def envelope(event_id: str, event_type: str, obj: dict[str, Any], *, created: in
     return event
 
 
-def thin_envelope(event_id: str, event_type: str, *, created: int, related_object: dict[str, Any] | None,
-                  reason: dict[str, Any] | None = None) -> dict[str, Any]:
+def thin_envelope(
+    event_id: str,
+    event_type: str,
+    *,
+    created: int,
+    related_object: dict[str, Any] | None,
+    reason: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """A v2 thin event (what billing-meter errors are): a reference, not a snapshot."""
     return {
         "id": event_id,
@@ -114,10 +140,20 @@ def thin_envelope(event_id: str, event_type: str, *, created: int, related_objec
 
 async def insert_event(conn: AsyncConnection, event: dict[str, Any]) -> StoredEvent:
     payload = render(event)
-    row = (await conn.execute(fake_events.insert().values(
-        id=event["id"], type=event["type"], created=_created_seconds(event), payload=payload,
-        delivery_status=DeliveryStatus.PENDING.value, delivery_attempts=0,
-    ).returning(fake_events))).one()
+    row = (
+        await conn.execute(
+            fake_events.insert()
+            .values(
+                id=event["id"],
+                type=event["type"],
+                created=_created_seconds(event),
+                payload=payload,
+                delivery_status=DeliveryStatus.PENDING.value,
+                delivery_attempts=0,
+            )
+            .returning(fake_events)
+        )
+    ).one()
     return StoredEvent.from_row(row)
 
 
@@ -128,12 +164,19 @@ def _created_seconds(event: dict[str, Any]) -> int:
     return int(created)
 
 
-async def record_delivery(conn: AsyncConnection, event_id: str, *, status_code: int | None, ok: bool,
-                          at: datetime) -> None:
-    await conn.execute(fake_events.update().where(fake_events.c.id == event_id).values(
-        delivery_status=(DeliveryStatus.DELIVERED if ok else DeliveryStatus.FAILED).value,
-        delivery_attempts=fake_events.c.delivery_attempts + 1, last_status_code=status_code, last_attempt_at=at,
-    ))
+async def record_delivery(
+    conn: AsyncConnection, event_id: str, *, status_code: int | None, ok: bool, at: datetime
+) -> None:
+    await conn.execute(
+        fake_events.update()
+        .where(fake_events.c.id == event_id)
+        .values(
+            delivery_status=(DeliveryStatus.DELIVERED if ok else DeliveryStatus.FAILED).value,
+            delivery_attempts=fake_events.c.delivery_attempts + 1,
+            last_status_code=status_code,
+            last_attempt_at=at,
+        )
+    )
 
 
 async def get_event(conn: AsyncConnection, event_id: str) -> StoredEvent | None:
@@ -141,9 +184,15 @@ async def get_event(conn: AsyncConnection, event_id: str) -> StoredEvent | None:
     return None if row is None else StoredEvent.from_row(row)
 
 
-async def list_events(conn: AsyncConnection, *, type_: str | None = None, status: DeliveryStatus | None = None,
-                      after_seq: int | None = None, limit: int | None = None,
-                      newest_first: bool = True) -> list[StoredEvent]:
+async def list_events(
+    conn: AsyncConnection,
+    *,
+    type_: str | None = None,
+    status: DeliveryStatus | None = None,
+    after_seq: int | None = None,
+    limit: int | None = None,
+    newest_first: bool = True,
+) -> list[StoredEvent]:
     query = sa.select(fake_events)
     if type_ is not None:
         query = query.where(fake_events.c.type == type_)

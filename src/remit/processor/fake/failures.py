@@ -45,13 +45,26 @@ class ScriptedFailure:
 
     @classmethod
     def from_row(cls, row: Any) -> ScriptedFailure:
-        return cls(id=int(row.id), method=row.method, kind=FailureKind(row.kind), remaining=int(row.remaining),
-                   retry_after=row.retry_after, hold_seconds=row.hold_seconds)
+        return cls(
+            id=int(row.id),
+            method=row.method,
+            kind=FailureKind(row.kind),
+            remaining=int(row.remaining),
+            retry_after=row.retry_after,
+            hold_seconds=row.hold_seconds,
+        )
 
 
-async def script(conn: AsyncConnection, kind: FailureKind, *, count: int = 1, method: str | None = None,
-                 retry_after: int | None = None, hold_seconds: float | None = None,
-                 now: datetime) -> ScriptedFailure:
+async def script(
+    conn: AsyncConnection,
+    kind: FailureKind,
+    *,
+    count: int = 1,
+    method: str | None = None,
+    retry_after: int | None = None,
+    hold_seconds: float | None = None,
+    now: datetime,
+) -> ScriptedFailure:
     """Make the next ``count`` calls (of ``method``, or of any method) fail with ``kind``."""
     if count < 1:
         raise ValueError("count must be at least 1")
@@ -59,10 +72,20 @@ async def script(conn: AsyncConnection, kind: FailureKind, *, count: int = 1, me
         retry_after = DEFAULT_RETRY_AFTER
     if kind is FailureKind.TIMEOUT and hold_seconds is None:
         hold_seconds = DEFAULT_HOLD_SECONDS
-    row = (await conn.execute(fake_failures.insert().values(
-        method=method, kind=kind.value, remaining=count, retry_after=retry_after, hold_seconds=hold_seconds,
-        created_at=now,
-    ).returning(fake_failures))).one()
+    row = (
+        await conn.execute(
+            fake_failures.insert()
+            .values(
+                method=method,
+                kind=kind.value,
+                remaining=count,
+                retry_after=retry_after,
+                hold_seconds=hold_seconds,
+                created_at=now,
+            )
+            .returning(fake_failures)
+        )
+    ).one()
     return ScriptedFailure.from_row(row)
 
 
@@ -88,13 +111,15 @@ async def consume(conn: AsyncConnection, method: str) -> ScriptedFailure | None:
     then runs in a read-only transaction, see :meth:`remit.db.engine.Database.read`)."""
     if not await is_due(conn, method):
         return None
-    row = (await conn.execute(
-        fake_failures.update()
-        .where(fake_failures.c.id == _oldest_for(method).scalar_subquery())
-        .where(fake_failures.c.remaining > 0)
-        .values(remaining=fake_failures.c.remaining - 1)
-        .returning(fake_failures)
-    )).first()
+    row = (
+        await conn.execute(
+            fake_failures.update()
+            .where(fake_failures.c.id == _oldest_for(method).scalar_subquery())
+            .where(fake_failures.c.remaining > 0)
+            .values(remaining=fake_failures.c.remaining - 1)
+            .returning(fake_failures)
+        )
+    ).first()
     if row is None:
         return None
     await conn.execute(fake_failures.delete().where(fake_failures.c.remaining <= 0))
@@ -111,5 +136,14 @@ async def clear(conn: AsyncConnection) -> int:
     return int(result.rowcount or 0)
 
 
-__all__ = ["DEFAULT_HOLD_SECONDS", "DEFAULT_RETRY_AFTER", "FailureKind", "ScriptedFailure", "clear", "consume",
-           "is_due", "pending", "script"]
+__all__ = [
+    "DEFAULT_HOLD_SECONDS",
+    "DEFAULT_RETRY_AFTER",
+    "FailureKind",
+    "ScriptedFailure",
+    "clear",
+    "consume",
+    "is_due",
+    "pending",
+    "script",
+]

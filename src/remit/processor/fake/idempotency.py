@@ -39,28 +39,47 @@ def fingerprint(route: str, path: str, params: Any) -> str:
 
 async def claim(conn: AsyncConnection, key: str, *, route: str, print_: str, now: datetime) -> Replay | None:
     """Claim ``key`` for this call (None), or the stored answer of the call that claimed it first."""
-    stmt = dialect_insert(conn, fake_idempotency_keys).values(
-        key=key, route=route, fingerprint=print_, status_code=IN_PROGRESS, response="", created_at=now,
-    ).on_conflict_do_nothing(index_elements=[fake_idempotency_keys.c.key]).returning(fake_idempotency_keys.c.key)
+    stmt = (
+        dialect_insert(conn, fake_idempotency_keys)
+        .values(
+            key=key,
+            route=route,
+            fingerprint=print_,
+            status_code=IN_PROGRESS,
+            response="",
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[fake_idempotency_keys.c.key])
+        .returning(fake_idempotency_keys.c.key)
+    )
     if (await conn.execute(stmt)).first() is not None:
         return None
-    row = (await conn.execute(
-        sa.select(fake_idempotency_keys).where(fake_idempotency_keys.c.key == key)
-    )).one()
+    row = (await conn.execute(sa.select(fake_idempotency_keys).where(fake_idempotency_keys.c.key == key))).one()
     if row.fingerprint != print_:
-        raise ApiError(400, IDEMPOTENCY_ERROR,
-                       "Keys for idempotent requests can only be used with the same parameters they were first "
-                       "used with. Try using a key other than the one you sent if you meant to execute a "
-                       "different request.", code="idempotency_key_in_use")
+        raise ApiError(
+            400,
+            IDEMPOTENCY_ERROR,
+            "Keys for idempotent requests can only be used with the same parameters they were first "
+            "used with. Try using a key other than the one you sent if you meant to execute a "
+            "different request.",
+            code="idempotency_key_in_use",
+        )
     if row.status_code == IN_PROGRESS:
-        raise ApiError(409, IDEMPOTENCY_ERROR, "There is currently another in-progress request using this "
-                       "Idempotent Key. Retry shortly.", code="idempotency_key_in_use")
+        raise ApiError(
+            409,
+            IDEMPOTENCY_ERROR,
+            "There is currently another in-progress request using this Idempotent Key. Retry shortly.",
+            code="idempotency_key_in_use",
+        )
     return Replay(int(row.status_code), json.loads(row.response))
 
 
 async def store(conn: AsyncConnection, key: str, status: int, body: dict[str, Any]) -> None:
-    await conn.execute(fake_idempotency_keys.update().where(fake_idempotency_keys.c.key == key).values(
-        status_code=status, response=json.dumps(body)))
+    await conn.execute(
+        fake_idempotency_keys.update()
+        .where(fake_idempotency_keys.c.key == key)
+        .values(status_code=status, response=json.dumps(body))
+    )
 
 
 __all__ = ["Replay", "claim", "fingerprint", "store"]

@@ -48,16 +48,22 @@ async def _renew(tx: Tx, sub_id: str) -> None:
         if status == "trialing":
             await subscriptions.end_trial(tx, sub_id, billing_reason="subscription_cycle")
             continue
-        await subscriptions.start_new_period(tx, sub, copy.deepcopy(sub), billing_reason="subscription_cycle",
-                                             start=int(sub["current_period_end"]))
+        await subscriptions.start_new_period(
+            tx, sub, copy.deepcopy(sub), billing_reason="subscription_cycle", start=int(sub["current_period_end"])
+        )
 
 
 async def _retry_failed_invoices(tx: Tx) -> None:
     for found in await tx.list("invoice"):
         inv = found.data
         due = inv.get("next_payment_attempt")
-        if (inv["status"] != "open" or not due or due > tx.now or inv["attempt_count"] >= MAX_RETRIES
-                or inv["collection_method"] != "charge_automatically"):
+        if (
+            inv["status"] != "open"
+            or not due
+            or due > tx.now
+            or inv["attempt_count"] >= MAX_RETRIES
+            or inv["collection_method"] != "charge_automatically"
+        ):
             continue
         await invoices.attempt_payment(tx, inv, await invoices.payment_method_for(tx, inv))
 

@@ -52,9 +52,15 @@ class DemoReport:
 async def _events_since(fake: FakeProcessor, seen: int) -> list[Delivered]:
     """What became of the delivery of every event after the first ``seen`` ones."""
     events = (await fake.engine.events(newest_first=False))[seen:]
-    return [Delivered(e.id, e.type, e.last_status_code,
-                      None if e.delivery_status is DeliveryStatus.DELIVERED else e.delivery_status.value)
-            for e in events]
+    return [
+        Delivered(
+            e.id,
+            e.type,
+            e.last_status_code,
+            None if e.delivery_status is DeliveryStatus.DELIVERED else e.delivery_status.value,
+        )
+        for e in events
+    ]
 
 
 async def run_demo(fake: FakeProcessor) -> DemoReport:
@@ -68,64 +74,93 @@ async def run_demo(fake: FakeProcessor) -> DemoReport:
         return f"demo-{run}-{next(counter)}"
 
     starter_product = await fake.create_product(name="Starter", idempotency_key=key())
-    starter = await fake.create_price(product=starter_product["id"], unit_amount=1500, idempotency_key=key(),
-                                      nickname="starter-monthly")
+    starter = await fake.create_price(
+        product=starter_product["id"], unit_amount=1500, idempotency_key=key(), nickname="starter-monthly"
+    )
     pro_product = await fake.create_product(name="Pro", idempotency_key=key())
-    pro = await fake.create_price(product=pro_product["id"], unit_amount=4900, idempotency_key=key(),
-                                  nickname="pro-monthly")
+    pro = await fake.create_price(
+        product=pro_product["id"], unit_amount=4900, idempotency_key=key(), nickname="pro-monthly"
+    )
     report.add("catalog: Starter 15.00/month, Pro 49.00/month", starter["id"], pro["id"])
 
     session = await fake.create_checkout_session(
-        idempotency_key=key(), mode="subscription", success_url="https://example.com/welcome",
-        cancel_url="https://example.com/pricing", line_items=[{"price": pro["id"], "quantity": 1}],
-        customer_email="ada@example.com", client_reference_id=f"account-{run}-1")
-    done = await fake.complete_checkout_session(session["id"], payment_method="pm_card_visa",
-                                                idempotency_key=key())
+        idempotency_key=key(),
+        mode="subscription",
+        success_url="https://example.com/welcome",
+        cancel_url="https://example.com/pricing",
+        line_items=[{"price": pro["id"], "quantity": 1}],
+        customer_email="ada@example.com",
+        client_reference_id=f"account-{run}-1",
+    )
+    done = await fake.complete_checkout_session(session["id"], payment_method="pm_card_visa", idempotency_key=key())
     report.add("signed up through checkout and subscribed to Pro", str(done["customer"]), str(done["subscription"]))
 
-    grace = await fake.create_customer(idempotency_key=key(), email="grace@example.com", name="Grace Hopper",
-                                       payment_method="pm_card_visa")
-    grace_sub = await fake.create_subscription(customer=grace["id"], items=[{"price": starter["id"]}],
-                                               idempotency_key=key())
+    grace = await fake.create_customer(
+        idempotency_key=key(), email="grace@example.com", name="Grace Hopper", payment_method="pm_card_visa"
+    )
+    grace_sub = await fake.create_subscription(
+        customer=grace["id"], items=[{"price": starter["id"]}], idempotency_key=key()
+    )
     report.add("signed up and subscribed to Starter", grace["id"], grace_sub["id"])
 
-    linus = await fake.create_customer(idempotency_key=key(), email="linus@example.com", name="Linus T.",
-                                       payment_method="pm_card_mastercard")
-    linus_sub = await fake.create_subscription(customer=linus["id"], items=[{"price": starter["id"]}],
-                                               idempotency_key=key())
+    linus = await fake.create_customer(
+        idempotency_key=key(), email="linus@example.com", name="Linus T.", payment_method="pm_card_mastercard"
+    )
+    linus_sub = await fake.create_subscription(
+        customer=linus["id"], items=[{"price": starter["id"]}], idempotency_key=key()
+    )
     await fake.update_subscription(linus_sub["id"], price=pro["id"], idempotency_key=key())
     report.add("subscribed to Starter, then upgraded to Pro", linus["id"], linus_sub["id"])
 
     before_seats = len(await fake.engine.events(newest_first=False))
-    katherine = await fake.create_customer(idempotency_key=key(), email="katherine@example.com",
-                                           name="Katherine J.", payment_method="pm_card_visa")
-    katherine_sub = await fake.create_subscription(customer=katherine["id"], items=[{"price": pro["id"]}],
-                                                   metadata={"seats": UNREADABLE_SEATS}, idempotency_key=key())
-    report.dead_letter_event_ids = [d.event_id for d in await _events_since(fake, before_seats)
-                                    if d.event_type.startswith("customer.subscription.")]
-    report.add(f"subscribed with seats metadata {UNREADABLE_SEATS!r}: the sandbox's seat-granting handler "
-               "cannot read it → dead letter", katherine["id"], katherine_sub["id"])
+    katherine = await fake.create_customer(
+        idempotency_key=key(), email="katherine@example.com", name="Katherine J.", payment_method="pm_card_visa"
+    )
+    katherine_sub = await fake.create_subscription(
+        customer=katherine["id"],
+        items=[{"price": pro["id"]}],
+        metadata={"seats": UNREADABLE_SEATS},
+        idempotency_key=key(),
+    )
+    report.dead_letter_event_ids = [
+        d.event_id for d in await _events_since(fake, before_seats) if d.event_type.startswith("customer.subscription.")
+    ]
+    report.add(
+        f"subscribed with seats metadata {UNREADABLE_SEATS!r}: the sandbox's seat-granting handler "
+        "cannot read it → dead letter",
+        katherine["id"],
+        katherine_sub["id"],
+    )
 
-    margaret = await fake.create_customer(idempotency_key=key(), email="margaret@example.com",
-                                          name="Margaret H.", payment_method="pm_card_chargeCustomerFail")
-    margaret_sub = await fake.create_subscription(customer=margaret["id"], items=[{"price": pro["id"]}],
-                                                  idempotency_key=key())
+    margaret = await fake.create_customer(
+        idempotency_key=key(),
+        email="margaret@example.com",
+        name="Margaret H.",
+        payment_method="pm_card_chargeCustomerFail",
+    )
+    margaret_sub = await fake.create_subscription(
+        customer=margaret["id"], items=[{"price": pro["id"]}], idempotency_key=key()
+    )
     report.add(f"card declined: subscription {margaret_sub['status']}", margaret["id"], margaret_sub["id"])
     new_card = await fake.attach_payment_method("pm_card_visa", customer=margaret["id"], idempotency_key=key())
     await fake.update_customer(margaret["id"], default_payment_method=new_card["id"], idempotency_key=key())
-    paid = await fake.pay_invoice(str(margaret_sub["latest_invoice"]), payment_method=new_card["id"],
-                                  idempotency_key=key())
+    paid = await fake.pay_invoice(
+        str(margaret_sub["latest_invoice"]), payment_method=new_card["id"], idempotency_key=key()
+    )
     report.add("updated the card; the invoice was paid and the subscription revived", new_card["id"], paid["id"])
 
     grace_invoice = await fake.retrieve_invoice(str(grace_sub["latest_invoice"]))
-    refund = await fake.create_refund(charge=str(grace_invoice["charge"]), amount=500, reason="requested_by_customer",
-                                      idempotency_key=key())
+    refund = await fake.create_refund(
+        charge=str(grace_invoice["charge"]), amount=500, reason="requested_by_customer", idempotency_key=key()
+    )
     report.add("partial refund of 5.00", str(grace_invoice["charge"]), refund["id"])
 
-    alan = await fake.create_customer(idempotency_key=key(), email="alan@example.com", name="Alan T.",
-                                      payment_method="pm_card_createDispute")
-    alan_sub = await fake.create_subscription(customer=alan["id"], items=[{"price": starter["id"]}],
-                                              idempotency_key=key())
+    alan = await fake.create_customer(
+        idempotency_key=key(), email="alan@example.com", name="Alan T.", payment_method="pm_card_createDispute"
+    )
+    alan_sub = await fake.create_subscription(
+        customer=alan["id"], items=[{"price": starter["id"]}], idempotency_key=key()
+    )
     alan_invoice = await fake.retrieve_invoice(str(alan_sub["latest_invoice"]))
     report.add("paid, then the cardholder disputed the charge", alan["id"], str(alan_invoice["charge"]))
 

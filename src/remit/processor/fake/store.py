@@ -39,8 +39,15 @@ class StoredObject:
 
     @classmethod
     def from_row(cls, row: Any) -> StoredObject:
-        return cls(id=row.id, object=row.object, customer=row.customer, created=int(row.created),
-                   data=dict(row.data), private=dict(row.private or {}), deleted=bool(row.deleted))
+        return cls(
+            id=row.id,
+            object=row.object,
+            customer=row.customer,
+            created=int(row.created),
+            data=dict(row.data),
+            private=dict(row.private or {}),
+            deleted=bool(row.deleted),
+        )
 
 
 async def next_number(conn: AsyncConnection, prefix: str) -> int:
@@ -56,17 +63,31 @@ async def new_id(conn: AsyncConnection, prefix: str) -> str:
     return format_id(prefix, await next_number(conn, prefix))
 
 
-async def insert_object(conn: AsyncConnection, data: Mapping[str, Any], *, now: datetime,
-                        private: Mapping[str, Any] | None = None) -> None:
-    await conn.execute(fake_objects.insert().values(
-        id=data["id"], object=data["object"], customer=_customer_of(data),
-        created=int(data.get("created") or now.timestamp()),
-        data=dict(data), private=dict(private or {}), deleted=False, updated_at=now,
-    ))
+async def insert_object(
+    conn: AsyncConnection, data: Mapping[str, Any], *, now: datetime, private: Mapping[str, Any] | None = None
+) -> None:
+    await conn.execute(
+        fake_objects.insert().values(
+            id=data["id"],
+            object=data["object"],
+            customer=_customer_of(data),
+            created=int(data.get("created") or now.timestamp()),
+            data=dict(data),
+            private=dict(private or {}),
+            deleted=False,
+            updated_at=now,
+        )
+    )
 
 
-async def save_object(conn: AsyncConnection, data: Mapping[str, Any], *, now: datetime,
-                      private: Mapping[str, Any] | None = None, deleted: bool | None = None) -> None:
+async def save_object(
+    conn: AsyncConnection,
+    data: Mapping[str, Any],
+    *,
+    now: datetime,
+    private: Mapping[str, Any] | None = None,
+    deleted: bool | None = None,
+) -> None:
     """Replace an object's data (and its private notes when given)."""
     values: dict[str, Any] = {"data": dict(data), "customer": _customer_of(data), "updated_at": now}
     if private is not None:
@@ -81,8 +102,9 @@ async def find_object(conn: AsyncConnection, object_id: str) -> StoredObject | N
     return None if row is None else StoredObject.from_row(row)
 
 
-async def get_object(conn: AsyncConnection, object_id: str, object_type: str, *, param: str = "id",
-                     include_deleted: bool = False) -> StoredObject:
+async def get_object(
+    conn: AsyncConnection, object_id: str, object_type: str, *, param: str = "id", include_deleted: bool = False
+) -> StoredObject:
     """The object, or Stripe's 404 (``No such customer: 'cus_…'``)."""
     found = await find_object(conn, object_id)
     if found is None or found.object != object_type or (found.deleted and not include_deleted):
@@ -90,8 +112,9 @@ async def get_object(conn: AsyncConnection, object_id: str, object_type: str, *,
     return found
 
 
-async def list_objects(conn: AsyncConnection, object_type: str, *, customer: str | None = None,
-                       include_deleted: bool = False) -> list[StoredObject]:
+async def list_objects(
+    conn: AsyncConnection, object_type: str, *, customer: str | None = None, include_deleted: bool = False
+) -> list[StoredObject]:
     """Every object of a type, newest first (creation second, then id: the counters keep order)."""
     query = sa.select(fake_objects).where(fake_objects.c.object == object_type)
     if customer is not None:
@@ -109,15 +132,16 @@ def _customer_of(data: Mapping[str, Any]) -> str | None:
     return customer if isinstance(customer, str) else None
 
 
-def page(items: list[dict[str, Any]], *, url: str, limit: int | None = 10,
-         starting_after: str | None = None) -> dict[str, Any]:
+def page(
+    items: list[dict[str, Any]], *, url: str, limit: int | None = 10, starting_after: str | None = None
+) -> dict[str, Any]:
     """One page of a newest-first list, as Stripe's list object."""
     size = max(1, min(int(limit or 10), 100))
     start = 0
     if starting_after:
         ids = [item["id"] for item in items]
         start = ids.index(starting_after) + 1 if starting_after in ids else len(items)
-    chunk = items[start:start + size]
+    chunk = items[start : start + size]
     return {"object": "list", "data": chunk, "has_more": start + size < len(items), "url": url}
 
 

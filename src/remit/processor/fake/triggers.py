@@ -49,13 +49,26 @@ def _price(currency: str = "usd", amount: int = 1500, recurring: bool = True, **
 
 
 def _invoice_item() -> Step:
-    return Step("invoiceitem", "POST", "/v1/invoiceitems", {"amount": 2000, "currency": "usd",
-                                                            "customer": "${customer:id}", "description": DESCRIPTION})
+    return Step(
+        "invoiceitem",
+        "POST",
+        "/v1/invoiceitems",
+        {"amount": 2000, "currency": "usd", "customer": "${customer:id}", "description": DESCRIPTION},
+    )
 
 
 def _invoice(**extra: Any) -> Step:
-    return Step("invoice", "POST", "/v1/invoices", {"customer": "${customer:id}", "description": DESCRIPTION,
-                                                    "pending_invoice_items_behavior": "include", **extra})
+    return Step(
+        "invoice",
+        "POST",
+        "/v1/invoices",
+        {
+            "customer": "${customer:id}",
+            "description": DESCRIPTION,
+            "pending_invoice_items_behavior": "include",
+            **extra,
+        },
+    )
 
 
 def _invoice_action(action: str) -> Step:
@@ -71,141 +84,289 @@ def _pay_invoice() -> Step:
 
 
 def _payment_intent(card: str, amount: int = 100, **extra: Any) -> Step:
-    return Step("payment_intent", "POST", "/v1/payment_intents", {
-        "amount": amount, "currency": "usd", "payment_method_types": ["card"], "payment_method": card,
-        "confirm": True, "description": DESCRIPTION, **extra})
+    return Step(
+        "payment_intent",
+        "POST",
+        "/v1/payment_intents",
+        {
+            "amount": amount,
+            "currency": "usd",
+            "payment_method_types": ["card"],
+            "payment_method": card,
+            "confirm": True,
+            "description": DESCRIPTION,
+            **extra,
+        },
+    )
 
 
 def _subscribed(*, card: bool = True, **sub_params: Any) -> list[Step]:
-    customer = _customer(payment_method="pm_card_visa",
-                         invoice_settings={"default_payment_method": "pm_card_visa"}) if card else _customer()
-    return [customer, _product(), _price(), Step("subscription", "POST", "/v1/subscriptions", {
-        "customer": "${customer:id}", "items": [{"price": "${price:id}"}], **sub_params})]
+    customer = (
+        _customer(payment_method="pm_card_visa", invoice_settings={"default_payment_method": "pm_card_visa"})
+        if card
+        else _customer()
+    )
+    return [
+        customer,
+        _product(),
+        _price(),
+        Step(
+            "subscription",
+            "POST",
+            "/v1/subscriptions",
+            {"customer": "${customer:id}", "items": [{"price": "${price:id}"}], **sub_params},
+        ),
+    ]
 
 
 def _checkout(currency: str, pm: Step, *, async_methods: bool = False) -> list[Step]:
-    session: dict[str, Any] = {"success_url": "https://example.com/success", "cancel_url": "https://example.com/cancel",
-                               "mode": "payment", "line_items": [{"price": "${price:id}", "quantity": 2}]}
+    session: dict[str, Any] = {
+        "success_url": "https://example.com/success",
+        "cancel_url": "https://example.com/cancel",
+        "mode": "payment",
+        "line_items": [{"price": "${price:id}", "quantity": 2}],
+    }
     if async_methods:
         session["payment_method_types"] = ["sepa_debit"]
-    return [_product(), _price(currency, recurring=False),
-            Step("checkout_session", "POST", "/v1/checkout/sessions", session),
-            Step("payment_page", "GET", "/v1/payment_pages/${checkout_session:id}"), pm,
-            Step("payment_page_confirm", "POST", "/v1/payment_pages/${checkout_session:id}/confirm",
-                 {"payment_method": "${payment_method:id}", "expected_amount": 3000})]
+    return [
+        _product(),
+        _price(currency, recurring=False),
+        Step("checkout_session", "POST", "/v1/checkout/sessions", session),
+        Step("payment_page", "GET", "/v1/payment_pages/${checkout_session:id}"),
+        pm,
+        Step(
+            "payment_page_confirm",
+            "POST",
+            "/v1/payment_pages/${checkout_session:id}/confirm",
+            {"payment_method": "${payment_method:id}", "expected_amount": 3000},
+        ),
+    ]
 
 
 def _sepa(iban: str) -> Step:
-    return Step("payment_method", "POST", "/v1/payment_methods", {
-        "type": "sepa_debit", "sepa_debit": {"iban": iban},
-        "billing_details": {"email": "jenny.rosen@example.com", "name": "Jenny Rosen"}})
+    return Step(
+        "payment_method",
+        "POST",
+        "/v1/payment_methods",
+        {
+            "type": "sepa_debit",
+            "sepa_debit": {"iban": iban},
+            "billing_details": {"email": "jenny.rosen@example.com", "name": "Jenny Rosen"},
+        },
+    )
 
 
 def _subscription_payment(token: str) -> list[Step]:
     return [
         Step("payment_method", "POST", "/v1/payment_methods", {"type": "card", "card": {"token": token}}),
         _customer(name="SubscriptionTestCustomer"),
-        Step("attach_payment_method", "POST", "/v1/payment_methods/${payment_method:id}/attach",
-             {"customer": "${customer:id}"}),
-        Step("default_payment_method", "POST", "/v1/customers/${customer:id}",
-             {"invoice_settings": {"default_payment_method": "${payment_method:id}"}}),
+        Step(
+            "attach_payment_method",
+            "POST",
+            "/v1/payment_methods/${payment_method:id}/attach",
+            {"customer": "${customer:id}"},
+        ),
+        Step(
+            "default_payment_method",
+            "POST",
+            "/v1/customers/${customer:id}",
+            {"invoice_settings": {"default_payment_method": "${payment_method:id}"}},
+        ),
         _product("SubscriptionTestProduct"),
         _price(amount=2000, nickname="SubscriptionTestPrice"),
-        Step("subscription", "POST", "/v1/subscriptions",
-             {"customer": "${customer:id}", "items": [{"price": "${price:id}"}]}),
+        Step(
+            "subscription",
+            "POST",
+            "/v1/subscriptions",
+            {"customer": "${customer:id}", "items": [{"price": "${price:id}"}]},
+        ),
         Step("invoice", "GET", "/v1/invoices/${subscription:latest_invoice}"),
     ]
 
 
 def _meter_stream(event_name: str, value: str) -> list[Step]:
-    return [Step("billing_meter_event_session", "POST", "/v2/billing/meter_event_session"),
-            Step("create_billing_meter_event_stream", "POST", "/v2/billing/meter_event_stream", {"events": [
-                {"event_name": event_name, "timestamp": "${time-now-RFC3339}", "identifier": "${generate-uuid}",
-                 "payload": {"value": value}}]})]
+    return [
+        Step("billing_meter_event_session", "POST", "/v2/billing/meter_event_session"),
+        Step(
+            "create_billing_meter_event_stream",
+            "POST",
+            "/v2/billing/meter_event_stream",
+            {
+                "events": [
+                    {
+                        "event_name": event_name,
+                        "timestamp": "${time-now-RFC3339}",
+                        "identifier": "${generate-uuid}",
+                        "payload": {"value": value},
+                    }
+                ]
+            },
+        ),
+    ]
 
 
-_PM_CARD = Step("payment_method", "POST", "/v1/payment_methods", {
-    "type": "card", "card": {"token": "tok_visa"},
-    "billing_details": {"email": "jenny.rosen@example.com", "name": "Jenny Rosen"}})
+_PM_CARD = Step(
+    "payment_method",
+    "POST",
+    "/v1/payment_methods",
+    {
+        "type": "card",
+        "card": {"token": "tok_visa"},
+        "billing_details": {"email": "jenny.rosen@example.com", "name": "Jenny Rosen"},
+    },
+)
 _INVOICE_BASE = [_customer(), _invoice_item(), _invoice()]
 
 RECIPES: dict[str, list[Step]] = {
-    "account.application.deauthorized": [Step("account", "POST", "/v1/accounts", {"type": "standard"}),
-                                         Step("delete_account", "DELETE", "/v1/accounts/${account:id}")],
-    "charge.captured": [_payment_intent("pm_card_visa", 2000, capture_method="manual"),
-                        Step("capture", "POST", "/v1/payment_intents/${payment_intent:id}/capture")],
+    "account.application.deauthorized": [
+        Step("account", "POST", "/v1/accounts", {"type": "standard"}),
+        Step("delete_account", "DELETE", "/v1/accounts/${account:id}"),
+    ],
+    "charge.captured": [
+        _payment_intent("pm_card_visa", 2000, capture_method="manual"),
+        Step("capture", "POST", "/v1/payment_intents/${payment_intent:id}/capture"),
+    ],
     "charge.dispute.created": [_payment_intent("pm_card_createDisputeInquiry")],
     "charge.failed": [_payment_intent("pm_card_visa_chargeDeclined")],
-    "charge.refunded": [_payment_intent("pm_card_visa"),
-                        Step("refund", "POST", "/v1/refunds", {"payment_intent": "${payment_intent:id}"})],
+    "charge.refunded": [
+        _payment_intent("pm_card_visa"),
+        Step("refund", "POST", "/v1/refunds", {"payment_intent": "${payment_intent:id}"}),
+    ],
     "charge.succeeded": [_payment_intent("pm_card_visa")],
-    "checkout.session.async_payment_failed": _checkout("eur", _sepa("IT60X0542811101000000123456"),
-                                                       async_methods=True),
+    "checkout.session.async_payment_failed": _checkout("eur", _sepa("IT60X0542811101000000123456"), async_methods=True),
     "checkout.session.async_payment_succeeded": _checkout("eur", _sepa("AT611904300234573201"), async_methods=True),
     "checkout.session.completed": _checkout("usd", _PM_CARD),
-    "checkout.session.expired": [_product(), _price(recurring=False), Step(
-        "checkout_session", "POST", "/v1/checkout/sessions",
-        {"success_url": "https://example.com/success", "cancel_url": "https://example.com/cancel",
-         "mode": "payment", "line_items": [{"price": "${price:id}", "quantity": 2}]}),
-        Step("checkout_session_expired", "POST", "/v1/checkout/sessions/${checkout_session:id}/expire")],
-    "credit_note.created": [*_INVOICE_BASE, _invoice_action("finalize"), Step(
-        "credit_note", "POST", "/v1/credit_notes", {"invoice": "${invoice:id}", "lines": [
-            {"type": "custom_line_item", "unit_amount": 1000, "quantity": 1, "description": DESCRIPTION}]})],
+    "checkout.session.expired": [
+        _product(),
+        _price(recurring=False),
+        Step(
+            "checkout_session",
+            "POST",
+            "/v1/checkout/sessions",
+            {
+                "success_url": "https://example.com/success",
+                "cancel_url": "https://example.com/cancel",
+                "mode": "payment",
+                "line_items": [{"price": "${price:id}", "quantity": 2}],
+            },
+        ),
+        Step("checkout_session_expired", "POST", "/v1/checkout/sessions/${checkout_session:id}/expire"),
+    ],
+    "credit_note.created": [
+        *_INVOICE_BASE,
+        _invoice_action("finalize"),
+        Step(
+            "credit_note",
+            "POST",
+            "/v1/credit_notes",
+            {
+                "invoice": "${invoice:id}",
+                "lines": [{"type": "custom_line_item", "unit_amount": 1000, "quantity": 1, "description": DESCRIPTION}],
+            },
+        ),
+    ],
     "customer.created": [_customer()],
     "customer.deleted": [_customer(), Step("customer_deleted", "DELETE", "/v1/customers/${customer:id}")],
-    "customer.source.created": [_customer(), Step("customer_source", "POST", "/v1/customers/${customer:id}/sources",
-                                                  {"source": "tok_visa"})],
-    "customer.source.updated": [_customer(), Step("customer_source", "POST", "/v1/customers/${customer:id}/sources",
-                                                  {"source": "tok_visa"}),
-                                Step("customer_source_updated", "POST",
-                                     "/v1/customers/${customer:id}/sources/${customer_source:id}",
-                                     {"metadata": {"foo": "bar"}})],
+    "customer.source.created": [
+        _customer(),
+        Step("customer_source", "POST", "/v1/customers/${customer:id}/sources", {"source": "tok_visa"}),
+    ],
+    "customer.source.updated": [
+        _customer(),
+        Step("customer_source", "POST", "/v1/customers/${customer:id}/sources", {"source": "tok_visa"}),
+        Step(
+            "customer_source_updated",
+            "POST",
+            "/v1/customers/${customer:id}/sources/${customer_source:id}",
+            {"metadata": {"foo": "bar"}},
+        ),
+    ],
     "customer.subscription.created": _subscribed(),
-    "customer.subscription.deleted": [*_subscribed(), Step("subscription_deleted", "DELETE",
-                                                           "/v1/subscriptions/${subscription:id}")],
-    "customer.subscription.paused": [*_subscribed(card=False, trial_period_days=7, trial_settings={
-        "end_behavior": {"missing_payment_method": "pause"}}),
-        Step("subscription_pause", "POST", "/v1/subscriptions/${subscription:id}", {"trial_end": "now"})],
+    "customer.subscription.deleted": [
+        *_subscribed(),
+        Step("subscription_deleted", "DELETE", "/v1/subscriptions/${subscription:id}"),
+    ],
+    "customer.subscription.paused": [
+        *_subscribed(
+            card=False, trial_period_days=7, trial_settings={"end_behavior": {"missing_payment_method": "pause"}}
+        ),
+        Step("subscription_pause", "POST", "/v1/subscriptions/${subscription:id}", {"trial_end": "now"}),
+    ],
     "customer.subscription.trial_will_end": _subscribed(card=False, trial_period_days=1),
-    "customer.subscription.updated": [*_subscribed(), Step("subscription_updated", "POST",
-                                                           "/v1/subscriptions/${subscription:id}",
-                                                           {"metadata": {"foo": "bar"}})],
-    "customer.updated": [_customer(), Step("customer_updated", "POST", "/v1/customers/${customer:id}",
-                                           {"metadata": {"foo": "bar"}})],
+    "customer.subscription.updated": [
+        *_subscribed(),
+        Step("subscription_updated", "POST", "/v1/subscriptions/${subscription:id}", {"metadata": {"foo": "bar"}}),
+    ],
+    "customer.updated": [
+        _customer(),
+        Step("customer_updated", "POST", "/v1/customers/${customer:id}", {"metadata": {"foo": "bar"}}),
+    ],
     "invoice.created": list(_INVOICE_BASE),
     "invoice.finalized": [*_INVOICE_BASE, _invoice_action("finalize")],
-    "invoice.marked_uncollectible": [*_INVOICE_BASE, _invoice_action("finalize"),
-                                     _invoice_action("mark_uncollectible")],
+    "invoice.marked_uncollectible": [
+        *_INVOICE_BASE,
+        _invoice_action("finalize"),
+        _invoice_action("mark_uncollectible"),
+    ],
     "invoice.paid": [_customer(), _attach("pm_card_visa"), _invoice_item(), _invoice(), _pay_invoice()],
-    "invoice.payment_action_required": [_customer(), _attach("pm_card_threeDSecure2Required"), _invoice_item(),
-                                        _invoice(), _pay_invoice()],
-    "invoice.payment_failed": [_customer(), _attach("pm_card_chargeCustomerFail"), _invoice_item(), _invoice(),
-                               _pay_invoice()],
-    "invoice.sent": [_customer(email="jenny.rosen@example.com"), _invoice_item(),
-                     _invoice(collection_method="send_invoice", days_until_due=7), _invoice_action("send")],
-    "invoice.updated": [*_INVOICE_BASE, Step("invoice_updated", "POST", "/v1/invoices/${invoice:id}",
-                                             {"metadata": {"foo": "bar"}})],
+    "invoice.payment_action_required": [
+        _customer(),
+        _attach("pm_card_threeDSecure2Required"),
+        _invoice_item(),
+        _invoice(),
+        _pay_invoice(),
+    ],
+    "invoice.payment_failed": [
+        _customer(),
+        _attach("pm_card_chargeCustomerFail"),
+        _invoice_item(),
+        _invoice(),
+        _pay_invoice(),
+    ],
+    "invoice.sent": [
+        _customer(email="jenny.rosen@example.com"),
+        _invoice_item(),
+        _invoice(collection_method="send_invoice", days_until_due=7),
+        _invoice_action("send"),
+    ],
+    "invoice.updated": [
+        *_INVOICE_BASE,
+        Step("invoice_updated", "POST", "/v1/invoices/${invoice:id}", {"metadata": {"foo": "bar"}}),
+    ],
     "invoice.voided": [*_INVOICE_BASE, _invoice_action("finalize"), _invoice_action("void")],
     "payment_intent.payment_failed": [_payment_intent("pm_card_chargeDeclined", 2000)],
     "payment_intent.requires_action": [_payment_intent("pm_card_authenticationRequired", 2000)],
     "payment_intent.succeeded": [_payment_intent("pm_card_visa", 2000)],
     "payment_method.attached": [_customer(), _attach("pm_card_visa")],
-    "payment_method.detached": [_customer(), _attach("pm_card_visa"), Step(
-        "payment_method_detach", "POST", "/v1/payment_methods/${payment_method:id}/detach")],
-    "payout.created": [_payment_intent("pm_card_bypassPending", 2000),
-                       Step("payout", "POST", "/v1/payouts", {"amount": 1100, "currency": "usd",
-                                                              "description": DESCRIPTION})],
-    "payout.updated": [_payment_intent("pm_card_bypassPending", 2000),
-                       Step("payout", "POST", "/v1/payouts", {"amount": 1100, "currency": "usd",
-                                                              "description": DESCRIPTION}),
-                       Step("payout_updated", "POST", "/v1/payouts/${payout:id}", {"metadata": {"foo": "bar"}})],
+    "payment_method.detached": [
+        _customer(),
+        _attach("pm_card_visa"),
+        Step("payment_method_detach", "POST", "/v1/payment_methods/${payment_method:id}/detach"),
+    ],
+    "payout.created": [
+        _payment_intent("pm_card_bypassPending", 2000),
+        Step("payout", "POST", "/v1/payouts", {"amount": 1100, "currency": "usd", "description": DESCRIPTION}),
+    ],
+    "payout.updated": [
+        _payment_intent("pm_card_bypassPending", 2000),
+        Step("payout", "POST", "/v1/payouts", {"amount": 1100, "currency": "usd", "description": DESCRIPTION}),
+        Step("payout_updated", "POST", "/v1/payouts/${payout:id}", {"metadata": {"foo": "bar"}}),
+    ],
     "subscription.payment_failed": _subscription_payment("tok_chargeCustomerFail"),
     "subscription.payment_succeeded": _subscription_payment("tok_visa"),
     "v1.billing.meter.error_report_triggered": [
-        Step("billing_meter", "POST", "/v1/billing/meters", {
-            "display_name": "remit fake meter", "event_name": "remit_fake_meter_${generate-uuid}",
-            "default_aggregation": {"formula": "sum"}}),
-        *_meter_stream("${billing_meter:event_name}", "1")],
+        Step(
+            "billing_meter",
+            "POST",
+            "/v1/billing/meters",
+            {
+                "display_name": "remit fake meter",
+                "event_name": "remit_fake_meter_${generate-uuid}",
+                "default_aggregation": {"formula": "sum"},
+            },
+        ),
+        *_meter_stream("${billing_meter:event_name}", "1"),
+    ],
     "v1.billing.meter.no_meter_found": _meter_stream("${generate-uuid}", "10"),
 }
 
@@ -240,8 +401,11 @@ def _lookup(results: dict[str, Any], reference: str) -> Any:
     return value
 
 
-def resolve_references(value: Any, results: dict[str, Any], lookup: Callable[[dict[str, Any], str], Any] = _lookup,
-                       ) -> Any:
+def resolve_references(
+    value: Any,
+    results: dict[str, Any],
+    lookup: Callable[[dict[str, Any], str], Any] = _lookup,
+) -> Any:
     """``value`` with every ``${step:field}`` replaced; a string that is one whole reference keeps its type."""
     if isinstance(value, dict):
         return {k: resolve_references(v, results, lookup) for k, v in value.items()}
@@ -280,14 +444,17 @@ async def run_trigger(engine: FakeEngine, name: str, *, deliver: bool = True) ->
     for index, step in enumerate(steps):
         path = resolve_references(step.path, results)
         params = resolve_references(step.params, results)
-        response = await engine.call(step.method, path, params, idempotency_key=f"trigger-{run_id}-{index}",
-                                     deliver=False)
+        response = await engine.call(
+            step.method, path, params, idempotency_key=f"trigger-{run_id}-{index}", deliver=False
+        )
         result.events.extend(response.events)
         if not response.ok:
             if response.status not in EXPECTED_FAILURES:
                 error = response.body.get("error", {})
-                raise TriggerFailed(f"step {step.name!r} ({step.method} {path}) answered {response.status} "
-                                    f"{error.get('code') or error.get('type')}")
+                raise TriggerFailed(
+                    f"step {step.name!r} ({step.method} {path}) answered {response.status} "
+                    f"{error.get('code') or error.get('type')}"
+                )
             result.failed_steps.append((step.name, response.status))
         results[step.name] = response.body
     if deliver:
@@ -295,5 +462,14 @@ async def run_trigger(engine: FakeEngine, name: str, *, deliver: bool = True) ->
     return result
 
 
-__all__ = ["ALIASES", "RECIPES", "Step", "TriggerFailed", "TriggerResult", "recipe", "resolve_references",
-           "run_trigger", "trigger_names"]
+__all__ = [
+    "ALIASES",
+    "RECIPES",
+    "Step",
+    "TriggerFailed",
+    "TriggerResult",
+    "recipe",
+    "resolve_references",
+    "run_trigger",
+    "trigger_names",
+]

@@ -48,10 +48,10 @@ class Tx:
     async def number(self, name: str) -> int:
         return await store.next_number(self.conn, name)
 
-    async def get(self, object_id: str, object_type: str, *, param: str = "id",
-                  include_deleted: bool = False) -> StoredObject:
-        return await store.get_object(self.conn, object_id, object_type, param=param,
-                                      include_deleted=include_deleted)
+    async def get(
+        self, object_id: str, object_type: str, *, param: str = "id", include_deleted: bool = False
+    ) -> StoredObject:
+        return await store.get_object(self.conn, object_id, object_type, param=param, include_deleted=include_deleted)
 
     async def find(self, object_id: str) -> StoredObject | None:
         return await store.find_object(self.conn, object_id)
@@ -60,33 +60,44 @@ class Tx:
         await store.insert_object(self.conn, data, now=self.moment, private=private)
         return data
 
-    async def save(self, data: dict[str, Any], private: dict[str, Any] | None = None, *,
-                   deleted: bool | None = None) -> dict[str, Any]:
+    async def save(
+        self, data: dict[str, Any], private: dict[str, Any] | None = None, *, deleted: bool | None = None
+    ) -> dict[str, Any]:
         await store.save_object(self.conn, data, now=self.moment, private=private, deleted=deleted)
         return data
 
     async def list(self, object_type: str, *, customer: str | None = None) -> list[StoredObject]:
         return await store.list_objects(self.conn, object_type, customer=customer)
 
-    async def emit(self, event_type: str, obj: dict[str, Any], *, before: dict[str, Any] | None = None,
-                   account: str | None = None) -> StoredEvent:
+    async def emit(
+        self, event_type: str, obj: dict[str, Any], *, before: dict[str, Any] | None = None, account: str | None = None
+    ) -> StoredEvent:
         """Record ``event_type`` about ``obj`` now; with ``before``, the changes go in previous_attributes.
 
         The event carries ``obj`` as Stripe sends it (long ``items`` / ``lines`` cut to their first page), and
         ``previous_attributes`` compares those sent forms, as a receiver sees them."""
         obj = as_sent(obj)
         previous = previous_attributes(as_sent(before), obj) if before is not None else None
-        event = envelope(await self.new_id("event"), event_type, obj, created=self.now,
-                         request_id=self.request_id, idempotency_key=self.idempotency_key,
-                         previous=previous, account=account)
+        event = envelope(
+            await self.new_id("event"),
+            event_type,
+            obj,
+            created=self.now,
+            request_id=self.request_id,
+            idempotency_key=self.idempotency_key,
+            previous=previous,
+            account=account,
+        )
         stored = await insert_event(self.conn, event)
         self.events.append(stored)
         return stored
 
-    async def emit_thin(self, event_type: str, *, related_object: dict[str, Any] | None,
-                        reason: dict[str, Any] | None = None) -> StoredEvent:
-        event = thin_envelope(await self.new_id("event"), event_type, created=self.now,
-                              related_object=related_object, reason=reason)
+    async def emit_thin(
+        self, event_type: str, *, related_object: dict[str, Any] | None, reason: dict[str, Any] | None = None
+    ) -> StoredEvent:
+        event = thin_envelope(
+            await self.new_id("event"), event_type, created=self.now, related_object=related_object, reason=reason
+        )
         stored = await insert_event(self.conn, event)
         self.events.append(stored)
         return stored

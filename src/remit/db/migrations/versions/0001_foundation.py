@@ -58,17 +58,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_remit_jobs"),
     )
     op.create_index(
-        "ix_remit_jobs_fetch", "remit_jobs", ["queue", "priority", "scheduled_at", "id"],
-        postgresql_where=sa.text(RUNNABLE), sqlite_where=sa.text(RUNNABLE),
+        "ix_remit_jobs_fetch",
+        "remit_jobs",
+        ["queue", "priority", "scheduled_at", "id"],
+        postgresql_where=sa.text(RUNNABLE),
+        sqlite_where=sa.text(RUNNABLE),
     )
     op.create_index(
-        "ix_remit_jobs_unique_pending", "remit_jobs", ["unique_key"], unique=True,
+        "ix_remit_jobs_unique_pending",
+        "remit_jobs",
+        ["unique_key"],
+        unique=True,
         postgresql_where=sa.text(f"unique_key IS NOT NULL AND {PENDING}"),
         sqlite_where=sa.text(f"unique_key IS NOT NULL AND {PENDING}"),
     )
     op.create_index(
-        "ix_remit_jobs_finished", "remit_jobs", ["finished_at"],
-        postgresql_where=sa.text(FINISHED), sqlite_where=sa.text(FINISHED),
+        "ix_remit_jobs_finished",
+        "remit_jobs",
+        ["finished_at"],
+        postgresql_where=sa.text(FINISHED),
+        sqlite_where=sa.text(FINISHED),
     )
 
     op.create_table(

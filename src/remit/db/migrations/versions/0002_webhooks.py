@@ -40,9 +40,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_remit_webhook_events"),
         sa.UniqueConstraint("processor", "event_id", name="uq_remit_webhook_events_processor_event_id"),
     )
-    op.create_index(
-        "ix_remit_webhook_events_status_received_at", "remit_webhook_events", ["status", "received_at"]
-    )
+    op.create_index("ix_remit_webhook_events_status_received_at", "remit_webhook_events", ["status", "received_at"])
     op.create_index("ix_remit_webhook_events_object_id", "remit_webhook_events", ["object_id"])
 
 

@@ -66,7 +66,9 @@ def _common() -> list[Any]:
 
 def _object_table(name: str, *columns: Any, indexed: tuple[str, ...] = ()) -> None:
     op.create_table(
-        name, *_common(), *columns,
+        name,
+        *_common(),
+        *columns,
         sa.PrimaryKeyConstraint("id", name=f"pk_{name}"),
         sa.UniqueConstraint("stripe_id", name=f"uq_{name}_stripe_id"),
     )
@@ -77,7 +79,10 @@ def _object_table(name: str, *columns: Any, indexed: tuple[str, ...] = ()) -> No
 
 def _child_table(name: str, parent: str, *columns: Any) -> None:
     op.create_table(
-        name, *_common(), sa.Column(parent, ID, nullable=False), *columns,
+        name,
+        *_common(),
+        sa.Column(parent, ID, nullable=False),
+        *columns,
         sa.PrimaryKeyConstraint("id", name=f"pk_{name}"),
         sa.UniqueConstraint(parent, "stripe_id", name=f"uq_{name}_{parent}_stripe_id"),
     )

@@ -14,9 +14,14 @@ INTERVALS = {"day", "week", "month", "year"}
 
 
 async def create_product(tx: Tx, p: Params) -> dict[str, Any]:
-    data = shapes.product(await tx.new_id("product"), created=tx.now, name=p.require_str("name"),
-                          description=p.string("description"), active=p.boolean("active", True) is not False,
-                          metadata=merge_metadata({}, p.raw("metadata")))
+    data = shapes.product(
+        await tx.new_id("product"),
+        created=tx.now,
+        name=p.require_str("name"),
+        description=p.string("description"),
+        active=p.boolean("active", True) is not False,
+        metadata=merge_metadata({}, p.raw("metadata")),
+    )
     await tx.insert(data)
     await tx.emit("product.created", data)
     return data
@@ -48,8 +53,9 @@ async def create_price(tx: Tx, p: Params) -> dict[str, Any]:
         await tx.get(product_id, "product", param="product")
     else:
         product_data = p.sub("product_data")
-        product = await create_product(tx, Params({"name": product_data.require_str("name"),
-                                                   "metadata": product_data.raw("metadata")}))
+        product = await create_product(
+            tx, Params({"name": product_data.require_str("name"), "metadata": product_data.raw("metadata")})
+        )
         product_id = product["id"]
     unit_amount = p.integer("unit_amount")
     if unit_amount is None or unit_amount < 0:
@@ -60,12 +66,21 @@ async def create_price(tx: Tx, p: Params) -> dict[str, Any]:
         interval = rec.require_str("interval")
         if interval not in INTERVALS:
             raise invalid(f"Invalid recurring[interval]: {interval}", param="recurring[interval]")
-        recurring_ = shapes.recurring(interval, rec.integer("interval_count", 1) or 1,
-                                      rec.string("usage_type", "licensed") or "licensed")
-    data = shapes.price(await tx.new_id("price"), created=tx.now, product=product_id,
-                        currency=(p.string("currency") or "usd").lower(), unit_amount=unit_amount,
-                        recurring_=recurring_, nickname=p.string("nickname"), lookup_key=p.string("lookup_key"),
-                        active=p.boolean("active", True) is not False, metadata=merge_metadata({}, p.raw("metadata")))
+        recurring_ = shapes.recurring(
+            interval, rec.integer("interval_count", 1) or 1, rec.string("usage_type", "licensed") or "licensed"
+        )
+    data = shapes.price(
+        await tx.new_id("price"),
+        created=tx.now,
+        product=product_id,
+        currency=(p.string("currency") or "usd").lower(),
+        unit_amount=unit_amount,
+        recurring_=recurring_,
+        nickname=p.string("nickname"),
+        lookup_key=p.string("lookup_key"),
+        active=p.boolean("active", True) is not False,
+        metadata=merge_metadata({}, p.raw("metadata")),
+    )
     await tx.insert(data)
     await tx.emit("price.created", data)
     legacy_plan = shapes.plan(data)
@@ -84,5 +99,4 @@ async def list_prices(tx: Tx, p: Params) -> dict[str, Any]:
     return page(items, url="/v1/prices", limit=p.integer("limit"), starting_after=p.string("starting_after"))
 
 
-__all__ = ["create_price", "create_product", "list_prices", "retrieve_price", "retrieve_product",
-           "update_product"]
+__all__ = ["create_price", "create_product", "list_prices", "retrieve_price", "retrieve_product", "update_product"]

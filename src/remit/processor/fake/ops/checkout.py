@@ -35,8 +35,7 @@ async def create_checkout_session(tx: Tx, p: Params) -> dict[str, Any]:
     for raw in p.array("line_items"):
         item = Params(raw if isinstance(raw, dict) else {})
         if item.has("price_data"):
-            raise invalid("The fake processor takes line_items with a price id, not price_data.",
-                          param="line_items")
+            raise invalid("The fake processor takes line_items with a price id, not price_data.", param="line_items")
         price = (await tx.get(item.require_str("price"), "price", param="line_items[0][price]")).data
         quantity = item.integer("quantity", 1) or 1
         total += int(price["unit_amount"]) * quantity
@@ -45,12 +44,19 @@ async def create_checkout_session(tx: Tx, p: Params) -> dict[str, Any]:
     if mode != "setup" and not lines:
         raise parameter_missing("line_items")
     data = shapes.checkout_session(
-        await tx.new_id("checkout.session"), created=tx.now, mode=mode, success_url=success_url,
-        cancel_url=p.string("cancel_url"), customer=customer, customer_email=p.string("customer_email"),
-        client_reference_id=p.string("client_reference_id"), currency=currency,
+        await tx.new_id("checkout.session"),
+        created=tx.now,
+        mode=mode,
+        success_url=success_url,
+        cancel_url=p.string("cancel_url"),
+        customer=customer,
+        customer_email=p.string("customer_email"),
+        client_reference_id=p.string("client_reference_id"),
+        currency=currency,
         amount_total=total if mode != "setup" else None,
         payment_method_types=p.strings("payment_method_types") or ["card"],
-        metadata=merge_metadata({}, p.raw("metadata")))
+        metadata=merge_metadata({}, p.raw("metadata")),
+    )
     private = {"line_items": lines, "subscription_data": p.mapping("subscription_data")}
     return await tx.insert(data, private)
 
@@ -68,8 +74,10 @@ async def expire_checkout_session(tx: Tx, p: Params, session_id: str) -> dict[st
     """``POST /v1/checkout/sessions/{id}/expire`` (and the clock, 24 h after creation)."""
     session = (await tx.get(session_id, "checkout.session")).data
     if session["status"] != "open":
-        raise invalid(f"Only open sessions can be expired (this one is {session['status']}).",
-                      code="checkout_session_unexpected_state")
+        raise invalid(
+            f"Only open sessions can be expired (this one is {session['status']}).",
+            code="checkout_session_unexpected_state",
+        )
     return await expire(tx, session)
 
 
@@ -91,11 +99,20 @@ async def complete_checkout_session(tx: Tx, p: Params, session_id: str) -> dict[
     customer_id = session["customer"]
     if customer_id is None:
         email = session.get("customer_email") or details.get("email")
-        customer_id = (await customers.create_customer(
-            tx, Params({"email": email, "name": details.get("name")})))["id"]
+        customer_id = (await customers.create_customer(tx, Params({"email": email, "name": details.get("name")})))["id"]
     customer = (await tx.get(customer_id, "customer")).data
-    session = dict(session, customer=customer_id, status="complete", url=None, customer_details={
-        "email": customer.get("email"), "phone": customer.get("phone"), "tax_exempt": "none", "tax_ids": []})
+    session = dict(
+        session,
+        customer=customer_id,
+        status="complete",
+        url=None,
+        customer_details={
+            "email": customer.get("email"),
+            "phone": customer.get("phone"),
+            "tax_exempt": "none",
+            "tax_ids": [],
+        },
+    )
     mode = session["mode"]
     if mode == "payment":
         return await _complete_payment(tx, session, pm, customer_id)
@@ -104,15 +121,24 @@ async def complete_checkout_session(tx: Tx, p: Params, session_id: str) -> dict[
         session.update(setup_intent=await tx.new_id("setup_intent"), payment_status="no_payment_required")
     else:
         sub_data = Params(private.get("subscription_data") or {})
-        sub = await subscriptions.start_subscription(tx, Params({
-            "customer": customer_id, "items": private["line_items"], "default_payment_method": pm.id,
-            "trial_period_days": sub_data.integer("trial_period_days"), "metadata": sub_data.raw("metadata"),
-        }))
+        sub = await subscriptions.start_subscription(
+            tx,
+            Params(
+                {
+                    "customer": customer_id,
+                    "items": private["line_items"],
+                    "default_payment_method": pm.id,
+                    "trial_period_days": sub_data.integer("trial_period_days"),
+                    "metadata": sub_data.raw("metadata"),
+                }
+            ),
+        )
         if sub["status"] == "incomplete":
             tx.error = ApiError(402, CARD_ERROR, "Your card was declined.", code="card_declined")
             return (await tx.get(session_id, "checkout.session")).data
-        session.update(subscription=sub["id"],
-                       payment_status="no_payment_required" if sub["status"] == "trialing" else "paid")
+        session.update(
+            subscription=sub["id"], payment_status="no_payment_required" if sub["status"] == "trialing" else "paid"
+        )
     await tx.save(session)
     await tx.emit("checkout.session.completed", session)
     return session
@@ -120,13 +146,18 @@ async def complete_checkout_session(tx: Tx, p: Params, session_id: str) -> dict[
 
 async def _complete_payment(tx: Tx, session: dict[str, Any], pm: Any, customer_id: str) -> dict[str, Any]:
     result = await payments.charge_payment_method(
-        tx, amount=int(session["amount_total"] or 0), currency=str(session["currency"] or "usd"),
-        customer=customer_id, pm=pm, description=None, metadata=None)
+        tx,
+        amount=int(session["amount_total"] or 0),
+        currency=str(session["currency"] or "usd"),
+        customer=customer_id,
+        pm=pm,
+        description=None,
+        metadata=None,
+    )
     if not (result.succeeded or result.processing):
         tx.error = result.card_error()
         return (await tx.get(session["id"], "checkout.session")).data
-    session.update(payment_intent=result.payment_intent["id"],
-                   payment_status="paid" if result.succeeded else "unpaid")
+    session.update(payment_intent=result.payment_intent["id"], payment_status="paid" if result.succeeded else "unpaid")
     await tx.save(session)
     await tx.emit("checkout.session.completed", session)
     if result.processing:
@@ -134,10 +165,17 @@ async def _complete_payment(tx: Tx, session: dict[str, Any], pm: Any, customer_i
         settled = result.payment_intent["status"] == "succeeded"
         session = dict(session, payment_status="paid" if settled else "unpaid")
         await tx.save(session)
-        await tx.emit("checkout.session.async_payment_succeeded" if settled
-                      else "checkout.session.async_payment_failed", session)
+        await tx.emit(
+            "checkout.session.async_payment_succeeded" if settled else "checkout.session.async_payment_failed", session
+        )
     return session
 
 
-__all__ = ["complete_checkout_session", "create_checkout_session", "expire", "expire_checkout_session",
-           "list_checkout_sessions", "retrieve_checkout_session"]
+__all__ = [
+    "complete_checkout_session",
+    "create_checkout_session",
+    "expire",
+    "expire_checkout_session",
+    "list_checkout_sessions",
+    "retrieve_checkout_session",
+]

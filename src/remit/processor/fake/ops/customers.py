@@ -26,16 +26,21 @@ async def create_customer(tx: Tx, p: Params) -> dict[str, Any]:
         if default_ref == pm_ref:
             default_id = to_attach[0]
         else:
-            default_id = (await methods.resolve(tx, default_ref,
-                                                param="invoice_settings[default_payment_method]")).id
+            default_id = (await methods.resolve(tx, default_ref, param="invoice_settings[default_payment_method]")).id
             if default_id not in to_attach:
                 to_attach.append(default_id)
     customer_id = await tx.new_id("customer")
     number = int(customer_id.rsplit("fake", 1)[1])
     data = shapes.customer(
-        customer_id, created=tx.now, email=p.string("email"), name=p.string("name"),
-        description=p.string("description"), phone=p.string("phone"), metadata=merge_metadata({}, p.raw("metadata")),
-        invoice_prefix=f"FAKE{number:04d}", address=p.mapping("address") or None,
+        customer_id,
+        created=tx.now,
+        email=p.string("email"),
+        name=p.string("name"),
+        description=p.string("description"),
+        phone=p.string("phone"),
+        metadata=merge_metadata({}, p.raw("metadata")),
+        invoice_prefix=f"FAKE{number:04d}",
+        address=p.mapping("address") or None,
         default_payment_method=default_id,
     )
     await tx.insert(data)

@@ -37,27 +37,55 @@ async def create_invoiceitem(tx: Tx, p: Params) -> dict[str, Any]:
             raise parameter_missing("amount")
         amount = amount_given if amount_given is not None else int(unit or 0) * quantity
         currency = (p.string("currency") or "usd").lower()
-    data = shapes.invoice_item(await tx.new_id("invoiceitem"), created=tx.now, customer=customer, amount=amount,
-                               currency=currency, description=p.string("description"), price=price,
-                               quantity=quantity, metadata=merge_metadata({}, p.raw("metadata")),
-                               subscription=p.string("subscription"))
+    data = shapes.invoice_item(
+        await tx.new_id("invoiceitem"),
+        created=tx.now,
+        customer=customer,
+        amount=amount,
+        currency=currency,
+        description=p.string("description"),
+        price=price,
+        quantity=quantity,
+        metadata=merge_metadata({}, p.raw("metadata")),
+        subscription=p.string("subscription"),
+    )
     await tx.insert(data)
     await tx.emit("invoiceitem.created", data)
     return data
 
 
-async def new_invoice(tx: Tx, *, customer: dict[str, Any], lines: list[dict[str, Any]], currency: str,
-                      subscription: str | None, billing_reason: str, collection_method: str = "charge_automatically",
-                      description: str | None = None, period_start: int | None = None,
-                      period_end: int | None = None, days_until_due: int | None = None,
-                      metadata: dict[str, str] | None = None, invoice_id: str | None = None) -> dict[str, Any]:
+async def new_invoice(
+    tx: Tx,
+    *,
+    customer: dict[str, Any],
+    lines: list[dict[str, Any]],
+    currency: str,
+    subscription: str | None,
+    billing_reason: str,
+    collection_method: str = "charge_automatically",
+    description: str | None = None,
+    period_start: int | None = None,
+    period_end: int | None = None,
+    days_until_due: int | None = None,
+    metadata: dict[str, str] | None = None,
+    invoice_id: str | None = None,
+) -> dict[str, Any]:
     """Insert a draft invoice and emit ``invoice.created``."""
-    data = shapes.invoice(invoice_id or await tx.new_id("invoice"), created=tx.now, customer=customer,
-                          lines=lines, currency=currency, subscription=subscription, billing_reason=billing_reason,
-                          collection_method=collection_method, description=description,
-                          period_start=tx.now if period_start is None else period_start,
-                          period_end=tx.now if period_end is None else period_end, days_until_due=days_until_due,
-                          metadata=metadata or {})
+    data = shapes.invoice(
+        invoice_id or await tx.new_id("invoice"),
+        created=tx.now,
+        customer=customer,
+        lines=lines,
+        currency=currency,
+        subscription=subscription,
+        billing_reason=billing_reason,
+        collection_method=collection_method,
+        description=description,
+        period_start=tx.now if period_start is None else period_start,
+        period_end=tx.now if period_end is None else period_end,
+        days_until_due=days_until_due,
+        metadata=metadata or {},
+    )
     if collection_method == "charge_automatically":
         data["next_payment_attempt"] = tx.now + 3600
     await tx.insert(data)
@@ -72,25 +100,46 @@ async def create_invoice(tx: Tx, p: Params) -> dict[str, Any]:
     lines: list[dict[str, Any]] = []
     currency = (p.string("currency") or "usd").lower()
     if p.string("pending_invoice_items_behavior", "include") != "exclude":
-        items = [obj.data for obj in await tx.list("invoiceitem", customer=customer["id"])
-                 if obj.data["invoice"] is None and not obj.data.get("subscription")]
+        items = [
+            obj.data
+            for obj in await tx.list("invoiceitem", customer=customer["id"])
+            if obj.data["invoice"] is None and not obj.data.get("subscription")
+        ]
         for item in reversed(items):
-            lines.append(shapes.line_item(
-                await tx.new_id("line_item"), amount=item["amount"], currency=item["currency"],
-                description=item["description"], period_start=item["period"]["start"],
-                period_end=item["period"]["end"], price=item["price"], quantity=item["quantity"],
-                subscription=None, invoice_item=item["id"], metadata=item["metadata"]))
+            lines.append(
+                shapes.line_item(
+                    await tx.new_id("line_item"),
+                    amount=item["amount"],
+                    currency=item["currency"],
+                    description=item["description"],
+                    period_start=item["period"]["start"],
+                    period_end=item["period"]["end"],
+                    price=item["price"],
+                    quantity=item["quantity"],
+                    subscription=None,
+                    invoice_item=item["id"],
+                    metadata=item["metadata"],
+                )
+            )
             currency = item["currency"]
             await tx.save(dict(item, invoice=invoice_id))
     collection = p.string("collection_method", "charge_automatically") or "charge_automatically"
     days = p.integer("days_until_due")
     if collection == "send_invoice" and days is None:
-        raise invalid("days_until_due is required when collection_method is send_invoice",
-                      param="days_until_due")
-    data = await new_invoice(tx, customer=customer, lines=lines, currency=currency, subscription=None,
-                             billing_reason="manual", collection_method=collection,
-                             description=p.string("description"), days_until_due=days,
-                             metadata=merge_metadata({}, p.raw("metadata")), invoice_id=invoice_id)
+        raise invalid("days_until_due is required when collection_method is send_invoice", param="days_until_due")
+    data = await new_invoice(
+        tx,
+        customer=customer,
+        lines=lines,
+        currency=currency,
+        subscription=None,
+        billing_reason="manual",
+        collection_method=collection,
+        description=p.string("description"),
+        days_until_due=days,
+        metadata=merge_metadata({}, p.raw("metadata")),
+        invoice_id=invoice_id,
+    )
     if p.boolean("auto_advance") is False:
         data["auto_advance"] = False
         await tx.save(data)
@@ -104,10 +153,14 @@ async def finalize(tx: Tx, inv: dict[str, Any]) -> dict[str, Any]:
     customer_id = inv["customer"]
     customer = (await tx.get(customer_id, "customer", include_deleted=True)).data
     sequence = await tx.number(f"invoice:{customer_id}")
-    inv.update(status="open", number=f"{customer['invoice_prefix']}-{sequence:04d}", ending_balance=0,
-               hosted_invoice_url=f"{FAKE_HOST}/invoices/{inv['id']}",
-               invoice_pdf=f"{FAKE_HOST}/invoices/{inv['id']}/pdf",
-               status_transitions=dict(inv["status_transitions"], finalized_at=tx.now))
+    inv.update(
+        status="open",
+        number=f"{customer['invoice_prefix']}-{sequence:04d}",
+        ending_balance=0,
+        hosted_invoice_url=f"{FAKE_HOST}/invoices/{inv['id']}",
+        invoice_pdf=f"{FAKE_HOST}/invoices/{inv['id']}/pdf",
+        status_transitions=dict(inv["status_transitions"], finalized_at=tx.now),
+    )
     if inv["collection_method"] != "charge_automatically":
         inv["next_payment_attempt"] = None
     await tx.save(inv)
@@ -118,12 +171,22 @@ async def finalize(tx: Tx, inv: dict[str, Any]) -> dict[str, Any]:
 
 
 async def mark_paid(tx: Tx, inv: dict[str, Any], result: ChargeResult | None) -> None:
-    inv.update(status="paid", paid=True, amount_paid=inv["amount_due"], amount_remaining=0,
-               attempted=True, next_payment_attempt=None, auto_advance=False,
-               status_transitions=dict(inv["status_transitions"], paid_at=tx.now))
+    inv.update(
+        status="paid",
+        paid=True,
+        amount_paid=inv["amount_due"],
+        amount_remaining=0,
+        attempted=True,
+        next_payment_attempt=None,
+        auto_advance=False,
+        status_transitions=dict(inv["status_transitions"], paid_at=tx.now),
+    )
     if result is not None:
-        inv.update(attempt_count=inv["attempt_count"] + 1, charge=result.charge["id"] if result.charge else None,
-                   payment_intent=result.payment_intent["id"])
+        inv.update(
+            attempt_count=inv["attempt_count"] + 1,
+            charge=result.charge["id"] if result.charge else None,
+            payment_intent=result.payment_intent["id"],
+        )
     await tx.save(inv)
     await tx.emit("invoice.paid", inv)
     await tx.emit("invoice.payment_succeeded", inv)
@@ -163,20 +226,31 @@ async def attempt_payment(tx: Tx, inv: dict[str, Any], pm: StoredObject | None) 
         await tx.emit("invoice.payment_failed", inv)
         await sync_subscription(tx, inv, paid=False)
         return None
-    result = await charge_payment_method(tx, amount=int(inv["amount_remaining"]), currency=inv["currency"],
-                                         customer=inv["customer"], pm=pm, description=_charge_description(inv),
-                                         invoice=inv["id"])
+    result = await charge_payment_method(
+        tx,
+        amount=int(inv["amount_remaining"]),
+        currency=inv["currency"],
+        customer=inv["customer"],
+        pm=pm,
+        description=_charge_description(inv),
+        invoice=inv["id"],
+    )
     if result.succeeded:
         await mark_paid(tx, inv, result)
         return result
-    inv.update(attempted=True, attempt_count=inv["attempt_count"] + 1, payment_intent=result.payment_intent["id"],
-               charge=result.charge["id"] if result.charge else None)
+    inv.update(
+        attempted=True,
+        attempt_count=inv["attempt_count"] + 1,
+        payment_intent=result.payment_intent["id"],
+        charge=result.charge["id"] if result.charge else None,
+    )
     if result.requires_action:
         await tx.save(inv)
         await tx.emit("invoice.payment_action_required", inv)
         return result
-    inv["next_payment_attempt"] = (tx.now + RETRY_AFTER_FAILURE
-                                   if inv["billing_reason"] == "subscription_cycle" else None)
+    inv["next_payment_attempt"] = (
+        tx.now + RETRY_AFTER_FAILURE if inv["billing_reason"] == "subscription_cycle" else None
+    )
     await tx.save(inv)
     await tx.emit("invoice.payment_failed", inv)
     await sync_subscription(tx, inv, paid=False)
@@ -184,8 +258,11 @@ async def attempt_payment(tx: Tx, inv: dict[str, Any], pm: StoredObject | None) 
 
 
 def _charge_description(inv: dict[str, Any]) -> str:
-    return "Subscription creation" if inv["billing_reason"] == "subscription_create" else (
-        "Subscription update" if inv["billing_reason"] == "subscription_cycle" else f"Invoice {inv['number']}")
+    return (
+        "Subscription creation"
+        if inv["billing_reason"] == "subscription_create"
+        else ("Subscription update" if inv["billing_reason"] == "subscription_cycle" else f"Invoice {inv['number']}")
+    )
 
 
 async def sync_subscription(tx: Tx, inv: dict[str, Any], *, paid: bool) -> None:
@@ -225,8 +302,10 @@ async def pay_invoice(tx: Tx, p: Params, invoice_id: str) -> dict[str, Any]:
         return inv
     result = await attempt_payment(tx, inv, await payment_method_for(tx, inv, p.string("payment_method")))
     if result is None and inv["status"] != "paid":
-        tx.error = invalid("This customer has no attached payment source or default payment method.",
-                           code="invoice_no_customer_payment_method")
+        tx.error = invalid(
+            "This customer has no attached payment source or default payment method.",
+            code="invoice_no_customer_payment_method",
+        )
     elif result is not None and not result.succeeded:
         tx.error = result.card_error()
     return inv
@@ -244,10 +323,15 @@ async def finalize_invoice(tx: Tx, p: Params, invoice_id: str) -> dict[str, Any]
 async def void_invoice(tx: Tx, p: Params, invoice_id: str) -> dict[str, Any]:
     before = (await tx.get(invoice_id, "invoice")).data
     if before["status"] not in {"open", "uncollectible"}:
-        raise invalid(f"You can only void open invoices (this one is {before['status']}).",
-                      code="invoice_not_editable")
-    after = dict(before, status="void", amount_remaining=0, next_payment_attempt=None, auto_advance=False,
-                 status_transitions=dict(before["status_transitions"], voided_at=tx.now))
+        raise invalid(f"You can only void open invoices (this one is {before['status']}).", code="invoice_not_editable")
+    after = dict(
+        before,
+        status="void",
+        amount_remaining=0,
+        next_payment_attempt=None,
+        auto_advance=False,
+        status_transitions=dict(before["status_transitions"], voided_at=tx.now),
+    )
     await tx.save(after)
     await tx.emit("invoice.voided", after)
     await tx.emit("invoice.updated", after, before=before)
@@ -258,8 +342,13 @@ async def mark_uncollectible(tx: Tx, p: Params, invoice_id: str) -> dict[str, An
     before = (await tx.get(invoice_id, "invoice")).data
     if before["status"] != "open":
         raise invalid("You can only mark open invoices uncollectible.", code="invoice_not_editable")
-    after = dict(before, status="uncollectible", next_payment_attempt=None, auto_advance=False,
-                 status_transitions=dict(before["status_transitions"], marked_uncollectible_at=tx.now))
+    after = dict(
+        before,
+        status="uncollectible",
+        next_payment_attempt=None,
+        auto_advance=False,
+        status_transitions=dict(before["status_transitions"], marked_uncollectible_at=tx.now),
+    )
     await tx.save(after)
     await tx.emit("invoice.marked_uncollectible", after)
     await tx.emit("invoice.updated", after, before=before)
@@ -269,8 +358,10 @@ async def mark_uncollectible(tx: Tx, p: Params, invoice_id: str) -> dict[str, An
 async def send_invoice(tx: Tx, p: Params, invoice_id: str) -> dict[str, Any]:
     inv = (await tx.get(invoice_id, "invoice")).data
     if inv["collection_method"] != "send_invoice":
-        raise invalid("You can only manually send an invoice if its collection method is 'send_invoice'.",
-                      code="invoice_not_editable")
+        raise invalid(
+            "You can only manually send an invoice if its collection method is 'send_invoice'.",
+            code="invoice_not_editable",
+        )
     await finalize(tx, inv)
     await tx.emit("invoice.sent", inv)
     return inv
@@ -297,15 +388,22 @@ async def list_invoice_lines(tx: Tx, p: Params, invoice_id: str) -> dict[str, An
     """``GET /v1/invoices/{id}/lines``: every line of the invoice, a page at a time, from the stored invoice
     (whose ``lines`` is always whole: only what the fake returns and emits is cut to the first ten)."""
     inv = (await tx.get(invoice_id, "invoice", param="invoice")).data
-    return page(list(inv["lines"]["data"]), url=f"/v1/invoices/{invoice_id}/lines", limit=p.integer("limit"),
-                starting_after=p.string("starting_after"))
+    return page(
+        list(inv["lines"]["data"]),
+        url=f"/v1/invoices/{invoice_id}/lines",
+        limit=p.integer("limit"),
+        starting_after=p.string("starting_after"),
+    )
 
 
 async def list_invoices(tx: Tx, p: Params) -> dict[str, Any]:
     customer, subscription, status = p.string("customer"), p.string("subscription"), p.string("status")
-    items = [obj.data for obj in await tx.list("invoice", customer=customer)
-             if (subscription is None or obj.data.get("subscription") == subscription)
-             and (status is None or obj.data["status"] == status)]
+    items = [
+        obj.data
+        for obj in await tx.list("invoice", customer=customer)
+        if (subscription is None or obj.data.get("subscription") == subscription)
+        and (status is None or obj.data["status"] == status)
+    ]
     return page(items, url="/v1/invoices", limit=p.integer("limit"), starting_after=p.string("starting_after"))
 
 
@@ -321,20 +419,43 @@ async def create_credit_note(tx: Tx, p: Params) -> dict[str, Any]:
         amount = (line.integer("unit_amount", 0) or 0) * (line.integer("quantity", 1) or 1)
         if line.has("amount"):
             amount = line.integer("amount", 0) or 0
-        lines.append({"id": f"cnli_{note_id}_{index}", "object": "credit_note_line_item", "amount": amount,
-                      "description": line.string("description"), "quantity": line.integer("quantity", 1),
-                      "type": line.string("type", "custom_line_item"), "unit_amount": line.integer("unit_amount")})
+        lines.append(
+            {
+                "id": f"cnli_{note_id}_{index}",
+                "object": "credit_note_line_item",
+                "amount": amount,
+                "description": line.string("description"),
+                "quantity": line.integer("quantity", 1),
+                "type": line.string("type", "custom_line_item"),
+                "unit_amount": line.integer("unit_amount"),
+            }
+        )
     if not lines:
         total = p.integer("amount")
         if total is None:
             raise parameter_missing("lines")
-        lines.append({"id": f"cnli_{note_id}_0", "object": "credit_note_line_item", "amount": total,
-                      "description": p.string("memo"), "quantity": 1, "type": "custom_line_item",
-                      "unit_amount": total})
+        lines.append(
+            {
+                "id": f"cnli_{note_id}_0",
+                "object": "credit_note_line_item",
+                "amount": total,
+                "description": p.string("memo"),
+                "quantity": 1,
+                "type": "custom_line_item",
+                "unit_amount": total,
+            }
+        )
     sequence = await tx.number(f"credit_note:{inv['id']}")
-    note = shapes.credit_note(note_id, created=tx.now, invoice=inv, number=f"{inv['number']}-CN-{sequence:02d}",
-                              lines=lines, memo=p.string("memo"), reason=p.string("reason"),
-                              metadata=merge_metadata({}, p.raw("metadata")))
+    note = shapes.credit_note(
+        note_id,
+        created=tx.now,
+        invoice=inv,
+        number=f"{inv['number']}-CN-{sequence:02d}",
+        lines=lines,
+        memo=p.string("memo"),
+        reason=p.string("reason"),
+        metadata=merge_metadata({}, p.raw("metadata")),
+    )
     await tx.insert(note)
     await tx.emit("credit_note.created", note)
     before = dict(inv)

@@ -27,8 +27,9 @@ async def _new_card_method(tx: Tx, reference: str, details: dict[str, Any] | Non
     if card is None:
         raise invalid(f"No such PaymentMethod: '{reference}'", param="payment_method", code="resource_missing")
     pm_id = await tx.new_id("payment_method")
-    data = shapes.card_payment_method(pm_id, card, created=tx.now, customer=None, exp_year=_exp_year(tx),
-                                      details=details)
+    data = shapes.card_payment_method(
+        pm_id, card, created=tx.now, customer=None, exp_year=_exp_year(tx), details=details
+    )
     private = {"behavior": card.behavior.value}
     await tx.insert(data, private)
     return StoredObject(pm_id, "payment_method", None, tx.now, data, private, False)
@@ -65,8 +66,11 @@ async def attach(tx: Tx, reference: str, customer_id: str) -> StoredObject:
     if pm.data.get("customer") == customer_id:
         return pm
     if pm.data.get("customer"):
-        raise invalid("The payment method you provided has already been attached to a customer.",
-                      param="payment_method", code="payment_method_unexpected_state")
+        raise invalid(
+            "The payment method you provided has already been attached to a customer.",
+            param="payment_method",
+            code="payment_method_unexpected_state",
+        )
     data = dict(pm.data, customer=customer_id)
     await tx.save(data)
     await tx.emit("payment_method.attached", data)
@@ -83,8 +87,9 @@ async def detach_payment_method(tx: Tx, p: Params, pm_id: str) -> dict[str, Any]
     pm = await tx.get(pm_id, "payment_method")
     customer_id = pm.data.get("customer")
     if not customer_id:
-        raise invalid("The payment method you provided is not attached to a customer.",
-                      code="payment_method_unexpected_state")
+        raise invalid(
+            "The payment method you provided is not attached to a customer.", code="payment_method_unexpected_state"
+        )
     data = dict(pm.data, customer=None)
     await tx.save(data)
     await tx.emit("payment_method.detached", data)
@@ -107,8 +112,9 @@ async def create_source(tx: Tx, p: Params, customer_id: str) -> dict[str, Any]:
     token = p.require_str("source")
     card = magic_card(token) or VISA
     card_id = await tx.new_id("card")
-    data = shapes.card_source(card_id, card, customer=customer_id, exp_year=_exp_year(tx),
-                              metadata=merge_metadata({}, p.raw("metadata")))
+    data = shapes.card_source(
+        card_id, card, customer=customer_id, exp_year=_exp_year(tx), metadata=merge_metadata({}, p.raw("metadata"))
+    )
     await tx.insert(data, {"behavior": card.behavior.value})
     await tx.emit("customer.source.created", data)
     if customer.data.get("default_source") is None:
@@ -132,5 +138,14 @@ async def update_source(tx: Tx, p: Params, customer_id: str, source_id: str) -> 
     return after
 
 
-__all__ = ["attach", "attach_payment_method", "behavior_of", "create_payment_method", "create_source",
-           "detach_payment_method", "resolve", "retrieve_payment_method", "update_source"]
+__all__ = [
+    "attach",
+    "attach_payment_method",
+    "behavior_of",
+    "create_payment_method",
+    "create_source",
+    "detach_payment_method",
+    "resolve",
+    "retrieve_payment_method",
+    "update_source",
+]

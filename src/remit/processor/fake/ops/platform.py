@@ -21,8 +21,12 @@ METER_EVENT = "billing.meter_event"
 async def create_portal_session(tx: Tx, p: Params) -> dict[str, Any]:
     customer = p.require_str("customer")
     await tx.get(customer, "customer", param="customer")
-    data = shapes.portal_session(await tx.new_id("billing_portal.session"), created=tx.now, customer=customer,
-                                 return_url=p.string("return_url") or shapes.FAKE_HOST)
+    data = shapes.portal_session(
+        await tx.new_id("billing_portal.session"),
+        created=tx.now,
+        customer=customer,
+        return_url=p.string("return_url") or shapes.FAKE_HOST,
+    )
     return await tx.insert(data)
 
 
@@ -30,12 +34,16 @@ async def create_meter(tx: Tx, p: Params) -> dict[str, Any]:
     event_name = p.require_str("event_name")
     if any(m.data["event_name"] == event_name for m in await tx.list("billing.meter")):
         raise invalid(f"A meter with event_name {event_name} already exists.", param="event_name")
-    data = shapes.meter(await tx.new_id("billing.meter"), created=tx.now,
-                        display_name=p.string("display_name") or event_name, event_name=event_name,
-                        formula=p.sub("default_aggregation").string("formula", "sum") or "sum",
-                        customer_key=p.sub("customer_mapping").string("event_payload_key", "stripe_customer_id")
-                        or "stripe_customer_id",
-                        value_key=p.sub("value_settings").string("event_payload_key", "value") or "value")
+    data = shapes.meter(
+        await tx.new_id("billing.meter"),
+        created=tx.now,
+        display_name=p.string("display_name") or event_name,
+        event_name=event_name,
+        formula=p.sub("default_aggregation").string("formula", "sum") or "sum",
+        customer_key=p.sub("customer_mapping").string("event_payload_key", "stripe_customer_id")
+        or "stripe_customer_id",
+        value_key=p.sub("value_settings").string("event_payload_key", "value") or "value",
+    )
     return await tx.insert(data)
 
 
@@ -58,8 +66,16 @@ async def create_meter_event(tx: Tx, p: Params) -> dict[str, Any]:
     existing = await tx.find(key)
     if existing is not None:
         return {k: v for k, v in existing.data.items() if k != "id"}
-    stored = dict(shapes.meter_event(created=tx.now, event_name=event_name, identifier=identifier,
-                                     payload=payload, timestamp=p.integer("timestamp", tx.now) or tx.now), id=key)
+    stored = dict(
+        shapes.meter_event(
+            created=tx.now,
+            event_name=event_name,
+            identifier=identifier,
+            payload=payload,
+            timestamp=p.integer("timestamp", tx.now) or tx.now,
+        ),
+        id=key,
+    )
     meters = [m.data for m in await tx.list("billing.meter") if m.data["event_name"] == event_name]
     await tx.insert(stored)
     await _report_meter_errors(tx, meters, payload)
@@ -79,12 +95,15 @@ async def _report_meter_errors(tx: Tx, meters: list[dict[str, Any]], payload: di
     elif not _is_number(payload.get(value_key)):
         problem = "missing_value"
     if problem is not None:
-        await tx.emit_thin("v1.billing.meter.error_report_triggered",
-                           related_object={"id": meter["id"], "type": "billing.meter",
-                                           "url": f"/v1/billing/meters/{meter['id']}"},
-                           reason={"type": "request", "request": {"id": tx.request_id,
-                                                                  "idempotency_key": tx.idempotency_key},
-                                   "error_code": problem})
+        await tx.emit_thin(
+            "v1.billing.meter.error_report_triggered",
+            related_object={"id": meter["id"], "type": "billing.meter", "url": f"/v1/billing/meters/{meter['id']}"},
+            reason={
+                "type": "request",
+                "request": {"id": tx.request_id, "idempotency_key": tx.idempotency_key},
+                "error_code": problem,
+            },
+        )
 
 
 def _is_number(value: str | None) -> bool:
@@ -98,18 +117,30 @@ def _is_number(value: str | None) -> bool:
 async def create_meter_event_session(tx: Tx, p: Params) -> dict[str, Any]:
     """``POST /v2/billing/meter_event_session`` (v2; what ``stripe trigger`` uses for high-volume streams)."""
     created = datetime.fromtimestamp(tx.now, UTC)
-    return {"id": await tx.new_id("meter_event_session"), "object": "v2.billing.meter_event_session",
-            "authentication_token": "fake_meter_session_token", "created": _iso(created),
-            "expires_at": _iso(datetime.fromtimestamp(tx.now + 900, UTC)), "livemode": False}
+    return {
+        "id": await tx.new_id("meter_event_session"),
+        "object": "v2.billing.meter_event_session",
+        "authentication_token": "fake_meter_session_token",
+        "created": _iso(created),
+        "expires_at": _iso(datetime.fromtimestamp(tx.now + 900, UTC)),
+        "livemode": False,
+    }
 
 
 async def create_meter_event_stream(tx: Tx, p: Params) -> dict[str, Any]:
     """``POST /v2/billing/meter_event_stream``: each event as a meter event."""
     for raw in p.array("events"):
         event = Params(raw if isinstance(raw, dict) else {})
-        await create_meter_event(tx, Params({"event_name": event.require_str("event_name"),
-                                             "payload": event.mapping("payload"),
-                                             "identifier": event.string("identifier")}))
+        await create_meter_event(
+            tx,
+            Params(
+                {
+                    "event_name": event.require_str("event_name"),
+                    "payload": event.mapping("payload"),
+                    "identifier": event.string("identifier"),
+                }
+            ),
+        )
     return {}
 
 
@@ -123,9 +154,15 @@ async def create_webhook_endpoint(tx: Tx, p: Params) -> dict[str, Any]:
     events = p.strings("enabled_events")
     if not events:
         raise parameter_missing("enabled_events")
-    data = shapes.webhook_endpoint(await tx.new_id("webhook_endpoint"), created=tx.now, url=url,
-                                   enabled_events=events, description=p.string("description"),
-                                   api_version=p.string("api_version"), metadata=merge_metadata({}, p.raw("metadata")))
+    data = shapes.webhook_endpoint(
+        await tx.new_id("webhook_endpoint"),
+        created=tx.now,
+        url=url,
+        enabled_events=events,
+        description=p.string("description"),
+        api_version=p.string("api_version"),
+        metadata=merge_metadata({}, p.raw("metadata")),
+    )
     secret = new_webhook_secret()
     await tx.insert(data, {"secret": secret})
     return dict(data, secret=secret)
@@ -133,8 +170,9 @@ async def create_webhook_endpoint(tx: Tx, p: Params) -> dict[str, Any]:
 
 async def list_webhook_endpoints(tx: Tx, p: Params) -> dict[str, Any]:
     items = [e.data for e in await tx.list("webhook_endpoint")]
-    return page(items, url="/v1/webhook_endpoints", limit=p.integer("limit", 100),
-                starting_after=p.string("starting_after"))
+    return page(
+        items, url="/v1/webhook_endpoints", limit=p.integer("limit", 100), starting_after=p.string("starting_after")
+    )
 
 
 async def retrieve_webhook_endpoint(tx: Tx, p: Params, endpoint_id: str) -> dict[str, Any]:
@@ -179,8 +217,12 @@ async def retrieve_balance(tx: Tx, p: Params) -> dict[str, Any]:
 
 
 async def create_account(tx: Tx, p: Params) -> dict[str, Any]:
-    data = shapes.account(await tx.new_id("account"), created=tx.now, type_=p.string("type", "standard") or "standard",
-                          email=p.string("email"))
+    data = shapes.account(
+        await tx.new_id("account"),
+        created=tx.now,
+        type_=p.string("type", "standard") or "standard",
+        email=p.string("email"),
+    )
     return await tx.insert(data, {"application": await tx.new_id("application")})
 
 

@@ -41,27 +41,48 @@ async def period_lines(tx: Tx, sub: dict[str, Any], *, trial: bool) -> list[dict
         price, quantity = item["price"], int(item["quantity"])
         name = await _product_name(tx, price)
         amount = 0 if trial else int(price["unit_amount"]) * quantity
-        description = (f"Trial period for {name}" if trial else
-                       f"{quantity} \u00d7 {name} (at {price['unit_amount'] / 100:.2f} {price['currency'].upper()}"
-                       f" / {price['recurring']['interval']})")
-        lines.append(shapes.line_item(await tx.new_id("line_item"), amount=amount, currency=price["currency"],
-                                      description=description, period_start=sub["current_period_start"],
-                                      period_end=sub["current_period_end"], price=price, quantity=quantity,
-                                      subscription=sub["id"], subscription_item=item["id"]))
+        description = (
+            f"Trial period for {name}"
+            if trial
+            else f"{quantity} \u00d7 {name} (at {price['unit_amount'] / 100:.2f} {price['currency'].upper()}"
+            f" / {price['recurring']['interval']})"
+        )
+        lines.append(
+            shapes.line_item(
+                await tx.new_id("line_item"),
+                amount=amount,
+                currency=price["currency"],
+                description=description,
+                period_start=sub["current_period_start"],
+                period_end=sub["current_period_end"],
+                price=price,
+                quantity=quantity,
+                subscription=sub["id"],
+                subscription_item=item["id"],
+            )
+        )
     return lines
 
 
-async def bill_period(tx: Tx, sub: dict[str, Any], *, billing_reason: str, trial: bool = False,
-                      invoice_id: str | None = None) -> dict[str, Any]:
+async def bill_period(
+    tx: Tx, sub: dict[str, Any], *, billing_reason: str, trial: bool = False, invoice_id: str | None = None
+) -> dict[str, Any]:
     """Invoice the current period and collect it: ``invoice.created``, ``invoice.finalized``, payment."""
     customer = (await tx.get(sub["customer"], "customer", include_deleted=True)).data
     lines = await period_lines(tx, sub, trial=trial)
     inv = await invoices.new_invoice(
-        tx, customer=customer, lines=lines, currency=lines[0]["currency"], subscription=sub["id"],
-        billing_reason=billing_reason, collection_method=sub["collection_method"],
-        days_until_due=sub["days_until_due"], invoice_id=invoice_id,
+        tx,
+        customer=customer,
+        lines=lines,
+        currency=lines[0]["currency"],
+        subscription=sub["id"],
+        billing_reason=billing_reason,
+        collection_method=sub["collection_method"],
+        days_until_due=sub["days_until_due"],
+        invoice_id=invoice_id,
         period_start=sub["current_period_start"] if billing_reason != "subscription_create" else tx.now,
-        period_end=sub["current_period_start"] if billing_reason != "subscription_create" else tx.now)
+        period_end=sub["current_period_start"] if billing_reason != "subscription_create" else tx.now,
+    )
     await invoices.finalize(tx, inv)
     if inv["status"] == "open" and sub["collection_method"] == "charge_automatically":
         await invoices.attempt_payment(tx, inv, await invoices.payment_method_for(tx, inv))
@@ -74,12 +95,21 @@ async def _items_from(tx: Tx, raw_items: list[Any], sub_id: str) -> list[dict[st
         item = Params(raw if isinstance(raw, dict) else {"price": raw})
         price = (await tx.get(item.require_str("price"), "price", param="items[0][price]")).data
         if not price.get("recurring"):
-            raise invalid("The price specified is set to `type=one_time` but this field only accepts prices "
-                          "with `type=recurring`.", param="items[0][price]")
-        items.append(shapes.subscription_item(await tx.new_id("subscription_item"), created=tx.now,
-                                               subscription=sub_id, price=price,
-                                               quantity=item.integer("quantity", 1) or 1,
-                                               metadata=merge_metadata({}, item.raw("metadata"))))
+            raise invalid(
+                "The price specified is set to `type=one_time` but this field only accepts prices "
+                "with `type=recurring`.",
+                param="items[0][price]",
+            )
+        items.append(
+            shapes.subscription_item(
+                await tx.new_id("subscription_item"),
+                created=tx.now,
+                subscription=sub_id,
+                price=price,
+                quantity=item.integer("quantity", 1) or 1,
+                metadata=merge_metadata({}, item.raw("metadata")),
+            )
+        )
     return items
 
 
@@ -108,18 +138,26 @@ async def start_subscription(tx: Tx, p: Params, *, default_pm: str | None = None
         status = "incomplete"
     invoice_id = await tx.new_id("invoice")
     sub = shapes.subscription(
-        sub_id, created=tx.now, customer=customer["id"], items=items, status=status, period_start=tx.now,
+        sub_id,
+        created=tx.now,
+        customer=customer["id"],
+        items=items,
+        status=status,
+        period_start=tx.now,
         period_end=trial_end if trial_end is not None else add_interval(tx.now, interval, count),
-        trial_start=tx.now if trial_end is not None else None, trial_end=trial_end,
+        trial_start=tx.now if trial_end is not None else None,
+        trial_end=trial_end,
         default_payment_method=pm.id if pm is not None and p.string("default_payment_method") else None,
-        metadata=merge_metadata({}, p.raw("metadata")), collection_method=collection,
-        days_until_due=p.integer("days_until_due"), latest_invoice=invoice_id)
+        metadata=merge_metadata({}, p.raw("metadata")),
+        collection_method=collection,
+        days_until_due=p.integer("days_until_due"),
+        latest_invoice=invoice_id,
+    )
     missing_pm = p.sub("trial_settings").sub("end_behavior").string("missing_payment_method", "create_invoice")
     private = {"trial_end_behavior": missing_pm, "trial_will_end_sent": False}
     await tx.insert(sub, private)
     await tx.emit("customer.subscription.created", sub)
-    await bill_period(tx, sub, billing_reason="subscription_create", trial=trial_end is not None,
-                      invoice_id=invoice_id)
+    await bill_period(tx, sub, billing_reason="subscription_create", trial=trial_end is not None, invoice_id=invoice_id)
     if p.boolean("cancel_at_period_end"):
         await _set_cancel_at_period_end(tx, sub_id, True)
     await notify_trial_ending(tx, sub_id)
@@ -157,8 +195,9 @@ async def end_trial(tx: Tx, sub_id: str, *, billing_reason: str) -> None:
     before, private = found.data, found.private
     after = copy.deepcopy(before)
     after["trial_end"] = min(int(before["trial_end"] or tx.now), tx.now)
-    pm = await invoices.payment_method_for(tx, {"customer": before["customer"],
-                                                "default_payment_method": before["default_payment_method"]})
+    pm = await invoices.payment_method_for(
+        tx, {"customer": before["customer"], "default_payment_method": before["default_payment_method"]}
+    )
     if pm is None and private.get("trial_end_behavior") == "pause":
         after.update(status="paused", current_period_end=tx.now)
         await tx.save(after)
@@ -168,13 +207,15 @@ async def end_trial(tx: Tx, sub_id: str, *, billing_reason: str) -> None:
     await start_new_period(tx, before, after, billing_reason=billing_reason, start=tx.now)
 
 
-async def start_new_period(tx: Tx, before: dict[str, Any], after: dict[str, Any], *, billing_reason: str,
-                           start: int) -> None:
+async def start_new_period(
+    tx: Tx, before: dict[str, Any], after: dict[str, Any], *, billing_reason: str, start: int
+) -> None:
     """Move ``after`` into the period beginning at ``start``, announce it, and bill it."""
     interval, count = interval_of(after)
     invoice_id = await tx.new_id("invoice")
-    after.update(current_period_start=start, current_period_end=add_interval(start, interval, count),
-                 latest_invoice=invoice_id)
+    after.update(
+        current_period_start=start, current_period_end=add_interval(start, interval, count), latest_invoice=invoice_id
+    )
     if after["status"] in {"trialing", "paused"}:
         after["status"] = "active"
     await tx.save(after)
@@ -220,8 +261,11 @@ async def _change_items(tx: Tx, sub: dict[str, Any], raw_items: list[Any]) -> No
             continue
         matches = [existing for existing in data if existing["id"] == item_id]
         if not matches:
-            raise invalid(f"Subscription item {item_id} does not belong to this subscription.",
-                          param="items", code="resource_missing")
+            raise invalid(
+                f"Subscription item {item_id} does not belong to this subscription.",
+                param="items",
+                code="resource_missing",
+            )
         if item.boolean("deleted"):
             data.remove(matches[0])
             continue
@@ -254,8 +298,9 @@ async def _set_cancel_at_period_end(tx: Tx, sub_id: str, flag: bool) -> dict[str
 async def end_subscription(tx: Tx, sub: dict[str, Any]) -> dict[str, Any]:
     """End now: ``customer.subscription.deleted`` with status ``canceled``."""
     after = copy.deepcopy(sub)
-    after.update(status="canceled", canceled_at=sub.get("canceled_at") or tx.now, ended_at=tx.now,
-                 cancel_at_period_end=False)
+    after.update(
+        status="canceled", canceled_at=sub.get("canceled_at") or tx.now, ended_at=tx.now, cancel_at_period_end=False
+    )
     await tx.save(after)
     await tx.emit("customer.subscription.deleted", after)
     return after
@@ -287,8 +332,11 @@ async def retrieve_subscription(tx: Tx, p: Params, sub_id: str) -> dict[str, Any
 
 async def list_subscriptions(tx: Tx, p: Params) -> dict[str, Any]:
     status = p.string("status")
-    items = [obj.data for obj in await tx.list("subscription", customer=p.string("customer"))
-             if (status is None and obj.data["status"] != "canceled") or status in {obj.data["status"], "all"}]
+    items = [
+        obj.data
+        for obj in await tx.list("subscription", customer=p.string("customer"))
+        if (status is None and obj.data["status"] != "canceled") or status in {obj.data["status"], "all"}
+    ]
     return page(items, url="/v1/subscriptions", limit=p.integer("limit"), starting_after=p.string("starting_after"))
 
 
@@ -297,8 +345,12 @@ async def list_subscription_items(tx: Tx, p: Params) -> dict[str, Any]:
     stored subscription (whose ``items`` is always whole: only what the fake returns and emits is cut)."""
     sub_id = p.require_str("subscription")
     sub = (await tx.get(sub_id, "subscription", param="subscription")).data
-    return page(list(sub["items"]["data"]), url="/v1/subscription_items", limit=p.integer("limit"),
-                starting_after=p.string("starting_after"))
+    return page(
+        list(sub["items"]["data"]),
+        url="/v1/subscription_items",
+        limit=p.integer("limit"),
+        starting_after=p.string("starting_after"),
+    )
 
 
 __all__ = [

@@ -15,8 +15,15 @@ EMBEDDED_LIMIT = 10
 EMBEDDED_LISTS = {"subscription": "items", "invoice": "lines"}
 
 
-def subscription_item(item_id: str, *, created: int, subscription: str, price: dict[str, Any],
-                      quantity: int, metadata: dict[str, str] | None = None) -> dict[str, Any]:
+def subscription_item(
+    item_id: str,
+    *,
+    created: int,
+    subscription: str,
+    price: dict[str, Any],
+    quantity: int,
+    metadata: dict[str, str] | None = None,
+) -> dict[str, Any]:
     return {
         "id": item_id,
         "object": "subscription_item",
@@ -32,14 +39,32 @@ def subscription_item(item_id: str, *, created: int, subscription: str, price: d
 
 
 def item_list(items: list[dict[str, Any]], subscription_id: str) -> dict[str, Any]:
-    return {"object": "list", "data": items, "has_more": False, "total_count": len(items),
-            "url": f"/v1/subscription_items?subscription={subscription_id}"}
+    return {
+        "object": "list",
+        "data": items,
+        "has_more": False,
+        "total_count": len(items),
+        "url": f"/v1/subscription_items?subscription={subscription_id}",
+    }
 
 
-def subscription(sub_id: str, *, created: int, customer: str, items: list[dict[str, Any]], status: str,
-                 period_start: int, period_end: int, trial_start: int | None, trial_end: int | None,
-                 default_payment_method: str | None, metadata: dict[str, str], collection_method: str,
-                 days_until_due: int | None, latest_invoice: str | None) -> dict[str, Any]:
+def subscription(
+    sub_id: str,
+    *,
+    created: int,
+    customer: str,
+    items: list[dict[str, Any]],
+    status: str,
+    period_start: int,
+    period_end: int,
+    trial_start: int | None,
+    trial_end: int | None,
+    default_payment_method: str | None,
+    metadata: dict[str, str],
+    collection_method: str,
+    days_until_due: int | None,
+    latest_invoice: str | None,
+) -> dict[str, Any]:
     first = items[0] if items else None
     return {
         "id": sub_id,
@@ -109,15 +134,27 @@ def as_sent(value: Any) -> Any:
     field = EMBEDDED_LISTS.get(str(value.get("object")))
     listed = copied.get(field) if field else None
     if isinstance(listed, dict) and isinstance(listed.get("data"), list) and len(listed["data"]) > EMBEDDED_LIMIT:
-        copied[str(field)] = dict(listed, data=listed["data"][:EMBEDDED_LIMIT], has_more=True,
-                                  total_count=len(listed["data"]))
+        copied[str(field)] = dict(
+            listed, data=listed["data"][:EMBEDDED_LIMIT], has_more=True, total_count=len(listed["data"])
+        )
     return copied
 
 
-def line_item(line_id: str, *, amount: int, currency: str, description: str | None, period_start: int,
-              period_end: int, price: dict[str, Any] | None, quantity: int, subscription: str | None,
-              subscription_item: str | None = None, invoice_item: str | None = None,
-              metadata: dict[str, str] | None = None) -> dict[str, Any]:
+def line_item(
+    line_id: str,
+    *,
+    amount: int,
+    currency: str,
+    description: str | None,
+    period_start: int,
+    period_end: int,
+    price: dict[str, Any] | None,
+    quantity: int,
+    subscription: str | None,
+    subscription_item: str | None = None,
+    invoice_item: str | None = None,
+    metadata: dict[str, str] | None = None,
+) -> dict[str, Any]:
     line: dict[str, Any] = {
         "id": line_id,
         "object": "line_item",
@@ -147,10 +184,23 @@ def line_item(line_id: str, *, amount: int, currency: str, description: str | No
     return line
 
 
-def invoice(invoice_id: str, *, created: int, customer: dict[str, Any], lines: list[dict[str, Any]],
-            currency: str, subscription: str | None, billing_reason: str, collection_method: str,
-            description: str | None, period_start: int, period_end: int, days_until_due: int | None,
-            metadata: dict[str, str], default_payment_method: str | None = None) -> dict[str, Any]:
+def invoice(
+    invoice_id: str,
+    *,
+    created: int,
+    customer: dict[str, Any],
+    lines: list[dict[str, Any]],
+    currency: str,
+    subscription: str | None,
+    billing_reason: str,
+    collection_method: str,
+    description: str | None,
+    period_start: int,
+    period_end: int,
+    days_until_due: int | None,
+    metadata: dict[str, str],
+    default_payment_method: str | None = None,
+) -> dict[str, Any]:
     total = sum(int(line["amount"]) for line in lines)
     return {
         "id": invoice_id,
@@ -192,8 +242,13 @@ def invoice(invoice_id: str, *, created: int, customer: dict[str, Any], lines: l
         "hosted_invoice_url": None,
         "invoice_pdf": None,
         "last_finalization_error": None,
-        "lines": {"object": "list", "data": lines, "has_more": False, "total_count": len(lines),
-                  "url": f"/v1/invoices/{invoice_id}/lines"},
+        "lines": {
+            "object": "list",
+            "data": lines,
+            "has_more": False,
+            "total_count": len(lines),
+            "url": f"/v1/invoices/{invoice_id}/lines",
+        },
         "livemode": False,
         "metadata": metadata,
         "next_payment_attempt": None,
@@ -212,8 +267,12 @@ def invoice(invoice_id: str, *, created: int, customer: dict[str, Any], lines: l
         "starting_balance": 0,
         "statement_descriptor": None,
         "status": "draft",
-        "status_transitions": {"finalized_at": None, "marked_uncollectible_at": None, "paid_at": None,
-                               "voided_at": None},
+        "status_transitions": {
+            "finalized_at": None,
+            "marked_uncollectible_at": None,
+            "paid_at": None,
+            "voided_at": None,
+        },
         "subscription": subscription,
         "subtotal": total,
         "tax": None,
@@ -226,9 +285,19 @@ def invoice(invoice_id: str, *, created: int, customer: dict[str, Any], lines: l
     }
 
 
-def invoice_item(item_id: str, *, created: int, customer: str, amount: int, currency: str,
-                 description: str | None, price: dict[str, Any] | None, quantity: int,
-                 metadata: dict[str, str], subscription: str | None = None) -> dict[str, Any]:
+def invoice_item(
+    item_id: str,
+    *,
+    created: int,
+    customer: str,
+    amount: int,
+    currency: str,
+    description: str | None,
+    price: dict[str, Any] | None,
+    quantity: int,
+    metadata: dict[str, str],
+    subscription: str | None = None,
+) -> dict[str, Any]:
     return {
         "id": item_id,
         "object": "invoiceitem",
@@ -256,9 +325,17 @@ def invoice_item(item_id: str, *, created: int, customer: str, amount: int, curr
     }
 
 
-def credit_note(note_id: str, *, created: int, invoice: dict[str, Any], number: str,
-                lines: list[dict[str, Any]], memo: str | None, reason: str | None,
-                metadata: dict[str, str]) -> dict[str, Any]:
+def credit_note(
+    note_id: str,
+    *,
+    created: int,
+    invoice: dict[str, Any],
+    number: str,
+    lines: list[dict[str, Any]],
+    memo: str | None,
+    reason: str | None,
+    metadata: dict[str, str],
+) -> dict[str, Any]:
     amount = sum(int(line["amount"]) for line in lines)
     paid = invoice["status"] == "paid"
     return {
@@ -274,8 +351,13 @@ def credit_note(note_id: str, *, created: int, invoice: dict[str, Any], number: 
         "discount_amounts": [],
         "effective_at": created,
         "invoice": invoice["id"],
-        "lines": {"object": "list", "data": lines, "has_more": False, "total_count": len(lines),
-                  "url": f"/v1/credit_notes/{note_id}/lines"},
+        "lines": {
+            "object": "list",
+            "data": lines,
+            "has_more": False,
+            "total_count": len(lines),
+            "url": f"/v1/credit_notes/{note_id}/lines",
+        },
         "livemode": False,
         "memo": memo,
         "metadata": metadata,
@@ -296,5 +378,17 @@ def credit_note(note_id: str, *, created: int, invoice: dict[str, Any], number: 
     }
 
 
-__all__ = ["ACCOUNT_NAME", "EMBEDDED_LIMIT", "EMBEDDED_LISTS", "as_sent", "credit_note", "invoice", "invoice_item",
-           "item_list", "line_item", "refresh_plan", "subscription", "subscription_item"]
+__all__ = [
+    "ACCOUNT_NAME",
+    "EMBEDDED_LIMIT",
+    "EMBEDDED_LISTS",
+    "as_sent",
+    "credit_note",
+    "invoice",
+    "invoice_item",
+    "item_list",
+    "line_item",
+    "refresh_plan",
+    "subscription",
+    "subscription_item",
+]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def product(product_id: str, *, created: int, name: str, description: str | None, active: bool,
-            metadata: dict[str, str]) -> dict[str, Any]:
+def product(
+    product_id: str, *, created: int, name: str, description: str | None, active: bool, metadata: dict[str, str]
+) -> dict[str, Any]:
     return {
         "id": product_id,
         "object": "product",
@@ -30,13 +31,28 @@ def product(product_id: str, *, created: int, name: str, description: str | None
 
 
 def recurring(interval: str, interval_count: int, usage_type: str = "licensed") -> dict[str, Any]:
-    return {"aggregate_usage": None, "interval": interval, "interval_count": interval_count,
-            "trial_period_days": None, "usage_type": usage_type}
+    return {
+        "aggregate_usage": None,
+        "interval": interval,
+        "interval_count": interval_count,
+        "trial_period_days": None,
+        "usage_type": usage_type,
+    }
 
 
-def price(price_id: str, *, created: int, product: str, currency: str, unit_amount: int,
-          recurring_: dict[str, Any] | None, nickname: str | None, lookup_key: str | None, active: bool,
-          metadata: dict[str, str]) -> dict[str, Any]:
+def price(
+    price_id: str,
+    *,
+    created: int,
+    product: str,
+    currency: str,
+    unit_amount: int,
+    recurring_: dict[str, Any] | None,
+    nickname: str | None,
+    lookup_key: str | None,
+    active: bool,
+    metadata: dict[str, str],
+) -> dict[str, Any]:
     return {
         "id": price_id,
         "object": "price",

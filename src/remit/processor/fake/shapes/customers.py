@@ -6,13 +6,29 @@ from typing import Any
 
 from remit.processor.fake.cards import TestCard
 
-EMPTY_ADDRESS: dict[str, Any] = {"city": None, "country": None, "line1": None, "line2": None,
-                                 "postal_code": None, "state": None}
+EMPTY_ADDRESS: dict[str, Any] = {
+    "city": None,
+    "country": None,
+    "line1": None,
+    "line2": None,
+    "postal_code": None,
+    "state": None,
+}
 
 
-def customer(customer_id: str, *, created: int, email: str | None, name: str | None, description: str | None,
-             phone: str | None, metadata: dict[str, str], invoice_prefix: str,
-             default_payment_method: str | None = None, address: dict[str, Any] | None = None) -> dict[str, Any]:
+def customer(
+    customer_id: str,
+    *,
+    created: int,
+    email: str | None,
+    name: str | None,
+    description: str | None,
+    phone: str | None,
+    metadata: dict[str, str],
+    invoice_prefix: str,
+    default_payment_method: str | None = None,
+    address: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return {
         "id": customer_id,
         "object": "customer",
@@ -26,8 +42,7 @@ def customer(customer_id: str, *, created: int, email: str | None, name: str | N
         "discount": None,
         "email": email,
         "invoice_prefix": invoice_prefix,
-        "invoice_settings": {"custom_fields": None, "default_payment_method": default_payment_method,
-                             "footer": None},
+        "invoice_settings": {"custom_fields": None, "default_payment_method": default_payment_method, "footer": None},
         "livemode": False,
         "metadata": metadata,
         "name": name,
@@ -49,8 +64,12 @@ def billing_details(details: dict[str, Any] | None = None) -> dict[str, Any]:
     details = details or {}
     address = dict(EMPTY_ADDRESS)
     address.update({k: v for k, v in (details.get("address") or {}).items() if k in EMPTY_ADDRESS})
-    return {"address": address, "email": details.get("email"), "name": details.get("name"),
-            "phone": details.get("phone")}
+    return {
+        "address": address,
+        "email": details.get("email"),
+        "name": details.get("name"),
+        "phone": details.get("phone"),
+    }
 
 
 def fingerprint(card: TestCard) -> str:
@@ -74,9 +93,16 @@ def card_details(card: TestCard, *, exp_year: int) -> dict[str, Any]:
     }
 
 
-def card_payment_method(pm_id: str, card: TestCard, *, created: int, customer: str | None, exp_year: int,
-                        details: dict[str, Any] | None = None, metadata: dict[str, str] | None = None,
-                        ) -> dict[str, Any]:
+def card_payment_method(
+    pm_id: str,
+    card: TestCard,
+    *,
+    created: int,
+    customer: str | None,
+    exp_year: int,
+    details: dict[str, Any] | None = None,
+    metadata: dict[str, str] | None = None,
+) -> dict[str, Any]:
     return {
         "id": pm_id,
         "object": "payment_method",
@@ -90,8 +116,9 @@ def card_payment_method(pm_id: str, card: TestCard, *, created: int, customer: s
     }
 
 
-def sepa_payment_method(pm_id: str, iban: str, *, created: int, customer: str | None,
-                        details: dict[str, Any] | None = None) -> dict[str, Any]:
+def sepa_payment_method(
+    pm_id: str, iban: str, *, created: int, customer: str | None, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
     clean = iban.replace(" ", "").upper()
     return {
         "id": pm_id,
@@ -101,16 +128,21 @@ def sepa_payment_method(pm_id: str, iban: str, *, created: int, customer: str | 
         "customer": customer,
         "livemode": False,
         "metadata": {},
-        "sepa_debit": {"bank_code": clean[4:9], "branch_code": "", "country": clean[:2],
-                       "fingerprint": f"fakesepa{clean[-8:]}", "generated_from": {"charge": None,
-                                                                                 "setup_attempt": None},
-                       "last4": clean[-4:]},
+        "sepa_debit": {
+            "bank_code": clean[4:9],
+            "branch_code": "",
+            "country": clean[:2],
+            "fingerprint": f"fakesepa{clean[-8:]}",
+            "generated_from": {"charge": None, "setup_attempt": None},
+            "last4": clean[-4:],
+        },
         "type": "sepa_debit",
     }
 
 
-def card_source(card_id: str, card: TestCard, *, customer: str, exp_year: int,
-                metadata: dict[str, str] | None = None) -> dict[str, Any]:
+def card_source(
+    card_id: str, card: TestCard, *, customer: str, exp_year: int, metadata: dict[str, str] | None = None
+) -> dict[str, Any]:
     """A legacy card source (``customer.source.*`` events)."""
     return {
         "id": card_id,
@@ -139,5 +171,13 @@ def card_source(card_id: str, card: TestCard, *, customer: str, exp_year: int,
     }
 
 
-__all__ = ["EMPTY_ADDRESS", "billing_details", "card_details", "card_payment_method", "card_source",
-           "customer", "deleted", "sepa_payment_method"]
+__all__ = [
+    "EMPTY_ADDRESS",
+    "billing_details",
+    "card_details",
+    "card_payment_method",
+    "card_source",
+    "customer",
+    "deleted",
+    "sepa_payment_method",
+]

@@ -22,30 +22,67 @@ def empty_list(url: str) -> dict[str, Any]:
 def payment_method_details(pm: dict[str, Any]) -> dict[str, Any]:
     if pm.get("type") == "card":
         card = pm["card"]
-        return {"card": {"brand": card["brand"], "checks": card["checks"], "country": card["country"],
-                         "exp_month": card["exp_month"], "exp_year": card["exp_year"],
-                         "fingerprint": card["fingerprint"], "funding": card["funding"], "installments": None,
-                         "last4": card["last4"], "mandate": None, "network": card["brand"],
-                         "three_d_secure": None, "wallet": None},
-                "type": "card"}
+        return {
+            "card": {
+                "brand": card["brand"],
+                "checks": card["checks"],
+                "country": card["country"],
+                "exp_month": card["exp_month"],
+                "exp_year": card["exp_year"],
+                "fingerprint": card["fingerprint"],
+                "funding": card["funding"],
+                "installments": None,
+                "last4": card["last4"],
+                "mandate": None,
+                "network": card["brand"],
+                "three_d_secure": None,
+                "wallet": None,
+            },
+            "type": "card",
+        }
     kind = str(pm.get("type"))
     return {kind: dict(pm.get(kind) or {}), "type": kind}
 
 
 def outcome(succeeded: bool, decline_code: str | None = None) -> dict[str, Any]:
     if succeeded:
-        return {"network_status": "approved_by_network", "reason": None, "risk_level": "normal",
-                "risk_score": 12, "seller_message": "Payment complete.", "type": "authorized"}
-    return {"network_status": "declined_by_network", "reason": decline_code, "risk_level": "normal",
-            "risk_score": 12, "seller_message": "The bank did not return any further details with this decline.",
-            "type": "issuer_declined"}
+        return {
+            "network_status": "approved_by_network",
+            "reason": None,
+            "risk_level": "normal",
+            "risk_score": 12,
+            "seller_message": "Payment complete.",
+            "type": "authorized",
+        }
+    return {
+        "network_status": "declined_by_network",
+        "reason": decline_code,
+        "risk_level": "normal",
+        "risk_score": 12,
+        "seller_message": "The bank did not return any further details with this decline.",
+        "type": "issuer_declined",
+    }
 
 
-def charge(charge_id: str, *, created: int, amount: int, currency: str, customer: str | None,
-           description: str | None, invoice: str | None, payment_intent: str, pm: dict[str, Any],
-           status: str, captured: bool, balance_transaction: str | None, failure_code: str | None = None,
-           failure_message: str | None = None, decline_code: str | None = None,
-           metadata: dict[str, str] | None = None) -> dict[str, Any]:
+def charge(
+    charge_id: str,
+    *,
+    created: int,
+    amount: int,
+    currency: str,
+    customer: str | None,
+    description: str | None,
+    invoice: str | None,
+    payment_intent: str,
+    pm: dict[str, Any],
+    status: str,
+    captured: bool,
+    balance_transaction: str | None,
+    failure_code: str | None = None,
+    failure_message: str | None = None,
+    decline_code: str | None = None,
+    metadata: dict[str, str] | None = None,
+) -> dict[str, Any]:
     paid = status == "succeeded"
     return {
         "id": charge_id,
@@ -97,11 +134,23 @@ def charge(charge_id: str, *, created: int, amount: int, currency: str, customer
     }
 
 
-def payment_intent(pi_id: str, *, created: int, amount: int, currency: str, customer: str | None,
-                   description: str | None, invoice: str | None, payment_method: str | None,
-                   payment_method_types: list[str], capture_method: str, status: str,
-                   metadata: dict[str, str] | None = None, setup_future_usage: str | None = None,
-                   shipping: dict[str, Any] | None = None) -> dict[str, Any]:
+def payment_intent(
+    pi_id: str,
+    *,
+    created: int,
+    amount: int,
+    currency: str,
+    customer: str | None,
+    description: str | None,
+    invoice: str | None,
+    payment_method: str | None,
+    payment_method_types: list[str],
+    capture_method: str,
+    status: str,
+    metadata: dict[str, str] | None = None,
+    setup_future_usage: str | None = None,
+    shipping: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return {
         "id": pi_id,
         "object": "payment_intent",
@@ -128,8 +177,14 @@ def payment_intent(pi_id: str, *, created: int, amount: int, currency: str, cust
         "next_action": None,
         "on_behalf_of": None,
         "payment_method": payment_method,
-        "payment_method_options": {"card": {"installments": None, "mandate_options": None, "network": None,
-                                            "request_three_d_secure": "automatic"}},
+        "payment_method_options": {
+            "card": {
+                "installments": None,
+                "mandate_options": None,
+                "network": None,
+                "request_three_d_secure": "automatic",
+            }
+        },
         "payment_method_types": payment_method_types,
         "processing": None,
         "receipt_email": None,
@@ -145,9 +200,18 @@ def payment_intent(pi_id: str, *, created: int, amount: int, currency: str, cust
     }
 
 
-def refund(refund_id: str, *, created: int, amount: int, currency: str, charge: str,
-           payment_intent: str | None, reason: str | None, balance_transaction: str,
-           metadata: dict[str, str]) -> dict[str, Any]:
+def refund(
+    refund_id: str,
+    *,
+    created: int,
+    amount: int,
+    currency: str,
+    charge: str,
+    payment_intent: str | None,
+    reason: str | None,
+    balance_transaction: str,
+    metadata: dict[str, str],
+) -> dict[str, Any]:
     return {
         "id": refund_id,
         "object": "refund",
@@ -167,18 +231,46 @@ def refund(refund_id: str, *, created: int, amount: int, currency: str, charge: 
 
 
 EVIDENCE_FIELDS = (
-    "access_activity_log", "billing_address", "cancellation_policy", "cancellation_policy_disclosure",
-    "cancellation_rebuttal", "customer_communication", "customer_email_address", "customer_name",
-    "customer_purchase_ip", "customer_signature", "duplicate_charge_documentation",
-    "duplicate_charge_explanation", "duplicate_charge_id", "product_description", "receipt", "refund_policy",
-    "refund_policy_disclosure", "refund_refusal_explanation", "service_date", "service_documentation",
-    "shipping_address", "shipping_carrier", "shipping_date", "shipping_documentation",
-    "shipping_tracking_number", "uncategorized_file", "uncategorized_text",
+    "access_activity_log",
+    "billing_address",
+    "cancellation_policy",
+    "cancellation_policy_disclosure",
+    "cancellation_rebuttal",
+    "customer_communication",
+    "customer_email_address",
+    "customer_name",
+    "customer_purchase_ip",
+    "customer_signature",
+    "duplicate_charge_documentation",
+    "duplicate_charge_explanation",
+    "duplicate_charge_id",
+    "product_description",
+    "receipt",
+    "refund_policy",
+    "refund_policy_disclosure",
+    "refund_refusal_explanation",
+    "service_date",
+    "service_documentation",
+    "shipping_address",
+    "shipping_carrier",
+    "shipping_date",
+    "shipping_documentation",
+    "shipping_tracking_number",
+    "uncategorized_file",
+    "uncategorized_text",
 )
 
 
-def dispute(dispute_id: str, *, created: int, charge_: dict[str, Any], reason: str, status: str,
-            balance_transactions: list[dict[str, Any]], due_by: int) -> dict[str, Any]:
+def dispute(
+    dispute_id: str,
+    *,
+    created: int,
+    charge_: dict[str, Any],
+    reason: str,
+    status: str,
+    balance_transactions: list[dict[str, Any]],
+    due_by: int,
+) -> dict[str, Any]:
     return {
         "id": dispute_id,
         "object": "dispute",
@@ -199,10 +291,31 @@ def dispute(dispute_id: str, *, created: int, charge_: dict[str, Any], reason: s
     }
 
 
-def balance_transaction(txn_id: str, *, created: int, amount: int, fee: int, currency: str, source: str,
-                        type_: str, description: str | None, reporting_category: str) -> dict[str, Any]:
-    fee_details = ([{"amount": fee, "application": None, "currency": currency,
-                     "description": "Stripe processing fees", "type": "stripe_fee"}] if fee else [])
+def balance_transaction(
+    txn_id: str,
+    *,
+    created: int,
+    amount: int,
+    fee: int,
+    currency: str,
+    source: str,
+    type_: str,
+    description: str | None,
+    reporting_category: str,
+) -> dict[str, Any]:
+    fee_details = (
+        [
+            {
+                "amount": fee,
+                "application": None,
+                "currency": currency,
+                "description": "Stripe processing fees",
+                "type": "stripe_fee",
+            }
+        ]
+        if fee
+        else []
+    )
     return {
         "id": txn_id,
         "object": "balance_transaction",
@@ -222,8 +335,16 @@ def balance_transaction(txn_id: str, *, created: int, amount: int, fee: int, cur
     }
 
 
-def payout(payout_id: str, *, created: int, amount: int, currency: str, description: str | None,
-           balance_transaction: str, metadata: dict[str, str]) -> dict[str, Any]:
+def payout(
+    payout_id: str,
+    *,
+    created: int,
+    amount: int,
+    currency: str,
+    description: str | None,
+    balance_transaction: str,
+    metadata: dict[str, str],
+) -> dict[str, Any]:
     return {
         "id": payout_id,
         "object": "payout",
@@ -250,5 +371,17 @@ def payout(payout_id: str, *, created: int, amount: int, currency: str, descript
     }
 
 
-__all__ = ["DISPUTE_FEE", "EVIDENCE_FIELDS", "balance_transaction", "charge", "dispute", "empty_list", "outcome",
-           "payment_intent", "payment_method_details", "payout", "processing_fee", "refund"]
+__all__ = [
+    "DISPUTE_FEE",
+    "EVIDENCE_FIELDS",
+    "balance_transaction",
+    "charge",
+    "dispute",
+    "empty_list",
+    "outcome",
+    "payment_intent",
+    "payment_method_details",
+    "payout",
+    "processing_fee",
+    "refund",
+]

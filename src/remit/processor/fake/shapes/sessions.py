@@ -8,10 +8,21 @@ FAKE_HOST = "https://fake.remit.invalid"
 CHECKOUT_LIFETIME = 24 * 3600
 
 
-def checkout_session(session_id: str, *, created: int, mode: str, success_url: str, cancel_url: str | None,
-                     customer: str | None, customer_email: str | None, client_reference_id: str | None,
-                     currency: str | None, amount_total: int | None, payment_method_types: list[str],
-                     metadata: dict[str, str]) -> dict[str, Any]:
+def checkout_session(
+    session_id: str,
+    *,
+    created: int,
+    mode: str,
+    success_url: str,
+    cancel_url: str | None,
+    customer: str | None,
+    customer_email: str | None,
+    client_reference_id: str | None,
+    currency: str | None,
+    amount_total: int | None,
+    payment_method_types: list[str],
+    metadata: dict[str, str],
+) -> dict[str, Any]:
     return {
         "id": session_id,
         "object": "checkout.session",
@@ -51,8 +62,9 @@ def checkout_session(session_id: str, *, created: int, mode: str, success_url: s
         "submit_type": None,
         "subscription": None,
         "success_url": success_url,
-        "total_details": ({"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0}
-                          if amount_total is not None else None),
+        "total_details": (
+            {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0} if amount_total is not None else None
+        ),
         "url": f"{FAKE_HOST}/checkout/{session_id}",
     }
 
@@ -73,8 +85,9 @@ def portal_session(session_id: str, *, created: int, customer: str, return_url: 
     }
 
 
-def meter(meter_id: str, *, created: int, display_name: str, event_name: str, formula: str,
-          customer_key: str, value_key: str) -> dict[str, Any]:
+def meter(
+    meter_id: str, *, created: int, display_name: str, event_name: str, formula: str, customer_key: str, value_key: str
+) -> dict[str, Any]:
     return {
         "id": meter_id,
         "object": "billing.meter",
@@ -92,8 +105,9 @@ def meter(meter_id: str, *, created: int, display_name: str, event_name: str, fo
     }
 
 
-def meter_event(*, created: int, event_name: str, identifier: str, payload: dict[str, str],
-                timestamp: int) -> dict[str, Any]:
+def meter_event(
+    *, created: int, event_name: str, identifier: str, payload: dict[str, str], timestamp: int
+) -> dict[str, Any]:
     return {
         "object": "billing.meter_event",
         "created": created,
@@ -105,8 +119,16 @@ def meter_event(*, created: int, event_name: str, identifier: str, payload: dict
     }
 
 
-def webhook_endpoint(endpoint_id: str, *, created: int, url: str, enabled_events: list[str],
-                     description: str | None, api_version: str | None, metadata: dict[str, str]) -> dict[str, Any]:
+def webhook_endpoint(
+    endpoint_id: str,
+    *,
+    created: int,
+    url: str,
+    enabled_events: list[str],
+    description: str | None,
+    api_version: str | None,
+    metadata: dict[str, str],
+) -> dict[str, Any]:
     return {
         "id": endpoint_id,
         "object": "webhook_endpoint",
@@ -146,9 +168,23 @@ def application(application_id: str) -> dict[str, Any]:
 
 
 def balance() -> dict[str, Any]:
-    return {"object": "balance", "available": [{"amount": 0, "currency": "usd", "source_types": {"card": 0}}],
-            "livemode": False, "pending": [{"amount": 0, "currency": "usd", "source_types": {"card": 0}}]}
+    return {
+        "object": "balance",
+        "available": [{"amount": 0, "currency": "usd", "source_types": {"card": 0}}],
+        "livemode": False,
+        "pending": [{"amount": 0, "currency": "usd", "source_types": {"card": 0}}],
+    }
 
 
-__all__ = ["CHECKOUT_LIFETIME", "FAKE_HOST", "account", "application", "balance", "checkout_session", "meter",
-           "meter_event", "portal_session", "webhook_endpoint"]
+__all__ = [
+    "CHECKOUT_LIFETIME",
+    "FAKE_HOST",
+    "account",
+    "application",
+    "balance",
+    "checkout_session",
+    "meter",
+    "meter_event",
+    "portal_session",
+    "webhook_endpoint",
+]
