@@ -134,6 +134,24 @@ async def test_bad_signatures_are_refused_and_nothing_is_stored(rt: Runtime, hea
     assert await counts(rt) == (0, 0, 0)
 
 
+@pytest.mark.parametrize("fresh_first", [False, True])
+async def test_a_captured_delivery_with_a_fresh_timestamp_added_is_refused(rt: Runtime, fresh_first: bool) -> None:
+    """``t=OLD,v1=<signature over OLD>,t=NOW``: a genuine signature an hour old, dressed with a fresh ``t=``.
+    One reading took the last t= for the age and the first for the signature; now two t= are malformed."""
+    body = json.dumps(event())
+    captured = sign(body, rt.clock, age=3600)
+    now = int(rt.clock.now().timestamp())
+    forged = f"t={now},{captured}" if fresh_first else f"{captured},t={now}"
+    async with client_for(rt) as client:
+        response = await client.post(WEBHOOK_PATH, content=body, headers={"Stripe-Signature": forged})
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "signature_malformed"
+        assert await counts(rt) == (0, 0, 0)
+        honest = await client.post(WEBHOOK_PATH, content=body, headers={"Stripe-Signature": sign(body, rt.clock)})
+    assert honest.status_code == 200
+    assert await counts(rt) == (1, 1, 1)
+
+
 async def test_a_signature_for_another_body_is_invalid(rt: Runtime) -> None:
     body = json.dumps(event())
     header = sign(json.dumps(event()), rt.clock)

@@ -1,6 +1,6 @@
 """Webhooks: receive processor events durably, dispatch them to the mirror and the host's handlers.
 
-Modules: ``signature`` (Stripe-Signature verification, rotation), ``envelope`` (reading the event envelope),
+Modules (signatures are :mod:`remit.signing`): ``envelope`` (reading the event envelope),
 ``ingest`` (one transaction: event row, dispatch job, ledger entry), ``events`` (the record, its statuses and
 their transition table), ``store`` (guarded status changes), ``handlers`` (the host's handler registry),
 ``dispatch`` (the dispatch job and its dead-letter hook), ``held`` (events stored while billing was off),

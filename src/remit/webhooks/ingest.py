@@ -23,7 +23,7 @@ from typing import Any
 
 from remit.errors import WebhookError
 from remit.runtime import Runtime
-from remit.webhooks import signature
+from remit.signing import parse_stripe_header, verify_stripe_header
 from remit.webhooks.endpoints import Endpoint
 from remit.webhooks.envelope import parse_envelope
 from remit.webhooks.events import EventStatus
@@ -72,10 +72,10 @@ async def receive(
 
     ``writer`` defaults to the generic one; the endpoint passes the fastest for its database. Database errors
     propagate unchanged (the API maps "unavailable" to 503)."""
-    parsed = signature.parse_header(signature_header)  # a missing header is reported before the body is read
+    parsed = parse_stripe_header(signature_header)  # a missing header is reported before the body is read
     text = decode_body(body)
     now = runtime.clock.now()
-    signature.verify(
+    verify_stripe_header(
         text,
         signature_header,
         endpoint.secrets,

@@ -37,7 +37,7 @@ from remit.processor.fake.routes import resolve
 from remit.processor.fake.shapes.billing import as_sent
 from remit.processor.fake.store import new_id
 from remit.processor.fake.tx import Tx
-from remit.webhooks.signing import signature_header
+from remit.signing import stripe_header
 
 
 class FakeTimeout(Exception):
@@ -255,9 +255,7 @@ class FakeEngine:
         timestamp = self._signing_time() if self._signing_time else unix(now)
         outcomes: list[Delivered] = []
         for event in events:
-            signed = SignedEvent(
-                event.id, event.type, event.payload, signature_header(event.payload, secret, timestamp)
-            )
+            signed = SignedEvent(event.id, event.type, event.payload, stripe_header(event.payload, secret, timestamp))
             result: DeliveryResult = await self.delivery(signed)
             outcomes.append(Delivered(event.id, event.type, result.status_code, result.error))
         async with self.db.begin() as conn:
