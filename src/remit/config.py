@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
@@ -20,6 +21,11 @@ from remit.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///./remit.db"
 FAKE_WEBHOOK_SECRET = "whsec_remit_fake_development_secret"  # noqa: S105 - public, for the fake processor only
+
+#: In production a service token must be at least this long and hold at least this many distinct characters
+#: (``secrets.token_urlsafe(32)`` gives 43 characters; a 32-character hex token has about 14 distinct ones).
+MIN_SERVICE_TOKEN_LENGTH = 32
+MIN_SERVICE_TOKEN_DISTINCT = 10
 
 #: The queues remit's own jobs use, by their default (renameable) names.
 DEFAULT_QUEUES: dict[str, int] = {
@@ -115,6 +121,22 @@ def _is_identifier(name: str) -> bool:
     return bool(name) and len(name) <= 64 and all(c.isalnum() or c in "_-." for c in name)
 
 
+def service_token_problem(token: str) -> str | None:
+    """Why ``token`` is too weak to guard the internal API in production, or None (pure).
+
+    The answer never quotes the token. Short tokens are refused, and so are obviously low-entropy ones of the
+    required length: few distinct characters (``aaaa…``, ``changeme-changeme…``) or a run of consecutive
+    characters (``abcdef…``, ``0123…``), which a guesser tries first."""
+    if len(token) < MIN_SERVICE_TOKEN_LENGTH:
+        return f"is shorter than {MIN_SERVICE_TOKEN_LENGTH} characters"
+    if len(set(token)) < MIN_SERVICE_TOKEN_DISTINCT:
+        return f"has fewer than {MIN_SERVICE_TOKEN_DISTINCT} distinct characters"
+    steps = {ord(b) - ord(a) for a, b in pairwise(token)}
+    if steps <= {1} or steps <= {-1}:
+        return "is a run of consecutive characters"
+    return None
+
+
 def _split_list(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
@@ -175,6 +197,7 @@ class Settings(BaseSettings):
     webhook_dead_retention_days: float = Field(90.0, gt=0, alias="REMIT_WEBHOOK_DEAD_RETENTION_DAYS")
     flag_billing: bool = Field(True, alias="REMIT_FLAG_BILLING")
     webhook_endpoints_spec: str = Field("", alias="REMIT_WEBHOOK_ENDPOINTS")
+    api_docs: bool | None = Field(None, alias="REMIT_API_DOCS")
 
     @field_validator("stripe_webhook_secret", "service_tokens", "job_modules", mode="before")
     @classmethod
@@ -211,16 +234,49 @@ class Settings(BaseSettings):
             return list(self.stripe_webhook_secret)
         return [FAKE_WEBHOOK_SECRET] if self.processor == "fake" else []
 
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def serves_fake_api(self) -> bool:
+        """Whether the fake processor's HTTP face (``/fake/v1``) is mounted: for the fake, outside production."""
+        return self.processor == "fake" and not self.is_production
+
+    @property
+    def serves_api_docs(self) -> bool:
+        """Whether ``/docs``, ``/redoc`` and ``/openapi.json`` are served: ``REMIT_API_DOCS`` if set, else
+        everywhere but production (the document maps every route for whoever asks)."""
+        return self.api_docs if self.api_docs is not None else not self.is_production
+
     def mode_problems(self) -> list[str]:
-        """What the chosen processor mode needs and does not have."""
+        """What the chosen processor mode and environment need and do not have."""
         problems: list[str] = []
         if self.processor == "stripe":
             if not self.stripe_api_key:
                 problems.append("STRIPE_API_KEY is required when REMIT_PROCESSOR=stripe")
             if not self.stripe_webhook_secret:
                 problems.append("STRIPE_WEBHOOK_SECRET is required when REMIT_PROCESSOR=stripe")
-        if self.environment == "production" and not self.service_tokens:
+        if self.is_production:
+            problems += self.production_problems()
+        return problems
+
+    def production_problems(self) -> list[str]:
+        """What makes this configuration unsafe to serve real traffic, each naming its variable only."""
+        problems: list[str] = []
+        if self.processor != "stripe":
+            problems.append(
+                "REMIT_PROCESSOR must be stripe when REMIT_ENV=production (the fake processor signs webhooks with "
+                "a development secret published in remit's source)"
+            )
+        if FAKE_WEBHOOK_SECRET in self.stripe_webhook_secret:
+            problems.append("STRIPE_WEBHOOK_SECRET holds the fake processor's public development secret")
+        if not self.service_tokens:
             problems.append("REMIT_SERVICE_TOKENS is required when REMIT_ENV=production")
+        for position, token in enumerate(self.service_tokens, start=1):
+            weakness = service_token_problem(token)
+            if weakness is not None:
+                problems.append(f"REMIT_SERVICE_TOKENS: token {position} {weakness} (required in production)")
         return problems
 
 
@@ -289,6 +345,8 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_QUEUES",
     "FAKE_WEBHOOK_SECRET",
+    "MIN_SERVICE_TOKEN_DISTINCT",
+    "MIN_SERVICE_TOKEN_LENGTH",
     "QueueSpec",
     "Settings",
     "WebhookEndpointSpec",
@@ -296,4 +354,5 @@ __all__ = [
     "load_settings",
     "parse_queues",
     "parse_webhook_endpoints",
+    "service_token_problem",
 ]

@@ -67,7 +67,7 @@ def required_variables(settings: Settings | None, env: Mapping[str, str]) -> lis
     if processor == "stripe":
         required += ["STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"]
     if environment == "production":
-        required.append("REMIT_SERVICE_TOKENS")
+        required += ["REMIT_PROCESSOR", "REMIT_SERVICE_TOKENS"]  # the fake processor is refused in production
     return required
 
 
@@ -186,6 +186,15 @@ async def workers_check(runtime: Runtime) -> Check:
 async def processor_check(runtime: Runtime) -> Check:
     from remit.processor import build_processor
 
+    settings = runtime.settings
+    if settings.is_production and settings.processor != "stripe":
+        # remit refuses to start this way; a runtime built around load_settings must not be called healthy
+        return Check(
+            "processor",
+            Status.FAIL,
+            f"the {settings.processor} processor in production: set REMIT_PROCESSOR=stripe",
+            {"processor": settings.processor},
+        )
     processor = runtime.processor
     owned = processor is None
     if processor is None:

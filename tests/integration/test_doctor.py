@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from remit.cli import app
+from remit.config import Settings
 from remit.db.engine import create_sync_engine
 from remit.db.tables import workers
 from remit.doctor import Check, Status, diagnose, is_healthy
@@ -173,3 +174,30 @@ def test_cli_exits_zero_when_healthy(db_url: str) -> None:
     result = CliRunner().invoke(app, ["doctor"], env={"DATABASE_URL": db_url})
     assert result.exit_code == 0, result.stdout
     assert "workers" in result.stdout
+
+
+async def test_production_on_the_fake_processor_is_never_healthy(db_url: str) -> None:
+    """The configuration step names REMIT_PROCESSOR; and a runtime built past load_settings (which refuses it)
+    still fails the processor step, though the fake itself would answer its ping."""
+    environ = {
+        "DATABASE_URL": db_url,
+        "REMIT_ENV": "production",
+        "REMIT_SERVICE_TOKENS": "9f1c2a7be4d08356aa1ec2f9b7d3e604",
+    }
+    checks = await diagnose(environ)
+    config = by_name(checks)["configuration"]
+    assert config.status is Status.FAIL
+    assert "REMIT_PROCESSOR must be stripe" in config.detail
+    assert "REMIT_PROCESSOR" in config.data["required"]
+    assert not is_healthy(checks)
+
+    runtime = Runtime.from_settings(Settings.model_validate(environ))
+    try:
+        await add_live_worker(runtime)
+        checks = await diagnose({"DATABASE_URL": db_url}, runtime=runtime)
+    finally:
+        await runtime.close()
+    processor = by_name(checks)["processor"]
+    assert processor.status is Status.FAIL
+    assert "REMIT_PROCESSOR=stripe" in processor.detail
+    assert not is_healthy(checks)

@@ -6,7 +6,14 @@ import pytest
 from typer.testing import CliRunner
 
 from remit.cli import app
-from remit.config import DEFAULT_DATABASE_URL, DEFAULT_QUEUES, load_settings, parse_queues
+from remit.config import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_QUEUES,
+    FAKE_WEBHOOK_SECRET,
+    load_settings,
+    parse_queues,
+    service_token_problem,
+)
 from remit.errors import ConfigurationError
 
 PLANTED_KEY = "sk_live_51PlantedSecretDoNotPrint"
@@ -75,10 +82,82 @@ def test_every_problem_is_named_at_once_and_no_value_is_echoed() -> None:
     assert "db.internal" not in text
 
 
+#: What a production deployment sets: the live processor and one strong service token.
+STRONG_TOKEN = "9f1c2a7be4d08356aa1ec2f9b7d3e6045c8b1f2e"
+PRODUCTION = {
+    "REMIT_ENV": "production",
+    "REMIT_PROCESSOR": "stripe",
+    "STRIPE_API_KEY": "sk_live_x",
+    "STRIPE_WEBHOOK_SECRET": "whsec_live",
+    "REMIT_SERVICE_TOKENS": STRONG_TOKEN,
+}
+
+
+def production(**changes: str | None) -> dict[str, str]:
+    environ = {**PRODUCTION, **changes}
+    return {name: value for name, value in environ.items() if value is not None}
+
+
 def test_production_requires_service_tokens() -> None:
-    error = _problems({"REMIT_ENV": "production"})
+    error = _problems(production(REMIT_SERVICE_TOKENS=None))
     assert error.problems == ["REMIT_SERVICE_TOKENS is required when REMIT_ENV=production"]
-    assert load_settings({"REMIT_ENV": "production", "REMIT_SERVICE_TOKENS": "a,b"}).service_tokens == ["a", "b"]
+    other = "Zq8vN2xK7pL4mR9tW1yB6cF3hJ5dS0gA"
+    assert load_settings(production(REMIT_SERVICE_TOKENS=f"{STRONG_TOKEN},{other}")).service_tokens == [
+        STRONG_TOKEN,
+        other,
+    ]
+
+
+@pytest.mark.parametrize("processor", [None, "fake"])
+def test_production_refuses_the_fake_processor(processor: str | None) -> None:
+    """Unset, REMIT_PROCESSOR means the fake, whose webhook secret is public: production must not start on it."""
+    environ = production(REMIT_PROCESSOR=processor, STRIPE_API_KEY=None, STRIPE_WEBHOOK_SECRET=None)
+    error = _problems(environ)
+    assert len(error.problems) == 1
+    assert error.problems[0].startswith("REMIT_PROCESSOR must be stripe when REMIT_ENV=production")
+    assert load_settings({**environ, "REMIT_ENV": "development"}).processor == "fake"
+
+
+def test_production_refuses_the_public_development_webhook_secret() -> None:
+    error = _problems(production(STRIPE_WEBHOOK_SECRET=f"whsec_live,{FAKE_WEBHOOK_SECRET}"))
+    assert error.problems == ["STRIPE_WEBHOOK_SECRET holds the fake processor's public development secret"]
+    assert FAKE_WEBHOOK_SECRET not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("token", "weakness"),
+    [
+        ("x", "is shorter than 32 characters"),
+        ("k" * 31, "is shorter than 32 characters"),
+        ("a" * 64, "has fewer than 10 distinct characters"),
+        ("changeme-changeme-changeme-changeme", "has fewer than 10 distinct characters"),
+        ("abcdefghijklmnopqrstuvwxyz0123456789"[:32], None),  # the run breaks at z → 0
+        ("ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`", "is a run of consecutive characters"),
+        ("zyxwvutsrqponmlkjihgfedcbaZYXWVU", None),
+        (STRONG_TOKEN, None),
+    ],
+)
+def test_service_token_strength(token: str, weakness: str | None) -> None:
+    assert service_token_problem(token) == weakness
+
+
+def test_a_weak_service_token_is_refused_in_production_by_position_never_by_value() -> None:
+    error = _problems(production(REMIT_SERVICE_TOKENS=f"{STRONG_TOKEN},s3cr3t"))
+    assert error.problems == ["REMIT_SERVICE_TOKENS: token 2 is shorter than 32 characters (required in production)"]
+    assert "s3cr3t" not in str(error)
+    assert load_settings({"REMIT_SERVICE_TOKENS": "s3cr3t"}).service_tokens == ["s3cr3t"]  # development: any
+
+
+def test_production_names_every_problem_in_one_message() -> None:
+    error = _problems(production(REMIT_PROCESSOR=None, REMIT_SERVICE_TOKENS="x"))
+    assert [problem.split(" ")[0] for problem in error.problems] == ["REMIT_PROCESSOR", "REMIT_SERVICE_TOKENS:"]
+
+
+def test_api_docs_are_off_in_production_unless_enabled() -> None:
+    assert load_settings({}).serves_api_docs
+    assert not load_settings({"REMIT_API_DOCS": "off"}).serves_api_docs
+    assert not load_settings(production()).serves_api_docs
+    assert load_settings(production(REMIT_API_DOCS="on")).serves_api_docs
 
 
 def test_the_given_mapping_is_the_only_source(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,3 +213,10 @@ def test_the_cli_refuses_to_start_with_one_message_and_exit_code_2() -> None:
     for variable in ["REMIT_QUEUES", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"]:
         assert variable in output
     assert PLANTED_KEY not in output
+
+
+def test_the_cli_refuses_production_on_the_fake_processor_with_exit_code_2() -> None:
+    result = CliRunner().invoke(app, ["serve"], env={"REMIT_ENV": "production", "REMIT_SERVICE_TOKENS": "x"})
+    assert result.exit_code == 2
+    assert "REMIT_PROCESSOR must be stripe" in result.output
+    assert "REMIT_SERVICE_TOKENS: token 1 is shorter" in result.output

@@ -5,14 +5,22 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from remit import __version__
-from remit.api import billing, fake, health, metrics, webhooks
+from remit.api import billing, errors, fake, health, metrics, webhooks
 from remit.runtime import Runtime
 
 
 def create_app(runtime: Runtime) -> FastAPI:
     """Build the ASGI app over ``runtime``; routers find it at ``request.app.state.runtime``."""
-    app = FastAPI(title="remit", version=__version__)
+    docs = runtime.settings.serves_api_docs  # off in production unless REMIT_API_DOCS=on
+    app = FastAPI(
+        title="remit",
+        version=__version__,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.runtime = runtime
+    errors.install(app)  # one JSON error shape; inside the metrics middleware, which counts its answers
     app.add_middleware(metrics.RequestMetricsMiddleware)
     app.include_router(health.router)
     app.include_router(metrics.router)

@@ -23,7 +23,7 @@ from remit.api.auth import ApiError, ServiceRoute, require_service_token
 from remit.billing.mirror import MAX_PAGE, UnknownCursor, get_object, list_objects
 from remit.db.tables import webhook_events
 from remit.runtime import Runtime
-from remit.telemetry.logging import redact_value
+from remit.telemetry.redaction import redact_value
 from remit.webhooks.events import EventStatus
 
 PREFIX = "/api/v1/billing"

@@ -7,7 +7,8 @@ key (any non-empty key; none is a 401 as at Stripe), an optional ``Idempotency-K
 Stripe's JSON, errors are ``{"error": {"type", "message", "code"}}`` with Stripe's status codes, a scripted 429
 carries ``Retry-After``, and a scripted timeout holds the request for its hold time before answering 504.
 
-Mounted by :func:`mount` only when ``REMIT_PROCESSOR=fake``; not part of the OpenAPI document.
+Mounted by :func:`mount` only when ``REMIT_PROCESSOR=fake`` and ``REMIT_ENV`` is not ``production`` (anyone who
+reaches it can move the fake's world); not part of the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -92,8 +93,8 @@ async def fake_api(path: str, request: Request) -> Response:
 
 
 def mount(app: FastAPI, runtime: Runtime) -> None:
-    """Serve ``/fake/v1`` on ``app`` when the fake is the configured processor."""
-    if runtime.settings.processor == "fake":
+    """Serve ``/fake/v1`` on ``app`` when the fake is the configured processor, outside production."""
+    if runtime.settings.serves_fake_api:
         app.include_router(router)
 
 

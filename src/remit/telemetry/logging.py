@@ -2,11 +2,13 @@
 
 remit's modules log through the standard library (``logging.getLogger("remit.jobs").info(..., extra={...})``)
 so a host's own logging setup keeps working; :func:`configure_logging` routes those records, uvicorn's and
-structlog's own through one structlog chain. The last step before rendering is :func:`redact`, which is the
-guarantee behind "logs carry identifiers only": whatever a caller puts under a sensitive key (a secret, a
-token, an email, a name, a raw body) is masked, and any string that looks like a Stripe key, a bearer token
-or an email address is masked wherever it appears, including in messages and tracebacks. Callers should not
-rely on it, but a slip in one call site must not leak a secret into a log pipeline.
+structlog's own through one structlog chain. The last step before rendering is :func:`redact`, which applies
+:mod:`remit.telemetry.redaction` — the same redaction the API and the CLI apply to stored error text — to the
+whole event: whatever a caller puts under a sensitive key (a secret, a token, an email, a name, a raw body) is
+masked, and any string that looks like a Stripe key, a bearer token or an email address is masked wherever it
+appears, including in messages and tracebacks. uvicorn's access log (``--access-log``) keeps the path and the
+query's parameter names, never their values. Callers should not rely on it, but a slip in one call site must
+not leak a secret into a log pipeline.
 """
 
 from __future__ import annotations
@@ -14,109 +16,20 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any, TextIO
 
 import structlog
 from structlog.types import EventDict, Processor, WrappedLogger
 
 from remit.config import Settings
+from remit.telemetry.redaction import REDACTED, is_sensitive_key, mask_text, redact_value
 
-REDACTED = "[redacted]"
-
-#: Key parts that mark a value as sensitive wherever they appear in a key (``stripe_api_key``, ``raw_body``).
-SENSITIVE_KEY_PARTS = frozenset(
-    {
-        "secret",
-        "secrets",
-        "token",
-        "tokens",
-        "password",
-        "passwd",
-        "authorization",
-        "auth",
-        "cookie",
-        "email",
-        "emails",
-        "body",
-        "payload",
-        "signature",
-        "address",
-        "phone",
-        "iban",
-        "cvc",
-    }
-)
-#: Whole keys that are sensitive though their parts are not (a person's name, not ``job_name``).
-SENSITIVE_KEYS = frozenset(
-    {
-        "name",
-        "api_key",
-        "apikey",
-        "first_name",
-        "last_name",
-        "full_name",
-        "customer_name",
-        "billing_name",
-        "display_name",
-        "holder_name",
-        "cardholder_name",
-        "card_number",
-        "raw",
-        "headers",
-        "stripe_signature",
-    }
-)
-
-_STRIPE_KEY = re.compile(r"\b(?:sk|rk|pk|whsec)_[A-Za-z0-9_]{4,}")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]+")
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^@/\s]+@")
-
-#: A last key part that makes the value a measure or a reference, not the thing itself (``body_bytes``).
-NEUTRAL_LAST_PARTS = frozenset({"bytes", "size", "length", "len", "count", "id", "ids", "type", "sha256", "hash"})
-#: Substrings of a key that name a credential though no single part does (``stripe_api_key``).
-SENSITIVE_KEY_FRAGMENTS = ("api_key", "apikey", "private_key", "signing_key", "access_key", "client_key")
+#: What a query parameter's name looks like; anything else in its place is treated as a value.
+_QUERY_NAME = re.compile(r"[A-Za-z0-9_.\-\[\]]{1,64}")
 
 #: structlog's bookkeeping keys, which must pass through untouched.
 _INTERNAL_KEYS = frozenset({"_record", "_from_structlog"})
-
-
-def is_sensitive_key(key: str) -> bool:
-    """Whether a value under ``key`` may hold a secret or personal data."""
-    lowered = key.lower()
-    if lowered in SENSITIVE_KEYS or any(fragment in lowered for fragment in SENSITIVE_KEY_FRAGMENTS):
-        return True
-    parts = re.split(r"[_\-.\s]+", lowered)
-    if len(parts) > 1 and parts[-1] in NEUTRAL_LAST_PARTS:
-        return False
-    return any(part in SENSITIVE_KEY_PARTS for part in parts)
-
-
-def mask_text(text: str) -> str:
-    """Mask Stripe keys, webhook secrets, bearer tokens, URL passwords and email addresses inside ``text``."""
-    text = _STRIPE_KEY.sub(lambda match: match.group(0).split("_", 1)[0] + "_" + REDACTED, text)
-    text = _BEARER.sub(lambda match: f"{match.group(1)} {REDACTED}", text)
-    text = _URL_PASSWORD.sub(lambda match: f"{match.group('scheme')}{match.group('user')}:{REDACTED}@", text)
-    return _EMAIL.sub(REDACTED, text)
-
-
-def redact_value(value: Any) -> Any:
-    """Redact one value: mapping keys by name, strings by pattern, containers recursively."""
-    if isinstance(value, str):
-        return mask_text(value)
-    if isinstance(value, Mapping):
-        return {
-            key: (REDACTED if isinstance(key, str) and is_sensitive_key(key) else redact_value(item))
-            for key, item in value.items()
-        }
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [redact_value(item) for item in value]
-    if isinstance(value, (bytes, bytearray)):
-        return REDACTED  # raw bytes are bodies more often than not
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    return mask_text(str(value))
 
 
 def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
@@ -129,6 +42,43 @@ def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> Event
         else:
             event_dict[key] = redact_value(event_dict[key])
     return event_dict
+
+
+def without_query_values(target: str) -> str:
+    """A request target with every query value masked: ``/a?access_token=x&limit=5`` → ``/a?access_token=
+    [redacted]&limit=[redacted]`` (pure). A parameter name that does not look like one — a bare token, say —
+    is masked too."""
+    path, mark, query = target.partition("?")
+    if not mark:
+        return target
+    kept = []
+    for part in query.split("&"):
+        name, has_value, _ = part.partition("=")
+        if not part:
+            continue
+        if not (has_value and _QUERY_NAME.fullmatch(name)):
+            kept.append(REDACTED)
+        else:
+            kept.append(f"{name}={REDACTED}")
+    return f"{path}?{'&'.join(kept)}"
+
+
+class QueryValueRedactor(logging.Filter):
+    """On uvicorn's access logger: the logged request target keeps its path and parameter names, never their
+    values — ``?access_token=…`` is how some clients authenticate, and a filter value may be an email."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) > 2 and isinstance(args[2], str):
+            record.args = (*args[:2], without_query_values(args[2]), *args[3:])
+        return True
+
+
+def redact_access_log() -> None:
+    """Install :class:`QueryValueRedactor` on uvicorn's access logger (once; called again, it does nothing)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(existing, QueryValueRedactor) for existing in access.filters):
+        access.addFilter(QueryValueRedactor())
 
 
 def _shared_processors() -> list[Processor]:
@@ -226,6 +176,7 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+    redact_access_log()
 
     structlog.configure(
         processors=[
@@ -252,6 +203,8 @@ __all__ = [
     "is_sensitive_key",
     "mask_text",
     "redact",
+    "redact_access_log",
     "redact_mapping",
     "redact_value",
+    "without_query_values",
 ]

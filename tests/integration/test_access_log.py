@@ -1,0 +1,81 @@
+"""``--access-log`` over a real uvicorn server: one line per request, with no query value in it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import structlog
+
+from remit.config import Settings
+from remit.runtime import Runtime
+from remit.service import Endpoints, build_server
+from remit.telemetry.logging import configure_logging, without_query_values
+
+TOKEN = "Zq8vN2xK7pL4mR9tW1yB6cF3hJ5dS0gA"
+EMAIL = "ada.lovelace@example.com"
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    stream = io.StringIO()
+    configure_logging(Settings.model_validate({"REMIT_LOG_LEVEL": "INFO"}), stream=stream)
+    yield stream
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.reset_defaults()
+
+
+async def test_query_values_never_reach_the_access_log(db_url: str, log_stream: io.StringIO) -> None:
+    settings = Settings.model_validate({"DATABASE_URL": db_url, "REMIT_ENV": "test", "REMIT_SERVICE_TOKENS": TOKEN})
+    runtime = Runtime.from_settings(settings)
+    listening: asyncio.Future[Endpoints] = asyncio.get_running_loop().create_future()
+    server = build_server(runtime, "127.0.0.1", 0, access_log=True, on_started=listening.set_result)
+    serving = asyncio.create_task(server.serve())
+    try:
+        base = (await asyncio.wait_for(listening, 10)).base_url
+        async with httpx.AsyncClient(base_url=base) as client:
+            listed = await client.get(f"/api/v1/billing/customers?access_token={TOKEN}&limit=5")
+            filtered = await client.get(
+                "/api/v1/billing/webhook-events", params={"type": EMAIL}, headers={"Authorization": f"Bearer {TOKEN}"}
+            )
+            bare = await client.get(f"/health?{TOKEN}")
+        assert (listed.status_code, filtered.status_code, bare.status_code) == (401, 200, 200)
+    finally:
+        server.should_exit = True
+        await serving
+        await runtime.close()
+    access = [json.loads(line) for line in log_stream.getvalue().splitlines() if '"uvicorn.access"' in line]
+    events = [line["event"] for line in access]
+    assert len(events) == 3, events
+    assert '"GET /api/v1/billing/customers?access_token=[redacted]&limit=[redacted] HTTP/1.1" 401' in events[0]
+    assert "/api/v1/billing/webhook-events?type=[redacted] " in events[1]
+    assert "/health?[redacted] " in events[2]
+    # Every line but the test client's own (httpx logs the URLs this test asked for, not what remit served).
+    everything = "\n".join(line for line in log_stream.getvalue().splitlines() if '"logger": "httpx"' not in line)
+    assert TOKEN not in everything
+    assert EMAIL not in everything
+    assert "ada.lovelace" not in everything
+
+
+@pytest.mark.parametrize(
+    ("target", "logged"),
+    [
+        ("/health", "/health"),
+        ("/a?x=1", "/a?x=[redacted]"),
+        ("/a?x=1&y=&z", "/a?x=[redacted]&y=[redacted]&[redacted]"),
+        ("/a?&&x=1", "/a?x=[redacted]"),
+        ("/a?sk_live_abc=1", "/a?sk_live_abc=[redacted]"),
+        ("/a?bad name=1", "/a?[redacted]"),
+        ("/a?", "/a?"),
+    ],
+)
+def test_without_query_values(target: str, logged: str) -> None:
+    assert without_query_values(target) == logged
