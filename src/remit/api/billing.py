@@ -8,6 +8,10 @@ processor's JSON as last applied, with remit's bookkeeping (deleted flag, waterm
 
 Deleted objects are left out of lists unless ``include_deleted=true``; fetched by id they are returned, with
 ``remit.deleted`` true.
+
+Parameters are checked before anything reaches the database: a NUL character anywhere (an id, a filter, a
+cursor — PostgreSQL's text cannot hold one) is a 400 ``parameter_invalid_string``, and ``limit`` takes plain
+ASCII digits only (``int()`` would also read ``+1``, `` 1``, ``1_000`` and digits of other scripts).
 """
 
 from __future__ import annotations
@@ -29,9 +33,28 @@ from remit.webhooks.events import EventStatus
 PREFIX = "/api/v1/billing"
 DEFAULT_LIMIT = 10
 MAX_FILTER_LENGTH = 255
+NUL = "\x00"
 
+
+async def refuse_nul_characters(request: Request) -> None:
+    """FastAPI dependency: a 400 naming the first parameter that holds a NUL character — ``id`` for the object
+    id in the path (as a 404 names it), the query parameter's name otherwise."""
+    found = [("id", value) for value in request.path_params.values()]
+    found += [
+        (name if NUL not in name else "query", NUL if NUL in name else value)
+        for name, value in request.query_params.multi_items()
+    ]
+    for param, value in found:
+        if NUL in str(value):
+            raise ApiError(400, "parameter_invalid_string", f"{param} must not contain a NUL character", param=param)
+
+
+# Authentication first: a caller without a token learns nothing about what the API would accept.
 router = APIRouter(
-    prefix=PREFIX, tags=["billing"], route_class=ServiceRoute, dependencies=[Depends(require_service_token)]
+    prefix=PREFIX,
+    tags=["billing"],
+    route_class=ServiceRoute,
+    dependencies=[Depends(require_service_token), Depends(refuse_nul_characters)],
 )
 
 
@@ -40,13 +63,17 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
+def plain_integer(raw: str, *, max_digits: int = 9) -> int | None:
+    """``raw`` as a whole number if it is nothing but ASCII digits (at most ``max_digits``), else None (pure)."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= max_digits:
+        return int(raw)
+    return None
+
+
 def parse_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
+    value = plain_integer(raw) or 0
     if not 1 <= value <= MAX_PAGE:
         raise ApiError(
             400, "parameter_invalid_integer", f"limit must be a whole number from 1 to {MAX_PAGE}", param="limit"
