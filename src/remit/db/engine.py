@@ -27,6 +27,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from remit.db.errors import is_unavailable_error
 from remit.errors import DatabaseUnavailable
 
 log = logging.getLogger("remit.db")
@@ -198,20 +199,6 @@ class Database:
             await self._reader.dispose()
         if self._sync_engine is not None:
             self._sync_engine.dispose()
-
-
-def is_unavailable_error(exc: BaseException) -> bool:
-    """Whether ``exc`` means "the database is not there right now" rather than a bug in a statement."""
-    if isinstance(exc, DatabaseUnavailable):
-        return True
-    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)):
-        return True
-    if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError)):
-        return True
-    name = type(exc).__module__
-    return name.startswith("psycopg") and type(exc).__name__ in {"OperationalError", "InterfaceError"}
 
 
 __all__ = [

@@ -109,7 +109,10 @@ class PostgresWriter:
     application) — and each caller is answered once that statement has committed. At low load a batch is a
     single delivery and nothing waits. A second copy of an event in the same batch is held back and answered
     as the duplicate it is once the batch has committed. When a batch fails for any reason but an unreachable
-    database, its deliveries are retried one by one, so one bad row cannot fail the others.
+    database, its deliveries are retried one by one, so one bad row cannot fail the others. When the database
+    went away (an operator terminated the connections, the server restarted), the batch is answered 503 and
+    the pool's idle connections are tested at once, so the deliveries that follow get fresh connections
+    instead of one more 503 per dead connection left in the pool.
     """
 
     def __init__(self, database_url: str, *, max_size: int, timeout: float, max_batch: int = MAX_BATCH) -> None:
@@ -132,6 +135,7 @@ class PostgresWriter:
         self._max_batch = max_batch
         self._tasks: set[asyncio.Task[None]] = set()
         self._constants: bytes | None = None
+        self._checking: asyncio.Task[None] | None = None
 
     async def store(self, runtime: Runtime, row: dict[str, Any]) -> int | None:
         if not self._opened:
@@ -178,6 +182,8 @@ class PostgresWriter:
                     await self._write([item])
                 return
             error = _unavailable(exc)
+            if isinstance(error, DatabaseUnavailable):
+                self._check_pool_soon()
             for item in batch:
                 if not item.future.done():
                     item.future.set_exception(error)
@@ -241,7 +247,20 @@ class PostgresWriter:
         )
         return fields
 
+    def _check_pool_soon(self) -> None:
+        """Test the pool's idle connections in the background, replacing broken ones (one test at a time)."""
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.create_task(self._check_pool())
+
+    async def _check_pool(self) -> None:
+        try:
+            await self._pool.check()
+        except Exception as exc:  # the next delivery finds out again; never let a background task die noisily
+            log.warning("webhook writer: checking the pool failed", extra={"error_type": type(exc).__name__})
+
     async def close(self) -> None:
+        if self._checking is not None:
+            await asyncio.gather(self._checking, return_exceptions=True)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._opened:
