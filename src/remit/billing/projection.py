@@ -15,6 +15,11 @@ non-delete event touches a deleted row, so a late update never resurrects a dele
 
 Children (subscription items, invoice lines) are written after their parent's upsert succeeded, in the same
 transaction, and carry the parent's watermark; a child that disappears from a complete list is marked deleted.
+
+Every row is checked before it is written (:func:`remit.db.storable.unstorable_field`): an object the mirror
+cannot store — a NUL character in its JSON or in a column, an id longer than its column, JSON nested past
+:data:`~remit.db.storable.MAX_JSON_DEPTH` — raises :class:`UnstorableObject`, a permanent failure naming the
+field, so the event is dead-lettered at once instead of failing the same insert on every retry for days.
 """
 
 from __future__ import annotations
@@ -34,14 +39,33 @@ from sqlalchemy.sql.elements import TextClause
 from remit.billing.fields import boolean, timestamp
 from remit.billing.kinds import ChildSpec
 from remit.billing.refetch import Children, complete_children, embedded_children
-from remit.billing.routing import Ignored, Target, embedded_targets, route
+from remit.billing.routing import MAX_SHOWN_ID, Ignored, Target, embedded_targets, route, shown
 from remit.db import statements
+from remit.db.storable import unstorable_field
+from remit.errors import PermanentFailure
 from remit.telemetry.metrics import mirror_stale_skipped_total
 
 if TYPE_CHECKING:
     from remit.runtime import Runtime
 
 log = logging.getLogger("remit.billing.projection")
+
+
+class UnstorableObject(PermanentFailure):
+    """An object the mirror cannot store on both databases; the message names its type, its id (when the id
+    itself is storable) and the field at fault — never the value."""
+
+    def __init__(self, kind: str, stripe_id: str, problem: str) -> None:
+        super().__init__(
+            f"the mirror cannot store {kind} {shown(stripe_id, MAX_SHOWN_ID) or '(id not shown)'}: {problem}"
+        )
+
+
+def ensure_storable(table: sa.Table, row: Mapping[str, Any], kind: str, stripe_id: str) -> None:
+    """Raise :class:`UnstorableObject` when ``table`` cannot hold ``row``."""
+    problem = unstorable_field(table, row)
+    if problem is not None:
+        raise UnstorableObject(kind, stripe_id, problem)
 
 
 class ApplyStatus(StrEnum):
@@ -130,9 +154,8 @@ def _kept_on_update(target: Target, values: Mapping[str, Any]) -> set[str]:
     return keep
 
 
-async def _upsert(conn: AsyncConnection, target: Target, now: datetime) -> bool:
+async def _upsert(conn: AsyncConnection, target: Target, values: dict[str, Any]) -> bool:
     """Insert the row or replace it when the stored watermark is older; whether it was written."""
-    values = _row_values(target, now)
     kept = _kept_on_update(target, values)
     stmt = _upsert_statement(
         conn.dialect.name,
@@ -169,8 +192,8 @@ def _child_rows(
     rows: dict[str, dict[str, Any]] = {}
     for item in items:
         item_id = item.get("id")
-        if not isinstance(item_id, str) or not item_id or len(item_id) > 255:
-            continue
+        if not isinstance(item_id, str) or not item_id:
+            continue  # an id too long or with a NUL is refused by ensure_storable, naming it
         livemode = boolean(item.get("livemode"))
         rows[item_id] = {  # one row per id: a repeated id in one list keeps its last occurrence
             "stripe_id": item_id,
@@ -205,6 +228,8 @@ async def _write_children(conn: AsyncConnection, parent: Target, children: Child
         items, complete = listed
         table = child.table
         rows = _child_rows(child, parent, items, now)
+        for row in rows:
+            ensure_storable(table, row, f"{parent.kind.name} {child.field}", row["stripe_id"])
         for names, group in _by_shape(rows).items():
             await conn.execute(_child_upsert_statement(table, child.parent_column, names), group)
         if complete:
@@ -224,7 +249,9 @@ async def write_target(
 ) -> ApplyResult:
     """Apply one routed object (and its children) under the watermark rule."""
     kind_name = target.kind.name
-    if await _upsert(conn, target, now):
+    values = _row_values(target, now)
+    ensure_storable(target.kind.table, values, kind_name, target.stripe_id)
+    if await _upsert(conn, target, values):
         await _write_children(conn, target, children, now)
         status = ApplyStatus.DELETED if target.deleting else ApplyStatus.APPLIED
         return ApplyResult(status, kind_name, target.stripe_id)
@@ -248,17 +275,20 @@ async def write_target(
 async def apply_event(conn: AsyncConnection, runtime: Runtime, event: Mapping[str, Any]) -> ApplyResult:
     """Project ``event``'s ``data.object`` into the mirror in the caller's transaction.
 
-    Raises :class:`~remit.billing.routing.MalformedEvent` for an envelope without id or created time.
+    Raises :class:`~remit.billing.routing.MalformedEvent` for an envelope without id or created time, and
+    :class:`UnstorableObject` for an object the mirror cannot store (both permanent failures).
     """
     routed = route(event)
     if isinstance(routed, Ignored):
         return ApplyResult(ApplyStatus.IGNORED, routed.object_type, routed.object_id, reason=routed.reason)
-    children = await complete_children(runtime.processor, routed.kind, routed.stripe_id, routed.data)
     now = runtime.clock.now()
+    # Refused before the processor is asked for the rest of its lists: a bad id would fail there too.
+    ensure_storable(routed.kind.table, _row_values(routed, now), routed.kind.name, routed.stripe_id)
+    children = await complete_children(runtime.processor, routed.kind, routed.stripe_id, routed.data)
     result = await write_target(conn, routed, children, now)
     for embedded in embedded_targets(routed):
         await write_target(conn, embedded, embedded_children(embedded.kind, embedded.data), now, count_stale=False)
     return result
 
 
-__all__ = ["ApplyResult", "ApplyStatus", "apply_event", "write_target"]
+__all__ = ["ApplyResult", "ApplyStatus", "UnstorableObject", "apply_event", "ensure_storable", "write_target"]

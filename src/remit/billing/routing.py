@@ -86,9 +86,20 @@ class Target:
         return timestamp(self.data.get("created")) or self.watermark.event_created
 
 
+#: The longest object type and id an :class:`Ignored` carries into the event's stored handler results.
+MAX_SHOWN_TYPE = 64
+MAX_SHOWN_ID = 255
+
+
+def shown(value: Any, limit: int) -> str | None:
+    """``value`` if it is a string that can be stored and shown (at most ``limit`` characters, no NUL)."""
+    return value if isinstance(value, str) and 0 < len(value) <= limit and "\x00" not in value else None
+
+
 @dataclass(frozen=True, slots=True)
 class Ignored:
-    """An event that changes nothing in the mirror, and why."""
+    """An event that changes nothing in the mirror, and why. Its type and id are recorded in the event's
+    handler results, so only values :func:`shown` lets through are kept."""
 
     reason: str
     object_type: str | None = None
@@ -126,12 +137,14 @@ def route(event: Mapping[str, Any]) -> Target | Ignored:
         return Ignored("no_object")
     name = object_name(str(event_type), obj)
     stripe_id = obj.get("id")
-    stripe_id = stripe_id if isinstance(stripe_id, str) and 0 < len(stripe_id) <= 255 else None
+    # An id the mirror cannot store (too long, a NUL) still routes: the projection refuses it by name, so the
+    # event is dead-lettered saying why instead of being ignored in silence.
+    stripe_id = stripe_id if isinstance(stripe_id, str) and stripe_id else None
     kind = KINDS.get(name or "")
     if kind is None:
-        return Ignored("not_mirrored", name, stripe_id)
+        return Ignored("not_mirrored", shown(name, MAX_SHOWN_TYPE), shown(stripe_id, MAX_SHOWN_ID))
     if stripe_id is None:
-        return Ignored("no_object_id", name)
+        return Ignored("no_object_id", shown(name, MAX_SHOWN_TYPE))
     deleting = event_type in DELETING_EVENT_TYPES or obj.get("deleted") is True
     livemode = boolean(obj.get("livemode"))
     if livemode is None:
@@ -145,9 +158,7 @@ def _thin(event: Mapping[str, Any]) -> Ignored:
     related = event.get("related_object")
     related = related if isinstance(related, Mapping) else {}
     kind, object_id = related.get("type"), related.get("id")
-    return Ignored(
-        "thin_event", kind if isinstance(kind, str) else None, object_id if isinstance(object_id, str) else None
-    )
+    return Ignored("thin_event", shown(kind, MAX_SHOWN_TYPE), shown(object_id, MAX_SHOWN_ID))
 
 
 def embedded_targets(target: Target) -> list[Target]:
@@ -158,8 +169,8 @@ def embedded_targets(target: Target) -> list[Target]:
         kind = KINDS[kind_name]
         for item in listed[0] if listed else []:
             item_id = item.get("id")
-            if not isinstance(item_id, str) or not item_id or len(item_id) > 255:
-                continue
+            if not isinstance(item_id, str) or not item_id:
+                continue  # an id too long or with a NUL is refused by the projection, naming it
             watermark = Watermark(
                 target.watermark.event_created, kind.hint(item), Phase.UPDATED, target.watermark.event_id
             )

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from remit.db.errors import database_error_text, is_database_error
 from remit.jobs.states import JobState
+from remit.telemetry.redaction import mask_text
 
 #: The columns a claim returns, in :meth:`Job.claimed` order.
 CLAIM_COLUMN_NAMES = (
@@ -123,10 +125,19 @@ class Job:
         }
 
 
-def describe_error(exc: BaseException, attempt: int, at: datetime) -> dict[str, Any]:
-    """What is kept of a failed attempt: the exception type and a truncated message, never a traceback
-    (tracebacks carry local values, and those may be secrets or customer data)."""
-    message = str(exc)
+def error_message(exc: BaseException) -> str:
+    """What may be kept of an exception's message (stored on a job or a webhook event, shown to operators).
+
+    A database error says its classes and SQLSTATE (or SQLite code) only: the driver's text quotes the
+    statement and its parameters — a raw body, a customer's name and email. Any other message is cut to
+    :data:`ERROR_MESSAGE_LIMIT` characters and passed through the one redaction (keys, tokens, emails)."""
+    message = database_error_text(exc) if is_database_error(exc) else mask_text(str(exc))
     if len(message) > ERROR_MESSAGE_LIMIT:
         message = message[: ERROR_MESSAGE_LIMIT - 1] + "…"
-    return {"attempt": attempt, "at": at.isoformat(), "type": type(exc).__name__, "message": message}
+    return message
+
+
+def describe_error(exc: BaseException, attempt: int, at: datetime) -> dict[str, Any]:
+    """What is kept of a failed attempt: the exception type and :func:`error_message`, never a traceback
+    (tracebacks carry local values, and those may be secrets or customer data)."""
+    return {"attempt": attempt, "at": at.isoformat(), "type": type(exc).__name__, "message": error_message(exc)}

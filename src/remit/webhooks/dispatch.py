@@ -35,7 +35,7 @@ from remit.errors import PermanentFailure, RemitError
 from remit.jobs.context import JobContext
 from remit.jobs.definition import Discard, Snooze, UniqueBy, job
 from remit.jobs.enqueue import JobRequest, enqueue, enqueue_many
-from remit.jobs.records import ERROR_MESSAGE_LIMIT, Job
+from remit.jobs.records import Job, error_message
 from remit.jobs.retry import Backoff
 from remit.runtime import Runtime
 from remit.telemetry import ops
@@ -113,11 +113,9 @@ def _succeeded(result: Any) -> bool:
 
 
 def describe_failure(exc: BaseException, at: datetime) -> dict[str, Any]:
-    """What is kept of a handler failure: its type and a truncated message, never a traceback."""
-    message = str(exc)
-    if len(message) > ERROR_MESSAGE_LIMIT:
-        message = message[: ERROR_MESSAGE_LIMIT - 1] + "…"
-    return {"ok": False, "at": at.isoformat(), "type": type(exc).__name__, "message": message}
+    """What is kept of a handler failure: its type and :func:`~remit.jobs.records.error_message` (a database
+    error's classes and SQLSTATE only, never the statement or its parameters), never a traceback."""
+    return {"ok": False, "at": at.isoformat(), "type": type(exc).__name__, "message": error_message(exc)}
 
 
 def last_error_of(failures: Mapping[str, dict[str, Any]], attempt: int, at: datetime) -> dict[str, Any]:
