@@ -21,6 +21,7 @@ from typing import Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from remit.config import Settings, load_settings
 from remit.db.engine import is_unavailable_error
@@ -60,13 +61,14 @@ def dumps(value: Any) -> str:
     return json.dumps(to_jsonable(value), ensure_ascii=False, sort_keys=False)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any) -> Text:
+    """A table cell as plain text: stored values (``[redacted]``, a host's message) are never Rich markup."""
     value = to_jsonable(value)
     if value is None:
-        return "-"
+        return Text("-")
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+        return Text(json.dumps(value, ensure_ascii=False))
+    return Text(str(value))
 
 
 def _console() -> Console:

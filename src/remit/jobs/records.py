@@ -9,7 +9,7 @@ from typing import Any
 
 from remit.db.errors import database_error_text, is_database_error
 from remit.jobs.states import JobState
-from remit.telemetry.redaction import mask_text
+from remit.telemetry.redaction import mask_text, redact_value
 
 #: The columns a claim returns, in :meth:`Job.claimed` order.
 CLAIM_COLUMN_NAMES = (
@@ -104,7 +104,9 @@ class Job:
         return self.attempt >= self.max_attempts
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready view for the CLI and the API (args included: they hold identifiers only)."""
+        """A JSON-ready view for the CLI and the API (args included: they hold identifiers only). The errors
+        pass through :func:`~remit.telemetry.redaction.redact_value`, as in the logs: ones stored before
+        :func:`error_message` existed, or by another version, may quote a key or an email."""
         return {
             "id": self.id,
             "queue": self.queue,
@@ -120,7 +122,7 @@ class Job:
             "attempted_at": self.attempted_at.isoformat() if self.attempted_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "attempted_by": self.attempted_by,
-            "errors": self.errors or [],
+            "errors": redact_value(self.errors or []),
             "meta": self.meta,
         }
 

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from remit.errors import WebhookError
+from remit.telemetry.redaction import redact_value
 
 
 class EventStatus(StrEnum):
@@ -135,7 +136,10 @@ class WebhookEvent:
         )
 
     def to_json(self, *, include_body: bool = False) -> dict[str, Any]:
-        """A JSON-ready view for the CLI and the API; the raw body only with ``include_body``."""
+        """A JSON-ready view for the CLI and the API; the raw body only with ``include_body``.
+
+        Stored errors and handler results hold exception texts a host's handler wrote, which may quote a key
+        or an email: they pass through :func:`~remit.telemetry.redaction.redact_value`, as in the logs."""
         data: dict[str, Any] = {
             "id": self.id,
             "endpoint": self.endpoint,
@@ -151,8 +155,8 @@ class WebhookEvent:
             "event_created_at": _iso(self.event_created_at),
             "received_at": _iso(self.received_at),
             "attempts": self.attempts,
-            "last_error": self.last_error,
-            "handler_results": self.handler_results,
+            "last_error": redact_value(self.last_error),
+            "handler_results": redact_value(self.handler_results),
             "processed_at": _iso(self.processed_at),
             "dead_at": _iso(self.dead_at),
         }
