@@ -115,3 +115,16 @@ async def test_unknown_routes_answer_the_api_error_shape(client: httpx.AsyncClie
     assert refused.status_code == 405
     assert refused.json()["error"]["code"] == "method_not_allowed"
     assert "GET" in refused.headers["allow"]
+
+
+async def test_webhook_refusals_and_api_errors_share_one_shape(api_runtime: Runtime) -> None:
+    transport = httpx.ASGITransport(app=create_app(api_runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://remit") as http:
+        refused = await http.post("/webhooks/stripe", content=b"{}")
+        unknown = await http.get("/webhooks/nothing")
+        unauthorized = await http.get("/api/v1/billing/customers")
+    for response, status in ((refused, 400), (unknown, 404), (unauthorized, 401)):
+        assert response.status_code == status
+        error = response.json()["error"]
+        assert {"type", "code", "message"} <= set(error), error
+    assert refused.json()["error"]["type"] == "invalid_request_error"

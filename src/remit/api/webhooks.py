@@ -1,6 +1,7 @@
 """``POST /webhooks/stripe`` (and any extra endpoint): the HTTP face of :mod:`remit.webhooks.ingest`.
 
-Answers, each with a JSON body ``{"error": {"code": …, "message": …}}`` on refusal:
+Answers, each with a JSON body ``{"error": {"type": …, "code": …, "message": …}}`` on refusal (the API's one
+error shape):
 
 - 200 ``{"received": true, "duplicate": false, "id": …}`` once the event, its job and its ledger entry have
   committed; 200 with ``"duplicate": true`` for an event already stored (nothing new is written);
@@ -56,8 +57,12 @@ _ERROR_SCHEMA = {
             "properties": {
                 "error": {
                     "type": "object",
-                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                    "required": ["code"],
+                    "properties": {
+                        "type": {"type": "string", "enum": ["invalid_request_error", "api_error"]},
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                    "required": ["type", "code", "message"],
                 }
             },
         }
@@ -93,8 +98,13 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def error_response(status_code: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    """The API's one error shape (see :mod:`remit.api.errors`): ``invalid_request_error`` for what the sender
+    must change, ``api_error`` for what a retry may fix."""
+    kind = "api_error" if status_code >= 500 else "invalid_request_error"
     return JSONResponse(
-        {"error": {"code": code, "message": message}}, status_code=status_code, headers=dict(headers or {})
+        {"error": {"type": kind, "code": code, "message": message}},
+        status_code=status_code,
+        headers=dict(headers or {}),
     )
 
 
