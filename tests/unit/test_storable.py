@@ -7,12 +7,15 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remit.db.storable import MAX_JSON_DEPTH, nesting_exceeds, unstorable_field
 from remit.db.tables.mirror import customers, subscriptions
 from remit.jobs.records import describe_error, error_message
+
+#: A loaded machine must not turn a slow example into a failure.
+patient = settings(deadline=None)
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -61,11 +64,13 @@ def test_values_are_never_quoted() -> None:
         assert "example" not in problem
 
 
+@patient
 @given(st.integers(1, 200), st.integers(1, 100))
 def test_property_nesting_exceeds_counts_levels_exactly(depth: int, limit: int) -> None:
     assert nesting_exceeds(nested(depth), limit) is (depth > limit)
 
 
+@patient
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.text(),

@@ -74,7 +74,8 @@ def refuse_deep_nesting(document: Any) -> None:
 
     Such a body parses (orjson allows 1,024 levels) but later steps recurse on it: stored, it failed its
     dispatch with ``RecursionError`` on every attempt. Refused here, nothing is stored and the sender is told
-    why. The walk costs about 1 µs per kilobyte of a real event, less than counting its brackets would."""
+    why. The walk costs about what parsing does (3 µs for a 1 KB event, 13 µs for 10 KB); counting the body's
+    brackets first, to skip it, would cost as much."""
     if nesting_exceeds(document, MAX_JSON_DEPTH):
         raise WebhookError("json_too_deep", f"the body nests objects and arrays more than {MAX_JSON_DEPTH} deep")
 
