@@ -12,10 +12,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, Gauge
 from prometheus_client.parser import text_string_to_metric_families
 
 from remit import __version__
-from remit.api import metrics as api_metrics
 from remit.api.app import create_app
 from remit.config import Settings
 from remit.runtime import Runtime
+from remit.telemetry import collectors
 from remit.telemetry.metrics import REGISTRY
 
 
@@ -100,7 +100,7 @@ async def test_metrics_exports_the_registry_with_request_timing_by_route_templat
     assert "evt_77" not in text
 
 
-async def test_scrape_hooks_refresh_gauges_and_a_failing_hook_does_not_break_the_scrape(
+async def test_collectors_refresh_gauges_and_a_failing_one_does_not_break_the_scrape(
     runtime: Runtime,
 ) -> None:
     gauge = Gauge("remit_test_scrape_hook_value", "test only", registry=REGISTRY)
@@ -113,8 +113,8 @@ async def test_scrape_hooks_refresh_gauges_and_a_failing_hook_does_not_break_the
     async def broken(_rt: Runtime) -> None:
         raise RuntimeError("boom")
 
-    remove_broken = api_metrics.add_scrape_hook(broken)
-    remove_refresh = api_metrics.add_scrape_hook(refresh)
+    remove_broken = collectors.add_collector(broken)
+    remove_refresh = collectors.add_collector(refresh)
     try:
         async with _client(runtime) as client:
             response = await client.get("/metrics")
@@ -125,3 +125,16 @@ async def test_scrape_hooks_refresh_gauges_and_a_failing_hook_does_not_break_the
     assert response.status_code == 200
     assert calls == [runtime]
     assert _samples(response.text, "remit_test_scrape_hook_value") == [({}, 10.0)]
+
+
+async def test_the_job_gauges_are_collected_from_the_database_at_scrape_time(runtime: Runtime) -> None:
+    """The scrape-time collector lives in telemetry (the API only serves it) and counts today's rows."""
+    from remit.jobs.enqueue import enqueue
+    from tests.support.jobs import noop
+
+    assert collectors.job_gauges in collectors.collectors()
+    async with runtime.db.begin() as conn:
+        for _ in range(3):
+            await enqueue(conn, noop, {}, clock=runtime.clock, queue="collector_probe")
+    await collectors.collect(runtime)
+    assert REGISTRY.get_sample_value("remit_queue_jobs", {"queue": "collector_probe", "state": "available"}) == 3

@@ -1,1 +1,2 @@
-"""Telemetry: the ops event catalog and :func:`emit`, Prometheus metrics, and log redaction."""
+"""Telemetry: the ops event catalog and :func:`emit`, Prometheus metrics and their scrape-time collectors, and log
+redaction."""

@@ -2,7 +2,7 @@
 
 Names carry the ``remit_`` prefix and their unit; labels come from small fixed sets (queue, state, outcome,
 event type, status), never identifiers. Gauges that describe the database (queue depth, oldest job age) are
-collected at scrape time by collectors registered by the part that owns the table.
+collected at scrape time by :mod:`remit.telemetry.collectors`.
 """
 
 from __future__ import annotations

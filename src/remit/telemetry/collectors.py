@@ -1,0 +1,80 @@
+"""Scrape-time collectors: the gauges that describe the database, refreshed just before each scrape.
+
+Queue depth, the age of the oldest due job and the live workers are rows in the database, not events in a
+process, so a counter cannot keep them; a collector queries them when Prometheus asks. ``GET /metrics``
+(:mod:`remit.api.metrics`) only awaits :func:`collect` and serves the registry. A part that owns such a
+gauge (the provisioning stuck gauge, tomorrow) adds its collector with :func:`add_collector`.
+
+Each collector gets a time budget (:data:`COLLECTOR_TIMEOUT_S`); one that fails or runs over is logged
+with its error type and skipped, so one broken gauge, or a database that stopped answering, never hides
+every other metric.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from remit.clock import Clock
+from remit.config import Settings
+from remit.db.engine import Database
+
+log = logging.getLogger("remit.telemetry.collectors")
+
+#: A collector that takes longer (a database that stopped answering) is skipped for this scrape.
+COLLECTOR_TIMEOUT_S = 2.0
+
+
+class Source(Protocol):
+    """What a collector reads: the settings, the database and the clock (a :class:`remit.runtime.Runtime`)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+Collector = Callable[[Source], Awaitable[None]]
+
+
+async def job_gauges(source: Source) -> None:
+    """The job engine's gauges: depth by state, oldest due job, paused flags, live workers."""
+    from remit.jobs import admin  # the engine imports telemetry.metrics: import it when first collecting
+
+    configured = {spec.name: spec.concurrency for spec in source.settings.queues.values()}
+    await admin.refresh_metrics(source.db, source.clock.now(), source.settings.job_lease_seconds, configured)
+
+
+_collectors: list[Collector] = [job_gauges]
+
+
+def add_collector(collector: Collector) -> Callable[[], None]:
+    """Run ``await collector(source)`` before every scrape, after the others; returns a remover."""
+    _collectors.append(collector)
+    return lambda: _collectors.remove(collector)
+
+
+def collectors() -> list[Collector]:
+    """The collectors :func:`collect` runs, in order."""
+    return list(_collectors)
+
+
+async def collect(source: Source) -> None:
+    """Run every collector within its budget; a failure is logged (its type only) and skipped."""
+    for collector in list(_collectors):
+        try:
+            await asyncio.wait_for(collector(source), timeout=COLLECTOR_TIMEOUT_S)
+        except Exception as exc:  # one broken gauge must not fail the whole scrape
+            log.warning(
+                "metrics collector failed",
+                extra={"collector": getattr(collector, "__qualname__", "?"), "error_type": type(exc).__name__},
+            )
+
+
+__all__ = ["COLLECTOR_TIMEOUT_S", "Collector", "Source", "add_collector", "collect", "collectors", "job_gauges"]
