@@ -13,14 +13,14 @@ import sqlalchemy as sa
 from remit import sandbox
 from remit.api.app import create_app
 from remit.api.webhooks import close_writer
-from remit.cli.fake import check_dead_letters
+from remit.cli.demo import check_dead_letters
 from remit.clock import FrozenClock
 from remit.config import Settings
 from remit.db.tables import webhook_events
 from remit.jobs.testing import drain
 from remit.processor.fake import AsgiDelivery, CollectingDelivery, FakeEngine, FakeProcessor
-from remit.processor.fake.scenario import UNREADABLE_SEATS, run_demo
 from remit.runtime import Runtime
+from remit.sandbox.scenario import UNREADABLE_SEATS, run_demo
 from remit.sandbox.seats import GRANT_SEATS
 from remit.service import default_worker
 from remit.telemetry import ops

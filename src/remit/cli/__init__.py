@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import typer
 
-from remit.cli import fake, jobs, service, webhook_endpoints, webhooks
+from remit.cli import demo, fake, jobs, service, webhook_endpoints, webhooks
+from remit.cli.output import forget_database
 
 app = typer.Typer(
     name="remit",
@@ -16,12 +17,21 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def remit() -> None:
+    """remit: billing operations — webhooks, a billing mirror and a durable job engine on one SQL database."""
+    forget_database()  # errors name the database once this command has loaded its settings
+
+
 jobs.register(app)
 service.register(app)
 webhooks.register(app)
 webhooks.app.command("register")(webhook_endpoints.register_command)
 webhooks.app.command("check")(webhook_endpoints.check_command)
 fake.register(app)
+demo.register(app)
 
 
 def main() -> None:

@@ -1,38 +1,37 @@
-"""``remit fake …`` (drive the fake processor) and ``remit demo`` (a scenario against a running service).
+"""``remit fake …``: drive the fake processor (trigger events, move its clock, script failures, list events).
 
 The fake's world lives in remit's database, so these commands work on the same world as the running service
-(same ``DATABASE_URL``); the events they cause are signed with the configured secret and delivered over HTTP
-to ``--url`` (else ``REMIT_URL``, else http://127.0.0.1:8000) plus ``REMIT_WEBHOOK_PATH``.
+only with the same ``DATABASE_URL``; the events they cause are signed with the configured secret and delivered
+over HTTP to ``--url`` (else ``REMIT_URL``, else http://127.0.0.1:8000) plus ``REMIT_WEBHOOK_PATH``. After
+delivering they check that the service stored the events in *this* database (:func:`world_mismatch_message`):
+a service that answers 200 from another database (another working directory's ``./remit.db``) would
+otherwise look like success while it sees none of this world. Like every command on the database they go
+through :func:`remit.cli.output.run_with_runtime`: a database that is down is one line and exit 3.
 """
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
-import httpx
 import typer
 from rich.console import Console
 
-from remit.cli.output import fail, load_runtime, print_list, run_async
+from remit.cli.hints import command
+from remit.cli.output import dumps, fail, print_list, run_with_runtime
+from remit.db.location import describe
 from remit.processor import build_fake_engine, webhook_url
 from remit.processor.fake.delivery import HttpDelivery
 from remit.processor.fake.engine import Delivered, FakeEngine
 from remit.processor.fake.events import DeliveryStatus
 from remit.processor.fake.failures import FailureKind
-from remit.processor.fake.processor import FakeProcessor
 from remit.processor.fake.routes import METHOD_NAMES
-from remit.processor.fake.scenario import UNREADABLE_SEATS, DemoReport, run_demo
 from remit.processor.fake.triggers import TriggerFailed, run_trigger, trigger_names
 from remit.runtime import Runtime
 from remit.webhooks.dead_letters import by_processor_event_ids
-from remit.webhooks.events import EventStatus
 
 T = TypeVar("T")
 
@@ -53,14 +52,11 @@ _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 DELIVERY_COLUMNS = ["id", "type", "status_code", "error"]
 #: Exit code for a command line naming something that does not exist (as Click exits on a usage error).
 USAGE_EXIT_CODE = 2
-#: How long ``remit demo`` waits for the service to dispatch the events it expects to be dead-lettered.
-DEAD_LETTER_WAIT_S = 15.0
 
 
 def register(root: typer.Typer) -> None:
-    """Add ``fake`` and ``demo`` to the root ``app``."""
+    """Add ``fake`` to the root ``app``."""
     root.add_typer(app, name="fake")
-    root.command("demo")(demo_command)
 
 
 def parse_duration(text: str) -> int:
@@ -72,19 +68,21 @@ def parse_duration(text: str) -> int:
 
 
 def with_engine(url: str | None, fn: Callable[[FakeEngine, Runtime], Awaitable[T]]) -> T:
-    """Run ``fn`` with the fake's engine, delivering to ``url`` (or REMIT_URL)."""
+    """Run ``fn`` with the fake's engine, delivering to ``url`` (or REMIT_URL), through
+    :func:`~remit.cli.output.run_with_runtime` (a database outage is one line and exit 3)."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per delivery would bury the table
 
-    async def main() -> T:
-        runtime = load_runtime()
-        try:
-            target = webhook_url(runtime.settings, url)
-            engine = build_fake_engine(runtime.settings, runtime.db, runtime.clock, delivery=HttpDelivery(target))
-            return await fn(engine, runtime)
-        finally:
-            await runtime.close()
+    async def main(runtime: Runtime) -> T:
+        target = webhook_url(runtime.settings, url)
+        engine = build_fake_engine(runtime.settings, runtime.db, runtime.clock, delivery=HttpDelivery(target))
+        return await fn(engine, runtime)
 
-    return run_async(main())
+    return run_with_runtime(main)
+
+
+def url_option(url: str | None) -> list[str]:
+    """``--url URL`` for a printed command when this one was given one (so the hint delivers there too)."""
+    return ["--url", url] if url else []
 
 
 def unknown_trigger_message(event_type: str) -> str:
@@ -100,7 +98,32 @@ def delivery_rows(outcomes: list[Delivered]) -> list[dict[str, Any]]:
     return [{"id": o.event_id, "type": o.event_type, "status_code": o.status_code, "error": o.error} for o in outcomes]
 
 
-def delivery_failure_message(outcomes: list[Delivered], url: str) -> str | None:
+async def stored_here(runtime: Runtime, outcomes: Sequence[Delivered]) -> set[str]:
+    """The ids of the accepted ``outcomes`` that the service stored in this command's database."""
+    accepted = [o.event_id for o in outcomes if o.ok]
+    async with runtime.db.connect() as conn:
+        return {event.event_id for event in await by_processor_event_ids(conn, accepted)}
+
+
+def world_mismatch_message(outcomes: Sequence[Delivered], stored: set[str], url: str, database: str) -> str | None:
+    """Why a service that accepted ``outcomes`` is not working on this fake world (pure): it stored accepted
+    events somewhere other than this command's ``database`` (``stored`` holds those found there), perhaps
+    calling them duplicates of events it already had. None when every accepted event is here."""
+    accepted = [o for o in outcomes if o.ok]
+    missing = [o for o in accepted if o.event_id not in stored]
+    if not missing:
+        return None
+    duplicates = sum(1 for o in missing if o.duplicate)
+    said = f"; it called {duplicates} of them duplicates of events it already had" if duplicates else ""
+    return (
+        f"{url} accepted {len(accepted)} event(s), but {len(missing)} of them are not in this command's database "
+        f"({database}){said}. The service keeps its events in another database and does not see this fake "
+        "world: run this command with the service's DATABASE_URL (the default ./remit.db is relative to the "
+        "directory each runs in)."
+    )
+
+
+def delivery_failure_message(outcomes: list[Delivered], url: str, redeliver: str | None = None) -> str | None:
     """Why deliveries failed, told apart (pure): nothing answered (is remit serving there?), or remit answered
     and refused (a signature refusal means this command and the service sign with different secrets)."""
     failed = [o for o in outcomes if not o.ok]
@@ -117,18 +140,35 @@ def delivery_failure_message(outcomes: list[Delivered], url: str) -> str | None:
         reasons.append(f"{len(failed) - len(unanswered)} were refused ({', '.join(refused)})")
     if any(o.error and o.error.startswith("signature_") for o in failed):
         reasons.append("STRIPE_WEBHOOK_SECRET must be the same for this command and the service")
+    again = redeliver or command("fake deliver")
     return (
         f"{len(failed)} of {len(outcomes)} deliveries to {url} failed: {'; '.join(reasons)}. "
-        "The events are kept: `remit fake deliver` sends them again."
+        f"The events are kept: `{again}` sends them again."
     )
 
 
-def report_deliveries(outcomes: list[Delivered], url: str, *, as_json: bool, title: str) -> None:
-    """Print what was delivered; exit 1 when a delivery failed (the events stay for ``remit fake deliver``)."""
-    print_list(delivery_rows(outcomes), as_json=as_json, columns=DELIVERY_COLUMNS, title=title)
-    message = delivery_failure_message(outcomes, url)
+async def delivered_to(
+    runtime: Runtime, outcomes: list[Delivered], url: str | None
+) -> tuple[list[Delivered], str, str | None]:
+    """``outcomes``, where they went, and why that is not this world (see :func:`world_mismatch_message`)."""
+    target = webhook_url(runtime.settings, url)
+    stored = await stored_here(runtime, outcomes)
+    mismatch = world_mismatch_message(outcomes, stored, target, describe(runtime.settings.database_url))
+    return outcomes, target, mismatch
+
+
+def report_deliveries(
+    delivered: tuple[list[Delivered], str, str | None], url: str | None, *, as_json: bool, title: str
+) -> None:
+    """Print what was delivered; exit 1 when a delivery failed (the events stay for ``remit fake deliver``)
+    or when the service that accepted them works on another database."""
+    outcomes, target, mismatch = delivered
+    print_list(delivery_rows(outcomes), as_json=as_json, columns=DELIVERY_COLUMNS, title=title.format(url=target))
+    message = delivery_failure_message(outcomes, target, command("fake deliver", *url_option(url)))
     if message:
         fail(message)
+    if mismatch:
+        fail(mismatch)
 
 
 @app.command("trigger")
@@ -140,21 +180,23 @@ def trigger_command(
 ) -> None:
     """Perform the actions behind EVENT_TYPE (as `stripe trigger` does) and deliver every event they cause."""
     if list_only or not event_type:
+        if as_json:
+            typer.echo(dumps(trigger_names()))
+            return
         for name in trigger_names():
             typer.echo(name)
         return
     if event_type not in trigger_names():
         fail(unknown_trigger_message(event_type), code=USAGE_EXIT_CODE)
 
-    async def act(engine: FakeEngine, runtime: Runtime) -> tuple[list[Delivered], str]:
+    async def act(engine: FakeEngine, runtime: Runtime) -> tuple[list[Delivered], str, str | None]:
         try:
             result = await run_trigger(engine, event_type)
         except TriggerFailed as exc:
             fail(str(exc))
-        return result.deliveries, webhook_url(runtime.settings, url)
+        return await delivered_to(runtime, result.deliveries, url)
 
-    outcomes, target = with_engine(url, act)
-    report_deliveries(outcomes, target, as_json=as_json, title=f"{event_type}: events delivered to {target}")
+    report_deliveries(with_engine(url, act), url, as_json=as_json, title=f"{event_type}: events delivered to {{url}}")
 
 
 @clock_app.command("advance")
@@ -166,14 +208,14 @@ def clock_advance_command(
     """Move the fake's clock forward; renewals, trial ends and retries that come due happen and are delivered."""
     step = parse_duration(seconds)
 
-    async def act(engine: FakeEngine, runtime: Runtime) -> tuple[str, list[Delivered], str]:
+    async def act(engine: FakeEngine, runtime: Runtime) -> tuple[str, tuple[list[Delivered], str, str | None]]:
         now, events = await engine.advance_clock(step, deliver=False)
-        return now.isoformat(), await engine.deliver(events), webhook_url(runtime.settings, url)
+        return now.isoformat(), await delivered_to(runtime, await engine.deliver(events), url)
 
-    now, outcomes, target = with_engine(url, act)
+    now, delivered = with_engine(url, act)
     if not as_json:
         Console().print(f"fake clock is now [bold]{now}[/bold]", highlight=False)
-    report_deliveries(outcomes, target, as_json=as_json, title="events caused by the clock")
+    report_deliveries(delivered, url, as_json=as_json, title="events caused by the clock")
 
 
 @clock_app.command("show")
@@ -253,11 +295,12 @@ def events_command(
         raise typer.BadParameter("status is pending, delivered or failed") from None
 
     async def act(engine: FakeEngine, runtime: Runtime) -> list[dict[str, Any]]:
-        return [event.summary() for event in await engine.events(type_=type_, status=parsed, limit=limit)]
+        return [event.summary() for event in await engine.events(type_=type_, status=parsed, limit=limit + 1)]
 
     rows = with_engine(None, act)
     print_list(
-        rows,
+        rows[:limit],
+        more=len(rows) > limit,
         as_json=as_json,
         title="fake processor events",
         columns=["id", "type", "created", "delivery_status", "delivery_attempts", "last_status_code"],
@@ -268,152 +311,20 @@ def events_command(
 def deliver_command(url: UrlOption = None, as_json: JsonOption = False) -> None:
     """Send again every event not yet delivered (e.g. emitted while the service was down)."""
 
-    async def act(engine: FakeEngine, runtime: Runtime) -> tuple[list[Delivered], str]:
-        return await engine.redeliver(), webhook_url(runtime.settings, url)
+    async def act(engine: FakeEngine, runtime: Runtime) -> tuple[list[Delivered], str, str | None]:
+        return await delivered_to(runtime, await engine.redeliver(), url)
 
-    outcomes, target = with_engine(url, act)
-    report_deliveries(outcomes, target, as_json=as_json, title=f"events delivered to {target}")
-
-
-async def _service_answers(base_url: str) -> bool:
-    try:
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            response = await client.get(base_url.rstrip("/") + "/health")
-    except httpx.HTTPError:
-        return False
-    return response.status_code < 500
-
-
-@dataclass(frozen=True)
-class DeadLetterCheck:
-    """What became, in the service, of the events the demo expects to be dead-lettered: the rows that are
-    ``dead``, and those that ended otherwise (``processed``: the service runs without the sandbox host app)."""
-
-    dead: list[int] = field(default_factory=list)
-    not_dead: list[int] = field(default_factory=list)
-
-    @property
-    def sandbox_missing(self) -> bool:
-        return bool(self.not_dead) and not self.dead
-
-
-async def check_dead_letters(
-    runtime: Runtime, event_ids: Sequence[str], *, timeout: float = DEAD_LETTER_WAIT_S
-) -> DeadLetterCheck | None:
-    """Wait (up to ``timeout``) until the service has dispatched every one of ``event_ids`` to an end
-    (``dead`` or ``processed``); None when it has not by then (a slow worker, or none running)."""
-    if not event_ids:
-        return None
-    ended = {EventStatus.DEAD, EventStatus.PROCESSED}
-    deadline = time.monotonic() + timeout
-    while True:
-        async with runtime.db.connect() as conn:
-            events = await by_processor_event_ids(conn, event_ids)
-        if len(events) == len(set(event_ids)) and all(e.status in ended for e in events):
-            return DeadLetterCheck(
-                dead=[e.id for e in events if e.status is EventStatus.DEAD],
-                not_dead=[e.id for e in events if e.status is not EventStatus.DEAD],
-            )
-        if time.monotonic() >= deadline:
-            return None
-        await asyncio.sleep(0.25)
-
-
-def next_steps(
-    base_url: str, has_tokens: bool, dead_letters: DeadLetterCheck | None = None, subscription_id: str | None = None
-) -> list[str]:
-    """Where to look after the demo (pure, so a test can check every command it names exists).
-
-    ``dead_letters`` (what :func:`check_dead_letters` found) turns the generic ``remit webhooks show ID`` into
-    the dead letters of this run, with how to fix the seats of ``subscription_id`` and replay them.
-    """
-    auth = ' -H "Authorization: Bearer $TOKEN"'
-    base = base_url.rstrip("/")
-    api = base + "/api/v1/billing"
-    token_hint = (
-        ["# the read API needs a bearer token: TOKEN is one of REMIT_SERVICE_TOKENS"]
-        if has_tokens
-        else [
-            "# the read API needs a bearer token: start the service with REMIT_SERVICE_TOKENS=<token>,",
-            "# then TOKEN=<token> for the calls below",
-        ]
-    )
-    if dead_letters is not None and dead_letters.dead:
-        shows = [
-            f"{f'remit webhooks show {row_id}':<41}# a dead letter of this run: which handler, and why"
-            for row_id in dead_letters.dead
-        ]
-        sub = subscription_id or "SUB_ID"
-        fix = [
-            "# fix the seats at the (fake) processor, then replay: the seat grant reads them anew",
-            f"curl -X POST {base}/fake/v1/subscriptions/{sub} -H 'Authorization: Bearer sk_test_demo' "
-            "-d 'metadata[seats]=12'",
-            "remit webhooks replay --status dead      # runs only the handlers that had not worked, once",
-        ]
-    else:
-        shows = ["remit webhooks show ID                   # one event: handler results and its last error"]
-        fix = []
-        if dead_letters is not None and dead_letters.sandbox_missing:
-            fix = [
-                "# the seats subscription was processed, not dead-lettered: this service runs without the",
-                "# sandbox host app (remit up loads it on the fake processor when REMIT_JOB_MODULES is empty)",
-            ]
-    return [
-        "remit webhooks list                      # every event the service received",
-        "remit webhooks list --status dead        # the dead-letter queue",
-        *shows,
-        *fix,
-        "remit fake events                        # what the fake processor sent, and how delivery went",
-        "remit fake clock advance 30d             # a month later: renewals, retries, cancellations",
-        *token_hint,
-        f"curl{auth} {api}/customers",
-        f"curl{auth} {api}/subscriptions",
-        f"curl{auth} {api}/invoices",
-        f"curl{auth} {api}/charges",
-        f"curl{auth} '{api}/webhook-events?status=processed'",
-    ]
-
-
-def demo_command(url: UrlOption = None) -> None:
-    """Drive a scenario through the fake processor against the running service: sign-ups, subscriptions,
-    payments, a declined card that later succeeds, an upgrade, a refund, a dispute, and seats metadata the
-    sandbox host app cannot read (a dead letter)."""
-
-    async def act(engine: FakeEngine, runtime: Runtime) -> tuple[DemoReport, str, bool, DeadLetterCheck | None]:
-        base = url or runtime.settings.url
-        if runtime.settings.processor != "fake":
-            fail("remit demo runs on the fake processor (REMIT_PROCESSOR=fake)")
-        if not await _service_answers(base):
-            fail(f"nothing answers at {base}; start the service first with `remit up` (or pass --url)")
-        report = await run_demo(FakeProcessor(engine))
-        dead_letters = await check_dead_letters(runtime, report.dead_letter_event_ids)
-        return report, base, bool(runtime.settings.service_tokens), dead_letters
-
-    report, base, has_tokens, dead_letters = with_engine(url, act)
-    console = Console()
-    console.print(f"[bold]remit demo[/bold] (run {report.run_id}) against {base}", highlight=False)
-    for step in report.steps:
-        console.print(f"  • {step.what}: {', '.join(step.ids)}", highlight=False, markup=False)
-    delivered = len(report.deliveries) - len(report.failed_deliveries)
-    console.print(f"{len(report.deliveries)} webhooks sent, {delivered} accepted", highlight=False)
-    console.print("[bold]where to look next[/bold]")
-    seats_step = next((step for step in report.steps if repr(UNREADABLE_SEATS) in step.what), None)
-    subscription_id = seats_step.ids[-1] if seats_step and seats_step.ids else None
-    for line in next_steps(base, has_tokens, dead_letters, subscription_id):
-        console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)  # `metadata[seats]` is no tag
-    if report.failed_deliveries:
-        fail(f"{len(report.failed_deliveries)} webhooks were not accepted; see `remit fake events --status failed`")
+    report_deliveries(with_engine(url, act), url, as_json=as_json, title="events delivered to {url}")
 
 
 __all__ = [
-    "DeadLetterCheck",
     "app",
-    "check_dead_letters",
     "delivery_failure_message",
-    "demo_command",
-    "next_steps",
     "parse_duration",
     "register",
+    "stored_here",
     "unknown_trigger_message",
+    "url_option",
     "with_engine",
+    "world_mismatch_message",
 ]

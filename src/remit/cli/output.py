@@ -2,7 +2,14 @@
 
 Commands that list things print a Rich table for people and, with ``--json``, exactly one JSON array on
 stdout and nothing else, so scripts and runbooks can pipe it into ``jq``. JSON goes straight to ``sys.stdout``
-rather than through Rich, which would wrap long lines and break the document. Errors go to stderr.
+rather than through Rich, which would wrap long lines and break the document. Errors go to stderr, one line
+each, and once the command knows its settings every error names the database it used
+(:func:`remit.db.location.describe`): the default SQLite file is relative to the working directory, and "no
+job 42" means something else when read from the wrong directory.
+
+Commands that work on the database go through :func:`run_with_runtime`: a database that is down, not
+migrated, or (SQLite) a file that does not exist is one line and exit 3 — never a traceback, and never an
+empty database file created by a command that only meant to read.
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from remit.config import Settings, load_settings
+from remit.cli.hints import command
+from remit.config import DEFAULT_DATABASE_URL, Settings, load_settings
+from remit.db import location
 from remit.db.engine import is_unavailable_error
 from remit.errors import ConfigurationError
 from remit.runtime import Runtime
@@ -77,8 +86,16 @@ def _console() -> Console:
     return console if console.is_terminal else Console(width=200)
 
 
-def print_list(rows: Sequence[Mapping[str, Any]], *, as_json: bool, columns: list[str], title: str) -> None:
-    """Print ``rows``: a JSON array of every row (all keys) with ``as_json``, else a table of ``columns``."""
+def print_list(
+    rows: Sequence[Mapping[str, Any]], *, as_json: bool, columns: list[str], title: str, more: bool = False
+) -> None:
+    """Print ``rows``: a JSON array of every row (all keys) with ``as_json``, else a table of ``columns``.
+
+    ``more`` says the listing was cut at ``--limit``: a note on stderr says so (stdout stays one array)."""
+    if more:
+        Console(stderr=True).print(
+            f"[dim]showing the first {len(rows)}; there are more: pass --limit to see them[/dim]", highlight=False
+        )
     if as_json:
         sys.stdout.write(dumps(list(rows)) + "\n")
         sys.stdout.flush()
@@ -113,9 +130,33 @@ def print_object(obj: Any, as_json: bool) -> None:
     console.print(table)
 
 
+#: The database of this command, once its settings are loaded (:func:`remember_database`); errors name it.
+_database: dict[str, str] = {}
+
+
+def remember_database(database_url: str) -> None:
+    """From now on, every :func:`fail` of this command names the database ``database_url`` resolves to."""
+    _database["url"] = database_url
+    _database["where"] = location.describe(database_url)
+
+
+def forget_database() -> None:
+    """A new command starts (the ``remit`` callback): it has not loaded its settings yet."""
+    _database.clear()
+
+
+def with_database(message: str) -> str:
+    """``message``, naming the database in use when the command knows it and the message does not yet."""
+    where = _database.get("where")
+    if where is None or where.removeprefix("sqlite file ") in message:
+        return message
+    return f"{message} (database: {where})"
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print ``message`` on stderr and exit with ``code``."""
-    Console(stderr=True).print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    """Print ``message`` (with the database in use, see :func:`with_database`) on stderr; exit with ``code``."""
+    text = Text.assemble(("error:", "bold red"), " ", with_database(message))  # no markup: `[seats]` stays
+    Console(stderr=True).print(text, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -143,7 +184,17 @@ def load_settings_or_exit() -> Settings:
     except ConfigurationError as exc:
         fail(configuration_message(exc), code=CONFIG_EXIT_CODE)
     configure_logging(settings)
+    remember_database(settings.database_url)
     return settings
+
+
+def missing_database_message(path: Any) -> str:
+    """Why a command refuses a SQLite file that does not exist, and what to do (pure)."""
+    return (
+        f"database unavailable: no database file at {path}; DATABASE_URL (default {DEFAULT_DATABASE_URL}) is "
+        f"relative to the directory remit runs in: run this where `{command('up')}` runs, or set DATABASE_URL "
+        f"(`{command('migrate')}` creates one)"
+    )
 
 
 def load_runtime() -> Runtime:
@@ -157,11 +208,17 @@ def load_runtime() -> Runtime:
 def run_with_runtime(fn: Callable[[Runtime], Awaitable[T]]) -> T:
     """Run ``fn`` on a fresh runtime and close it. A database that is down or not migrated exits 3 (as
     ``remit migrate`` does) with one line naming the error type only: a driver's message may name hosts and
-    users, and an operator in an outage needs what to check, not a traceback."""
+    users, and an operator in an outage needs what to check, not a traceback. A SQLite file that does not
+    exist exits 3 too, before anything opens it (which would leave an empty database file behind)."""
     from remit.service import ExitCode
 
+    settings = load_settings_or_exit()
+    missing = location.missing_sqlite_file(settings.database_url)
+    if missing is not None:
+        fail(missing_database_message(missing), code=ExitCode.DATABASE_UNAVAILABLE)
+
     async def main() -> T:
-        runtime = load_runtime()
+        runtime = Runtime.from_settings(settings)
         try:
             return await fn(runtime)
         finally:
@@ -175,7 +232,7 @@ def run_with_runtime(fn: Callable[[Runtime], Awaitable[T]]) -> T:
             raise
         fail(
             f"database unavailable ({type(exc).__name__}); check DATABASE_URL, that the server runs and that "
-            "`remit migrate` has run",
+            f"`{command('migrate')}` has run",
             code=ExitCode.DATABASE_UNAVAILABLE,
         )
 
@@ -207,11 +264,15 @@ __all__ = [
     "configuration_message",
     "dumps",
     "fail",
+    "forget_database",
     "load_runtime",
     "load_settings_or_exit",
+    "missing_database_message",
     "print_list",
     "print_object",
+    "remember_database",
     "run_async",
     "run_with_runtime",
     "to_jsonable",
+    "with_database",
 ]

@@ -24,12 +24,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from remit.cli.output import dumps, fail, load_runtime, run_async
+from remit.cli.hints import command
+from remit.cli.output import dumps, fail, run_with_runtime
 from remit.errors import ProcessorError
-from remit.processor import build_processor, webhook_url
+from remit.processor import webhook_url
 from remit.processor.base import Processor, StripeObject
 from remit.processor.fake.events import API_VERSION
 from remit.processor.fake.processor import FakeProcessor
+from remit.runtime import Runtime
 from remit.webhooks.event_types import handled_event_types
 
 SECRET_VARIABLE = "STRIPE_WEBHOOK_SECRET"  # noqa: S105 - the name of the variable, not a secret
@@ -74,7 +76,7 @@ async def check_endpoint(processor: Processor, url: str, configured: list[str]) 
     matches = endpoints_for(await processor.list_webhook_endpoints(), url)
     if not matches:
         result.problems.append(
-            f"no webhook endpoint is registered for {url}; run `remit webhooks register --url {url}`"
+            f"no webhook endpoint is registered for {url}; run `{command('webhooks register --url', url)}`"
         )
         return result
     if len(matches) > 1:
@@ -104,6 +106,13 @@ async def check_endpoint(processor: Processor, url: str, configured: list[str]) 
     return result
 
 
+def processor_of(runtime: Runtime) -> Processor:
+    """The runtime's processor (the runtime closes it)."""
+    if runtime.processor is None:
+        raise ProcessorError("no processor is configured (REMIT_PROCESSOR)")
+    return runtime.processor
+
+
 def register_command(
     url: Annotated[str, typer.Option("--url", help="The public URL of remit's webhook endpoint.")],
     secret_file: Annotated[
@@ -115,15 +124,14 @@ def register_command(
 ) -> None:
     """Create the webhook endpoint at the processor with exactly the event types remit handles."""
 
-    async def main() -> tuple[StripeObject, str]:
-        runtime = load_runtime()
-        processor = build_processor(runtime.settings, runtime.db, runtime.clock)
+    async def main(runtime: Runtime) -> tuple[StripeObject, str]:
+        processor = processor_of(runtime)
         try:
             existing = endpoints_for(await processor.list_webhook_endpoints(), url)
             if existing and not force:
                 fail(
                     f"endpoint {existing[0]['id']} is already registered for {url}; "
-                    "`remit webhooks check` verifies it (--force registers another)"
+                    f"`{command('webhooks check')}` verifies it (--force registers another)"
                 )
             endpoint = await processor.create_webhook_endpoint(
                 url=url,
@@ -134,13 +142,10 @@ def register_command(
             )
         except ProcessorError as exc:
             fail(f"the processor refused: {exc}")
-        finally:
-            await processor.close()
-            await runtime.close()
         secret = str(endpoint.get("secret") or "")
         return {k: v for k, v in endpoint.items() if k != "secret"}, secret
 
-    endpoint, secret = run_async(main())
+    endpoint, secret = run_with_runtime(main)
     console = Console(stderr=as_json)
     if as_json:
         typer.echo(dumps(endpoint))
@@ -162,7 +167,7 @@ def register_command(
     console.print(
         f"The endpoint's signing secret {where}. Set it as {SECRET_VARIABLE} for every remit process; "
         f"while rotating, list the new one first and keep the old one: {SECRET_VARIABLE}=<new>,<old>. "
-        "Then run `remit webhooks check`.",
+        f"Then run `{command('webhooks check')}`.",
         highlight=False,
         soft_wrap=True,
     )
@@ -182,19 +187,14 @@ def check_command(
 ) -> None:
     """Verify that the registered endpoint, its event types and the configured secret agree; exit 1 if not."""
 
-    async def main() -> CheckResult:
-        runtime = load_runtime()
-        processor = build_processor(runtime.settings, runtime.db, runtime.clock)
+    async def main(runtime: Runtime) -> CheckResult:
         target = url or webhook_url(runtime.settings)
         try:
-            return await check_endpoint(processor, target, list(runtime.settings.stripe_webhook_secret))
+            return await check_endpoint(processor_of(runtime), target, list(runtime.settings.stripe_webhook_secret))
         except ProcessorError as exc:
             fail(f"could not list the processor's webhook endpoints: {exc}")
-        finally:
-            await processor.close()
-            await runtime.close()
 
-    result = run_async(main())
+    result = run_with_runtime(main)
     report: dict[str, Any] = {
         "ok": result.ok,
         "url": result.url,

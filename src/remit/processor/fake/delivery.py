@@ -39,8 +39,11 @@ class SignedEvent:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryResult:
+    """The receiver's answer; ``duplicate`` when remit said it already had the event (nothing new stored)."""
+
     status_code: int | None
     error: str | None = None
+    duplicate: bool = False
 
     @property
     def ok(self) -> bool:
@@ -63,6 +66,14 @@ def refusal_code(response: httpx.Response) -> str | None:
     return code if isinstance(code, str) and _CODE.match(code) else None
 
 
+def is_duplicate(response: httpx.Response) -> bool:
+    """Whether remit's 2xx answer says the event was already stored (``{"duplicate": true}``)."""
+    try:
+        return response.json().get("duplicate") is True
+    except (ValueError, AttributeError):
+        return False
+
+
 class HttpDelivery:
     """POST each event to ``url`` (e.g. ``REMIT_URL`` + ``REMIT_WEBHOOK_PATH``)."""
 
@@ -77,7 +88,9 @@ class HttpDelivery:
                 response = await client.post(self.url, content=event.payload.encode("utf-8"), headers=event.headers())
         except httpx.HTTPError as exc:
             return DeliveryResult(None, type(exc).__name__)
-        return DeliveryResult(response.status_code, None if response.is_success else refusal_code(response))
+        if response.is_success:
+            return DeliveryResult(response.status_code, duplicate=is_duplicate(response))
+        return DeliveryResult(response.status_code, refusal_code(response))
 
 
 class AsgiDelivery(HttpDelivery):
@@ -114,5 +127,6 @@ __all__ = [
     "DeliveryResult",
     "HttpDelivery",
     "SignedEvent",
+    "is_duplicate",
     "refusal_code",
 ]

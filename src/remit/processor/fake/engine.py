@@ -71,12 +71,13 @@ class FakeResponse:
 
 @dataclass(frozen=True, slots=True)
 class Delivered:
-    """What became of one event's delivery."""
+    """What became of one event's delivery (``duplicate``: the receiver already had it)."""
 
     event_id: str
     event_type: str
     status_code: int | None
     error: str | None
+    duplicate: bool = False
 
     @property
     def ok(self) -> bool:
@@ -257,7 +258,7 @@ class FakeEngine:
         for event in events:
             signed = SignedEvent(event.id, event.type, event.payload, stripe_header(event.payload, secret, timestamp))
             result: DeliveryResult = await self.delivery(signed)
-            outcomes.append(Delivered(event.id, event.type, result.status_code, result.error))
+            outcomes.append(Delivered(event.id, event.type, result.status_code, result.error, result.duplicate))
         async with self.db.begin() as conn:
             for outcome in outcomes:
                 await record_delivery(conn, outcome.event_id, status_code=outcome.status_code, ok=outcome.ok, at=now)

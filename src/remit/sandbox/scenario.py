@@ -1,4 +1,4 @@
-"""The demo scenario: a small SaaS's first billing day, driven through the fake processor.
+"""The demo scenario (``remit demo``): a small SaaS's first billing day, driven through the fake processor.
 
 Customers sign up (one through a hosted checkout, others directly), subscribe and pay; one card fails and
 later succeeds after the customer updates it; one customer upgrades; a payment is refunded; another is
@@ -7,7 +7,8 @@ app's seat grant (:mod:`remit.sandbox.seats`, run by ``remit up``) cannot read: 
 letters. Every step goes through :class:`~remit.processor.fake.FakeProcessor`, so the running service
 receives exactly the webhooks Stripe would send for the same story, and its mirror, ledger and webhook store
 — dead-letter queue included — fill with real-looking data. Idempotency keys carry a run id, so running the
-demo twice makes two stories.
+demo twice makes two stories. It lives beside the sandbox host app whose handlers it exercises; the command
+that runs it and prints where to look next is :mod:`remit.cli.demo`.
 """
 
 from __future__ import annotations
@@ -34,12 +35,15 @@ UNREADABLE_SEATS = "twelve"
 class DemoReport:
     """What the scenario did. ``dead_letter_event_ids`` are the processor ids of the events the sandbox's
     seat grant cannot handle (the subscription events of the ``twelve`` seats step), so the demo command can
-    find them in the service's dead-letter queue."""
+    find them in the service's dead-letter queue. ``renews_at`` is when the last of the story's subscriptions
+    that go on reaches the end of its first period (unix time on the fake's clock): "a month later" is a
+    calendar month, so the demo says how far to move the clock instead of assuming 30 days."""
 
     run_id: str
     steps: list[DemoStep] = field(default_factory=list)
     deliveries: list[Delivered] = field(default_factory=list)
     dead_letter_event_ids: list[str] = field(default_factory=list)
+    renews_at: int | None = None
 
     def add(self, what: str, *ids: str) -> None:
         self.steps.append(DemoStep(what, list(ids)))
@@ -167,6 +171,9 @@ async def run_demo(fake: FakeProcessor) -> DemoReport:
     await fake.cancel_subscription(grace_sub["id"], at_period_end=True, idempotency_key=key())
     report.add("asked to cancel at the end of the period", grace_sub["id"])
 
+    ongoing = [done["subscription"], linus_sub["id"], katherine_sub["id"], margaret_sub["id"], alan_sub["id"]]
+    period_ends = [int((await fake.retrieve_subscription(str(sub)))["current_period_end"]) for sub in ongoing]
+    report.renews_at = max(period_ends)
     report.deliveries = await _events_since(fake, seen)
     return report
 

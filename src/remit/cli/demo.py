@@ -1,0 +1,244 @@
+"""``remit demo``: the sandbox scenario (:mod:`remit.sandbox.scenario`) against the running ``remit up``, and
+where to look next.
+
+The command is a newcomer's first contact, so everything it prints must hold: it refuses to report success
+when the service that accepted its webhooks stores them in another database (another directory's
+``./remit.db``), it delivers first what an interrupted run left undelivered, a Ctrl-C names the command that
+delivers the rest, and every line under "where to look next" runs as printed (:func:`next_steps`): the
+``remit`` command as this shell reaches it (:mod:`remit.cli.hints`), ``--url`` when the demo was given one,
+the clock moved by the calendar month the subscriptions actually renew after, and a read-API token that
+comes from the environment rather than from the screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import httpx
+import typer
+from rich.console import Console
+
+from remit.cli.fake import UrlOption, delivered_to, delivery_failure_message, url_option, with_engine
+from remit.cli.hints import command
+from remit.cli.output import fail
+from remit.processor.fake.clock import unix
+from remit.processor.fake.engine import Delivered, FakeEngine
+from remit.processor.fake.processor import FakeProcessor
+from remit.runtime import Runtime
+from remit.sandbox.scenario import UNREADABLE_SEATS, DemoReport, run_demo
+from remit.webhooks.dead_letters import by_processor_event_ids
+from remit.webhooks.events import EventStatus
+
+#: How long ``remit demo`` waits for the service to dispatch the events it expects to be dead-lettered.
+DEAD_LETTER_WAIT_S = 15.0
+#: The exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED_EXIT_CODE = 130
+DAY_S = 86_400
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``demo`` to the root ``app``."""
+    root.command("demo")(demo_command)
+
+
+async def service_answers(base_url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            response = await client.get(base_url.rstrip("/") + "/health")
+    except httpx.HTTPError:
+        return False
+    return response.status_code < 500
+
+
+@dataclass(frozen=True)
+class DeadLetterCheck:
+    """What became, in the service, of the events the demo expects to be dead-lettered: the rows that are
+    ``dead``, and those that ended otherwise (``processed``: the service runs without the sandbox host app)."""
+
+    dead: list[int] = field(default_factory=list)
+    not_dead: list[int] = field(default_factory=list)
+
+    @property
+    def sandbox_missing(self) -> bool:
+        return bool(self.not_dead) and not self.dead
+
+
+async def check_dead_letters(
+    runtime: Runtime, event_ids: Sequence[str], *, timeout: float = DEAD_LETTER_WAIT_S
+) -> DeadLetterCheck | None:
+    """Wait (up to ``timeout``) until the service has dispatched every one of ``event_ids`` to an end
+    (``dead`` or ``processed``); None when it has not by then (a slow worker, or none running)."""
+    if not event_ids:
+        return None
+    ended = {EventStatus.DEAD, EventStatus.PROCESSED}
+    deadline = time.monotonic() + timeout
+    while True:
+        async with runtime.db.connect() as conn:
+            events = await by_processor_event_ids(conn, event_ids)
+        if len(events) == len(set(event_ids)) and all(e.status in ended for e in events):
+            return DeadLetterCheck(
+                dead=[e.id for e in events if e.status is EventStatus.DEAD],
+                not_dead=[e.id for e in events if e.status is not EventStatus.DEAD],
+            )
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(0.25)
+
+
+def days_until(moment: int | None, now: int) -> int:
+    """Whole days from ``now`` until ``moment`` (unix seconds), rounded up, at least one (pure)."""
+    if moment is None:
+        return 31
+    return max(1, math.ceil((moment - now) / DAY_S))
+
+
+def _aligned(cmd: str, comment: str) -> str:
+    return f"{cmd:<44} # {comment}"
+
+
+def next_steps(
+    base_url: str,
+    has_tokens: bool,
+    dead_letters: DeadLetterCheck | None = None,
+    subscription_id: str | None = None,
+    *,
+    url: str | None = None,
+    renewal_days: int = 31,
+) -> list[str]:
+    """Where to look after the demo (pure, so a test can run every command it names).
+
+    ``dead_letters`` (what :func:`check_dead_letters` found) turns the generic ``remit webhooks show ID`` into
+    the dead letters of this run, with how to fix the seats of ``subscription_id`` and replay them. ``url``
+    (the demo's ``--url``) goes on the fake commands that deliver, so they deliver to the same service;
+    ``renewal_days`` is how far the clock must move for the story's subscriptions to renew.
+    """
+    auth = ' -H "Authorization: Bearer $TOKEN"'
+    base = base_url.rstrip("/")
+    api = base + "/api/v1/billing"
+    token_hint = (
+        [_aligned('export TOKEN="${REMIT_SERVICE_TOKENS%%,*}"', "the read API's bearer token: your first one")]
+        if has_tokens
+        else [
+            "# the read API needs a bearer token: ./scripts/run printed one (export TOKEN=...); with remit up",
+            "# alone, start it with REMIT_SERVICE_TOKENS=<token> and export TOKEN=<token> here",
+        ]
+    )
+    if dead_letters is not None and dead_letters.dead:
+        shows = [
+            _aligned(command("webhooks show", str(row_id)), "a dead letter of this run: which handler, and why")
+            for row_id in dead_letters.dead
+        ]
+        sub = subscription_id or "SUB_ID"
+        fix = [
+            "# fix the seats at the (fake) processor, then replay: the seat grant reads them anew",
+            f"curl -X POST {base}/fake/v1/subscriptions/{sub} -H 'Authorization: Bearer sk_test_demo' "
+            "-d 'metadata[seats]=12'",
+            _aligned(command("webhooks replay --status dead"), "runs only the handlers that had not worked, once"),
+        ]
+    else:
+        shows = [_aligned(command("webhooks show ID"), "one event: handler results and its last error")]
+        fix = []
+        if dead_letters is not None and dead_letters.sandbox_missing:
+            fix = [
+                "# the seats subscription was processed, not dead-lettered: this service runs without the",
+                "# sandbox host app (remit up loads it on the fake processor when REMIT_JOB_MODULES is empty)",
+            ]
+    return [
+        _aligned(command("webhooks list"), "every event the service received"),
+        _aligned(command("webhooks list --status dead"), "the dead-letter queue"),
+        *shows,
+        *fix,
+        _aligned(command("fake events"), "what the fake processor sent, and how delivery went"),
+        _aligned(
+            command("fake clock advance", f"{renewal_days}d", *url_option(url)),
+            "a month later: the subscriptions renew",
+        ),
+        *token_hint,
+        f"curl{auth} {api}/customers",
+        f"curl{auth} {api}/subscriptions",
+        f"curl{auth} {api}/invoices",
+        f"curl{auth} {api}/charges",
+        f"curl{auth} '{api}/webhook-events?status=processed'",
+    ]
+
+
+@dataclass
+class DemoRun:
+    """What the command found: the scenario's report, where it ran, and what it checked afterwards."""
+
+    report: DemoReport
+    base_url: str
+    has_tokens: bool
+    leftovers: list[Delivered]
+    dead_letters: DeadLetterCheck | None
+    renewal_days: int
+
+
+def demo_command(url: UrlOption = None) -> None:
+    """Drive a scenario through the fake processor against the running service: sign-ups, subscriptions,
+    payments, a declined card that later succeeds, an upgrade, a refund, a dispute, and seats metadata the
+    sandbox host app cannot read (a dead letter)."""
+
+    async def act(engine: FakeEngine, runtime: Runtime) -> DemoRun:
+        base = url or runtime.settings.url
+        if runtime.settings.processor != "fake":
+            fail("remit demo runs on the fake processor (REMIT_PROCESSOR=fake)")
+        await runtime.db.ping()  # a database that is down is exit 3, whatever the service does
+        if not await service_answers(base):
+            fail(f"nothing answers at {base}; start the service first with `{command('up')}` (or pass --url)")
+        leftovers = await engine.redeliver()  # what an interrupted run (or a service that was down) left
+        report = await run_demo(FakeProcessor(engine))
+        outcomes, target, mismatch = await delivered_to(runtime, [*leftovers, *report.deliveries], url)
+        if mismatch:
+            fail(mismatch)
+        failed = delivery_failure_message(outcomes, target, command("fake deliver", *url_option(url)))
+        if failed:
+            fail(failed)
+        dead_letters = await check_dead_letters(runtime, report.dead_letter_event_ids)
+        days = days_until(report.renews_at, unix(await engine.now()))
+        return DemoRun(report, base, bool(runtime.settings.service_tokens), leftovers, dead_letters, days)
+
+    try:
+        run = with_engine(url, act)
+    except KeyboardInterrupt:
+        fail(
+            "interrupted: the events the demo caused but did not deliver are kept by the fake processor; "
+            f"`{command('fake deliver', *url_option(url))}` sends them (the next remit demo does too)",
+            code=INTERRUPTED_EXIT_CODE,
+        )
+    print_run(run, url)
+
+
+def print_run(run: DemoRun, url: str | None) -> None:
+    report = run.report
+    console = Console(soft_wrap=True)  # a wrapped command line would not run when copied
+    console.print(f"[bold]remit demo[/bold] (run {report.run_id}) against {run.base_url}", highlight=False)
+    if run.leftovers:
+        console.print(f"  • delivered {len(run.leftovers)} event(s) an earlier run left undelivered", highlight=False)
+    for step in report.steps:
+        console.print(f"  • {step.what}: {', '.join(step.ids)}", highlight=False, markup=False)
+    console.print(f"{len(report.deliveries)} webhooks sent, {len(report.deliveries)} accepted", highlight=False)
+    console.print("[bold]where to look next[/bold]")
+    seats_step = next((step for step in report.steps if repr(UNREADABLE_SEATS) in step.what), None)
+    subscription_id = seats_step.ids[-1] if seats_step and seats_step.ids else None
+    lines = next_steps(
+        run.base_url, run.has_tokens, run.dead_letters, subscription_id, url=url, renewal_days=run.renewal_days
+    )
+    for line in lines:
+        console.print(f"  {line}", highlight=False, markup=False)  # `metadata[seats]` is no tag
+
+
+__all__ = [
+    "DeadLetterCheck",
+    "check_dead_letters",
+    "days_until",
+    "demo_command",
+    "next_steps",
+    "print_run",
+    "register",
+    "service_answers",
+]

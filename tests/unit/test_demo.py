@@ -1,0 +1,113 @@
+"""``remit demo``'s printed guidance (pure): every line under "where to look next" runs as printed."""
+
+from __future__ import annotations
+
+import shlex
+
+import click
+import pytest
+import typer.main
+
+from remit.cli import app as remit_app
+from remit.cli import hints
+from remit.cli.demo import DeadLetterCheck, days_until, next_steps
+from remit.cli.fake import world_mismatch_message
+from remit.processor.fake.engine import Delivered
+
+
+@pytest.fixture(autouse=True)
+def plain_remit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hints name ``remit`` as this shell reaches it; these tests pin it to the plain name."""
+    monkeypatch.setattr(hints, "remit_command", lambda: "remit")
+
+
+def parses(argv: list[str]) -> None:
+    """Parse ``argv`` (after ``remit``) as the CLI would, without running it: an unknown command or option
+    raises a usage error."""
+    group: click.Command = typer.main.get_command(remit_app)
+    ctx = group.make_context("remit", list(argv), resilient_parsing=False)
+    while isinstance(group, click.Group):
+        name, sub, rest = group.resolve_command(ctx, ctx.protected_args + ctx.args)
+        assert sub is not None, name
+        ctx = sub.make_context(name, rest, parent=ctx)
+        group = sub
+
+
+def remit_lines(lines: list[str]) -> list[list[str]]:
+    return [shlex.split(line.split("#")[0])[1:] for line in lines if line.startswith("remit ")]
+
+
+def test_next_steps_point_at_real_commands_and_endpoints() -> None:
+    lines = next_steps("http://127.0.0.1:8000/", has_tokens=True)
+    assert any(line.startswith("remit webhooks list") for line in lines)
+    assert any("Authorization: Bearer $TOKEN" in line and line.endswith("/api/v1/billing/customers") for line in lines)
+    for argv in remit_lines(lines):
+        parses(argv)
+
+
+def test_with_tokens_in_the_environment_the_token_comes_from_it_not_from_the_screen() -> None:
+    lines = next_steps("http://127.0.0.1:8000", has_tokens=True)
+    assert any(line.startswith('export TOKEN="${REMIT_SERVICE_TOKENS%%,*}"') for line in lines)
+
+
+def test_next_steps_without_tokens_say_how_to_get_one() -> None:
+    lines = next_steps("http://127.0.0.1:8000", has_tokens=False)
+    assert any("REMIT_SERVICE_TOKENS" in line for line in lines)
+    assert any("./scripts/run printed one" in line for line in lines)
+    assert all("Authorization: Bearer" in line for line in lines if line.startswith("curl"))
+
+
+def test_next_steps_name_this_runs_dead_letters_and_how_to_fix_them() -> None:
+    lines = next_steps(
+        "http://127.0.0.1:8000",
+        has_tokens=True,
+        dead_letters=DeadLetterCheck(dead=[41, 43]),
+        subscription_id="sub_fake000004",
+    )
+    assert any(line.startswith("remit webhooks list --status dead") for line in lines)
+    assert [line.split("#")[0].strip() for line in lines if line.startswith("remit webhooks show")] == [
+        "remit webhooks show 41",
+        "remit webhooks show 43",
+    ]
+    fix = next(line for line in lines if "metadata[seats]" in line)
+    assert fix.startswith("curl -X POST http://127.0.0.1:8000/fake/v1/subscriptions/sub_fake000004 ")
+    assert any(line.startswith("remit webhooks replay --status dead") for line in lines)
+    for argv in remit_lines(lines):
+        parses(argv)
+
+
+def test_next_steps_without_dead_letters_point_at_show_id_and_say_why() -> None:
+    generic = next_steps("http://127.0.0.1:8000", has_tokens=True)
+    assert any(line.startswith("remit webhooks show ID") for line in generic)
+    assert not any("metadata[seats]" in line for line in generic)
+    missing = next_steps("http://127.0.0.1:8000", has_tokens=True, dead_letters=DeadLetterCheck(not_dead=[41]))
+    assert any("REMIT_JOB_MODULES" in line for line in missing)
+
+
+def test_a_demo_given_a_url_prints_fake_commands_that_deliver_there_too() -> None:
+    lines = next_steps("http://127.0.0.1:8765", has_tokens=True, url="http://127.0.0.1:8765", renewal_days=31)
+    advance = next(argv for argv in remit_lines(lines) if argv[:3] == ["fake", "clock", "advance"])
+    assert advance == ["fake", "clock", "advance", "31d", "--url", "http://127.0.0.1:8765"]
+    parses(advance)
+
+
+def test_a_month_later_is_the_next_renewal_not_thirty_days() -> None:
+    created = 1_764_547_200  # 2025-12-01T00:00Z: December has 31 days
+    renews = 1_767_225_600  # 2026-01-01T00:00Z
+    assert days_until(renews, created) == 31
+    assert days_until(renews, created + 5) == 31  # a few seconds later still reaches it
+    assert days_until(renews - 3600, created) == 31  # rounded up, never short of it
+    lines = next_steps("http://127.0.0.1:8000", has_tokens=True, renewal_days=days_until(renews, created))
+    assert any(line.startswith("remit fake clock advance 31d ") for line in lines)
+
+
+def test_a_service_on_another_database_is_named_not_reported_as_success() -> None:
+    accepted = [Delivered("evt_1", "customer.created", 200, None, duplicate=True), Delivered("evt_2", "x", 200, None)]
+    message = world_mismatch_message(accepted, set(), "http://127.0.0.1:8000/webhooks/stripe", "sqlite file /a/b.db")
+    assert message is not None
+    assert "2 of them are not in this command's database (sqlite file /a/b.db)" in message
+    assert "called 1 of them duplicates" in message
+    assert "DATABASE_URL" in message
+    assert world_mismatch_message(accepted, {"evt_1", "evt_2"}, "u", "d") is None
+    refused = [Delivered("evt_3", "x", 400, "signature_invalid")]
+    assert world_mismatch_message(refused, set(), "u", "d") is None  # refusals are reported on their own
