@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -89,7 +91,13 @@ class Endpoints:
 
     @property
     def docs(self) -> str:
+        """The interactive API documentation (Swagger UI)."""
         return f"{self.base_url}/docs"
+
+    @property
+    def openapi(self) -> str:
+        """The OpenAPI document itself."""
+        return f"{self.base_url}/openapi.json"
 
 
 def served_settings(settings: Settings, host: str, port: int) -> Settings:
@@ -108,6 +116,31 @@ def display_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on ``host``:``port`` (checked before migrating, so a second
+    ``remit up`` says so at once instead of after start-up); port 0 is never in use."""
+    if port == 0:
+        return False
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror:
+        return False  # a host that does not resolve: uvicorn says so when it binds
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is not "in use"
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def free_port_near(host: str, port: int, tries: int = 20) -> int | None:
+    """The first port after ``port`` that nothing listens on (for the hint of a port in use)."""
+    return next((p for p in range(port + 1, min(port + 1 + tries, 65536)) if not port_in_use(host, p)), None)
+
+
 # --- migrations ---------------------------------------------------------------------------------------------
 
 
@@ -120,7 +153,10 @@ def migrate_database(database_url: str, revision: str = "head") -> str | None:
         after = migrate.current_revision(engine)
     finally:
         engine.dispose()
-    log.info("database migrated", extra={"from_revision": before or "base", "to_revision": after or "base"})
+    if before == after:  # the routine start of a service whose schema is current: nothing to tell
+        log.debug("database schema up to date", extra={"revision": after or "base"})
+    else:
+        log.info("database migrated", extra={"from_revision": before or "base", "to_revision": after or "base"})
     return after
 
 
@@ -363,7 +399,9 @@ __all__ = [
     "build_server",
     "database_is_migrated",
     "default_worker",
+    "free_port_near",
     "migrate_database",
+    "port_in_use",
     "prepare_database",
     "run",
     "served_settings",

@@ -250,20 +250,22 @@ def test_sigterm_while_waiting_for_the_database_exits_zero(tmp_path: Path) -> No
         assert stop(proc) == 0
 
 
-def test_a_port_already_in_use_stops_the_worker_and_exits_non_zero(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'busy.db'}"
+def test_a_second_up_on_a_busy_port_says_so_before_migrating(tmp_path: Path) -> None:
+    database = tmp_path / "busy.db"
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
             [REMIT, "up", "--port", str(port)],
-            env=remit_env(url),
+            env=remit_env(f"sqlite:///{database}"),
             cwd=tmp_path,
             capture_output=True,
             text=True,
             timeout=60,
         )
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "remit is up" not in result.stdout
-    assert '"worker stopped"' in result.stderr
+    assert f"port {port} in use on 127.0.0.1; pass --port" in result.stderr
+    assert '"database migrated"' not in result.stderr
+    assert not database.exists()  # it stopped before migrating

@@ -6,9 +6,11 @@ import typer
 from rich.console import Console
 
 from remit import service
+from remit.cli.hints import command
 from remit.cli.output import fail, load_settings_or_exit, print_list, run_async
 from remit.config import Settings, load_settings
 from remit.db.engine import is_unavailable_error
+from remit.db.location import describe
 from remit.errors import ConfigurationError
 from remit.telemetry.logging import configure_logging
 
@@ -18,24 +20,33 @@ ACCESS_LOG_OPTION = typer.Option(False, "--access-log", help="Log one line per H
 
 
 def _print_where_to_look(
-    endpoints: service.Endpoints, *, with_worker: bool, sandbox: bool = False, default_url: bool = True
+    endpoints: service.Endpoints,
+    database_url: str,
+    *,
+    with_worker: bool,
+    sandbox: bool = False,
+    default_url: bool = True,
 ) -> None:
-    console = Console()
+    console = Console(soft_wrap=True)  # a hint wrapped onto two lines would not run when copied
     what = "API, worker and scheduler" if with_worker else "API"
     console.print(f"[bold green]remit is up[/bold green] ({what}) on {endpoints.base_url}", highlight=False)
+    console.print(f"  database {describe(database_url)}", highlight=False, markup=False)
     console.print(f"  health   {endpoints.health}", highlight=False)
     console.print(f"  metrics  {endpoints.metrics}", highlight=False)
-    console.print(f"  API docs {endpoints.docs}", highlight=False)
+    console.print(f"  API docs {endpoints.docs} (the document: {endpoints.openapi})", highlight=False)
     if sandbox:
-        demo = "remit demo" if default_url else f"remit demo --url {endpoints.base_url}"
+        demo = command("demo") if default_url else command("demo --url", endpoints.base_url)
         console.print(f"  sandbox  fake processor + the sandbox host app's handlers · try {demo}", highlight=False)
-    console.print("  next     remit doctor · remit queues · remit jobs list · Ctrl+C to stop", highlight=False)
+    console.print(
+        f"  next     {command('doctor')} · {command('queues')} · {command('jobs list')} · Ctrl+C to stop",
+        highlight=False,
+    )
 
 
 def migrate_command(
     revision: str = typer.Option("head", "--revision", help="Target revision (default: the newest)."),
 ) -> None:
-    """Bring the database schema up to date (``remit up`` does this too)."""
+    """Bring the database schema up to date (remit up does this too)."""
     settings = load_settings_or_exit()
     try:
         reached = service.migrate_database(settings.database_url, revision)
@@ -49,9 +60,17 @@ def migrate_command(
     Console().print(f"database at revision {reached or 'base'}", highlight=False)
 
 
+def refuse_a_busy_port(host: str, port: int) -> None:
+    """Exit 2 before migrating or serving when ``host``:``port`` is taken (another ``remit up``, say)."""
+    if service.port_in_use(host, port):
+        free = service.free_port_near(host, port)
+        fail(f"port {port} in use on {service.display_host(host)}; pass --port {free or 'PORT'}", code=2)
+
+
 def serve_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: bool = ACCESS_LOG_OPTION) -> None:
-    """Serve the HTTP API only; run workers with ``remit worker`` (scale each on its own)."""
+    """Serve the HTTP API only; run workers with remit worker (scale each on its own)."""
     settings = service.served_settings(load_settings_or_exit(), host, port)
+    refuse_a_busy_port(host, port)
     code = run_async(
         service.run(
             settings,
@@ -60,7 +79,7 @@ def serve_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: 
             with_worker=False,
             run_migrations=False,
             access_log=access_log,
-            on_started=lambda endpoints: _print_where_to_look(endpoints, with_worker=False),
+            on_started=lambda endpoints: _print_where_to_look(endpoints, settings.database_url, with_worker=False),
         )
     )
     raise typer.Exit(code)
@@ -74,6 +93,7 @@ def up_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: boo
     from remit import sandbox
 
     settings = service.served_settings(load_settings_or_exit(), host, port)
+    refuse_a_busy_port(host, port)
     with_sandbox = sandbox.applies(settings)
     code = run_async(
         service.run(
@@ -85,6 +105,7 @@ def up_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: boo
             access_log=access_log,
             on_started=lambda endpoints: _print_where_to_look(
                 endpoints,
+                settings.database_url,
                 with_worker=True,
                 sandbox=with_sandbox,
                 default_url=endpoints.base_url == Settings.model_fields["url"].default,
