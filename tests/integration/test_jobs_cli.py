@@ -136,3 +136,42 @@ def test_enqueue_by_name(cli, db_url):
     assert cli("jobs", "enqueue", "test.noop", "--args", "[1]").exit_code == 1
     assert cli("jobs", "enqueue", "unknown.job").exit_code == 1
     assert cli("jobs", "enqueue", "unknown.job", "--queue", "elsewhere").exit_code == 0
+
+
+def test_pausing_a_queue_nobody_knows_is_a_usage_error_naming_the_known_ones(cli, db_url):
+    result = cli("queues", "pause", "NOSUCH")
+    assert result.exit_code == 2, result.output
+    assert "no queue 'NOSUCH'" in result.output
+    assert "remit_webhooks" in result.output
+    assert "test_default" in result.output
+    assert cli("queues", "resume", "NOSUCH").exit_code == 2
+    names = [row["name"] for row in json.loads(cli("queues", "--json").stdout)]
+    assert "NOSUCH" not in names  # no phantom queue
+
+
+def test_a_queue_is_paused_by_its_configured_key_under_its_stored_name(db_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("REMIT_QUEUES", "remit_webhooks=billing_hooks:3")
+    runner = CliRunner()
+    result = runner.invoke(app, ["queues", "pause", "remit_webhooks"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "queue billing_hooks paused"
+
+
+def test_a_bad_state_is_a_usage_error_like_a_bad_webhook_status(cli, db_url):
+    bad = cli("jobs", "list", "--state", "bogus")
+    assert bad.exit_code == 2, bad.output
+    assert "--state" in bad.output
+    assert "discarded" in bad.output
+    assert cli("webhooks", "list", "--status", "bogus").exit_code == 2
+
+
+def test_a_listing_cut_at_its_limit_says_there_are_more(cli, db_url):
+    _seed(db_url, "available", "available", "available")
+    cut = cli("jobs", "list", "--limit", "2", "--json")
+    assert cut.exit_code == 0, cut.output
+    assert len(json.loads(cut.stdout)) == 2  # stdout stays one JSON array
+    assert "there are more" in cut.stderr
+    whole = cli("jobs", "list", "--limit", "3", "--json")
+    assert len(json.loads(whole.stdout)) == 3
+    assert "there are more" not in whole.stderr

@@ -108,13 +108,15 @@ def next_steps(
     *,
     url: str | None = None,
     renewal_days: int = 31,
+    example_id: int | None = None,
 ) -> list[str]:
     """Where to look after the demo (pure, so a test can run every command it names).
 
     ``dead_letters`` (what :func:`check_dead_letters` found) turns the generic ``remit webhooks show ID`` into
     the dead letters of this run, with how to fix the seats of ``subscription_id`` and replay them. ``url``
     (the demo's ``--url``) goes on the fake commands that deliver, so they deliver to the same service;
-    ``renewal_days`` is how far the clock must move for the story's subscriptions to renew.
+    ``renewal_days`` is how far the clock must move for the story's subscriptions to renew; ``example_id``
+    (a stored event of this run) makes ``remit webhooks show`` a command that runs as printed.
     """
     auth = ' -H "Authorization: Bearer $TOKEN"'
     base = base_url.rstrip("/")
@@ -140,7 +142,8 @@ def next_steps(
             _aligned(command("webhooks replay --status dead"), "runs only the handlers that had not worked, once"),
         ]
     else:
-        shows = [_aligned(command("webhooks show ID"), "one event: handler results and its last error")]
+        show = command("webhooks show", str(example_id)) if example_id is not None else command("webhooks show ID")
+        shows = [_aligned(show, "one event: handler results and its last error")]
         fix = []
         if dead_letters is not None and dead_letters.sandbox_missing:
             fix = [
@@ -176,6 +179,7 @@ class DemoRun:
     leftovers: list[Delivered]
     dead_letters: DeadLetterCheck | None
     renewal_days: int
+    example_id: int | None = None
 
 
 def demo_command(url: UrlOption = None) -> None:
@@ -200,7 +204,10 @@ def demo_command(url: UrlOption = None) -> None:
             fail(failed)
         dead_letters = await check_dead_letters(runtime, report.dead_letter_event_ids)
         days = days_until(report.renews_at, unix(await engine.now()))
-        return DemoRun(report, base, bool(runtime.settings.service_tokens), leftovers, dead_letters, days)
+        async with runtime.db.connect() as conn:
+            last = await by_processor_event_ids(conn, [outcomes[-1].event_id]) if outcomes else []
+        example = last[0].id if last else None
+        return DemoRun(report, base, bool(runtime.settings.service_tokens), leftovers, dead_letters, days, example)
 
     try:
         run = with_engine(url, act)
@@ -226,7 +233,13 @@ def print_run(run: DemoRun, url: str | None) -> None:
     seats_step = next((step for step in report.steps if repr(UNREADABLE_SEATS) in step.what), None)
     subscription_id = seats_step.ids[-1] if seats_step and seats_step.ids else None
     lines = next_steps(
-        run.base_url, run.has_tokens, run.dead_letters, subscription_id, url=url, renewal_days=run.renewal_days
+        run.base_url,
+        run.has_tokens,
+        run.dead_letters,
+        subscription_id,
+        url=url,
+        renewal_days=run.renewal_days,
+        example_id=run.example_id,
     )
     for line in lines:
         console.print(f"  {line}", highlight=False, markup=False)  # `metadata[seats]` is no tag

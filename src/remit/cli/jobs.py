@@ -21,6 +21,8 @@ from remit.runtime import Runtime
 from remit.webhooks.held import release_held
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
+#: Exit code for a command line naming something that does not exist (as Click exits on a usage error).
+USAGE_EXIT_CODE = 2
 ActorOption = Annotated[str | None, typer.Option("--actor", help="Who is acting (default: operator:$USER).")]
 
 
@@ -108,11 +110,22 @@ def queues_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 
 def _set_paused(name: str, paused: bool, actor: str | None) -> None:
-    async def main(runtime: Runtime) -> None:
-        await admin.set_paused(runtime.db, queues.resolve(name), paused, now=runtime.clock.now(), actor=_actor(actor))
+    """Pause or resume a queue that exists: one configured (by key or name) or one that has jobs. A name
+    nobody knows exits 2 naming the known queues, instead of pausing a queue no job will ever use."""
 
-    run_with_runtime(main)
-    typer.echo(f"queue {queues.resolve(name)} {'paused' if paused else 'resumed'}")
+    async def main(runtime: Runtime) -> str | list[str]:
+        configured = {spec.name: spec.concurrency for spec in runtime.settings.queues.values()}
+        known = [stats.name for stats in await admin.queue_stats(runtime.db, runtime.clock.now(), configured)]
+        target = runtime.settings.queues[name].name if name in runtime.settings.queues else name
+        if target not in known:
+            return known
+        await admin.set_paused(runtime.db, target, paused, now=runtime.clock.now(), actor=_actor(actor))
+        return target
+
+    outcome = run_with_runtime(main)
+    if isinstance(outcome, list):
+        fail(f"no queue {name!r}; the queues are: {', '.join(outcome)}", code=USAGE_EXIT_CODE)
+    typer.echo(f"queue {outcome} {'paused' if paused else 'resumed'}")
 
 
 def pause_command(name: str, actor: ActorOption = None) -> None:
@@ -125,26 +138,36 @@ def resume_command(name: str, actor: ActorOption = None) -> None:
     _set_paused(name, False, actor)
 
 
+STATES = ", ".join(state.value for state in JobState)
+
+
+def parse_state(value: str | None) -> str | None:
+    """``--state``: one of the job states, else a usage error (exit 2) naming them."""
+    if value is not None and value not in {state.value for state in JobState}:
+        raise typer.BadParameter(f"unknown state {value!r}; one of {STATES}", param_hint="'--state'")
+    return value
+
+
 def list_command(
     queue: Annotated[str | None, typer.Option(help="Only this queue.")] = None,
-    state: Annotated[str | None, typer.Option(help="Only this state.")] = None,
+    state: Annotated[str | None, typer.Option(help=f"Only this state: {STATES}.")] = None,
     name: Annotated[str | None, typer.Option(help="Only jobs of this name.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many, newest first.")] = 50,
     as_json: JsonOption = False,
 ) -> None:
     """List jobs, newest first."""
-    if state is not None and state not in {s.value for s in JobState}:
-        fail(f"unknown state {state!r}; one of {', '.join(s.value for s in JobState)}")
+    state = parse_state(state)
 
     async def main(runtime: Runtime) -> list[dict[str, Any]]:
-        found = await admin.list_jobs(runtime.db, queue=queue, state=state, name=name, limit=limit)
+        found = await admin.list_jobs(runtime.db, queue=queue, state=state, name=name, limit=limit + 1)
         return [job.to_json() for job in found]
 
     rows = run_with_runtime(main)
     for row in rows:
         row["last_error"] = row["errors"][-1]["type"] if row["errors"] else None
     print_list(
-        rows,
+        rows[:limit],
+        more=len(rows) > limit,
         as_json=as_json,
         title="jobs",
         columns=[

@@ -35,7 +35,13 @@ app = typer.Typer(help="Stored webhook events: list, show, replay, prune, releas
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ActorOption = Annotated[str | None, typer.Option("--actor", help="Who is acting (default: operator:$USER).")]
-StatusOption = Annotated[str | None, typer.Option("--status", help="Only this status.")]
+StatusOption = Annotated[
+    str | None, typer.Option("--status", help=f"Only this status: {', '.join(s.value for s in EventStatus)}.")
+]
+ReplayStatusOption = Annotated[
+    str | None,
+    typer.Option("--status", help=f"Replay events of this status: {' or '.join(sorted(REPLAYABLE))} (default dead)."),
+]
 TypeOption = Annotated[str | None, typer.Option("--type", help="Event type or pattern, e.g. 'invoice.*'.")]
 SinceOption = Annotated[
     str | None,
@@ -121,13 +127,13 @@ def list_command(
     async def main(runtime: Runtime) -> list[dict[str, Any]]:
         event_filter = _filter(status, type_pattern, since, runtime.clock.now())
         async with runtime.db.connect() as conn:
-            events = await list_events(conn, event_filter, limit=limit)
+            events = await list_events(conn, event_filter, limit=limit + 1)
         return [event.to_json() for event in events]
 
     rows = _run(main)
     for row in rows:
         row["error"] = (row["last_error"] or {}).get("type")
-    print_list(rows, as_json=as_json, columns=LIST_COLUMNS, title="webhook events")
+    print_list(rows[:limit], more=len(rows) > limit, as_json=as_json, columns=LIST_COLUMNS, title="webhook events")
 
 
 @app.command("show")
@@ -156,7 +162,7 @@ def show_command(
 @app.command("replay")
 def replay_command(
     event_row_id: Annotated[int | None, typer.Argument(metavar="[ID]", help="One event to replay.")] = None,
-    status: StatusOption = None,
+    status: ReplayStatusOption = None,
     type_pattern: TypeOption = None,
     since: SinceOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be replayed; change nothing.")] = False,
