@@ -6,6 +6,11 @@ deep queue with no live worker explains late webhooks. A step whose premise fail
 rather than as a second, misleading failure. Configuration is reported as set/unset per variable, never with
 a value. The process is healthy (exit 0) only when no step failed; warnings (a paused queue, an old job) are
 shown but do not fail it.
+
+The database is named as it resolved (a SQLite file by its absolute path, a server URL with its password
+hidden), and a SQLite file that does not exist is reported rather than created: the default ``./remit.db`` is
+relative to the working directory. Discarded jobs are counted only while their work was not done again (a
+replayed dead letter's fresh dispatch redoes it), so a fixed and replayed dead letter stops showing here.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from remit.cli.hints import command
 from remit.config import Settings, field_env_names, load_settings
 from remit.db import migrate
-from remit.errors import ConfigurationError
+from remit.db.location import describe, missing_sqlite_file
+from remit.errors import ConfigurationError, DatabaseUnavailable
 from remit.runtime import Runtime
 
 log = logging.getLogger("remit.doctor")
@@ -114,8 +121,20 @@ async def _bounded(step: Callable[[], Awaitable[Check]], name: str) -> Check:
 
 
 async def database_check(runtime: Runtime) -> Check:
-    await runtime.db.ping()
-    return Check("database", Status.OK, f"{runtime.db.dialect} reachable", {"dialect": runtime.db.dialect})
+    """Whether the database answers, naming it (a SQLite path is resolved against the working directory, so
+    the operator sees which file this is); a SQLite file that does not exist is reported, never created."""
+    where = describe(runtime.db.url)
+    data = {"dialect": runtime.db.dialect, "database": where}
+    missing = missing_sqlite_file(runtime.db.url)
+    if missing is not None:
+        detail = f"no database file at {missing} (DATABASE_URL's default ./remit.db is relative to this directory)"
+        return Check("database", Status.FAIL, detail, data)
+    try:
+        await runtime.db.ping()
+    except DatabaseUnavailable as exc:
+        cause = type(exc.__cause__ or exc).__name__
+        return Check("database", Status.FAIL, f"{where} unreachable ({cause})", data)
+    return Check("database", Status.OK, f"{where} reachable", data)
 
 
 async def migrations_check(runtime: Runtime) -> Check:
@@ -125,7 +144,7 @@ async def migrations_check(runtime: Runtime) -> Check:
     data = {"current": current, "head": head}
     if current == head:
         return Check("migrations", Status.OK, f"at head ({head})", data)
-    return Check("migrations", Status.FAIL, f"at {current or 'base'}, head is {head}: run `remit migrate`", data)
+    return Check("migrations", Status.FAIL, f"at {current or 'base'}, head is {head}: run `{command('migrate')}`", data)
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -137,6 +156,7 @@ async def queues_check(runtime: Runtime) -> Check:
 
     configured = {spec.name: spec.concurrency for spec in runtime.settings.queues.values()}
     stats = await _maybe_await(admin.queue_stats(runtime.db, runtime.clock.now(), configured))
+    not_redone = await admin.discarded_not_redone(runtime.db)
     rows = [
         {
             "name": s.name,
@@ -144,7 +164,7 @@ async def queues_check(runtime: Runtime) -> Check:
             "scheduled": s.scheduled,
             "executing": s.executing,
             "retryable": s.retryable,
-            "discarded": s.discarded,
+            "discarded": not_redone.get(s.name, 0),
             "oldest_available_age_s": s.oldest_available_age_s,
             "paused": s.paused,
         }
@@ -177,7 +197,7 @@ async def workers_check(runtime: Runtime) -> Check:
         return Check(
             "workers",
             Status.FAIL,
-            f"no worker heartbeated in the last {lease:g}s: start `remit up` or `remit worker`",
+            f"no worker heartbeated in the last {lease:g}s: start `{command('up')}` or `{command('worker')}`",
             data,
         )
     return Check("workers", Status.OK, f"{len(alive)} alive", data)

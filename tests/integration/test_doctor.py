@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,10 +14,13 @@ from typer.testing import CliRunner
 from remit.cli import app
 from remit.config import Settings
 from remit.db.engine import create_sync_engine
-from remit.db.tables import workers
+from remit.db.location import describe
+from remit.db.tables import jobs, workers
 from remit.doctor import Check, Status, diagnose, is_healthy
 from remit.jobs import admin
+from remit.jobs.enqueue import enqueue
 from remit.runtime import Runtime
+from tests.support import jobs as support_jobs
 
 ORDER = ["configuration", "database", "migrations", "queues", "workers", "processor"]
 PLANTED = "sk_live_51DoctorMustNeverPrintThis"
@@ -86,6 +90,7 @@ async def test_a_paused_queue_is_a_warning_not_a_failure(runtime: Runtime, db_ur
 
 
 async def test_an_unmigrated_database_fails_and_skips_what_needs_the_schema(tmp_path: Path) -> None:
+    sqlite3.connect(tmp_path / "empty.db").close()  # an empty database file: there, but never migrated
     checks = await diagnose({"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"})
     status = {check.name: check.status for check in checks}
     assert [check.name for check in checks] == ORDER
@@ -130,7 +135,8 @@ async def test_configuration_reports_set_and_unset_never_values(runtime: Runtime
     text = json.dumps([check.as_row() for check in checks])
     assert PLANTED not in text
     assert "tok_a" not in text
-    assert db_url not in text
+    assert db_url not in config.detail  # set/unset only; the database check names it, its password hidden
+    assert by_name(checks)["database"].detail == f"{describe(db_url)} reachable"
 
 
 def test_cli_json_prints_one_array_and_exits_non_zero_when_unhealthy(db_url: str) -> None:
@@ -201,3 +207,43 @@ async def test_production_on_the_fake_processor_is_never_healthy(db_url: str) ->
     assert processor.status is Status.FAIL
     assert "REMIT_PROCESSOR=stripe" in processor.detail
     assert not is_healthy(checks)
+
+
+async def test_the_database_is_named_with_its_password_hidden() -> None:
+    checks = await diagnose({"DATABASE_URL": "postgresql://remit:hunter2@127.0.0.1:1/remit"})
+    database = by_name(checks)["database"]
+    assert database.status is Status.FAIL
+    assert database.detail.startswith("postgresql://remit:***@127.0.0.1:1/remit unreachable")
+    assert "hunter2" not in json.dumps([check.as_row() for check in checks])
+
+
+def test_doctor_in_a_directory_without_the_database_names_the_file_and_creates_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["doctor", "--json"], env={"DATABASE_URL": None})
+    rows = {row["check"]: row for row in json.loads(result.stdout)}
+    assert result.exit_code == 1
+    assert rows["database"]["status"] == "fail"
+    assert f"no database file at {tmp_path.resolve() / 'remit.db'}" in rows["database"]["detail"]
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_dead_letter_that_was_replayed_is_no_longer_counted(runtime: Runtime, db_url: str) -> None:
+    await add_live_worker(runtime)
+    async with runtime.db.begin() as conn:
+        first = await enqueue(conn, support_jobs.noop, {"n": 1})
+        redone = await enqueue(conn, support_jobs.noop, {"n": 2})
+        await conn.execute(sa.update(jobs).where(jobs.c.id.in_([first, redone])).values(state="discarded"))
+        await conn.execute(sa.update(jobs).where(jobs.c.id == redone).values(unique_key="dispatch:41"))
+    checks = await diagnose({"DATABASE_URL": db_url}, runtime=runtime)
+    assert "2 discarded" in by_name(checks)["queues"].detail
+    async with runtime.db.begin() as conn:  # the replay: a fresh job for the same work, which completes
+        again = await enqueue(conn, support_jobs.noop, {"n": 2})
+        await conn.execute(
+            sa.update(jobs).where(jobs.c.id == again).values(unique_key="dispatch:41", state="completed")
+        )
+    checks = await diagnose({"DATABASE_URL": db_url}, runtime=runtime)
+    assert "1 discarded" in by_name(checks)["queues"].detail  # the one never redone is still there
+    rows = {row["name"]: row for row in by_name(checks)["queues"].data["queues"]}
+    assert rows["test_default"]["discarded"] == 1

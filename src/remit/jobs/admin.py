@@ -98,6 +98,33 @@ async def queue_stats(db: Database, now: datetime, configured: dict[str, int] | 
     ]
 
 
+async def discarded_not_redone(db: Database) -> dict[str, int]:
+    """Discarded jobs per queue whose work was not done again since: a discarded job is redone when a later
+    job with the same unique key was enqueued (a replayed webhook event's fresh dispatch). What is left is
+    what still needs an operator, so ``remit doctor`` stops counting a dead letter that was fixed and replayed.
+    """
+    async with db.connect() as conn:
+        discarded = (
+            await conn.execute(
+                sa.select(jobs.c.id, jobs.c.queue, jobs.c.unique_key).where(jobs.c.state == JobState.DISCARDED.value)
+            )
+        ).all()
+        keys = sorted({key for _id, _queue, key in discarded if key is not None})
+        newest: dict[str, int] = {}
+        for start in range(0, len(keys), 500):
+            stmt = (
+                sa.select(jobs.c.unique_key, sa.func.max(jobs.c.id))
+                .where(jobs.c.unique_key.in_(keys[start : start + 500]))
+                .group_by(jobs.c.unique_key)
+            )
+            newest.update({key: int(last) for key, last in await conn.execute(stmt)})
+    counts: dict[str, int] = {}
+    for job_id, queue, key in discarded:
+        if key is None or newest.get(key, job_id) <= job_id:
+            counts[queue] = counts.get(queue, 0) + 1
+    return counts
+
+
 async def live_workers(db: Database, now: datetime, lease_seconds: float) -> list[WorkerInfo]:
     async with db.connect() as conn:
         rows = (
