@@ -138,3 +138,19 @@ async def test_the_job_gauges_are_collected_from_the_database_at_scrape_time(run
             await enqueue(conn, noop, {}, clock=runtime.clock, queue="collector_probe")
     await collectors.collect(runtime)
     assert REGISTRY.get_sample_value("remit_queue_jobs", {"queue": "collector_probe", "state": "available"}) == 3
+
+
+async def test_webhook_posts_are_timed_under_their_route_template(runtime: Runtime) -> None:
+    def count(text: str) -> float:
+        return sum(
+            value
+            for labels, value in _samples(text, "remit_http_request_duration_seconds_count")
+            if labels == {"method": "POST", "route": runtime.settings.webhook_path, "status": "4xx"}
+        )
+
+    async with _client(runtime) as client:
+        before = (await client.get("/metrics")).text
+        refused = await client.post(runtime.settings.webhook_path, content=b"{}")  # unsigned: 400
+        after = (await client.get("/metrics")).text
+    assert refused.status_code == 400
+    assert count(after) - count(before) == 1

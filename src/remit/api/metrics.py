@@ -11,6 +11,8 @@ raw path, and by status class, so its label sets stay small and ids never become
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -49,12 +51,31 @@ def status_class(status_code: int) -> str:
     return f"{status_code // 100}xx"
 
 
+#: The attribute :func:`labelled` puts on the endpoint of a plain Starlette route.
+TEMPLATE_ATTRIBUTE = "remit_route_template"
+
+E = TypeVar("E", bound=Callable[..., Any])
+
+
+def labelled(template: str, endpoint: E) -> E:
+    """Mark ``endpoint`` of a plain Starlette route with its ``template`` for the request histogram.
+
+    FastAPI's routes put themselves in the request scope; a plain route (the webhook endpoints are plain
+    routes: FastAPI's request handling would cost them a third of their time) leaves only its endpoint
+    there, and FastAPI rebuilds included plain routes, so the endpoint is what carries the template."""
+    setattr(endpoint, TEMPLATE_ATTRIBUTE, template)
+    return endpoint
+
+
 def route_template(scope: Scope) -> str:
     """The template of the route that handled ``scope``, or :data:`UNMATCHED_ROUTE`."""
     route = scope.get("route")
     path = getattr(route, "path", None)
     if isinstance(path, str) and path:
         return path
+    template = getattr(scope.get("endpoint"), TEMPLATE_ATTRIBUTE, None)
+    if isinstance(template, str) and template:
+        return template
     return UNMATCHED_ROUTE
 
 
@@ -92,8 +113,10 @@ class RequestMetricsMiddleware:
 
 
 __all__ = [
+    "TEMPLATE_ATTRIBUTE",
     "RequestMetricsMiddleware",
     "http_request_duration_seconds",
+    "labelled",
     "route_template",
     "router",
 ]

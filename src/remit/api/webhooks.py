@@ -33,6 +33,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
+from remit.api.metrics import labelled
 from remit.config import Settings
 from remit.db.engine import is_unavailable_error
 from remit.errors import WebhookError
@@ -211,7 +212,7 @@ def endpoint_handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Respon
         return JSONResponse(result.to_json())
 
     receive_webhook.__name__ = f"receive_webhook_{endpoint.name}"
-    return receive_webhook
+    return labelled(endpoint.path, receive_webhook)  # timed under its route template, not "unmatched"
 
 
 def build_router(settings: Settings, environ: Mapping[str, str] | None = None) -> APIRouter:

@@ -1,8 +1,10 @@
 """The ops event catalog and :func:`emit`.
 
 An ops event is something an operator may need to act on (a webhook dead-lettered, a replay run, an upcast
-that failed). Each has a name in :data:`CATALOG` (documented in ``docs/ops-events.md``), is logged as
-``remit.ops.<name>`` and counted in ``remit_ops_events_total``. Metadata passes an allow-list of identifier and
+that failed). Each has a name in :data:`CATALOG` (documented on its part's page: the webhook events in
+``docs/webhooks.md`` under "Ops events", ``jobs.discarded`` in ``docs/jobs.md``, the upcast in
+``docs/ledger.md``), is logged as ``remit.ops.<name>`` at its catalog level (a warning only when a person
+must act) and counted in ``remit_ops_events_total``. Metadata passes an allow-list of identifier and
 count fields, so an email, a name, a raw body or a secret cannot reach a log line through here.
 """
 
@@ -20,9 +22,14 @@ log = logging.getLogger("remit.ops")
 
 @dataclass(frozen=True, slots=True)
 class OpsEventSpec:
+    """One ops event: its name, when it happens, the first thing an operator does, and the level it is
+    logged at — a warning when something needs a person, info for routine work a person asked for or a
+    schedule ran (a replay that worked, a prune), so a successful command prints no warning."""
+
     name: str
     when: str
     first_action: str
+    level: int = logging.WARNING
 
 
 CATALOG: dict[str, OpsEventSpec] = {
@@ -37,11 +44,13 @@ CATALOG: dict[str, OpsEventSpec] = {
             "webhook_dlq.replay",
             "an operator replayed dead or failed webhook events",
             "watch remit webhooks list --status dead shrink",
+            logging.INFO,
         ),
         OpsEventSpec(
             "webhook_dlq.prune",
             "old processed and dead webhook events were deleted",
             "none; check the counts are what retention implies",
+            logging.INFO,
         ),
         OpsEventSpec(
             "events_upcast_failed",
@@ -128,7 +137,7 @@ def emit(name: str, **metadata: Any) -> dict[str, Any]:
         raise KeyError(f"ops event {name!r} is not in the catalog")
     kept = safe_metadata(metadata)
     ops_events_total.labels(event=name).inc()
-    log.warning("remit.ops.%s", name, extra={"ops_event": name, "ops": kept})
+    log.log(CATALOG[name].level, "remit.ops.%s", name, extra={"ops_event": name, "ops": kept})
     for sink in list(_sinks):
         sink(name, kept)
     return kept
