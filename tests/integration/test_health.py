@@ -154,3 +154,14 @@ async def test_webhook_posts_are_timed_under_their_route_template(runtime: Runti
         after = (await client.get("/metrics")).text
     assert refused.status_code == 400
     assert count(after) - count(before) == 1
+
+
+async def test_docs_is_the_interactive_page_and_openapi_json_the_document(runtime: Runtime) -> None:
+    async with _client(runtime) as client:
+        page = await client.get("/docs")
+        document = await client.get("/openapi.json")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "/openapi.json" in page.text  # the page draws itself from the document
+    assert document.status_code == 200
+    assert document.json()["openapi"].startswith("3.")

@@ -1,0 +1,38 @@
+"""What the docs say happens is what the code does: the dispatch backoff, and what /docs and /openapi.json are."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from remit.webhooks.dispatch import DISPATCH_BACKOFF
+
+ROOT = Path(__file__).resolve().parents[2]
+BACKOFF = re.compile(r"Backoff\(base=([\d.]+), factor=([\d.]+), cap=([\d.]+), jitter=([\d.]+)\)")
+
+
+@pytest.mark.parametrize("page", ["docs/jobs.md", "docs/webhooks.md"])
+def test_the_documented_dispatch_backoff_is_the_one_dispatch_uses(page: str) -> None:
+    text = (ROOT / page).read_text()
+    dispatch = [m for m in BACKOFF.finditer(text) if "dispatch" in text[max(0, m.start() - 800) : m.start()]]
+    assert dispatch, f"{page} states the dispatch backoff"
+    for found in dispatch:
+        base, factor, cap, jitter = (float(value) for value in found.groups())
+        assert (base, factor, cap, jitter) == (
+            DISPATCH_BACKOFF.base,
+            DISPATCH_BACKOFF.factor,
+            DISPATCH_BACKOFF.cap,
+            DISPATCH_BACKOFF.jitter,
+        )
+    first = DISPATCH_BACKOFF.delay(1, rand=0.5)
+    assert f"{first:g} s, {2 * first:g} s" in text
+    assert f"capped at {DISPATCH_BACKOFF.cap / 3600:g} h, ±{DISPATCH_BACKOFF.jitter:.0%}".replace("%", " %") in text
+
+
+def test_the_readme_says_docs_is_the_interactive_page_and_openapi_json_the_document() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "`GET /docs` — the interactive API documentation" in readme
+    assert "`GET /openapi.json` — the OpenAPI document" in readme
+    assert "`GET /docs` — the OpenAPI document" not in readme
