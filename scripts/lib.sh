@@ -50,9 +50,11 @@ ensure_venv() {
       "$python" -m venv "$VENV"
     fi
   fi
-  local stamp
-  stamp="$VENV/.remit-installed-$extra-$(sha256sum < "$REMIT_ROOT/pyproject.toml" | cut -c1-16)"
-  if [ ! -f "$stamp" ]; then
+  local stamp digest
+  digest="$(sha256sum < "$REMIT_ROOT/pyproject.toml" | cut -c1-16)"
+  stamp="$VENV/.remit-installed-$extra-$digest"
+  # The dev extra includes the postgres one: a venv made by scripts/test serves scripts/run as it is.
+  if [ ! -f "$stamp" ] && [ ! -f "$VENV/.remit-installed-dev-$digest" ]; then
     echo "installing remit[$extra] into .venv ..." >&2
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$REMIT_ROOT[$extra]"
     rm -f "$VENV"/.remit-installed-"$extra"-*

@@ -16,7 +16,7 @@ import asyncio
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 import typer
@@ -25,7 +25,9 @@ from rich.console import Console
 from remit.cli.fake import UrlOption, delivered_to, delivery_failure_message, url_option, with_engine
 from remit.cli.hints import command
 from remit.cli.output import fail
+from remit.processor import build_fake_engine, webhook_url
 from remit.processor.fake.clock import unix
+from remit.processor.fake.delivery import Delivery, DeliveryResult, HttpDelivery, SignedEvent
 from remit.processor.fake.engine import Delivered, FakeEngine
 from remit.processor.fake.processor import FakeProcessor
 from remit.runtime import Runtime
@@ -169,6 +171,24 @@ def next_steps(
     ]
 
 
+class DuplicateRecorder:
+    """A delivery that passes events on and remembers which ones the receiver called duplicates (the
+    scenario's report is rebuilt from the fake's stored events, which keep the status code only)."""
+
+    def __init__(self, inner: Delivery) -> None:
+        self.inner = inner
+        self.duplicates: set[str] = set()
+
+    async def __call__(self, event: SignedEvent) -> DeliveryResult:
+        result = await self.inner(event)
+        if result.duplicate:
+            self.duplicates.add(event.event_id)
+        return result
+
+    def mark(self, outcomes: Sequence[Delivered]) -> list[Delivered]:
+        return [replace(o, duplicate=o.duplicate or o.event_id in self.duplicates) for o in outcomes]
+
+
 @dataclass
 class DemoRun:
     """What the command found: the scenario's report, where it ran, and what it checked afterwards."""
@@ -187,16 +207,19 @@ def demo_command(url: UrlOption = None) -> None:
     payments, a declined card that later succeeds, an upgrade, a refund, a dispute, and seats metadata the
     sandbox host app cannot read (a dead letter)."""
 
-    async def act(engine: FakeEngine, runtime: Runtime) -> DemoRun:
+    async def act(_engine: FakeEngine, runtime: Runtime) -> DemoRun:
         base = url or runtime.settings.url
         if runtime.settings.processor != "fake":
             fail("remit demo runs on the fake processor (REMIT_PROCESSOR=fake)")
         await runtime.db.ping()  # a database that is down is exit 3, whatever the service does
         if not await service_answers(base):
             fail(f"nothing answers at {base}; start the service first with `{command('up')}` (or pass --url)")
+        recorder = DuplicateRecorder(HttpDelivery(webhook_url(runtime.settings, url)))
+        engine = build_fake_engine(runtime.settings, runtime.db, runtime.clock, delivery=recorder)
         leftovers = await engine.redeliver()  # what an interrupted run (or a service that was down) left
         report = await run_demo(FakeProcessor(engine))
-        outcomes, target, mismatch = await delivered_to(runtime, [*leftovers, *report.deliveries], url)
+        outcomes = recorder.mark([*leftovers, *report.deliveries])
+        outcomes, target, mismatch = await delivered_to(runtime, outcomes, url)
         if mismatch:
             fail(mismatch)
         failed = delivery_failure_message(outcomes, target, command("fake deliver", *url_option(url)))
@@ -247,6 +270,7 @@ def print_run(run: DemoRun, url: str | None) -> None:
 
 __all__ = [
     "DeadLetterCheck",
+    "DuplicateRecorder",
     "check_dead_letters",
     "days_until",
     "demo_command",

@@ -1,0 +1,44 @@
+"""``./scripts/run`` as a newcomer starts it: it prints a development token for the read API, and that token
+opens the API the demo's ``curl`` lines call."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.test_up import READY, START_TIMEOUT_S, Lines, free_port, stop
+from tests.e2e.workers import ROOT, clean_env
+
+pytestmark = pytest.mark.slow
+
+TOKEN_LINE = re.compile(r"^  export TOKEN=(\S+)$")
+
+
+def test_scripts_run_prints_a_development_token_the_read_api_accepts(tmp_path: Path) -> None:
+    env = clean_env(f"sqlite:///{tmp_path / 'remit.db'}")
+    env.update(PYTHONUNBUFFERED="1", REMIT_LOG_LEVEL="WARNING")
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(ROOT / "scripts" / "run"), "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    try:
+        out = Lines(proc.stdout)
+        token = out.wait_for(TOKEN_LINE, START_TIMEOUT_S).group(1)
+        base_url = out.wait_for(READY, START_TIMEOUT_S).group(1)
+        api = f"{base_url}/api/v1/billing/customers"
+        assert httpx.get(api, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
+        assert httpx.get(api, timeout=10).status_code == 401
+        where = out.wait_for(r"^  database (.*)$", 5).group(1)
+        assert where == f"sqlite file {tmp_path.resolve() / 'remit.db'}"
+    finally:
+        assert stop(proc) == 0  # scripts/run execs remit up: the signal reaches it
