@@ -117,3 +117,11 @@ def test_register_can_write_the_secret_to_a_file(env, tmp_path):
     assert secret not in result.output
     assert oct(target.stat().st_mode & 0o777) == "0o600"
     assert len(handled_event_types()) == len(set(handled_event_types()))
+
+
+def test_trigger_list_json_prints_one_json_array_of_the_names():
+    listed = run("fake", "trigger", "--list", "--json")
+    assert listed.exit_code == 0, listed.output
+    names = json.loads(listed.stdout)
+    assert "invoice.paid" in names
+    assert names == sorted(set(names), key=names.index)  # each once
