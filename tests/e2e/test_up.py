@@ -213,7 +213,10 @@ def test_up_migrates_serves_runs_jobs_and_stops_cleanly_on_sigterm(fresh_db_url:
         logs = err.rest()
     assert any('"stop requested"' in line and "SIGTERM" in line for line in logs)
     assert any('"worker stopped"' in line for line in logs)
-    assert any('"database migrated"' in line for line in logs)
+    # An empty SQLite file is migrated (and says so); the session's PostgreSQL database is at head already,
+    # and a migration that changes nothing is not logged as one.
+    migrated = any('"database migrated"' in line for line in logs)
+    assert migrated is fresh_db_url.startswith("sqlite")
 
 
 def test_serve_runs_the_api_without_a_worker(tmp_path: Path) -> None:
