@@ -73,3 +73,17 @@ def test_a_read_only_command_in_the_wrong_directory_creates_no_database(
         assert f"no database file at {tmp_path.resolve() / 'remit.db'}" in result.output
         assert "relative to the directory remit runs in" in result.output
     assert list(tmp_path.iterdir()) == []  # no remit.db, no -wal, no -shm
+
+
+def test_a_usage_error_names_the_command_as_the_shell_reaches_it(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).parent / "remit"
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}  # remit is not on the PATH, as in a fresh clone
+    result = subprocess.run(
+        [str(script), "jobs", "list", "--state", "BAD"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert f"Try '{script} jobs list --help'" in " ".join(result.stderr.split())

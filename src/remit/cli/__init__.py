@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from remit.cli import demo, fake, jobs, service, webhook_endpoints, webhooks
+from remit.cli.hints import remit_command
 from remit.cli.output import forget_database
 
 app = typer.Typer(
@@ -35,4 +36,5 @@ demo.register(app)
 
 
 def main() -> None:
-    app()
+    # Click's usage errors say "Try 'remit … --help'": name the command as this shell reaches it.
+    app(prog_name=remit_command())

@@ -99,7 +99,7 @@ def days_until(moment: int | None, now: int) -> int:
 
 
 def _aligned(cmd: str, comment: str) -> str:
-    return f"{cmd:<44} # {comment}"
+    return f"{cmd:<48} # {comment}"
 
 
 def next_steps(
