@@ -86,6 +86,7 @@ def test_register_then_check_the_endpoint(env):
     registered = runner.invoke(webhooks_app, ["register", "--url", url])
     assert registered.exit_code == 0, registered.output
     assert "STRIPE_WEBHOOK_SECRET" in registered.output
+    assert f"webhooks check --url {url}`" in " ".join(registered.output.split())  # the hint checks this URL
     secret = next(
         word.split("=", 1)[1] for word in registered.output.split() if word.startswith("STRIPE_WEBHOOK_SECRET=whsec_")
     )

@@ -167,7 +167,7 @@ def register_command(
     console.print(
         f"The endpoint's signing secret {where}. Set it as {SECRET_VARIABLE} for every remit process; "
         f"while rotating, list the new one first and keep the old one: {SECRET_VARIABLE}=<new>,<old>. "
-        f"Then run `{command('webhooks check')}`.",
+        f"Then run `{command('webhooks check --url', url)}`.",
         highlight=False,
         soft_wrap=True,
     )
