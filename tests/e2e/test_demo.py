@@ -129,6 +129,13 @@ def test_up_then_demo_fills_mirror_ledger_and_dead_letters_and_the_fix_replays_t
         assert "duplicates" in wrong.stderr
         assert str(tmp_path / "other.db") in wrong.stderr
         assert "webhooks sent" not in wrong.stdout
+        # Now both worlds have events, and they differ: the demo says so before sending anything.
+        stored = count_events(env)
+        again = cli(other, tmp_path, "demo", "--url", base_url)
+        assert again.returncode == 1, again.stdout + again.stderr
+        assert "works on another fake world" in again.stderr
+        assert "nothing was sent" in again.stderr
+        assert count_events(env) == stored
         assert stop(proc) == 0
 
 

@@ -10,7 +10,7 @@ import typer.main
 
 from remit.cli import app as remit_app
 from remit.cli import hints
-from remit.cli.demo import DeadLetterCheck, days_until, next_steps
+from remit.cli.demo import DeadLetterCheck, days_until, next_steps, other_world_message
 from remit.cli.fake import world_mismatch_message
 from remit.processor.fake.engine import Delivered
 
@@ -114,3 +114,14 @@ def test_a_service_on_another_database_is_named_not_reported_as_success() -> Non
     assert world_mismatch_message(accepted, {"evt_1", "evt_2"}, "u", "d") is None
     refused = [Delivered("evt_3", "x", 400, "signature_invalid")]
     assert world_mismatch_message(refused, set(), "u", "d") is None  # refusals are reported on their own
+
+
+def test_two_fake_worlds_are_told_apart_before_anything_is_sent() -> None:
+    message = other_world_message("http://127.0.0.1:8000", "evt_fake000080", "evt_fake000003", "sqlite file /a.db")
+    assert message is not None
+    assert "evt_fake000080" in message
+    assert "sqlite file /a.db" in message
+    assert "nothing was sent" in message
+    assert other_world_message("u", "evt_fake000080", "evt_fake000080", "d") is None  # one world
+    assert other_world_message("u", None, "evt_fake000003", "d") is None  # cannot tell: checked after sending
+    assert other_world_message("u", "evt_fake000080", None, "d") is None

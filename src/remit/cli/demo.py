@@ -25,6 +25,7 @@ from rich.console import Console
 from remit.cli.fake import UrlOption, delivered_to, delivery_failure_message, url_option, with_engine
 from remit.cli.hints import command
 from remit.cli.output import fail
+from remit.db.location import describe
 from remit.processor import build_fake_engine, webhook_url
 from remit.processor.fake.clock import unix
 from remit.processor.fake.delivery import Delivery, DeliveryResult, HttpDelivery, SignedEvent
@@ -91,6 +92,38 @@ async def check_dead_letters(
         await asyncio.sleep(0.25)
 
 
+#: Any test-mode key opens the fake's HTTP face; the demo reads the service's newest fake event with it.
+FAKE_KEY = "sk_test_demo"
+
+
+async def service_newest_fake_event(base_url: str) -> str | None:
+    """The id of the newest event in the service's fake world (its ``/fake/v1/events``), if it has one."""
+    try:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            response = await client.get(
+                base_url.rstrip("/") + "/fake/v1/events",
+                params={"limit": 1},
+                headers={"Authorization": f"Bearer {FAKE_KEY}"},
+            )
+        data = response.json().get("data") if response.is_success else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    return str(data[0]["id"]) if isinstance(data, list) and data and isinstance(data[0], dict) else None
+
+
+def other_world_message(base_url: str, theirs: str | None, ours: str | None, database: str) -> str | None:
+    """Why the service at ``base_url`` is not on this command's fake world, told before anything is sent
+    (pure): the newest events of the two worlds differ. None when they agree or either world is empty (the
+    check after delivering still catches that case)."""
+    if theirs is None or ours is None or theirs == ours:
+        return None
+    return (
+        f"the service at {base_url} works on another fake world than this command's database ({database}): its "
+        f"newest fake event is {theirs}, this one's is {ours}. Run this command with the service's DATABASE_URL "
+        "(the default ./remit.db is relative to the directory each runs in); nothing was sent."
+    )
+
+
 def days_until(moment: int | None, now: int) -> int:
     """Whole days from ``now`` until ``moment`` (unix seconds), rounded up, at least one (pure)."""
     if moment is None:
@@ -139,7 +172,7 @@ def next_steps(
         sub = subscription_id or "SUB_ID"
         fix = [
             "# fix the seats at the (fake) processor, then replay: the seat grant reads them anew",
-            f"curl -X POST {base}/fake/v1/subscriptions/{sub} -H 'Authorization: Bearer sk_test_demo' "
+            f"curl -X POST {base}/fake/v1/subscriptions/{sub} -H 'Authorization: Bearer {FAKE_KEY}' "
             "-d 'metadata[seats]=12'",
             _aligned(command("webhooks replay --status dead"), "runs only the handlers that had not worked, once"),
         ]
@@ -216,6 +249,12 @@ def demo_command(url: UrlOption = None) -> None:
             fail(f"nothing answers at {base}; start the service first with `{command('up')}` (or pass --url)")
         recorder = DuplicateRecorder(HttpDelivery(webhook_url(runtime.settings, url)))
         engine = build_fake_engine(runtime.settings, runtime.db, runtime.clock, delivery=recorder)
+        ours = await engine.events(limit=1)
+        elsewhere = other_world_message(
+            base, await service_newest_fake_event(base), ours[0].id if ours else None, describe(runtime.db.url)
+        )
+        if elsewhere:
+            fail(elsewhere)
         leftovers = await engine.redeliver()  # what an interrupted run (or a service that was down) left
         report = await run_demo(FakeProcessor(engine))
         outcomes = recorder.mark([*leftovers, *report.deliveries])
@@ -275,6 +314,7 @@ __all__ = [
     "days_until",
     "demo_command",
     "next_steps",
+    "other_world_message",
     "print_run",
     "register",
     "service_answers",
