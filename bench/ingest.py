@@ -105,9 +105,9 @@ def remit_app() -> Any:
     """remit's real ASGI app, configured from the environment like ``remit serve``."""
     from remit.api.app import create_app
     from remit.config import load_settings
-    from remit.runtime import Runtime
+    from remit.parts import build_runtime
 
-    return create_app(Runtime.from_settings(load_settings()))
+    return create_app(build_runtime(load_settings(), modules=()))
 
 
 # --- events ---------------------------------------------------------------------------------------------------

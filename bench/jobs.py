@@ -13,10 +13,10 @@ the server is asked for a ``CHECKPOINT`` so that no part pays for the previous p
 
 remit (PostgreSQL)
     The fresh database is migrated, then N no-op jobs (default 20,000) are enqueued with
-    ``remit.jobs.enqueue.enqueue_many`` in chunks of ``--enqueue-chunk`` rows, one committed transaction per
-    chunk: ``remit_enqueue_per_s`` is N / seconds spent enqueueing (building the requests included). The
+    ``Engine.enqueue_many`` (the job engine's seam) in chunks of ``--enqueue-chunk`` rows, one committed
+    transaction per chunk: ``remit_enqueue_per_s`` is N / seconds spent enqueueing (building the requests included). The
     table is then ANALYZEd (see "Statistics" below) and ONE worker process (this file with ``--child
-    remit``, under uvloop) runs ``remit.jobs.worker.Worker`` over
+    remit``, under uvloop) runs ``remit.jobs.worker.Worker`` (``runtime.worker()``) over
     the queue ``bench`` (concurrency ``--concurrency``, claim batch ``--batch``, not leading: no cron or
     maintenance in the measured interval). The interval runs from the worker's start until its
     ``outcomes["completed"]`` — counted after each completion batch commits — reaches N. Before reporting,
@@ -79,8 +79,9 @@ from remit.db import migrate
 from remit.db.engine import Database, create_sync_engine
 from remit.jobs.context import JobContext
 from remit.jobs.definition import job
-from remit.jobs.enqueue import JobRequest, enqueue_many
-from remit.jobs.worker import Worker
+from remit.jobs.engine import Engine as JobEngine
+from remit.jobs.rows import JobRequest
+from remit.part import Part
 from remit.runtime import Runtime
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -182,6 +183,7 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
 async def enqueue_jobs(url: str, jobs: int, chunk: int) -> float:
     """Enqueue ``jobs`` no-op jobs in committed chunks; the seconds it took."""
     db = Database.from_url(url)
+    engine = JobEngine(db)
     try:
         async with db.begin() as conn:  # connect (and warm the pool) outside the measured interval
             await conn.execute(sa.text("SELECT 1"))
@@ -189,7 +191,7 @@ async def enqueue_jobs(url: str, jobs: int, chunk: int) -> float:
         for first in range(0, jobs, chunk):
             requests = [JobRequest(noop, {"n": i}) for i in range(first, min(first + chunk, jobs))]
             async with db.begin() as conn:
-                ids = await enqueue_many(conn, requests)
+                ids = await engine.enqueue_many(conn, requests)
             if len(ids) != len(requests):
                 raise BenchFailure(f"enqueue_many inserted {len(ids)} of {len(requests)} jobs")
         return time.perf_counter() - started
@@ -275,8 +277,8 @@ async def child_remit(url: str, jobs: int, batch: int, concurrency: int) -> dict
             "REMIT_JOB_BATCH_SIZE": batch,
         }
     )
-    runtime = Runtime.from_settings(settings)
-    worker = Worker(runtime, queues=[QUEUE], lead=False)
+    runtime = Runtime.from_settings(settings, parts=[Part("bench", jobs=(noop,))])
+    worker = runtime.worker(queues=[QUEUE], lead=False)
     try:
         started = time.perf_counter()
         running = asyncio.create_task(worker.run())

@@ -22,6 +22,7 @@ from remit.config import Settings
 from remit.db import migrate
 from remit.db.engine import Database, create_sync_engine
 from remit.db.tables import metadata
+from remit.parts import build_runtime
 from remit.runtime import Runtime
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -119,6 +120,6 @@ async def database(db_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    rt = Runtime.from_settings(settings)
+    rt = build_runtime(settings)
     yield rt
     await rt.close()

@@ -1,7 +1,8 @@
 """remit: a billing-operations engine.
 
 Webhooks in, a trustworthy billing mirror out, on a durable job engine that lives in the same SQL database as
-the billing data.
+the billing data. ``build_runtime(settings)`` composes remit's parts and the host's modules into a
+:class:`Runtime`; its ``engine`` is the job engine's one seam.
 """
 
 from __future__ import annotations
@@ -19,12 +20,20 @@ from remit.errors import (
     UpcastError,
     WebhookError,
 )
-from remit.jobs.context import JobContext
-from remit.jobs.definition import Cancel, Discard, JobDefinition, JobRegistry, Snooze, UniqueBy, job
-from remit.jobs.enqueue import JobRequest, enqueue, enqueue_many, enqueue_sync
+from remit.handlers import EventHandler, event_handler, on_event
+from remit.jobs.context import JobContext, PeriodicContext
+from remit.jobs.cron import CronEntry, cron
+from remit.jobs.definition import JobDefinition, JobRegistry, UniqueBy, job
+from remit.jobs.engine import Engine
 from remit.jobs.retry import Backoff
+from remit.jobs.rows import JobRequest
+from remit.jobs.signals import Cancel, Discard, Snooze
+from remit.part import Part
+from remit.parts import build_runtime
+from remit.periodic import Cron, Every, PeriodicTask
 from remit.runtime import Runtime
-from remit.webhooks.handlers import HandlerContext, on_event, register_handler
+from remit.statemachine import InvalidTransition, StateMachine
+from remit.webhooks.handlers import HandlerContext
 
 __version__ = "0.1.0"
 
@@ -33,32 +42,41 @@ __all__ = [
     "Cancel",
     "Clock",
     "ConfigurationError",
+    "Cron",
+    "CronEntry",
     "DatabaseUnavailable",
     "Discard",
+    "Engine",
+    "EventHandler",
+    "Every",
     "FrozenClock",
     "HandlerContext",
+    "InvalidTransition",
     "JobContext",
     "JobDefinition",
     "JobError",
     "JobRegistry",
     "JobRequest",
+    "Part",
+    "PeriodicContext",
+    "PeriodicTask",
     "PermanentFailure",
     "ProcessorError",
     "RemitError",
     "Runtime",
     "Settings",
     "Snooze",
+    "StateMachine",
     "SystemClock",
     "UniqueBy",
     "UnknownJob",
     "UpcastError",
     "WebhookError",
     "__version__",
-    "enqueue",
-    "enqueue_many",
-    "enqueue_sync",
+    "build_runtime",
+    "cron",
+    "event_handler",
     "job",
     "load_settings",
     "on_event",
-    "register_handler",
 ]

@@ -16,7 +16,6 @@ replayed dead letter's fresh dispatch redoes it), so a fixed and replayed dead l
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
@@ -147,17 +146,10 @@ async def migrations_check(runtime: Runtime) -> Check:
     return Check("migrations", Status.FAIL, f"at {current or 'base'}, head is {head}: run `{command('migrate')}`", data)
 
 
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
-
-
 async def queues_check(runtime: Runtime) -> Check:
-    from remit.jobs import admin
-
-    configured = {spec.name: spec.concurrency for spec in runtime.settings.queues.values()}
-    stats = await _maybe_await(admin.queue_stats(runtime.db, runtime.clock.now(), configured))
-    not_redone = await admin.discarded_not_redone(runtime.db)
-    rows = [
+    stats = await runtime.engine.queue_stats()
+    not_redone = await runtime.engine.discarded_not_redone()
+    rows: list[dict[str, Any]] = [
         {
             "name": s.name,
             "available": s.available,
@@ -186,10 +178,8 @@ async def queues_check(runtime: Runtime) -> Check:
 
 
 async def workers_check(runtime: Runtime) -> Check:
-    from remit.jobs import admin
-
     lease = runtime.settings.job_lease_seconds
-    alive = await _maybe_await(admin.live_workers(runtime.db, runtime.clock.now(), lease))
+    alive = await runtime.engine.live_workers()
     data = {
         "workers": [{"id": w.id, "queues": list(w.queues), "heartbeat_at": w.heartbeat_at.isoformat()} for w in alive]
     }
@@ -204,8 +194,6 @@ async def workers_check(runtime: Runtime) -> Check:
 
 
 async def processor_check(runtime: Runtime) -> Check:
-    from remit.processor import build_processor
-
     settings = runtime.settings
     if settings.is_production and settings.processor != "stripe":
         # remit refuses to start this way; a runtime built around load_settings must not be called healthy
@@ -216,14 +204,7 @@ async def processor_check(runtime: Runtime) -> Check:
             {"processor": settings.processor},
         )
     processor = runtime.processor
-    owned = processor is None
-    if processor is None:
-        processor = build_processor(runtime.settings, runtime.db, runtime.clock)
-    try:
-        await processor.ping()
-    finally:
-        if owned:
-            await processor.close()
+    await processor.ping()
     return Check("processor", Status.OK, f"{processor.name} reachable", {"processor": processor.name})
 
 
@@ -239,7 +220,7 @@ async def diagnose(environ: Mapping[str, str] | None = None, *, runtime: Runtime
     if settings is None and runtime is None:
         return checks + [Check(name, Status.SKIPPED, "configuration is invalid") for name in later]
     owned = runtime is None
-    rt = runtime or Runtime.from_settings(settings)  # type: ignore[arg-type]
+    rt = runtime or Runtime.from_settings(settings, parts=())  # type: ignore[arg-type]
     try:
         database = await _bounded(lambda: database_check(rt), "database")
         checks.append(database)

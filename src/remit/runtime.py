@@ -1,19 +1,29 @@
 """The runtime: the handful of long-lived things every part of a running remit shares.
 
 One :class:`Runtime` is built at start-up (by the service, the worker, the CLI or a host) and passed down, so
-nothing reaches for globals: tests build one over a throwaway database and a :class:`~remit.clock.FrozenClock`.
+nothing reaches for globals: it composes the database, the clock, the job engine (whose registry and schedule
+come from the parts), the processor, and the ordered handlers for processor events. It knows parts only as
+:class:`~remit.part.Part` records handed to it: which parts, in which order, is decided above it
+(:func:`remit.parts.build_runtime`, the one call that builds a full runtime). Tests build one over a throwaway
+database and a :class:`~remit.clock.FrozenClock`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from remit.clock import Clock, system_clock
 from remit.config import Settings
 from remit.db.engine import Database
-from remit.jobs.definition import JobRegistry, default_registry
+from remit.handlers import HandlerRegistry
+from remit.jobs.definition import JobRegistry
+from remit.jobs.engine import Engine
+from remit.jobs.settings import JobSettings
+from remit.jobs.worker import Worker
+from remit.part import Part
 
 if TYPE_CHECKING:
     from remit.processor.base import Processor
@@ -23,21 +33,58 @@ if TYPE_CHECKING:
 class Runtime:
     settings: Settings
     db: Database
+    engine: Engine
+    processor: Processor
     clock: Clock = field(default=system_clock)
-    registry: JobRegistry = field(default_factory=lambda: default_registry)
-    processor: Processor | None = None
+    #: Handlers for processor events, in the order dispatch runs them: remit's parts', then the host's.
+    handlers: HandlerRegistry = field(default_factory=HandlerRegistry)
+    #: The parts this runtime was composed from, in order.
+    parts: tuple[Part, ...] = ()
     #: Workers running in this process (``remit up``), woken when this process enqueued work for them, so
     #: they need not wait for their next poll (SQLite has no NOTIFY; on PostgreSQL this only saves a hop).
     job_wakers: list[Callable[[str | None], None]] = field(default_factory=list)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, clock: Clock = system_clock) -> Runtime:
-        from remit.jobs import queues
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        parts: Sequence[Part],
+        clock: Clock = system_clock,
+        processor: Processor | None = None,
+    ) -> Runtime:
+        """Compose a runtime of ``parts`` (in order) over ``settings``: nothing connects yet.
+
+        The processor is the one ``REMIT_PROCESSOR`` names unless one is given."""
         from remit.processor import build_processor
 
-        queues.configure(settings.queues)
         db = Database.from_url(settings.database_url, pool_size=settings.db_pool_size)
-        return cls(settings=settings, db=db, clock=clock, processor=build_processor(settings, db, clock))
+        engine = Engine(
+            db,
+            clock=clock,
+            registry=JobRegistry(job for part in parts for job in part.jobs),
+            settings=JobSettings.from_settings(settings),
+            periodic=[task for part in parts for task in part.periodic],
+            cron=[entry for part in parts for entry in part.cron],
+        )
+        return cls(
+            settings=settings,
+            db=db,
+            engine=engine,
+            processor=processor or build_processor(settings, db, clock),
+            clock=clock,
+            handlers=HandlerRegistry(handler for part in parts for handler in part.event_handlers),
+            parts=tuple(parts),
+        )
+
+    def worker(self, **options: Any) -> Worker:
+        """A job worker on this runtime's engine, handing this runtime to job functions as ``ctx.app``;
+        ``options`` are :class:`~remit.jobs.worker.Worker`'s (``queues``, ``lead``, ``worker_id`` …)."""
+        return Worker(self.engine, app=self, **options)
+
+    async def drain(self, queues: Sequence[str] | None = None, *, max_rounds: int = 100) -> Counter[str]:
+        """Run every due job inline until none is due (tests, one-shot draining): see :meth:`Engine.drain`."""
+        return await self.engine.drain(queues, app=self, max_rounds=max_rounds)
 
     def wake_workers(self, queue: str | None = None) -> None:
         """Tell this process's workers that ``queue`` (None: any queue) has new jobs, after they committed."""
@@ -45,6 +92,5 @@ class Runtime:
             wake(queue)
 
     async def close(self) -> None:
-        if self.processor is not None:
-            await self.processor.close()
+        await self.processor.close()
         await self.db.dispose()

@@ -29,6 +29,7 @@ from remit.config import Settings
 from remit.db import migrate
 from remit.db.engine import create_sync_engine
 from remit.errors import DatabaseUnavailable
+from remit.parts import build_runtime
 from remit.runtime import Runtime
 
 log = logging.getLogger("remit.service")
@@ -57,22 +58,26 @@ WorkerFactory = Callable[[Runtime], BackgroundWorker]
 
 
 def default_worker(runtime: Runtime) -> BackgroundWorker:
-    """The job engine's worker, which also runs the scheduler and the leader-only cron.
-
-    ``remit up`` is its one user, so this is also where the embedded sandbox's host handlers are loaded when
-    :func:`remit.sandbox.applies` (the fake processor, no host modules): ``remit worker`` and ``serve``
-    never load them.
-    """
-    from remit import sandbox
-    from remit.jobs.builtin import load_job_modules
-    from remit.jobs.worker import Worker
-
-    load_job_modules(runtime.settings.job_modules)
-    if sandbox.applies(runtime.settings):
-        sandbox.load()
-    worker = Worker(runtime)
-    runtime.job_wakers.append(worker.wake)  # the API in this process wakes it after storing an event
+    """The job engine's worker on ``runtime`` (which also runs the scheduler: cron, rescue, pruning), woken
+    by the API in this process after it stores an event."""
+    worker = runtime.worker()
+    runtime.job_wakers.append(worker.wake)
     return worker
+
+
+def service_runtime(settings: Settings, *, with_worker: bool) -> Runtime:
+    """The runtime ``remit up`` (``with_worker``) or ``remit serve`` runs: remit's parts; for ``remit up`` also
+    the host's modules (``REMIT_JOB_MODULES``: its worker runs their jobs and handlers) or — when
+    :func:`remit.sandbox.applies` (the fake processor, no host modules) — the embedded sandbox host app's
+    handlers after remit's, as a host's would run. ``remit serve`` runs no jobs and imports no host module;
+    ``remit worker`` never plays the sandbox."""
+    from remit import sandbox
+
+    extra = [sandbox.PART] if with_worker and sandbox.applies(settings) else []
+    runtime = build_runtime(settings, modules=None if with_worker else (), extra=extra)
+    if extra:
+        log.info("sandbox host handlers loaded", extra={"handlers": [h.name for h in sandbox.PART.event_handlers]})
+    return runtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,8 +325,11 @@ async def run(
     worker_factory: WorkerFactory = default_worker,
     runtime: Runtime | None = None,
 ) -> int:
-    """Serve the API (and, ``with_worker``, the job worker) until stopped; return the process exit code."""
-    runtime = runtime or Runtime.from_settings(settings)
+    """Serve the API (and, ``with_worker``, the job worker) until stopped; return the process exit code.
+
+    A host module named in ``REMIT_JOB_MODULES`` that cannot be imported stops start-up before anything
+    listens (the runtime is composed first)."""
+    runtime = runtime or service_runtime(settings, with_worker=with_worker)
     shutdown = Shutdown()
     try:
         with shutdown.installed():
@@ -353,7 +361,6 @@ async def _run_parts(
     on_started: Callable[[Endpoints], None] | None,
     worker_factory: WorkerFactory,
 ) -> int:
-    # The worker is built first: a host job module that fails to import stops start-up before anything listens.
     worker = worker_factory(runtime) if with_worker else None
     server = build_server(runtime, host, port, access_log=access_log, on_started=on_started)
 
@@ -405,4 +412,5 @@ __all__ = [
     "prepare_database",
     "run",
     "served_settings",
+    "service_runtime",
 ]

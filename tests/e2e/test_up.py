@@ -22,9 +22,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 pytest.importorskip("remit.jobs.worker", reason="remit up needs the job worker")
 
-from remit.db.engine import create_sync_engine
+from remit.db.engine import Database, create_sync_engine
 from remit.db.tables import jobs
-from remit.jobs.enqueue import enqueue_sync
+from remit.jobs.engine import Engine
 from tests.conftest import _truncate_pg
 from tests.e2e.workers import clean_env
 from tests.support import jobs as support_jobs
@@ -168,7 +168,7 @@ def enqueue_record_job(db_url: str) -> int:
     try:
         with engine.begin() as conn:
             conn.exec_driver_sql(support_jobs.CREATE_RUNS)
-            job_id = enqueue_sync(conn, support_jobs.record, {})
+            job_id = Engine(Database.from_url(db_url)).enqueue_sync(conn, support_jobs.record, {})
     finally:
         engine.dispose()
     assert isinstance(job_id, int)

@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from remit.db.tables import jobs
-from remit.jobs.enqueue import JobRequest, enqueue_many
+from remit.jobs.engine import Engine
+from remit.jobs.rows import JobRequest
 from tests.e2e.workers import start_worker, workers
 from tests.support import jobs as J
 
@@ -22,7 +23,7 @@ async def _prepare(database, requests):
     async with database.begin() as conn:
         await conn.exec_driver_sql(J.CREATE_RUNS)
         for start in range(0, len(requests), 2000):
-            await enqueue_many(conn, requests[start : start + 2000])
+            await Engine(database).enqueue_many(conn, requests[start : start + 2000])
 
 
 async def _count(database, sql):

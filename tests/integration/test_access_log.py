@@ -13,7 +13,7 @@ import pytest
 import structlog
 
 from remit.config import Settings
-from remit.runtime import Runtime
+from remit.parts import build_runtime
 from remit.service import Endpoints, build_server
 from remit.telemetry.logging import configure_logging, without_query_values
 
@@ -35,7 +35,7 @@ def log_stream() -> Iterator[io.StringIO]:
 
 async def test_query_values_never_reach_the_access_log(db_url: str, log_stream: io.StringIO) -> None:
     settings = Settings.model_validate({"DATABASE_URL": db_url, "REMIT_ENV": "test", "REMIT_SERVICE_TOKENS": TOKEN})
-    runtime = Runtime.from_settings(settings)
+    runtime = build_runtime(settings)
     listening: asyncio.Future[Endpoints] = asyncio.get_running_loop().create_future()
     server = build_server(runtime, "127.0.0.1", 0, access_log=True, on_started=listening.set_result)
     serving = asyncio.create_task(server.serve())

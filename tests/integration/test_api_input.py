@@ -15,6 +15,7 @@ import pytest
 from remit.api.app import create_app
 from remit.billing import apply_event
 from remit.config import Settings
+from remit.parts import build_runtime
 from remit.runtime import Runtime
 
 TOKEN = "tok_live_console_0123456789abcdef"
@@ -34,7 +35,7 @@ OBJECTS = ["/customers", "/subscriptions", "/invoices", "/charges"]
 @pytest.fixture
 async def api_runtime(db_url: str) -> AsyncIterator[Runtime]:
     settings = Settings.model_validate({"DATABASE_URL": db_url, "REMIT_ENV": "test", "REMIT_SERVICE_TOKENS": TOKEN})
-    runtime = Runtime.from_settings(settings)
+    runtime = build_runtime(settings)
     event = {
         "id": "evt_1",
         "object": "event",

@@ -14,6 +14,7 @@ from remit.api.auth import bearer_token, matching_token
 from remit.billing import apply_event
 from remit.config import Settings
 from remit.db.tables import webhook_events
+from remit.parts import build_runtime
 from remit.runtime import Runtime
 
 pytestmark = pytest.mark.timeout(120)
@@ -28,7 +29,7 @@ async def api_runtime(db_url: str) -> AsyncIterator[Runtime]:
     settings = Settings.model_validate(
         {"DATABASE_URL": db_url, "REMIT_ENV": "test", "REMIT_SERVICE_TOKENS": ",".join(TOKENS)}
     )
-    runtime = Runtime.from_settings(settings)
+    runtime = build_runtime(settings)
     yield runtime
     await runtime.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -15,12 +16,11 @@ from remit.clock import FrozenClock
 from remit.db.tables import jobs, webhook_events
 from remit.db.tables.mirror import subscriptions
 from remit.errors import PermanentFailure
-from remit.jobs.definition import Snooze
-from remit.jobs.testing import drain
+from remit.jobs.signals import Snooze
 from remit.runtime import Runtime
 from remit.telemetry import ops
 from remit.webhooks.events import EventStatus
-from remit.webhooks.handlers import HandlerContext, default_handlers
+from remit.webhooks.handlers import HandlerContext
 from remit.webhooks.held import release_held
 from tests.support.webhooks import client_for, count, event, make_runtime, post_event, webhook_settings
 
@@ -43,12 +43,9 @@ def ops_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
 
 
 @pytest.fixture
-def calls() -> Iterator[list[str]]:
-    """Host handlers registered for the test (removed after it); each appends its name when it runs."""
-    made: list[str] = []
-    yield made
-    for name in ("test.paid", "test.flaky", "test.everything", "test.permanent"):
-        default_handlers.remove(name)
+def calls() -> list[str]:
+    """What the host handlers a test registers (on its own runtime) record: each appends its name when it runs."""
+    return []
 
 
 async def _ingest(runtime: Runtime, document: dict[str, Any]) -> int:
@@ -75,11 +72,11 @@ async def test_the_default_handler_and_host_handlers_run_in_order(rt: Runtime, c
     async def everything(ctx: HandlerContext) -> None:
         calls.append(f"everything:{ctx.event.id}")
 
-    default_handlers.register("invoice.*", paid, name="test.paid")
-    default_handlers.register("*", everything, name="test.everything")
+    rt.handlers.register("invoice.*", paid, name="test.paid")
+    rt.handlers.register("*", everything, name="test.everything")
     document = event("invoice.paid", obj={"id": "in_order", "object": "invoice", "status": "paid"})
     row_id = await _ingest(rt, document)
-    outcomes = await drain(rt)
+    outcomes = await rt.drain()
     assert outcomes["completed"] == 1
     assert calls == ["paid:invoice.paid:in_order", f"everything:{row_id}"]
     row = await _event(rt, row_id)
@@ -91,7 +88,7 @@ async def test_the_default_handler_and_host_handlers_run_in_order(rt: Runtime, c
 
 async def test_an_unknown_type_is_stored_acknowledged_and_processed(rt: Runtime) -> None:
     row_id = await _ingest(rt, event("remit.test.never_heard_of_it", obj={"id": "zz_1", "object": "zz"}))
-    await drain(rt)
+    await rt.drain()
     row = await _event(rt, row_id)
     assert row["status"] == EventStatus.PROCESSED.value
     assert row["handler_results"]["remit.mirror"]["ok"] is True
@@ -107,11 +104,11 @@ async def test_a_failing_handler_does_not_hide_the_others_and_retries_until_dead
         calls.append("flaky")
         raise RuntimeError("downstream said no")
 
-    default_handlers.register("invoice.paid", flaky, name="test.flaky")
-    default_handlers.register("invoice.paid", paid, name="test.paid")
+    rt.handlers.register("invoice.paid", flaky, name="test.flaky")
+    rt.handlers.register("invoice.paid", paid, name="test.paid")
     row_id = await _ingest(rt, event("invoice.paid"))
 
-    first = await drain(rt)
+    first = await rt.drain()
     assert first["retryable"] == 1
     assert calls == ["flaky", "paid"]  # the one after the failure still ran
     row = await _event(rt, row_id)
@@ -124,11 +121,11 @@ async def test_a_failing_handler_does_not_hide_the_others_and_retries_until_dead
         job = (await conn.execute(sa.select(jobs))).mappings().one()
     assert job["state"] == "retryable"
     assert job["scheduled_at"] > rt.clock.now()  # backoff: not due yet
-    assert sum((await drain(rt)).values()) == 0  # nothing runs before it is due
+    assert sum((await rt.drain()).values()) == 0  # nothing runs before it is due
 
     for attempt in range(2, MAX_ATTEMPTS + 1):
         _advance(rt, 24 * 3600)
-        outcome = await drain(rt)
+        outcome = await rt.drain()
         assert outcome["discarded" if attempt == MAX_ATTEMPTS else "retryable"] == 1
     # the handler that succeeded on the first attempt never ran again
     assert calls == ["flaky", "paid"] + ["flaky"] * (MAX_ATTEMPTS - 1)
@@ -147,11 +144,11 @@ async def test_backoff_grows_between_attempts(rt: Runtime, calls: list[str]) -> 
     async def flaky(ctx: HandlerContext) -> None:
         raise ValueError("still broken")
 
-    default_handlers.register("invoice.paid", flaky, name="test.flaky")
+    rt.handlers.register("invoice.paid", flaky, name="test.flaky")
     await _ingest(rt, event("invoice.paid"))
     delays = []
     for _ in range(MAX_ATTEMPTS - 1):
-        await drain(rt)
+        await rt.drain()
         async with rt.db.connect() as conn:
             job = (await conn.execute(sa.select(jobs.c.scheduled_at, jobs.c.state))).one()
         assert job.state == "retryable"
@@ -162,14 +159,14 @@ async def test_backoff_grows_between_attempts(rt: Runtime, calls: list[str]) -> 
 
 async def test_a_dispatch_with_billing_switched_off_holds_the_event(db_url: str) -> None:
     on = make_runtime(webhook_settings(db_url))
-    off = Runtime(settings=webhook_settings(db_url, REMIT_FLAG_BILLING="false"), db=on.db, clock=on.clock)
+    off = replace(on, settings=webhook_settings(db_url, REMIT_FLAG_BILLING="false"))
     try:
         row_id = await _ingest(on, event("customer.created", obj={"id": "cus_hold", "object": "customer"}))
-        assert (await drain(off))["completed"] == 1
+        assert (await off.drain())["completed"] == 1
         assert (await _event(on, row_id))["status"] == EventStatus.HELD.value
         assert await release_held(off) == 0  # still off: stays held
         assert await release_held(on) == 1
-        await drain(on)
+        await on.drain()
         assert (await _event(on, row_id))["status"] == EventStatus.PROCESSED.value
     finally:
         await on.close()
@@ -177,17 +174,17 @@ async def test_a_dispatch_with_billing_switched_off_holds_the_event(db_url: str)
 
 async def test_held_events_are_released_and_dispatched_once(db_url: str) -> None:
     off = make_runtime(webhook_settings(db_url, REMIT_FLAG_BILLING="false"))
-    on = Runtime(settings=webhook_settings(db_url), db=off.db, clock=off.clock)
+    on = replace(off, settings=webhook_settings(db_url))
     try:
         ids = [await _ingest(off, event("invoice.paid")) for _ in range(3)]
         assert await count(off, jobs) == 0
-        assert sum((await drain(off)).values()) == 0  # nothing queued while off
+        assert sum((await off.drain()).values()) == 0  # nothing queued while off
         released = await release_held(on)
         again = await release_held(on)
         assert released == 3
         assert again == 0
         assert await count(on, jobs) == 3
-        await drain(on)
+        await on.drain()
         for row_id in ids:
             assert (await _event(on, row_id))["status"] == EventStatus.PROCESSED.value
     finally:
@@ -198,7 +195,7 @@ async def test_a_restart_with_billing_on_releases_the_held_events(db_url: str) -
     """The flag is read at start, so turning it on is a restart: the app's start-up (its lifespan, which
     uvicorn runs for ``remit up`` and ``remit serve``) releases what was held, with no operator step."""
     off = make_runtime(webhook_settings(db_url, REMIT_FLAG_BILLING="false"))
-    on = Runtime(settings=webhook_settings(db_url), db=off.db, clock=off.clock)
+    on = replace(off, settings=webhook_settings(db_url))
     try:
         ids = [await _ingest(off, event("invoice.paid")) for _ in range(2)]
         app = create_app(on)
@@ -209,7 +206,7 @@ async def test_a_restart_with_billing_on_releases_the_held_events(db_url: str) -
                 assert await count(on, jobs) == 2
         finally:
             gc.unfreeze()  # the lifespan freezes the collector's view of start-up objects; not the test's
-        await drain(on)
+        await on.drain()
         assert {(await _event(on, row_id))["status"] for row_id in ids} == {EventStatus.PROCESSED.value}
     finally:
         await off.close()
@@ -226,16 +223,16 @@ async def test_a_snoozing_handler_runs_again_later_without_spending_an_attempt(r
     async def paid(ctx: HandlerContext) -> None:
         calls.append("paid")
 
-    default_handlers.register("invoice.paid", flaky, name="test.flaky")
-    default_handlers.register("invoice.paid", paid, name="test.paid")
+    rt.handlers.register("invoice.paid", flaky, name="test.flaky")
+    rt.handlers.register("invoice.paid", paid, name="test.paid")
     row_id = await _ingest(rt, event("invoice.paid"))
-    assert (await drain(rt))["snoozed"] == 1
+    assert (await rt.drain())["snoozed"] == 1
     row = await _event(rt, row_id)
     assert row["status"] == EventStatus.RECEIVED.value  # not processed: one handler still has to run
     assert row["handler_results"]["test.paid"]["ok"] is True
     state["snooze"] = False
     _advance(rt, 31)
-    assert (await drain(rt))["completed"] == 1
+    assert (await rt.drain())["completed"] == 1
     assert calls == ["flaky", "paid", "flaky"]
     assert (await _event(rt, row_id))["status"] == EventStatus.PROCESSED.value
 
@@ -254,8 +251,8 @@ async def test_a_permanent_failure_dead_letters_the_event_on_the_first_attempt(
     async def paid(ctx: HandlerContext) -> None:
         calls.append("paid")
 
-    default_handlers.register("customer.subscription.*", permanent, name="test.permanent")
-    default_handlers.register("customer.subscription.*", paid, name="test.paid")
+    rt.handlers.register("customer.subscription.*", permanent, name="test.permanent")
+    rt.handlers.register("customer.subscription.*", paid, name="test.paid")
     document = event(
         "customer.subscription.created",
         obj={
@@ -267,7 +264,7 @@ async def test_a_permanent_failure_dead_letters_the_event_on_the_first_attempt(
         },
     )
     row_id = await _ingest(rt, document)
-    outcome = await drain(rt)
+    outcome = await rt.drain()
     assert outcome["discarded"] == 1
     assert outcome["retryable"] == 0
     assert calls == ["permanent", "paid"]
@@ -301,7 +298,7 @@ async def test_a_permanent_failure_dead_letters_the_event_on_the_first_attempt(
     assert dead[0]["attempt"] == 1
     assert dead[0]["error_type"] == "SeatsUnreadable"
     _advance(rt, 24 * 3600)
-    assert sum((await drain(rt)).values()) == 0  # nothing retries a dead letter
+    assert sum((await rt.drain()).values()) == 0  # nothing retries a dead letter
     assert calls == ["permanent", "paid"]
 
 
@@ -319,10 +316,10 @@ async def test_a_transient_failure_beside_a_permanent_one_keeps_the_event_retryi
         if state["down"]:
             raise RuntimeError("downstream timed out")
 
-    default_handlers.register("invoice.paid", permanent, name="test.permanent")
-    default_handlers.register("invoice.paid", flaky, name="test.flaky")
+    rt.handlers.register("invoice.paid", permanent, name="test.permanent")
+    rt.handlers.register("invoice.paid", flaky, name="test.flaky")
     row_id = await _ingest(rt, event("invoice.paid"))
-    assert (await drain(rt))["retryable"] == 1
+    assert (await rt.drain())["retryable"] == 1
     row = await _event(rt, row_id)
     assert row["status"] == EventStatus.FAILED.value
     assert set(row["last_error"]["handlers"]) == {"test.permanent", "test.flaky"}
@@ -330,7 +327,7 @@ async def test_a_transient_failure_beside_a_permanent_one_keeps_the_event_retryi
 
     state["down"] = False  # the transient one recovers; only the permanent one is left: give up now
     _advance(rt, 24 * 3600)
-    assert (await drain(rt))["discarded"] == 1
+    assert (await rt.drain())["discarded"] == 1
     assert calls == ["permanent", "flaky", "permanent", "flaky"]
     row = await _event(rt, row_id)
     assert row["status"] == EventStatus.DEAD.value
@@ -349,8 +346,8 @@ async def test_a_permanent_failure_beside_a_snooze_waits_for_the_snoozed_handler
         calls.append("snoozy")
         raise Snooze(30, "rate limited")
 
-    default_handlers.register("invoice.paid", permanent, name="test.permanent")
-    default_handlers.register("invoice.paid", snoozy, name="test.flaky")
+    rt.handlers.register("invoice.paid", permanent, name="test.permanent")
+    rt.handlers.register("invoice.paid", snoozy, name="test.flaky")
     row_id = await _ingest(rt, event("invoice.paid"))
-    assert (await drain(rt))["retryable"] == 1  # the snoozed handler has not had its chance yet
+    assert (await rt.drain())["retryable"] == 1  # the snoozed handler has not had its chance yet
     assert (await _event(rt, row_id))["status"] == EventStatus.FAILED.value

@@ -17,8 +17,7 @@ from remit.db.engine import create_sync_engine
 from remit.db.location import describe
 from remit.db.tables import jobs, workers
 from remit.doctor import Check, Status, diagnose, is_healthy
-from remit.jobs import admin
-from remit.jobs.enqueue import enqueue
+from remit.parts import build_runtime
 from remit.runtime import Runtime
 from tests.support import jobs as support_jobs
 
@@ -81,7 +80,7 @@ async def test_no_live_worker_is_unhealthy(runtime: Runtime, db_url: str) -> Non
 
 async def test_a_paused_queue_is_a_warning_not_a_failure(runtime: Runtime, db_url: str) -> None:
     await add_live_worker(runtime)
-    await admin.set_paused(runtime.db, "remit_mailers", True, now=runtime.clock.now(), actor="test")
+    await runtime.engine.pause("remit_mailers", actor="test")
     checks = await diagnose({"DATABASE_URL": db_url}, runtime=runtime)
     queues = by_name(checks)["queues"]
     assert queues.status is Status.WARN
@@ -197,7 +196,7 @@ async def test_production_on_the_fake_processor_is_never_healthy(db_url: str) ->
     assert "REMIT_PROCESSOR" in config.data["required"]
     assert not is_healthy(checks)
 
-    runtime = Runtime.from_settings(Settings.model_validate(environ))
+    runtime = build_runtime(Settings.model_validate(environ))
     try:
         await add_live_worker(runtime)
         checks = await diagnose({"DATABASE_URL": db_url}, runtime=runtime)
@@ -232,14 +231,14 @@ def test_doctor_in_a_directory_without_the_database_names_the_file_and_creates_n
 async def test_a_dead_letter_that_was_replayed_is_no_longer_counted(runtime: Runtime, db_url: str) -> None:
     await add_live_worker(runtime)
     async with runtime.db.begin() as conn:
-        first = await enqueue(conn, support_jobs.noop, {"n": 1})
-        redone = await enqueue(conn, support_jobs.noop, {"n": 2})
+        first = await runtime.engine.enqueue(conn, support_jobs.noop, {"n": 1})
+        redone = await runtime.engine.enqueue(conn, support_jobs.noop, {"n": 2})
         await conn.execute(sa.update(jobs).where(jobs.c.id.in_([first, redone])).values(state="discarded"))
         await conn.execute(sa.update(jobs).where(jobs.c.id == redone).values(unique_key="dispatch:41"))
     checks = await diagnose({"DATABASE_URL": db_url}, runtime=runtime)
     assert "2 discarded" in by_name(checks)["queues"].detail
     async with runtime.db.begin() as conn:  # the replay: a fresh job for the same work, which completes
-        again = await enqueue(conn, support_jobs.noop, {"n": 2})
+        again = await runtime.engine.enqueue(conn, support_jobs.noop, {"n": 2})
         await conn.execute(
             sa.update(jobs).where(jobs.c.id == again).values(unique_key="dispatch:41", state="completed")
         )

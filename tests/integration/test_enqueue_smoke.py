@@ -2,6 +2,7 @@ import sqlalchemy as sa
 
 from remit.db.tables import jobs
 from remit.jobs.definition import JobRegistry, UniqueBy, job
+from remit.jobs.engine import Engine
 
 registry = JobRegistry()
 
@@ -12,9 +13,10 @@ async def smoke(ctx: object, n: int) -> None:
 
 
 async def test_enqueue_commits_with_transaction(database):
+    engine = Engine(database, registry=registry)
     async with database.begin() as conn:
-        first = await smoke.enqueue(conn, n=1)
-        dup = await smoke.enqueue(conn, n=1)
+        first = await engine.enqueue(conn, smoke, {"n": 1})
+        dup = await engine.enqueue(conn, smoke, {"n": 1})
     assert first is not None
     assert dup is None
     async with database.connect() as conn:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,16 +16,13 @@ from remit.cli.demo import check_dead_letters
 from remit.clock import FrozenClock
 from remit.config import Settings
 from remit.db.tables import webhook_events
-from remit.jobs.testing import drain
 from remit.processor.fake import AsgiDelivery, CollectingDelivery, FakeEngine, FakeProcessor
-from remit.runtime import Runtime
 from remit.sandbox.scenario import UNREADABLE_SEATS, run_demo
 from remit.sandbox.seats import GRANT_SEATS
-from remit.service import default_worker
+from remit.service import default_worker, service_runtime
 from remit.telemetry import ops
 from remit.webhooks.dead_letters import EventFilter
 from remit.webhooks.events import EventStatus
-from remit.webhooks.handlers import default_handlers
 from remit.webhooks.replay import replay_matching
 from tests.support.webhooks import SECRET, make_runtime, webhook_settings
 
@@ -62,28 +58,16 @@ async def test_demo_story(database):
 
 
 @pytest.fixture
-def restored_handlers() -> Iterator[None]:
-    """Remove, after the test, every host handler it registered, so no other test dispatches with them."""
-    before = set(default_handlers.names())
-    try:
-        yield
-    finally:
-        for name in default_handlers.names():
-            if name not in before:
-                default_handlers.remove(name)
-
-
-@pytest.fixture
-def sandbox_handlers(restored_handlers: None) -> list[str]:
-    """The sandbox host app's handlers, registered as ``remit up`` does (for this test only)."""
-    return sandbox.load()
+def sandbox_handlers() -> list[str]:
+    """The sandbox host app's handlers, which ``remit up`` composes after remit's parts (``sandbox.PART``)."""
+    return [handler.name for handler in sandbox.PART.event_handlers]
 
 
 async def test_demo_fills_the_dead_letter_queue_with_the_unreadable_seats_only(
     db_url: str, sandbox_handlers: list[str]
 ) -> None:
     assert sandbox_handlers == [GRANT_SEATS]
-    runtime = make_runtime(webhook_settings(db_url))
+    runtime = make_runtime(webhook_settings(db_url), extra=[sandbox.PART])
     app = create_app(runtime)
     dead_lettered: list[dict[str, Any]] = []
     remove_sink = ops.add_sink(
@@ -93,7 +77,7 @@ async def test_demo_fills_the_dead_letter_queue_with_the_unreadable_seats_only(
         fake = FakeProcessor(FakeEngine(runtime.db, runtime.clock, delivery=AsgiDelivery(app), secret=SECRET))
         report = await run_demo(fake)
         assert not report.failed_deliveries
-        await drain(runtime)
+        await runtime.drain()
         async with runtime.db.connect() as conn:
             rows = (await conn.execute(sa.select(webhook_events))).mappings().all()
         dead = [row for row in rows if row["status"] == EventStatus.DEAD.value]
@@ -128,10 +112,10 @@ async def test_demo_fills_the_dead_letter_queue_with_the_unreadable_seats_only(
 
         # the fix the demo suggests: correct the seats at the processor, then replay the dead letters
         await fake.update_subscription(subscription_id, metadata={"seats": "12"}, idempotency_key="fix-seats")
-        await drain(runtime)
+        await runtime.drain()
         replayed = await replay_matching(runtime, EventFilter(statuses=(EventStatus.DEAD,)), actor="test")
         assert replayed.replayed == len(dead)
-        await drain(runtime)
+        await runtime.drain()
         async with runtime.db.connect() as conn:
             statuses = {row.status for row in await conn.execute(sa.select(webhook_events.c.status))}
             fixed = (
@@ -149,12 +133,15 @@ async def test_demo_fills_the_dead_letter_queue_with_the_unreadable_seats_only(
 
 @pytest.mark.parametrize(("extra", "loaded"), [({}, True), ({"REMIT_JOB_MODULES": "tests.support.jobs"}, False)])
 async def test_remit_ups_worker_plays_the_sandbox_host_only_without_host_modules(
-    db_url: str, restored_handlers: None, extra: dict[str, str], loaded: bool
+    db_url: str, extra: dict[str, str], loaded: bool
 ) -> None:
-    assert GRANT_SEATS not in default_handlers.names()
-    runtime = Runtime.from_settings(Settings.model_validate({"DATABASE_URL": db_url, **extra}))
+    settings = Settings.model_validate({"DATABASE_URL": db_url, **extra})
+    served = service_runtime(settings, with_worker=False)  # remit serve: never
+    runtime = service_runtime(settings, with_worker=True)  # remit up: only without host modules
     try:
+        assert GRANT_SEATS not in served.handlers.names()
         default_worker(runtime)
-        assert (GRANT_SEATS in default_handlers.names()) is loaded
+        assert (GRANT_SEATS in runtime.handlers.names()) is loaded
     finally:
+        await served.close()
         await runtime.close()

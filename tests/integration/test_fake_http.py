@@ -135,7 +135,6 @@ async def test_triggered_events_are_accepted_by_remits_own_receiver(runtime, set
 @pytest.mark.parametrize("name", ["v1.billing.meter.no_meter_found", "v1.billing.meter.error_report_triggered"])
 async def test_thin_meter_events_are_stored_and_dispatched_not_refused(runtime, settings, name):
     """Stripe sends billing-meter errors as thin (v2) events; refused, they would be retried for days, then lost."""
-    from remit.jobs.testing import drain
     from remit.webhooks.dispatch import DEFAULT_HANDLER
 
     app = create_app(runtime)
@@ -144,7 +143,7 @@ async def test_thin_meter_events_are_stored_and_dispatched_not_refused(runtime, 
     thin = [event for event in result.events if json.loads(event.payload)["object"] == "v2.core.event"]
     assert thin
     assert [d.status_code for d in result.deliveries] == [200] * len(result.events)
-    await drain(runtime)
+    await runtime.drain()
     async with runtime.db.connect() as conn:
         rows = (
             (

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from remit import __version__
 from remit.api.app import create_app
 from remit.config import Settings
+from remit.parts import build_runtime
 from remit.runtime import Runtime
 from remit.telemetry import collectors
 from remit.telemetry.metrics import REGISTRY
@@ -52,7 +53,7 @@ async def unreachable_runtime(request: pytest.FixtureRequest, tmp_path: Path) ->
         if request.param == "sqlite"
         else "postgresql://remit@127.0.0.1:1/remit"
     )
-    rt = Runtime.from_settings(Settings.model_validate({"DATABASE_URL": url, "REMIT_ENV": "test"}))
+    rt = build_runtime(Settings.model_validate({"DATABASE_URL": url, "REMIT_ENV": "test"}))
     yield rt
     await rt.close()
 
@@ -129,13 +130,12 @@ async def test_collectors_refresh_gauges_and_a_failing_one_does_not_break_the_sc
 
 async def test_the_job_gauges_are_collected_from_the_database_at_scrape_time(runtime: Runtime) -> None:
     """The scrape-time collector lives in telemetry (the API only serves it) and counts today's rows."""
-    from remit.jobs.enqueue import enqueue
     from tests.support.jobs import noop
 
     assert collectors.job_gauges in collectors.collectors()
     async with runtime.db.begin() as conn:
         for _ in range(3):
-            await enqueue(conn, noop, {}, clock=runtime.clock, queue="collector_probe")
+            await runtime.engine.enqueue(conn, noop, {}, queue="collector_probe")
     await collectors.collect(runtime)
     assert REGISTRY.get_sample_value("remit_queue_jobs", {"queue": "collector_probe", "state": "available"}) == 3
 

@@ -3,44 +3,43 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from remit.clock import FrozenClock
 from remit.db.tables import jobs
-from remit.jobs import store
-from remit.jobs.cron import CronTable, fire_due
-from remit.jobs.enqueue import JobRequest, enqueue, enqueue_many
-from remit.jobs.leader import try_lead
-from remit.jobs.maintenance import prune_jobs, rescue_orphans
+from remit.jobs.cron import cron
+from remit.jobs.definition import job
+from remit.jobs.engine import Engine
+from remit.jobs.rows import JobRequest
 from remit.jobs.states import JobState
-from remit.jobs.testing import drain
-from remit.jobs.worker import Worker
 from remit.telemetry import ops
 from tests.support import jobs as J
 
 
 @pytest.fixture
 def rt(runtime):
-    runtime.registry = J.registry
+    for definition in J.registry.definitions():
+        runtime.engine.registry.add(definition)
     return runtime
 
 
 async def fetch(rt, job_id):
-    async with rt.db.connect() as conn:
-        return await store.get(conn, job_id)
+    return await rt.engine.get(job_id)
 
 
 async def enqueue_one(rt, definition, **args):
     async with rt.db.begin() as conn:
-        return await enqueue(conn, definition, args)
+        return await rt.engine.enqueue(conn, definition, args)
 
 
 async def test_rolled_back_transaction_leaves_no_job(rt):
     with pytest.raises(RuntimeError):
         async with rt.db.begin() as conn:
-            await enqueue(conn, J.noop, {})
+            await rt.engine.enqueue(conn, J.noop, {})
             raise RuntimeError("host write failed")
     async with rt.db.connect() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(jobs))).scalar_one() == 0
@@ -48,7 +47,7 @@ async def test_rolled_back_transaction_leaves_no_job(rt):
 
 async def test_job_runs_and_completes(rt):
     job_id = await enqueue_one(rt, J.noop)
-    outcomes = await drain(rt)
+    outcomes = await rt.drain()
     assert outcomes["completed"] == 1
     job = await fetch(rt, job_id)
     assert job.state is JobState.COMPLETED
@@ -58,7 +57,7 @@ async def test_job_runs_and_completes(rt):
 
 async def test_sync_job_runs_in_thread(rt):
     job_id = await enqueue_one(rt, J.sync_record)
-    await drain(rt)
+    await rt.drain()
     assert (await fetch(rt, job_id)).state is JobState.COMPLETED
 
 
@@ -71,10 +70,10 @@ async def test_failures_retry_with_backoff_then_discard_and_fire_hook(rt):
         state = (await conn.execute(sa.select(jobs.c.state).where(jobs.c.id == job.id))).scalar_one()
         assert state == "discarded"
 
-    rt.registry.on_discard(hook)
+    rt.engine.registry.on_discard(hook)
     try:
         job_id = await enqueue_one(rt, J.always_fails)
-        await drain(rt)
+        await rt.drain()
         job = await fetch(rt, job_id)
         assert job.state is JobState.RETRYABLE
         assert job.attempt == 1
@@ -83,7 +82,7 @@ async def test_failures_retry_with_backoff_then_discard_and_fire_hook(rt):
         assert job.errors[0]["message"] == "boom on attempt 1"
         for _ in range(20):
             await asyncio.sleep(0.35)
-            await drain(rt)
+            await rt.drain()
             job = await fetch(rt, job_id)
             if job.state is JobState.DISCARDED:
                 break
@@ -92,12 +91,12 @@ async def test_failures_retry_with_backoff_then_discard_and_fire_hook(rt):
         assert [e["attempt"] for e in job.errors] == [1, 2, 3]
         assert seen == [(job_id, "RuntimeError")]
     finally:
-        rt.registry._discard_hooks.remove(hook)
+        rt.engine.registry._discard_hooks.remove(hook)
 
 
 async def test_snooze_does_not_spend_attempts(rt):
     job_id = await enqueue_one(rt, J.snoozes)
-    outcomes = await drain(rt)
+    outcomes = await rt.drain()
     job = await fetch(rt, job_id)
     assert outcomes["snoozed"] == 2
     assert job.state is JobState.COMPLETED
@@ -108,7 +107,7 @@ async def test_snooze_does_not_spend_attempts(rt):
 
 async def test_job_can_cancel_itself(rt):
     job_id = await enqueue_one(rt, J.cancels)
-    await drain(rt)
+    await rt.drain()
     job = await fetch(rt, job_id)
     assert job.state is JobState.CANCELLED
     assert job.meta["cancelled"] == "nothing to do"
@@ -122,12 +121,12 @@ async def test_discard_ends_the_job_at_once_and_fires_hooks(rt):
         state = (await conn.execute(sa.select(jobs.c.state).where(jobs.c.id == job.id))).scalar_one()
         seen.append((job.id, job.attempt, state, error["type"], error["message"]))
 
-    rt.registry.on_discard(hook)
+    rt.engine.registry.on_discard(hook)
     emitted = []
     remove_sink = ops.add_sink(lambda name, meta: emitted.append((name, meta)))
     try:
         job_id = await enqueue_one(rt, J.gives_up)
-        outcomes = await drain(rt)
+        outcomes = await rt.drain()
         job = await fetch(rt, job_id)
         assert outcomes["discarded"] == 1
         assert job.state is JobState.DISCARDED
@@ -139,15 +138,15 @@ async def test_discard_ends_the_job_at_once_and_fires_hooks(rt):
         assert seen == [(job_id, 1, "discarded", "Discard", f"input {job_id} can never work")]
         assert [meta["job_id"] for name, meta in emitted if name == "jobs.discarded"] == [job_id]
         await asyncio.sleep(0.35)  # past the backoff a failure would have waited
-        assert sum((await drain(rt)).values()) == 0
+        assert sum((await rt.drain()).values()) == 0
     finally:
         remove_sink()
-        rt.registry._discard_hooks.remove(hook)
+        rt.engine.registry._discard_hooks.remove(hook)
 
 
 async def test_timeout_fails_the_attempt(rt):
     job_id = await enqueue_one(rt, J.too_slow)
-    await drain(rt)
+    await rt.drain()
     job = await fetch(rt, job_id)
     assert job.state is JobState.DISCARDED
     assert job.errors[-1]["type"] == "JobTimeout"
@@ -157,7 +156,7 @@ async def test_unique_jobs_one_pending_per_key(rt):
     first = await enqueue_one(rt, J.unique_job, key="a")
     assert await enqueue_one(rt, J.unique_job, key="a") is None
     assert await enqueue_one(rt, J.unique_job, key="b") is not None
-    await drain(rt)
+    await rt.drain()
     assert (await fetch(rt, first)).state is JobState.COMPLETED
     assert await enqueue_one(rt, J.unique_job, key="a") is not None  # finished ones do not block
 
@@ -165,7 +164,7 @@ async def test_unique_jobs_one_pending_per_key(rt):
 async def test_unique_jobs_enforced_by_database_under_concurrency(rt):
     async def insert():
         async with rt.db.begin() as conn:
-            return await enqueue(conn, J.unique_job, {"key": "same"})
+            return await rt.engine.enqueue(conn, J.unique_job, {"key": "same"})
 
     results = await asyncio.gather(*(insert() for _ in range(10)))
     assert sum(r is not None for r in results) == 1
@@ -175,49 +174,43 @@ async def test_batch_enqueue(rt):
     requests = [JobRequest(J.noop, {"n": i}) for i in range(500)]
     requests += [JobRequest(J.unique_job, {"key": "x"}), JobRequest(J.unique_job, {"key": "x"})]
     async with rt.db.begin() as conn:
-        ids = await enqueue_many(conn, requests)
+        ids = await rt.engine.enqueue_many(conn, requests)
     assert len(ids) == 501
-    assert (await drain(rt))["completed"] == 501
+    assert (await rt.drain())["completed"] == 501
 
 
 async def test_scheduled_job_waits_for_its_time(rt):
     async with rt.db.begin() as conn:
-        job_id = await enqueue(conn, J.noop, {}, delay=3600)
+        job_id = await rt.engine.enqueue(conn, J.noop, {}, delay=3600)
     assert (await fetch(rt, job_id)).state is JobState.SCHEDULED
-    assert (await drain(rt))["completed"] == 0
+    assert (await rt.drain())["completed"] == 0
 
 
 async def test_priority_orders_claims(rt):
     async with rt.db.begin() as conn:
-        low = await enqueue(conn, J.noop, {}, priority=5)
-        high = await enqueue(conn, J.noop, {}, priority=0)
-    async with rt.db.begin() as conn:
-        claimed = await store.claim(conn, queue="test_default", limit=1, worker_id="w", now=rt.clock.now())
+        low = await rt.engine.enqueue(conn, J.noop, {}, priority=5)
+        high = await rt.engine.enqueue(conn, J.noop, {}, priority=0)
+    claimed = await rt.engine.claim("test_default", limit=1, worker_id="w")
     assert [j.id for j in claimed] == [high]
     assert low != high
 
 
 async def test_paused_queue_runs_nothing_until_resumed(rt):
     await enqueue_one(rt, J.noop)
-    async with rt.db.begin() as conn:
-        await store.set_paused(conn, "test_default", True, now=rt.clock.now(), by="test")
-    assert (await drain(rt, ["test_default"]))["completed"] == 0
-    async with rt.db.begin() as conn:
-        await store.set_paused(conn, "test_default", False, now=rt.clock.now(), by="test")
-    assert (await drain(rt, ["test_default"]))["completed"] == 1
+    await rt.engine.pause("test_default", actor="test")
+    assert (await rt.drain(["test_default"]))["completed"] == 0
+    await rt.engine.resume("test_default", actor="test")
+    assert (await rt.drain(["test_default"]))["completed"] == 1
 
 
 async def test_stale_completion_is_rejected(rt):
     job_id = await enqueue_one(rt, J.noop)
-    async with rt.db.begin() as conn:
-        [run] = await store.claim(conn, queue="test_default", limit=1, worker_id="ghost", now=rt.clock.now())
-    assert (await rescue_orphans(rt)) == 1  # "ghost" never heartbeated
-    async with rt.db.begin() as conn:
-        [again] = await store.claim(conn, queue="test_default", limit=1, worker_id="w2", now=rt.clock.now())
+    [run] = await rt.engine.claim("test_default", limit=1, worker_id="ghost")
+    assert (await rt.engine.rescue_orphans()) == 1  # "ghost" never heartbeated
+    [again] = await rt.engine.claim("test_default", limit=1, worker_id="w2")
     assert again.attempt == run.attempt + 1
-    async with rt.db.begin() as conn:
-        assert await store.complete_many(conn, [(run.id, run.attempt)], rt.clock.now()) == 0
-        assert await store.complete_many(conn, [(again.id, again.attempt)], rt.clock.now()) == 1
+    assert await rt.engine.complete([(run.id, run.attempt)]) == 0
+    assert await rt.engine.complete([(again.id, again.attempt)]) == 1
     job = await fetch(rt, job_id)
     assert job.state is JobState.COMPLETED
     assert job.errors[0]["type"] == "WorkerLost"
@@ -225,50 +218,57 @@ async def test_stale_completion_is_rejected(rt):
 
 async def test_rescue_spares_jobs_of_live_workers(rt):
     await enqueue_one(rt, J.noop)
-    async with rt.db.begin() as conn:
-        await store.heartbeat(conn, worker_id="alive", host="h", pid=1, queues=[], now=rt.clock.now())
-        await store.claim(conn, queue="test_default", limit=1, worker_id="alive", now=rt.clock.now())
-    assert await rescue_orphans(rt) == 0
+    await rt.engine.heartbeat("alive", host="h", pid=1, queues=[])
+    await rt.engine.claim("test_default", limit=1, worker_id="alive")
+    assert await rt.engine.rescue_orphans() == 0
 
 
 async def test_prune_keeps_recent_and_deletes_old(rt):
     old = await enqueue_one(rt, J.noop)
     fresh = await enqueue_one(rt, J.noop)
-    await drain(rt)
+    await rt.drain()
     async with rt.db.begin() as conn:
         await conn.execute(
             sa.update(jobs).where(jobs.c.id == old).values(finished_at=rt.clock.now() - timedelta(days=2))
         )
-    assert await prune_jobs(rt) == 1
+    assert await rt.engine.prune() == 1
     assert await fetch(rt, old) is None
     assert await fetch(rt, fresh) is not None
 
 
 async def test_leadership_is_exclusive_until_it_expires(rt):
-    now = rt.clock.now()
+    clock = FrozenClock(rt.clock.now())
+    engine = Engine(rt.db, clock=clock)
+    now = clock.now()
     ttl = timedelta(seconds=10)
-    async with rt.db.begin() as conn:
-        assert await try_lead(conn, name="x", holder="a", now=now, ttl=ttl)
-        assert not await try_lead(conn, name="x", holder="b", now=now, ttl=ttl)
-        assert await try_lead(conn, name="x", holder="a", now=now + timedelta(seconds=5), ttl=ttl)
-        assert await try_lead(conn, name="x", holder="b", now=now + timedelta(seconds=16), ttl=ttl)
-        assert not await try_lead(conn, name="x", holder="a", now=now + timedelta(seconds=17), ttl=ttl)
+
+    async def try_lead(*, name, holder, now, ttl):
+        clock.set(now)
+        return await engine.try_lead(holder, ttl=ttl, name=name)
+
+    assert await try_lead(name="x", holder="a", now=now, ttl=ttl)
+    assert not await try_lead(name="x", holder="b", now=now, ttl=ttl)
+    assert await try_lead(name="x", holder="a", now=now + timedelta(seconds=5), ttl=ttl)
+    assert await try_lead(name="x", holder="b", now=now + timedelta(seconds=16), ttl=ttl)
+    assert not await try_lead(name="x", holder="a", now=now + timedelta(seconds=17), ttl=ttl)
 
 
 async def test_cron_fires_once_per_tick(rt):
-    table = CronTable()
-    table.add("every-minute", "* * * * *", J.cron_tick)
-    async with rt.db.begin() as conn:
-        assert await fire_due(conn, table.entries(), clock=rt.clock) == ["every-minute"]
-        assert await fire_due(conn, table.entries(), clock=rt.clock) == []
+    engine = Engine(rt.db, clock=rt.clock, cron=[cron("every-minute", "* * * * *", J.cron_tick)])
+
+    async def fire_due():
+        return [name for name in await engine.fire_due() if name == "every-minute"]
+
+    assert await fire_due() == ["every-minute"]
+    assert await fire_due() == []
     async with rt.db.connect() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(jobs))).scalar_one() == 1
 
 
 async def test_worker_runs_jobs_and_shuts_down_gracefully(rt):
     async with rt.db.begin() as conn:
-        await enqueue_many(conn, [JobRequest(J.noop, {"n": i}) for i in range(300)])
-    worker = Worker(rt, queues=["test_default"], lead=False)
+        await rt.engine.enqueue_many(conn, [JobRequest(J.noop, {"n": i}) for i in range(300)])
+    worker = rt.worker(queues=["test_default"], lead=False)
     task = asyncio.create_task(worker.run())
     for _ in range(200):
         if worker.outcomes["completed"] >= 300:
@@ -285,11 +285,11 @@ async def test_worker_runs_jobs_and_shuts_down_gracefully(rt):
 
 
 async def test_shutdown_releases_jobs_past_grace_without_spending_attempt(rt):
-    rt.settings = rt.settings.model_copy(update={"job_shutdown_grace": 0.1})
+    rt.engine.settings = replace(rt.engine.settings, shutdown_grace=0.1)
     async with rt.db.begin() as conn:
         await conn.exec_driver_sql(J.CREATE_RUNS)
     job_id = await enqueue_one(rt, J.record, sleep=30)
-    worker = Worker(rt, queues=["test_default"], lead=False)
+    worker = rt.worker(queues=["test_default"], lead=False)
     task = asyncio.create_task(worker.run())
     for _ in range(100):
         job = await fetch(rt, job_id)
@@ -301,3 +301,19 @@ async def test_shutdown_releases_jobs_past_grace_without_spending_attempt(rt):
     job = await fetch(rt, job_id)
     assert job.state is JobState.AVAILABLE
     assert job.max_attempts == J.record.max_attempts + 1
+
+
+async def test_a_job_is_given_the_engine_the_app_and_a_way_to_report_progress(rt):
+    seen = []
+
+    @job(queue="test_default", name="test.context")
+    async def context_job(ctx, **_):
+        await ctx.progress(3, 10)
+        seen.append((ctx.app, ctx.engine, ctx.db, ctx.clock, ctx.worker_id))
+
+    rt.engine.registry.add(context_job)
+    job_id = await enqueue_one(rt, context_job)
+    assert (await rt.drain())["completed"] == 1
+    assert seen == [(rt, rt.engine, rt.db, rt.clock, "remit-drain")]
+    progress = (await fetch(rt, job_id)).meta["progress"]
+    assert (progress["done"], progress["total"]) == (3, 10)

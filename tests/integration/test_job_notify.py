@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
 
-from remit.jobs.enqueue import enqueue
-from remit.jobs.worker import Worker
 from tests.support import jobs as J
 
 
@@ -17,16 +16,17 @@ from tests.support import jobs as J
 def pg_rt(runtime):
     if not runtime.db.is_postgres:
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite workers poll")
-    runtime.registry = J.registry
+    for definition in J.registry.definitions():
+        runtime.engine.registry.add(definition)
     # Polling so slow that only a notification can explain a quick pickup.
-    runtime.settings = runtime.settings.model_copy(update={"job_poll_interval": 60.0})
+    runtime.engine.settings = replace(runtime.engine.settings, poll_interval=60.0)
     return runtime
 
 
 async def _picked_up_within(rt, worker, seconds):
     before = worker.outcomes["completed"]
     async with rt.db.begin() as conn:
-        await enqueue(conn, J.noop, {})
+        await rt.engine.enqueue(conn, J.noop, {})
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if worker.outcomes["completed"] > before:
@@ -36,7 +36,7 @@ async def _picked_up_within(rt, worker, seconds):
 
 
 async def test_notify_wakes_worker_and_listener_reconnects(pg_rt):
-    worker = Worker(pg_rt, queues=["test_default"], lead=False)
+    worker = pg_rt.worker(queues=["test_default"], lead=False)
     task = asyncio.create_task(worker.run())
     try:
         await asyncio.wait_for(_listening(worker), 10)

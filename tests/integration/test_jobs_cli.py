@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from remit.cli import app
+from remit.config import Settings
 from remit.db.engine import Database
 from remit.db.tables import audit_log, jobs
-from remit.jobs.enqueue import enqueue
+from remit.jobs.engine import Engine
+from remit.parts import build_runtime
 from tests.support import jobs as J
 
 
@@ -45,7 +47,7 @@ def _seed(db_url, *states):
         ids = []
         async with db.begin() as conn:
             for state in states:
-                job_id = await enqueue(conn, J.noop, {"s": state})
+                job_id = await Engine(db).enqueue(conn, J.noop, {"s": state})
                 await conn.execute(sa.update(jobs).where(jobs.c.id == job_id).values(state=state, attempt=1))
                 ids.append(job_id)
         return ids
@@ -175,3 +177,49 @@ def test_a_listing_cut_at_its_limit_says_there_are_more(cli, db_url):
     whole = cli("jobs", "list", "--limit", "3", "--json")
     assert len(json.loads(whole.stdout)) == 3
     assert "there are more" not in whole.stderr
+
+
+def test_schedule_list_shows_every_periodic_task_and_cron_entry(cli, db_url):
+    names = ["jobs.rescue", "jobs.prune", "webhooks.prune", "host.count_accounts", "host.nightly_sync"]
+    before = json.loads(cli("schedule", "list", "--json", "--import", "tests.support.host_app").stdout)
+    assert [row["name"] for row in before] == names
+    assert {row["last_outcome"] for row in before} == {None}
+
+    async def tick(db):
+        runtime = build_runtime(Settings.model_validate({"DATABASE_URL": db_url}), modules=["tests.support.host_app"])
+        try:
+            return await runtime.engine.fire_due()
+        finally:
+            await runtime.close()
+
+    assert _run(db_url, tick) == names  # all due at once: never run before
+    result = cli("schedule", "list", "--json", "--import", "tests.support.host_app")
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert list(rows) == names
+    assert rows["host.count_accounts"] | {"last_run_at": None, "next_run_at": None} == {
+        "name": "host.count_accounts",
+        "kind": "periodic",
+        "schedule": "cron 0 * * * *",
+        "leader_only": True,
+        "queue": None,
+        "last_run_at": None,
+        "last_outcome": "ok",
+        "last_counts": {"accounts": 3},
+        "last_error": None,
+        "next_run_at": None,
+        "declared": True,
+    }
+    assert rows["host.count_accounts"]["next_run_at"] > rows["host.count_accounts"]["last_run_at"]
+    assert (rows["webhooks.prune"]["queue"], rows["webhooks.prune"]["last_outcome"]) == (
+        "remit_maintenance",
+        "enqueued",
+    )
+    assert (rows["host.nightly_sync"]["kind"], rows["host.nightly_sync"]["queue"]) == ("cron", "identity_events")
+    # without the host module: remit's own, and what a worker recorded of the host's, marked undeclared
+    plain = {row["name"]: row["declared"] for row in json.loads(cli("schedule", "list", "--json").stdout)}
+    assert plain == {name: not name.startswith("host.") for name in names}
+    table = cli("schedule", "list")
+    assert table.exit_code == 0
+    assert "webhooks.prune" in table.stdout
+    assert "cron 17 3 * * *" in table.stdout

@@ -153,3 +153,28 @@ def test_each_revision_downgrades_to_its_predecessor(empty_engine: Engine) -> No
         migrate.downgrade(empty_engine, "-1")
     assert migrate.current_revision(empty_engine) is None
     assert remit_objects(empty_engine) == []
+
+
+def test_cron_ticks_already_fired_survive_the_move_to_periodic_tasks(empty_engine: Engine) -> None:
+    """0006 replaces remit_cron_entries by remit_periodic_tasks: an entry's last fired tick comes along, so an
+    upgrade never fires a tick twice, and a downgrade takes it back."""
+    migrate.upgrade(empty_engine, "0005_ledger_no_truncate")
+    with empty_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO remit_cron_entries (name, expression, last_tick) "
+            "VALUES ('host.nightly', '0 3 * * *', '2026-03-04 03:00:00'), ('host.never', '* * * * *', NULL)"
+        )
+    migrate.upgrade(empty_engine, "0006_periodic_tasks")
+    with empty_engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT name, kind, schedule, leader_only, last_tick IS NOT NULL, last_outcome "
+            "FROM remit_periodic_tasks ORDER BY name"
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("host.never", "cron", "cron * * * * *", True, False, None),
+        ("host.nightly", "cron", "cron 0 3 * * *", True, True, "enqueued"),
+    ]
+    migrate.downgrade(empty_engine, "0005_ledger_no_truncate")
+    with empty_engine.connect() as conn:
+        back = conn.exec_driver_sql("SELECT name, expression FROM remit_cron_entries ORDER BY name").all()
+    assert [tuple(row) for row in back] == [("host.never", "* * * * *"), ("host.nightly", "0 3 * * *")]

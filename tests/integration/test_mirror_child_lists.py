@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from remit.api.app import create_app
 from remit.db.tables import invoice_lines, subscription_items
 from remit.errors import ProcessorError
-from remit.jobs.testing import drain
 from remit.processor import build_fake_engine
 from remit.processor.fake import AsgiDelivery, FakeProcessor
 from remit.runtime import Runtime
@@ -71,7 +70,7 @@ async def test_the_mirror_holds_all_twelve_items_and_lines(runtime: Runtime, fak
     every_line = ids(await fake.list_invoice_lines(sub["latest_invoice"], limit=100))
     assert len(every_item) == len(every_line) == ITEMS
 
-    outcomes = await drain(runtime)
+    outcomes = await runtime.drain()
 
     assert set(outcomes) == {"completed"}
     assert await children(runtime, subscription_items, "subscription_id", sub["id"]) == [
@@ -114,7 +113,7 @@ async def test_without_the_listings_the_payloads_ten_are_projected_and_none_dele
     runtime.processor = processor()  # type: ignore[assignment]
     sub = await subscribe_to_twelve(fake)
 
-    outcomes = await drain(runtime)
+    outcomes = await runtime.drain()
 
     assert set(outcomes) == {"completed"}
     embedded_items = sorted(item["id"] for item in sub["items"]["data"])
@@ -136,14 +135,14 @@ async def test_a_later_truncated_event_keeps_the_children_it_does_not_show(
     processor: type[WithoutListings],
 ) -> None:
     sub = await subscribe_to_twelve(fake)
-    await drain(runtime)
+    await runtime.drain()
     runtime.processor = processor()  # type: ignore[assignment]
     await fake.update_subscription(sub["id"], idempotency_key="meta", metadata={"seats": "12"})
     await fake.request(
         "POST", f"/v1/invoices/{sub['latest_invoice']}", {"metadata": {"note": "x"}}, idempotency_key="note"
     )
 
-    outcomes = await drain(runtime)
+    outcomes = await runtime.drain()
 
     assert set(outcomes) == {"completed"}
     assert [deleted for _, deleted in await children(runtime, subscription_items, "subscription_id", sub["id"])] == [

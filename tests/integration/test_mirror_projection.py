@@ -290,9 +290,12 @@ class LineLister:
 
 
 async def test_truncated_lines_without_a_processor_keep_the_missing_ones(runtime: Runtime) -> None:
-    runtime.processor = None  # the runtime's default, the fake, would now be asked (and answer 404)
-    await apply(runtime, event("invoice.created", invoice_with_lines(["il_1", "il_2", "il_3"], has_more=False)))
-    await apply(runtime, event("invoice.updated", invoice_with_lines(["il_1"], has_more=True), at=BASE + 1))
+    processor, runtime.processor = runtime.processor, None  # type: ignore[assignment]  # the fake would be asked
+    try:
+        await apply(runtime, event("invoice.created", invoice_with_lines(["il_1", "il_2", "il_3"], has_more=False)))
+        await apply(runtime, event("invoice.updated", invoice_with_lines(["il_1"], has_more=True), at=BASE + 1))
+    finally:
+        runtime.processor = processor  # the runtime closes its own
     assert [(r["stripe_id"], r["deleted"], r["price_id"]) for r in await rows(runtime, invoice_lines)] == [
         ("il_1", False, "price_1"),
         ("il_2", False, "price_1"),

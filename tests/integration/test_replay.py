@@ -12,12 +12,11 @@ import sqlalchemy as sa
 from remit.clock import FrozenClock
 from remit.db.tables import audit_log, jobs, webhook_events
 from remit.errors import PermanentFailure, WebhookError
-from remit.jobs.testing import drain
 from remit.runtime import Runtime
 from remit.telemetry import ops
 from remit.webhooks.dead_letters import EventFilter
 from remit.webhooks.events import EventStatus
-from remit.webhooks.handlers import HandlerContext, default_handlers
+from remit.webhooks.handlers import HandlerContext
 from remit.webhooks.replay import replay_event, replay_matching
 from tests.support.webhooks import client_for, count, event, make_runtime, post_event, webhook_settings
 
@@ -43,11 +42,11 @@ async def rt(db_url: str) -> AsyncIterator[Runtime]:
 
 
 @pytest.fixture
-def handler() -> Iterator[Switch]:
+def handler(rt: Runtime) -> Switch:
+    """The switch, registered as a host handler on the test's runtime."""
     switch = Switch()
-    default_handlers.register("invoice.*", switch, name="test.switch")
-    yield switch
-    default_handlers.remove("test.switch")
+    rt.handlers.register("invoice.*", switch, name="test.switch")
+    return switch
 
 
 @pytest.fixture
@@ -65,7 +64,7 @@ async def _dead(runtime: Runtime, *types: str) -> list[int]:
         for event_type in types:
             response = await post_event(client, runtime, event(event_type))
             ids.append(int(response.json()["id"]))
-    await drain(runtime)
+    await runtime.drain()
     return ids
 
 
@@ -82,7 +81,7 @@ async def test_replay_after_a_fix_processes_the_event_once(rt: Runtime, handler:
     result = await replay_event(rt, row_id, actor="operator:test")
     assert result.replayed == 1
     assert (await _statuses(rt))[row_id] == "received"
-    await drain(rt)
+    await rt.drain()
     assert (await _statuses(rt))[row_id] == "processed"
     assert handler.runs == [row_id, row_id]  # the failed attempt, then exactly one after the fix
     async with rt.db.connect() as conn:
@@ -102,7 +101,7 @@ async def test_replay_after_a_fix_processes_the_event_once(rt: Runtime, handler:
 async def test_a_replayed_event_that_fails_again_goes_back_to_dead(rt: Runtime, handler: Switch) -> None:
     [row_id] = await _dead(rt, "invoice.paid")
     await replay_event(rt, row_id, actor="t")
-    await drain(rt)
+    await rt.drain()
     assert (await _statuses(rt))[row_id] == "dead"
     assert handler.runs == [row_id, row_id]
 
@@ -168,17 +167,19 @@ async def test_a_type_pattern_escapes_like_wildcards(rt: Runtime) -> None:
     async def always_fail(ctx: HandlerContext) -> None:
         raise RuntimeError("no")
 
-    default_handlers.register("*", always_fail, name="test.always_fail")
+    rt.handlers.register("*", always_fail, name="test.always_fail")
     try:
         await _dead(rt, "payment_intent.succeeded", "paymentXintent.succeeded")
     finally:
-        default_handlers.remove("test.always_fail")
+        rt.handlers.remove("test.always_fail")
     result = await replay_matching(rt, EventFilter(type_pattern="payment_intent.*"), actor="t", dry_run=True)
     assert result.by_type == {"payment_intent.succeeded": 1}
 
 
-async def test_replaying_a_failed_event_brings_its_retry_forward(db_url: str, handler: Switch) -> None:
+async def test_replaying_a_failed_event_brings_its_retry_forward(db_url: str) -> None:
     runtime = make_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_ATTEMPTS="5"))
+    handler = Switch()
+    runtime.handlers.register("invoice.*", handler, name="test.switch")
     try:
         [row_id] = await _dead(runtime, "invoice.paid")
         assert (await _statuses(runtime))[row_id] == "failed"
@@ -187,7 +188,7 @@ async def test_replaying_a_failed_event_brings_its_retry_forward(db_url: str, ha
         assert result.replayed == 1
         assert result.hurried == 1
         assert await count(runtime, jobs) == 1  # no second job
-        await drain(runtime)  # due now, without advancing the clock
+        await runtime.drain()  # due now, without advancing the clock
         assert (await _statuses(runtime))[row_id] == "processed"
     finally:
         await runtime.close()
@@ -205,7 +206,7 @@ async def test_an_event_dead_lettered_by_a_permanent_failure_replays_once_after_
         if not fixed["yes"]:
             raise PermanentFailure("metadata.seats is not a whole number")
 
-    default_handlers.register("invoice.*", seats, name="test.seats")
+    runtime.handlers.register("invoice.*", seats, name="test.seats")
     try:
         [row_id] = await _dead(runtime, "invoice.paid")
         assert (await _statuses(runtime))[row_id] == "dead"  # after 1 of 5 attempts
@@ -219,7 +220,7 @@ async def test_an_event_dead_lettered_by_a_permanent_failure_replays_once_after_
         runtime.clock.advance(timedelta(minutes=5))  # so a second run of any handler would show
         result = await replay_event(runtime, row_id, actor="operator:test")
         assert result.replayed == 1
-        outcomes = await drain(runtime)
+        outcomes = await runtime.drain()
         assert outcomes["completed"] == 1
         assert (await _statuses(runtime))[row_id] == "processed"
         assert runs == [row_id, row_id]
@@ -232,5 +233,4 @@ async def test_an_event_dead_lettered_by_a_permanent_failure_replays_once_after_
         assert row["handler_results"]["remit.mirror"] == dead["remit.mirror"]  # the mirror ran once, at first
         assert states == ["discarded", "completed"]  # the job that gave up, then the replay's
     finally:
-        default_handlers.remove("test.seats")
         await runtime.close()

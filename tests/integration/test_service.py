@@ -12,7 +12,7 @@ import pytest
 
 from remit import service
 from remit.config import Settings
-from remit.runtime import Runtime
+from remit.parts import build_runtime
 
 
 class IdleWorker:
@@ -44,7 +44,7 @@ async def test_when_the_http_half_cannot_start_the_worker_is_stopped_and_the_exi
                 with_worker=True,
                 run_migrations=False,
                 worker_factory=lambda _runtime: worker,
-                runtime=Runtime.from_settings(settings),
+                runtime=build_runtime(settings),
             ),
             timeout=30,
         )

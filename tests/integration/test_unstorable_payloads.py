@@ -17,10 +17,9 @@ import sqlalchemy as sa
 
 from remit.db.tables import jobs, webhook_events
 from remit.db.tables.mirror import customers
-from remit.jobs.testing import drain
 from remit.runtime import Runtime
 from remit.webhooks.events import EventStatus
-from remit.webhooks.handlers import HandlerContext, default_handlers
+from remit.webhooks.handlers import HandlerContext
 from tests.support.webhooks import client_for, counts, event, make_runtime, post_event, webhook_settings
 
 NAME = "Ada\u0000Lovelace"
@@ -55,7 +54,7 @@ def assert_identifiers_only(*documents: Any) -> None:
 
 
 async def assert_dead_at_once(runtime: Runtime, row_id: int, message: str) -> dict[str, Any]:
-    outcome = await drain(runtime)
+    outcome = await runtime.drain()
     assert (outcome["discarded"], outcome["retryable"]) == (1, 0), outcome
     row, job = await stored(runtime, row_id)
     assert row["status"] == EventStatus.DEAD.value
@@ -139,12 +138,12 @@ async def test_database_errors_are_stored_as_class_and_code_only(rt: Runtime) ->
         await ctx.conn.execute(sa.text("INSERT INTO test_host_users (id, email) VALUES (:id, :email)"), row)
         await ctx.conn.execute(sa.text("INSERT INTO test_host_users (id, email) VALUES (:id, :email)"), row)
 
-    default_handlers.register("customer.created", writes_a_duplicate, name="test.duplicate")
+    rt.handlers.register("customer.created", writes_a_duplicate, name="test.duplicate")
     try:
         row_id = await ingest(rt, event("customer.created", obj={"id": "cus_ok", "object": "customer"}))
-        outcome = await drain(rt)
+        outcome = await rt.drain()
     finally:
-        default_handlers.remove("test.duplicate")
+        rt.handlers.remove("test.duplicate")
     assert outcome["retryable"] == 1
     row, job = await stored(rt, row_id)
     assert row["status"] == EventStatus.FAILED.value

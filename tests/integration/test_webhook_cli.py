@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 
 from remit.cli import app
 from remit.db.tables import audit_log, webhook_events
-from remit.jobs.testing import drain
-from remit.webhooks.handlers import HandlerContext, default_handlers
+from remit.webhooks.handlers import HandlerContext
 from tests.support.webhooks import SECRET, client_for, event, make_runtime, post_event, webhook_settings
 
 runner = CliRunner()
@@ -27,17 +26,16 @@ async def _failing(ctx: HandlerContext) -> None:
 async def _seed(db_url: str, *, flag_billing: str = "true") -> list[int]:
     """invoice.paid (dies), invoice.created (dies), customer.created (processed)."""
     runtime = make_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_ATTEMPTS="1", REMIT_FLAG_BILLING=flag_billing))
-    default_handlers.register("invoice.*", _failing, name="test.cli_failing")
+    runtime.handlers.register("invoice.*", _failing, name="test.cli_failing")
     try:
         ids = []
         async with client_for(runtime) as client:
             for event_type in ("invoice.paid", "invoice.created", "customer.created"):
                 document = event(event_type, obj={"id": "cus_cli", "object": "customer", "email": "a@example.com"})
                 ids.append(int((await post_event(client, runtime, document)).json()["id"]))
-        await drain(runtime)
+        await runtime.drain()
         return ids
     finally:
-        default_handlers.remove("test.cli_failing")
         await runtime.close()
 
 

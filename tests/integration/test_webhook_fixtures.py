@@ -15,7 +15,6 @@ from remit.billing import get_object
 from remit.billing.routing import Target, embedded_targets, route
 from remit.billing.watermark import Watermark
 from remit.db.tables import webhook_events
-from remit.jobs.testing import drain
 from tests.support.webhooks import (
     client_for,
     counts,
@@ -44,7 +43,7 @@ async def test_every_fixture_envelope_is_stored_and_dispatched(db_url: str) -> N
                 response = await post_event(client, runtime, document)
                 assert response.status_code == 200, (path.name, response.text)
                 assert response.json()["duplicate"] is False, path.name
-        outcomes = await drain(runtime)
+        outcomes = await runtime.drain()
         assert outcomes["completed"] == len(paths), outcomes
         async with runtime.db.connect() as conn:
             rows = (
@@ -100,7 +99,7 @@ async def test_fixture_updates_delivered_newest_first_end_in_the_newest_state(db
         async with client_for(runtime) as client:
             for _, document in documents:
                 assert (await post_event(client, runtime, document)).status_code == 200
-        outcomes = await drain(runtime)
+        outcomes = await runtime.drain()
         assert outcomes["completed"] == len(documents), outcomes
         async with runtime.db.connect() as conn:
             for (object_type, stripe_id), (watermark, data) in newest.items():

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from remit import webhooks
 from remit.clock import FrozenClock
 from remit.db.tables import audit_log, webhook_events
-from remit.jobs.enqueue import enqueue
-from remit.jobs.testing import drain
+from remit.periodic import Cron
 from remit.runtime import Runtime
 from remit.telemetry import ops
-from remit.webhooks.handlers import HandlerContext, default_handlers
-from remit.webhooks.prune import CRON_JOBS, prune_events, prune_webhook_events
+from remit.webhooks.handlers import HandlerContext
+from remit.webhooks.prune import PRUNE_TASK, prune_events
 from tests.support.webhooks import client_for, count, event, make_runtime, post_event, webhook_settings
 
 
@@ -41,15 +41,15 @@ async def _failing(ctx: HandlerContext) -> None:
 
 async def _seed(runtime: Runtime) -> dict[str, int]:
     """Two processed events, one dead, one still received (never dispatched)."""
-    default_handlers.register("charge.failed", _failing, name="test.prune_failing")
+    runtime.handlers.register("charge.failed", _failing, name="test.prune_failing")
     try:
         async with client_for(runtime) as client:
             for event_type in ("customer.created", "customer.updated", "charge.failed"):
                 assert (await post_event(client, runtime, event(event_type))).status_code == 200
-            await drain(runtime)
+            await runtime.drain()
             assert (await post_event(client, runtime, event("invoice.created"))).status_code == 200
     finally:
-        default_handlers.remove("test.prune_failing")
+        runtime.handlers.remove("test.prune_failing")
     async with runtime.db.connect() as conn:
         rows = await conn.execute(sa.select(webhook_events.c.status, sa.func.count()).group_by(webhook_events.c.status))
         return {status: int(n) for status, n in rows}
@@ -107,11 +107,12 @@ async def test_prune_deletes_in_batches(rt: Runtime) -> None:
 
 
 async def test_the_scheduled_prune_job_runs_on_the_maintenance_queue(rt: Runtime) -> None:
-    assert [("webhooks.prune", "17 3 * * *", prune_webhook_events)] == CRON_JOBS
-    assert prune_webhook_events.queue == "remit_maintenance"
+    assert (PRUNE_TASK.name, PRUNE_TASK.schedule) == ("webhooks.prune", Cron("17 3 * * *"))
+    assert PRUNE_TASK.leader_only
+    assert PRUNE_TASK.queue == "remit_maintenance"
+    assert PRUNE_TASK in webhooks.PART.periodic
     await _seed(rt)
     _advance(rt, 100)
-    async with rt.db.begin() as conn:
-        await enqueue(conn, prune_webhook_events, {}, clock=rt.clock)
-    assert (await drain(rt, ["remit_maintenance"]))["completed"] == 1
+    assert "webhooks.prune" in await rt.engine.fire_due()  # the leader's tick enqueues the day's prune
+    assert (await rt.drain(["remit_maintenance"]))["completed"] == 1
     assert await count(rt, webhook_events) == 1

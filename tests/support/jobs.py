@@ -9,10 +9,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from remit.jobs.context import JobContext
-from remit.jobs.definition import UniqueBy, default_registry, job
+from remit.jobs.definition import JobRegistry, UniqueBy, job
 from remit.jobs.retry import Backoff
 
-registry = default_registry  # worker subprocesses find these jobs by importing this module
+#: These jobs, for tests that add them to a runtime's engine; worker subprocesses (``remit worker --import
+#: tests.support.jobs``) collect them from this module instead.
+registry = JobRegistry()
 FAST = Backoff(base=0.3, factor=1, cap=0.3, jitter=0)
 
 runs = sa.table("test_job_runs", sa.column("job_id"), sa.column("attempt"), sa.column("pid"))

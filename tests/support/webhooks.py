@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,8 @@ from remit.clock import FrozenClock
 from remit.config import Settings
 from remit.db.tables import jobs, webhook_events
 from remit.db.tables.ledger import ledger_events
+from remit.part import Part
+from remit.parts import build_runtime
 from remit.runtime import Runtime
 
 SECRET = "whsec_test_primary_secret"
@@ -34,9 +36,10 @@ def webhook_settings(db_url: str, **extra: str) -> Settings:
     return Settings.model_validate(values)
 
 
-def make_runtime(settings: Settings) -> Runtime:
+def make_runtime(settings: Settings, *, extra: Sequence[Part] = ()) -> Runtime:
+    """A full runtime (remit's parts, then ``extra`` ones) on a frozen clock."""
     clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
-    return Runtime.from_settings(settings, clock=clock)
+    return build_runtime(settings, clock=clock, extra=extra)
 
 
 def event(

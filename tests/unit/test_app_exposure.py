@@ -14,7 +14,7 @@ import pytest
 
 from remit.api.app import create_app
 from remit.config import Settings
-from remit.runtime import Runtime
+from remit.parts import build_runtime
 
 STRONG_TOKEN = "9f1c2a7be4d08356aa1ec2f9b7d3e6045c8b1f2e"
 DOC_PATHS = ("/docs", "/redoc", "/openapi.json")
@@ -27,7 +27,7 @@ def app_client(tmp_path: Path) -> Client:
     @asynccontextmanager
     async def open_client(**environ: str) -> AsyncIterator[httpx.AsyncClient]:
         values = {"DATABASE_URL": f"sqlite:///{tmp_path / 'never-opened.db'}", **environ}
-        runtime = Runtime.from_settings(Settings.model_validate(values))
+        runtime = build_runtime(Settings.model_validate(values))
         try:
             transport = httpx.ASGITransport(app=create_app(runtime))
             async with httpx.AsyncClient(transport=transport, base_url="http://remit") as client:

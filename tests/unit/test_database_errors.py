@@ -22,6 +22,7 @@ from remit.api.app import create_app
 from remit.config import Settings
 from remit.db.errors import database_error_text, is_database_error, is_unavailable_error
 from remit.errors import DatabaseUnavailable
+from remit.parts import build_runtime
 from remit.runtime import Runtime
 from tests.support.webhooks import SECRET, event, post_event
 
@@ -150,7 +151,7 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
             "REMIT_SERVICE_TOKENS": "tok_test_0123456789abcdef0123456789",
         }
     )
-    rt = Runtime.from_settings(settings)
+    rt = build_runtime(settings)
     yield rt
     await rt.close()
 

@@ -5,10 +5,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from remit.config import QueueSpec, parse_queues
+from remit.db.engine import Database
 from remit.errors import JobError, UnknownJob
-from remit.jobs import queues
 from remit.jobs.definition import JobRegistry, UniqueBy, job
-from remit.jobs.enqueue import JobRequest, build_row
+from remit.jobs.engine import Engine
+from remit.jobs.rows import JobRequest
+from remit.jobs.settings import JobSettings
 from remit.jobs.worker import select_queues
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -40,17 +42,16 @@ def test_unique_key_depends_only_on_named_fields():
 
 
 def test_build_row_schedules_and_resolves_queue():
-    queues.configure(parse_queues("remit_webhooks=billing_hooks:20"))
-    try:
-        row = build_row(JobRequest(dispatch, {"event_id": 7}), NOW)
-        assert row["queue"] == "billing_hooks"
-        assert row["state"] == "available"
-        assert row["max_attempts"] == 25
-        later = build_row(JobRequest(dispatch, {"event_id": 7}, delay=60), NOW)
-        assert later["state"] == "scheduled"
-        assert later["scheduled_at"] == NOW + timedelta(seconds=60)
-    finally:
-        queues.configure(parse_queues(""))
+    settings = JobSettings(queues=parse_queues("remit_webhooks=billing_hooks:20"))
+    engine = Engine(Database.from_url("sqlite:///:memory:"), registry=registry, settings=settings)  # never connects
+    build_row = engine.build_row
+    row = build_row(JobRequest(dispatch, {"event_id": 7}), NOW)
+    assert row["queue"] == "billing_hooks"
+    assert row["state"] == "available"
+    assert row["max_attempts"] == 25
+    later = build_row(JobRequest(dispatch, {"event_id": 7}, delay=60), NOW)
+    assert later["state"] == "scheduled"
+    assert later["scheduled_at"] == NOW + timedelta(seconds=60)
     with pytest.raises(JobError, match="not both"):
         build_row(JobRequest(dispatch, {"event_id": 1}, delay=1, scheduled_at=NOW), NOW)
 

@@ -37,11 +37,14 @@ def test_the_sandbox_plays_the_host_only_on_the_fake_without_host_modules() -> N
 
 
 def test_importing_remit_never_registers_the_sandbox_handlers() -> None:
-    """Only ``sandbox.load()`` (``remit up``) may: a library user, ``remit worker`` and ``remit serve`` import
-    these modules and must not find a pretend host's handler acting on their events."""
+    """Only ``remit up`` composes them (:func:`remit.service.service_runtime`): a library user, ``remit worker``
+    and ``remit serve`` import these modules and must not find a pretend host's handler acting on their
+    events."""
     code = (
         "import remit, remit.cli, remit.service, remit.sandbox, remit.sandbox.seats, remit.webhooks.dispatch\n"
-        "from remit.webhooks import default_handlers\n"
-        "assert default_handlers.names() == [], default_handlers.names()\n"
+        "from remit.config import Settings\n"
+        "from remit.parts import build_runtime\n"
+        "runtime = build_runtime(Settings.model_validate({'DATABASE_URL': 'sqlite:///:memory:'}))\n"
+        "assert runtime.handlers.names() == ['remit.mirror'], runtime.handlers.names()\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

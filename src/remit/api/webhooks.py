@@ -37,7 +37,6 @@ from remit.api.metrics import labelled
 from remit.config import Settings
 from remit.db.engine import is_unavailable_error
 from remit.errors import WebhookError
-from remit.jobs import queues
 from remit.runtime import Runtime
 from remit.webhooks.dispatch import dispatch_event
 from remit.webhooks.endpoints import Endpoint, resolve_endpoints
@@ -208,7 +207,7 @@ def endpoint_handler(endpoint: Endpoint) -> Callable[[Request], Awaitable[Respon
                 {"Retry-After": RETRY_AFTER_SECONDS},
             )
         if result.status is EventStatus.RECEIVED and not result.duplicate:
-            runtime.wake_workers(queues.resolve(dispatch_event.queue))  # committed: its dispatch can run now
+            runtime.wake_workers(runtime.engine.queue_name(dispatch_event.queue))  # committed: it can run now
         return JSONResponse(result.to_json())
 
     receive_webhook.__name__ = f"receive_webhook_{endpoint.name}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from remit.cli import demo, fake, jobs, service, webhook_endpoints, webhooks
+from remit.cli import demo, fake, jobs, schedule, service, webhook_endpoints, webhooks
 from remit.cli.hints import remit_command
 from remit.cli.output import forget_database
 
@@ -27,6 +27,7 @@ def remit() -> None:
 
 
 jobs.register(app)
+schedule.register(app)
 service.register(app)
 webhooks.register(app)
 webhooks.app.command("register")(webhook_endpoints.register_command)

@@ -11,11 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
+from remit import audit
 from remit.cli.output import fail, print_list, print_object, run_with_runtime
 from remit.errors import DatabaseUnavailable, UnknownJob
-from remit.jobs import admin, queues
-from remit.jobs.builtin import load_job_modules
-from remit.jobs.enqueue import enqueue
+from remit.jobs.definition import JobDefinition
 from remit.jobs.states import JobState
 from remit.runtime import Runtime
 from remit.webhooks.held import release_held
@@ -59,10 +58,8 @@ def worker_command(
     lead: Annotated[bool, typer.Option("--lead/--no-lead", help="Compete to run cron and maintenance.")] = True,
 ) -> None:
     """Run jobs until SIGTERM or SIGINT, then shut down gracefully."""
-    from remit.jobs.worker import Worker
 
     async def main(runtime: Runtime) -> None:
-        load_job_modules([*runtime.settings.job_modules, *(imports or [])])
         try:
             await runtime.db.wait_until_reachable(runtime.settings.db_connect_timeout)
         except DatabaseUnavailable as exc:
@@ -70,13 +67,13 @@ def worker_command(
         wanted = [name.strip() for name in queue_names.split(",") if name.strip()] if queue_names else None
         await release_held(runtime)  # events stored while billing was off, if it is on again
         gc.freeze()  # start-up objects never die: keep them out of the collector's full passes
-        worker = Worker(runtime, queues=wanted, lead=lead)
+        worker = runtime.worker(queues=wanted, lead=lead)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, worker.request_stop)
         await worker.run()
 
-    run_with_runtime(main)
+    run_with_runtime(main, imports=imports or [])
 
 
 def queues_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
@@ -85,9 +82,7 @@ def queues_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
         return
 
     async def main(runtime: Runtime) -> list[dict[str, Any]]:
-        configured = {spec.name: spec.concurrency for spec in queues.specs().values()}
-        stats = await admin.queue_stats(runtime.db, runtime.clock.now(), configured)
-        return [s.to_json() for s in stats]
+        return [stats.to_json() for stats in await runtime.engine.queue_stats()]
 
     rows = run_with_runtime(main)
     print_list(
@@ -114,13 +109,11 @@ def _set_paused(name: str, paused: bool, actor: str | None) -> None:
     nobody knows exits 2 naming the known queues, instead of pausing a queue no job will ever use."""
 
     async def main(runtime: Runtime) -> str | list[str]:
-        configured = {spec.name: spec.concurrency for spec in runtime.settings.queues.values()}
-        known = [stats.name for stats in await admin.queue_stats(runtime.db, runtime.clock.now(), configured)]
-        target = runtime.settings.queues[name].name if name in runtime.settings.queues else name
-        if target not in known:
+        engine = runtime.engine
+        known = [stats.name for stats in await engine.queue_stats()]
+        if engine.queue_name(name) not in known:
             return known
-        await admin.set_paused(runtime.db, target, paused, now=runtime.clock.now(), actor=_actor(actor))
-        return target
+        return await (engine.pause if paused else engine.resume)(name, actor=_actor(actor))
 
     outcome = run_with_runtime(main)
     if isinstance(outcome, list):
@@ -159,7 +152,7 @@ def list_command(
     state = parse_state(state)
 
     async def main(runtime: Runtime) -> list[dict[str, Any]]:
-        found = await admin.list_jobs(runtime.db, queue=queue, state=state, name=name, limit=limit + 1)
+        found = await runtime.engine.list_jobs(queue=queue, state=state, name=name, limit=limit + 1)
         return [job.to_json() for job in found]
 
     rows = run_with_runtime(main)
@@ -187,7 +180,7 @@ def show_command(job_id: int, as_json: JsonOption = False) -> None:
     """Show one job with its errors."""
 
     async def main(runtime: Runtime) -> list[dict[str, Any]]:
-        return [job.to_json() for job in await admin.list_jobs(runtime.db, ids=[job_id], limit=1)]
+        return [job.to_json() for job in await runtime.engine.list_jobs(ids=[job_id], limit=1)]
 
     found = run_with_runtime(main)
     if not found:
@@ -211,15 +204,13 @@ def retry_command(
 
     async def main(runtime: Runtime) -> dict[str, Any]:
         if job_id is not None:
-            targets = await admin.list_jobs(runtime.db, ids=[job_id], limit=1)
+            targets = await runtime.engine.list_jobs(ids=[job_id], limit=1)
         else:
-            targets = await admin.list_jobs(
-                runtime.db, state=JobState.DISCARDED.value, queue=queue, name=name, limit=limit
-            )
+            targets = await runtime.engine.list_jobs(state=JobState.DISCARDED, queue=queue, name=name, limit=limit)
         ids = [job.id for job in targets]
         if dry_run:
             return {"dry_run": True, "matched": len(ids), "retried": 0, "job_ids": ids}
-        retried = await admin.retry_jobs(runtime.db, ids, now=runtime.clock.now(), actor=_actor(actor)) if ids else 0
+        retried = await runtime.engine.retry(ids, actor=_actor(actor)) if ids else 0
         return {"dry_run": False, "matched": len(ids), "retried": retried, "job_ids": ids}
 
     result = run_with_runtime(main)
@@ -240,7 +231,7 @@ def cancel_command(
     """Cancel a job that has not finished and is not running."""
 
     async def main(runtime: Runtime) -> bool:
-        return await admin.cancel_job(runtime.db, job_id, now=runtime.clock.now(), actor=_actor(actor), reason=reason)
+        return await runtime.engine.cancel(job_id, actor=_actor(actor), reason=reason)
 
     if not run_with_runtime(main):
         fail(f"job {job_id} does not exist, is running, or has already finished")
@@ -264,15 +255,15 @@ def enqueue_command(
         fail("--args must be a JSON object")
 
     async def main(runtime: Runtime) -> int | None:
-        load_job_modules([*runtime.settings.job_modules, *(imports or [])])
-        if name not in runtime.registry and queue is None:
+        engine = runtime.engine
+        if name not in engine.registry and queue is None:
             fail(f"no job is registered as {name!r}; name its --queue or --import its module")
         async with runtime.db.begin() as conn:
-            job = name if name in runtime.registry else _adhoc(name, queue or "")
-            job_id = await enqueue(
-                conn, job, parsed, clock=runtime.clock, queue=queue, delay=delay, meta={"enqueued_by": _actor(actor)}
+            job = name if name in engine.registry else _adhoc(name, queue or "")
+            job_id = await engine.enqueue(
+                conn, job, parsed, queue=queue, delay=delay, meta={"enqueued_by": _actor(actor)}
             )
-            await admin.audit(
+            await audit.record(
                 conn,
                 at=runtime.clock.now(),
                 actor=_actor(actor),
@@ -283,7 +274,7 @@ def enqueue_command(
         return job_id
 
     try:
-        job_id = run_with_runtime(main)
+        job_id = run_with_runtime(main, imports=imports or [])
     except UnknownJob as exc:
         fail(str(exc))
     if job_id is None:
@@ -292,9 +283,8 @@ def enqueue_command(
         typer.echo(f"enqueued job {job_id}")
 
 
-def _adhoc(name: str, queue: str) -> Any:
+def _adhoc(name: str, queue: str) -> JobDefinition:
     """A definition for a job this process does not know (its worker will): name and queue only."""
-    from remit.jobs.definition import JobDefinition
 
     async def _unknown(*_: Any, **__: Any) -> None:  # pragma: no cover - never run here
         raise UnknownJob(name)

@@ -197,19 +197,31 @@ def missing_database_message(path: Any) -> str:
     )
 
 
-def load_runtime() -> Runtime:
-    """The runtime for a CLI command: validated settings, then :meth:`Runtime.from_settings`.
+def runtime_for(settings: Settings, imports: Sequence[str] | None = None) -> Runtime:
+    """The runtime for a CLI command: :func:`remit.parts.build_runtime` over ``settings``.
 
-    Nothing connects yet; the caller owns the runtime and should ``await runtime.close()`` when done.
+    ``imports`` None composes remit's parts only; a list also the host's modules — ``REMIT_JOB_MODULES`` and
+    these (``--import``) — for the commands that run or name the host's jobs (``worker``, ``jobs enqueue``,
+    ``schedule list``). Nothing connects yet; the caller owns the runtime and should ``await
+    runtime.close()`` when done.
     """
-    return Runtime.from_settings(load_settings_or_exit())
+    from remit.parts import build_runtime
+
+    modules = () if imports is None else [*settings.job_modules, *imports]
+    return build_runtime(settings, modules=modules)
 
 
-def run_with_runtime(fn: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Run ``fn`` on a fresh runtime and close it. A database that is down or not migrated exits 3 (as
-    ``remit migrate`` does) with one line naming the error type only: a driver's message may name hosts and
-    users, and an operator in an outage needs what to check, not a traceback. A SQLite file that does not
-    exist exits 3 too, before anything opens it (which would leave an empty database file behind)."""
+def load_runtime(imports: Sequence[str] | None = None) -> Runtime:
+    """:func:`runtime_for` the validated settings of the environment."""
+    return runtime_for(load_settings_or_exit(), imports)
+
+
+def run_with_runtime(fn: Callable[[Runtime], Awaitable[T]], *, imports: Sequence[str] | None = None) -> T:
+    """Run ``fn`` on a fresh runtime (see :func:`runtime_for` for ``imports``) and close it. A database that is
+    down or not migrated exits 3 (as ``remit migrate`` does) with one line naming the error type only: a
+    driver's message may name hosts and users, and an operator in an outage needs what to check, not a
+    traceback. A SQLite file that does not exist exits 3 too, before anything opens it (which would leave an
+    empty database file behind)."""
     from remit.service import ExitCode
 
     settings = load_settings_or_exit()
@@ -218,7 +230,7 @@ def run_with_runtime(fn: Callable[[Runtime], Awaitable[T]]) -> T:
         fail(missing_database_message(missing), code=ExitCode.DATABASE_UNAVAILABLE)
 
     async def main() -> T:
-        runtime = Runtime.from_settings(settings)
+        runtime = runtime_for(settings, imports)
         try:
             return await fn(runtime)
         finally:
@@ -273,6 +285,7 @@ __all__ = [
     "remember_database",
     "run_async",
     "run_with_runtime",
+    "runtime_for",
     "to_jsonable",
     "with_database",
 ]

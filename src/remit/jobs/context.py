@@ -1,36 +1,43 @@
-"""What a running job is given: its record, the runtime, and ways to signal or report progress."""
+"""What running work is given: a job gets a :class:`JobContext`, a periodic task a :class:`PeriodicContext`.
+
+Both carry the engine (its database and clock) and ``app``: whatever the process that runs the worker handed
+it — remit's :class:`~remit.runtime.Runtime`, whose processor and settings job functions use, or a host's own
+object. The engine never looks inside ``app``; that is what keeps ``jobs/`` below the runtime.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from datetime import datetime
+from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
 
-import sqlalchemy as sa
-
-from remit.db.tables import jobs
-from remit.jobs.definition import Cancel, Discard, Snooze
 from remit.jobs.records import Job
-from remit.jobs.states import JobState
+from remit.jobs.signals import Cancel, Discard, Snooze
 
 if TYPE_CHECKING:
     from remit.clock import Clock
     from remit.db.engine import Database
-    from remit.runtime import Runtime
+    from remit.jobs.engine import Engine
+
+App = TypeVar("App")
 
 
 @dataclass(frozen=True)
-class JobContext:
+class JobContext(Generic[App]):
+    """One run of one job: its record, the engine, the application, and the worker running it."""
+
     job: Job
-    runtime: Runtime
+    engine: Engine
+    app: App
     worker_id: str
 
     @property
     def db(self) -> Database:
-        return self.runtime.db
+        return self.engine.db
 
     @property
     def clock(self) -> Clock:
-        return self.runtime.clock
+        return self.engine.clock
 
     def snooze(self, seconds: float, reason: str = "snoozed") -> NoReturn:
         """Stop now and run again after ``seconds``, without spending an attempt."""
@@ -46,14 +53,25 @@ class JobContext:
 
     async def progress(self, done: int, total: int | None = None) -> None:
         """Record how far the job got (``done`` of ``total``); visible in ``remit jobs list`` and the API."""
-        meta = {**self.job.meta, "progress": {"done": done, "total": total, "at": self.clock.now().isoformat()}}
-        async with self.db.begin() as conn:
-            await conn.execute(
-                sa.update(jobs)
-                .where(
-                    jobs.c.id == self.job.id,
-                    jobs.c.attempt == self.job.attempt,
-                    jobs.c.state == JobState.EXECUTING.value,
-                )
-                .values(meta=meta)
-            )
+        await self.engine.record_progress(self.job, done, total)
+
+
+@dataclass(frozen=True)
+class PeriodicContext(Generic[App]):
+    """One run of one periodic task: its name, the tick it runs for, the engine and the application."""
+
+    task: str
+    tick: datetime
+    engine: Engine
+    app: App
+
+    @property
+    def db(self) -> Database:
+        return self.engine.db
+
+    @property
+    def clock(self) -> Clock:
+        return self.engine.clock
+
+
+__all__ = ["App", "JobContext", "PeriodicContext"]

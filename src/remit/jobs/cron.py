@@ -1,98 +1,53 @@
-"""Cron: jobs enqueued on a schedule by the leader, exactly once per tick.
+"""Cron entries: a job enqueued on a schedule by the leader, exactly once per tick.
 
-Expressions are standard five-field cron (``*/10 * * * *``), or six fields with seconds last
-(``* * * * * */5``), parsed by ``croniter``. Each entry has a row in ``remit_cron_entries`` holding the last
-tick it fired for; firing moves that mark forward with a guarded UPDATE in the same transaction as the
-enqueue, so even two processes that both think they lead (a leader handing over) enqueue a tick once.
-After downtime an entry fires once for the latest missed tick, not once per missed tick.
+A host writes them as ``CRON_JOBS = [(name, expression, job), …]`` in a job module (or with :func:`cron`),
+and the scheduler (:mod:`remit.jobs.scheduler`) fires them beside the periodic tasks, in the same table:
+firing claims the tick with a compare-and-set on the entry's row in the same transaction as the enqueue, so
+even two processes that both think they lead (a leader handing over) enqueue a tick once. Expressions are
+standard five-field cron (``*/10 * * * *``), or six fields with seconds last (``* * * * * */5``); after
+downtime an entry fires once for the latest missed tick, not once per missed tick (:class:`remit.periodic.Cron`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-import sqlalchemy as sa
-from croniter import croniter
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from remit.clock import Clock
-from remit.db import dialect
-from remit.db.tables import cron_entries
 from remit.errors import JobError
 from remit.jobs.definition import JobDefinition
-from remit.jobs.enqueue import enqueue
+from remit.periodic import Cron
 
 
 @dataclass(frozen=True)
 class CronEntry:
+    """Enqueue ``job`` with ``args`` on ``expression``; ``name`` keys its last fired tick, so keep it stable."""
+
     name: str
     expression: str
     job: JobDefinition
     args: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not croniter.is_valid(self.expression):
-            raise JobError(f"cron entry {self.name!r} has an invalid expression")
+        try:
+            self.schedule  # noqa: B018 - parse now: a bad expression fails where it is declared
+        except ValueError:
+            raise JobError(f"cron entry {self.name!r} has an invalid expression") from None
 
-    def latest_tick(self, now: datetime) -> datetime:
-        """The most recent tick at or before ``now`` (pure)."""
-        itr = croniter(self.expression, now)
-        if croniter.match(self.expression, now) and now.microsecond == 0:
-            return now
-        tick: datetime = itr.get_prev(datetime)
-        return tick
+    @cached_property
+    def schedule(self) -> Cron:
+        return Cron(self.expression)
 
 
-class CronTable:
-    """The cron entries known to this process."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, CronEntry] = {}
-
-    def add(self, name: str, expression: str, job: JobDefinition, args: Mapping[str, Any] | None = None) -> None:
-        self._entries[name] = CronEntry(name, expression, job, dict(args or {}))
-
-    def remove(self, name: str) -> None:
-        self._entries.pop(name, None)
-
-    def entries(self) -> list[CronEntry]:
-        return list(self._entries.values())
+def cron(name: str, expression: str, job: JobDefinition, args: Mapping[str, Any] | None = None) -> CronEntry:
+    """A cron entry, for a module's ``CRON_JOBS`` or a part's ``cron``; it is scheduled nowhere by itself."""
+    return CronEntry(name, expression, job, dict(args or {}))
 
 
-#: The entries remit's own parts and the host add to; workers fire them when they lead.
-default_cron = CronTable()
+def entries(declared: Iterable[CronEntry | tuple[Any, ...]]) -> list[CronEntry]:
+    """``CRON_JOBS`` items — entries, or ``(name, expression, job[, args])`` tuples — as entries."""
+    return [item if isinstance(item, CronEntry) else cron(*item) for item in declared]
 
 
-def cron(name: str, expression: str, job: JobDefinition, args: Mapping[str, Any] | None = None) -> None:
-    """Schedule ``job`` on ``expression`` under ``name`` (stable: it keys the last-fired mark)."""
-    default_cron.add(name, expression, job, args)
-
-
-async def fire_due(conn: AsyncConnection, entries: list[CronEntry], *, clock: Clock) -> list[str]:
-    """Enqueue each entry whose latest tick has not fired yet; returns the names fired. Leader only."""
-    now = clock.now()
-    fired: list[str] = []
-    for entry in entries:
-        tick = entry.latest_tick(now)
-        seed = dialect.insert(conn, cron_entries).values(name=entry.name, expression=entry.expression, last_tick=None)
-        await conn.execute(
-            seed.on_conflict_do_update(
-                index_elements=[cron_entries.c.name], set_={"expression": seed.excluded.expression}
-            )
-        )
-        advanced = await conn.execute(
-            sa.update(cron_entries)
-            .where(
-                cron_entries.c.name == entry.name,
-                sa.or_(cron_entries.c.last_tick.is_(None), cron_entries.c.last_tick < tick),
-            )
-            .values(last_tick=tick)
-        )
-        if advanced.rowcount == 1:
-            meta = {"cron": entry.name, "tick": tick.isoformat()}
-            await enqueue(conn, entry.job, dict(entry.args), clock=clock, meta=meta)
-            fired.append(entry.name)
-    return fired
+__all__ = ["CronEntry", "cron", "entries"]

@@ -1,15 +1,18 @@
-"""Declaring jobs: the :func:`job` decorator, the registry workers look names up in, and the signals a
-running job can raise (:class:`Snooze`, :class:`Cancel`, :class:`Discard`).
+"""Declaring jobs: the :func:`job` decorator and the registry a worker looks names up in.
 
 A job function takes a :class:`~remit.jobs.context.JobContext` and its arguments as keywords::
 
     @job(queue="remit_webhooks", max_attempts=25, unique=UniqueBy("event_id"))
     async def dispatch_event(ctx: JobContext, event_id: int) -> None: ...
 
-    await dispatch_event.enqueue(conn, event_id=42)   # inside the caller's transaction
+    await runtime.engine.enqueue(conn, dispatch_event, {"event_id": 42})   # in the caller's transaction
 
-Arguments are stored as JSON, so they must be JSON values (identifiers, never secrets or customer data).
-Plain (non-async) functions run in a thread so they cannot stall the worker's event loop.
+:func:`job` only declares: it returns a :class:`JobDefinition` and registers it nowhere (unless given a
+``registry``), so importing a job module changes nothing. A runtime's registry is composed from the parts
+that list their jobs and from the host's modules, whose definitions are collected
+(:func:`remit.part.part_from_module`). Arguments are stored as JSON, so they must be JSON values
+(identifiers, never secrets or customer data). Plain (non-async) functions run in a thread so they cannot
+stall the worker's event loop.
 """
 
 from __future__ import annotations
@@ -25,43 +28,13 @@ from remit.errors import JobError, UnknownJob
 from remit.jobs.retry import DEFAULT_BACKOFF, Backoff
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from remit.jobs.context import JobContext
     from remit.jobs.records import Job
 
 JobFunction = Callable[..., Awaitable[Any] | Any]
 #: Runs in the transaction that discards a job: ``await hook(conn, job, error)``.
 DiscardHook = Callable[["AsyncConnection", "Job", dict[str, Any]], Awaitable[None]]
-
-
-class Snooze(Exception):
-    """Raised by a job to run again after ``seconds`` without spending an attempt (e.g. on HTTP 429)."""
-
-    def __init__(self, seconds: float, reason: str = "snoozed") -> None:
-        self.seconds = max(0.0, float(seconds))
-        self.reason = reason
-        super().__init__(f"{reason}; again in {self.seconds:g}s")
-
-
-class Cancel(Exception):
-    """Raised by a job to stop for good: the job is cancelled, not retried."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
-
-
-class Discard(Exception):
-    """Raised by a job to give up now because no retry can succeed (the input itself is wrong): the job is
-    ``discarded`` at once instead of spending its remaining attempts, ``reason`` is kept in its errors as a
-    failure's message would be, and its discard hooks run — unlike :class:`Cancel`, which means "nothing
-    to do" and fires no hook. ``reason`` is stored and shown to operators: identifiers only."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,19 +80,9 @@ class JobDefinition:
     def unique_key(self, args: Mapping[str, Any]) -> str | None:
         return self.unique.key(self.name, args) if self.unique else None
 
-    async def enqueue(self, conn: AsyncConnection, **args: Any) -> int | None:
-        """Insert this job in the caller's transaction; the id, or None when a unique twin is pending."""
-        from remit.jobs.enqueue import enqueue
-
-        return await enqueue(conn, self, args)
-
-    def enqueue_sync(self, conn: Connection, **args: Any) -> int | None:
-        from remit.jobs.enqueue import enqueue_sync
-
-        return enqueue_sync(conn, self, args)
-
-    async def __call__(self, ctx: JobContext, **args: Any) -> Any:
-        """Run the function directly (inline), as a worker would."""
+    async def __call__(self, ctx: Any, **args: Any) -> Any:
+        """Run the function directly (inline), as a worker would, with ``ctx`` a
+        :class:`~remit.jobs.context.JobContext` (or whatever the function needs of one, in a test)."""
         result = self.func(ctx, **args)
         if inspect.isawaitable(result):
             result = await result
@@ -127,11 +90,13 @@ class JobDefinition:
 
 
 class JobRegistry:
-    """Job definitions by name; a worker runs only what is registered in its process."""
+    """Job definitions by name: an engine runs only what its registry holds (composed from the parts)."""
 
-    def __init__(self) -> None:
+    def __init__(self, definitions: Iterable[JobDefinition] = ()) -> None:
         self._jobs: dict[str, JobDefinition] = {}
         self._discard_hooks: list[DiscardHook] = []
+        for definition in definitions:
+            self.add(definition)
 
     def add(self, definition: JobDefinition) -> JobDefinition:
         existing = self._jobs.get(definition.name)
@@ -165,10 +130,6 @@ class JobRegistry:
         return own + self._discard_hooks
 
 
-#: The registry the :func:`job` decorator fills unless told otherwise.
-default_registry = JobRegistry()
-
-
 def job(
     *,
     queue: str,
@@ -182,7 +143,8 @@ def job(
     registry: JobRegistry | None = None,
 ) -> Callable[[JobFunction], JobDefinition]:
     """Declare a job. ``queue`` is the queue key (renameable by ``REMIT_QUEUES``); ``name`` defaults to
-    ``module.function``, and is what is stored, so keep it stable across refactors once jobs are queued."""
+    ``module.function``, and is what is stored, so keep it stable across refactors once jobs are queued.
+    ``registry``, when given, gets the definition added (tests and scripts); otherwise it goes nowhere."""
     if max_attempts < 1:
         raise JobError("max_attempts must be at least 1")
     if timeout is not None and timeout <= 0:
@@ -200,6 +162,6 @@ def job(
             unique=unique,
             on_discard=tuple(on_discard),
         )
-        return (registry or default_registry).add(definition)
+        return registry.add(definition) if registry is not None else definition
 
     return decorate

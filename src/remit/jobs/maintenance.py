@@ -1,37 +1,46 @@
-"""Leader-only upkeep: rescue the jobs of dead workers, prune old jobs, forget dead workers.
+"""The engine's own upkeep, as periodic tasks: rescue the jobs of dead workers, prune old jobs.
 
-Each task has the same shape — one function of the runtime that acts once and returns a count — and the
-worker's leader loop calls them on their intervals. They are safe to run on two processes at once (every
-write is guarded), leadership only keeps the work from being done many times over.
+Both are leader-only :class:`~remit.periodic.PeriodicTask`\\ s run inline by the scheduler, like any part's
+periodic work (logged, counted, recorded, listed by ``remit schedule list``). They are safe to run on two
+processes at once (every write is guarded); leadership only keeps the work from being done many times over.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-from remit.jobs import store
+from remit.jobs.context import PeriodicContext
 from remit.jobs.outcomes import Plan
 from remit.jobs.settle import count, settle
 from remit.jobs.states import JobState
-from remit.runtime import Runtime
+from remit.jobs.store import maintenance, workers
+from remit.periodic import Counts, Every, PeriodicTask
 from remit.telemetry import metrics
+
+if TYPE_CHECKING:
+    from remit.jobs.engine import Engine
 
 log = logging.getLogger("remit.jobs")
 
+RESCUE_TASK = "jobs.rescue"
+PRUNE_TASK = "jobs.prune"
+#: How often finished jobs are pruned.
+PRUNE_INTERVAL = 60.0
 
-async def rescue_orphans(runtime: Runtime, *, lease: timedelta | None = None) -> int:
+
+async def rescue_orphans(engine: Engine, *, lease: timedelta | None = None) -> int:
     """Return to their queue the executing jobs of workers silent for longer than the lease.
 
     A rescued run counts as a spent attempt (its worker may have done part of the work); on its last attempt
     the job is discarded, with the discard hooks, instead.
     """
-    lease = lease or timedelta(seconds=runtime.settings.job_lease_seconds)
-    now = runtime.clock.now()
-    rescued = 0
-    async with runtime.db.begin() as conn:
+    lease = lease or timedelta(seconds=engine.settings.lease_seconds)
+    now = engine.clock.now()
+    async with engine.db.begin() as conn:
         plans = []
-        for job in await store.orphaned(conn, now=now, lease=lease):
+        for job in await maintenance.orphaned(conn, now=now, lease=lease):
             error = {
                 "attempt": job.attempt,
                 "at": now.isoformat(),
@@ -43,34 +52,53 @@ async def rescue_orphans(runtime: Runtime, *, lease: timedelta | None = None) ->
                 plan = Plan(JobState.DISCARDED, {"errors": errors})
             else:
                 plan = Plan(JobState.AVAILABLE, {"errors": errors, "scheduled_at": now, "attempted_by": None})
-            if await settle(conn, runtime.registry, job, plan, now=now):
+            if await settle(conn, engine.registry, job, plan, now=now):
                 plans.append((job, plan))
     for job, plan in plans:
         metrics.jobs_rescued_total.labels(queue=job.queue).inc()
         if plan.target is JobState.DISCARDED:
             count(job, plan)
-        rescued += 1
-    if rescued:
-        log.warning("rescued orphaned jobs", extra={"count": rescued})
-    return rescued
+    if plans:
+        log.warning("rescued orphaned jobs", extra={"count": len(plans)})
+    return len(plans)
 
 
-async def prune_jobs(runtime: Runtime) -> int:
-    """Delete completed and cancelled jobs past their retention, and discarded ones past theirs."""
-    settings, now = runtime.settings, runtime.clock.now()
+async def prune_jobs(engine: Engine) -> int:
+    """Delete completed and cancelled jobs past their retention, discarded ones past theirs; forget workers
+    silent for ten leases."""
+    settings, now = engine.settings, engine.clock.now()
     deleted = 0
-    async with runtime.db.begin() as conn:
-        deleted += await store.prune(
+    async with engine.db.begin() as conn:
+        deleted += await maintenance.prune(
             conn,
             states=[JobState.COMPLETED, JobState.CANCELLED],
-            before=now - timedelta(hours=settings.jobs_completed_retention_hours),
+            before=now - timedelta(hours=settings.completed_retention_hours),
         )
-        deleted += await store.prune(
+        deleted += await maintenance.prune(
             conn,
             states=[JobState.DISCARDED],
-            before=now - timedelta(days=settings.jobs_discarded_retention_days),
+            before=now - timedelta(days=settings.discarded_retention_days),
         )
-        await store.forget_dead_workers(conn, before=now - timedelta(seconds=settings.job_lease_seconds * 10))
+        await workers.forget_dead(conn, before=now - timedelta(seconds=settings.lease_seconds * 10))
     if deleted:
         log.info("pruned finished jobs", extra={"count": deleted})
     return deleted
+
+
+async def _rescue(ctx: PeriodicContext[Any]) -> Counts:
+    return {"rescued": await rescue_orphans(ctx.engine)}
+
+
+async def _prune(ctx: PeriodicContext[Any]) -> Counts:
+    return {"deleted": await prune_jobs(ctx.engine)}
+
+
+def maintenance_tasks(lease_seconds: float, leader_tick: float) -> list[PeriodicTask[PeriodicContext[Any]]]:
+    """The engine's upkeep: rescue every quarter lease (at least once per leader tick), prune every minute."""
+    return [
+        PeriodicTask(RESCUE_TASK, Every(max(lease_seconds / 4, leader_tick)), _rescue),
+        PeriodicTask(PRUNE_TASK, Every(PRUNE_INTERVAL), _prune),
+    ]
+
+
+__all__ = ["PRUNE_TASK", "RESCUE_TASK", "maintenance_tasks", "prune_jobs", "rescue_orphans"]

@@ -39,7 +39,7 @@ class Cancelled:
 
 @dataclass(frozen=True, slots=True)
 class Discarded:
-    """The job raised :class:`~remit.jobs.definition.Discard`; ``error`` is recorded as a failure's is."""
+    """The job raised :class:`~remit.jobs.signals.Discard`; ``error`` is recorded as a failure's is."""
 
     error: dict[str, Any]
 

@@ -1,7 +1,8 @@
 """Applying a run's :class:`~remit.jobs.outcomes.Plan`: the guarded UPDATE, then discard hooks and metrics.
 
-Shared by the worker (a run that ended) and the rescuer (a run whose worker died), so a job discarded either
-way fires the same hooks — the webhook dead-letter queue is built on them — in the same transaction.
+Shared by the engine's settling of a run that ended and its rescue of a run whose worker died, so a job
+discarded either way fires the same hooks — the webhook dead-letter queue is built on them — in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from remit.jobs import store
 from remit.jobs.definition import JobRegistry
 from remit.jobs.outcomes import Plan
 from remit.jobs.records import Job
 from remit.jobs.states import JobState
+from remit.jobs.store import runs
 from remit.telemetry import metrics, ops
 
 log = logging.getLogger("remit.jobs")
@@ -23,7 +24,7 @@ log = logging.getLogger("remit.jobs")
 
 async def settle(conn: AsyncConnection, registry: JobRegistry, job: Job, plan: Plan, *, now: datetime) -> bool:
     """Apply ``plan`` to the run ``job`` on ``conn``; False (and nothing written) when the run is stale."""
-    applied = await store.finish_attempt(conn, job, plan.target, now=now, **plan.values)
+    applied = await runs.finish(conn, job, plan.target, now=now, **plan.values)
     if not applied:
         log.info("stale job update rejected", extra={"job_id": job.id, "attempt": job.attempt})
         return False

@@ -1,7 +1,8 @@
 """Job states and the one table of transitions between them.
 
-Every state change the engine makes is listed here; :func:`check_transition` is called before each guarded
-UPDATE is built, and a test walks the whole table.
+Every state change the engine makes is listed here, in :data:`JOB_STATES` (a
+:class:`~remit.statemachine.StateMachine`): each guarded UPDATE is built from it or checked against it, and a
+test walks the whole table (with every other machine remit declares).
 
 - ``available``: ready to run now.
 - ``scheduled``: to run at ``scheduled_at`` (inserted for later, or snoozed).
@@ -15,6 +16,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from remit.errors import JobError
+from remit.statemachine import StateMachine
 
 
 class JobState(StrEnum):
@@ -54,16 +56,18 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
 }
 
 
+JOB_STATES = StateMachine("job", JobState, TRANSITIONS, terminal=FINISHED, error=JobError)
+
+
 def can_transition(source: JobState, target: JobState) -> bool:
-    return target in TRANSITIONS[source]
+    return JOB_STATES.can(source, target)
 
 
 def check_transition(source: JobState, target: JobState) -> None:
     """Raise :class:`JobError` for a state change the table does not allow."""
-    if not can_transition(source, target):
-        raise JobError(f"a job cannot move from {source} to {target}")
+    JOB_STATES.check(source, target)
 
 
 def sources_of(target: JobState) -> frozenset[JobState]:
     """Every state from which ``target`` may be reached; used to guard UPDATEs."""
-    return frozenset(source for source, targets in TRANSITIONS.items() if target in targets)
+    return JOB_STATES.sources_of(target)

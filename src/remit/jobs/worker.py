@@ -4,11 +4,16 @@ One worker process serves any number of queues. For each queue a fetch loop clai
 concurrency in one statement and starts one task per job; async job functions run on the event loop, plain
 ones in a thread. Completions — the common case — are gathered and written by one completer task in a single
 guarded UPDATE per batch, so throughput is not bound by one commit per job. Every other outcome (retry,
-discard with its hooks — after the last attempt or on :class:`~remit.jobs.definition.Discard` — snooze,
+discard with its hooks — after the last attempt or on :class:`~remit.jobs.signals.Discard` — snooze,
 cancel) is written at once in its own transaction.
 
 The same process heartbeats (its jobs are safe from rescue while it does), listens for NOTIFY on PostgreSQL,
-and competes for leadership; the leader fires cron entries and runs maintenance.
+and competes for leadership; every leader tick it asks the engine's scheduler for the periodic work due (all
+of it as leader: cron entries, rescue, pruning, the parts' tasks; otherwise only every-process tasks).
+
+The worker talks to the job engine only (:class:`~remit.jobs.engine.Engine`). What a job function needs of
+the application (the processor, the settings) it finds in ``ctx.app``: whatever the worker was given as
+``app`` — remit's runtime, when ``remit worker`` or ``remit up`` runs it.
 
 Shutdown (SIGTERM, :meth:`Worker.request_stop`): stop claiming, give running jobs the grace period, then
 cancel what is left and release it to the queue without spending its attempt, flush completions, resign
@@ -27,50 +32,28 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from remit.config import QueueSpec
 from remit.db.engine import is_unavailable_error
-from remit.jobs import store
 from remit.jobs.context import JobContext
-from remit.jobs.cron import CronTable, default_cron, fire_due
-from remit.jobs.definition import Cancel, Discard, Snooze
-from remit.jobs.leader import CRON_LEADERSHIP, resign, try_lead
-from remit.jobs.maintenance import prune_jobs, rescue_orphans
+from remit.jobs.engine import Engine
 from remit.jobs.notifier import Listener
-from remit.jobs.outcomes import Cancelled, Completed, Discarded, Failed, Outcome, Snoozed, plan
+from remit.jobs.outcomes import Cancelled, Completed, Discarded, Failed, Outcome, Snoozed
 from remit.jobs.records import Job, describe_error
-from remit.jobs.retry import DEFAULT_BACKOFF
-from remit.jobs.settle import count, settle
-from remit.runtime import Runtime
+from remit.jobs.settings import select_queues
+from remit.jobs.signals import Cancel, Discard, Snooze
 from remit.telemetry import metrics
 
 log = logging.getLogger("remit.jobs")
 
 COMPLETION_BATCH = 1000
-PRUNE_INTERVAL = 60.0
 
 
 class JobTimeout(Exception):
     """A job ran past its timeout."""
-
-
-def select_queues(configured: dict[str, QueueSpec], wanted: Sequence[str] | None) -> list[QueueSpec]:
-    """The queues a worker serves: all configured ones, or those named (by key or stored name).
-
-    A name nobody configured is a host queue with concurrency 10.
-    """
-    if not wanted:
-        return list(configured.values())
-    by_name = {spec.name: spec for spec in configured.values()}
-    chosen = []
-    for item in wanted:
-        spec = configured.get(item) or by_name.get(item) or QueueSpec(item, item, 10)
-        if spec not in chosen:
-            chosen.append(spec)
-    return chosen
 
 
 @dataclass
@@ -82,28 +65,28 @@ class _Queue:
 
 
 class Worker:
-    """Runs jobs of the chosen queues until :meth:`request_stop`."""
+    """Runs jobs of the chosen queues until :meth:`request_stop`; ``app`` is what job contexts carry."""
 
     def __init__(
         self,
-        runtime: Runtime,
+        engine: Engine,
         *,
+        app: Any = None,
         queues: Sequence[str] | None = None,
         worker_id: str | None = None,
         lead: bool = True,
         listen: bool = True,
-        cron_table: CronTable | None = None,
     ) -> None:
-        self.runtime = runtime
+        self.engine = engine
+        self.app = app
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        settings = runtime.settings
+        settings = engine.settings
         self._queues = {spec.name: _Queue(spec) for spec in select_queues(settings.queues, queues)}
         self._lead = lead
-        self._listen = listen and runtime.db.is_postgres
-        self._cron = cron_table or default_cron
+        self._listen = listen and engine.db.is_postgres
         # Without NOTIFY (SQLite) polling is the only wake-up, so it runs five times as often.
-        self._poll = settings.job_poll_interval if self._listen else settings.job_poll_interval / 5
-        self._batch = settings.job_batch_size
+        self._poll = settings.poll_interval if self._listen else settings.poll_interval / 5
+        self._batch = settings.batch_size
         self._stopping = False
         self._stop = asyncio.Event()
         self._tasks: dict[asyncio.Task[None], Job] = {}
@@ -141,10 +124,7 @@ class Worker:
         for name in queue_names or self.queue_names:
             queue = self._queues.get(name) or _Queue(QueueSpec(name, name, self._batch))
             while True:
-                async with self.runtime.db.begin() as conn:
-                    batch = await store.claim(
-                        conn, queue=name, limit=self._batch, worker_id=self.id, now=self.runtime.clock.now()
-                    )
+                batch = await self.engine.claim(name, limit=self._batch, worker_id=self.id)
                 if not batch:
                     break
                 for job in batch:
@@ -156,13 +136,15 @@ class Worker:
 
     async def run(self) -> None:
         """Serve until stopped; returns after the graceful shutdown completed."""
-        await self._heartbeat_once()
-        background = [asyncio.create_task(self._heartbeat_loop()), asyncio.create_task(self._completer())]
+        await self.heartbeat()
+        background = [
+            asyncio.create_task(self._heartbeat_loop()),
+            asyncio.create_task(self._completer()),
+            asyncio.create_task(self._scheduler_loop()),
+        ]
         if self._listen:
-            self.listener = Listener(self.runtime.db.url, self.wake)
+            self.listener = Listener(self.engine.db.url, self.wake)
             background.append(asyncio.create_task(self.listener.run()))
-        if self._lead:
-            background.append(asyncio.create_task(self._leader_loop()))
         fetchers = [asyncio.create_task(self._fetch_loop(q)) for q in self._queues.values()]
         log.info("worker started", extra={"worker_id": self.id, "queues": self.queue_names})
         try:
@@ -192,10 +174,7 @@ class Worker:
             wanted = min(free, self._batch)
             queue.wake.clear()
             try:
-                async with self.runtime.db.begin() as conn:
-                    batch = await store.claim(
-                        conn, queue=queue.spec.name, limit=wanted, worker_id=self.id, now=self.runtime.clock.now()
-                    )
+                batch = await self.engine.claim(queue.spec.name, limit=wanted, worker_id=self.id)
                 failures = 0
             except Exception as exc:
                 failures += 1
@@ -235,10 +214,10 @@ class Worker:
         await self._settle(job, outcome)
 
     async def _run_job(self, job: Job) -> Outcome:
-        now = self.runtime.clock.now
+        now = self.engine.clock.now
         try:
-            definition = self.runtime.registry.get(job.name)
-            ctx = JobContext(job=job, runtime=self.runtime, worker_id=self.id)
+            definition = self.engine.registry.get(job.name)
+            ctx = JobContext(job=job, engine=self.engine, app=self.app, worker_id=self.id)
             if definition.is_async:
                 call = definition.func(ctx, **job.args)
             else:
@@ -264,21 +243,13 @@ class Worker:
             return Failed(describe_error(exc, job.attempt, now()))
 
     async def _settle(self, job: Job, outcome: Outcome) -> None:
-        definition = self.runtime.registry.get(job.name) if job.name in self.runtime.registry else None
-        backoff = definition.backoff if definition else DEFAULT_BACKOFF
-        now = self.runtime.clock.now()
         try:
-            async with self.runtime.db.begin() as conn:
-                if isinstance(outcome, Failed | Discarded) and job.errors is None:
-                    job = replace(job, errors=await store.errors_of(conn, job.id))
-                decided = plan(job, outcome, now=now, backoff=backoff, rand=self._rand.random())
-                applied = await settle(conn, self.runtime.registry, job, decided, now=now)
+            decided = await self.engine.settle(job, outcome, rand=self._rand.random())
         except Exception as exc:
             self._log_db_error("record outcome", exc)
             return
-        if applied:
+        if decided is not None:
             self.outcomes[decided.label] += 1
-            count(job, decided)
 
     # -- completions ----------------------------------------------------------------------------------
 
@@ -294,8 +265,7 @@ class Worker:
             batch = self._completions[:COMPLETION_BATCH]
             del self._completions[:COMPLETION_BATCH]
             try:
-                async with self.runtime.db.begin() as conn:
-                    await store.complete_many(conn, [(j.id, j.attempt) for j in batch], self.runtime.clock.now())
+                await self.engine.complete([(j.id, j.attempt) for j in batch])
             except Exception as exc:
                 self._completions[:0] = batch
                 failures += 1
@@ -312,7 +282,7 @@ class Worker:
 
     async def _drain_running(self) -> None:
         if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=self.runtime.settings.job_shutdown_grace)
+            await asyncio.wait(list(self._tasks), timeout=self.engine.settings.shutdown_grace)
         leftover = list(self._tasks)
         for task in leftover:
             task.cancel()
@@ -322,70 +292,44 @@ class Worker:
         if not self._to_release:
             return
         try:
-            async with self.runtime.db.begin() as conn:
-                released = await store.release(conn, self._to_release, self.runtime.clock.now())
+            released = await self.engine.release(self._to_release)
             log.warning("released unfinished jobs at shutdown", extra={"count": released})
         except Exception as exc:
             self._log_db_error("release", exc)
 
     async def _sign_off(self) -> None:
         try:
-            async with self.runtime.db.begin() as conn:
-                if self.is_leader:
-                    await resign(conn, name=CRON_LEADERSHIP, holder=self.id)
-                await store.deregister(conn, self.id)
+            await self.engine.sign_off(self.id, resign=self.is_leader)
         except Exception as exc:
             self._log_db_error("deregister", exc)
 
-    # -- heartbeat and leadership ---------------------------------------------------------------------
+    # -- heartbeat, leadership and the scheduler ------------------------------------------------------
 
-    async def _heartbeat_once(self) -> None:
-        async with self.runtime.db.begin() as conn:
-            await store.heartbeat(
-                conn,
-                worker_id=self.id,
-                host=socket.gethostname(),
-                pid=os.getpid(),
-                queues=self.queue_names,
-                now=self.runtime.clock.now(),
-            )
+    async def heartbeat(self) -> None:
+        """Insert or refresh this worker's row (its running jobs are safe from rescue while it is fresh)."""
+        await self.engine.heartbeat(self.id, host=socket.gethostname(), pid=os.getpid(), queues=self.queue_names)
 
     async def _heartbeat_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.runtime.settings.job_heartbeat_interval)
+            await asyncio.sleep(self.engine.settings.heartbeat_interval)
             try:
-                await self._heartbeat_once()
+                await self.heartbeat()
             except Exception as exc:
                 self._log_db_error("heartbeat", exc)
 
-    async def _leader_loop(self) -> None:
-        settings = self.runtime.settings
-        ttl = timedelta(seconds=max(settings.job_lease_seconds / 2, 1.0))
-        tick = min(1.0, ttl.total_seconds() / 3)
-        rescue_every = max(settings.job_lease_seconds / 4, tick)
-        last_rescue = last_prune = 0.0
+    async def _scheduler_loop(self) -> None:
+        """Every leader tick: renew (or try for) leadership, then run or enqueue the periodic work due."""
+        settings = self.engine.settings
+        ttl = timedelta(seconds=settings.leader_ttl)
         while True:
             try:
-                async with self.runtime.db.begin() as conn:
-                    self.is_leader = await try_lead(
-                        conn, name=CRON_LEADERSHIP, holder=self.id, now=self.runtime.clock.now(), ttl=ttl
-                    )
-                if self.is_leader:
-                    entries = self._cron.entries()
-                    if entries:
-                        async with self.runtime.db.begin() as conn:
-                            await fire_due(conn, entries, clock=self.runtime.clock)
-                    mono = time.monotonic()
-                    if mono - last_rescue >= rescue_every:
-                        last_rescue = mono
-                        await rescue_orphans(self.runtime)
-                    if mono - last_prune >= PRUNE_INTERVAL:
-                        last_prune = mono
-                        await prune_jobs(self.runtime)
+                if self._lead:
+                    self.is_leader = await self.engine.try_lead(self.id, ttl=ttl)
+                await self.engine.fire_due(leader=self.is_leader, app=self.app)
             except Exception as exc:
                 self.is_leader = False
                 self._log_db_error("leader tick", exc)
-            await asyncio.sleep(tick)
+            await asyncio.sleep(settings.leader_tick)
 
     # -- helpers --------------------------------------------------------------------------------------
 
@@ -398,3 +342,6 @@ class Worker:
             log.warning("database unavailable during %s (%s)", action, type(exc).__name__)
         else:
             log.error("worker %s failed: %s", action, type(exc).__name__, exc_info=exc)
+
+
+__all__ = ["COMPLETION_BATCH", "JobTimeout", "Worker", "select_queues"]

@@ -1,10 +1,9 @@
-"""The sandbox host app's webhook handlers, written as a host writes its own: ``@on_event`` at import.
+"""The sandbox host app's webhook handlers, written as a host writes its own: declared with ``@on_event``.
 
-Importing this module registers them in the process's handler registry, so only
-:func:`remit.sandbox.load` (called by ``remit up``) imports it; everything else — tests included — imports
-the rules from :mod:`remit.sandbox.seats`.
+Declaring registers nothing: ``remit up`` composes this module, collected as a part (:data:`remit.sandbox.PART`),
+into its runtime after remit's own parts, as ``REMIT_JOB_MODULES`` would a host's module.
 
-The seat grant reads the subscription as the mirror holds it now (remit's default handler ran first, in its
+The seat grant reads the subscription as the mirror holds it now (the mirror projection ran first, in its
 own transaction), not the event's copy: events are notifications, and a replay after the operator fixed the
 metadata must read the fixed value — the stored event still says ``twelve``. Granting is setting a number, so
 running it for every event of the subscription, in any order, ends in the same grant. The sandbox keeps no
@@ -19,7 +18,7 @@ from typing import Any
 
 from remit.billing.mirror import get_object
 from remit.sandbox.seats import GRANT_SEATS, SEATS_EVENT_TYPES, seats_of
-from remit.webhooks.handlers import HandlerContext, HandlerFunction, on_event
+from remit.webhooks.handlers import HandlerContext, on_event
 
 log = logging.getLogger("remit.sandbox")
 
@@ -37,7 +36,4 @@ async def grant_seats(ctx: HandlerContext) -> None:
     log.debug("seats granted", extra={"subscription_id": subscription_id, "seats": seats, "event_id": ctx.event.id})
 
 
-#: What :func:`remit.sandbox.load` (re-)registers: ``(patterns, function, name)``.
-HANDLERS: list[tuple[tuple[str, ...], HandlerFunction, str]] = [(SEATS_EVENT_TYPES, grant_seats, GRANT_SEATS)]
-
-__all__ = ["HANDLERS", "grant_seats"]
+__all__ = ["grant_seats"]

@@ -27,8 +27,15 @@ log = logging.getLogger("remit.telemetry.collectors")
 COLLECTOR_TIMEOUT_S = 2.0
 
 
+class GaugeRefresher(Protocol):
+    """What refreshes the job engine's gauges (:class:`remit.jobs.engine.Engine`)."""
+
+    async def refresh_metrics(self) -> None: ...
+
+
 class Source(Protocol):
-    """What a collector reads: the settings, the database and the clock (a :class:`remit.runtime.Runtime`)."""
+    """What a collector reads: the settings, the database, the clock and the job engine (a
+    :class:`remit.runtime.Runtime`)."""
 
     @property
     def settings(self) -> Settings: ...
@@ -39,16 +46,17 @@ class Source(Protocol):
     @property
     def clock(self) -> Clock: ...
 
+    @property
+    def engine(self) -> GaugeRefresher: ...
+
 
 Collector = Callable[[Source], Awaitable[None]]
 
 
 async def job_gauges(source: Source) -> None:
-    """The job engine's gauges: depth by state, oldest due job, paused flags, live workers."""
-    from remit.jobs import admin  # the engine imports telemetry.metrics: import it when first collecting
-
-    configured = {spec.name: spec.concurrency for spec in source.settings.queues.values()}
-    await admin.refresh_metrics(source.db, source.clock.now(), source.settings.job_lease_seconds, configured)
+    """The job engine's gauges: depth by state, oldest due job, paused flags, live workers (the engine reads
+    them; this module stays below it)."""
+    await source.engine.refresh_metrics()
 
 
 _collectors: list[Collector] = [job_gauges]
@@ -77,4 +85,13 @@ async def collect(source: Source) -> None:
             )
 
 
-__all__ = ["COLLECTOR_TIMEOUT_S", "Collector", "Source", "add_collector", "collect", "collectors", "job_gauges"]
+__all__ = [
+    "COLLECTOR_TIMEOUT_S",
+    "Collector",
+    "GaugeRefresher",
+    "Source",
+    "add_collector",
+    "collect",
+    "collectors",
+    "job_gauges",
+]

@@ -47,6 +47,19 @@ job_run_seconds = Histogram(
     buckets=JOB_RUNTIME_BUCKETS,
     registry=REGISTRY,
 )
+periodic_runs_total = Counter(
+    "remit_periodic_runs_total",
+    "Runs of periodic tasks and cron entries, by task name and outcome (ok, failed, enqueued).",
+    ["task", "outcome"],
+    registry=REGISTRY,
+)
+periodic_run_seconds = Histogram(
+    "remit_periodic_run_seconds",
+    "Wall time of one run of a periodic task, by task name.",
+    ["task"],
+    buckets=JOB_RUNTIME_BUCKETS,
+    registry=REGISTRY,
+)
 ops_events_total = Counter("remit_ops_events_total", "Ops events emitted, by event name.", ["event"], registry=REGISTRY)
 
 queue_jobs = Gauge(

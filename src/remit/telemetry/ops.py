@@ -1,11 +1,12 @@
 """The ops event catalog and :func:`emit`.
 
 An ops event is something an operator may need to act on (a webhook dead-lettered, a replay run, an upcast
-that failed). Each has a name in :data:`CATALOG` (documented on its part's page: the webhook events in
-``docs/webhooks.md`` under "Ops events", ``jobs.discarded`` in ``docs/jobs.md``, the upcast in
-``docs/ledger.md``), is logged as ``remit.ops.<name>`` at its catalog level (a warning only when a person
-must act) and counted in ``remit_ops_events_total``. Metadata passes an allow-list of identifier and
-count fields, so an email, a name, a raw body or a secret cannot reach a log line through here.
+that failed, a periodic task that failed). Each has a name in :data:`CATALOG` (documented on its part's page:
+the webhook events in ``docs/webhooks.md`` under "Ops events", ``jobs.discarded`` and ``periodic.failed`` in
+``docs/jobs.md``, the upcast in ``docs/ledger.md``), is logged as ``remit.ops.<name>`` at its catalog level (a
+warning only when a person must act) and counted in ``remit_ops_events_total``. Metadata passes an allow-list
+of identifier and count fields, so an email, a name, a raw body or a secret cannot reach a log line through
+here.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ CATALOG: dict[str, OpsEventSpec] = {
             "events_upcast_failed",
             "a ledger event had a schema version no upcaster knows",
             "deploy the upcaster for that version, then replay",
+        ),
+        OpsEventSpec(
+            "periodic.failed",
+            "a periodic task's run raised (the task runs again at its next tick; a queued one retries as a job)",
+            "remit schedule list; the log line 'periodic task failed' names the error type; fix the cause",
         ),
         OpsEventSpec(
             "jobs.discarded",
@@ -109,6 +115,7 @@ ALLOWED_FIELDS = frozenset(
         "stagger",
         "limit",
         "endpoint",
+        "task",
     }
 )
 

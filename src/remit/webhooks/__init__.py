@@ -1,39 +1,46 @@
-"""Webhooks: receive processor events durably, dispatch them to the mirror and the host's handlers.
+"""Webhooks: receive processor events durably, dispatch them to the mirror and the handlers after it.
 
 Modules (signatures are :mod:`remit.signing`): ``envelope`` (reading the event envelope),
 ``ingest`` (one transaction: event row, dispatch job, ledger entry), ``events`` (the record, its statuses and
-their transition table), ``store`` (guarded status changes), ``handlers`` (the host's handler registry),
-``dispatch`` (the dispatch job and its dead-letter hook), ``held`` (events stored while billing was off),
-``dead_letters`` (listing), ``replay``, ``prune``, ``endpoints`` (paths and secrets).
+their state machine), ``store`` (guarded status changes), ``handlers`` (the context a handler gets, and
+``on_event``), ``dispatch`` (the dispatch job, the mirror projection handler, the dead-letter hook), ``held``
+(events stored while billing was off), ``dead_letters`` (listing), ``replay``, ``prune`` (the periodic task),
+``endpoints`` (paths and secrets).
 
-Importing this package registers the dispatch and prune jobs, so a worker that imports it can run them.
+Importing this package registers nothing: :data:`PART` declares what the webhooks part brings to a runtime
+(its dispatch job, its mirror projection handler — the first handler of every event —, its daily prune and
+its state machine), and :mod:`remit.parts` composes it.
 """
 
 from remit.errors import PermanentFailure
-from remit.webhooks.dispatch import DISPATCH_JOB, dispatch_event
-from remit.webhooks.events import EventStatus, WebhookEvent
-from remit.webhooks.handlers import (
-    HandlerContext,
-    HandlerRegistry,
-    default_handlers,
-    on_event,
-    register_handler,
-)
+from remit.part import Part
+from remit.webhooks.dispatch import DISPATCH_JOB, MIRROR_HANDLER, dispatch_event
+from remit.webhooks.events import EVENT_STATES, EventStatus, WebhookEvent
+from remit.webhooks.handlers import HandlerContext, HandlerRegistry, on_event
 from remit.webhooks.held import release_held
-from remit.webhooks.prune import CRON_JOBS, prune_webhook_events
+from remit.webhooks.prune import PRUNE_TASK, prune_events
+
+PART = Part(
+    name="webhooks",
+    jobs=(dispatch_event,),
+    periodic=(PRUNE_TASK,),
+    event_handlers=(MIRROR_HANDLER,),
+    state_machines=(EVENT_STATES,),
+)
 
 __all__ = [
-    "CRON_JOBS",
     "DISPATCH_JOB",
+    "EVENT_STATES",
+    "MIRROR_HANDLER",
+    "PART",
+    "PRUNE_TASK",
     "EventStatus",
     "HandlerContext",
     "HandlerRegistry",
     "PermanentFailure",
     "WebhookEvent",
-    "default_handlers",
     "dispatch_event",
     "on_event",
-    "prune_webhook_events",
-    "register_handler",
+    "prune_events",
     "release_held",
 ]

@@ -16,7 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from remit.db.tables import audit_log, webhook_events
+from remit import audit
+from remit.db.tables import webhook_events
 from remit.webhooks import store
 from remit.webhooks.events import EventStatus, WebhookEvent
 
@@ -126,23 +127,18 @@ async def audit_trail(conn: AsyncConnection, event: WebhookEvent) -> list[dict[s
     matched here rather than by a JSON query that would differ between SQLite and PostgreSQL.
     """
     own = EVENT_SUBJECT.format(id=event.id)
-    stmt = (
-        sa.select(audit_log.c.at, audit_log.c.actor, audit_log.c.action, audit_log.c.subject, audit_log.c.details)
-        .where(audit_log.c.subject.in_([own, BULK_SUBJECT]))
-        .order_by(audit_log.c.id)
-    )
     trail = []
-    for row in (await conn.execute(stmt)).mappings():
-        details = dict(row["details"] or {})
+    for entry in await audit.entries(conn, subjects=[own, BULK_SUBJECT]):
+        details = dict(entry.details)
         ids = details.pop("ids", None)
-        if row["subject"] != own and not (isinstance(ids, list) and event.id in ids):
+        if entry.subject != own and not (isinstance(ids, list) and event.id in ids):
             continue
         trail.append(
             {
-                "at": row["at"].isoformat(),
-                "actor": row["actor"],
-                "action": row["action"],
-                "bulk": row["subject"] != own,
+                "at": entry.at.isoformat(),
+                "actor": entry.actor,
+                "action": entry.action,
+                "bulk": entry.subject != own,
                 "details": details,
             }
         )

@@ -1,19 +1,22 @@
-"""The dispatch job: run the default handler (the mirror), then the host's handlers, for one stored event.
+"""The dispatch job: run the runtime's handlers — the mirror first, then remit's parts', then the host's — for
+one stored event.
 
 One job per event row (unique on the row id while pending), on queue ``remit_webhooks``. An attempt:
 
 1. moves the event ``received``/``failed`` → ``processing`` and counts the attempt (or, with billing
    switched off, parks it as ``held`` and ends: :func:`remit.webhooks.held.release_held` brings it back);
-2. runs every handler that has not yet succeeded for this event — remit's default handler
-   (:func:`remit.billing.projection.apply_event`) first, then the host's handlers for the type — each in its
-   own transaction, in which its success is recorded on the row together with its database work. A failing
-   handler is rolled back alone: the others still run and keep their result;
+2. runs every handler for the type that has not yet succeeded for this event, in the runtime's order
+   (:attr:`remit.runtime.Runtime.handlers`, composed by :mod:`remit.parts`): the mirror projection
+   (:data:`MIRROR_HANDLER`, :func:`remit.billing.projection.apply_event`, declared by this part) first, then
+   remit's other parts', then the host's — each in its own transaction, in which its success is recorded on
+   the row together with its database work. A failing handler is rolled back alone: the others still run
+   and keep their result;
 3. marks the event ``processed`` in the last handler's transaction, or ``failed`` with the errors, and raises
    :class:`HandlersFailed` so the engine retries with backoff. After the last attempt the engine discards the
    job and :func:`mark_dead` — its discard hook, in the discarding transaction — marks the event ``dead`` and
    emits ``webhook_dlq.dead_lettered``. When every handler that failed this attempt raised
    :class:`~remit.errors.PermanentFailure` (and none snoozed), no retry can help: the attempt raises the
-   engine's :class:`~remit.jobs.definition.Discard` instead, so the same hook dead-letters the event now
+   engine's :class:`~remit.jobs.signals.Discard` instead, so the same hook dead-letters the event now
    rather than after days of retries. One transient failure beside them keeps the event retrying.
 
 Handlers that already succeeded are never run again for that event, neither on a retry nor on a replay.
@@ -32,22 +35,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from remit.clock import parse_instant
 from remit.db.engine import is_unavailable_error
 from remit.errors import PermanentFailure, RemitError
+from remit.handlers import EventHandler, HandlerRegistry
 from remit.jobs.context import JobContext
-from remit.jobs.definition import Discard, Snooze, UniqueBy, job
-from remit.jobs.enqueue import JobRequest, enqueue, enqueue_many
+from remit.jobs.definition import UniqueBy, job
 from remit.jobs.records import Job, error_message
 from remit.jobs.retry import Backoff
+from remit.jobs.rows import JobRequest
+from remit.jobs.signals import Discard, Snooze
 from remit.runtime import Runtime
 from remit.telemetry import ops
 from remit.webhooks import store
 from remit.webhooks.envelope import loads
 from remit.webhooks.events import EventStatus, WebhookEvent
-from remit.webhooks.handlers import HandlerContext, HandlerRegistry, default_handlers
+from remit.webhooks.handlers import HandlerContext
 
 log = logging.getLogger("remit.webhooks")
 
 DISPATCH_JOB = "remit.webhooks.dispatch"
-#: The name remit's default handler (the mirror projection) is recorded under in ``handler_results``.
+#: The name the mirror projection (the first handler of every event) is recorded under in ``handler_results``.
 DEFAULT_HANDLER = "remit.mirror"
 #: 5 s, 10 s, 20 s … capped at 6 h, ±20 %: 25 attempts span about three days, as Stripe's own retries do.
 DISPATCH_BACKOFF = Backoff(base=5.0, factor=2.0, cap=6 * 3600.0, jitter=0.2)
@@ -94,17 +99,21 @@ class Step:
     run: Callable[[HandlerContext], Awaitable[Any]]
 
 
-async def _default_handler(ctx: HandlerContext) -> Any:
+async def project_into_mirror(ctx: HandlerContext) -> Any:
+    """The mirror projection (:func:`remit.billing.projection.apply_event`): what it did to the mirror."""
     from remit.billing.projection import apply_event
 
     return await apply_event(ctx.conn, ctx.runtime, ctx.payload)
 
 
+#: The first handler of every event: project it into the billing mirror (declared by this part's ``PART``).
+MIRROR_HANDLER = EventHandler(DEFAULT_HANDLER, ("*",), project_into_mirror)
+
+
 def steps_for(event_type: str, handlers: HandlerRegistry, done: Mapping[str, Any]) -> list[Step]:
-    """The handlers still to run for an event of ``event_type``: the default first, then the host's, minus
-    those ``done`` records as succeeded (pure)."""
-    every = [Step(DEFAULT_HANDLER, _default_handler)]
-    every += [Step(handler.name, handler.func) for handler in handlers.for_type(event_type)]
+    """The handlers still to run for an event of ``event_type``: those of ``handlers`` that match, in order,
+    minus those ``done`` records as succeeded (pure)."""
+    every = [Step(handler.name, handler.func) for handler in handlers.for_type(event_type)]
     return [step for step in every if not _succeeded(done.get(step.name))]
 
 
@@ -136,7 +145,7 @@ class Dispatcher:
 
     def __init__(self, runtime: Runtime, handlers: HandlerRegistry | None = None) -> None:
         self.runtime = runtime
-        self.handlers = handlers or default_handlers
+        self.handlers = handlers if handlers is not None else runtime.handlers
 
     async def run(self, event_row_id: int) -> EventStatus | None:
         """Dispatch the event; the status it ends in, or None when there was nothing to do."""
@@ -217,7 +226,7 @@ class Dispatcher:
             outcome = await step.run(HandlerContext(rt, conn, event, payload))
             now = rt.clock.now()
             result: dict[str, Any] = {"ok": True, "at": now.isoformat()}
-            if hasattr(outcome, "to_json"):  # the default handler says what it did to the mirror
+            if hasattr(outcome, "to_json"):  # the mirror projection says what it did to the mirror
                 result["result"] = outcome.to_json()
             updated = {**results, step.name: result}
             if not await store.record_results(conn, event.id, updated, processed_at=now if finish else None):
@@ -240,7 +249,7 @@ async def mark_dead(conn: AsyncConnection, job: Job, error: dict[str, Any]) -> N
     """Discard hook of the dispatch job: the event is dead; emit ``webhook_dlq.dead_lettered``.
 
     The job is discarded after its last attempt, or at once when its handlers failed permanently (the
-    attempt raised :class:`~remit.jobs.definition.Discard`); either way the event ends here.
+    attempt raised :class:`~remit.jobs.signals.Discard`); either way the event ends here.
 
     Runs inside the transaction that discards the job, so the job and the event cannot disagree. An event
     that failed keeps its handler-level ``last_error``; one whose attempt was cut short (timeout, crash) gets
@@ -297,18 +306,17 @@ def _error_time(error: Mapping[str, Any]) -> datetime:
     unique=ByEventRow(),
     on_discard=[mark_dead],
 )
-async def dispatch_event(ctx: JobContext, webhook_event_id: int) -> None:
+async def dispatch_event(ctx: JobContext[Runtime], webhook_event_id: int) -> None:
     """Dispatch stored webhook event ``webhook_event_id`` (the row id, not the processor's event id)."""
-    await Dispatcher(ctx.runtime).run(webhook_event_id)
+    await Dispatcher(ctx.app).run(webhook_event_id)
 
 
 async def enqueue_dispatch(conn: AsyncConnection, runtime: Runtime, event_row_id: int) -> int | None:
     """Queue the dispatch of one event in the caller's transaction; None when one is already pending."""
-    return await enqueue(
+    return await runtime.engine.enqueue(
         conn,
         dispatch_event,
         {"webhook_event_id": event_row_id},
-        clock=runtime.clock,
         max_attempts=runtime.settings.webhook_max_attempts,
     )
 
@@ -327,13 +335,14 @@ async def enqueue_dispatches(
         )
         for n, row_id in enumerate(event_row_ids)
     ]
-    return await enqueue_many(conn, requests, clock=runtime.clock)
+    return await runtime.engine.enqueue_many(conn, requests)
 
 
 __all__ = [
     "DEFAULT_HANDLER",
     "DISPATCH_BACKOFF",
     "DISPATCH_JOB",
+    "MIRROR_HANDLER",
     "ByEventRow",
     "Dispatcher",
     "HandlersFailed",
@@ -346,5 +355,6 @@ __all__ = [
     "failure_names",
     "last_error_of",
     "mark_dead",
+    "project_into_mirror",
     "steps_for",
 ]

@@ -7,8 +7,10 @@
 - ``failed``: the last attempt failed; the dispatch job will retry with backoff.
 - ``dead``: the last attempt failed; nothing retries it until an operator replays it.
 
-Every status change is a guarded UPDATE whose ``WHERE status IN (…)`` is :func:`sources_of` the target, so two
-workers (or a worker and an operator) cannot both move the same event. A test walks the whole table.
+The table is :data:`EVENT_STATES`, a :class:`~remit.statemachine.StateMachine`: every status change is a guarded
+UPDATE it builds, whose ``WHERE status IN (…)`` is the target's sources, so two workers (or a worker and an
+operator) cannot both move the same event. A test walks the whole table (with every other machine remit
+declares).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from remit.errors import WebhookError
+from remit.statemachine import StateMachine
 from remit.telemetry.redaction import redact_value
 
 
@@ -66,24 +69,36 @@ TRANSITIONS: dict[EventStatus, frozenset[EventStatus]] = {
 REPLAYABLE = frozenset({EventStatus.DEAD, EventStatus.FAILED})
 
 
+def _invalid(message: str) -> WebhookError:
+    return WebhookError("invalid_transition", message)
+
+
+EVENT_STATES = StateMachine(
+    "webhook_event",
+    EventStatus,
+    TRANSITIONS,
+    terminal=frozenset({EventStatus.PROCESSED, EventStatus.DEAD}),
+    error=_invalid,
+)
+
+
 def can_transition(source: EventStatus, target: EventStatus) -> bool:
-    return target in TRANSITIONS[source]
+    return EVENT_STATES.can(source, target)
 
 
 def check_transition(source: EventStatus, target: EventStatus) -> None:
     """Raise :class:`WebhookError` for a status change the table does not allow."""
-    if not can_transition(source, target):
-        raise WebhookError("invalid_transition", f"a webhook event cannot move from {source} to {target}")
+    EVENT_STATES.check(source, target)
 
 
 def sources_of(target: EventStatus) -> frozenset[EventStatus]:
     """Every status from which ``target`` may be reached; the guard of each UPDATE."""
-    return frozenset(source for source, targets in TRANSITIONS.items() if target in targets)
+    return EVENT_STATES.sources_of(target)
 
 
 def source_values(target: EventStatus) -> list[str]:
     """:func:`sources_of` as the strings stored in the column, in a stable order."""
-    return sorted(status.value for status in sources_of(target))
+    return EVENT_STATES.source_values(target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +185,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 __all__ = [
+    "EVENT_STATES",
     "REPLAYABLE",
     "TRANSITIONS",
     "EventStatus",

@@ -5,9 +5,9 @@ processing, failed) is kept however old. Deletes run in batches, one transaction
 never holds long locks on the table ingest writes to. The ledger keeps its ``webhook.received`` entries (it
 is append-only); the job engine prunes the finished dispatch jobs on its own schedule.
 
-Runs daily from cron (``CRON_JOBS``, leader only) and on demand with ``remit webhooks prune [--dry-run]``.
-A real prune writes an audit row with each batch it deletes (in that batch's transaction) and emits
-``webhook_dlq.prune``.
+Runs daily as the periodic task ``webhooks.prune`` (:data:`PRUNE_TASK`: cron ``17 3 * * *``, leader only,
+enqueued on ``remit_maintenance``) and on demand with ``remit webhooks prune [--dry-run]``. A real prune writes
+an audit row with each batch it deletes (in that batch's transaction) and emits ``webhook_dlq.prune``.
 """
 
 from __future__ import annotations
@@ -19,17 +19,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from remit import audit
 from remit.config import Settings
 from remit.db.tables import webhook_events
-from remit.jobs.admin import audit
-from remit.jobs.context import JobContext
-from remit.jobs.definition import JobDefinition, job
+from remit.jobs.context import PeriodicContext
+from remit.periodic import Counts, Cron, PeriodicTask
 from remit.runtime import Runtime
 from remit.telemetry import ops
 from remit.webhooks.events import EventStatus
 
 PRUNE_BATCH = 1000
-PRUNE_JOB = "remit.webhooks.prune"
+#: The periodic task's name: its metric label, its row in ``remit schedule list``.
+PRUNE_TASK_NAME = "webhooks.prune"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,7 @@ async def prune_events(
             async with runtime.db.begin() as conn:
                 removed = await _delete_batch(conn, condition, batch)
                 if removed:
-                    await audit(
+                    await audit.record(
                         conn,
                         at=now,
                         actor=actor,
@@ -132,24 +133,23 @@ async def prune_events(
     return result
 
 
-@job(queue="remit_maintenance", name=PRUNE_JOB, max_attempts=3)
-async def prune_webhook_events(ctx: JobContext) -> None:
-    """The scheduled prune (cron ``webhooks.prune``)."""
-    await prune_events(ctx.runtime, actor="cron")
+async def prune_on_schedule(ctx: PeriodicContext[Runtime]) -> Counts:
+    """The scheduled prune (periodic task ``webhooks.prune``), acting as ``cron`` in the audit trail."""
+    result = await prune_events(ctx.app, actor="cron")
+    return {"processed": result.processed, "dead": result.dead}
 
 
-prune_job: JobDefinition = prune_webhook_events
-
-#: Cron entries of this part, for the coordinator's scheduler: (name, expression, job).
-CRON_JOBS: list[tuple[str, str, JobDefinition]] = [("webhooks.prune", "17 3 * * *", prune_job)]
+#: Daily at 03:17, on the leader, as a job on ``remit_maintenance`` (it may delete many rows in batches).
+PRUNE_TASK: PeriodicTask[PeriodicContext[Runtime]] = PeriodicTask(
+    PRUNE_TASK_NAME, Cron("17 3 * * *"), prune_on_schedule, queue="remit_maintenance"
+)
 
 __all__ = [
-    "CRON_JOBS",
-    "PRUNE_JOB",
+    "PRUNE_TASK",
+    "PRUNE_TASK_NAME",
     "Cutoffs",
     "PruneResult",
     "cutoffs",
     "prune_events",
-    "prune_job",
-    "prune_webhook_events",
+    "prune_on_schedule",
 ]

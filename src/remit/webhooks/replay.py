@@ -21,11 +21,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from remit.db.tables import jobs, webhook_events
+from remit import audit
+from remit.db.tables import webhook_events
 from remit.errors import WebhookError
-from remit.jobs import store as job_store
-from remit.jobs.admin import audit
-from remit.jobs.states import JobState
 from remit.runtime import Runtime
 from remit.telemetry import ops
 from remit.webhooks import store
@@ -160,7 +158,7 @@ async def _replay_ids(
             queued = await enqueue_dispatches(conn, runtime, moved, stagger=stagger, start_index=len(replayed))
             if len(queued) < len(moved):
                 hurried += await _hurry_pending(conn, runtime, moved)
-            await audit(
+            await audit.record(
                 conn,
                 at=runtime.clock.now(),
                 actor=actor,
@@ -189,12 +187,7 @@ async def _replay_ids(
 async def _hurry_pending(conn: AsyncConnection, runtime: Runtime, event_row_ids: Sequence[int]) -> int:
     """Bring forward the pending retries of events that already had a dispatch job queued."""
     keys = [dispatch_event.unique_key({"webhook_event_id": row_id}) for row_id in event_row_ids]
-    waiting = (JobState.RETRYABLE, JobState.SCHEDULED)
-    stmt = sa.select(jobs.c.id).where(jobs.c.unique_key.in_(keys), jobs.c.state.in_([s.value for s in waiting]))
-    job_ids = [row[0] for row in await conn.execute(stmt)]
-    if not job_ids:
-        return 0
-    return await job_store.make_available(conn, job_ids, from_states=waiting, now=runtime.clock.now())
+    return await runtime.engine.hurry(conn, [key for key in keys if key is not None])
 
 
 async def _tallies(conn: AsyncConnection, ids: Sequence[int]) -> tuple[dict[str, int], dict[str, int]]:

@@ -1,7 +1,7 @@
 """The rows one delivery writes — event, dispatch job, ledger entry — built by pure functions.
 
 Both writers (:mod:`remit.webhooks.writers`) insert exactly these, so the generic path and the PostgreSQL
-one-statement path cannot drift apart.
+one-statement path cannot drift apart; the job row is the engine's own (:meth:`remit.jobs.engine.Engine.build_row`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from remit import ledger
-from remit.jobs.enqueue import JobRequest, build_row
+from remit.jobs.rows import JobRequest
 from remit.runtime import Runtime
 from remit.webhooks.dispatch import dispatch_event
 from remit.webhooks.envelope import Envelope
@@ -49,12 +49,16 @@ def event_row(runtime: Runtime, endpoint: str, envelope: Envelope, text: str, no
     }
 
 
-def job_row(runtime: Runtime, event_row_id: int, now: datetime) -> dict[str, Any]:
-    """The dispatch job's row, exactly as :func:`remit.jobs.enqueue.enqueue` would insert it."""
-    request = JobRequest(
+def job_request(runtime: Runtime, event_row_id: int) -> JobRequest:
+    """The dispatch job of a stored event."""
+    return JobRequest(
         dispatch_event, {"webhook_event_id": event_row_id}, max_attempts=runtime.settings.webhook_max_attempts
     )
-    return build_row(request, now)
+
+
+def job_row(runtime: Runtime, event_row_id: int, now: datetime) -> dict[str, Any]:
+    """The dispatch job's row, exactly as the engine's enqueue inserts it."""
+    return runtime.engine.build_row(job_request(runtime, event_row_id), now)
 
 
 def ledger_key(processor: str, event_id: str) -> str:
@@ -93,6 +97,7 @@ __all__ = [
     "LEDGER_ACTOR",
     "LEDGER_TYPE",
     "event_row",
+    "job_request",
     "job_row",
     "ledger_data",
     "ledger_key",

@@ -4,13 +4,15 @@ Why text rather than SQLAlchemy's ON CONFLICT constructs: see :mod:`remit.db.sta
 afresh on every call). The text is generated from the :class:`~sqlalchemy.Table` objects, so a column added to
 a table cannot be forgotten here; the migration test keeps those in step with the database.
 
-- :func:`event_insert`, :func:`job_insert`: SQLAlchemy text statements for the generic path (SQLite), run one
-  after another in one transaction.
+- :func:`event_insert`: a SQLAlchemy text statement for the generic path (SQLite); the generic writer then
+  enqueues the dispatch job through the job engine, in the same transaction.
 - :func:`ingest_sql`: PostgreSQL, for psycopg: a whole batch of deliveries in one statement — the event rows
   and, only for those actually inserted, their dispatch jobs and ledger entries, as data-modifying CTEs over
   the batch passed as one JSON array (``json_to_recordset``) and the bodies, end to end, as one binary
   parameter each row slices its own out of. One round trip, one commit, one trigger run however many
-  deliveries the batch holds, and one statement text, so psycopg prepares it once per connection. JSON
+  deliveries the batch holds, and one statement text, so psycopg prepares it once per connection. The job
+  insert is the engine's own fragment (:meth:`remit.jobs.engine.Engine.insert_from_select`): this module says
+  how each job column is computed from the batch, never which table or columns a job has. JSON
   rather than one array per column, because psycopg escapes array elements in Python; bodies apart, so they
   are neither escaped into JSON nor parsed back out of it.
 """
@@ -25,7 +27,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.selectable import TextualSelect
 
 from remit.db.statements import insert_columns, upsert
-from remit.db.tables import jobs, ledger_events, webhook_events
+from remit.db.tables import ledger_events, webhook_events
+from remit.jobs.engine import Engine
 
 #: Job columns the PostgreSQL statement computes from the new row id instead of taking as parameters.
 JOB_COMPUTED = ("args", "unique_key")
@@ -42,13 +45,6 @@ def event_insert() -> TextualSelect:
     return _text_insert(webhook_events, conflict=("processor", "event_id"))
 
 
-@cache
-def job_insert() -> TextualSelect:
-    """The dispatch job of a row inserted in this same transaction. It cannot have a pending twin yet, so a
-    plain insert is right (and the unique index still guards it)."""
-    return _text_insert(jobs)
-
-
 def _pg_type(column: sa.Column[Any]) -> str:
     return str(column.type.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
 
@@ -60,12 +56,13 @@ BODY_COLUMN = "body"
 def batch_columns() -> list[tuple[str, sa.Column[Any]]]:
     """The fields of each delivery in the batch statement's JSON array, as (field name, column it fills)."""
     columns = [(f"ev_{c.name}", c) for c in insert_columns(webhook_events) if c.name != BODY_COLUMN]
-    columns += [(f"job_{c.name}", c) for c in insert_columns(jobs) if c.name not in JOB_COMPUTED]
+    job_columns = {c.name: c for c in Engine.row_columns()}
+    columns += [(f"job_{name}", c) for name, c in job_columns.items() if name not in JOB_COMPUTED]
     columns += [(f"led_{c.name}", c) for c in insert_columns(ledger_events)]
     position = webhook_events.c.attempts  # any INTEGER column: the type is what counts
     return [
         *columns,
-        ("job_key_prefix", jobs.c.unique_key),
+        ("job_key_prefix", job_columns["unique_key"]),
         ("with_job", webhook_events.c.livemode),
         ("body_start", position),
         ("body_length", position),
@@ -89,13 +86,10 @@ def ingest_sql() -> str:
     body = "convert_from(substring(CAST(%(bodies)s AS BYTEA) FROM input.body_start FOR input.body_length), 'UTF8')"
     ev_columns = [c.name for c in insert_columns(webhook_events)]
     ev_select = ", ".join(body if name == BODY_COLUMN else f"input.ev_{name}" for name in ev_columns)
-    job_select = ", ".join(
-        "jsonb_build_object('webhook_event_id', ev.id)"
-        if c.name == "args"
-        else "input.job_key_prefix || CAST(ev.id AS TEXT)"
-        if c.name == "unique_key"
-        else f"input.job_{c.name}"
-        for c in insert_columns(jobs)
+    job_values = {c.name: f"input.job_{c.name}" for c in Engine.row_columns()}
+    job_values.update(
+        args="jsonb_build_object('webhook_event_id', ev.id)",
+        unique_key="input.job_key_prefix || CAST(ev.id AS TEXT)",
     )
     led_select = ", ".join(
         "input.led_data || jsonb_build_object('webhook_event_id', ev.id)" if c.name == "data" else f"input.led_{c.name}"
@@ -106,12 +100,11 @@ def ingest_sql() -> str:
         f"WITH input AS (SELECT * FROM json_to_recordset(CAST(%(rows)s AS JSON)) AS t({fields})), "
         f"ev AS (INSERT INTO {webhook_events.name} ({', '.join(ev_columns)}) SELECT {ev_select} FROM input "
         f"ON CONFLICT (processor, event_id) DO NOTHING RETURNING id, processor, event_id), "
-        f"job AS (INSERT INTO {jobs.name} ({', '.join(c.name for c in insert_columns(jobs))}) "
-        f"SELECT {job_select} FROM {joined} WHERE input.with_job RETURNING id), "
+        f"job AS ({Engine.insert_from_select(job_values, f'{joined} WHERE input.with_job')} RETURNING id), "
         f"led AS (INSERT INTO {ledger_events.name} ({', '.join(c.name for c in insert_columns(ledger_events))}) "
         f"SELECT {led_select} FROM {joined} ON CONFLICT (idempotency_key) DO NOTHING RETURNING id) "
         f"SELECT id, processor, event_id FROM ev"
     )
 
 
-__all__ = ["BODY_COLUMN", "JOB_COMPUTED", "batch_columns", "event_insert", "ingest_sql", "job_insert"]
+__all__ = ["BODY_COLUMN", "JOB_COMPUTED", "batch_columns", "event_insert", "ingest_sql"]

@@ -1,8 +1,9 @@
 """Every statement on ``remit_webhook_events`` that changes an event's status, in one place.
 
-Each status change is an UPDATE guarded by the statuses the transition table allows as its source
-(:func:`~remit.webhooks.events.sources_of`), returning the row it changed, so a caller learns in the same
-round trip whether it won and what the row now holds.
+Each status change is an UPDATE built by the event state machine
+(:data:`~remit.webhooks.events.EVENT_STATES`), guarded by the statuses its table allows as the source,
+returning the row it changed, so a caller learns in the same round trip whether it won and what the row now
+holds. The dispatch hot path's two statements are built once from the same table.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.db.tables import webhook_events
-from remit.webhooks.events import EventStatus, WebhookEvent, check_transition, source_values
+from remit.webhooks.events import EVENT_STATES, EventStatus, WebhookEvent, check_transition, source_values
 
 #: Every column but the raw body: what listings and status changes return.
 META_COLUMNS = [column for column in webhook_events.c if column.name != "body"]
@@ -40,26 +41,12 @@ async def move(
 ) -> WebhookEvent | None:
     """Move one event to ``target`` (setting ``values`` too) if its status allows; the updated event, or
     None when the guard matched nothing (gone, or in a status that cannot move there)."""
-    sources = _guard(target, only_from)
     columns = list(webhook_events.c) if with_body else META_COLUMNS
-    stmt = (
-        sa.update(webhook_events)
-        .where(webhook_events.c.id == event_row_id, webhook_events.c.status.in_(sources))
-        .values(status=target.value, **values)
-        .returning(*columns)
-    )
+    stmt = EVENT_STATES.update(
+        webhook_events, target, webhook_events.c.id == event_row_id, only_from=only_from, column="status", **values
+    ).returning(*columns)
     row = (await conn.execute(stmt)).mappings().first()
     return WebhookEvent.from_row(row) if row else None
-
-
-def _guard(target: EventStatus, only_from: Sequence[EventStatus] | None) -> list[str]:
-    """The source statuses an UPDATE to ``target`` may match: those the table allows, narrowed to
-    ``only_from`` (each of which must itself be an allowed source)."""
-    if only_from is None:
-        return source_values(target)
-    for source in only_from:
-        check_transition(source, target)
-    return sorted(s.value for s in only_from)
 
 
 @cache
@@ -122,12 +109,14 @@ async def move_many(
     given); the ids that moved."""
     if not event_row_ids:
         return []
-    stmt = (
-        sa.update(webhook_events)
-        .where(webhook_events.c.id.in_(list(event_row_ids)), webhook_events.c.status.in_(_guard(target, only_from)))
-        .values(status=target.value, **values)
-        .returning(webhook_events.c.id)
-    )
+    stmt = EVENT_STATES.update(
+        webhook_events,
+        target,
+        webhook_events.c.id.in_(list(event_row_ids)),
+        only_from=only_from,
+        column="status",
+        **values,
+    ).returning(webhook_events.c.id)
     return sorted(row[0] for row in await conn.execute(stmt))
 
 

@@ -4,7 +4,8 @@ Two writers, one contract (:class:`EventWriter`): return the new row's id, or No
 before — and commit before returning, so the endpoint never answers 2xx without a durable row.
 
 - :class:`TransactionWriter` (any database; the default on SQLite): three statements in one transaction on
-  the runtime's SQLAlchemy engine, the ledger entry through :func:`remit.ledger.record`.
+  the runtime's SQLAlchemy engine — the event, the dispatch job through the job engine's enqueue, the ledger
+  entry through :func:`remit.ledger.record`.
 - :class:`PostgresWriter` (PostgreSQL, the service's hot path): the deliveries that arrive together are
   written by one statement (:func:`~remit.webhooks.statements.ingest_sql`) on a small psycopg pool of its
   own. Measured on the target machine, a statement through SQLAlchemy's async engine costs about 300 µs of
@@ -36,6 +37,7 @@ from remit.webhooks.events import EventStatus
 from remit.webhooks.rows import (
     LEDGER_ACTOR,
     LEDGER_TYPE,
+    job_request,
     job_row,
     ledger_data,
     ledger_key,
@@ -70,7 +72,8 @@ class TransactionWriter:
             if event_row_id is None:
                 return None
             if row["status"] == EventStatus.RECEIVED.value:
-                await conn.execute(statements.job_insert(), job_row(runtime, event_row_id, row["received_at"]))
+                request = job_request(runtime, event_row_id)
+                await runtime.engine.enqueue_many(conn, [request], now=row["received_at"])
             await ledger.record(
                 conn,
                 type=LEDGER_TYPE,

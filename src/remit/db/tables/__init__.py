@@ -4,6 +4,7 @@ Each part declares its tables in its own module here and its own Alembic revisio
 that upgrading an empty database yields exactly these tables.
 """
 
+from remit.db.tables.audit import audit_log
 from remit.db.tables.base import metadata
 from remit.db.tables.fake import (
     fake_clock,
@@ -13,7 +14,7 @@ from remit.db.tables.fake import (
     fake_idempotency_keys,
     fake_objects,
 )
-from remit.db.tables.jobs import audit_log, cron_entries, jobs, leaders, queue_states, workers
+from remit.db.tables.jobs import jobs, leaders, periodic_tasks, queue_states, workers
 from remit.db.tables.ledger import ledger_events
 from remit.db.tables.mirror import (
     charges,
@@ -35,7 +36,6 @@ __all__ = [
     "audit_log",
     "charges",
     "checkout_sessions",
-    "cron_entries",
     "customers",
     "disputes",
     "fake_clock",
@@ -51,6 +51,7 @@ __all__ = [
     "ledger_events",
     "metadata",
     "payment_methods",
+    "periodic_tasks",
     "prices",
     "products",
     "queue_states",

@@ -1,6 +1,6 @@
-"""Tables of the job engine: jobs, live workers, queue pause state, leadership, cron ticks, operator audit."""
+"""Tables of the job engine: jobs, live workers, queue pause state, leadership, periodic tasks."""
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, SmallInteger, String, Table, Text, text
+from sqlalchemy import Boolean, Column, Float, Index, Integer, SmallInteger, String, Table, text
 
 from remit.db.tables.base import metadata
 from remit.db.types import BigId, Json, UtcDateTime
@@ -86,23 +86,21 @@ leaders = Table(
     Column("expires_at", UtcDateTime, nullable=False),
 )
 
-cron_entries = Table(
-    "remit_cron_entries",
+#: One row per periodic task and cron entry the scheduler has run: ``last_tick`` is the tick last claimed (the
+#: compare-and-set that makes a leader-only tick run once), the rest is what ``remit schedule list`` shows.
+periodic_tasks = Table(
+    "remit_periodic_tasks",
     metadata,
     Column("name", String(200), primary_key=True),
-    Column("expression", String(120), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("schedule", String(120), nullable=False),
+    Column("leader_only", Boolean, nullable=False),
+    Column("queue", String(64), nullable=True),
     Column("last_tick", UtcDateTime, nullable=True),
+    Column("last_run_at", UtcDateTime, nullable=True),
+    Column("last_outcome", String(16), nullable=True),
+    Column("last_counts", Json, nullable=True),
+    Column("last_error", String(200), nullable=True),
+    Column("last_duration_s", Float, nullable=True),
+    Column("next_run_at", UtcDateTime, nullable=True),
 )
-
-audit_log = Table(
-    "remit_audit_log",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("at", UtcDateTime, nullable=False),
-    Column("actor", String(200), nullable=False),
-    Column("action", String(100), nullable=False),
-    Column("subject", String(255), nullable=True),
-    Column("details", Json, nullable=False),
-    Column("note", Text, nullable=True),
-)
-Index("ix_remit_audit_log_at", audit_log.c.at)

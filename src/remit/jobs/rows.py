@@ -1,0 +1,61 @@
+"""The row a job is inserted as, built by a pure function from a :class:`JobRequest`.
+
+The engine's enqueue (single, batch and blocking) and the webhook ingest statement, which embeds the dispatch
+job's insert, all insert exactly what :func:`build_row` returns, so no path can drift from another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from remit.errors import JobError
+from remit.jobs.definition import JobDefinition
+from remit.jobs.states import JobState
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One job to insert. ``job`` is a definition or a registered name."""
+
+    job: JobDefinition | str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    queue: str | None = None
+    scheduled_at: datetime | None = None
+    delay: float | None = None
+    priority: int | None = None
+    max_attempts: int | None = None
+    unique_key: str | None = None
+    meta: Mapping[str, Any] | None = None
+
+
+def build_row(request: JobRequest, definition: JobDefinition, *, queue: str, now: datetime) -> dict[str, Any]:
+    """The row for ``request`` of ``definition`` on stored queue name ``queue``, as of ``now`` (pure)."""
+    args = dict(request.args)
+    if request.scheduled_at is not None and request.delay is not None:
+        raise JobError("give scheduled_at or delay, not both")
+    run_at = request.scheduled_at or (now + timedelta(seconds=request.delay) if request.delay else now)
+    state = JobState.SCHEDULED if run_at > now else JobState.AVAILABLE
+    return {
+        "queue": queue,
+        "name": definition.name,
+        "args": args,
+        "state": state.value,
+        "priority": definition.priority if request.priority is None else request.priority,
+        "attempt": 0,
+        "max_attempts": request.max_attempts or definition.max_attempts,
+        "unique_key": request.unique_key or definition.unique_key(args),
+        "scheduled_at": run_at,
+        "inserted_at": now,
+        "attempted_at": None,
+        "finished_at": None,
+        "attempted_by": None,
+        "timeout": definition.timeout,
+        "errors": [],
+        "meta": dict(request.meta or {}),
+    }
+
+
+__all__ = ["JobRequest", "build_row"]

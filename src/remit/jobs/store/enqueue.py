@@ -1,0 +1,120 @@
+"""Inserting job rows: one statement for any number of rows, written per dialect.
+
+Rows travel as one array (PostgreSQL) or one JSON document (SQLite) parameter instead of one bind parameter
+per value: the statement text then never changes with the batch size, so the driver's and the server's
+statement caches keep working, and a 5,000-row enqueue costs one round trip and no per-value overhead. Unique
+jobs rely on the partial unique index over pending rows (``INSERT … ON CONFLICT DO NOTHING``), never on
+check-then-insert. On PostgreSQL a statement trigger wakes listening workers when the transaction commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from remit.db import dialect
+from remit.db.statements import insert_columns
+from remit.db.tables import jobs
+from remit.db.tables.jobs import PENDING_STATES_SQL
+
+_COLUMNS = (
+    "queue",
+    "name",
+    "args",
+    "state",
+    "priority",
+    "attempt",
+    "max_attempts",
+    "unique_key",
+    "scheduled_at",
+    "inserted_at",
+    "timeout",
+    "errors",
+    "meta",
+)
+_CONFLICT = f"ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND {PENDING_STATES_SQL} DO NOTHING"
+
+_PG_INSERT = sa.text(
+    f"INSERT INTO {jobs.name} ({', '.join(_COLUMNS)}) "
+    f"SELECT {', '.join('r.' + c for c in _COLUMNS)} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r("
+    "queue text, name text, args jsonb, state text, priority smallint, attempt integer, max_attempts integer, "
+    "unique_key text, scheduled_at timestamptz, inserted_at timestamptz, timeout float8, errors jsonb, meta jsonb) "
+    f"{_CONFLICT} RETURNING id"
+)
+
+_SQLITE_INSERT = sa.text(
+    f"INSERT INTO {jobs.name} ({', '.join(_COLUMNS)}) SELECT "
+    + ", ".join(f"json_extract(value, '$.{c}')" for c in _COLUMNS)
+    + f" FROM json_each(:rows) WHERE true {_CONFLICT} RETURNING id"
+)
+
+
+def _stamp(value: datetime, dialect_name: str) -> str:
+    value = value.astimezone(UTC)
+    if dialect_name == "sqlite":  # the exact text UtcDateTime stores, so comparisons in SQL stay correct
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return value.isoformat()
+
+
+def _encode_rows(rows: Sequence[Mapping[str, Any]], dialect_name: str) -> str:
+    encoded = []
+    sqlite_text = dialect_name == "sqlite"
+    for row in rows:
+        item = {column: row[column] for column in _COLUMNS}
+        item["scheduled_at"] = _stamp(row["scheduled_at"], dialect_name)
+        item["inserted_at"] = _stamp(row["inserted_at"], dialect_name)
+        if sqlite_text:  # JSON columns are stored as text there
+            for column in ("args", "errors", "meta"):
+                item[column] = orjson.dumps(item[column], default=str).decode()
+        encoded.append(item)
+    return orjson.dumps(encoded, default=str).decode()
+
+
+async def insert_rows(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert job rows in one statement; returns the new ids (unique twins of pending jobs are skipped)."""
+    dialect_name = conn.dialect.name
+    stmt = _PG_INSERT if dialect_name == "postgresql" else _SQLITE_INSERT
+    result = await conn.execute(stmt, {"rows": _encode_rows(rows, dialect_name)})
+    return [int(row[0]) for row in result]
+
+
+def insert_row_sync(conn: Connection, row: Mapping[str, Any]) -> int | None:
+    """Insert one job row on a blocking connection; None when a unique twin is pending."""
+    stmt = dialect.insert(conn, jobs)
+    if row["unique_key"] is not None:
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=[jobs.c.unique_key],
+            index_where=sa.text(f"unique_key IS NOT NULL AND {PENDING_STATES_SQL}"),
+        )
+    value: int | None = conn.execute(stmt.returning(jobs.c.id), dict(row)).scalar_one_or_none()
+    return value
+
+
+@cache
+def row_columns() -> tuple[sa.Column[Any], ...]:
+    """The columns a job row is inserted with (every column but the generated id), in table order."""
+    return tuple(insert_columns(jobs))
+
+
+def insert_from_select(values: Mapping[str, str], source: str) -> str:
+    """``INSERT INTO remit_jobs (<every column>) SELECT <values[column]>, … FROM <source>``.
+
+    For a statement that inserts jobs from rows it computes itself — the webhook ingest statement inserts the
+    dispatch job of each event it stored, in the same statement. ``values`` gives a SQL expression for every
+    column of :func:`row_columns` (a missing or unknown one is an error), ``source`` the ``FROM`` clause.
+    """
+    names = [column.name for column in row_columns()]
+    missing, unknown = set(names) - set(values), set(values) - set(names)
+    if missing or unknown:
+        raise ValueError(f"job columns missing {sorted(missing)}, unknown {sorted(unknown)}")
+    return f"INSERT INTO {jobs.name} ({', '.join(names)}) SELECT {', '.join(values[n] for n in names)} FROM {source}"
+
+
+__all__ = ["insert_from_select", "insert_row_sync", "insert_rows", "row_columns"]

@@ -1,0 +1,53 @@
+"""remit's parts, in order, and the one call that builds a full runtime from them.
+
+:data:`PARTS` is the composition: each part's jobs, periodic tasks and cron entries go into the engine, its
+state machines into :func:`state_machines`, and its handlers for processor events run in this order — the
+webhooks part's mirror projection first, then the parts that react to processor events (provisioning, mail,
+money, as they land, in the order they are listed here), then the host's modules, which
+:func:`build_runtime` appends. Importing this module imports the parts and registers nothing.
+
+This module sits above the parts (only ``api``, ``cli``, ``service`` and hosts import it); the runtime
+below it never learns which parts exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from remit import webhooks
+from remit.clock import Clock, system_clock
+from remit.config import Settings
+from remit.jobs.states import JOB_STATES
+from remit.part import Part, load_parts
+from remit.runtime import Runtime
+from remit.statemachine import StateMachine
+
+#: remit's own parts, in the order their event handlers run.
+PARTS: tuple[Part, ...] = (webhooks.PART,)
+
+if TYPE_CHECKING:
+    from remit.processor.base import Processor
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    modules: Iterable[str] | None = None,
+    extra: Sequence[Part] = (),
+    processor: Processor | None = None,
+) -> Runtime:
+    """A runtime of remit's parts, then the host's: the modules ``REMIT_JOB_MODULES`` names (or ``modules``)
+    collected as parts (:func:`remit.part.part_from_module`), then ``extra`` parts (the sandbox host app of
+    ``remit up``, a test's). Nothing connects yet; close it with ``await runtime.close()``."""
+    host = load_parts(settings.job_modules if modules is None else modules)
+    return Runtime.from_settings(settings, parts=(*PARTS, *host, *extra), clock=clock, processor=processor)
+
+
+def state_machines(parts: Sequence[Part] = PARTS) -> list[StateMachine[Any]]:
+    """Every state machine remit declares: the job engine's, then each part's."""
+    return [JOB_STATES, *(machine for part in parts for machine in part.state_machines)]
+
+
+__all__ = ["PARTS", "build_runtime", "state_machines"]
