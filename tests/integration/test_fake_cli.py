@@ -60,10 +60,14 @@ def test_clock_and_scripted_failures(env):
     after = run("fake", "clock", "show").stdout.strip()
     assert after > before
     assert run("fake", "fail", "--status", "429", "--count", "2", "--method", "customers.create").exit_code == 0
+    assert run("fake", "fail", "--status", "401", "--method", "balance.retrieve").exit_code == 0
     assert run("fake", "fail", "--status", "418").exit_code != 0
     assert run("fake", "fail", "--status", "500", "--method", "nope.nope").exit_code != 0
     failures = json.loads(run("fake", "failures", "--json").stdout)
-    assert [(f["method"], f["status"], f["remaining"]) for f in failures] == [("customers.create", "429", 2)]
+    assert [(f["method"], f["status"], f["remaining"]) for f in failures] == [
+        ("customers.create", "429", 2),
+        ("balance.retrieve", "401", 1),
+    ]
     assert json.loads(run("fake", "failures", "--clear", "--json").stdout) == []
 
 

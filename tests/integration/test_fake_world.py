@@ -164,6 +164,16 @@ async def test_scripted_500_and_timeout_are_retryable_processor_errors(fake):
     await fake.ping()
 
 
+async def test_a_scripted_401_is_an_expired_key_and_changes_nothing(fake, collected):
+    await fake.engine.fail_next("401", method="customers.create")
+    with pytest.raises(ProcessorError) as caught:
+        await fake.create_customer(idempotency_key="same")
+    assert (caught.value.status_code, caught.value.code) == (401, "api_key_expired")
+    assert not caught.value.is_retryable
+    assert collected.events == []
+    assert (await fake.create_customer(idempotency_key="same"))["id"] == "cus_fake000001"
+
+
 async def test_scripted_failures_can_target_one_method_and_a_count(fake):
     customer, sub = await subscribe(fake)
     await fake.engine.fail_next("500", count=2, method="invoices.retrieve")

@@ -138,6 +138,10 @@ async def test_errors_map_to_processor_errors(live, served):
     with pytest.raises(ProcessorError) as broken:
         await live.ping()
     assert (broken.value.status_code, broken.value.code) == (500, "api_error")
+    await fake.engine.fail_next("401")
+    with pytest.raises(ProcessorError) as expired:
+        await live.ping()
+    assert (expired.value.status_code, expired.value.code) == (401, "api_key_expired")
     await fake.engine.fail_next("timeout", hold_seconds=0.6)
     impatient = StripeProcessor("sk_test_remit", api_base=f"{base}/fake", timeout=0.2)
     with pytest.raises(ProcessorError) as timed_out:

@@ -230,7 +230,7 @@ def clock_show_command() -> None:
 
 @app.command("fail")
 def fail_command(
-    status: Annotated[str, typer.Option("--status", help="429, 500 or timeout.")],
+    status: Annotated[str, typer.Option("--status", help="429, 500, 401 or timeout.")],
     count: Annotated[int, typer.Option("--count", min=1, help="How many calls fail.")] = 1,
     method: Annotated[
         str | None, typer.Option("--method", help="Only calls of this method, e.g. invoices.pay (default: any).")
@@ -238,7 +238,8 @@ def fail_command(
     retry_after: Annotated[int | None, typer.Option("--retry-after", min=0, help="Retry-After for 429.")] = None,
     hold: Annotated[float | None, typer.Option("--hold", min=0.0, help="Seconds a timeout holds the request.")] = None,
 ) -> None:
-    """Script the next COUNT calls (of METHOD) to answer 429 (with Retry-After), 500, or time out."""
+    """Script the next COUNT calls (of METHOD) to answer 429 (with Retry-After), 500, 401 (an expired key), or
+    time out."""
     try:
         kind = FailureKind.parse(status)
     except ValueError as exc:

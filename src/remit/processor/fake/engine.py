@@ -1,8 +1,8 @@
 """The fake processor's engine: one call in, one Stripe-shaped answer out, its events signed and delivered.
 
 :meth:`FakeEngine.call` is the single entry of both faces. In order it: resolves the route (404 for unknown
-URLs), consumes a scripted failure if one is due (429 with ``Retry-After``, 500, or a timeout — before any
-state changes), claims the idempotency key (a repeat answers the stored result and emits nothing), runs the
+URLs), consumes a scripted failure if one is due (429 with ``Retry-After``, 500, 401, or a timeout — before
+any state changes), claims the idempotency key (a repeat answers the stored result and emits nothing), runs the
 operation in one transaction on the fake's clock (a read-only one for a GET), stores the answer under the key,
 commits, and only then signs and delivers the events the call emitted. Answers and events carry objects as
 Stripe sends them: a subscription's ``items`` and an invoice's ``lines`` cut to their first ten
@@ -29,7 +29,7 @@ from remit.db.tables.fake import fake_objects
 from remit.processor.fake import failures, idempotency, renewals
 from remit.processor.fake.clock import FakeClock, unix
 from remit.processor.fake.delivery import Delivery, DeliveryResult, SignedEvent
-from remit.processor.fake.errors import API_ERROR, RATE_LIMIT_ERROR, ApiError
+from remit.processor.fake.errors import API_ERROR, INVALID_REQUEST, RATE_LIMIT_ERROR, ApiError
 from remit.processor.fake.events import DeliveryStatus, StoredEvent, list_events, record_delivery
 from remit.processor.fake.failures import FailureKind, ScriptedFailure
 from remit.processor.fake.params import Params
@@ -89,6 +89,9 @@ def _failure_response(method: str, failure: ScriptedFailure) -> FakeResponse:
         error = ApiError(429, RATE_LIMIT_ERROR, "Too many requests hit the API too quickly.", code="rate_limit")
         retry_after = str(failure.retry_after or failures.DEFAULT_RETRY_AFTER)
         return FakeResponse(429, error.body(), method, headers={"Retry-After": retry_after})
+    if failure.kind is FailureKind.EXPIRED_KEY:
+        error = ApiError(401, INVALID_REQUEST, "Expired API Key provided.", code="api_key_expired")
+        return FakeResponse(401, error.body(), method)
     error = ApiError(500, API_ERROR, "An unknown error occurred (scripted by the fake processor).")
     return FakeResponse(500, error.body(), method)
 
@@ -213,7 +216,7 @@ class FakeEngine:
         retry_after: int | None = None,
         hold_seconds: float | None = None,
     ) -> ScriptedFailure:
-        """Script "the next ``count`` calls (of ``method``) answer 429 / 500 / time out"."""
+        """Script "the next ``count`` calls (of ``method``) answer 429 / 500 / 401 / time out"."""
         parsed = kind if isinstance(kind, FailureKind) else FailureKind.parse(kind)
         async with self.db.begin() as conn:
             return await failures.script(

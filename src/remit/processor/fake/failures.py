@@ -1,4 +1,4 @@
-"""Scripted failures: "the next N calls (optionally of one method) answer 429, 500, or time out".
+"""Scripted failures: "the next N calls (optionally of one method) answer 429, 500, 401, or time out".
 
 A script is a row in ``remit_fake_failures``; each call of the fake, from any process and through either face,
 consumes one matching row before it does anything, so the failure is decided before any state changes and a
@@ -25,13 +25,15 @@ class FailureKind(StrEnum):
     RATE_LIMITED = "429"
     SERVER_ERROR = "500"
     TIMEOUT = "timeout"
+    #: Stripe's answer to an expired API key (``api_key_expired``).
+    EXPIRED_KEY = "401"
 
     @classmethod
     def parse(cls, text: str) -> FailureKind:
         try:
             return cls(text.strip().lower())
         except ValueError:
-            raise ValueError("failure must be 429, 500 or timeout") from None
+            raise ValueError("failure must be 429, 500, 401 or timeout") from None
 
 
 @dataclass(frozen=True, slots=True)
