@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from remit.clock import FrozenClock
-from remit.db.tables import jobs
+from remit.db.tables import audit_log, jobs
 from remit.jobs.cron import cron
 from remit.jobs.definition import job
 from remit.jobs.engine import Engine
@@ -201,6 +201,33 @@ async def test_paused_queue_runs_nothing_until_resumed(rt):
     assert (await rt.drain(["test_default"]))["completed"] == 0
     await rt.engine.resume("test_default", actor="test")
     assert (await rt.drain(["test_default"]))["completed"] == 1
+
+
+async def test_pausing_and_resuming_many_touches_only_what_changes_and_keeps_who_paused(rt):
+    await rt.engine.pause("remit_mailers", actor="operator:ada")
+    async with rt.db.begin() as conn:
+        paused = await rt.engine.pause_queues(conn, ["remit_meters", "remit_mailers", "test_default"], actor="bot")
+    assert paused == ["remit_meters", "test_default"]  # remit_mailers was paused already: left as ada left it
+    async with rt.db.begin() as conn:
+        assert await rt.engine.pause_queues(conn, ["remit_meters"], actor="bot") == []
+        resumed = await rt.engine.resume_queues(conn, None, actor="operator:bo", paused_by="bot")
+    assert resumed == ["remit_meters", "test_default"]
+    assert {s.name for s in await rt.engine.queue_stats() if s.paused} == {"remit_mailers"}
+    async with rt.db.begin() as conn:
+        assert await rt.engine.resume_queues(conn, ["remit_mailers", "remit_meters"], actor="operator:bo") == [
+            "remit_mailers"
+        ]
+    async with rt.db.connect() as conn:
+        stmt = sa.select(audit_log.c.actor, audit_log.c.action, audit_log.c.subject).order_by(audit_log.c.id)
+        trail = (await conn.execute(stmt)).all()
+    assert trail == [
+        ("operator:ada", "queues.pause", "queue:remit_mailers"),
+        ("bot", "queues.pause", "queue:remit_meters"),
+        ("bot", "queues.pause", "queue:test_default"),
+        ("operator:bo", "queues.resume", "queue:remit_meters"),
+        ("operator:bo", "queues.resume", "queue:test_default"),
+        ("operator:bo", "queues.resume", "queue:remit_mailers"),
+    ]
 
 
 async def test_stale_completion_is_rejected(rt):

@@ -328,6 +328,27 @@ class Engine:
         """Resume a paused queue; its stored name."""
         return await self._set_paused(queue, False, actor)
 
+    async def pause_queues(self, conn: AsyncConnection, queues: Iterable[str], *, actor: str) -> list[str]:
+        """Pause those of ``queues`` (keys or stored names) not paused yet, in the caller's transaction, each
+        audited; the stored names this call paused (a queue already paused is left as its pauser left it)."""
+        now = self.clock.now()
+        paused = await admin_store.pause_running(conn, [self.queue_name(q) for q in queues], now=now, by=actor)
+        for name in paused:
+            await audit.record(conn, at=now, actor=actor, action="queues.pause", subject=f"queue:{name}", details={})
+        return paused
+
+    async def resume_queues(
+        self, conn: AsyncConnection, queues: Iterable[str] | None, *, actor: str, paused_by: str | None = None
+    ) -> list[str]:
+        """Resume those of ``queues`` (None: of every queue) that are paused — given ``paused_by``, only those it
+        paused last — in the caller's transaction, each audited; the stored names this call resumed."""
+        now = self.clock.now()
+        names = None if queues is None else [self.queue_name(q) for q in queues]
+        resumed = await admin_store.resume_paused(conn, names, now=now, by=actor, paused_by=paused_by)
+        for name in resumed:
+            await audit.record(conn, at=now, actor=actor, action="queues.resume", subject=f"queue:{name}", details={})
+        return resumed
+
     async def _set_paused(self, queue: str, paused: bool, actor: str) -> str:
         name, now = self.queue_name(queue), self.clock.now()
         async with self.db.begin() as conn:

@@ -49,6 +49,42 @@ async def set_paused(conn: AsyncConnection, queue: str, paused: bool, *, now: da
     await conn.execute(stmt)
 
 
+async def pause_running(conn: AsyncConnection, queues: Sequence[str], *, now: datetime, by: str) -> list[str]:
+    """Pause those of ``queues`` that are not paused yet, in one guarded upsert (rows in name order, so two
+    callers lock them in the same order); the names this call paused. A queue already paused keeps who paused
+    it."""
+    if not queues:
+        return []
+    rows = [{"name": name, "paused": True, "updated_at": now, "updated_by": by} for name in sorted(set(queues))]
+    stmt = dialect.insert(conn, queue_states).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[queue_states.c.name],
+        set_={"paused": True, "updated_at": stmt.excluded.updated_at, "updated_by": stmt.excluded.updated_by},
+        where=queue_states.c.paused.is_(False),
+    ).returning(queue_states.c.name)
+    return sorted(row[0] for row in await conn.execute(stmt))
+
+
+async def resume_paused(
+    conn: AsyncConnection, queues: Sequence[str] | None, *, now: datetime, by: str, paused_by: str | None = None
+) -> list[str]:
+    """Resume those of ``queues`` (None: of every queue) that are paused and, given ``paused_by``, were last
+    paused by it; the names this call resumed."""
+    if queues is not None and not queues:
+        return []
+    stmt = (
+        queue_states.update()
+        .where(queue_states.c.paused.is_(True))
+        .values(paused=False, updated_at=now, updated_by=by)
+        .returning(queue_states.c.name)
+    )
+    if queues is not None:
+        stmt = stmt.where(queue_states.c.name.in_(sorted(set(queues))))
+    if paused_by is not None:
+        stmt = stmt.where(queue_states.c.updated_by == paused_by)
+    return sorted(row[0] for row in await conn.execute(stmt))
+
+
 async def get(conn: AsyncConnection, job_id: int) -> Job | None:
     row = (await conn.execute(sa.select(jobs).where(jobs.c.id == job_id))).mappings().first()
     return Job.from_row(row) if row else None
@@ -147,7 +183,9 @@ __all__ = [
     "make_available",
     "newest_with_keys",
     "oldest_due",
+    "pause_running",
     "paused_queues",
+    "resume_paused",
     "set_paused",
     "waiting_with_keys",
 ]
