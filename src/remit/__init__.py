@@ -31,6 +31,7 @@ from remit.jobs.signals import Cancel, Discard, Snooze
 from remit.part import Part
 from remit.parts import build_runtime
 from remit.periodic import Cron, Every, PeriodicTask
+from remit.processor.calls import processor_call
 from remit.runtime import Runtime
 from remit.statemachine import InvalidTransition, StateMachine
 from remit.webhooks.handlers import HandlerContext
@@ -79,4 +80,5 @@ __all__ = [
     "job",
     "load_settings",
     "on_event",
+    "processor_call",
 ]

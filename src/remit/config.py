@@ -42,6 +42,10 @@ DEFAULT_QUEUES: dict[str, int] = {
     "remit_maintenance": 1,
 }
 
+#: The queues whose jobs call the payment processor: expired credentials pause them all (docs/jobs.md,
+#: "Processor faults"), beside the queue of the job that met the expiry.
+DEFAULT_PROCESSOR_QUEUES = "remit_meters,remit_invoices,remit_payment_sync,remit_dunning,remit_reconcilers"
+
 
 @dataclass(frozen=True, slots=True)
 class QueueSpec:
@@ -172,6 +176,7 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = Field(None, alias="STRIPE_API_BASE")
     service_tokens: list[str] = Field(default_factory=list, alias="REMIT_SERVICE_TOKENS")
     queues_spec: str = Field("", alias="REMIT_QUEUES")
+    processor_queues_spec: str = Field(DEFAULT_PROCESSOR_QUEUES, alias="REMIT_PROCESSOR_QUEUES")
     url: str = Field("http://127.0.0.1:8000", alias="REMIT_URL")
     environment: Literal["development", "test", "production"] = Field("development", alias="REMIT_ENV")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="REMIT_LOG_LEVEL")
@@ -210,6 +215,14 @@ class Settings(BaseSettings):
         parse_queues(value)
         return value
 
+    @field_validator("processor_queues_spec")
+    @classmethod
+    def _valid_processor_queues(cls, value: str) -> str:
+        for position, item in enumerate(value.split(","), start=1):
+            if item.strip() and not _is_identifier(item.strip()):
+                raise ValueError(f"item {position} is not a queue name of [A-Za-z0-9_.-]")
+        return value
+
     @field_validator("webhook_endpoints_spec")
     @classmethod
     def _valid_webhook_endpoints(cls, value: str) -> str:
@@ -226,6 +239,12 @@ class Settings(BaseSettings):
     @property
     def queues(self) -> dict[str, QueueSpec]:
         return parse_queues(self.queues_spec)
+
+    @property
+    def processor_queues(self) -> tuple[str, ...]:
+        """The queue keys (or names) of ``REMIT_PROCESSOR_QUEUES``: paused together when the processor's
+        credentials expire."""
+        return tuple(item.strip() for item in self.processor_queues_spec.split(",") if item.strip())
 
     @property
     def webhook_secrets(self) -> list[str]:
@@ -343,6 +362,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
+    "DEFAULT_PROCESSOR_QUEUES",
     "DEFAULT_QUEUES",
     "FAKE_WEBHOOK_SECRET",
     "MIN_SERVICE_TOKEN_DISTINCT",

@@ -28,6 +28,7 @@ from remit.config import Settings, field_env_names, load_settings
 from remit.db import migrate
 from remit.db.location import describe, missing_sqlite_file
 from remit.errors import ConfigurationError, DatabaseUnavailable
+from remit.processor.credentials import read_expiry
 from remit.runtime import Runtime
 
 log = logging.getLogger("remit.doctor")
@@ -208,6 +209,21 @@ async def processor_check(runtime: Runtime) -> Check:
     return Check("processor", Status.OK, f"{processor.name} reachable", {"processor": processor.name})
 
 
+async def credentials_check(runtime: Runtime) -> Check:
+    """Whether a job found the processor's credentials expired (401/403): then its queues are paused and the
+    key must be rotated before ``remit queues resume`` (docs/jobs.md, "Processor faults")."""
+    processor = runtime.processor.name
+    expiry = await read_expiry(runtime.db, processor)
+    if expiry is None:
+        return Check("processor_credentials", Status.OK, f"{processor} credentials not marked expired")
+    detail = (
+        f"{processor} refused remit's key (HTTP {expiry.status_code}) at {expiry.expired_at.isoformat()} in a job on "
+        f"{expiry.queue}; paused: {', '.join(expiry.queues)}. Rotate STRIPE_API_KEY, restart the workers, then "
+        f"`{command('queues resume', expiry.queue)}`"
+    )
+    return Check("processor_credentials", Status.FAIL, detail, expiry.to_json())
+
+
 # --- the whole diagnosis ------------------------------------------------------------------------------------
 
 
@@ -216,7 +232,7 @@ async def diagnose(environ: Mapping[str, str] | None = None, *, runtime: Runtime
     env = dict(os.environ if environ is None else environ)
     config, settings = configuration_check(env)
     checks = [config]
-    later = ["database", "migrations", "queues", "workers", "processor"]
+    later = ["database", "migrations", "queues", "workers", "processor", "processor_credentials"]
     if settings is None and runtime is None:
         return checks + [Check(name, Status.SKIPPED, "configuration is invalid") for name in later]
     owned = runtime is None
@@ -234,6 +250,10 @@ async def diagnose(environ: Mapping[str, str] | None = None, *, runtime: Runtime
             checks.append(await _bounded(lambda: queues_check(rt), "queues"))
             checks.append(await _bounded(lambda: workers_check(rt), "workers"))
         checks.append(await _bounded(lambda: processor_check(rt), "processor"))
+        if migrations.status is Status.FAIL:
+            checks.append(Check("processor_credentials", Status.SKIPPED, "database not migrated"))
+        else:
+            checks.append(await _bounded(lambda: credentials_check(rt), "processor_credentials"))
     finally:
         if owned:
             await rt.close()

@@ -21,7 +21,7 @@ from remit.parts import build_runtime
 from remit.runtime import Runtime
 from tests.support import jobs as support_jobs
 
-ORDER = ["configuration", "database", "migrations", "queues", "workers", "processor"]
+ORDER = ["configuration", "database", "migrations", "queues", "workers", "processor", "processor_credentials"]
 PLANTED = "sk_live_51DoctorMustNeverPrintThis"
 
 
@@ -98,6 +98,7 @@ async def test_an_unmigrated_database_fails_and_skips_what_needs_the_schema(tmp_
     assert "remit migrate" in by_name(checks)["migrations"].detail
     assert status["queues"] is Status.SKIPPED
     assert status["workers"] is Status.SKIPPED
+    assert status["processor_credentials"] is Status.SKIPPED
     assert not is_healthy(checks)
 
 
@@ -106,7 +107,7 @@ async def test_an_unreachable_database_fails_and_skips_the_rest(url: str) -> Non
     checks = await diagnose({"DATABASE_URL": url})
     assert [check.name for check in checks] == ORDER
     assert by_name(checks)["database"].status is Status.FAIL
-    assert [check.status for check in checks[2:]] == [Status.SKIPPED] * 4
+    assert [check.status for check in checks[2:]] == [Status.SKIPPED] * 5
     assert not is_healthy(checks)
 
 
@@ -122,7 +123,7 @@ async def test_invalid_configuration_names_every_problem_without_values() -> Non
     assert config.data["variables"]["STRIPE_API_KEY"] == "unset"
     assert config.data["missing"] == ["STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET"]
     assert PLANTED not in text
-    assert [check.status for check in checks[1:]] == [Status.SKIPPED] * 5
+    assert [check.status for check in checks[1:]] == [Status.SKIPPED] * 6
 
 
 async def test_configuration_reports_set_and_unset_never_values(runtime: Runtime, db_url: str) -> None:

@@ -41,7 +41,7 @@ async def test_health_is_ok_when_the_database_answers(runtime: Runtime) -> None:
     assert body["service"] == "remit"
     assert body["status"] == "ok"
     assert body["version"] == __version__
-    assert body["checks"] == {"database": "ok"}
+    assert body["checks"] == {"database": "ok", "processor_credentials": "ok"}
     assert datetime.fromisoformat(body["timestamp"]).tzinfo is not None
 
 
@@ -64,7 +64,7 @@ async def test_health_is_down_with_503_when_the_database_does_not_answer(unreach
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "down"
-    assert body["checks"] == {"database": "down"}
+    assert body["checks"] == {"database": "down", "processor_credentials": "unknown"}
     assert body["service"] == "remit"
 
 

@@ -36,3 +36,19 @@ def test_the_readme_says_docs_is_the_interactive_page_and_openapi_json_the_docum
     assert "`GET /docs` — the interactive API documentation" in readme
     assert "`GET /openapi.json` — the OpenAPI document" in readme
     assert "`GET /docs` — the OpenAPI document" not in readme
+
+
+def test_the_documented_processor_fault_rules_are_the_ones_the_code_applies() -> None:
+    from remit.config import DEFAULT_PROCESSOR_QUEUES
+    from remit.processor import faults
+
+    text = (ROOT / "docs/jobs.md").read_text().split("## Processor faults", 1)[1].split("\n## ", 1)[0]
+    throttle = (
+        f"for `Retry-After`, else {faults.THROTTLE_DEFAULT_S:g} s, held within [{faults.THROTTLE_FLOOR_S:g} s, "
+        f"{faults.THROTTLE_CAP_S / 60:g} min], plus up to {faults.THROTTLE_JITTER:.0%}".replace("%", " %")
+    )
+    assert throttle in text
+    assert f"| 401, 403 | snoozes {faults.CREDENTIALS_EXPIRED_SNOOZE_S:g} s (no attempt spent)" in text
+    listed = re.search(r"`REMIT_PROCESSOR_QUEUES` \(default ((?:`\w+`,?\s*)+)\)", text)
+    assert listed is not None
+    assert re.findall(r"`(\w+)`", listed.group(1)) == DEFAULT_PROCESSOR_QUEUES.split(",")

@@ -1,8 +1,9 @@
-"""``GET /health``: is this process serving, and does its database answer?
+"""``GET /health``: is this process serving, does its database answer, are the processor's credentials good?
 
-Load balancers and ``remit up``'s operator poll it, so it must stay cheap and bounded: one ``SELECT 1`` with a
-short timeout, nothing else. A database that does not answer makes the answer 503 with status ``down``, so an
-orchestrator stops routing webhooks to a process that could not store them.
+Load balancers and ``remit up``'s operator poll it, so it must stay cheap and bounded: one ``SELECT 1`` and one
+primary-key read, each with a short timeout. A database that does not answer makes the answer 503 with status
+``down``, so an orchestrator stops routing webhooks to a process that could not store them; processor
+credentials marked expired make it ``degraded`` (still 200: webhooks are stored, processor work waits).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse
 
 from remit import __version__
 from remit.db.engine import Database
+from remit.processor.credentials import read_expiry
 from remit.runtime import Runtime
 
 log = logging.getLogger("remit.api.health")
@@ -51,13 +53,28 @@ async def database_status(db: Database, timeout: float = DATABASE_PROBE_TIMEOUT_
     return "ok"
 
 
+async def credentials_status(runtime: Runtime, timeout: float = DATABASE_PROBE_TIMEOUT_S) -> str:
+    """``expired`` while the processor's credentials are marked expired (a job met a 401/403 and its queues
+    are paused), ``ok`` when not, ``unknown`` when that cannot be read. Never more: no key, no reason."""
+    try:
+        expiry = await asyncio.wait_for(read_expiry(runtime.db, runtime.processor.name), timeout=timeout)
+    except Exception as exc:  # an unmigrated or slow database: say unknown, log the type only
+        log.warning("health check: credentials state unreadable", extra={"error_type": type(exc).__name__})
+        return "unknown"
+    return "ok" if expiry is None else "expired"
+
+
 async def health_report(runtime: Runtime) -> tuple[int, dict[str, Any]]:
-    """The status code and JSON body of ``GET /health``."""
-    checks = {"database": await database_status(runtime.db)}
-    healthy = all(value == "ok" for value in checks.values())
+    """The status code and JSON body of ``GET /health``: ``down`` (503) when the database does not answer,
+    ``degraded`` (200: the process serves and stores webhooks) when another check is not ``ok``."""
+    database = await database_status(runtime.db)
+    credentials = await credentials_status(runtime) if database == "ok" else "unknown"
+    checks = {"database": database, "processor_credentials": credentials}
+    healthy = database == "ok"
+    status = "down" if not healthy else ("ok" if credentials == "ok" else "degraded")
     body: dict[str, Any] = {
         "service": SERVICE_NAME,
-        "status": "ok" if healthy else "down",
+        "status": status,
         "timestamp": runtime.clock.now().isoformat(),
         "version": __version__,
         "checks": checks,

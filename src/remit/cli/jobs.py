@@ -16,6 +16,7 @@ from remit.cli.output import fail, print_list, print_object, run_with_runtime
 from remit.errors import DatabaseUnavailable, UnknownJob
 from remit.jobs.definition import JobDefinition
 from remit.jobs.states import JobState
+from remit.processor.credentials import ResumedQueue, resume_queue
 from remit.runtime import Runtime
 from remit.webhooks.held import release_held
 
@@ -106,19 +107,27 @@ def queues_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 def _set_paused(name: str, paused: bool, actor: str | None) -> None:
     """Pause or resume a queue that exists: one configured (by key or name) or one that has jobs. A name
-    nobody knows exits 2 naming the known queues, instead of pausing a queue no job will ever use."""
+    nobody knows exits 2 naming the known queues, instead of pausing a queue no job will ever use. Resuming a
+    queue that expired processor credentials paused clears the expiry and resumes the other queues it paused
+    (:func:`remit.processor.credentials.resume_queue`)."""
 
-    async def main(runtime: Runtime) -> str | list[str]:
+    async def main(runtime: Runtime) -> ResumedQueue | list[str]:
         engine = runtime.engine
         known = [stats.name for stats in await engine.queue_stats()]
         if engine.queue_name(name) not in known:
             return known
-        return await (engine.pause if paused else engine.resume)(name, actor=_actor(actor))
+        if paused:
+            return ResumedQueue(await engine.pause(name, actor=_actor(actor)))
+        return await resume_queue(engine, runtime.processor.name, name, actor=_actor(actor))
 
     outcome = run_with_runtime(main)
     if isinstance(outcome, list):
         fail(f"no queue {name!r}; the queues are: {', '.join(outcome)}", code=USAGE_EXIT_CODE)
-    typer.echo(f"queue {outcome} {'paused' if paused else 'resumed'}")
+    typer.echo(f"queue {outcome.name} {'paused' if paused else 'resumed'}")
+    if outcome.cleared is not None:
+        typer.echo(f"processor credentials ({outcome.cleared.processor}) are no longer marked expired")
+    if outcome.also_resumed:
+        typer.echo(f"also resumed, paused by the expiry: {', '.join(outcome.also_resumed)}")
 
 
 def pause_command(name: str, actor: ActorOption = None) -> None:
@@ -127,7 +136,8 @@ def pause_command(name: str, actor: ActorOption = None) -> None:
 
 
 def resume_command(name: str, actor: ActorOption = None) -> None:
-    """Resume a paused queue."""
+    """Resume a paused queue. After expired processor credentials paused it (and the key was rotated), this
+    also clears the expiry and resumes every queue the expiry paused."""
     _set_paused(name, False, actor)
 
 

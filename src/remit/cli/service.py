@@ -118,7 +118,8 @@ def up_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: boo
 def doctor_command(
     as_json: bool = typer.Option(False, "--json", help="Print the checks as one JSON array."),
 ) -> None:
-    """Diagnose in runbook order: configuration, database, migrations, queues, workers, processor."""
+    """Diagnose in runbook order: configuration, database, migrations, queues, workers, processor, processor
+    credentials."""
     from remit import doctor
 
     try:

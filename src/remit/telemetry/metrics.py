@@ -83,3 +83,9 @@ mirror_stale_skipped_total = Counter(
     ["object_type"],
     registry=REGISTRY,
 )
+processor_throttled_total = Counter(
+    "remit_processor_throttled_total",
+    "Processor calls a job made that were answered 429 (rate limited), by the job's queue; the job snoozed.",
+    ["queue"],
+    registry=REGISTRY,
+)

@@ -1,12 +1,12 @@
 """The ops event catalog and :func:`emit`.
 
 An ops event is something an operator may need to act on (a webhook dead-lettered, a replay run, an upcast
-that failed, a periodic task that failed). Each has a name in :data:`CATALOG` (documented on its part's page:
-the webhook events in ``docs/webhooks.md`` under "Ops events", ``jobs.discarded`` and ``periodic.failed`` in
-``docs/jobs.md``, the upcast in ``docs/ledger.md``), is logged as ``remit.ops.<name>`` at its catalog level (a
-warning only when a person must act) and counted in ``remit_ops_events_total``. Metadata passes an allow-list
-of identifier and count fields, so an email, a name, a raw body or a secret cannot reach a log line through
-here.
+that failed, a periodic task that failed, the processor refusing remit's key). Each has a name in
+:data:`CATALOG` (documented on its part's page: the webhook events in ``docs/webhooks.md`` under "Ops events",
+``jobs.discarded``, ``periodic.failed`` and ``processor_credentials_expired`` in ``docs/jobs.md``, the upcast
+in ``docs/ledger.md``), is logged as ``remit.ops.<name>`` at its catalog level (a warning only when a person
+must act) and counted in ``remit_ops_events_total``. Metadata passes an allow-list of identifier and count
+fields, so an email, a name, a raw body or a secret cannot reach a log line through here.
 """
 
 from __future__ import annotations
@@ -68,6 +68,12 @@ CATALOG: dict[str, OpsEventSpec] = {
             "a job failed its last attempt, or gave up (Discard), and was discarded",
             "remit jobs list --state discarded; fix; remit jobs retry ID",
         ),
+        OpsEventSpec(
+            "processor_credentials_expired",
+            "the processor refused remit's API key (401/403) in a job: the processor-calling queues were paused "
+            "for every worker and their jobs wait; emitted once per expiry, not per job or worker",
+            "remit doctor; rotate STRIPE_API_KEY and restart the workers; remit queues resume QUEUE",
+        ),
     ]
 }
 
@@ -116,6 +122,8 @@ ALLOWED_FIELDS = frozenset(
         "limit",
         "endpoint",
         "task",
+        "code",
+        "queues",
     }
 )
 

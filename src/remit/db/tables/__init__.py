@@ -30,12 +30,14 @@ from remit.db.tables.mirror import (
     subscription_items,
     subscriptions,
 )
+from remit.db.tables.processor import credential_expiries
 from remit.db.tables.webhooks import webhook_events
 
 __all__ = [
     "audit_log",
     "charges",
     "checkout_sessions",
+    "credential_expiries",
     "customers",
     "disputes",
     "fake_clock",
