@@ -187,7 +187,7 @@ def test_up_migrates_serves_runs_jobs_and_stops_cleanly_on_sigterm(fresh_db_url:
         body = health.json()
         assert body["service"] == "remit"
         assert body["status"] == "ok"
-        assert body["checks"] == {"database": "ok"}
+        assert body["checks"] == {"database": "ok", "processor_credentials": "ok"}
         assert {"timestamp", "version"} <= set(body)
 
         # The worker in the same process runs a job enqueued from outside.
