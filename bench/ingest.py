@@ -6,8 +6,8 @@ What it does, on the PostgreSQL server of ``REMIT_BENCH_DATABASE_URL`` (else ``R
 ``postgresql://postgres@127.0.0.1:5432/test``):
 
 1. creates a fresh database ``remit_bench_ingest_<pid>`` and migrates it (dropped at the end);
-2. signs N distinct ~5 KB ``invoice.paid`` events (Stripe's own pretty-printed shape, from the shared fixture
-   when present), one unique event id and invoice id each, into a file wrk's Lua script cycles through;
+2. signs N distinct ~5 KB ``invoice.paid`` events (Stripe's own pretty-printed shape, from the test suite's
+   fixture), one unique event id and invoice id each, into a file wrk's Lua script cycles through;
 3. starts two uvicorn processes with identical settings (one process each, uvloop, httptools, no access log):
    the bare app, whose endpoint only reads the body, and remit's real app (``remit.api.app.create_app``);
 4. warms both servers (2,000 requests at 500/s); at the end, measures max requests/s with the same load tool
@@ -58,7 +58,8 @@ from starlette.responses import Response
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-FIXTURE = Path("/work/shared/fixtures/stripe/stripe-ruby-mock__invoice.paid.json")
+#: The test suite's copy of Stripe's invoice.paid example (tests/fixtures/stripe/SOURCES.md names its origin).
+FIXTURE = ROOT / "tests" / "fixtures" / "stripe" / "stripe-ruby-mock__invoice.paid.json"
 SECRET = "whsec_remit_bench_secret"
 WEBHOOK_PATH = "/webhooks/stripe"
 TARGET_BODY_BYTES = 5_000
@@ -114,48 +115,7 @@ def remit_app() -> Any:
 
 
 def _template() -> dict[str, Any]:
-    if FIXTURE.exists():
-        return dict(json.loads(FIXTURE.read_text()))
-    lines = {
-        "object": "list",
-        "has_more": False,
-        "total_count": 1,
-        "url": "/v1/invoices/in_x/lines",
-        "data": [
-            {
-                "id": "il_x",
-                "object": "line_item",
-                "amount": 2000,
-                "currency": "usd",
-                "description": "1 x Pro plan",
-                "period": {"start": 1, "end": 2},
-                "quantity": 1,
-            }
-        ],
-    }
-    invoice = {
-        "id": "in_x",
-        "object": "invoice",
-        "amount_due": 2000,
-        "amount_paid": 2000,
-        "currency": "usd",
-        "customer": "cus_bench",
-        "status": "paid",
-        "paid": True,
-        "lines": lines,
-        "metadata": {},
-    }
-    return {
-        "id": "evt_x",
-        "object": "event",
-        "api_version": "2020-08-27",
-        "created": 0,
-        "livemode": False,
-        "type": "invoice.paid",
-        "data": {"object": invoice},
-        "pending_webhooks": 1,
-        "request": {"id": None, "idempotency_key": None},
-    }
+    return dict(json.loads(FIXTURE.read_text()))
 
 
 def make_events(count: int, tag: str) -> Iterator[str]:

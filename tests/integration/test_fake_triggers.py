@@ -2,7 +2,6 @@
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import stripe
@@ -10,16 +9,16 @@ import stripe
 from remit.clock import FrozenClock
 from remit.processor.fake import CollectingDelivery, FakeEngine
 from remit.processor.fake.triggers import ALIASES, run_trigger, trigger_names
+from tests.support.fixtures import STRIPE_FIXTURES
 
 SECRET = "whsec_test_triggers"
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe"
 ENVELOPE_KEYS = {"id", "object", "api_version", "created", "data", "livemode", "pending_webhooks", "request", "type"}
 #: Trigger recipes named after what they do rather than after an event type.
 NOT_EVENT_TYPES = {"subscription.payment_failed", "subscription.payment_succeeded"}
 
 
 def fixture_event(event_type: str) -> dict | None:
-    path = FIXTURES / f"stripe-ruby-mock__{event_type}.json"
+    path = STRIPE_FIXTURES / f"stripe-ruby-mock__{event_type}.json"
     if not path.exists():
         return None
     event = json.loads(path.read_text())

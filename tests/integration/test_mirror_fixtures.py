@@ -1,4 +1,4 @@
-"""Every real Stripe payload in the shared fixtures, applied to the mirror on SQLite and PostgreSQL.
+"""Every real Stripe payload in the fixtures, applied to the mirror on SQLite and PostgreSQL.
 
 Each event is applied in its own transaction, in file order, reversed, and shuffled; the mirror must end in
 the state a plain-Python model of the watermark rule predicts (newest watermark wins, deletions sticky), and

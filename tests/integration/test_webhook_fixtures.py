@@ -1,4 +1,4 @@
-"""Every event envelope in the shared Stripe fixtures is accepted, stored and dispatched without error.
+"""Every event envelope in the Stripe fixtures is accepted, stored and dispatched without error.
 
 Many fixtures share placeholder ids (``evt_00000000000000``), so each copy is given its own event id; their
 objects keep their ids, so the mirror sees several events for one object, as in real life.

@@ -23,10 +23,10 @@ from remit.db.tables.ledger import ledger_events
 from remit.part import Part
 from remit.parts import build_runtime
 from remit.runtime import Runtime
+from tests.support.fixtures import stripe_fixtures
 
 SECRET = "whsec_test_primary_secret"
 OLD_SECRET = "whsec_test_rotated_out_secret"
-FIXTURES = Path("/work/shared/fixtures/stripe")
 WEBHOOK_PATH = "/webhooks/stripe"
 
 
@@ -73,7 +73,7 @@ def sign(body: str, clock: Any, secret: str = SECRET, *, age: float = 0.0) -> st
 def envelope_fixtures() -> list[Path]:
     """Every fixture file that holds a whole event envelope."""
     found = []
-    for path in sorted(FIXTURES.glob("*.json")):
+    for path in stripe_fixtures():
         try:
             document = json.loads(path.read_text())
         except ValueError:

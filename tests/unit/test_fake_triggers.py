@@ -2,15 +2,14 @@
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from remit.processor.fake.routes import METHOD_NAMES, resolve
 from remit.processor.fake.triggers import ALIASES, RECIPES, recipe, resolve_references, trigger_names
+from tests.support.fixtures import STRIPE_FIXTURES, stripe_fixtures
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe"
-CLI_FIXTURES = sorted(FIXTURES.glob("stripe-cli-trigger__*.json"))
+CLI_FIXTURES = stripe_fixtures("stripe-cli-trigger__*.json")
 _REF = re.compile(r"\$\{[^}]+\}")
 
 
@@ -20,7 +19,7 @@ def _mutations(steps: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def test_fixtures_are_present():
-    assert len(CLI_FIXTURES) >= 40, f"expected the stripe-cli trigger fixtures under {FIXTURES}"
+    assert len(CLI_FIXTURES) >= 40, f"expected the stripe-cli trigger fixtures under {STRIPE_FIXTURES}"
 
 
 @pytest.mark.parametrize("fixture", CLI_FIXTURES, ids=lambda p: p.stem.split("__", 1)[1])

@@ -1,4 +1,4 @@
-"""The real Stripe payloads in the shared fixtures, turned into events and routed (pure, no database).
+"""The real Stripe payloads of `tests/fixtures/stripe`, turned into events and routed (pure, no database).
 
 :func:`fixture_events` is also what the integration tests feed the mirror. Each file becomes one event with an
 id of its own (many files share placeholder ids like ``evt_00000000000000``):
@@ -14,28 +14,17 @@ id of its own (many files share placeholder ids like ``evt_00000000000000``):
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from remit.billing.fields import list_data
 from remit.billing.kinds import KINDS
 from remit.billing.routing import Ignored, Target, route
+from tests.support.fixtures import stripe_fixtures
 
-FIXTURES = Path(
-    os.environ.get("REMIT_STRIPE_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "stripe")
-)
 #: A creation time for payloads that carry none (pay's data members).
 DEFAULT_CREATED = 1_700_000_000
-
-
-def fixtures_dir() -> Path:
-    if not FIXTURES.is_dir():
-        pytest.skip(f"Stripe fixtures not found at {FIXTURES} (set REMIT_STRIPE_FIXTURES)")
-    return FIXTURES
 
 
 def _event_type_from_name(name: str) -> str:
@@ -77,7 +66,7 @@ def _file_events(path: Path) -> Iterator[dict[str, Any]]:
 def fixture_events() -> list[tuple[str, dict[str, Any]]]:
     """``(file name, event)`` for every payload in the fixtures, each event with its own id."""
     found: list[tuple[str, dict[str, Any]]] = []
-    for path in sorted(fixtures_dir().glob("*.json")):
+    for path in stripe_fixtures():
         if path.name.startswith("stripe-cli-trigger__"):
             continue
         for event in _file_events(path):
@@ -87,9 +76,7 @@ def fixture_events() -> list[tuple[str, dict[str, Any]]]:
 
 
 def trigger_event_types() -> list[str]:
-    return sorted(
-        p.name.split("__", 1)[1].removesuffix(".json") for p in fixtures_dir().glob("stripe-cli-trigger__*.json")
-    )
+    return sorted(p.name.split("__", 1)[1].removesuffix(".json") for p in stripe_fixtures("stripe-cli-trigger__*.json"))
 
 
 def test_every_fixture_payload_routes_without_error() -> None:
