@@ -24,15 +24,16 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
+import remit
 from remit.api.metrics import labelled
 from remit.config import Settings
 from remit.db.engine import is_unavailable_error
@@ -124,12 +125,17 @@ async def read_body(request: Request, limit: int) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
+#: remit's own package folder. A frame is remit's code when its file is inside it, not when its path merely
+#: contains ``/remit/``: a clone named ``remit`` holds its ``.venv`` (and the host's code) under that name too.
+PACKAGE_DIR = Path(remit.__file__).resolve().parent
+
+
 def raised_at(exc: BaseException) -> str:
-    """Where ``exc`` came from, as ``file:line in function`` — the deepest frame in remit's own code, else the
-    deepest — enough to find the bug, without the exception's message (which, for a database error, quotes
-    the statement's parameters: the raw body among them)."""
+    """Where ``exc`` came from, as ``file:line in function`` — the deepest frame in remit's own package, else
+    the deepest — enough to find the bug, without the exception's message (which, for a database error,
+    quotes the statement's parameters: the raw body among them)."""
     frames = traceback.extract_tb(exc.__traceback__)
-    ours = [frame for frame in frames if f"{os.sep}remit{os.sep}" in frame.filename]
+    ours = [frame for frame in frames if Path(frame.filename).resolve().is_relative_to(PACKAGE_DIR)]
     if not frames:
         return "unknown"
     frame = (ours or frames)[-1]
