@@ -25,7 +25,6 @@ pytest.importorskip("remit.jobs.worker", reason="remit up needs the job worker")
 from remit.db.engine import Database, create_sync_engine
 from remit.db.tables import jobs
 from remit.jobs.engine import Engine
-from tests.conftest import _truncate_pg
 from tests.e2e.workers import clean_env
 from tests.support import jobs as support_jobs
 
@@ -141,8 +140,7 @@ def fresh_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An EMPTY SQLite file (``up`` must migrate it) or this session's PostgreSQL database, emptied."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'up.db'}"
-    url: str = request.getfixturevalue("pg_session_url")
-    _truncate_pg(url)
+    url: str = request.getfixturevalue("pg_url")
     return url
 
 

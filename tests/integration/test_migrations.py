@@ -8,8 +8,6 @@ written revisions and the SQLAlchemy tables disagree on is a failure, listed in 
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,12 +16,12 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from remit.db import migrate
 from remit.db.engine import create_sync_engine
 from remit.db.tables import metadata
-from tests.conftest import _pg_unavailable, pg_admin_url
+from tests.support import postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -34,23 +32,12 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         yield engine
         engine.dispose()
         return
-    admin_url = make_url(pg_admin_url())
-    name = f"remit_migr_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = create_sync_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # any failure to reach the server means "unavailable" (a failure under CI=true)
-        _pg_unavailable(type(exc).__name__)
-        raise
-    engine = create_sync_engine(admin_url.set(database=name), poolclass=sa.pool.NullPool)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with postgres.new_database("remit_migr") as url:
+        engine = create_sync_engine(url, poolclass=sa.pool.NullPool)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def _include(obj: Any, name: str | None, type_: str, reflected: bool, _compare_to: Any) -> bool:
