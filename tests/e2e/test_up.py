@@ -20,8 +20,6 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
-pytest.importorskip("remit.jobs.worker", reason="remit up needs the job worker")
-
 from remit.db.engine import Database, create_sync_engine
 from remit.db.tables import jobs
 from remit.jobs.engine import Engine

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -18,28 +17,13 @@ from remit.db.tables.mirror import subscriptions
 from remit.errors import PermanentFailure
 from remit.jobs.signals import Snooze
 from remit.runtime import Runtime
-from remit.telemetry import ops
 from remit.webhooks.events import EventStatus
 from remit.webhooks.handlers import HandlerContext
 from remit.webhooks.held import release_held
 from tests.support.webhooks import client_for, count, event, make_runtime, post_event, webhook_settings
 
 MAX_ATTEMPTS = 3
-
-
-@pytest.fixture
-async def rt(db_url: str) -> AsyncIterator[Runtime]:
-    runtime = make_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_ATTEMPTS=str(MAX_ATTEMPTS)))
-    yield runtime
-    await runtime.close()
-
-
-@pytest.fixture
-def ops_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    seen: list[tuple[str, dict[str, Any]]] = []
-    remove = ops.add_sink(lambda name, meta: seen.append((name, meta)))
-    yield seen
-    remove()
+pytestmark = pytest.mark.webhook_settings(REMIT_WEBHOOK_MAX_ATTEMPTS=str(MAX_ATTEMPTS))
 
 
 @pytest.fixture

@@ -15,17 +15,12 @@ from remit.api.app import create_app
 from remit.clock import FrozenClock
 from remit.db.tables import fake_objects
 from remit.errors import ProcessorError
-from remit.processor.fake import CollectingDelivery, FakeEngine, FakeProcessor
+from remit.processor.fake import FakeEngine, FakeProcessor
 
 ITEMS = 12
 EMBEDDED = 10
 DAY = 86400
 AUTH = {"Authorization": "Bearer sk_test_fake"}
-
-
-@pytest.fixture
-def collected() -> CollectingDelivery:
-    return CollectingDelivery()
 
 
 @pytest.fixture

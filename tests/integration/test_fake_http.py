@@ -11,15 +11,10 @@ from remit.api.app import create_app
 from remit.clock import FrozenClock
 from remit.db.tables import webhook_events
 from remit.processor import build_fake_engine
-from remit.processor.fake import AsgiDelivery, CollectingDelivery, FakeEngine, FakeProcessor
+from remit.processor.fake import AsgiDelivery, FakeEngine, FakeProcessor
 from remit.processor.fake.triggers import run_trigger
 
 AUTH = {"Authorization": "Bearer sk_test_fake"}
-
-
-@pytest.fixture
-def collected() -> CollectingDelivery:
-    return CollectingDelivery()
 
 
 @pytest.fixture

@@ -26,11 +26,6 @@ def fixture_event(event_type: str) -> dict | None:
 
 
 @pytest.fixture
-def collected() -> CollectingDelivery:
-    return CollectingDelivery()
-
-
-@pytest.fixture
 def engine(database, collected) -> FakeEngine:
     # The fake's clock sits at the wall clock, so signatures pass the package's 300 s tolerance.
     return FakeEngine(database, FrozenClock(datetime.now(UTC)), delivery=collected, secret=SECRET)

@@ -8,15 +8,10 @@ import pytest
 
 from remit.clock import FrozenClock
 from remit.errors import ProcessorError
-from remit.processor.fake import CollectingDelivery, FakeEngine, FakeProcessor
+from remit.processor.fake import FakeEngine, FakeProcessor
 
 SECRET = "whsec_test_world"
 DAY = 86400
-
-
-@pytest.fixture
-def collected() -> CollectingDelivery:
-    return CollectingDelivery()
 
 
 @pytest.fixture

@@ -31,13 +31,6 @@ from tests.support.webhooks import (
 )
 
 
-@pytest.fixture
-async def rt(db_url: str) -> AsyncIterator[Runtime]:
-    runtime = make_runtime(webhook_settings(db_url))
-    yield runtime
-    await runtime.close()
-
-
 async def test_a_new_event_is_stored_with_its_job_and_ledger_entry(rt: Runtime) -> None:
     document = event("invoice.paid", account="acct_123")
     async with client_for(rt) as client:

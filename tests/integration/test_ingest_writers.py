@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -23,13 +22,6 @@ BODY = (
     '{"id": "evt_template", "object": "event", "type": "invoice.paid", "created": 1700000000, '
     '"data": {"object": {"id": "in_w", "object": "invoice", "description": "caf\\u00e9 \\u2603 €"}}}'
 )
-
-
-@pytest.fixture
-async def rt(db_url: str) -> AsyncIterator[Runtime]:
-    runtime = make_runtime(webhook_settings(db_url))
-    yield runtime
-    await runtime.close()
 
 
 def _row(runtime: Runtime, event_id: str | None = None, body: str = BODY) -> dict[str, Any]:

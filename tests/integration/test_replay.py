@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,12 +12,13 @@ from remit.clock import FrozenClock
 from remit.db.tables import audit_log, jobs, webhook_events
 from remit.errors import PermanentFailure, WebhookError
 from remit.runtime import Runtime
-from remit.telemetry import ops
 from remit.webhooks.dead_letters import EventFilter
 from remit.webhooks.events import EventStatus
 from remit.webhooks.handlers import HandlerContext
 from remit.webhooks.replay import replay_event, replay_matching
 from tests.support.webhooks import client_for, count, event, make_runtime, post_event, webhook_settings
+
+pytestmark = pytest.mark.webhook_settings(REMIT_WEBHOOK_MAX_ATTEMPTS="1")
 
 
 class Switch:
@@ -35,26 +35,11 @@ class Switch:
 
 
 @pytest.fixture
-async def rt(db_url: str) -> AsyncIterator[Runtime]:
-    runtime = make_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_ATTEMPTS="1"))
-    yield runtime
-    await runtime.close()
-
-
-@pytest.fixture
 def handler(rt: Runtime) -> Switch:
     """The switch, registered as a host handler on the test's runtime."""
     switch = Switch()
     rt.handlers.register("invoice.*", switch, name="test.switch")
     return switch
-
-
-@pytest.fixture
-def ops_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    seen: list[tuple[str, dict[str, Any]]] = []
-    remove = ops.add_sink(lambda name, meta: seen.append((name, meta)))
-    yield seen
-    remove()
 
 
 async def _dead(runtime: Runtime, *types: str) -> list[int]:

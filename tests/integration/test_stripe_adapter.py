@@ -16,7 +16,7 @@ from remit.api.app import create_app
 from remit.clock import FrozenClock
 from remit.errors import ProcessorError
 from remit.processor.base import Processor
-from remit.processor.fake import CollectingDelivery, FakeEngine, FakeProcessor
+from remit.processor.fake import FakeEngine, FakeProcessor
 from remit.processor.stripe import StripeProcessor
 from remit.webhooks.event_types import handled_event_types
 
@@ -37,11 +37,6 @@ class Wire:
             headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
             self.requests.append((scope["method"], scope["path"], headers.get("idempotency-key")))
         await self.app(scope, receive, send)
-
-
-@pytest.fixture
-def collected() -> CollectingDelivery:
-    return CollectingDelivery()
 
 
 @pytest.fixture

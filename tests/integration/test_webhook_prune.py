@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -14,25 +13,11 @@ from remit.clock import FrozenClock
 from remit.db.tables import audit_log, webhook_events
 from remit.periodic import Cron
 from remit.runtime import Runtime
-from remit.telemetry import ops
 from remit.webhooks.handlers import HandlerContext
 from remit.webhooks.prune import PRUNE_TASK, prune_events
-from tests.support.webhooks import client_for, count, event, make_runtime, post_event, webhook_settings
+from tests.support.webhooks import client_for, count, event, post_event
 
-
-@pytest.fixture
-async def rt(db_url: str) -> AsyncIterator[Runtime]:
-    runtime = make_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_ATTEMPTS="1"))
-    yield runtime
-    await runtime.close()
-
-
-@pytest.fixture
-def ops_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    seen: list[tuple[str, dict[str, Any]]] = []
-    remove = ops.add_sink(lambda name, meta: seen.append((name, meta)))
-    yield seen
-    remove()
+pytestmark = pytest.mark.webhook_settings(REMIT_WEBHOOK_MAX_ATTEMPTS="1")
 
 
 async def _failing(ctx: HandlerContext) -> None:

@@ -1,4 +1,5 @@
-"""The repository runs from a fresh clone with nothing beside it: no absolute machine path, no read outside it.
+"""The repository runs from a fresh clone with nothing beside it: no absolute machine path, no read outside it,
+and nothing it needs is quietly skipped when missing (a fixture, or a module that fails to import).
 
 Every file git would commit (tracked, or new and not ignored) is searched, except this one, which spells the
 patterns out; the copied Stripe fixtures are data written by others and are searched all the same.
@@ -73,3 +74,13 @@ def test_a_missing_fixture_is_an_error_not_a_skip() -> None:
         stripe_fixture("no-such-source__nothing.json")
     with pytest.raises(FileNotFoundError, match="no-such-source"):
         stripe_fixtures("no-such-source__*.json")
+
+
+def test_no_test_turns_an_import_error_into_a_skip() -> None:
+    """``pytest.importorskip`` would report a broken import of remit's own code as a skipped module."""
+    users = [
+        str(path.relative_to(ROOT))
+        for path in repository_files()
+        if path.suffix == ".py" and "importorskip(" in path.read_text(encoding="utf-8")
+    ]
+    assert users == []
