@@ -3,8 +3,9 @@
 Integration tests take the ``database`` fixture (or ``db_url``), which runs each test once on SQLite and once
 on PostgreSQL. SQLite is a copy of a migrated file made once per session; PostgreSQL is a database of this
 session's own on the server of ``REMIT_TEST_DATABASE_URL``, migrated once and emptied before each test in one
-statement (:mod:`tests.support.postgres`), so parallel runs do not collide. Under ``CI=true`` a PostgreSQL
-that cannot be reached fails the run instead of skipping.
+statement (:mod:`tests.support.postgres`), so parallel runs do not collide (``scripts/test`` runs pytest-xdist
+workers: each is a session with databases of its own). Under ``CI=true`` a PostgreSQL that cannot be reached
+fails the run instead of skipping.
 """
 
 from __future__ import annotations

@@ -51,8 +51,24 @@ def shown(env: dict[str, str], cwd: Path, row_id: int) -> dict[str, Any]:
     return event
 
 
+def wait_until_processed(db_url: str, row_id: int, timeout: float) -> None:
+    """Poll the event's status in the database (a CLI process per poll would cost a second or more each)."""
+    engine = create_sync_engine(db_url, poolclass=sa.pool.NullPool)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                status = conn.execute(sa.select(webhook_events.c.status).where(webhook_events.c.id == row_id)).scalar()
+            if status == "processed":
+                return
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+
+
 def test_up_then_demo_fills_mirror_ledger_and_dead_letters_and_the_fix_replays_them(tmp_path: Path) -> None:
-    env = sandbox_env(f"sqlite:///{tmp_path / 'remit.db'}")
+    db_url = f"sqlite:///{tmp_path / 'remit.db'}"
+    env = sandbox_env(db_url)
     port = free_port()
     with remit_process("up", "--port", str(port), env=env, cwd=tmp_path) as (proc, out, _err):
         base_url = out.wait_for(READY, START_TIMEOUT_S).group(1)
@@ -89,9 +105,7 @@ def test_up_then_demo_fills_mirror_ledger_and_dead_letters_and_the_fix_replays_t
             assert ran.returncode == 0, (line, ran.stdout, ran.stderr)
             if line.startswith("curl"):
                 assert '"error"' not in ran.stdout, (line, ran.stdout)
-        deadline = time.monotonic() + 30
-        while shown(env, tmp_path, dead[0]["id"])["status"] != "processed" and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_until_processed(db_url, dead[0]["id"], timeout=30)
         replayed = shown(env, tmp_path, dead[0]["id"])
         assert replayed["status"] == "processed"
         assert replayed["handler_results"]["remit.sandbox.grant_seats"]["ok"] is True

@@ -38,7 +38,7 @@ async def _wait_until(predicate, timeout, procs=()):
             return True
         for proc in procs:
             assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.05)
     return False
 
 
