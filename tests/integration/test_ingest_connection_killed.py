@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 
 from remit.db.engine import create_sync_engine
 from remit.runtime import Runtime
-from tests.support.webhooks import client_for, counts, event, make_runtime, post_event, webhook_settings
+from tests.support.webhooks import client_for, counts, event, post_event
 
 pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
@@ -33,13 +32,6 @@ def terminate_other_backends(db_url: str) -> int:
     finally:
         engine.dispose()
     return int(killed)
-
-
-@pytest.fixture
-async def rt(db_url: str) -> AsyncIterator[Runtime]:
-    runtime = make_runtime(webhook_settings(db_url))
-    yield runtime
-    await runtime.close()
 
 
 def assert_unavailable(response: httpx.Response) -> None:

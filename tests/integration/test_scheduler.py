@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from remit.clock import FrozenClock
@@ -19,16 +17,8 @@ from remit.jobs.engine import Engine
 from remit.jobs.scheduler import PERIODIC_JOB
 from remit.periodic import Counts, Cron, Every, PeriodicTask
 from remit.runtime import Runtime
-from remit.telemetry import metrics, ops
+from remit.telemetry import metrics
 from tests.support import jobs as J
-
-
-@pytest.fixture
-def ops_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    seen: list[tuple[str, dict[str, Any]]] = []
-    remove = ops.add_sink(lambda name, meta: seen.append((name, meta)))
-    yield seen
-    remove()
 
 
 class Counting:

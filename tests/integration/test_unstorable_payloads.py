@@ -9,7 +9,6 @@ classes and SQLSTATE (or SQLite code) only. Both databases.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,17 +19,12 @@ from remit.db.tables.mirror import customers
 from remit.runtime import Runtime
 from remit.webhooks.events import EventStatus
 from remit.webhooks.handlers import HandlerContext
-from tests.support.webhooks import client_for, counts, event, make_runtime, post_event, webhook_settings
+from tests.support.webhooks import client_for, counts, event, post_event
+
+pytestmark = pytest.mark.webhook_settings(REMIT_WEBHOOK_MAX_ATTEMPTS="5")
 
 NAME = "Ada\u0000Lovelace"
 EMAIL = "ada.lovelace@example.com"
-
-
-@pytest.fixture
-async def rt(db_url: str) -> AsyncIterator[Runtime]:
-    runtime = make_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_ATTEMPTS="5"))
-    yield runtime
-    await runtime.close()
 
 
 async def ingest(runtime: Runtime, document: dict[str, Any] | str) -> int:
