@@ -40,9 +40,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pg_session() -> Iterator[postgres.SessionDatabase]:
     """This test session's own PostgreSQL database, migrated once, dropped at the end."""
     with postgres.new_database("remit_test") as url:
-        database = postgres.SessionDatabase(url)
-        yield database
-        database.close()
+        yield postgres.SessionDatabase(url)
 
 
 @pytest.fixture

@@ -4,13 +4,14 @@ The server is ``REMIT_TEST_DATABASE_URL`` (default: the local server's ``test`` 
 here sits beside it and is dropped afterwards, so parallel sessions never share one. Under ``CI=true`` a
 server that cannot be reached fails the test instead of skipping it.
 
-Emptying is the hot path (it runs before every PostgreSQL test), so it is one call on a connection kept for
-the session to :data:`RESET_FUNCTION`, which it creates once as a temporary function of that connection (it
-leaves no trace in the schema). The function deletes the rows of only the tables that have any, and restarts
-only the sequences that were used: ``TRUNCATE`` makes new files for every table it names, which cost about
-200 ms per test on this machine where the function takes about 2 ms. The ledger refuses ``DELETE`` (and
-``TRUNCATE``) with a trigger; the harness owns the tables, so the function switches that trigger off around
-its own ``DELETE`` inside the same transaction: every other connection, and every test, sees it on. The
+Emptying is the hot path (it runs before every PostgreSQL test), so it is one call to :data:`RESET_FUNCTION`,
+created once in a schema of the harness's own (``remit_test``, beside remit's tables). The function deletes the
+rows of only the tables that have any, and restarts only the sequences that were used: ``TRUNCATE`` makes new
+files for every table it names, which cost about 200 ms per test on this machine where the call takes about
+20 ms with its connection. That connection is closed again at once: a test that counts or terminates the other
+connections to its database (as a failover would) must find only remit's own. The ledger refuses ``DELETE``
+(and ``TRUNCATE``) with a trigger; the harness owns the tables, so the function switches that trigger off
+around its own ``DELETE`` inside the same transaction: every other connection, and every test, sees it on. The
 session's database also commits without waiting for the disk (``synchronous_commit = off``): a test cannot
 tell, and the suite does not pay an fsync per commit.
 """
@@ -36,12 +37,17 @@ DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 #: The ledger and its row trigger refusing UPDATE and DELETE (migration 0003).
 LEDGER, LEDGER_TRIGGER = "remit_ledger_events", "remit_ledger_events_append_only"
 
+#: The harness's schema in the session's database; remit's tables stay alone in the default one.
+HARNESS_SCHEMA = "remit_test"
+
 RESET_FUNCTION = f"""
-CREATE FUNCTION pg_temp.remit_test_reset() RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION {HARNESS_SCHEMA}.reset() RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   name text;
   has_rows boolean;
 BEGIN
+  -- A test that leaked a transaction holding a lock fails the next reset instead of hanging the run.
+  PERFORM set_config('lock_timeout', '20s', true);
   FOR name IN
     SELECT relname FROM pg_class
      WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r' AND relname <> '{migrate.VERSION_TABLE}'
@@ -101,22 +107,19 @@ class SessionDatabase:
 
     def __init__(self, url: URL) -> None:
         self.url = url.render_as_string(hide_password=False)
-        # The driver's own connection: no pool, no dialect start-up queries, no parameter parsing of the body.
-        self._conn = psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
-        self._conn.autocommit = True
-        # Test data need not outlive a crash of the server, so no commit waits for its WAL to reach the disk
-        # (about 2 ms a commit on this machine's disk); everything a test can observe stays the same.
-        self._conn.execute(f'ALTER DATABASE "{url.database}" SET synchronous_commit = off')
+        #: The driver's own connection string: no pool, no dialect start-up queries, no parsing of ``%``.
+        self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         engine = create_sync_engine(self.url)
         migrate.upgrade(engine)
         engine.dispose()
-        # A test that leaks a transaction holding a lock fails the next reset instead of hanging the run.
-        self._conn.execute("SET lock_timeout = '20s'")
-        self._conn.execute(RESET_FUNCTION)
+        with psycopg.connect(self._conninfo, autocommit=True) as conn:
+            # Test data need not outlive a crash of the server, so no commit waits for its WAL to reach the
+            # disk (about 2 ms a commit on this machine); nothing a test can observe changes.
+            conn.execute(f'ALTER DATABASE "{url.database}" SET synchronous_commit = off')
+            conn.execute(f"CREATE SCHEMA {HARNESS_SCHEMA}")
+            conn.execute(RESET_FUNCTION)
 
     def reset(self) -> None:
         """Empty every table and restart every sequence, as a freshly migrated database has them."""
-        self._conn.execute("SELECT pg_temp.remit_test_reset()")
-
-    def close(self) -> None:
-        self._conn.close()
+        with psycopg.connect(self._conninfo, autocommit=True) as conn:
+            conn.execute(f"SELECT {HARNESS_SCHEMA}.reset()")
