@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -31,7 +31,6 @@ from remit.processor import credentials
 from remit.processor.credentials import EXPIRY_ACTOR, read_expiry, resume_queue
 from remit.processor.fake import CollectingDelivery, FakeEngine, FakeProcessor
 from remit.processor.faults import THROTTLE_JITTER
-from remit.telemetry import ops
 from remit.telemetry.metrics import REGISTRY
 from tests.integration.test_doctor import add_live_worker
 from tests.support.webhooks import make_runtime, webhook_settings
@@ -67,14 +66,6 @@ async def rt(db_url: str) -> AsyncIterator[Runtime]:
     fake(runtime).delivery = CollectingDelivery()
     yield runtime
     await runtime.close()
-
-
-@pytest.fixture
-def ops_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    seen: list[tuple[str, dict[str, Any]]] = []
-    remove = ops.add_sink(lambda name, meta: seen.append((name, meta)))
-    yield seen
-    remove()
 
 
 def fake(rt: Runtime) -> FakeEngine:
