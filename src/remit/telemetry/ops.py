@@ -64,6 +64,18 @@ CATALOG: dict[str, OpsEventSpec] = {
             "remit schedule list; the log line 'periodic task failed' names the error type; fix the cause",
         ),
         OpsEventSpec(
+            "pdf_adapter_unavailable",
+            "a mail that should have carried an invoice PDF went out with the processor's hosted-invoice link "
+            "instead: no PDF engine in this process (WeasyPrint or its system libraries missing)",
+            "install the pdf extra and the README's apt packages on the workers; remit invoices pdf ID -o FILE",
+        ),
+        OpsEventSpec(
+            "mail.failed",
+            "a transactional mail was given up: refused for good, its job's attempts ran out, or it was handed "
+            "to the mail server twice without a confirmed outcome (unconfirmed)",
+            "remit mail show ID; fix the cause (SMTP settings, the address); remit mail retry ID",
+        ),
+        OpsEventSpec(
             "jobs.discarded",
             "a job failed its last attempt, or gave up (Discard), and was discarded",
             "remit jobs list --state discarded; fix; remit jobs retry ID",
@@ -124,6 +136,9 @@ ALLOWED_FIELDS = frozenset(
         "task",
         "code",
         "queues",
+        "mail_id",
+        "mail_kind",
+        "deliveries",
     }
 )
 

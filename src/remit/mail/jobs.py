@@ -1,0 +1,81 @@
+"""The send job on ``remit_mailers``, and :func:`request_mail` — the one way any part of remit owes a mail.
+
+::
+
+    from remit.mail import MailKind, MailRequest, request_mail
+
+    async with runtime.db.begin() as conn:                     # the caller's own transaction
+        await request_mail(runtime, conn, MailRequest(
+            MailKind.CARD_EXPIRING, "pm_123", occurrence="2027-01:7",
+            customer_id="cus_1", params={"days": 7}))
+
+The request is one row in the mail log, unique on its key, and its send job, both in the caller's
+transaction: a mail is owed if and only if the caller's work commits, and owing it again (a replayed
+webhook, a task that runs twice) inserts nothing. The job sends it (:func:`remit.mail.sending.deliver`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from remit.jobs.admin import audit
+from remit.jobs.context import JobContext
+from remit.jobs.definition import UniqueBy, job
+from remit.jobs.enqueue import enqueue
+from remit.jobs.retry import Backoff
+from remit.mail.kinds import MailRequest
+from remit.mail.log import MailRecord, insert_mail, reopen
+from remit.mail.message import message_id_for
+from remit.mail.sending import deliver, fail_on_discard
+from remit.runtime import Runtime
+
+SEND_JOB = "remit.mail.send"
+#: 30 s, 1 min, 2 min … capped at 1 h, ±20 %: twelve attempts span about six hours of an SMTP outage.
+SEND_BACKOFF = Backoff(base=30.0, factor=2.0, cap=3600.0, jitter=0.2)
+SEND_ATTEMPTS = 12
+
+
+@job(
+    queue="remit_mailers",
+    name=SEND_JOB,
+    max_attempts=SEND_ATTEMPTS,
+    backoff=SEND_BACKOFF,
+    timeout=120.0,
+    unique=UniqueBy("mail_id"),
+    on_discard=[fail_on_discard],
+)
+async def send_mail(ctx: JobContext, mail_id: int) -> None:
+    """Send logged mail ``mail_id`` (one attempt)."""
+    await deliver(ctx.runtime, mail_id)
+
+
+async def enqueue_send(conn: AsyncConnection, runtime: Runtime, mail_id: int) -> int | None:
+    """Queue the sending of a logged mail in the caller's transaction; None when one is already pending."""
+    return await enqueue(conn, send_mail, {"mail_id": mail_id}, clock=runtime.clock)
+
+
+async def request_mail(runtime: Runtime, conn: AsyncConnection, request: MailRequest) -> int | None:
+    """Owe the mail ``request`` describes, once (see the module docs): the new mail's id, or None when a mail
+    with its key is already owed or sent."""
+    message_id = message_id_for(request.key, runtime.settings.mail_sender)
+    mail_id = await insert_mail(conn, request, message_id, runtime.clock.now())
+    if mail_id is not None:
+        await enqueue_send(conn, runtime, mail_id)
+    return mail_id
+
+
+async def retry_mail(runtime: Runtime, mail_id: int, *, actor: str) -> MailRecord | None:
+    """An operator's retry of a ``failed`` or ``skipped`` mail: back to ``pending`` (deliveries reset, so an
+    ``unconfirmed`` mail may now arrive twice) with a new send job, audited; None when it is in neither
+    state."""
+    now = runtime.clock.now()
+    async with runtime.db.begin() as conn:
+        record = await reopen(conn, mail_id, now)
+        if record is None:
+            return None
+        await enqueue_send(conn, runtime, mail_id)
+        await audit(conn, at=now, actor=actor, action="mail.retry", subject=f"mail:{mail_id}", details={})
+    return record
+
+
+__all__ = ["SEND_ATTEMPTS", "SEND_BACKOFF", "SEND_JOB", "enqueue_send", "request_mail", "retry_mail", "send_mail"]
