@@ -32,7 +32,9 @@ def refusal(exc: Exception) -> MailRefused | None:
         return MailRefused("message refused", code=exc.code, permanent=exc.code >= 500)
     if isinstance(exc, aiosmtplib.SMTPResponseException):  # HELO, STARTTLS, … answered with an error
         return MailRefused("session refused", code=exc.code)
-    if isinstance(exc, aiosmtplib.SMTPNotSupported):  # e.g. STARTTLS required and not offered
+    if isinstance(exc, aiosmtplib.SMTPNotSupported) or type(exc) is aiosmtplib.SMTPException:
+        # aiosmtplib's own checks before any message is sent: STARTTLS asked for and not offered, no AUTH
+        # mechanism in common — the configuration and the server disagree
         return MailRefused("the server does not support what REMIT_SMTP_URL asks for")
     return None
 
