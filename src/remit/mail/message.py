@@ -27,8 +27,9 @@ class Attachment:
 
 def message_id_for(key: str, sender: str) -> str:
     """``<digest-of-key@sender-domain>``: stable for one mail, unique across mails."""
-    domain = parseaddr(sender)[1].rpartition("@")[2].strip().lower()
-    if not domain or not all(c.isalnum() or c in ".-" for c in domain):
+    _local, at, domain = parseaddr(sender)[1].rpartition("@")
+    domain = domain.strip().lower()
+    if not at or not domain or not all(c.isalnum() or c in ".-" for c in domain):
         domain = FALLBACK_DOMAIN
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}.remit@{domain}>"
 

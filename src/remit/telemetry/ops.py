@@ -1,12 +1,13 @@
 """The ops event catalog and :func:`emit`.
 
 An ops event is something an operator may need to act on (a webhook dead-lettered, a replay run, an upcast
-that failed, a periodic task that failed, the processor refusing remit's key). Each has a name in
-:data:`CATALOG` (documented on its part's page: the webhook events in ``docs/webhooks.md`` under "Ops events",
-``jobs.discarded``, ``periodic.failed`` and ``processor_credentials_expired`` in ``docs/jobs.md``, the upcast
-in ``docs/ledger.md``), is logged as ``remit.ops.<name>`` at its catalog level (a warning only when a person
-must act) and counted in ``remit_ops_events_total``. Metadata passes an allow-list of identifier and count
-fields, so an email, a name, a raw body or a secret cannot reach a log line through here.
+that failed, a periodic task that failed, the processor refusing remit's key, a mail given up). Each has a name
+in :data:`CATALOG` (documented on its part's page: the webhook events in ``docs/webhooks.md`` under "Ops
+events", ``jobs.discarded``, ``periodic.failed`` and ``processor_credentials_expired`` in ``docs/jobs.md``,
+the upcast in ``docs/ledger.md``, ``pdf_adapter_unavailable`` and ``mail.failed`` in ``docs/mail.md``), is
+logged as ``remit.ops.<name>`` at its catalog level (a warning only when a person must act) and counted in
+``remit_ops_events_total``. Metadata passes an allow-list of identifier and count fields, so an email, a
+name, a raw body or a secret cannot reach a log line through here.
 """
 
 from __future__ import annotations
