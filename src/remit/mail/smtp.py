@@ -45,6 +45,34 @@ class SmtpMailer:
     def __init__(self, target: SmtpTarget) -> None:
         self.target = target
 
+    async def probe(self) -> None:
+        """Open a session as a send would (TLS, AUTH) and close it, sending nothing: ``remit doctor``'s check.
+        Raises :class:`MailRefused` or :class:`MailOutcomeUnknown` like :meth:`send`."""
+        target = self.target
+        client = aiosmtplib.SMTP(
+            hostname=target.host,
+            port=target.port,
+            username=target.username,
+            password=target.password,
+            use_tls=target.tls == "implicit",
+            start_tls=self._start_tls(),
+            timeout=target.timeout,
+        )
+        try:
+            await client.connect()
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            refused = refusal(exc)
+            if refused is not None:
+                raise refused from None
+            raise MailOutcomeUnknown(type(exc).__name__) from None
+        finally:
+            client.close()
+
+    def _start_tls(self) -> bool | None:
+        """aiosmtplib's ``start_tls``: required, never (TLS from the start), or when offered."""
+        return {"starttls": True, "implicit": False}.get(self.target.tls)
+
     async def send(self, message: EmailMessage) -> None:
         target = self.target
         try:
@@ -55,7 +83,7 @@ class SmtpMailer:
                 username=target.username,
                 password=target.password,
                 use_tls=target.tls == "implicit",
-                start_tls=True if target.tls == "starttls" else (False if target.tls == "implicit" else None),
+                start_tls=self._start_tls(),
                 timeout=target.timeout,
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
