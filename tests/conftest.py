@@ -39,20 +39,6 @@ def _pg_unavailable(reason: str) -> None:
     pytest.skip(f"PostgreSQL unavailable: {reason}")
 
 
-@pytest.fixture(autouse=True)
-def _handlers_left_as_found() -> Iterator[None]:
-    """Webhook handlers a test registered — itself, or through code that loads remit's job modules (``remit
-    jobs enqueue`` in-process installs the documents and mail handlers) — are removed after it, so no later
-    test dispatches with them."""
-    from remit.webhooks.handlers import default_handlers
-
-    before = set(default_handlers.names())
-    yield
-    for name in default_handlers.names():
-        if name not in before:
-            default_handlers.remove(name)
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file that each test copies."""

@@ -6,12 +6,13 @@ from __future__ import annotations
 from remit.config import Settings
 from remit.doctor import Status, mail_check
 from remit.documents import UnavailableEngine, use_pdf_engine
+from remit.parts import build_runtime
 from remit.runtime import Runtime
 from tests.support.mail import SmtpSink, free_port
 
 
 def runtime_with(db_url: str, **values: str) -> Runtime:
-    return Runtime.from_settings(Settings.model_validate({"DATABASE_URL": db_url, "REMIT_ENV": "test", **values}))
+    return build_runtime(Settings.model_validate({"DATABASE_URL": db_url, "REMIT_ENV": "test", **values}))
 
 
 async def test_the_outbox_is_fine_in_development_and_a_warning_in_production(db_url: str) -> None:

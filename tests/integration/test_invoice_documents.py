@@ -21,8 +21,7 @@ from remit.config import Settings
 from remit.db.tables import invoice_documents
 from remit.documents import UnavailableEngine, ensure_document, use_pdf_engine
 from remit.documents.jobs import render_invoice_document
-from remit.jobs.enqueue import enqueue
-from remit.jobs.testing import drain
+from remit.parts import build_runtime
 from remit.runtime import Runtime
 
 TOKEN = "tok_documents_0123456789abcdefghij"
@@ -75,7 +74,7 @@ async def mirror(runtime: Runtime, obj: dict[str, Any], at: int = BASE) -> None:
 @pytest.fixture
 async def runtime(db_url: str) -> AsyncIterator[Runtime]:
     settings = Settings.model_validate({"DATABASE_URL": db_url, "REMIT_ENV": "test", "REMIT_SERVICE_TOKENS": TOKEN})
-    rt = Runtime.from_settings(settings)
+    rt = build_runtime(settings)
     yield rt
     await rt.close()
 
@@ -163,8 +162,8 @@ async def test_a_long_invoice_runs_over_pages_with_every_line(runtime: Runtime) 
 async def test_the_job_renders_and_stores(runtime: Runtime) -> None:
     await mirror(runtime, invoice("in_job", "paid"))
     async with runtime.db.begin() as conn:
-        await enqueue(conn, render_invoice_document, {"invoice_id": "in_job"}, clock=runtime.clock)
-    outcomes = await drain(runtime)
+        await runtime.engine.enqueue(conn, render_invoice_document, {"invoice_id": "in_job"})
+    outcomes = await runtime.drain()
     assert outcomes["completed"] == 1
     assert len(await stored(runtime, "in_job")) == 1
 
@@ -177,7 +176,7 @@ async def test_a_host_template_replaces_the_invoice_by_path(db_url: str, tmp_pat
     settings = Settings.model_validate(
         {"DATABASE_URL": db_url, "REMIT_ENV": "test", "REMIT_TEMPLATE_DIR": str(tmp_path)}
     )
-    runtime = Runtime.from_settings(settings)
+    runtime = build_runtime(settings)
     try:
         await mirror(runtime, invoice("in_host", "paid"))
         text = text_of((await ensure_document(runtime, "in_host")).content)
@@ -191,7 +190,7 @@ def test_the_cli_writes_the_pdf(db_url: str, tmp_path: Path) -> None:
     settings = Settings.model_validate({"DATABASE_URL": db_url, "REMIT_ENV": "test"})
 
     async def prepare() -> None:
-        runtime = Runtime.from_settings(settings)
+        runtime = build_runtime(settings)
         try:
             await mirror(runtime, invoice("in_cli", "paid"))
             await mirror(runtime, invoice("in_cli_draft", "draft"))

@@ -17,11 +17,11 @@ import sqlalchemy as sa
 
 from remit.clock import FrozenClock
 from remit.db.tables import jobs, mail_log, webhook_events
-from remit.jobs.enqueue import enqueue
 from remit.mail import sending
 from remit.mail.jobs import send_mail
 from remit.mail.log import MAX_DELIVERIES, MailState
-from remit.mail.mailer import InMemoryMailer, use_mailer
+from remit.mail.mailer import InMemoryMailer
+from remit.mail.transport import use_mailer
 from remit.telemetry import ops
 from tests.support.mail import MailWorld, mail_world
 from tests.support.webhooks import client_for, event, post_event
@@ -78,7 +78,7 @@ async def test_ten_replays_a_retried_job_and_a_refusal_send_one_receipt(db_url: 
                 assert response.status_code == 200
         await world.drain()
         async with world.runtime.db.begin() as conn:  # a retried send job for the mail already sent
-            await enqueue(conn, send_mail, {"mail_id": receipt["id"]}, clock=world.runtime.clock)
+            await world.runtime.engine.enqueue(conn, send_mail, {"mail_id": receipt["id"]})
         await world.drain()
 
         assert len(world.sink.messages) == 1

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from remit.cli import app as cli
-from remit.db.tables import audit_log, mail_log, mail_outbox
-from remit.mail.mailer import mailer_for
+from remit.db.tables import audit_log, jobs, mail_log, mail_outbox
+from remit.mail.transport import mailer_for
 from tests.support.mail import PLANTED_EMAIL, PLANTED_NAME, mail_world
 
 
@@ -93,3 +93,30 @@ async def test_a_skipped_mail_is_retried_by_the_operator(db_url: str) -> None:
         assert receipt["state"] == "sent"
         assert outbox == 1
         assert ("operator:test", "mail.retry") in [tuple(row) for row in audited]
+
+
+async def test_a_mail_whose_job_was_cancelled_is_requeued_by_the_periodic_task(db_url: str) -> None:
+    async with mail_world(db_url, smtp=False) as world:
+        runtime = world.runtime
+        customer = await world.customer()
+        await world.subscribe(customer, await world.price())
+        await runtime.drain(["remit_webhooks"])  # dispatched: the receipt is owed and its job queued
+        async with runtime.db.connect() as conn:
+            [send_job] = (await conn.execute(sa.select(jobs.c.id).where(jobs.c.name == "remit.mail.send"))).all()
+        assert await runtime.engine.cancel(send_job.id, actor="operator:test", reason="by mistake")
+        await world.drain()  # the documents and dispatch jobs run; the receipt's job is cancelled
+        async with runtime.db.connect() as conn:
+            receipt = (await conn.execute(sa.select(mail_log))).mappings().one()
+        assert receipt["state"] == "pending"
+
+        early = await runtime.engine.run_periodic("mail.requeue", app=runtime, raise_errors=True)
+        assert early == {"unfinished": 0, "requeued": 0}  # not stranded yet
+        runtime.clock.advance(16 * 60)  # type: ignore[attr-defined]
+        counts = await runtime.engine.run_periodic("mail.requeue", app=runtime, raise_errors=True)
+        assert counts == {"unfinished": 1, "requeued": 1}
+        again = await runtime.engine.run_periodic("mail.requeue", app=runtime, raise_errors=True)
+        assert again == {"unfinished": 1, "requeued": 0}  # its job is pending now: the unique key holds
+        await world.drain()
+        async with runtime.db.connect() as conn:
+            receipt = (await conn.execute(sa.select(mail_log))).mappings().one()
+        assert receipt["state"] == "sent"

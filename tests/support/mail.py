@@ -1,9 +1,8 @@
 """Mail tests' harness: a real SMTP server on loopback (aiosmtpd), and a fake-processor world wired to remit.
 
 :class:`SmtpSink` keeps every message that arrives, exactly as it arrived, and can refuse the next ones with
-a reply code (which may quote the address, as real servers do). :func:`mail_world` builds a runtime sending
-through that server, the app receiving the fake processor's webhooks, and the documents and mail parts'
-handlers registered for the test only.
+a reply code (which may quote the address, as real servers do). :func:`mail_world` builds a full runtime
+sending through that server, and the app receiving the fake processor's webhooks.
 """
 
 from __future__ import annotations
@@ -22,12 +21,8 @@ from aiosmtpd.controller import Controller
 
 from remit.api.app import create_app
 from remit.api.webhooks import close_writer
-from remit.documents import wiring as documents_wiring
-from remit.jobs.testing import drain
-from remit.mail import wiring as mail_wiring
 from remit.processor.fake import AsgiDelivery, FakeEngine, FakeProcessor
 from remit.runtime import Runtime
-from remit.webhooks.handlers import default_handlers
 from tests.support.webhooks import SECRET, make_runtime, webhook_settings
 
 #: The customer's address, planted so tests can prove it reaches the mail server and nothing else.
@@ -98,7 +93,7 @@ class MailWorld:
         return f"test-{uuid.uuid4().hex[:12]}"
 
     async def drain(self) -> None:
-        await drain(self.runtime)
+        await self.runtime.drain()
 
     async def customer(self, card: str = "pm_card_visa", *, email: str | None = PLANTED_EMAIL) -> str:
         customer = await self.fake.create_customer(
@@ -128,8 +123,8 @@ class MailWorld:
 
 @asynccontextmanager
 async def mail_world(db_url: str, *, smtp: bool = True, **settings: str) -> AsyncIterator[MailWorld]:
-    """A runtime sending through a loopback SMTP server (or, without ``smtp``, to the outbox), the app it
-    serves, the fake processor delivering into that app, and the mail and documents handlers registered."""
+    """A full runtime (remit's parts: the mirror, documents and mail) sending through a loopback SMTP server
+    (or, without ``smtp``, to the outbox), the app it serves, and the fake processor delivering into that app."""
     sink = SmtpSink()
     values = {"REMIT_MAIL_FROM": SENDER, "REMIT_MAIL_REPLY_TO": REPLY_TO, "REMIT_MAIL_OPERATOR": OPERATOR}
     if smtp:
@@ -137,16 +132,10 @@ async def mail_world(db_url: str, *, smtp: bool = True, **settings: str) -> Asyn
     values.update(settings)
     runtime = make_runtime(webhook_settings(db_url, **values))
     app = create_app(runtime)
-    before = set(default_handlers.names())
-    documents_wiring.install()
-    mail_wiring.install()
     try:
         fake = FakeProcessor(FakeEngine(runtime.db, runtime.clock, delivery=AsgiDelivery(app), secret=SECRET))
         yield MailWorld(runtime, fake, sink, app)
     finally:
-        for name in default_handlers.names():
-            if name not in before:
-                default_handlers.remove(name)
         await close_writer(app)
         await runtime.close()
         sink.stop()

@@ -7,7 +7,9 @@ once per process, and the "unavailable" answer), ``store`` (one stored document 
 ``remit_invoices`` and the handler that queues it on ``invoice.finalized`` and ``invoice.paid``). See
 ``docs/documents.md``.
 
-:data:`HANDLERS` are the part's handlers for processor events as ``(patterns, function, name)``.
+:data:`PART` declares what the documents part brings to a runtime — its render job and its handler for
+``invoice.finalized`` and ``invoice.paid`` (run after the mirror) — and :mod:`remit.parts` composes it.
+Importing the package registers nothing.
 """
 
 from remit.documents.engine import PdfEngine, PdfEngineUnavailable, RenderedPdf, UnavailableEngine, WeasyPrintEngine
@@ -28,13 +30,14 @@ from remit.documents.jobs import (
     render_invoice_document,
 )
 from remit.documents.store import InvoiceDocument
+from remit.part import Part
 
-HANDLERS = [(DOCUMENT_EVENT_TYPES, queue_invoice_document, DOCUMENTS_HANDLER)]
+PART = Part(name="documents", jobs=(render_invoice_document,), event_handlers=(DOCUMENTS_HANDLER,))
 
 __all__ = [
     "DOCUMENTS_HANDLER",
     "DOCUMENT_EVENT_TYPES",
-    "HANDLERS",
+    "PART",
     "RENDER_JOB",
     "InvoiceDocument",
     "InvoiceNotFinalized",

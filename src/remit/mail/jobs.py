@@ -1,4 +1,5 @@
-"""The send job on ``remit_mailers``, and :func:`request_mail` — the one way any part of remit owes a mail.
+"""The send job on ``remit_mailers``, :func:`request_mail` — the one way any part of remit owes a mail — and the
+periodic task that gives a stranded mail its job back.
 
 ::
 
@@ -16,23 +17,33 @@ webhook, a task that runs twice) inserts nothing. The job sends it (:func:`remit
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from remit.jobs.admin import audit
-from remit.jobs.context import JobContext
+from remit.audit import record
+from remit.db.tables import mail_log
+from remit.jobs.context import JobContext, PeriodicContext
 from remit.jobs.definition import UniqueBy, job
-from remit.jobs.enqueue import enqueue
 from remit.jobs.retry import Backoff
+from remit.jobs.rows import JobRequest
 from remit.mail.kinds import MailRequest
-from remit.mail.log import MailRecord, insert_mail, reopen
+from remit.mail.log import MailRecord, MailState, insert_mail, reopen
 from remit.mail.message import message_id_for
 from remit.mail.sending import deliver, fail_on_discard
+from remit.periodic import Counts, Cron, PeriodicTask
 from remit.runtime import Runtime
 
 SEND_JOB = "remit.mail.send"
 #: 30 s, 1 min, 2 min … capped at 1 h, ±20 %: twelve attempts span about six hours of an SMTP outage.
 SEND_BACKOFF = Backoff(base=30.0, factor=2.0, cap=3600.0, jitter=0.2)
 SEND_ATTEMPTS = 12
+#: The periodic task's name: its metric label, its row in ``remit schedule list``.
+REQUEUE_TASK_NAME = "mail.requeue"
+#: A mail unfinished for this long is checked for a send job.
+STRANDED_AFTER = timedelta(minutes=15)
+REQUEUE_BATCH = 500
 
 
 @job(
@@ -44,14 +55,14 @@ SEND_ATTEMPTS = 12
     unique=UniqueBy("mail_id"),
     on_discard=[fail_on_discard],
 )
-async def send_mail(ctx: JobContext, mail_id: int) -> None:
+async def send_mail(ctx: JobContext[Runtime], mail_id: int) -> None:
     """Send logged mail ``mail_id`` (one attempt)."""
-    await deliver(ctx.runtime, mail_id)
+    await deliver(ctx.app, mail_id)
 
 
 async def enqueue_send(conn: AsyncConnection, runtime: Runtime, mail_id: int) -> int | None:
     """Queue the sending of a logged mail in the caller's transaction; None when one is already pending."""
-    return await enqueue(conn, send_mail, {"mail_id": mail_id}, clock=runtime.clock)
+    return await runtime.engine.enqueue(conn, send_mail, {"mail_id": mail_id})
 
 
 async def request_mail(runtime: Runtime, conn: AsyncConnection, request: MailRequest) -> int | None:
@@ -70,12 +81,49 @@ async def retry_mail(runtime: Runtime, mail_id: int, *, actor: str) -> MailRecor
     state."""
     now = runtime.clock.now()
     async with runtime.db.begin() as conn:
-        record = await reopen(conn, mail_id, now)
-        if record is None:
+        mail = await reopen(conn, mail_id, now)
+        if mail is None:
             return None
         await enqueue_send(conn, runtime, mail_id)
-        await audit(conn, at=now, actor=actor, action="mail.retry", subject=f"mail:{mail_id}", details={})
-    return record
+        await record(conn, at=now, actor=actor, action="mail.retry", subject=f"mail:{mail_id}", details={})
+    return mail
 
 
-__all__ = ["SEND_ATTEMPTS", "SEND_BACKOFF", "SEND_JOB", "enqueue_send", "request_mail", "retry_mail", "send_mail"]
+async def requeue_stranded(ctx: PeriodicContext[object]) -> Counts:
+    """Give every mail left ``pending`` or ``sending`` for :data:`STRANDED_AFTER` a send job, unless one is
+    pending: the unique key makes that a no-op for a mail waiting on its retry, so only a mail whose job is
+    gone (an operator cancelled it) gets a new one. It needs the engine only, not the runtime."""
+    cutoff = ctx.clock.now() - STRANDED_AFTER
+    query = (
+        sa.select(mail_log.c.id)
+        .where(
+            mail_log.c.state.in_([MailState.PENDING.value, MailState.SENDING.value]),
+            mail_log.c.updated_at < cutoff,
+        )
+        .order_by(mail_log.c.id)
+        .limit(REQUEUE_BATCH)
+    )
+    async with ctx.db.begin() as conn:
+        ids = [row.id for row in await conn.execute(query)]
+        queued = await ctx.engine.enqueue_many(conn, [JobRequest(send_mail, {"mail_id": i}) for i in ids])
+    return {"unfinished": len(ids), "requeued": len(queued)}
+
+
+#: Every ten minutes, leader only, inline (one cheap statement and a batch insert).
+REQUEUE_TASK: PeriodicTask[PeriodicContext[object]] = PeriodicTask(
+    REQUEUE_TASK_NAME, Cron("*/10 * * * *"), requeue_stranded
+)
+
+__all__ = [
+    "REQUEUE_TASK",
+    "REQUEUE_TASK_NAME",
+    "SEND_ATTEMPTS",
+    "SEND_BACKOFF",
+    "SEND_JOB",
+    "STRANDED_AFTER",
+    "enqueue_send",
+    "request_mail",
+    "requeue_stranded",
+    "retry_mail",
+    "send_mail",
+]

@@ -23,8 +23,9 @@ unconfirmed attempt moves the row to ``failed`` (``unconfirmed``) instead of sen
 delivery is taken back. Both copies of a duplicate carry the same ``Message-ID``, which many mail systems
 collapse.
 
-Every UPDATE names the states it may move from (and, where it matters, the ``deliveries`` its claim made), so
-two runs of one mail — a rescued job beside the one it replaced — cannot both move it.
+Every UPDATE is one of :data:`MAIL_STATES`' guarded updates: it names the states it may move from (and, where it
+matters, the ``deliveries`` its claim made), so two runs of one mail — a rescued job beside the one it
+replaced — cannot both move it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from remit.db import dialect
 from remit.db.tables import mail_log
 from remit.errors import RemitError
 from remit.mail.kinds import MailKind, MailRequest
+from remit.statemachine import StateMachine
 
 #: How many times one mail may be handed to the mail server without a confirmed outcome (so: at most one
 #: duplicate).
@@ -77,16 +79,18 @@ TRANSITIONS: dict[MailState, frozenset[MailState]] = {
 #: States a mail stays in for good unless an operator acts.
 FINISHED = frozenset({MailState.SENT, MailState.FAILED, MailState.SKIPPED})
 
+#: The mail log's state machine: every state change below is one of its guarded updates.
+MAIL_STATES = StateMachine("mail", MailState, TRANSITIONS, terminal=FINISHED, error=MailStateError)
+
 
 def check_transition(source: MailState, target: MailState) -> None:
     """Raise :class:`MailStateError` for a change the table does not allow."""
-    if target not in TRANSITIONS[source]:
-        raise MailStateError(f"a mail cannot move from {source} to {target}")
+    MAIL_STATES.check(source, target)
 
 
 def sources_of(target: MailState) -> list[str]:
     """The stored states an UPDATE to ``target`` may match (sorted, for a stable statement)."""
-    return sorted(source.value for source, targets in TRANSITIONS.items() if target in targets)
+    return MAIL_STATES.source_values(target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,21 +221,13 @@ async def _move(
     mail_id: int,
     target: MailState,
     *where: Any,
-    only_from: Sequence[MailState] = (),
+    only_from: Sequence[MailState] | None = None,
     **values: Any,
 ) -> MailRecord | None:
-    """Move one row to ``target`` from the states the table allows (or ``only_from``, each checked);
-    the row as moved, or None when it was in no such state (someone else moved it first)."""
-    for source in only_from:
-        check_transition(source, target)
-    sources = sorted(s.value for s in only_from) if only_from else sources_of(target)
-    statement = (
-        sa.update(mail_log)
-        .where(mail_log.c.id == mail_id, mail_log.c.state.in_(sources), *where)
-        .values(state=target.value, **values)
-        .returning(*mail_log.c)
-    )
-    row = (await conn.execute(statement)).mappings().first()
+    """Move one row to ``target`` from the states the table allows (or ``only_from``, each checked); the row
+    as moved, or None when it was in no such state (someone else moved it first)."""
+    statement = MAIL_STATES.update(mail_log, target, mail_log.c.id == mail_id, *where, only_from=only_from, **values)
+    row = (await conn.execute(statement.returning(*mail_log.c))).mappings().first()
     return None if row is None else MailRecord.from_row(row)
 
 
@@ -299,7 +295,12 @@ async def note_error(conn: AsyncConnection, claimed: MailRecord, error: dict[str
 
 
 async def fail(
-    conn: AsyncConnection, mail_id: int, error: dict[str, Any], now: datetime, *, only_from: Sequence[MailState] = ()
+    conn: AsyncConnection,
+    mail_id: int,
+    error: dict[str, Any],
+    now: datetime,
+    *,
+    only_from: Sequence[MailState] | None = None,
 ) -> MailRecord | None:
     """→ ``failed`` (from ``pending`` or ``sending`` unless narrowed by ``only_from``)."""
     return await _move(conn, mail_id, MailState.FAILED, only_from=only_from, last_error=error, updated_at=now)
@@ -340,6 +341,7 @@ async def reopen(conn: AsyncConnection, mail_id: int, now: datetime) -> MailReco
 
 __all__ = [
     "FINISHED",
+    "MAIL_STATES",
     "MAX_DELIVERIES",
     "TRANSITIONS",
     "MailRecord",

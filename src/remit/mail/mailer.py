@@ -2,7 +2,8 @@
 
 Three implementations: :class:`~remit.mail.smtp.SmtpMailer` (``REMIT_SMTP_URL``), the development
 :class:`~remit.mail.outbox.OutboxMailer` (no SMTP configured: messages are kept in the database for ``remit
-mail list|show``) and :class:`InMemoryMailer` (tests). :func:`mailer_for` picks a runtime's.
+mail list|show``) and :class:`InMemoryMailer` (tests). :func:`remit.mail.transport.mailer_for` picks a
+runtime's.
 
 A mailer reports one of three outcomes, because the mail log's exactly-once rule depends on the difference:
 
@@ -22,10 +23,6 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from remit.errors import RemitError
-from remit.runtime import Runtime
-
-#: Where a runtime keeps its mailer (:attr:`Runtime.extensions`).
-MAILER = "mail.mailer"
 
 
 class MailRefused(RemitError):
@@ -82,29 +79,4 @@ class InMemoryMailer:
         self.sent.append(message)
 
 
-def mailer_for(runtime: Runtime) -> Mailer:
-    """The runtime's mailer: SMTP when ``REMIT_SMTP_URL`` is set, else the development outbox, unless a host
-    or a test put one in its extensions first (:func:`use_mailer`)."""
-    existing = runtime.extensions.get(MAILER)
-    if existing is not None:
-        return existing  # type: ignore[return-value]
-    target = runtime.settings.smtp
-    built: Mailer
-    if target is not None:
-        from remit.mail.smtp import SmtpMailer
-
-        built = SmtpMailer(target)
-    else:
-        from remit.mail.outbox import OutboxMailer
-
-        built = OutboxMailer(runtime.db, runtime.clock)
-    runtime.extensions[MAILER] = built
-    return built
-
-
-def use_mailer(runtime: Runtime, mailer: Mailer) -> None:
-    """Send this runtime's mail through ``mailer``."""
-    runtime.extensions[MAILER] = mailer
-
-
-__all__ = ["MAILER", "InMemoryMailer", "MailOutcomeUnknown", "MailRefused", "Mailer", "mailer_for", "use_mailer"]
+__all__ = ["InMemoryMailer", "MailOutcomeUnknown", "MailRefused", "Mailer"]

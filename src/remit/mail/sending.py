@@ -32,9 +32,10 @@ from remit.jobs.records import Job
 from remit.mail import log as mail_log
 from remit.mail.content import MailContent, mail_content
 from remit.mail.log import FINISHED, MailRecord, MailState, error_record
-from remit.mail.mailer import MailRefused, mailer_for
+from remit.mail.mailer import MailRefused
 from remit.mail.message import build_message
 from remit.mail.templates import render_mail
+from remit.mail.transport import mailer_for
 from remit.runtime import Runtime
 from remit.telemetry import ops
 

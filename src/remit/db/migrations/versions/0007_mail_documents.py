@@ -1,7 +1,7 @@
 """Invoice documents (a PDF per invoice version), the mail log and the development outbox.
 
-Revision ID: 0006_mail_documents
-Revises: 0005_ledger_no_truncate
+Revision ID: 0007_mail_documents
+Revises: 0006_periodic_tasks
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from remit.db.types import BigId, Json, UtcDateTime
 
-revision = "0006_mail_documents"
-down_revision = "0005_ledger_no_truncate"
+revision = "0007_mail_documents"
+down_revision = "0006_periodic_tasks"
 branch_labels = None
 depends_on = None
 
