@@ -53,6 +53,15 @@ async def test_outbox_mail_is_listed_shown_and_written_as_eml(db_url: str, tmp_p
         assert with_body["message"]["subject"].startswith("Your receipt")
         assert PLANTED_NAME in with_body["message"]["text"]
 
+        plain = await asyncio.to_thread(remit, "mail", "show", mail_id)
+        assert "part: application/pdf invoice-" in plain
+        assert "subject:" not in plain
+        assert PLANTED_NAME not in plain
+        readable = await asyncio.to_thread(remit, "mail", "show", mail_id, "--body")
+        assert "subject: Your receipt for invoice" in readable
+        assert f"Hello {PLANTED_NAME}," in readable  # the text part as text, not a JSON string
+        assert PLANTED_EMAIL not in readable
+
         eml = tmp_path / "receipt.eml"
         await asyncio.to_thread(remit, "mail", "show", mail_id, "--eml", str(eml))
         message = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())

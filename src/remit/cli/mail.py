@@ -135,7 +135,21 @@ def show_command(
             except OSError as exc:
                 fail(f"cannot write {eml}: {exc.strerror or type(exc).__name__}")
             shown["eml"] = str(eml)
-    print_object(shown, as_json)
+    if as_json:
+        print_object(shown, True)
+        return
+    message = shown.pop("message")
+    print_object(shown, False)
+    if message is None:
+        typer.echo("message: not in the development outbox (sent through SMTP, or not sent yet)")
+        return
+    typer.echo(f"message: {message['message_id']}, {message['date']}")
+    for part in message["parts"]:
+        name = f" {part['filename']}" if "filename" in part else ""
+        typer.echo(f"  part: {part['content_type']}{name}, {part['bytes']} bytes")
+    if body:
+        typer.echo(f"subject: {message['subject']}\n")
+        typer.echo(message["text"] or "(no text part)")
 
 
 @app.command("retry")
