@@ -1,9 +1,10 @@
 """What each mail says and to whom: read from the mirror when the mail is built, never stored in the log.
 
 :func:`mail_content` builds a :class:`MailContent` for one logged mail: the recipient's address, the template
-context and any attachment. It reads the mirror's tables directly — the object the mail is about (an
-invoice, a subscription, a charge, a dispute, a payment method) and its customer — and asks the processor
-for a customer the mirror has not seen. The address goes into the message and nowhere else.
+context and any attachment. It reads the mirror's tables directly, in one read transaction — the object the
+mail is about (an invoice, a subscription, a charge, a dispute, a payment method) and its customer — then,
+with that transaction closed, asks the processor for a customer the mirror has not seen and renders the
+receipt's PDF. The address goes into the message and nowhere else.
 
 A receipt carries its invoice as a PDF (:func:`remit.documents.generate.ensure_document`, so the document
 the receipt attaches is the stored one). When no PDF can be made in this process, it links to the
@@ -108,16 +109,12 @@ async def mirrored(conn: AsyncConnection, object_type: str, object_id: str) -> d
     return dict(row.data or {})
 
 
-async def customer_of(runtime: Runtime, conn: AsyncConnection, customer_id: str | None) -> dict[str, Any]:
-    """The customer as mirrored, else as the processor has it, else empty (no customer to address)."""
+async def mirrored_customer(conn: AsyncConnection, customer_id: str | None) -> dict[str, Any] | None:
+    """The customer as the mirror holds it; None when the mirror has not seen it (or there is none)."""
     if not customer_id:
-        return {}
+        return None
     row = (await conn.execute(sa.select(customers.c.data).where(customers.c.stripe_id == customer_id))).first()
-    if row is not None:
-        return dict(row.data or {})
-    if runtime.processor is None:
-        return {}
-    return dict(await runtime.processor.retrieve_customer(customer_id))
+    return None if row is None else dict(row.data or {})
 
 
 def _plan(subscription: Mapping[str, Any]) -> str | None:
@@ -126,100 +123,129 @@ def _plan(subscription: Mapping[str, Any]) -> str | None:
     return _text(_get(first, "price", "nickname")) or _text(_get(subscription, "plan", "nickname"))
 
 
-async def _invoice_content(
-    runtime: Runtime, conn: AsyncConnection, record: MailRecord, *, attach_pdf: bool
-) -> tuple[InvoiceView, dict[str, Any], tuple[Attachment, ...], str | None, str | None]:
-    view = await load_invoice(conn, record.subject_id)
-    context: dict[str, Any] = {"invoice": view, "hosted_invoice_url": view.hosted_invoice_url}
-    if not attach_pdf:
-        return view, context, (), None, None
+@dataclass(frozen=True)
+class _Read:
+    """What one read transaction found: the object the mail is about, its invoice view (invoice mails), and
+    its customer as mirrored (None: ask the processor, outside the transaction)."""
+
+    obj: dict[str, Any]
+    view: InvoiceView | None
+    customer_id: str | None
+    customer: dict[str, Any] | None
+
+
+async def _read(runtime: Runtime, record: MailRecord) -> _Read:
+    kind = record.kind
+    # A read transaction of its own (deferred on SQLite), closed before anything else talks to the database
+    # or the processor.
+    async with runtime.db.read() as conn:
+        obj = await mirrored(conn, SPECS[kind].subject_type, record.subject_id)
+        view = await load_invoice(conn, record.subject_id) if SPECS[kind].subject_type == "invoice" else None
+        if kind is MailKind.DISPUTE_OPENED:
+            return _Read(obj, None, None, {})
+        customer_id = (view.customer_id if view else None) or _text(obj.get("customer")) or record.customer_id
+        return _Read(obj, view, customer_id, await mirrored_customer(conn, customer_id))
+
+
+async def _attachment(runtime: Runtime, view: InvoiceView) -> tuple[tuple[Attachment, ...], str, str | None]:
+    """The receipt's PDF as an attachment — ``(attachments, "pdf", None)`` — or, when no PDF can be made here,
+    ``((), "link", the engine's problem)``."""
     try:
-        document = await ensure_document(runtime, record.subject_id)
+        document = await ensure_document(runtime, view.invoice_id)
     except PdfEngineUnavailable as exc:
-        return view, context | {"pdf_attached": False}, (), "link", exc.reason
+        return (), "link", exc.reason
     except InvoiceNotFinalized:
-        return view, context | {"pdf_attached": False}, (), "link", None
-    attachment = Attachment(f"invoice-{view.title}.pdf", PDF_CONTENT_TYPE, document.content)
-    return view, context | {"pdf_attached": True}, (attachment,), "pdf", None
+        return (), "link", None
+    return (Attachment(f"invoice-{view.title}.pdf", PDF_CONTENT_TYPE, document.content),), "pdf", None
 
 
 async def mail_content(runtime: Runtime, record: MailRecord) -> MailContent:
-    """Build the content of ``record`` from the mirror as it is now (see the module docs)."""
+    """Build the content of ``record`` from the mirror as it is now (see the module docs). A customer the
+    mirror lacks is asked of the processor: a :class:`~remit.errors.ProcessorError` propagates, for the send
+    job's :func:`~remit.processor.calls.processor_call` to map."""
     settings = runtime.settings
-    base: dict[str, Any] = {"kind": record.kind.value, "sender_name": sender_name(settings.mail_sender)}
     kind = record.kind
-    # A read transaction of its own (deferred on SQLite): the receipt's document may be stored meanwhile,
-    # and a customer the mirror lacks is asked of the processor (the fake keeps its world in this database).
-    async with runtime.db.read() as conn:
-        if kind in (MailKind.RECEIPT, MailKind.PAYMENT_FAILED, MailKind.ACTION_REQUIRED):
-            view, context, attachments, attachment, problem = await _invoice_content(
-                runtime, conn, record, attach_pdf=kind is MailKind.RECEIPT
-            )
-            customer = await customer_of(runtime, conn, view.customer_id or record.customer_id)
-            invoice = await mirrored(conn, "invoice", record.subject_id)
-            context |= {
+    found = await _read(runtime, record)
+    customer = found.customer
+    if customer is None:
+        customer = dict(await runtime.processor.retrieve_customer(found.customer_id)) if found.customer_id else {}
+    obj = found.obj
+    base: dict[str, Any] = {
+        "kind": kind.value,
+        "sender_name": sender_name(settings.mail_sender),
+        "customer_name": _text(customer.get("name")),
+    }
+    recipient = _address(_get(obj, "billing_details", "email")) or _address(customer.get("email"))
+
+    if found.view is not None:
+        view = found.view
+        attachments: tuple[Attachment, ...] = ()
+        attachment, problem = None, None
+        if kind is MailKind.RECEIPT:
+            attachments, attachment, problem = await _attachment(runtime, view)
+        return MailContent(
+            recipient=_address(view.customer_email) or recipient,
+            context=base
+            | {
+                "customer_name": view.customer_name or base["customer_name"],
+                "invoice": view,
+                "hosted_invoice_url": view.hosted_invoice_url,
+                "pdf_attached": attachment == "pdf",
                 "attempt": record.params.get("attempt"),
-                "next_attempt": _date(invoice.get("next_payment_attempt")),
-            }
-            return MailContent(
-                recipient=_address(view.customer_email) or _address(customer.get("email")),
-                context=base | {"customer_name": view.customer_name or _text(customer.get("name"))} | context,
-                attachments=attachments,
-                attachment=attachment,
-                pdf_problem=problem,
-                invoice_id=view.invoice_id,
-            )
-        if kind is MailKind.DISPUTE_OPENED:
-            dispute = await mirrored(conn, "dispute", record.subject_id)
-            currency = _text(dispute.get("currency")) or "usd"
-            return MailContent(
-                recipient=_address(settings.mail_operator),
-                context=base
-                | {
-                    "greeting": False,
-                    "customer_name": None,
-                    "dispute_id": record.subject_id,
-                    "charge_id": _text(dispute.get("charge")) or _text(_get(dispute, "charge", "id")),
-                    "amount": format_amount(_int(dispute.get("amount")) or 0, currency),
-                    "reason": _text(dispute.get("reason")),
-                    "status": _text(dispute.get("status")),
-                    "evidence_due_by": _date(_get(dispute, "evidence_details", "due_by")),
-                },
-            )
-        obj = await mirrored(conn, SPECS[kind].subject_type, record.subject_id)
-        customer = await customer_of(runtime, conn, _text(obj.get("customer")) or record.customer_id)
-        recipient = _address(_get(obj, "billing_details", "email")) or _address(customer.get("email"))
-        context = base | {"customer_name": _text(customer.get("name"))}
-        if kind is MailKind.TRIAL_ENDING:
-            trial_end = record.params.get("trial_end") or obj.get("trial_end")
-            context |= {"plan": _plan(obj), "trial_end": _date(trial_end)}
-        elif kind is MailKind.SUBSCRIPTION_CANCELLED:
-            context |= {"plan": _plan(obj), "ended_at": _date(obj.get("ended_at") or obj.get("canceled_at"))}
-        elif kind is MailKind.REFUND_ISSUED:
-            currency = _text(obj.get("currency")) or "usd"
-            refunded = _int(record.params.get("amount_refunded")) or _int(obj.get("amount_refunded")) or 0
-            recipient = _address(obj.get("receipt_email")) or recipient
-            context |= {
-                "refund_amount": format_amount(refunded, currency),
-                "card_last4": _text(_get(obj, "payment_method_details", "card", "last4")),
-                "receipt_url": _text(obj.get("receipt_url")),
-            }
-        elif kind is MailKind.CARD_EXPIRING:
-            card: Mapping[str, Any] = obj["card"] if isinstance(obj.get("card"), Mapping) else {}
-            month, year = _int(card.get("exp_month")), _int(card.get("exp_year"))
-            context |= {
-                "card": {
-                    "brand": (_text(card.get("brand")) or "payment").title(),
-                    "last4": _text(card.get("last4")) or "----",
-                    "expires": f"{year:04d}-{month:02d}" if month and year else "its expiry month",
-                },
-                "days": _int(record.params.get("days")),
-            }
-        return MailContent(recipient=recipient, context=context)
+                "next_attempt": _date(obj.get("next_payment_attempt")),
+            },
+            attachments=attachments,
+            attachment=attachment,
+            pdf_problem=problem,
+            invoice_id=view.invoice_id,
+        )
+    if kind is MailKind.DISPUTE_OPENED:
+        currency = _text(obj.get("currency")) or "usd"
+        return MailContent(
+            recipient=_address(settings.mail_operator),
+            context=base
+            | {
+                "greeting": False,
+                "customer_name": None,
+                "dispute_id": record.subject_id,
+                "charge_id": _text(obj.get("charge")) or _text(_get(obj, "charge", "id")),
+                "amount": format_amount(_int(obj.get("amount")) or 0, currency),
+                "reason": _text(obj.get("reason")),
+                "status": _text(obj.get("status")),
+                "evidence_due_by": _date(_get(obj, "evidence_details", "due_by")),
+            },
+        )
+    context = dict(base)
+    if kind is MailKind.TRIAL_ENDING:
+        trial_end = record.params.get("trial_end") or obj.get("trial_end")
+        context |= {"plan": _plan(obj), "trial_end": _date(trial_end)}
+    elif kind is MailKind.SUBSCRIPTION_CANCELLED:
+        context |= {"plan": _plan(obj), "ended_at": _date(obj.get("ended_at") or obj.get("canceled_at"))}
+    elif kind is MailKind.REFUND_ISSUED:
+        currency = _text(obj.get("currency")) or "usd"
+        refunded = _int(record.params.get("amount_refunded")) or _int(obj.get("amount_refunded")) or 0
+        recipient = _address(obj.get("receipt_email")) or recipient
+        context |= {
+            "refund_amount": format_amount(refunded, currency),
+            "card_last4": _text(_get(obj, "payment_method_details", "card", "last4")),
+            "receipt_url": _text(obj.get("receipt_url")),
+        }
+    elif kind is MailKind.CARD_EXPIRING:
+        card: Mapping[str, Any] = obj["card"] if isinstance(obj.get("card"), Mapping) else {}
+        month, year = _int(card.get("exp_month")), _int(card.get("exp_year"))
+        context |= {
+            "card": {
+                "brand": (_text(card.get("brand")) or "payment").title(),
+                "last4": _text(card.get("last4")) or "----",
+                "expires": f"{year:04d}-{month:02d}" if month and year else "its expiry month",
+            },
+            "days": _int(record.params.get("days")),
+        }
+    return MailContent(recipient=recipient, context=context)
 
 
 def audience_of(kind: MailKind) -> Audience:
     return SPECS[kind].audience
 
 
-__all__ = ["MailContent", "NotMirrored", "audience_of", "customer_of", "mail_content", "mirrored", "sender_name"]
+__all__ = ["MailContent", "NotMirrored", "audience_of", "mail_content", "mirrored", "mirrored_customer", "sender_name"]
