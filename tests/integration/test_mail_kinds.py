@@ -6,7 +6,7 @@ from email.message import EmailMessage
 
 import sqlalchemy as sa
 
-from remit.db.tables import mail_log, payment_methods
+from remit.db.tables import customers, jobs, mail_log, payment_methods
 from remit.mail import MailKind, MailRequest, request_mail
 from tests.support.mail import OPERATOR, PLANTED_EMAIL, MailWorld, mail_world
 
@@ -122,3 +122,30 @@ async def test_a_customer_without_an_address_is_skipped_and_the_dispute_without_
         assert {kind: row["state"] for kind, row in rows.items()} == {"receipt": "skipped", "dispute_opened": "skipped"}
         assert rows["receipt"]["last_error"]["reason"] == "no_recipient"
         assert world.sink.messages == []
+
+
+async def test_a_customer_the_mirror_lacks_is_asked_of_the_processor_and_a_429_only_snoozes(db_url: str) -> None:
+    async with mail_world(db_url) as world:
+        runtime = world.runtime
+        customer = await world.customer()
+        subscription = await world.subscribe(customer, await world.price())
+        await runtime.drain(["remit_webhooks"])  # dispatched: the mirror and the receipt owed
+        await world.fake.cancel_subscription(subscription["id"], idempotency_key=world.key())
+        await runtime.drain(["remit_webhooks", "remit_invoices"])
+        async with runtime.db.begin() as conn:  # as if the customer's own events had never arrived
+            await conn.execute(sa.delete(customers).where(customers.c.stripe_id == customer))
+        await world.fake.engine.fail_next("429", method="customers.retrieve", retry_after=1)
+        outcomes = await runtime.drain(["remit_mailers"])
+        assert outcomes["snoozed"] == 1  # the throttled lookup spent no attempt
+        assert len(world.sink.messages) == 1  # the receipt: its invoice carries the address
+        runtime.clock.advance(5)  # type: ignore[attr-defined]
+        await runtime.drain(["remit_mailers"])
+        async with runtime.db.connect() as conn:
+            states = {row.kind: (row.state, row.deliveries) for row in await conn.execute(sa.select(mail_log))}
+            attempts = [
+                row.attempt
+                for row in await conn.execute(sa.select(jobs.c.attempt).where(jobs.c.name == "remit.mail.send"))
+            ]
+        assert states == {"receipt": ("sent", 1), "subscription_cancelled": ("sent", 1)}
+        assert all(message["To"] == PLANTED_EMAIL for message in world.sink.parsed())
+        assert max(attempts) <= 2

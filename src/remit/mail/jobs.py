@@ -33,6 +33,7 @@ from remit.mail.log import MailRecord, MailState, insert_mail, reopen
 from remit.mail.message import message_id_for
 from remit.mail.sending import deliver, fail_on_discard
 from remit.periodic import Counts, Cron, PeriodicTask
+from remit.processor.calls import processor_call
 from remit.runtime import Runtime
 
 SEND_JOB = "remit.mail.send"
@@ -56,8 +57,11 @@ REQUEUE_BATCH = 500
     on_discard=[fail_on_discard],
 )
 async def send_mail(ctx: JobContext[Runtime], mail_id: int) -> None:
-    """Send logged mail ``mail_id`` (one attempt)."""
-    await deliver(ctx.app, mail_id)
+    """Send logged mail ``mail_id`` (one attempt). The processor is asked only for a customer the mirror lacks,
+    before anything is claimed: a 429 snoozes the job, expired credentials pause its queue
+    (:func:`~remit.processor.calls.processor_call`)."""
+    async with processor_call(ctx, "mail"):
+        await deliver(ctx.app, mail_id)
 
 
 async def enqueue_send(conn: AsyncConnection, runtime: Runtime, mail_id: int) -> int | None:

@@ -1,7 +1,7 @@
 """Invoice documents (a PDF per invoice version), the mail log and the development outbox.
 
-Revision ID: 0007_mail_documents
-Revises: 0006_periodic_tasks
+Revision ID: 0008_mail_documents
+Revises: 0007_credential_expiries
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from remit.db.types import BigId, Json, UtcDateTime
 
-revision = "0007_mail_documents"
-down_revision = "0006_periodic_tasks"
+revision = "0008_mail_documents"
+down_revision = "0007_credential_expiries"
 branch_labels = None
 depends_on = None
 
