@@ -1,5 +1,5 @@
 # Sourced by scripts/run and scripts/test: Python 3.11+, the .venv at the project root, apt packages.
-# Defines REMIT_ROOT, VENV, as_root, apt_install, find_python and ensure_venv EXTRA.
+# Defines REMIT_ROOT, VENV, as_root, apt_install, ensure_pdf_libraries, find_python and ensure_venv EXTRA.
 REMIT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REMIT_ROOT/.venv"
 
@@ -23,6 +23,15 @@ apt_install() {
   fi
   echo "installing apt packages: ${missing[*]}" >&2
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# The system libraries WeasyPrint (invoice PDFs) loads, and a font to set invoices in.
+PDF_APT_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig fonts-dejavu-core)
+
+ensure_pdf_libraries() {
+  # PDFs are optional: without these remit still runs, and mail links to the hosted invoice instead.
+  apt_install "${PDF_APT_PACKAGES[@]}" ||
+    echo "warning: could not install the PDF libraries (${PDF_APT_PACKAGES[*]}); invoices will not be rendered" >&2
 }
 
 find_python() {

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from itertools import pairwise
 from typing import Literal
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -21,6 +23,8 @@ from remit.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///./remit.db"
 FAKE_WEBHOOK_SECRET = "whsec_remit_fake_development_secret"  # noqa: S105 - public, for the fake processor only
+#: The sender of outbox mail when ``REMIT_MAIL_FROM`` is unset (``.invalid`` never resolves: nothing leaves).
+DEVELOPMENT_MAIL_FROM = "remit <billing@remit.invalid>"
 
 #: In production a service token must be at least this long and hold at least this many distinct characters
 #: (``secrets.token_urlsafe(32)`` gives 43 characters; a 32-character hex token has about 14 distinct ones).
@@ -121,6 +125,76 @@ def parse_webhook_endpoints(spec: str) -> list[WebhookEndpointSpec]:
     return endpoints
 
 
+@dataclass(frozen=True, slots=True)
+class SmtpTarget:
+    """Where and how to hand mail to an SMTP server, from ``REMIT_SMTP_URL``.
+
+    ``tls`` is ``implicit`` (``smtps://``, TLS from the first byte, port 465), ``starttls`` (``smtp+starttls://``,
+    STARTTLS required, port 587) or ``opportunistic`` (``smtp://``, port 25: STARTTLS when the server offers
+    it, plain otherwise — a loopback relay or a test server)."""
+
+    host: str
+    port: int
+    tls: Literal["implicit", "starttls", "opportunistic"]
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+
+    def __repr__(self) -> str:  # never show the password, not even in a debugger or a traceback
+        return f"SmtpTarget(host={self.host!r}, port={self.port}, tls={self.tls!r}, auth={self.username is not None})"
+
+
+_SMTP_SCHEMES: dict[str, tuple[Literal["implicit", "starttls", "opportunistic"], int]] = {
+    "smtp": ("opportunistic", 25),
+    "smtp+starttls": ("starttls", 587),
+    "smtps": ("implicit", 465),
+}
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """Parse ``REMIT_SMTP_URL`` (pure): ``smtp://``, ``smtp+starttls://`` or ``smtps://``, optional
+    ``user:password@`` (percent-encoded) for AUTH, optional ``?timeout=SECONDS``. Messages never quote it."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in _SMTP_SCHEMES:
+        raise ValueError("must start with smtp://, smtp+starttls:// or smtps://")
+    tls, default_port = _SMTP_SCHEMES[parts.scheme]
+    if not parts.hostname:
+        raise ValueError("names no host")
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        raise ValueError("has a port that is not a number from 1 to 65535") from None
+    if parts.path not in ("", "/"):
+        raise ValueError("must not have a path")
+    timeout = 30.0
+    for name, values in parse_qs(parts.query, keep_blank_values=True).items():
+        if name != "timeout":
+            raise ValueError("takes only the query parameter timeout")
+        try:
+            timeout = float(values[-1])
+        except ValueError:
+            raise ValueError("has a timeout that is not a number of seconds") from None
+        if not 0 < timeout <= 600:
+            raise ValueError("needs a timeout from 0 to 600 seconds")
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if password is not None and username is None:
+        raise ValueError("has a password without a user name")
+    return SmtpTarget(parts.hostname, port, tls, username, password, timeout)
+
+
+def mail_address_problem(value: str) -> str | None:
+    """Why ``value`` is not one mail address (``billing@example.com`` or ``Acme Billing <billing@…>``), or
+    None (pure). The answer never quotes the value: an address is personal data."""
+    if any(c in value for c in "\r\n"):
+        return "must be on one line"
+    _name, address = parseaddr(value)
+    local, _, domain = address.rpartition("@")
+    if not local or not domain or any(c.isspace() for c in address) or "," in value:
+        return "is not one mail address (billing@example.com or Name <billing@example.com>)"
+    return None
+
+
 def _is_identifier(name: str) -> bool:
     return bool(name) and len(name) <= 64 and all(c.isalnum() or c in "_-." for c in name)
 
@@ -204,6 +278,12 @@ class Settings(BaseSettings):
     webhook_endpoints_spec: str = Field("", alias="REMIT_WEBHOOK_ENDPOINTS")
     api_docs: bool | None = Field(None, alias="REMIT_API_DOCS")
 
+    smtp_url: str | None = Field(None, alias="REMIT_SMTP_URL")
+    mail_from: str | None = Field(None, alias="REMIT_MAIL_FROM")
+    mail_reply_to: str | None = Field(None, alias="REMIT_MAIL_REPLY_TO")
+    mail_operator: str | None = Field(None, alias="REMIT_MAIL_OPERATOR")
+    template_dir: str | None = Field(None, alias="REMIT_TEMPLATE_DIR")
+
     @field_validator("stripe_webhook_secret", "service_tokens", "job_modules", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
@@ -228,6 +308,29 @@ class Settings(BaseSettings):
     def _valid_webhook_endpoints(cls, value: str) -> str:
         parse_webhook_endpoints(value)
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _valid_smtp_url(cls, value: str | None) -> str | None:
+        if value:
+            parse_smtp_url(value)
+        return value or None
+
+    @field_validator("mail_from", "mail_reply_to", "mail_operator")
+    @classmethod
+    def _valid_mail_address(cls, value: str | None) -> str | None:
+        if value:
+            problem = mail_address_problem(value)
+            if problem is not None:
+                raise ValueError(problem)
+        return value or None
+
+    @field_validator("template_dir")
+    @classmethod
+    def _existing_directory(cls, value: str | None) -> str | None:
+        if value and not os.path.isdir(value):
+            raise ValueError("is not a directory")
+        return value or None
 
     @field_validator("database_url")
     @classmethod
@@ -254,6 +357,16 @@ class Settings(BaseSettings):
         return [FAKE_WEBHOOK_SECRET] if self.processor == "fake" else []
 
     @property
+    def smtp(self) -> SmtpTarget | None:
+        """The SMTP server mail goes to, or None: then mail is kept in the development outbox."""
+        return parse_smtp_url(self.smtp_url) if self.smtp_url else None
+
+    @property
+    def mail_sender(self) -> str:
+        """The ``From`` of every mail: ``REMIT_MAIL_FROM``, else a placeholder the outbox can show."""
+        return self.mail_from or DEVELOPMENT_MAIL_FROM
+
+    @property
     def is_production(self) -> bool:
         return self.environment == "production"
 
@@ -276,6 +389,8 @@ class Settings(BaseSettings):
                 problems.append("STRIPE_API_KEY is required when REMIT_PROCESSOR=stripe")
             if not self.stripe_webhook_secret:
                 problems.append("STRIPE_WEBHOOK_SECRET is required when REMIT_PROCESSOR=stripe")
+        if self.smtp_url and not self.mail_from:
+            problems.append("REMIT_MAIL_FROM is required when REMIT_SMTP_URL is set")
         if self.is_production:
             problems += self.production_problems()
         return problems
@@ -305,7 +420,9 @@ def field_env_names() -> dict[str, str]:
 
 
 def _is_secret_variable(name: str) -> bool:
-    return name == "DATABASE_URL" or any(part in name for part in ("SECRET", "KEY", "TOKEN", "PASSWORD"))
+    return name in ("DATABASE_URL", "REMIT_SMTP_URL") or any(
+        part in name for part in ("SECRET", "KEY", "TOKEN", "PASSWORD")
+    )
 
 
 def _without_values(message: str, given: Mapping[str, str]) -> str:
@@ -364,15 +481,19 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_PROCESSOR_QUEUES",
     "DEFAULT_QUEUES",
+    "DEVELOPMENT_MAIL_FROM",
     "FAKE_WEBHOOK_SECRET",
     "MIN_SERVICE_TOKEN_DISTINCT",
     "MIN_SERVICE_TOKEN_LENGTH",
     "QueueSpec",
     "Settings",
+    "SmtpTarget",
     "WebhookEndpointSpec",
     "field_env_names",
     "load_settings",
+    "mail_address_problem",
     "parse_queues",
+    "parse_smtp_url",
     "parse_webhook_endpoints",
     "service_token_problem",
 ]

@@ -224,6 +224,35 @@ async def credentials_check(runtime: Runtime) -> Check:
     return Check("processor_credentials", Status.FAIL, detail, expiry.to_json())
 
 
+async def mail_check(runtime: Runtime) -> Check:
+    """Where mail goes (an SMTP server, probed with a session that sends nothing, or the development outbox)
+    and whether invoice PDFs can be made here; never an address or a password."""
+    from remit.documents.generate import pdf_engine
+    from remit.mail.mailer import MailOutcomeUnknown, MailRefused
+    from remit.mail.smtp import SmtpMailer
+
+    settings = runtime.settings
+    target = settings.smtp
+    pdf_problem = await asyncio.to_thread(pdf_engine(runtime).problem)
+    data: dict[str, Any] = {"transport": "smtp" if target else "outbox", "pdf_engine": pdf_problem is None}
+    status = Status.OK
+    if target is None:
+        detail = "development outbox (REMIT_SMTP_URL unset): nothing leaves this machine"
+        if settings.is_production:
+            status = Status.WARN
+    else:
+        where = f"smtp {target.host}:{target.port} ({target.tls} TLS{', AUTH' if target.username else ''})"
+        try:
+            await SmtpMailer(target).probe()
+        except (MailRefused, MailOutcomeUnknown) as exc:
+            return Check("mail", Status.FAIL, f"{where}: {exc}", data)
+        detail = f"{where} answers"
+    if pdf_problem is not None:
+        status = Status.WARN
+        detail += f"; no PDF engine ({pdf_problem}): receipts link to the hosted invoice"
+    return Check("mail", status, detail, data)
+
+
 # --- the whole diagnosis ------------------------------------------------------------------------------------
 
 
@@ -232,7 +261,7 @@ async def diagnose(environ: Mapping[str, str] | None = None, *, runtime: Runtime
     env = dict(os.environ if environ is None else environ)
     config, settings = configuration_check(env)
     checks = [config]
-    later = ["database", "migrations", "queues", "workers", "processor", "processor_credentials"]
+    later = ["database", "migrations", "queues", "workers", "processor", "processor_credentials", "mail"]
     if settings is None and runtime is None:
         return checks + [Check(name, Status.SKIPPED, "configuration is invalid") for name in later]
     owned = runtime is None
@@ -254,6 +283,7 @@ async def diagnose(environ: Mapping[str, str] | None = None, *, runtime: Runtime
             checks.append(Check("processor_credentials", Status.SKIPPED, "database not migrated"))
         else:
             checks.append(await _bounded(lambda: credentials_check(rt), "processor_credentials"))
+        checks.append(await _bounded(lambda: mail_check(rt), "mail"))
     finally:
         if owned:
             await rt.close()

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from remit import webhooks
+from remit import documents, mail, webhooks
 from remit.clock import Clock, system_clock
 from remit.config import Settings
 from remit.jobs.states import JOB_STATES
@@ -23,8 +23,9 @@ from remit.part import Part, load_parts
 from remit.runtime import Runtime
 from remit.statemachine import StateMachine
 
-#: remit's own parts, in the order their event handlers run.
-PARTS: tuple[Part, ...] = (webhooks.PART,)
+#: remit's own parts, in the order their event handlers run: the mirror, then the invoice documents (so a
+#: receipt finds its PDF queued), then the mail.
+PARTS: tuple[Part, ...] = (webhooks.PART, documents.PART, mail.PART)
 
 if TYPE_CHECKING:
     from remit.processor.base import Processor

@@ -43,6 +43,10 @@ class Runtime:
     #: Workers running in this process (``remit up``), woken when this process enqueued work for them, so
     #: they need not wait for their next poll (SQLite has no NOTIFY; on PostgreSQL this only saves a hop).
     job_wakers: list[Callable[[str | None], None]] = field(default_factory=list)
+    #: Long-lived objects of the parts above the runtime, by the part's key (the mail part's mailer, the
+    #: documents part's PDF engine): each part builds its own on first use from :attr:`settings`, and a test
+    #: or a host puts its own here first (an in-memory mailer, an engine that is unavailable).
+    extensions: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def from_settings(

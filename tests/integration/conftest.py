@@ -15,13 +15,15 @@ import pytest
 from remit.processor.fake import CollectingDelivery
 from remit.runtime import Runtime
 from remit.telemetry import ops
-from tests.support.webhooks import make_runtime, webhook_settings
+from tests.support.webhooks import dispatch_runtime, make_runtime, webhook_settings
 
 
 @pytest.fixture
 async def rt(request: pytest.FixtureRequest, db_url: str) -> AsyncIterator[Runtime]:
     marker = request.node.get_closest_marker("webhook_settings")
-    runtime = make_runtime(webhook_settings(db_url, **(marker.kwargs if marker else {})))
+    settings = webhook_settings(db_url, **(marker.kwargs if marker else {}))
+    only_webhooks = request.node.get_closest_marker("webhooks_part_only") is not None
+    runtime = dispatch_runtime(settings) if only_webhooks else make_runtime(settings)
     yield runtime
     await runtime.close()
 

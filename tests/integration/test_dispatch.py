@@ -20,10 +20,13 @@ from remit.runtime import Runtime
 from remit.webhooks.events import EventStatus
 from remit.webhooks.handlers import HandlerContext
 from remit.webhooks.held import release_held
-from tests.support.webhooks import client_for, count, event, make_runtime, post_event, webhook_settings
+from tests.support.webhooks import client_for, count, dispatch_runtime, event, post_event, webhook_settings
 
 MAX_ATTEMPTS = 3
-pytestmark = pytest.mark.webhook_settings(REMIT_WEBHOOK_MAX_ATTEMPTS=str(MAX_ATTEMPTS))
+pytestmark = [
+    pytest.mark.webhook_settings(REMIT_WEBHOOK_MAX_ATTEMPTS=str(MAX_ATTEMPTS)),
+    pytest.mark.webhooks_part_only,
+]
 
 
 @pytest.fixture
@@ -142,7 +145,7 @@ async def test_backoff_grows_between_attempts(rt: Runtime, calls: list[str]) -> 
 
 
 async def test_a_dispatch_with_billing_switched_off_holds_the_event(db_url: str) -> None:
-    on = make_runtime(webhook_settings(db_url))
+    on = dispatch_runtime(webhook_settings(db_url))
     off = replace(on, settings=webhook_settings(db_url, REMIT_FLAG_BILLING="false"))
     try:
         row_id = await _ingest(on, event("customer.created", obj={"id": "cus_hold", "object": "customer"}))
@@ -157,7 +160,7 @@ async def test_a_dispatch_with_billing_switched_off_holds_the_event(db_url: str)
 
 
 async def test_held_events_are_released_and_dispatched_once(db_url: str) -> None:
-    off = make_runtime(webhook_settings(db_url, REMIT_FLAG_BILLING="false"))
+    off = dispatch_runtime(webhook_settings(db_url, REMIT_FLAG_BILLING="false"))
     on = replace(off, settings=webhook_settings(db_url))
     try:
         ids = [await _ingest(off, event("invoice.paid")) for _ in range(3)]
@@ -178,7 +181,7 @@ async def test_held_events_are_released_and_dispatched_once(db_url: str) -> None
 async def test_a_restart_with_billing_on_releases_the_held_events(db_url: str) -> None:
     """The flag is read at start, so turning it on is a restart: the app's start-up (its lifespan, which
     uvicorn runs for ``remit up`` and ``remit serve``) releases what was held, with no operator step."""
-    off = make_runtime(webhook_settings(db_url, REMIT_FLAG_BILLING="false"))
+    off = dispatch_runtime(webhook_settings(db_url, REMIT_FLAG_BILLING="false"))
     on = replace(off, settings=webhook_settings(db_url))
     try:
         ids = [await _ingest(off, event("invoice.paid")) for _ in range(2)]

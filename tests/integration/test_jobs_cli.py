@@ -180,7 +180,14 @@ def test_a_listing_cut_at_its_limit_says_there_are_more(cli, db_url):
 
 
 def test_schedule_list_shows_every_periodic_task_and_cron_entry(cli, db_url):
-    names = ["jobs.rescue", "jobs.prune", "webhooks.prune", "host.count_accounts", "host.nightly_sync"]
+    names = [
+        "jobs.rescue",
+        "jobs.prune",
+        "webhooks.prune",
+        "mail.requeue",
+        "host.count_accounts",
+        "host.nightly_sync",
+    ]
     before = json.loads(cli("schedule", "list", "--json", "--import", "tests.support.host_app").stdout)
     assert [row["name"] for row in before] == names
     assert {row["last_outcome"] for row in before} == {None}
@@ -216,6 +223,10 @@ def test_schedule_list_shows_every_periodic_task_and_cron_entry(cli, db_url):
         "enqueued",
     )
     assert (rows["host.nightly_sync"]["kind"], rows["host.nightly_sync"]["queue"]) == ("cron", "identity_events")
+    assert (rows["mail.requeue"]["schedule"], rows["mail.requeue"]["last_counts"]) == (
+        "cron */10 * * * *",
+        {"unfinished": 0, "requeued": 0},
+    )
     # without the host module: remit's own, and what a worker recorded of the host's, marked undeclared
     plain = {row["name"]: row["declared"] for row in json.loads(cli("schedule", "list", "--json").stdout)}
     assert plain == {name: not name.startswith("host.") for name in names}

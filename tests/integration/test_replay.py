@@ -16,9 +16,9 @@ from remit.webhooks.dead_letters import EventFilter
 from remit.webhooks.events import EventStatus
 from remit.webhooks.handlers import HandlerContext
 from remit.webhooks.replay import replay_event, replay_matching
-from tests.support.webhooks import client_for, count, event, make_runtime, post_event, webhook_settings
+from tests.support.webhooks import client_for, count, dispatch_runtime, event, post_event, webhook_settings
 
-pytestmark = pytest.mark.webhook_settings(REMIT_WEBHOOK_MAX_ATTEMPTS="1")
+pytestmark = [pytest.mark.webhook_settings(REMIT_WEBHOOK_MAX_ATTEMPTS="1"), pytest.mark.webhooks_part_only]
 
 
 class Switch:
@@ -162,7 +162,7 @@ async def test_a_type_pattern_escapes_like_wildcards(rt: Runtime) -> None:
 
 
 async def test_replaying_a_failed_event_brings_its_retry_forward(db_url: str) -> None:
-    runtime = make_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_ATTEMPTS="5"))
+    runtime = dispatch_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_ATTEMPTS="5"))
     handler = Switch()
     runtime.handlers.register("invoice.*", handler, name="test.switch")
     try:
@@ -182,7 +182,7 @@ async def test_replaying_a_failed_event_brings_its_retry_forward(db_url: str) ->
 async def test_an_event_dead_lettered_by_a_permanent_failure_replays_once_after_the_fix(
     db_url: str, ops_events: list[Any]
 ) -> None:
-    runtime = make_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_ATTEMPTS="5"))
+    runtime = dispatch_runtime(webhook_settings(db_url, REMIT_WEBHOOK_MAX_ATTEMPTS="5"))
     runs: list[int] = []
     fixed = {"yes": False}
 

@@ -10,7 +10,7 @@ import typer.main
 
 from remit.cli import app as remit_app
 from remit.cli import hints
-from remit.cli.demo import DeadLetterCheck, days_until, next_steps, other_world_message
+from remit.cli.demo import DeadLetterCheck, ReceiptFound, days_until, next_steps, other_world_message
 from remit.cli.fake import world_mismatch_message
 from remit.processor.fake.engine import Delivered
 
@@ -46,6 +46,27 @@ def test_next_steps_point_at_real_commands_and_endpoints() -> None:
     assert any("Authorization: Bearer $TOKEN" in line and line.endswith("/api/v1/billing/customers") for line in lines)
     for argv in remit_lines(lines):
         parses(argv)
+
+
+def test_next_steps_point_at_this_runs_receipt_and_its_pdf() -> None:
+    receipt = ReceiptFound(mail_id=7, invoice_id="in_fake000003", state="sent", in_outbox=True)
+    lines = next_steps("http://127.0.0.1:8000", has_tokens=True, example_id=3, receipt=receipt)
+    commands = [line.split("#")[0].strip() for line in lines]
+    for expected in (
+        "remit mail list",
+        "remit mail show 7 --body",
+        "remit mail show 7 --eml receipt.eml",
+        "remit invoices pdf in_fake000003 -o invoice.pdf",
+    ):
+        assert expected in commands
+    assert any(line.endswith("/api/v1/billing/invoices/in_fake000003/pdf -o invoice.pdf") for line in lines)
+    for argv in remit_lines(lines):
+        parses(argv)
+    through_smtp = next_steps("http://127.0.0.1:8000", has_tokens=True, receipt=ReceiptFound(7, "in_1", "sent", False))
+    assert not any("--eml" in line for line in through_smtp)  # the outbox does not hold it
+    waiting = next_steps("http://127.0.0.1:8000", has_tokens=True)
+    assert any(line.startswith("remit mail list") for line in waiting)
+    assert not any("invoices pdf" in line for line in waiting)
 
 
 def test_with_tokens_in_the_environment_the_token_comes_from_it_not_from_the_screen() -> None:

@@ -37,11 +37,24 @@ def test_a_host_module_is_collected_as_a_part() -> None:
 async def test_the_runtime_runs_remits_handlers_first_then_the_hosts() -> None:
     runtime = build_runtime(settings(), modules=["tests.support.host_app"])
     try:
-        assert runtime.handlers.names() == ["remit.mirror", "host.grant_access", "host.audit_everything"]
+        assert runtime.handlers.names() == [
+            "remit.mirror",
+            "remit.documents",
+            "remit.mail",
+            "host.grant_access",
+            "host.audit_everything",
+        ]
         assert next(h.name for h in runtime.handlers.for_type("invoice.paid")) == "remit.mirror"
         assert {DISPATCH_JOB, PERIODIC_JOB, "host.sync_identity", "test.noop"} <= set(runtime.engine.registry.names())
         scheduled = [item.name for item in runtime.engine.scheduled]
-        assert scheduled == ["jobs.rescue", "jobs.prune", "webhooks.prune", "host.count_accounts", "host.nightly_sync"]
+        assert scheduled == [
+            "jobs.rescue",
+            "jobs.prune",
+            "webhooks.prune",
+            "mail.requeue",
+            "host.count_accounts",
+            "host.nightly_sync",
+        ]
         assert [part.name for part in runtime.parts] == [*(p.name for p in PARTS), "tests.support.host_app"]
     finally:
         await runtime.close()
@@ -73,10 +86,12 @@ def test_importing_every_module_registers_nothing() -> None:
         "from remit.config import Settings\n"
         "from remit.parts import build_runtime\n"
         "rt = build_runtime(Settings.model_validate({'DATABASE_URL': 'sqlite:///:memory:'}))\n"
-        "assert rt.handlers.names() == ['remit.mirror'], rt.handlers.names()\n"
+        "assert rt.handlers.names() == ['remit.mirror', 'remit.documents', 'remit.mail'], rt.handlers.names()\n"
         "names = rt.engine.registry.names()\n"
-        "assert names == ['remit.periodic', 'remit.webhooks.dispatch'], names\n"
-        "assert [i.name for i in rt.engine.scheduled] == ['jobs.rescue', 'jobs.prune', 'webhooks.prune']\n"
+        "assert names == ['remit.documents.render_invoice', 'remit.mail.send', 'remit.periodic',\n"
+        "                 'remit.webhooks.dispatch'], names\n"
+        "scheduled = [i.name for i in rt.engine.scheduled]\n"
+        "assert scheduled == ['jobs.rescue', 'jobs.prune', 'webhooks.prune', 'mail.requeue'], scheduled\n"
     )
     root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120, cwd=root)

@@ -21,11 +21,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from remit.api.auth import ApiError, ServiceRoute, require_service_token
 from remit.billing.mirror import MAX_PAGE, UnknownCursor, get_object, list_objects
 from remit.db.tables import webhook_events
+from remit.documents.engine import PdfEngineUnavailable
+from remit.documents.generate import InvoiceNotFinalized, InvoiceNotFound, ensure_document
 from remit.runtime import Runtime
 from remit.telemetry.redaction import redact_value
 from remit.webhooks.events import EventStatus
@@ -222,6 +224,55 @@ async def list_invoices(
 @router.get("/invoices/{invoice_id}")
 async def retrieve_invoice(request: Request, invoice_id: str) -> dict[str, Any]:
     return await _retrieve(request, "invoice", invoice_id)
+
+
+def safe_filename_part(text: str) -> str:
+    """``text`` with anything but letters, digits, ``-`` and ``_`` dropped: fit for a quoted header value."""
+    return "".join(c for c in text if c.isascii() and (c.isalnum() or c in "-_"))[:100] or "document"
+
+
+#: How long a client may wait before asking again for a PDF the engine cannot make now.
+PDF_RETRY_AFTER_S = 300
+
+
+@router.get(
+    "/invoices/{invoice_id}/pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The invoice's current version as a PDF."},
+        404: {"description": "No such invoice in the mirror."},
+        409: {"description": "The invoice is a draft: it has no document yet."},
+        503: {"description": "No PDF engine in this process; the processor's hosted invoice is the fallback."},
+    },
+)
+async def invoice_pdf(request: Request, invoice_id: str) -> Response:
+    """The invoice's document as a PDF: its current version, rendered on first request and stored once (the
+    job on ``remit_invoices`` has usually made it already). ``ETag`` is the version."""
+    try:
+        document = await ensure_document(_runtime(request), invoice_id)
+    except InvoiceNotFound:
+        raise ApiError(404, "resource_missing", f"No such invoice: {invoice_id!r}", param="id") from None
+    except InvoiceNotFinalized as exc:
+        raise ApiError(
+            409, "invoice_not_finalized", f"Invoice {invoice_id!r} is {exc.status}: it has no document until finalized"
+        ) from None
+    except PdfEngineUnavailable:
+        raise ApiError(
+            503,
+            "pdf_unavailable",
+            "No PDF engine is installed in this process; use the invoice's hosted_invoice_url",
+            type="api_error",
+            headers={"Retry-After": str(PDF_RETRY_AFTER_S)},
+        ) from None
+    return Response(
+        document.content,
+        media_type=document.content_type,
+        headers={
+            "Content-Disposition": f'inline; filename="invoice-{safe_filename_part(invoice_id)}.pdf"',
+            "ETag": f'"{document.version}"',
+            "Cache-Control": "private, max-age=0",
+        },
+    )
 
 
 @router.get("/charges")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from remit.cli import demo, fake, jobs, schedule, service, webhook_endpoints, webhooks
+from remit.cli import demo, fake, invoices, jobs, mail, schedule, service, webhook_endpoints, webhooks
 from remit.cli.hints import remit_command
 from remit.cli.output import forget_database
 
@@ -34,6 +34,8 @@ webhooks.app.command("register")(webhook_endpoints.register_command)
 webhooks.app.command("check")(webhook_endpoints.check_command)
 fake.register(app)
 demo.register(app)
+invoices.register(app)
+mail.register(app)
 
 
 def main() -> None:

@@ -26,6 +26,8 @@ from remit.cli.fake import UrlOption, delivered_to, delivery_failure_message, ur
 from remit.cli.hints import command
 from remit.cli.output import fail
 from remit.db.location import describe
+from remit.mail.kinds import MailKind, mail_key
+from remit.mail.log import FINISHED, MailState, get_mail_by_key
 from remit.processor import build_fake_engine, webhook_url
 from remit.processor.fake.clock import unix
 from remit.processor.fake.delivery import Delivery, DeliveryResult, HttpDelivery, SignedEvent
@@ -38,6 +40,8 @@ from remit.webhooks.events import EventStatus
 
 #: How long ``remit demo`` waits for the service to dispatch the events it expects to be dead-lettered.
 DEAD_LETTER_WAIT_S = 15.0
+#: How long ``remit demo`` waits for the service to mail the story's receipt (the PDF is rendered first).
+RECEIPT_WAIT_S = 20.0
 #: The exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
 INTERRUPTED_EXIT_CODE = 130
 DAY_S = 86_400
@@ -92,6 +96,59 @@ async def check_dead_letters(
         await asyncio.sleep(0.25)
 
 
+@dataclass(frozen=True)
+class ReceiptFound:
+    """The story's receipt as the service's mail log has it: its mail id, invoice, state, and whether the
+    development outbox holds the message (no ``REMIT_SMTP_URL``), so ``--eml`` can write it out."""
+
+    mail_id: int
+    invoice_id: str
+    state: str
+    in_outbox: bool
+
+
+async def find_receipt(
+    runtime: Runtime, invoice_id: str | None, *, timeout: float = RECEIPT_WAIT_S
+) -> ReceiptFound | None:
+    """Wait (up to ``timeout``) until the service has finished the receipt of ``invoice_id`` (sent, failed
+    or skipped); None when it has not by then (a slow worker, or none running)."""
+    if invoice_id is None:
+        return None
+    key = mail_key(MailKind.RECEIPT, invoice_id)
+    deadline = time.monotonic() + timeout
+    while True:
+        async with runtime.db.connect() as conn:
+            record = await get_mail_by_key(conn, key)
+        if record is not None and record.state in FINISHED:
+            in_outbox = record.state is MailState.SENT and record.transport == "outbox"
+            return ReceiptFound(record.id, invoice_id, record.state.value, in_outbox)
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(0.25)
+
+
+def receipt_steps(receipt: ReceiptFound | None, api: str, auth: str) -> list[str]:
+    """The lines about the story's receipt and its invoice PDF (pure)."""
+    if receipt is None:
+        return [_aligned(command("mail list"), "the mail the service sent (receipts, a declined card, a dispute…)")]
+    lines = [
+        _aligned(command("mail list"), "the mail the service sent: receipts, a declined card, a dispute…"),
+        _aligned(command("mail show", str(receipt.mail_id), "--body"), f"this run's receipt ({receipt.state})"),
+    ]
+    if receipt.in_outbox:
+        lines.append(
+            _aligned(
+                command("mail show", str(receipt.mail_id), "--eml", "receipt.eml"),
+                "the whole message with its PDF, for a mail client",
+            )
+        )
+    lines += [
+        _aligned(command("invoices pdf", receipt.invoice_id, "-o", "invoice.pdf"), "the invoice as a PDF"),
+        f"curl{auth} {api}/invoices/{receipt.invoice_id}/pdf -o invoice.pdf",
+    ]
+    return lines
+
+
 #: Any test-mode key opens the fake's HTTP face; the demo reads the service's newest fake event with it.
 FAKE_KEY = "sk_test_demo"
 
@@ -144,6 +201,7 @@ def next_steps(
     url: str | None = None,
     renewal_days: int = 31,
     example_id: int | None = None,
+    receipt: ReceiptFound | None = None,
 ) -> list[str]:
     """Where to look after the demo (pure, so a test can run every command it names).
 
@@ -151,7 +209,8 @@ def next_steps(
     the dead letters of this run, with how to fix the seats of ``subscription_id`` and replay them. ``url``
     (the demo's ``--url``) goes on the fake commands that deliver, so they deliver to the same service;
     ``renewal_days`` is how far the clock must move for the story's subscriptions to renew; ``example_id``
-    (a stored event of this run) makes ``remit webhooks show`` a command that runs as printed.
+    (a stored event of this run) makes ``remit webhooks show`` a command that runs as printed; ``receipt``
+    (what :func:`find_receipt` found) points at this run's receipt mail and its invoice PDF.
     """
     auth = ' -H "Authorization: Bearer $TOKEN"'
     base = base_url.rstrip("/")
@@ -196,6 +255,7 @@ def next_steps(
             "a month later: the subscriptions renew",
         ),
         *token_hint,
+        *receipt_steps(receipt, api, auth),
         f"curl{auth} {api}/customers",
         f"curl{auth} {api}/subscriptions",
         f"curl{auth} {api}/invoices",
@@ -233,6 +293,7 @@ class DemoRun:
     dead_letters: DeadLetterCheck | None
     renewal_days: int
     example_id: int | None = None
+    receipt: ReceiptFound | None = None
 
 
 def demo_command(url: UrlOption = None) -> None:
@@ -269,7 +330,10 @@ def demo_command(url: UrlOption = None) -> None:
         async with runtime.db.connect() as conn:
             last = await by_processor_event_ids(conn, [outcomes[-1].event_id]) if outcomes else []
         example = last[0].id if last else None
-        return DemoRun(report, base, bool(runtime.settings.service_tokens), leftovers, dead_letters, days, example)
+        receipt = await find_receipt(runtime, report.receipt_invoice_id)
+        return DemoRun(
+            report, base, bool(runtime.settings.service_tokens), leftovers, dead_letters, days, example, receipt
+        )
 
     try:
         run = with_engine(url, act)
@@ -291,6 +355,17 @@ def print_run(run: DemoRun, url: str | None) -> None:
     for step in report.steps:
         console.print(f"  • {step.what}: {', '.join(step.ids)}", highlight=False, markup=False)
     console.print(f"{len(report.deliveries)} webhooks sent, {len(report.deliveries)} accepted", highlight=False)
+    if run.receipt is not None:
+        where = " in the development outbox" if run.receipt.in_outbox else ""
+        console.print(
+            f"receipt for invoice {run.receipt.invoice_id}: mail {run.receipt.mail_id}, {run.receipt.state}{where}",
+            highlight=False,
+        )
+    elif report.receipt_invoice_id is not None:
+        console.print(
+            f"the receipt for invoice {report.receipt_invoice_id} is not sent yet (is a worker running?)",
+            highlight=False,
+        )
     console.print("[bold]where to look next[/bold]")
     seats_step = next((step for step in report.steps if repr(UNREADABLE_SEATS) in step.what), None)
     subscription_id = seats_step.ids[-1] if seats_step and seats_step.ids else None
@@ -302,6 +377,7 @@ def print_run(run: DemoRun, url: str | None) -> None:
         url=url,
         renewal_days=run.renewal_days,
         example_id=run.example_id,
+        receipt=run.receipt,
     )
     for line in lines:
         console.print(f"  {line}", highlight=False, markup=False)  # `metadata[seats]` is no tag
@@ -310,12 +386,15 @@ def print_run(run: DemoRun, url: str | None) -> None:
 __all__ = [
     "DeadLetterCheck",
     "DuplicateRecorder",
+    "ReceiptFound",
     "check_dead_letters",
     "days_until",
     "demo_command",
+    "find_receipt",
     "next_steps",
     "other_world_message",
     "print_run",
+    "receipt_steps",
     "register",
     "service_answers",
 ]

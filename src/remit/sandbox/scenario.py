@@ -43,6 +43,8 @@ class DemoReport:
     steps: list[DemoStep] = field(default_factory=list)
     deliveries: list[Delivered] = field(default_factory=list)
     dead_letter_event_ids: list[str] = field(default_factory=list)
+    #: A paid invoice of the story whose receipt (with its PDF) the service mails: where ``remit demo`` points.
+    receipt_invoice_id: str | None = None
     renews_at: int | None = None
 
     def add(self, what: str, *ids: str) -> None:
@@ -106,6 +108,7 @@ async def run_demo(fake: FakeProcessor) -> DemoReport:
         customer=grace["id"], items=[{"price": starter["id"]}], idempotency_key=key()
     )
     report.add("signed up and subscribed to Starter", grace["id"], grace_sub["id"])
+    report.receipt_invoice_id = str(grace_sub["latest_invoice"])
 
     linus = await fake.create_customer(
         idempotency_key=key(), email="linus@example.com", name="Linus T.", payment_method="pm_card_mastercard"

@@ -1,12 +1,13 @@
 """The ops event catalog and :func:`emit`.
 
 An ops event is something an operator may need to act on (a webhook dead-lettered, a replay run, an upcast
-that failed, a periodic task that failed, the processor refusing remit's key). Each has a name in
-:data:`CATALOG` (documented on its part's page: the webhook events in ``docs/webhooks.md`` under "Ops events",
-``jobs.discarded``, ``periodic.failed`` and ``processor_credentials_expired`` in ``docs/jobs.md``, the upcast
-in ``docs/ledger.md``), is logged as ``remit.ops.<name>`` at its catalog level (a warning only when a person
-must act) and counted in ``remit_ops_events_total``. Metadata passes an allow-list of identifier and count
-fields, so an email, a name, a raw body or a secret cannot reach a log line through here.
+that failed, a periodic task that failed, the processor refusing remit's key, a mail given up). Each has a name
+in :data:`CATALOG` (documented on its part's page: the webhook events in ``docs/webhooks.md`` under "Ops
+events", ``jobs.discarded``, ``periodic.failed`` and ``processor_credentials_expired`` in ``docs/jobs.md``,
+the upcast in ``docs/ledger.md``, ``pdf_adapter_unavailable`` and ``mail.failed`` in ``docs/mail.md``), is
+logged as ``remit.ops.<name>`` at its catalog level (a warning only when a person must act) and counted in
+``remit_ops_events_total``. Metadata passes an allow-list of identifier and count fields, so an email, a
+name, a raw body or a secret cannot reach a log line through here.
 """
 
 from __future__ import annotations
@@ -62,6 +63,18 @@ CATALOG: dict[str, OpsEventSpec] = {
             "periodic.failed",
             "a periodic task's run raised (the task runs again at its next tick; a queued one retries as a job)",
             "remit schedule list; the log line 'periodic task failed' names the error type; fix the cause",
+        ),
+        OpsEventSpec(
+            "pdf_adapter_unavailable",
+            "a mail that should have carried an invoice PDF went out with the processor's hosted-invoice link "
+            "instead: no PDF engine in this process (WeasyPrint or its system libraries missing)",
+            "install the pdf extra and the README's apt packages on the workers; remit invoices pdf ID -o FILE",
+        ),
+        OpsEventSpec(
+            "mail.failed",
+            "a transactional mail was given up: refused for good, its job's attempts ran out, or it was handed "
+            "to the mail server twice without a confirmed outcome (unconfirmed)",
+            "remit mail show ID; fix the cause (SMTP settings, the address); remit mail retry ID",
         ),
         OpsEventSpec(
             "jobs.discarded",
@@ -124,6 +137,9 @@ ALLOWED_FIELDS = frozenset(
         "task",
         "code",
         "queues",
+        "mail_id",
+        "mail_kind",
+        "deliveries",
     }
 )
 

@@ -6,6 +6,7 @@ that upgrading an empty database yields exactly these tables.
 
 from remit.db.tables.audit import audit_log
 from remit.db.tables.base import metadata
+from remit.db.tables.documents import invoice_documents
 from remit.db.tables.fake import (
     fake_clock,
     fake_counters,
@@ -16,6 +17,7 @@ from remit.db.tables.fake import (
 )
 from remit.db.tables.jobs import jobs, leaders, periodic_tasks, queue_states, workers
 from remit.db.tables.ledger import ledger_events
+from remit.db.tables.mail import mail_log, mail_outbox
 from remit.db.tables.mirror import (
     charges,
     checkout_sessions,
@@ -46,11 +48,14 @@ __all__ = [
     "fake_failures",
     "fake_idempotency_keys",
     "fake_objects",
+    "invoice_documents",
     "invoice_lines",
     "invoices",
     "jobs",
     "leaders",
     "ledger_events",
+    "mail_log",
+    "mail_outbox",
     "metadata",
     "payment_methods",
     "periodic_tasks",

@@ -1,0 +1,172 @@
+"""``remit mail``: the mail log and the development outbox.
+
+``list`` shows the mail remit owes or sent (never an address: the log holds none); ``show ID`` one mail,
+and — when it went to the development outbox (no ``REMIT_SMTP_URL``) — its message's parts; ``--body`` adds
+the subject and the plain-text part (which may hold the customer's name), ``--eml FILE`` writes the whole
+message, addresses included, for a mail client. ``retry ID`` sends a ``failed`` or ``skipped`` mail again,
+audited under ``--actor``.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from remit.cli.output import fail, print_list, print_object, run_with_runtime
+from remit.cli.webhooks import default_actor
+from remit.mail.jobs import retry_mail
+from remit.mail.kinds import MailKind
+from remit.mail.log import MailState, get_mail, list_mail
+from remit.mail.outbox import outbox_message, parse_message
+from remit.runtime import Runtime
+
+app = typer.Typer(help="Transactional mail: the log, the development outbox, retries.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+LIST_COLUMNS = ["id", "kind", "state", "subject_id", "customer_id", "attachment", "transport", "sent_at", "error"]
+
+
+def register(root: typer.Typer) -> None:
+    """Add the ``mail`` group to the root ``app``."""
+    root.add_typer(app, name="mail")
+
+
+def _choice(value: str | None, enum: type[MailState] | type[MailKind], option: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"unknown value {value!r}; one of {', '.join(member.value for member in enum)}", param_hint=option
+        ) from None
+
+
+@app.command("list")
+def list_command(
+    state: Annotated[str | None, typer.Option("--state", help="Only this state (pending, sending, sent…).")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind (receipt, payment_failed…).")] = None,
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer id.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="At most this many.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List mail, newest first."""
+    chosen_state = _choice(state, MailState, "'--state'")
+    chosen_kind = _choice(kind, MailKind, "'--kind'")
+
+    async def main(runtime: Runtime) -> list[dict[str, Any]]:
+        async with runtime.db.connect() as conn:
+            records = await list_mail(
+                conn,
+                states=[chosen_state] if chosen_state else [],
+                kinds=[chosen_kind] if chosen_kind else [],
+                customer_id=customer,
+                limit=limit,
+            )
+        return [record.to_json() for record in records]
+
+    rows = run_with_runtime(main)
+    for row in rows:
+        error = row["last_error"] or {}
+        row["error"] = error.get("reason") or error.get("type")
+    print_list(rows, as_json=as_json, columns=LIST_COLUMNS, title="mail")
+
+
+def describe_message(message: EmailMessage, *, with_body: bool) -> dict[str, Any]:
+    """A stored message for operators: ids, date and parts; subject and text only ``with_body``. Never the
+    addresses (``--eml`` writes them to a file the operator asked for)."""
+    parts = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        payload = part.get_payload(decode=True)
+        entry: dict[str, Any] = {
+            "content_type": part.get_content_type(),
+            "bytes": len(payload) if isinstance(payload, bytes) else 0,
+        }
+        if part.get_filename():
+            entry["filename"] = part.get_filename()
+        parts.append(entry)
+    described: dict[str, Any] = {"message_id": message["Message-ID"], "date": message["Date"], "parts": parts}
+    if with_body:
+        text = message.get_body(preferencelist=("plain",))
+        described["subject"] = message["Subject"]
+        described["text"] = text.get_content() if text is not None else None
+    return described
+
+
+@app.command("show")
+def show_command(
+    mail_id: Annotated[int, typer.Argument(metavar="ID", help="The mail's id (see list).")],
+    body: Annotated[
+        bool, typer.Option("--body", help="Add the subject and the text part (may hold the customer's name).")
+    ] = False,
+    eml: Annotated[
+        Path | None, typer.Option("--eml", help="Write the whole message (addresses included) to this .eml file.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One mail: its log entry, and its message when the development outbox holds it."""
+
+    async def main(runtime: Runtime) -> tuple[dict[str, Any], bytes | None] | None:
+        async with runtime.db.connect() as conn:
+            record = await get_mail(conn, mail_id)
+            if record is None:
+                return None
+            content = await outbox_message(conn, record.message_id)
+        return record.to_json(), content
+
+    found = run_with_runtime(main)
+    if found is None:
+        fail(f"no mail {mail_id}")
+    shown, content = found
+    if content is None:
+        shown["message"] = None
+        if eml is not None:
+            fail(f"mail {mail_id} is not in the development outbox (sent through SMTP, or not sent yet)")
+    else:
+        shown["message"] = describe_message(parse_message(content), with_body=body)
+        if eml is not None:
+            try:
+                eml.write_bytes(content)
+            except OSError as exc:
+                fail(f"cannot write {eml}: {exc.strerror or type(exc).__name__}")
+            shown["eml"] = str(eml)
+    if as_json:
+        print_object(shown, True)
+        return
+    message = shown.pop("message")
+    print_object(shown, False)
+    if message is None:
+        typer.echo("message: not in the development outbox (sent through SMTP, or not sent yet)")
+        return
+    typer.echo(f"message: {message['message_id']}, {message['date']}")
+    for part in message["parts"]:
+        name = f" {part['filename']}" if "filename" in part else ""
+        typer.echo(f"  part: {part['content_type']}{name}, {part['bytes']} bytes")
+    if body:
+        typer.echo(f"subject: {message['subject']}\n")
+        typer.echo(message["text"] or "(no text part)")
+
+
+@app.command("retry")
+def retry_command(
+    mail_id: Annotated[int, typer.Argument(metavar="ID", help="A failed or skipped mail.")],
+    actor: Annotated[str | None, typer.Option("--actor", help="Who is acting (default: operator:$USER).")] = None,
+) -> None:
+    """Send a failed or skipped mail again (a new send job; audited)."""
+    who = default_actor(actor)
+
+    async def main(runtime: Runtime) -> Any:
+        return await retry_mail(runtime, mail_id, actor=who)
+
+    record = run_with_runtime(main)
+    if record is None:
+        fail(f"mail {mail_id} is not failed or skipped (remit mail show {mail_id})")
+    typer.echo(f"mail {mail_id} ({record.kind.value}) queued to send again")
+
+
+__all__ = ["app", "describe_message", "register"]

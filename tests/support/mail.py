@@ -1,0 +1,144 @@
+"""Mail tests' harness: a real SMTP server on loopback (aiosmtpd), and a fake-processor world wired to remit.
+
+:class:`SmtpSink` keeps every message that arrives, exactly as it arrived, and can refuse the next ones with
+a reply code (which may quote the address, as real servers do). :func:`mail_world` builds a full runtime
+sending through that server, and the app receiving the fake processor's webhooks.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from remit.api.app import create_app
+from remit.api.webhooks import close_writer
+from remit.processor.fake import AsgiDelivery, FakeEngine, FakeProcessor
+from remit.runtime import Runtime
+from tests.support.webhooks import SECRET, make_runtime, webhook_settings
+
+#: The customer's address, planted so tests can prove it reaches the mail server and nothing else.
+PLANTED_EMAIL = "ada.lovelace+planted@example.com"
+PLANTED_NAME = "Ada Planted-Lovelace"
+SENDER = "Acme Billing <billing@acme.example>"
+REPLY_TO = "support@acme.example"
+OPERATOR = "ops@acme.example"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class SmtpSink:
+    """aiosmtpd's handler, on a server of its own (a thread with its own loop)."""
+
+    messages: list[bytes] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)
+    data_replies: list[str] = field(default_factory=list)
+    rcpt_replies: list[str] = field(default_factory=list)
+    controller: Controller | None = None
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
+        if self.rcpt_replies:
+            return self.rcpt_replies.pop(0).replace("{address}", address)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.data_replies:
+            return self.data_replies.pop(0)
+        self.messages.append(bytes(envelope.original_content or envelope.content))
+        self.recipients.append(list(envelope.rcpt_tos))
+        return "250 Message accepted for delivery"
+
+    def start(self) -> str:
+        """Listen on a free loopback port; the ``REMIT_SMTP_URL`` to reach it."""
+        port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=port)
+        self.controller.start()
+        return f"smtp://127.0.0.1:{port}?timeout=10"
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+
+    def parsed(self) -> list[EmailMessage]:
+        found = []
+        for raw in self.messages:
+            message = BytesParser(policy=policy.default).parsebytes(raw)
+            assert isinstance(message, EmailMessage)
+            found.append(message)
+        return found
+
+
+@dataclass
+class MailWorld:
+    runtime: Runtime
+    fake: FakeProcessor
+    sink: SmtpSink
+    app: Any
+
+    def key(self) -> str:
+        return f"test-{uuid.uuid4().hex[:12]}"
+
+    async def drain(self) -> None:
+        await self.runtime.drain()
+
+    async def customer(self, card: str = "pm_card_visa", *, email: str | None = PLANTED_EMAIL) -> str:
+        customer = await self.fake.create_customer(
+            email=email, name=PLANTED_NAME, payment_method=card, idempotency_key=self.key()
+        )
+        return str(customer["id"])
+
+    async def price(self, amount: int = 1500, nickname: str = "starter-monthly") -> str:
+        product = await self.fake.create_product(name="Starter", idempotency_key=self.key())
+        price = await self.fake.create_price(
+            product=product["id"], unit_amount=amount, idempotency_key=self.key(), nickname=nickname
+        )
+        return str(price["id"])
+
+    async def subscribe(self, customer_id: str, price_id: str, **extra: Any) -> dict[str, Any]:
+        return await self.fake.create_subscription(
+            customer=customer_id, items=[{"price": price_id}], idempotency_key=self.key(), **extra
+        )
+
+    async def paid_invoice(self) -> str:
+        """A customer subscribes and pays their first invoice; the world is drained. The invoice id."""
+        customer_id = await self.customer()
+        subscription = await self.subscribe(customer_id, await self.price())
+        await self.drain()
+        return str(subscription["latest_invoice"])
+
+
+@asynccontextmanager
+async def mail_world(db_url: str, *, smtp: bool = True, **settings: str) -> AsyncIterator[MailWorld]:
+    """A full runtime (remit's parts: the mirror, documents and mail) sending through a loopback SMTP server
+    (or, without ``smtp``, to the outbox), the app it serves, and the fake processor delivering into that app."""
+    sink = SmtpSink()
+    values = {"REMIT_MAIL_FROM": SENDER, "REMIT_MAIL_REPLY_TO": REPLY_TO, "REMIT_MAIL_OPERATOR": OPERATOR}
+    if smtp:
+        values["REMIT_SMTP_URL"] = sink.start()
+    values.update(settings)
+    runtime = make_runtime(webhook_settings(db_url, **values))
+    app = create_app(runtime)
+    try:
+        fake = FakeProcessor(FakeEngine(runtime.db, runtime.clock, delivery=AsgiDelivery(app), secret=SECRET))
+        yield MailWorld(runtime, fake, sink, app)
+    finally:
+        await close_writer(app)
+        await runtime.close()
+        sink.stop()
+
+
+__all__ = ["OPERATOR", "PLANTED_EMAIL", "PLANTED_NAME", "REPLY_TO", "SENDER", "MailWorld", "SmtpSink", "mail_world"]
