@@ -44,6 +44,7 @@ DEFAULT_QUEUES: dict[str, int] = {
     "remit_scheduled": 2,
     "remit_provisioning": 5,
     "remit_maintenance": 1,
+    "remit_ops": 2,
 }
 
 #: The queues whose jobs call the payment processor: expired credentials pause them all (docs/jobs.md,
@@ -275,6 +276,11 @@ class Settings(BaseSettings):
     webhook_processed_retention_days: float = Field(14.0, gt=0, alias="REMIT_WEBHOOK_PROCESSED_RETENTION_DAYS")
     webhook_dead_retention_days: float = Field(90.0, gt=0, alias="REMIT_WEBHOOK_DEAD_RETENTION_DAYS")
     flag_billing: bool = Field(True, alias="REMIT_FLAG_BILLING")
+    flag_origin_guard: bool = Field(False, alias="REMIT_FLAG_ORIGIN_GUARD")
+    flags_refresh_seconds: float = Field(2.0, ge=0, alias="REMIT_FLAGS_REFRESH_SECONDS")
+    health_cache_seconds: float = Field(2.0, ge=0, alias="REMIT_HEALTH_CACHE_SECONDS")
+    ops_webhook_url: str | None = Field(None, alias="REMIT_OPS_WEBHOOK_URL")
+    ops_webhook_secret: str | None = Field(None, alias="REMIT_OPS_WEBHOOK_SECRET")
     webhook_endpoints_spec: str = Field("", alias="REMIT_WEBHOOK_ENDPOINTS")
     api_docs: bool | None = Field(None, alias="REMIT_API_DOCS")
 
@@ -391,6 +397,12 @@ class Settings(BaseSettings):
                 problems.append("STRIPE_WEBHOOK_SECRET is required when REMIT_PROCESSOR=stripe")
         if self.smtp_url and not self.mail_from:
             problems.append("REMIT_MAIL_FROM is required when REMIT_SMTP_URL is set")
+        if self.ops_webhook_url and not self.ops_webhook_secret:
+            problems.append(
+                "REMIT_OPS_WEBHOOK_SECRET is required when REMIT_OPS_WEBHOOK_URL is set (deliveries are signed)"
+            )
+        if self.ops_webhook_url and not self.ops_webhook_url.startswith(("http://", "https://")):
+            problems.append("REMIT_OPS_WEBHOOK_URL must be an http:// or https:// URL")
         if self.is_production:
             problems += self.production_problems()
         return problems

@@ -2,8 +2,9 @@
 
 Each part of remit exports a :class:`Part` (``remit.webhooks.PART``; provisioning, usage, mail and money will
 export theirs): its jobs, its periodic tasks and cron entries, its handlers for processor events and its state
-machines. Nothing is registered at import; :mod:`remit.parts` lists the parts in order and composes a
-runtime from them, and the order of that list is the order their event handlers run in.
+machines, and the scrape-time collectors of its gauges. Nothing is registered at import; :mod:`remit.parts`
+lists the parts in order and composes a runtime from them, and the order of that list is the order their
+event handlers run in.
 
 A host's modules (``REMIT_JOB_MODULES``, ``remit worker --import``) become parts too: a module may export a
 ``PART`` of its own, or :func:`part_from_module` collects what it declares — every
@@ -29,6 +30,7 @@ from remit.jobs.cron import CronEntry, entries
 from remit.jobs.definition import JobDefinition
 from remit.periodic import PeriodicTask
 from remit.statemachine import StateMachine
+from remit.telemetry.collectors import Collector
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,9 @@ class Part:
     cron: tuple[CronEntry, ...] = ()
     event_handlers: tuple[EventHandler, ...] = ()
     state_machines: tuple[StateMachine[Any], ...] = ()
+    #: Refresh this part's database-derived gauges before each ``GET /metrics`` (see
+    #: :mod:`remit.telemetry.collectors`), after the job engine's.
+    collectors: tuple[Collector, ...] = ()
 
 
 def part_from_module(module: ModuleType) -> Part:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from remit import documents, mail, webhooks
+from remit import connect, control, documents, mail, webhooks
 from remit.clock import Clock, system_clock
 from remit.config import Settings
 from remit.jobs.states import JOB_STATES
@@ -24,8 +24,9 @@ from remit.runtime import Runtime
 from remit.statemachine import StateMachine
 
 #: remit's own parts, in the order their event handlers run: the mirror, then the invoice documents (so a
-#: receipt finds its PDF queued), then the mail.
-PARTS: tuple[Part, ...] = (webhooks.PART, documents.PART, mail.PART)
+#: receipt finds its PDF queued), then the mail, then Connect's ops events; the control part (emergency stop,
+#: ops webhook, flags' gauges) handles no events.
+PARTS: tuple[Part, ...] = (webhooks.PART, documents.PART, mail.PART, connect.PART, control.PART)
 
 if TYPE_CHECKING:
     from remit.processor.base import Processor
@@ -43,7 +44,25 @@ def build_runtime(
     collected as parts (:func:`remit.part.part_from_module`), then ``extra`` parts (the sandbox host app of
     ``remit up``, a test's). Nothing connects yet; close it with ``await runtime.close()``."""
     host = load_parts(settings.job_modules if modules is None else modules)
-    return Runtime.from_settings(settings, parts=(*PARTS, *host, *extra), clock=clock, processor=processor)
+    runtime = Runtime.from_settings(settings, parts=(*PARTS, *host, *extra), clock=clock, processor=processor)
+    control.install_forwarder(runtime)  # ops events to REMIT_OPS_WEBHOOK_URL, when it is set
+    return runtime
+
+
+def subscribed_event_types(parts: Sequence[Part] = PARTS) -> list[str]:
+    """The event types remit asks the processor for (sorted): those the mirror projects and those a part's
+    handler names exactly — what ``remit webhooks register`` subscribes an endpoint to and ``remit webhooks
+    check`` and ``remit golive check`` expect."""
+    from remit.webhooks.event_types import HANDLED_EVENT_TYPES
+
+    exact = {
+        pattern
+        for part in parts
+        for handler in part.event_handlers
+        for pattern in handler.patterns
+        if not any(char in pattern for char in "*?[")
+    }
+    return sorted(set(HANDLED_EVENT_TYPES) | exact)
 
 
 def state_machines(parts: Sequence[Part] = PARTS) -> list[StateMachine[Any]]:
@@ -51,4 +70,4 @@ def state_machines(parts: Sequence[Part] = PARTS) -> list[StateMachine[Any]]:
     return [JOB_STATES, *(machine for part in parts for machine in part.state_machines)]
 
 
-__all__ = ["PARTS", "build_runtime", "state_machines"]
+__all__ = ["PARTS", "build_runtime", "state_machines", "subscribed_event_types"]

@@ -11,13 +11,14 @@ database and a :class:`~remit.clock.FrozenClock`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from remit.clock import Clock, system_clock
 from remit.config import Settings
 from remit.db.engine import Database
+from remit.flags import FlagCache
 from remit.handlers import HandlerRegistry
 from remit.jobs.definition import JobRegistry
 from remit.jobs.engine import Engine
@@ -47,6 +48,14 @@ class Runtime:
     #: documents part's PDF engine): each part builds its own on first use from :attr:`settings`, and a test
     #: or a host puts its own here first (an in-memory mailer, an engine that is unavailable).
     extensions: dict[str, object] = field(default_factory=dict)
+    #: Awaited (in order) by :meth:`close` before the processor and the database go: work this runtime
+    #: started in the background and must finish, such as ops events still being queued for delivery.
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    #: This process's view of the runtime flags and the emergency stop (:mod:`remit.flags`).
+    flags: FlagCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.flags = FlagCache(self.db, self.settings, ttl=self.settings.flags_refresh_seconds)
 
     @classmethod
     def from_settings(
@@ -96,5 +105,7 @@ class Runtime:
             wake(queue)
 
     async def close(self) -> None:
+        for closer in list(self.closers):
+            await closer()
         await self.processor.close()
         await self.db.dispose()

@@ -1,20 +1,12 @@
-"""``GET /health`` and ``GET /metrics`` over the real app, on SQLite and PostgreSQL."""
+"""``GET /metrics`` over the real app, on SQLite and PostgreSQL (``GET /health``: test_health_checks.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import datetime
-from pathlib import Path
-
 import httpx
-import pytest
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge
 from prometheus_client.parser import text_string_to_metric_families
 
-from remit import __version__
 from remit.api.app import create_app
-from remit.config import Settings
-from remit.parts import build_runtime
 from remit.runtime import Runtime
 from remit.telemetry import collectors
 from remit.telemetry.metrics import REGISTRY
@@ -31,41 +23,6 @@ def _samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
         for sample in family.samples
         if sample.name == name
     ]
-
-
-async def test_health_is_ok_when_the_database_answers(runtime: Runtime) -> None:
-    async with _client(runtime) as client:
-        response = await client.get("/health")
-    assert response.status_code == 200
-    body = response.json()
-    assert body["service"] == "remit"
-    assert body["status"] == "ok"
-    assert body["version"] == __version__
-    assert body["checks"] == {"database": "ok", "processor_credentials": "ok"}
-    assert datetime.fromisoformat(body["timestamp"]).tzinfo is not None
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def unreachable_runtime(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Runtime]:
-    """A runtime whose database cannot be reached: a SQLite file in a missing directory, a closed PG port."""
-    url = (
-        f"sqlite:///{tmp_path / 'missing' / 'remit.db'}"
-        if request.param == "sqlite"
-        else "postgresql://remit@127.0.0.1:1/remit"
-    )
-    rt = build_runtime(Settings.model_validate({"DATABASE_URL": url, "REMIT_ENV": "test"}))
-    yield rt
-    await rt.close()
-
-
-async def test_health_is_down_with_503_when_the_database_does_not_answer(unreachable_runtime: Runtime) -> None:
-    async with _client(unreachable_runtime) as client:
-        response = await client.get("/health")
-    assert response.status_code == 503
-    body = response.json()
-    assert body["status"] == "down"
-    assert body["checks"] == {"database": "down", "processor_credentials": "unknown"}
-    assert body["service"] == "remit"
 
 
 async def test_metrics_exports_the_registry_with_request_timing_by_route_template(runtime: Runtime) -> None:

@@ -184,6 +184,7 @@ def test_schedule_list_shows_every_periodic_task_and_cron_entry(cli, db_url):
         "jobs.rescue",
         "jobs.prune",
         "webhooks.prune",
+        "webhooks.release_held",
         "mail.requeue",
         "host.count_accounts",
         "host.nightly_sync",

@@ -22,6 +22,7 @@ from remit.api.app import create_app
 from remit.config import Settings
 from remit.db.errors import database_error_text, is_database_error, is_unavailable_error
 from remit.errors import DatabaseUnavailable
+from remit.flags import switches_from_rows
 from remit.parts import build_runtime
 from remit.runtime import Runtime
 from tests.support.webhooks import SECRET, event, post_event
@@ -152,6 +153,7 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
         }
     )
     rt = build_runtime(settings)
+    rt.flags.remember(switches_from_rows({}, settings))  # the flags as the environment gives them: no database
     yield rt
     await rt.close()
 

@@ -34,27 +34,26 @@ def test_a_host_module_is_collected_as_a_part() -> None:
     assert [machine.name for machine in part.state_machines] == ["host_seat"]
 
 
+#: remit's own handlers (the mirror first) and periodic work (the engine's upkeep first), in order.
+REMITS_HANDLERS = [
+    "remit.mirror",
+    "remit.documents",
+    "remit.mail",
+    "remit.connect.deauthorized",
+    "remit.connect.capabilities",
+    "remit.connect.payout_failed",
+]
+REMITS_SCHEDULE = ["jobs.rescue", "jobs.prune", "webhooks.prune", "webhooks.release_held", "mail.requeue"]
+
+
 async def test_the_runtime_runs_remits_handlers_first_then_the_hosts() -> None:
     runtime = build_runtime(settings(), modules=["tests.support.host_app"])
     try:
-        assert runtime.handlers.names() == [
-            "remit.mirror",
-            "remit.documents",
-            "remit.mail",
-            "host.grant_access",
-            "host.audit_everything",
-        ]
+        assert runtime.handlers.names() == [*REMITS_HANDLERS, "host.grant_access", "host.audit_everything"]
         assert next(h.name for h in runtime.handlers.for_type("invoice.paid")) == "remit.mirror"
         assert {DISPATCH_JOB, PERIODIC_JOB, "host.sync_identity", "test.noop"} <= set(runtime.engine.registry.names())
         scheduled = [item.name for item in runtime.engine.scheduled]
-        assert scheduled == [
-            "jobs.rescue",
-            "jobs.prune",
-            "webhooks.prune",
-            "mail.requeue",
-            "host.count_accounts",
-            "host.nightly_sync",
-        ]
+        assert scheduled == [*REMITS_SCHEDULE, "host.count_accounts", "host.nightly_sync"]
         assert [part.name for part in runtime.parts] == [*(p.name for p in PARTS), "tests.support.host_app"]
     finally:
         await runtime.close()
@@ -86,12 +85,11 @@ def test_importing_every_module_registers_nothing() -> None:
         "from remit.config import Settings\n"
         "from remit.parts import build_runtime\n"
         "rt = build_runtime(Settings.model_validate({'DATABASE_URL': 'sqlite:///:memory:'}))\n"
-        "assert rt.handlers.names() == ['remit.mirror', 'remit.documents', 'remit.mail'], rt.handlers.names()\n"
+        f"assert rt.handlers.names() == {REMITS_HANDLERS!r}, rt.handlers.names()\n"
         "names = rt.engine.registry.names()\n"
-        "assert names == ['remit.documents.render_invoice', 'remit.mail.send', 'remit.periodic',\n"
-        "                 'remit.webhooks.dispatch'], names\n"
-        "scheduled = [i.name for i in rt.engine.scheduled]\n"
-        "assert scheduled == ['jobs.rescue', 'jobs.prune', 'webhooks.prune', 'mail.requeue'], scheduled\n"
+        "assert names == ['remit.documents.render_invoice', 'remit.mail.send', 'remit.ops.deliver',\n"
+        "                 'remit.periodic', 'remit.webhooks.dispatch'], names\n"
+        f"assert [i.name for i in rt.engine.scheduled] == {REMITS_SCHEDULE!r}\n"
     )
     root = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120, cwd=root)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from remit.cli import demo, fake, invoices, jobs, mail, schedule, service, webhook_endpoints, webhooks
+from remit.cli import demo, fake, flags, golive, invoices, jobs, mail, schedule, service, stop, webhook_endpoints, webhooks
 from remit.cli.hints import remit_command
 from remit.cli.output import forget_database
 
@@ -33,6 +33,9 @@ webhooks.register(app)
 webhooks.app.command("register")(webhook_endpoints.register_command)
 webhooks.app.command("check")(webhook_endpoints.check_command)
 fake.register(app)
+flags.register(app)
+stop.register(app)
+golive.register(app)
 demo.register(app)
 invoices.register(app)
 mail.register(app)

@@ -26,7 +26,7 @@ USAGE_EXIT_CODE = 2
 ActorOption = Annotated[str | None, typer.Option("--actor", help="Who is acting (default: operator:$USER).")]
 
 
-def _actor(given: str | None) -> str:
+def actor_of(given: str | None) -> str:
     """The audit trail's actor: as given, else ``operator:<login name>``."""
     if given:
         return given
@@ -117,8 +117,8 @@ def _set_paused(name: str, paused: bool, actor: str | None) -> None:
         if engine.queue_name(name) not in known:
             return known
         if paused:
-            return ResumedQueue(await engine.pause(name, actor=_actor(actor)))
-        return await resume_queue(engine, runtime.processor.name, name, actor=_actor(actor))
+            return ResumedQueue(await engine.pause(name, actor=actor_of(actor)))
+        return await resume_queue(engine, runtime.processor.name, name, actor=actor_of(actor))
 
     outcome = run_with_runtime(main)
     if isinstance(outcome, list):
@@ -220,7 +220,7 @@ def retry_command(
         ids = [job.id for job in targets]
         if dry_run:
             return {"dry_run": True, "matched": len(ids), "retried": 0, "job_ids": ids}
-        retried = await runtime.engine.retry(ids, actor=_actor(actor)) if ids else 0
+        retried = await runtime.engine.retry(ids, actor=actor_of(actor)) if ids else 0
         return {"dry_run": False, "matched": len(ids), "retried": retried, "job_ids": ids}
 
     result = run_with_runtime(main)
@@ -241,7 +241,7 @@ def cancel_command(
     """Cancel a job that has not finished and is not running."""
 
     async def main(runtime: Runtime) -> bool:
-        return await runtime.engine.cancel(job_id, actor=_actor(actor), reason=reason)
+        return await runtime.engine.cancel(job_id, actor=actor_of(actor), reason=reason)
 
     if not run_with_runtime(main):
         fail(f"job {job_id} does not exist, is running, or has already finished")
@@ -271,12 +271,12 @@ def enqueue_command(
         async with runtime.db.begin() as conn:
             job = name if name in engine.registry else _adhoc(name, queue or "")
             job_id = await engine.enqueue(
-                conn, job, parsed, queue=queue, delay=delay, meta={"enqueued_by": _actor(actor)}
+                conn, job, parsed, queue=queue, delay=delay, meta={"enqueued_by": actor_of(actor)}
             )
             await audit.record(
                 conn,
                 at=runtime.clock.now(),
-                actor=_actor(actor),
+                actor=actor_of(actor),
                 action="jobs.enqueue",
                 subject=f"job:{job_id}",
                 details={"name": name},

@@ -1,7 +1,8 @@
 """``remit webhooks register`` and ``remit webhooks check``: the processor's side of remit's webhook endpoint.
 
 ``register --url URL`` creates an endpoint at the processor subscribed to exactly the event types remit
-handles (:data:`remit.webhooks.event_types.HANDLED_EVENT_TYPES`) and shows its new signing secret once, saying
+handles (:func:`remit.parts.subscribed_event_types`: what the mirror projects and what remit's parts' handlers
+name, such as Connect's ``account.updated``) and shows its new signing secret once, saying
 where it goes (``STRIPE_WEBHOOK_SECRET``, comma-separated during a rotation). The secret goes to the terminal
 (stderr with ``--json``) or to a file with ``--secret-file``, never to a log.
 
@@ -27,12 +28,12 @@ from rich.console import Console
 from remit.cli.hints import command
 from remit.cli.output import dumps, fail, run_with_runtime
 from remit.errors import ProcessorError
+from remit.parts import subscribed_event_types
 from remit.processor import webhook_url
 from remit.processor.base import Processor, StripeObject
 from remit.processor.fake.events import API_VERSION
 from remit.processor.fake.processor import FakeProcessor
 from remit.runtime import Runtime
-from remit.webhooks.event_types import handled_event_types
 
 SECRET_VARIABLE = "STRIPE_WEBHOOK_SECRET"  # noqa: S105 - the name of the variable, not a secret
 DESCRIPTION = "remit"
@@ -89,7 +90,7 @@ async def check_endpoint(processor: Processor, url: str, configured: list[str]) 
     result.endpoint_id = str(endpoint["id"])
     if endpoint.get("status") != "enabled":
         result.problems.append(f"endpoint {endpoint['id']} is {endpoint.get('status')}")
-    result.problems.extend(compare_events(list(endpoint.get("enabled_events") or []), handled_event_types()))
+    result.problems.extend(compare_events(list(endpoint.get("enabled_events") or []), subscribed_event_types()))
     if not configured:
         result.problems.append(f"{SECRET_VARIABLE} is not set")
     elif isinstance(processor, FakeProcessor):
@@ -135,7 +136,7 @@ def register_command(
                 )
             endpoint = await processor.create_webhook_endpoint(
                 url=url,
-                enabled_events=handled_event_types(),
+                enabled_events=subscribed_event_types(),
                 description=DESCRIPTION,
                 api_version=API_VERSION,
                 idempotency_key=f"remit-register-{uuid.uuid4().hex}",

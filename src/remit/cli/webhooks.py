@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from remit.cli.hints import command
 from remit.cli.output import fail, print_list, print_object, run_with_runtime
 from remit.clock import parse_instant
 from remit.errors import WebhookError
@@ -232,11 +233,14 @@ def prune_command(
 
 @app.command("release")
 def release_command(as_json: JsonOption = False) -> None:
-    """Queue the dispatch of events held while billing was switched off (REMIT_FLAG_BILLING)."""
+    """Queue the dispatch of events held while billing was switched off or an emergency stop was in force."""
 
     async def main(runtime: Runtime) -> dict[str, Any]:
-        if not runtime.settings.flag_billing:
-            fail("billing is switched off (REMIT_FLAG_BILLING=false); held events stay held")
+        switches = await runtime.flags.switches(fresh=True)
+        if not switches.billing:
+            fail(f"billing is switched off; held events stay held until `{command('flags set billing on')}`")
+        if switches.stop is not None:
+            fail(f"an emergency stop is in force; held events stay held until `{command('start --all')}`")
         return {"released": await release_held(runtime)}
 
     outcome = _run(main)

@@ -277,11 +277,13 @@ class Engine:
             newest = await admin_store.newest_with_keys(conn, [key for _, _, key in discarded if key is not None])
         return admin.discarded_not_redone(discarded, newest)
 
-    async def live_workers(self) -> list[WorkerInfo]:
-        """Workers that heartbeated within the lease, oldest first."""
+    async def live_workers(self, conn: AsyncConnection | None = None) -> list[WorkerInfo]:
+        """Workers that heartbeated within the lease, oldest first (read on ``conn`` when given)."""
         since = self.clock.now() - timedelta(seconds=self.settings.lease_seconds)
-        async with self.db.connect() as conn:
+        if conn is not None:
             return [WorkerInfo.from_row(row) for row in await workers.alive(conn, since=since)]
+        async with self.db.connect() as reader:
+            return [WorkerInfo.from_row(row) for row in await workers.alive(reader, since=since)]
 
     async def refresh_metrics(self) -> None:
         """Set the database-derived gauges (queue depth by state, oldest age, paused, workers alive)."""
@@ -362,6 +364,27 @@ class Engine:
                 details={},
             )
         return name
+
+    async def known_queues(self) -> list[str]:
+        """Every queue a job could run on now: the configured ones, those holding jobs that may still run,
+        and those with a pause row (sorted)."""
+        async with self.db.read() as conn:
+            found = await admin_store.queues_with_work(conn) | await admin_store.queue_names(conn)
+        return sorted(found | {spec.name for spec in self.settings.queues.values()})
+
+    async def paused_queues(self, conn: AsyncConnection | None = None) -> set[str]:
+        """The queues paused now (read on ``conn``, in the caller's transaction, when given)."""
+        if conn is not None:
+            return await admin_store.paused_queues(conn)
+        async with self.db.read() as reader:
+            return await admin_store.paused_queues(reader)
+
+    async def set_paused(self, conn: AsyncConnection, queues: Sequence[str], paused: bool, *, actor: str) -> None:
+        """Pause (or resume) ``queues`` (keys or stored names) in the caller's transaction, which audits the
+        action it is part of (``remit stop --all`` pauses every queue as one audited step)."""
+        now = self.clock.now()
+        for queue in queues:
+            await admin_store.set_paused(conn, self.queue_name(queue), paused, now=now, by=actor)
 
     async def hurry(self, conn: AsyncConnection, unique_keys: Sequence[str]) -> int:
         """Bring the waiting retries (or scheduled runs) of the jobs with these unique keys forward to now, in

@@ -3,7 +3,9 @@
 Queue depth, the age of the oldest due job and the live workers are rows in the database, not events in a
 process, so a counter cannot keep them; a collector queries them when Prometheus asks. ``GET /metrics``
 (:mod:`remit.api.metrics`) only awaits :func:`collect` and serves the registry. A part that owns such a
-gauge (the provisioning stuck gauge, tomorrow) adds its collector with :func:`add_collector`.
+gauge (the webhook backlog, the flags, the provisioning stuck gauge) lists its collector in its ``PART``
+(``Part(collectors=(...))``): :func:`collect` runs the runtime's parts' collectors after the engine's. A host
+may also add one with :func:`add_collector`.
 
 Each collector gets a time budget (:data:`COLLECTOR_TIMEOUT_S`); one that fails or runs over is logged
 with its error type and skipped, so one broken gauge, or a database that stopped answering, never hides
@@ -14,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 from remit.clock import Clock
 from remit.config import Settings
@@ -49,8 +51,15 @@ class Source(Protocol):
     @property
     def engine(self) -> GaugeRefresher: ...
 
+    @property
+    def parts(self) -> Sequence[Any]:
+        """The parts the runtime was composed from (each with its ``collectors``)."""
+        ...
 
-Collector = Callable[[Source], Awaitable[None]]
+
+Collector = Callable[[Any], Awaitable[None]]
+"""``await collector(source)``: ``source`` is the runtime (a :class:`Source`); a part's collector may read
+whatever else the runtime holds."""
 
 
 async def job_gauges(source: Source) -> None:
@@ -68,14 +77,15 @@ def add_collector(collector: Collector) -> Callable[[], None]:
     return lambda: _collectors.remove(collector)
 
 
-def collectors() -> list[Collector]:
-    """The collectors :func:`collect` runs, in order."""
-    return list(_collectors)
+def collectors(source: Source | None = None) -> list[Collector]:
+    """The collectors :func:`collect` runs for ``source``, in order: the added ones, then its parts'."""
+    parts = source.parts if source is not None else ()
+    return [*_collectors, *(collector for part in parts for collector in getattr(part, "collectors", ()))]
 
 
 async def collect(source: Source) -> None:
     """Run every collector within its budget; a failure is logged (its type only) and skipped."""
-    for collector in list(_collectors):
+    for collector in collectors(source):
         try:
             await asyncio.wait_for(collector(source), timeout=COLLECTOR_TIMEOUT_S)
         except Exception as exc:  # one broken gauge must not fail the whole scrape

@@ -89,3 +89,43 @@ processor_throttled_total = Counter(
     ["queue"],
     registry=REGISTRY,
 )
+webhook_events = Gauge(
+    "remit_webhook_events",
+    "Stored webhook events not yet processed, and dead letters, by status (held, received, processing, failed, "
+    "dead) and event type (remit's subscribed types; 'other' for the rest), read from the database at scrape time.",
+    ["status", "type"],
+    registry=REGISTRY,
+)
+webhook_oldest_pending_age_seconds = Gauge(
+    "remit_webhook_oldest_pending_age_seconds",
+    "Seconds since the oldest webhook event still waiting for its handlers (received, processing or failed) "
+    "arrived; 0 when none waits.",
+    registry=REGISTRY,
+)
+webhook_last_dead_letter_timestamp_seconds = Gauge(
+    "remit_webhook_last_dead_letter_timestamp_seconds",
+    "Unix time the newest dead letter died (0 when there is none): alerts fire for a while after it moves.",
+    registry=REGISTRY,
+)
+flag_enabled = Gauge(
+    "remit_flag_enabled",
+    "1 when the runtime flag is on (billing, origin_guard), as every process reads it from the database.",
+    ["flag"],
+    registry=REGISTRY,
+)
+emergency_stop = Gauge(
+    "remit_emergency_stop",
+    "1 while an emergency stop (remit stop --all) is in force: queues paused, webhooks held.",
+    registry=REGISTRY,
+)
+emergency_stop_since_timestamp_seconds = Gauge(
+    "remit_emergency_stop_since_timestamp_seconds",
+    "Unix time the emergency stop in force began (0 when none is).",
+    registry=REGISTRY,
+)
+ops_webhook_deliveries_total = Counter(
+    "remit_ops_webhook_deliveries_total",
+    "Attempts to POST an ops event to REMIT_OPS_WEBHOOK_URL, by outcome (delivered, retry, refused).",
+    ["outcome"],
+    registry=REGISTRY,
+)

@@ -1,13 +1,17 @@
 """The ops event catalog and :func:`emit`.
 
-An ops event is something an operator may need to act on (a webhook dead-lettered, a replay run, an upcast
-that failed, a periodic task that failed, the processor refusing remit's key, a mail given up). Each has a name
-in :data:`CATALOG` (documented on its part's page: the webhook events in ``docs/webhooks.md`` under "Ops
-events", ``jobs.discarded``, ``periodic.failed`` and ``processor_credentials_expired`` in ``docs/jobs.md``,
-the upcast in ``docs/ledger.md``, ``pdf_adapter_unavailable`` and ``mail.failed`` in ``docs/mail.md``), is
-logged as ``remit.ops.<name>`` at its catalog level (a warning only when a person must act) and counted in
-``remit_ops_events_total``. Metadata passes an allow-list of identifier and count fields, so an email, a
-name, a raw body or a secret cannot reach a log line through here.
+An ops event is something an operator may need to act on (a webhook dead-lettered, a connected account gone, a
+payout failed, billing switched off) or wants on record (a replay, a prune). :data:`CATALOG` is the one list:
+each :class:`OpsEventSpec` says when the event fires, what it measures, which identifiers it carries, the
+operator's first action and its runbook page. ``docs/ops-events.md`` is the same list for people, and the test
+suite keeps them in step, checks every event has its runbook page under ``docs/runbooks/`` and is emitted
+somewhere in ``src/``, and that every ``ops.emit`` call passes only fields its entry declares.
+
+:func:`emit` logs the event as ``remit.ops.<name>`` at its catalog level (a warning only when a person must
+act), counts it in ``remit_ops_events_total{event}`` and hands it to every sink (:func:`add_sink`: a host's
+callable, or remit's own ops webhook, :mod:`remit.control.forward`). Metadata is filtered twice: only fields
+the event declares, and only those on the allow-list :data:`ALLOWED_FIELDS` (identifiers, codes, counts and
+amounts, as scalars) — so an email, a name, a raw body or a secret cannot leave through here.
 """
 
 from __future__ import annotations
@@ -21,17 +25,36 @@ from remit.telemetry.metrics import ops_events_total
 
 log = logging.getLogger("remit.ops")
 
+#: Where the runbook pages live, relative to the repository root.
+RUNBOOKS = "docs/runbooks"
+
 
 @dataclass(frozen=True, slots=True)
 class OpsEventSpec:
-    """One ops event: its name, when it happens, the first thing an operator does, and the level it is
-    logged at — a warning when something needs a person, info for routine work a person asked for or a
-    schedule ran (a replay that worked, a prune), so a successful command prints no warning."""
+    """One ops event.
+
+    ``when`` says what happened; ``measurements`` are its numbers (counts, amounts), ``metadata`` its
+    identifiers and codes; ``first_action`` is what the operator does first (runnable commands); ``runbook``
+    is its page under ``docs/runbooks/``; ``level`` is the log level — a warning when something needs a
+    person, info for routine work a person asked for or a schedule ran (a replay that worked, a prune).
+    """
 
     name: str
     when: str
+    measurements: tuple[str, ...]
+    metadata: tuple[str, ...]
     first_action: str
+    runbook: str
     level: int = logging.WARNING
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """Every key :func:`emit` keeps for this event."""
+        return frozenset(self.measurements) | frozenset(self.metadata)
+
+    @property
+    def runbook_path(self) -> str:
+        return f"{RUNBOOKS}/{self.runbook}"
 
 
 CATALOG: dict[str, OpsEventSpec] = {
@@ -39,58 +62,125 @@ CATALOG: dict[str, OpsEventSpec] = {
     for spec in [
         OpsEventSpec(
             "webhook_dlq.dead_lettered",
-            "a webhook event failed its last dispatch attempt, or a handler failed permanently",
+            "a webhook event failed its last dispatch attempt, or its handlers failed permanently",
+            ("attempt",),
+            ("event_id", "processor_event_id", "event_type", "processor", "error_type", "job_id"),
             "remit webhooks show ID; fix the cause; remit webhooks replay ID",
+            "webhook-dlq-dead-lettered.md",
         ),
         OpsEventSpec(
             "webhook_dlq.replay",
             "an operator replayed dead or failed webhook events",
+            ("matched", "replayed", "hurried", "stagger", "limit"),
+            ("actor", "dry_run", "status", "event_type", "since", "event_id"),
             "watch remit webhooks list --status dead shrink",
+            "webhook-dlq-replay.md",
             logging.INFO,
         ),
         OpsEventSpec(
             "webhook_dlq.prune",
-            "old processed and dead webhook events were deleted",
+            "old processed and dead webhook events were deleted (or a run found none)",
+            ("deleted", "processed", "dead"),
+            ("actor", "dry_run"),
             "none; check the counts are what retention implies",
+            "webhook-dlq-prune.md",
             logging.INFO,
         ),
         OpsEventSpec(
             "events_upcast_failed",
             "a ledger event had a schema version no upcaster knows",
-            "deploy the upcaster for that version, then replay",
+            ("schema_version", "expected"),
+            ("event_id", "event_type", "reason"),
+            "deploy the upcaster for that schema_version; until then nothing can read the event",
+            "events-upcast-failed.md",
         ),
         OpsEventSpec(
             "periodic.failed",
-            "a periodic task's run raised (the task runs again at its next tick; a queued one retries as a job)",
+            "a periodic task's run raised (it runs again at its next tick; a queued one retries as a job)",
+            (),
+            ("task", "error_type"),
             "remit schedule list; the log line 'periodic task failed' names the error type; fix the cause",
+            "periodic-failed.md",
         ),
         OpsEventSpec(
             "pdf_adapter_unavailable",
             "a mail that should have carried an invoice PDF went out with the processor's hosted-invoice link "
             "instead: no PDF engine in this process (WeasyPrint or its system libraries missing)",
+            (),
+            ("mail_id", "mail_kind", "invoice_id", "customer_id", "reason"),
             "install the pdf extra and the README's apt packages on the workers; remit invoices pdf ID -o FILE",
+            "pdf-adapter-unavailable.md",
         ),
         OpsEventSpec(
             "mail.failed",
             "a transactional mail was given up: refused for good, its job's attempts ran out, or it was handed "
             "to the mail server twice without a confirmed outcome (unconfirmed)",
+            ("deliveries", "attempt"),
+            ("mail_id", "mail_kind", "object_id", "customer_id", "reason", "error_type", "job_id"),
             "remit mail show ID; fix the cause (SMTP settings, the address); remit mail retry ID",
+            "mail-failed.md",
         ),
         OpsEventSpec(
             "jobs.discarded",
             "a job failed its last attempt, or gave up (Discard), and was discarded",
-            "remit jobs list --state discarded; fix; remit jobs retry ID",
+            ("attempt",),
+            ("job_id", "job_name", "queue"),
+            "remit jobs show ID; fix the cause; remit jobs retry ID",
+            "jobs-discarded.md",
+        ),
+        OpsEventSpec(
+            "connect_account_deauthorized",
+            "a connected account disconnected the platform (account.application.deauthorized)",
+            (),
+            ("event_id", "processor_event_id", "account_id", "object_id"),
+            "remit webhooks show ID; stop acting for the account; confirm in the processor's Connect dashboard",
+            "connect-account-deauthorized.md",
+        ),
+        OpsEventSpec(
+            "connect_capability_lost",
+            "an account.updated event shows a capability that was active and is not any more",
+            (),
+            ("event_id", "processor_event_id", "account_id", "capability", "status"),
+            "remit webhooks show ID; read the account's requirements in the processor's dashboard",
+            "connect-capability-lost.md",
+        ),
+        OpsEventSpec(
+            "connect_payout_failed",
+            "a payout failed (payout.failed): the money is back in the balance",
+            ("amount",),
+            ("event_id", "processor_event_id", "account_id", "payout_id", "currency", "failure_code"),
+            "remit webhooks show ID; fix the bank account named by failure_code in the processor's dashboard",
+            "connect-payout-failed.md",
+        ),
+        OpsEventSpec(
+            "billing_switched",
+            "an operator switched the billing flag on or off (remit flags set billing on|off)",
+            (),
+            ("enabled", "previous", "actor"),
+            "remit flags list; remit webhooks list --status held shows what waits",
+            "billing-switched.md",
+        ),
+        OpsEventSpec(
+            "emergency_stop",
+            "an operator stopped or started every queue and webhook dispatch, or one queue (remit stop|start)",
+            ("count",),
+            ("action", "scope", "queue", "actor"),
+            "curl -s $REMIT_URL/health; remit queues; remit start --all when the cause is fixed",
+            "emergency-stop.md",
         ),
         OpsEventSpec(
             "processor_credentials_expired",
             "the processor refused remit's API key (401/403) in a job: the processor-calling queues were paused "
             "for every worker and their jobs wait; emitted once per expiry, not per job or worker",
+            ("count",),
+            ("processor", "status", "code", "queue", "job_id", "job_name", "queues"),
             "remit doctor; rotate STRIPE_API_KEY and restart the workers; remit queues resume QUEUE",
+            "processor-credentials-expired.md",
         ),
     ]
 }
 
-#: Metadata keys that may accompany an ops event: identifiers, names from fixed sets, counts and amounts.
+#: Metadata keys any ops event may carry: identifiers, names from fixed sets, codes, counts and amounts.
 ALLOWED_FIELDS = frozenset(
     {
         "event_id",
@@ -106,6 +196,7 @@ ALLOWED_FIELDS = frozenset(
         "invoice_id",
         "charge_id",
         "refund_id",
+        "payout_id",
         "operation_id",
         "account_id",
         "session_id",
@@ -121,6 +212,8 @@ ALLOWED_FIELDS = frozenset(
         "deleted",
         "dry_run",
         "error_type",
+        "failure_code",
+        "capability",
         "amount",
         "currency",
         "expected",
@@ -140,6 +233,10 @@ ALLOWED_FIELDS = frozenset(
         "mail_id",
         "mail_kind",
         "deliveries",
+        "enabled",
+        "previous",
+        "action",
+        "scope",
     }
 )
 
@@ -148,27 +245,38 @@ _sinks: list[Sink] = []
 
 
 def add_sink(sink: Sink) -> Callable[[], None]:
-    """Send every ops event to ``sink(name, metadata)`` too (a host's alerting, a test); returns a remover."""
+    """Send every ops event to ``sink(name, metadata)`` too (a host's alerting, a test); returns a remover.
+
+    A sink that raises is logged (its error type) and skipped: the work that emitted the event goes on."""
     _sinks.append(sink)
-    return lambda: _sinks.remove(sink)
+    return lambda: _sinks.remove(sink) if sink in _sinks else None
 
 
-def safe_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Keep only allow-listed keys with scalar values."""
+def safe_metadata(metadata: dict[str, Any], declared: frozenset[str] | None = None) -> dict[str, Any]:
+    """Keep only allow-listed keys (and of those, the ``declared`` ones when given) with scalar values."""
     return {
         key: value
         for key, value in metadata.items()
-        if key in ALLOWED_FIELDS and (value is None or isinstance(value, (str, int, float, bool)))
+        if key in ALLOWED_FIELDS
+        and (declared is None or key in declared)
+        and (value is None or isinstance(value, (str, int, float, bool)))
     }
 
 
 def emit(name: str, **metadata: Any) -> dict[str, Any]:
     """Emit ops event ``name``; unknown names are a bug and raise. Returns the metadata that was kept."""
-    if name not in CATALOG:
+    spec = CATALOG.get(name)
+    if spec is None:
         raise KeyError(f"ops event {name!r} is not in the catalog")
-    kept = safe_metadata(metadata)
+    kept = safe_metadata(metadata, spec.fields)
     ops_events_total.labels(event=name).inc()
-    log.log(CATALOG[name].level, "remit.ops.%s", name, extra={"ops_event": name, "ops": kept})
+    log.log(spec.level, "remit.ops.%s", name, extra={"ops_event": name, "ops": kept})
     for sink in list(_sinks):
-        sink(name, kept)
+        try:
+            sink(name, dict(kept))
+        except Exception as exc:  # a host's sink must not undo the work that emitted the event
+            log.error("ops event sink failed", extra={"ops_event": name, "error_type": type(exc).__name__})
     return kept
+
+
+__all__ = ["ALLOWED_FIELDS", "CATALOG", "RUNBOOKS", "OpsEventSpec", "Sink", "add_sink", "emit", "safe_metadata"]

@@ -16,16 +16,18 @@ from remit.errors import PermanentFailure
 from remit.part import Part
 from remit.webhooks.dispatch import DISPATCH_JOB, MIRROR_HANDLER, dispatch_event
 from remit.webhooks.events import EVENT_STATES, EventStatus, WebhookEvent
+from remit.webhooks.gauges import webhook_gauges
 from remit.webhooks.handlers import HandlerContext, HandlerRegistry, on_event
-from remit.webhooks.held import release_held
+from remit.webhooks.held import RELEASE_TASK, release_held
 from remit.webhooks.prune import PRUNE_TASK, prune_events
 
 PART = Part(
     name="webhooks",
     jobs=(dispatch_event,),
-    periodic=(PRUNE_TASK,),
+    periodic=(PRUNE_TASK, RELEASE_TASK),
     event_handlers=(MIRROR_HANDLER,),
     state_machines=(EVENT_STATES,),
+    collectors=(webhook_gauges,),
 )
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "MIRROR_HANDLER",
     "PART",
     "PRUNE_TASK",
+    "RELEASE_TASK",
     "EventStatus",
     "HandlerContext",
     "HandlerRegistry",

@@ -4,7 +4,8 @@ one stored event.
 One job per event row (unique on the row id while pending), on queue ``remit_webhooks``. An attempt:
 
 1. moves the event ``received``/``failed`` → ``processing`` and counts the attempt (or, with billing
-   switched off, parks it as ``held`` and ends: :func:`remit.webhooks.held.release_held` brings it back);
+   switched off or an emergency stop in force — ``runtime.flags`` —, parks it as ``held`` and ends:
+   :func:`remit.webhooks.held.release_held` brings it back);
 2. runs every handler for the type that has not yet succeeded for this event, in the runtime's order
    (:attr:`remit.runtime.Runtime.handlers`, composed by :mod:`remit.parts`): the mirror projection
    (:data:`MIRROR_HANDLER`, :func:`remit.billing.projection.apply_event`, declared by this part) first, then
@@ -150,8 +151,9 @@ class Dispatcher:
     async def run(self, event_row_id: int) -> EventStatus | None:
         """Dispatch the event; the status it ends in, or None when there was nothing to do."""
         rt = self.runtime
+        dispatching = (await rt.flags.switches()).dispatching
         async with rt.db.begin() as conn:
-            if not rt.settings.flag_billing:
+            if not dispatching:
                 held = await store.move(conn, event_row_id, EventStatus.HELD)
                 return EventStatus.HELD if held else None
             event = await store.start_attempt(conn, event_row_id)

@@ -9,8 +9,8 @@ event row, its dispatch job and its ledger entry has committed, never before. In
 2. only for a new row: the dispatch job (unique on the row) and the ``webhook.received`` ledger entry
    (idempotency key ``webhook.received:<processor>:<event id>``). On PostgreSQL all of it is one statement.
 
-With billing switched off (``REMIT_FLAG_BILLING=false``) the row is stored ``held`` and no job is queued;
-:func:`remit.webhooks.held.release_held` queues them when billing is on again.
+With billing switched off (the ``billing`` flag, :mod:`remit.flags`) or an emergency stop in force, the row is
+stored ``held`` and no job is queued; :func:`remit.webhooks.held.release_held` queues them when both are over.
 
 The body is verified once, parsed once (only the envelope is read), and stored as the text that was signed;
 it is never re-serialised, logged, or put in an error.
@@ -84,7 +84,8 @@ async def receive(
         parsed=parsed,
     )
     envelope = parse_envelope(text)
-    row = event_row(runtime, endpoint.name, envelope, text, now)
+    held = not (await runtime.flags.switches()).dispatching
+    row = event_row(runtime, endpoint.name, envelope, text, now, held=held)
     event_row_id = await (writer or TransactionWriter()).store(runtime, row)
     return IngestResult(
         event_row_id=event_row_id,

@@ -24,9 +24,12 @@ MAX_LEDGER_KEY = 255
 MAX_LEDGER_SUBJECT = 255
 
 
-def event_row(runtime: Runtime, endpoint: str, envelope: Envelope, text: str, now: datetime) -> dict[str, Any]:
-    """The ``remit_webhook_events`` row for a verified delivery: ``held`` while billing is off."""
-    status = EventStatus.RECEIVED if runtime.settings.flag_billing else EventStatus.HELD
+def event_row(
+    runtime: Runtime, endpoint: str, envelope: Envelope, text: str, now: datetime, *, held: bool = False
+) -> dict[str, Any]:
+    """The ``remit_webhook_events`` row for a verified delivery: ``held`` (no dispatch job) while billing is
+    off or an emergency stop is in force (the caller asks ``runtime.flags``)."""
+    status = EventStatus.HELD if held else EventStatus.RECEIVED
     return {
         "endpoint": endpoint,
         "processor": runtime.settings.processor,

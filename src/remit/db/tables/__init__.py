@@ -15,6 +15,7 @@ from remit.db.tables.fake import (
     fake_idempotency_keys,
     fake_objects,
 )
+from remit.db.tables.flags import flags
 from remit.db.tables.jobs import jobs, leaders, periodic_tasks, queue_states, workers
 from remit.db.tables.ledger import ledger_events
 from remit.db.tables.mail import mail_log, mail_outbox
@@ -48,6 +49,7 @@ __all__ = [
     "fake_failures",
     "fake_idempotency_keys",
     "fake_objects",
+    "flags",
     "invoice_documents",
     "invoice_lines",
     "invoices",

@@ -36,6 +36,17 @@ async def paused_queues(conn: AsyncConnection) -> set[str]:
     return {row[0] for row in await conn.execute(sa.select(queue_states.c.name).where(queue_states.c.paused))}
 
 
+async def queues_with_work(conn: AsyncConnection) -> set[str]:
+    """The queues holding a job that may still run (read from the runnable partial index)."""
+    stmt = sa.select(jobs.c.queue).where(sa.text(RUNNABLE_STATES_SQL)).distinct()
+    return {row[0] for row in await conn.execute(stmt)}
+
+
+async def queue_names(conn: AsyncConnection) -> set[str]:
+    """Every queue with a pause row (paused or not)."""
+    return {row[0] for row in await conn.execute(sa.select(queue_states.c.name))}
+
+
 async def set_paused(conn: AsyncConnection, queue: str, paused: bool, *, now: datetime, by: str) -> None:
     stmt = dialect.insert(conn, queue_states).values(name=queue, paused=paused, updated_at=now, updated_by=by)
     stmt = stmt.on_conflict_do_update(
@@ -185,6 +196,8 @@ __all__ = [
     "oldest_due",
     "pause_running",
     "paused_queues",
+    "queue_names",
+    "queues_with_work",
     "resume_paused",
     "set_paused",
     "waiting_with_keys",

@@ -1,0 +1,164 @@
+"""Runtime flags in the database: every process obeys a switch within its refresh interval, without a restart;
+billing off holds webhook events and billing on releases them — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from remit import audit
+from remit.control.switches import switch
+from remit.flags import FlagCache, UnknownFlag, switches_from_rows
+from remit.runtime import Runtime
+from remit.telemetry import ops
+from remit.webhooks.dead_letters import get_event
+from remit.webhooks.events import EventStatus
+from tests.support.webhooks import client_for, event, make_runtime, post_event, webhook_settings
+
+Emitted = list[tuple[str, dict[str, Any]]]
+
+
+@pytest.fixture
+def emitted() -> Iterator[Emitted]:
+    seen: Emitted = []
+    remove = ops.add_sink(lambda name, metadata: seen.append((name, metadata)))
+    yield seen
+    remove()
+
+
+@pytest.fixture
+async def rt(db_url: str) -> AsyncIterator[Runtime]:
+    runtime = make_runtime(webhook_settings(db_url, REMIT_FLAGS_REFRESH_SECONDS="0"))
+    yield runtime
+    await runtime.close()
+
+
+async def _status(runtime: Runtime, row_id: int) -> EventStatus:
+    async with runtime.db.connect() as conn:
+        stored = await get_event(conn, row_id)
+    assert stored is not None
+    return stored.status
+
+
+async def _deliver(runtime: Runtime) -> int:
+    async with client_for(runtime) as client:
+        response = await post_event(
+            client, runtime, event("customer.created", obj={"id": "cus_f1", "object": "customer"})
+        )
+    assert response.status_code == 200
+    return int(response.json()["id"])
+
+
+def test_a_flag_nobody_set_takes_its_environment_value(db_url: str) -> None:
+    settings = webhook_settings(db_url, REMIT_FLAG_BILLING="false", REMIT_FLAG_ORIGIN_GUARD="true")
+    switches = switches_from_rows({}, settings)
+    assert (switches.billing, switches.origin_guard, switches.dispatching) == (False, True, False)
+    assert {state.source for state in switches.flags.values()} == {"environment"}
+    with pytest.raises(UnknownFlag):
+        switches.enabled("nosuch")
+
+
+async def test_another_process_obeys_a_switch_within_its_refresh_interval_without_a_restart(db_url: str) -> None:
+    operator = make_runtime(webhook_settings(db_url))
+    service = make_runtime(webhook_settings(db_url, REMIT_FLAGS_REFRESH_SECONDS="0.3"))
+    try:
+        assert (await service.flags.switches()).billing is True  # read, and cached
+        await switch(operator, "billing", False, actor="operator:ada")
+        assert (await service.flags.switches()).billing is True  # its cached view, for a moment
+        await asyncio.sleep(0.35)
+        current = await service.flags.switches()
+        assert current.billing is False
+        assert (current.flags["billing"].source, current.flags["billing"].updated_by) == ("database", "operator:ada")
+    finally:
+        await operator.close()
+        await service.close()
+
+
+async def test_the_database_wins_over_the_environment_once_an_operator_set_a_flag(db_url: str) -> None:
+    first = make_runtime(webhook_settings(db_url, REMIT_FLAG_BILLING="false"))
+    try:
+        await switch(first, "billing", True, actor="operator:ada")
+    finally:
+        await first.close()
+    restarted = make_runtime(webhook_settings(db_url, REMIT_FLAG_BILLING="false", REMIT_FLAGS_REFRESH_SECONDS="0"))
+    try:
+        assert (await restarted.flags.switches()).billing is True
+    finally:
+        await restarted.close()
+
+
+async def test_switching_billing_is_audited_and_emits_billing_switched_only_when_it_changes(
+    rt: Runtime, emitted: Emitted
+) -> None:
+    await switch(rt, "billing", False, actor="operator:ada")
+    await switch(rt, "billing", False, actor="operator:ada")  # already off: audited, not announced
+    await switch(rt, "origin_guard", True, actor="operator:ada")  # not billing: no billing_switched
+    await switch(rt, "billing", True, actor="operator:bob")
+    assert [(name, meta) for name, meta in emitted if name == "billing_switched"] == [
+        ("billing_switched", {"enabled": False, "previous": True, "actor": "operator:ada"}),
+        ("billing_switched", {"enabled": True, "previous": False, "actor": "operator:bob"}),
+    ]
+    async with rt.db.connect() as conn:
+        trail = await audit.entries(conn, subjects=["flag:billing", "flag:origin_guard"])
+    assert [(entry.action, entry.subject, entry.actor, entry.details["enabled"]) for entry in trail] == [
+        ("flags.set", "flag:billing", "operator:ada", False),
+        ("flags.set", "flag:billing", "operator:ada", False),
+        ("flags.set", "flag:origin_guard", "operator:ada", True),
+        ("flags.set", "flag:billing", "operator:bob", True),
+    ]
+
+
+async def test_billing_off_holds_new_and_queued_events_and_billing_on_releases_them(rt: Runtime) -> None:
+    queued = await _deliver(rt)  # stored while billing is on: its dispatch job waits
+    await switch(rt, "billing", False, actor="operator:ada")
+    arrived = await _deliver(rt)  # stored while billing is off: held, no job
+    assert await _status(rt, arrived) is EventStatus.HELD
+    await rt.drain()  # the queued dispatch runs, sees billing off, parks its event
+    assert await _status(rt, queued) is EventStatus.HELD
+
+    done = await switch(rt, "billing", True, actor="operator:ada")
+    assert done.released == 2
+    await rt.drain()
+    assert [await _status(rt, row) for row in (queued, arrived)] == [EventStatus.PROCESSED, EventStatus.PROCESSED]
+
+
+async def test_the_periodic_release_catches_an_event_held_after_the_switch(rt: Runtime) -> None:
+    await switch(rt, "billing", False, actor="operator:ada")
+    held = await _deliver(rt)
+    stale = make_runtime(webhook_settings(rt.settings.database_url))
+    try:
+        await switch(stale, "billing", True, actor="operator:ada")  # releases what was held so far
+        stale.flags.remember(
+            switches_from_rows({}, webhook_settings(rt.settings.database_url, REMIT_FLAG_BILLING="false"))
+        )
+        late = await _deliver(stale)  # a process whose view is still "off" parks one more
+    finally:
+        await stale.close()
+    assert await _status(rt, late) is EventStatus.HELD
+    counts = await rt.engine.run_periodic("webhooks.release_held", app=rt, raise_errors=True)
+    assert counts == {"released": 1}
+    await rt.drain()
+    assert [await _status(rt, row) for row in (held, late)] == [EventStatus.PROCESSED, EventStatus.PROCESSED]
+
+
+async def test_concurrent_readers_share_one_read_of_a_stale_cache(rt: Runtime) -> None:
+    from sqlalchemy import event as sa_event
+
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "remit_flags" in statement:
+            statements.append(statement)
+
+    cache = FlagCache(rt.db, rt.settings, ttl=60)
+    sa_event.listen(rt.db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        results = await asyncio.gather(*(cache.switches() for _ in range(10)))
+        await cache.switches()
+    finally:
+        sa_event.remove(rt.db.engine.sync_engine, "before_cursor_execute", count)
+    assert len(statements) == 1
+    assert len({id(result) for result in results}) == 1
