@@ -122,6 +122,7 @@ PAYLOAD_LOGGERS: dict[str, int] = {
     "aiosqlite": logging.INFO,  # DEBUG: every operation with its arguments
     "psycopg": logging.INFO,  # DEBUG: queries and notices
     "httpcore": logging.INFO,  # DEBUG: request and response traces
+    "httpx": logging.WARNING,  # INFO: every request's full URL (an ops webhook's URL carries its own token)
     "stripe": logging.INFO,  # DEBUG: request form bodies and response bodies
 }
 
