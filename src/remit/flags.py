@@ -250,7 +250,7 @@ class FlagCache:
         reading: asyncio.Future[Switches] = asyncio.get_running_loop().create_future()
         self._reading = reading
         try:
-            async with self.db.glance() as conn:
+            async with self.db.read() as conn:
                 value = await read_switches(conn, self.settings)
         except BaseException as exc:
             reading.set_exception(exc)

@@ -178,12 +178,20 @@ def test_up_migrates_serves_runs_jobs_and_stops_cleanly_on_sigterm(fresh_db_url:
         assert base_url == f"http://127.0.0.1:{port}"
         out.wait_for(r"/metrics", 5)
 
-        health = httpx.get(f"{base_url}/health", timeout=5)
-        assert health.status_code == 200
-        body = health.json()
+        deadline = time.monotonic() + 15  # ok once the worker in this process has heartbeated
+        while True:
+            health = httpx.get(f"{base_url}/health", timeout=5)
+            assert health.status_code == 200
+            body = health.json()
+            if body["status"] == "ok" or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert body["service"] == "remit"
-        assert body["status"] == "ok"
-        assert body["checks"] == {"database": "ok", "processor_credentials": "ok"}
+        assert body["status"] == "ok", body
+        assert body["checks"] == {
+            name: {"status": "ok"}
+            for name in ("database", "migrations", "workers", "queues", "billing", "emergency_stop", "processor_credentials")
+        }
         assert {"timestamp", "version"} <= set(body)
 
         # The worker in the same process runs a job enqueued from outside.

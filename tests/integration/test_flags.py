@@ -154,11 +154,14 @@ async def test_concurrent_readers_share_one_read_of_a_stale_cache(rt: Runtime) -
             statements.append(statement)
 
     cache = FlagCache(rt.db, rt.settings, ttl=60)
-    sa_event.listen(rt.db.engine.sync_engine, "before_cursor_execute", count)
+    engines = [rt.db.engine.sync_engine, rt.db.reader_engine.sync_engine]
+    for engine in engines:
+        sa_event.listen(engine, "before_cursor_execute", count)
     try:
         results = await asyncio.gather(*(cache.switches() for _ in range(10)))
         await cache.switches()
     finally:
-        sa_event.remove(rt.db.engine.sync_engine, "before_cursor_execute", count)
+        for engine in engines:
+            sa_event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 1
     assert len({id(result) for result in results}) == 1

@@ -146,7 +146,7 @@ async def test_polls_within_the_cache_window_run_one_set_of_queries(db_url: str)
     def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         statements.append(statement)
 
-    sync_engines = [runtime.db.engine.sync_engine]
+    sync_engines = [runtime.db.engine.sync_engine, runtime.db.reader_engine.sync_engine]
     for engine in sync_engines:
         event.listen(engine, "before_cursor_execute", count)
     try:

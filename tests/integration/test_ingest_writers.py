@@ -24,9 +24,9 @@ BODY = (
 )
 
 
-def _row(runtime: Runtime, event_id: str | None = None, body: str = BODY) -> dict[str, Any]:
+def _row(runtime: Runtime, event_id: str | None = None, body: str = BODY, *, held: bool = False) -> dict[str, Any]:
     envelope = replace(parse_envelope(body), event_id=event_id or f"evt_{uuid.uuid4().hex}")
-    return event_row(runtime, "default", envelope, body, runtime.clock.now())
+    return event_row(runtime, "default", envelope, body, runtime.clock.now(), held=held)
 
 
 def _postgres_only(runtime: Runtime) -> None:
@@ -145,10 +145,10 @@ async def test_many_concurrent_deliveries_all_land(rt: Runtime) -> None:
 
 
 async def test_held_rows_get_no_job(db_url: str) -> None:
-    runtime = make_runtime(webhook_settings(db_url, REMIT_FLAG_BILLING="false"))
+    runtime = make_runtime(webhook_settings(db_url))
     writer = writer_for(runtime)
     try:
-        assert await writer.store(runtime, _row(runtime)) is not None
+        assert await writer.store(runtime, _row(runtime, held=True)) is not None
         assert await count(runtime, jobs) == 0
         assert await count(runtime, ledger_events) == 1
     finally:

@@ -13,7 +13,7 @@ from remit.telemetry import metrics
 
 async def flag_gauges(runtime: Runtime) -> None:
     """Set ``remit_flag_enabled{flag}``, ``remit_emergency_stop`` and its start time from the database."""
-    async with runtime.db.glance() as conn:
+    async with runtime.db.read() as conn:
         switches = await read_switches(conn, runtime.settings)
     for name, state in switches.flags.items():
         metrics.flag_enabled.labels(flag=name).set(1 if state.enabled else 0)

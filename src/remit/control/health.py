@@ -227,7 +227,7 @@ CHECKS: list[HealthCheck] = [
 
 async def _run_checks(runtime: Runtime, checks: list[HealthCheck]) -> dict[str, CheckResult]:
     results: dict[str, CheckResult] = {}
-    async with runtime.db.glance() as conn:
+    async with runtime.db.read() as conn:
         context = CheckContext(runtime, conn)
         for item in checks:
             try:

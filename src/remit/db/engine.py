@@ -19,8 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,25 +151,16 @@ class Database:
         does not wait for a pooled connection while callers holding the others wait for it. A write in it
         would have to upgrade SQLite's lock and may fail with ``database is locked``: use :meth:`begin`.
         """
+        return self.reader_engine.begin()
+
+    @property
+    def reader_engine(self) -> AsyncEngine:
+        """The engine :meth:`read` opens its connections on (made on first use)."""
         if self._reader is None:
             self._reader = _async_engine(
                 self.url, poolclass=sa.pool.NullPool, execution_options={READ_ONLY_OPTION: True}
             )
-        return self._reader.begin()
-
-    @asynccontextmanager
-    async def glance(self) -> AsyncIterator[AsyncConnection]:
-        """``async with db.glance() as conn``: a short read-only transaction on a pooled connection.
-
-        For the small reads a process repeats every second or two — the flags' cache, ``GET /health``, the
-        scrape-time gauges — where :meth:`read`'s fresh connection would cost a PostgreSQL connection set-up
-        each time. It begins deferred on SQLite like :meth:`read`, so it never waits for the write lock; it
-        does wait for a pooled connection, so it is not for use inside a transaction the caller holds.
-        """
-        async with self.engine.connect() as conn:
-            await conn.execution_options(**{READ_ONLY_OPTION: True})
-            async with conn.begin():
-                yield conn
+        return self._reader
 
     async def ping(self) -> None:
         """Run ``SELECT 1``; raise :class:`DatabaseUnavailable` when the database does not answer."""

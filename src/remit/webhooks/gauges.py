@@ -47,7 +47,7 @@ async def webhook_gauges(runtime: Runtime) -> None:
     ``remit_webhook_last_dead_letter_timestamp_seconds`` from the database."""
     counted = [status.value for status in COUNTED]
     pending = [status.value for status in PENDING]
-    async with runtime.db.glance() as conn:
+    async with runtime.db.read() as conn:
         rows = await conn.execute(
             sa.select(webhook_events.c.status, webhook_events.c.type, sa.func.count())
             .where(webhook_events.c.status.in_(counted))
