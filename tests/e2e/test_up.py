@@ -190,7 +190,15 @@ def test_up_migrates_serves_runs_jobs_and_stops_cleanly_on_sigterm(fresh_db_url:
         assert body["status"] == "ok", body
         assert body["checks"] == {
             name: {"status": "ok"}
-            for name in ("database", "migrations", "workers", "queues", "billing", "emergency_stop", "processor_credentials")
+            for name in (
+                "database",
+                "migrations",
+                "workers",
+                "queues",
+                "billing",
+                "emergency_stop",
+                "processor_credentials",
+            )
         }
         assert {"timestamp", "version"} <= set(body)
 

@@ -20,7 +20,7 @@ from remit.control.switches import switch
 from remit.parts import build_runtime
 from remit.runtime import Runtime
 
-CHECK_NAMES = {"database", "migrations", "workers", "queues", "billing", "emergency_stop"}
+CHECK_NAMES = {"database", "migrations", "workers", "queues", "billing", "emergency_stop", "processor_credentials"}
 
 
 def _settings(db_url: str, **extra: str) -> Settings:

@@ -230,20 +230,30 @@ async def test_only_one_of_many_concurrent_markers_records_the_expiry_and_emits(
 
 async def test_health_and_doctor_report_expired_credentials_without_a_secret(rt: Runtime, db_url: str) -> None:
     await add_live_worker(rt)
-    transport = httpx.ASGITransport(app=create_app(rt))
-    async with httpx.AsyncClient(transport=transport, base_url="http://remit") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(rt)), base_url="http://remit") as client:
         healthy = (await client.get("/health")).json()
-        assert healthy["status"] == "ok"
-        assert healthy["checks"]["processor_credentials"] == "ok"
+    assert healthy["status"] == "ok"
+    assert healthy["checks"]["processor_credentials"] == {"status": "ok"}
 
-        await fake(rt).fail_next("401")
-        await enqueue(rt, sync_customer, "cus-health")
-        await rt.drain()
+    await fake(rt).fail_next("401")
+    await enqueue(rt, sync_customer, "cus-health")
+    await rt.drain()
+    # a new app: the last one's health report is cached for REMIT_HEALTH_CACHE_SECONDS
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(rt)), base_url="http://remit") as client:
         response = await client.get("/health")
     assert response.status_code == 200  # degraded, still serving: webhooks are stored, processor work waits
     body = response.json()
     assert body["status"] == "degraded"
-    assert body["checks"] == {"database": "ok", "processor_credentials": "expired"}
+    credentials_check = body["checks"]["processor_credentials"]
+    assert credentials_check["status"] == "degraded"
+    assert "expired since" in credentials_check["detail"]
+    assert "HTTP 401" in credentials_check["detail"]
+    assert body["checks"]["queues"]["status"] == "degraded"  # the processor-calling queues are paused
+    assert {name for name, check in body["checks"].items() if check["status"] != "ok"} == {
+        "processor_credentials",
+        "queues",
+    }
+    assert "sk_" not in response.text
 
     checks = await diagnose({"DATABASE_URL": db_url, "STRIPE_API_KEY": "sk_live_doctor_must_not_print"}, runtime=rt)
     check = {c.name: c for c in checks}["processor_credentials"]

@@ -17,6 +17,7 @@ from typing import Any
 
 from remit import audit
 from remit.flags import EMERGENCY_STOP, EmergencyStop, read_switches, write_switch
+from remit.processor import credentials
 from remit.runtime import Runtime
 from remit.telemetry import ops
 from remit.webhooks.held import release_held
@@ -52,12 +53,10 @@ async def stop_all(runtime: Runtime, *, actor: str) -> StopResult:
     queues = await engine.known_queues()
     async with runtime.db.begin() as conn:
         switches = await read_switches(conn, runtime.settings)
-        paused = await engine.paused_queues(conn)
-        newly = [name for name in queues if name not in paused]
+        newly = await engine.pause_queues(conn, queues, actor=actor)  # those not paused already
         earlier = switches.stop
         ours = sorted({*(earlier.queues if earlier else ()), *newly})
         since, by = (earlier.since, earlier.by) if earlier else (now, actor)
-        await engine.set_paused(conn, newly, True, actor=actor)
         await write_switch(conn, EMERGENCY_STOP, True, at=since, by=by, details={"queues": ours})
         await audit.record(
             conn,
@@ -83,10 +82,8 @@ async def start_all(runtime: Runtime, *, actor: str) -> StopResult:
     engine, now = runtime.engine, runtime.clock.now()
     async with runtime.db.begin() as conn:
         stop = (await read_switches(conn, runtime.settings)).stop
-        paused = await engine.paused_queues(conn)
-        ours = [name for name in (stop.queues if stop else ()) if name in paused]
-        others = sorted(paused - set(ours))
-        await engine.set_paused(conn, ours, False, actor=actor)
+        ours = await engine.resume_queues(conn, stop.queues if stop else [], actor=actor)
+        others = sorted(await engine.paused_queues(conn))
         await write_switch(conn, EMERGENCY_STOP, False, at=now, by=actor)
         await audit.record(
             conn,
@@ -107,7 +104,7 @@ async def stop_queue(runtime: Runtime, queue: str, *, actor: str) -> StopResult:
     """Pause one queue as an emergency stop (audited and announced as one)."""
     name = runtime.engine.queue_name(queue)
     async with runtime.db.begin() as conn:
-        await runtime.engine.set_paused(conn, [name], True, actor=actor)
+        await runtime.engine.pause_queues(conn, [name], actor=actor)
         await audit.record(
             conn,
             at=runtime.clock.now(),
@@ -121,10 +118,12 @@ async def stop_queue(runtime: Runtime, queue: str, *, actor: str) -> StopResult:
 
 
 async def start_queue(runtime: Runtime, queue: str, *, actor: str) -> StopResult:
-    """Resume one queue stopped with :func:`stop_queue` (or paused any other way)."""
-    name = runtime.engine.queue_name(queue)
+    """Resume one queue stopped with :func:`stop_queue` (or paused any other way), as ``remit queues resume``
+    does: a queue the processor's expired credentials paused clears that expiry and resumes its other queues
+    too (:func:`remit.processor.credentials.resume_queue`)."""
+    resumed = await credentials.resume_queue(runtime.engine, runtime.processor.name, queue, actor=actor)
+    name = resumed.name
     async with runtime.db.begin() as conn:
-        await runtime.engine.set_paused(conn, [name], False, actor=actor)
         await audit.record(
             conn,
             at=runtime.clock.now(),
@@ -134,8 +133,8 @@ async def start_queue(runtime: Runtime, queue: str, *, actor: str) -> StopResult
             details={"scope": "queue"},
         )
     ops.emit("emergency_stop", action="start", scope="queue", queue=name, count=1, actor=actor)
-    runtime.wake_workers(name)
-    return StopResult("start", "queue", (name,))
+    runtime.wake_workers()
+    return StopResult("start", "queue", (name, *resumed.also_resumed))
 
 
 __all__ = ["StopResult", "start_all", "start_queue", "stop_all", "stop_queue"]

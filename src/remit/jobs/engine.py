@@ -379,13 +379,6 @@ class Engine:
         async with self.db.read() as reader:
             return await admin_store.paused_queues(reader)
 
-    async def set_paused(self, conn: AsyncConnection, queues: Sequence[str], paused: bool, *, actor: str) -> None:
-        """Pause (or resume) ``queues`` (keys or stored names) in the caller's transaction, which audits the
-        action it is part of (``remit stop --all`` pauses every queue as one audited step)."""
-        now = self.clock.now()
-        for queue in queues:
-            await admin_store.set_paused(conn, self.queue_name(queue), paused, now=now, by=actor)
-
     async def hurry(self, conn: AsyncConnection, unique_keys: Sequence[str]) -> int:
         """Bring the waiting retries (or scheduled runs) of the jobs with these unique keys forward to now, in
         the caller's transaction; how many moved. Webhook replay uses this for events already retrying."""

@@ -123,6 +123,11 @@ emergency_stop_since_timestamp_seconds = Gauge(
     "Unix time the emergency stop in force began (0 when none is).",
     registry=REGISTRY,
 )
+processor_credentials_expired = Gauge(
+    "remit_processor_credentials_expired",
+    "1 while the processor's credentials are marked expired (a job met a 401/403; its queues are paused).",
+    registry=REGISTRY,
+)
 ops_webhook_deliveries_total = Counter(
     "remit_ops_webhook_deliveries_total",
     "Attempts to POST an ops event to REMIT_OPS_WEBHOOK_URL, by outcome (delivered, retry, refused).",
