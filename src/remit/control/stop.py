@@ -12,7 +12,7 @@ nothing the processor sends is lost, no handler runs. ``remit start --all`` resu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from remit import audit
@@ -34,7 +34,6 @@ class StopResult:
     untouched: tuple[str, ...] = ()
     released: int = 0
     stop: EmergencyStop | None = None
-    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
