@@ -4,34 +4,17 @@ after the mirror, and must produce exactly the ops events an operator acts on â€
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from remit.runtime import Runtime
-from remit.telemetry import ops
 from remit.webhooks.dead_letters import get_event
 from remit.webhooks.events import EventStatus
 from tests.support.fixtures import stripe_fixture
-from tests.support.webhooks import client_for, make_runtime, post_event, webhook_settings
+from tests.support.webhooks import client_for, post_event
 
 Emitted = list[tuple[str, dict[str, Any]]]
-
-
-@pytest.fixture
-async def rt(db_url: str) -> AsyncIterator[Runtime]:
-    runtime = make_runtime(webhook_settings(db_url))
-    yield runtime
-    await runtime.close()
-
-
-@pytest.fixture
-def emitted() -> Iterator[Emitted]:
-    seen: Emitted = []
-    remove = ops.add_sink(lambda name, metadata: seen.append((name, metadata)))
-    yield seen
-    remove()
 
 
 def connect_events(seen: Emitted) -> Emitted:
@@ -57,10 +40,10 @@ def fixture_text(name: str) -> str:
 
 
 async def test_a_deauthorized_connected_account_emits_connect_account_deauthorized(
-    rt: Runtime, emitted: Emitted
+    rt: Runtime, ops_events: Emitted
 ) -> None:
     row_id = await deliver(rt, fixture_text("djstripe__event_account_application_deauthorized.json"))
-    assert connect_events(emitted) == [
+    assert connect_events(ops_events) == [
         (
             "connect_account_deauthorized",
             {
@@ -74,18 +57,18 @@ async def test_a_deauthorized_connected_account_emits_connect_account_deauthoriz
 
 
 async def test_a_deauthorization_without_an_account_field_still_emits_naming_none(
-    rt: Runtime, emitted: Emitted
+    rt: Runtime, ops_events: Emitted
 ) -> None:
     await deliver(rt, fixture_text("stripe-ruby-mock__account.application.deauthorized.json"))
-    [(name, metadata)] = connect_events(emitted)
+    [(name, metadata)] = connect_events(ops_events)
     assert name == "connect_account_deauthorized"
     assert metadata["account_id"] is None
     assert metadata["processor_event_id"] == "evt_00000000000000"
 
 
-async def test_a_failed_payout_emits_connect_payout_failed_with_its_amount(rt: Runtime, emitted: Emitted) -> None:
+async def test_a_failed_payout_emits_connect_payout_failed_with_its_amount(rt: Runtime, ops_events: Emitted) -> None:
     row_id = await deliver(rt, fixture_text("stripe-ruby-mock-pr512__payout.failed.json"))
-    assert connect_events(emitted) == [
+    assert connect_events(ops_events) == [
         (
             "connect_payout_failed",
             {
@@ -102,13 +85,13 @@ async def test_a_failed_payout_emits_connect_payout_failed_with_its_amount(rt: R
 
 
 @pytest.mark.parametrize("name", ["pay__account.updated.json", "stripe-ruby-mock__account.updated.json"])
-async def test_an_account_update_that_loses_nothing_emits_nothing(rt: Runtime, emitted: Emitted, name: str) -> None:
+async def test_an_account_update_that_loses_nothing_emits_nothing(rt: Runtime, ops_events: Emitted, name: str) -> None:
     await deliver(rt, fixture_text(name))
-    assert connect_events(emitted) == []
+    assert connect_events(ops_events) == []
 
 
 async def test_an_account_update_losing_capabilities_emits_one_event_per_capability(
-    rt: Runtime, emitted: Emitted
+    rt: Runtime, ops_events: Emitted
 ) -> None:
     """pay's real account.updated, with the change Stripe reports when card payments are switched off and
     charges disabled: the old values in previous_attributes, the new ones on the account."""
@@ -122,10 +105,10 @@ async def test_an_account_update_losing_capabilities_emits_one_event_per_capabil
         "charges_enabled": True,
     }
     await deliver(rt, json.dumps(document))
-    lost = [(name, meta["capability"], meta["status"], meta["account_id"]) for name, meta in connect_events(emitted)]
+    lost = [(name, meta["capability"], meta["status"], meta["account_id"]) for name, meta in connect_events(ops_events)]
     assert lost == [
         ("connect_capability_lost", "card_payments", "inactive", "acct_00000000000000"),
         ("connect_capability_lost", "charges", "disabled", "acct_00000000000000"),
     ]
-    for _, metadata in connect_events(emitted):  # identifiers only: the account's email, phone, names stay out
+    for _, metadata in connect_events(ops_events):  # identifiers only: the account's email, phone, names stay out
         assert set(metadata) == {"event_id", "processor_event_id", "account_id", "capability", "status"}

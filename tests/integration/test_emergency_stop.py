@@ -3,7 +3,6 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -11,28 +10,13 @@ import pytest
 from remit import audit
 from remit.control.stop import start_all, start_queue, stop_all, stop_queue
 from remit.runtime import Runtime
-from remit.telemetry import ops
 from remit.webhooks.dead_letters import get_event
 from remit.webhooks.events import EventStatus
 from tests.support import jobs as J
-from tests.support.webhooks import client_for, event, make_runtime, post_event, webhook_settings
+from tests.support.webhooks import client_for, event, post_event
 
 Emitted = list[tuple[str, dict[str, Any]]]
-
-
-@pytest.fixture
-def emitted() -> Iterator[Emitted]:
-    seen: Emitted = []
-    remove = ops.add_sink(lambda name, metadata: seen.append((name, metadata)))
-    yield seen
-    remove()
-
-
-@pytest.fixture
-async def rt(db_url: str) -> AsyncIterator[Runtime]:
-    runtime = make_runtime(webhook_settings(db_url, REMIT_FLAGS_REFRESH_SECONDS="0"))
-    yield runtime
-    await runtime.close()
+pytestmark = pytest.mark.webhook_settings(REMIT_FLAGS_REFRESH_SECONDS="0")
 
 
 async def _deliver(runtime: Runtime, n: int) -> int:
@@ -51,7 +35,7 @@ async def _status(runtime: Runtime, row_id: int) -> EventStatus:
 
 
 async def test_stop_all_pauses_every_queue_holds_webhooks_and_start_all_undoes_exactly_that(
-    rt: Runtime, emitted: Emitted
+    rt: Runtime, ops_events: Emitted
 ) -> None:
     async with rt.db.begin() as conn:
         await rt.engine.enqueue(conn, J.noop, {}, queue="host_exports")  # a host queue nobody configured
@@ -78,7 +62,9 @@ async def test_stop_all_pauses_every_queue_holds_webhooks_and_start_all_undoes_e
     await rt.drain()
     assert [await _status(rt, row) for row in (before, during)] == [EventStatus.PROCESSED, EventStatus.PROCESSED]
 
-    assert [(meta["action"], meta["scope"], meta["actor"]) for name, meta in emitted if name == "emergency_stop"] == [
+    assert [
+        (meta["action"], meta["scope"], meta["actor"]) for name, meta in ops_events if name == "emergency_stop"
+    ] == [
         ("stop", "all", "operator:ada"),
         ("start", "all", "operator:bob"),
     ]
@@ -105,7 +91,7 @@ async def test_a_second_stop_keeps_the_first_ones_time_and_adds_new_queues(rt: R
     assert await rt.engine.paused_queues() == set()
 
 
-async def test_stop_and_start_one_queue(rt: Runtime, emitted: Emitted) -> None:
+async def test_stop_and_start_one_queue(rt: Runtime, ops_events: Emitted) -> None:
     await stop_queue(rt, "remit_webhooks", actor="operator:ada")
     assert await rt.engine.paused_queues() == {"remit_webhooks"}
     row = await _deliver(rt, 3)  # one queue stopped: webhooks are stored and queued, not held
@@ -115,7 +101,9 @@ async def test_stop_and_start_one_queue(rt: Runtime, emitted: Emitted) -> None:
     await start_queue(rt, "remit_webhooks", actor="operator:ada")
     await rt.drain()
     assert await _status(rt, row) is EventStatus.PROCESSED
-    assert [(meta["action"], meta["scope"], meta["queue"]) for name, meta in emitted if name == "emergency_stop"] == [
+    assert [
+        (meta["action"], meta["scope"], meta["queue"]) for name, meta in ops_events if name == "emergency_stop"
+    ] == [
         ("stop", "queue", "remit_webhooks"),
         ("start", "queue", "remit_webhooks"),
     ]

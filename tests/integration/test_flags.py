@@ -4,7 +4,6 @@ billing off holds webhook events and billing on releases them — on SQLite and 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -13,27 +12,12 @@ from remit import audit
 from remit.control.switches import switch
 from remit.flags import FlagCache, UnknownFlag, switches_from_rows
 from remit.runtime import Runtime
-from remit.telemetry import ops
 from remit.webhooks.dead_letters import get_event
 from remit.webhooks.events import EventStatus
 from tests.support.webhooks import client_for, event, make_runtime, post_event, webhook_settings
 
 Emitted = list[tuple[str, dict[str, Any]]]
-
-
-@pytest.fixture
-def emitted() -> Iterator[Emitted]:
-    seen: Emitted = []
-    remove = ops.add_sink(lambda name, metadata: seen.append((name, metadata)))
-    yield seen
-    remove()
-
-
-@pytest.fixture
-async def rt(db_url: str) -> AsyncIterator[Runtime]:
-    runtime = make_runtime(webhook_settings(db_url, REMIT_FLAGS_REFRESH_SECONDS="0"))
-    yield runtime
-    await runtime.close()
+pytestmark = pytest.mark.webhook_settings(REMIT_FLAGS_REFRESH_SECONDS="0")
 
 
 async def _status(runtime: Runtime, row_id: int) -> EventStatus:
@@ -91,13 +75,13 @@ async def test_the_database_wins_over_the_environment_once_an_operator_set_a_fla
 
 
 async def test_switching_billing_is_audited_and_emits_billing_switched_only_when_it_changes(
-    rt: Runtime, emitted: Emitted
+    rt: Runtime, ops_events: Emitted
 ) -> None:
     await switch(rt, "billing", False, actor="operator:ada")
     await switch(rt, "billing", False, actor="operator:ada")  # already off: audited, not announced
     await switch(rt, "origin_guard", True, actor="operator:ada")  # not billing: no billing_switched
     await switch(rt, "billing", True, actor="operator:bob")
-    assert [(name, meta) for name, meta in emitted if name == "billing_switched"] == [
+    assert [(name, meta) for name, meta in ops_events if name == "billing_switched"] == [
         ("billing_switched", {"enabled": False, "previous": True, "actor": "operator:ada"}),
         ("billing_switched", {"enabled": True, "previous": False, "actor": "operator:bob"}),
     ]

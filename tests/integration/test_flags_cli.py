@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,7 +11,6 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from remit.cli import app
-from remit.telemetry import ops
 
 Invoke = Callable[..., Result]
 
@@ -26,14 +25,6 @@ def cli(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Invoke:
         return runner.invoke(app, list(args))
 
     return invoke
-
-
-@pytest.fixture
-def emitted() -> Iterator[list[tuple[str, dict[str, Any]]]]:
-    seen: list[tuple[str, dict[str, Any]]] = []
-    remove = ops.add_sink(lambda name, metadata: seen.append((name, metadata)))
-    yield seen
-    remove()
 
 
 def _flags(cli: Invoke) -> dict[str, dict[str, Any]]:
@@ -55,7 +46,7 @@ def test_flags_list_prints_one_json_array_naming_each_flags_source(cli: Invoke) 
     }
 
 
-def test_flags_set_switches_for_every_process_and_says_so(cli: Invoke, emitted: list[Any]) -> None:
+def test_flags_set_switches_for_every_process_and_says_so(cli: Invoke, ops_events: list[Any]) -> None:
     result = cli("flags", "set", "billing", "off", "--actor", "operator:ada")
     assert result.exit_code == 0, result.output
     assert "flag billing switched off" in result.stdout
@@ -69,7 +60,7 @@ def test_flags_set_switches_for_every_process_and_says_so(cli: Invoke, emitted: 
     again = cli("flags", "set", "billing", "off", "--json")
     assert again.exit_code == 0
     assert json.loads(again.stdout)["changed"] is False
-    assert [meta["enabled"] for name, meta in emitted if name == "billing_switched"] == [False]
+    assert [meta["enabled"] for name, meta in ops_events if name == "billing_switched"] == [False]
 
 
 @pytest.mark.parametrize(
@@ -88,7 +79,7 @@ def test_usage_errors_exit_2_naming_what_is_wrong(cli: Invoke, args: tuple[str, 
     assert message in result.output
 
 
-def test_stop_all_then_start_all(cli: Invoke, emitted: list[Any]) -> None:
+def test_stop_all_then_start_all(cli: Invoke, ops_events: list[Any]) -> None:
     stopped = cli("stop", "--all", "--actor", "operator:ada")
     assert stopped.exit_code == 0, stopped.output
     assert "emergency stop:" in stopped.stdout
@@ -106,7 +97,7 @@ def test_stop_all_then_start_all(cli: Invoke, emitted: list[Any]) -> None:
     assert sorted(outcome["queues"]) == sorted(queue["name"] for queue in queues)
     assert not any(queue["paused"] for queue in json.loads(cli("queues", "--json").stdout))
     assert "emergency_stop" not in _flags(cli)
-    assert [meta["action"] for name, meta in emitted if name == "emergency_stop"] == ["stop", "start"]
+    assert [meta["action"] for name, meta in ops_events if name == "emergency_stop"] == ["stop", "start"]
 
 
 def test_stop_one_queue_names_the_command_that_resumes_it(cli: Invoke) -> None:

@@ -39,12 +39,18 @@ def quoted_commands(text: str) -> Iterator[str]:
         yield from _commands_in(span)
 
 
+#: What follows ``remit`` in a command: a sub-command (or alternatives), an option, or nothing.
+_COMMAND_START = re.compile(r"^(?:[a-z][a-z0-9-]*(?:\|[a-z][a-z0-9-]*)*|--?[a-z])")
+
+
 def _commands_in(text: str) -> Iterator[str]:
     for piece in re.split(r";|&&|\|\|", text.replace("\\|", "|")):
         piece = piece.strip()
         for prefix in PREFIXES:
             if piece.startswith(prefix):
-                yield "remit " + piece[len(prefix) :].strip()
+                rest = piece[len(prefix) :].strip()
+                if _COMMAND_START.match(rest):  # not `remit <billing@…>`, a mail's From
+                    yield "remit " + rest
                 break
 
 

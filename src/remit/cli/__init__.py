@@ -8,7 +8,20 @@ from __future__ import annotations
 
 import typer
 
-from remit.cli import demo, fake, flags, golive, invoices, jobs, mail, schedule, service, stop, webhook_endpoints, webhooks
+from remit.cli import (
+    demo,
+    fake,
+    flags,
+    golive,
+    invoices,
+    jobs,
+    mail,
+    schedule,
+    service,
+    stop,
+    webhook_endpoints,
+    webhooks,
+)
 from remit.cli.hints import remit_command
 from remit.cli.output import forget_database
 

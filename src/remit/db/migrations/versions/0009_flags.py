@@ -3,8 +3,8 @@
 A row per switch an operator set — the ``billing`` and ``origin_guard`` flags, and the emergency stop — with
 who set it and when; a flag without a row takes its ``REMIT_FLAG_*`` value.
 
-Revision ID: 0008_flags
-Revises: 0007_credential_expiries
+Revision ID: 0009_flags
+Revises: 0008_mail_documents
 """
 
 import sqlalchemy as sa
@@ -12,8 +12,8 @@ from alembic import op
 
 from remit.db.types import Json, UtcDateTime
 
-revision = "0008_flags"
-down_revision = "0007_credential_expiries"
+revision = "0009_flags"
+down_revision = "0008_mail_documents"
 branch_labels = None
 depends_on = None
 
