@@ -1,17 +1,20 @@
-"""Money movement: charging a payment method (the core every payment goes through), payment intents and their
-capture, refunds, disputes, balance transactions and payouts."""
+"""Money movement: charging a payment method (the core every payment goes through), payment intents (create,
+confirm, capture, cancel, update, list, search) and charges (retrieve, update, list, search). Refunds, disputes
+and payouts have modules of their own."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
 from remit.processor.fake.cards import DECLINE_CODES, Behavior
 from remit.processor.fake.errors import CARD_ERROR, INVALID_REQUEST, ApiError, invalid, parameter_missing
 from remit.processor.fake.ops import methods
+from remit.processor.fake.ops.common import apply_fields, equal_to, listed, searched
 from remit.processor.fake.params import Params, merge_metadata
 from remit.processor.fake.shapes import payments as shapes
-from remit.processor.fake.store import StoredObject, page
+from remit.processor.fake.store import StoredObject
 from remit.processor.fake.tx import Tx
 
 DISPUTE_RESPONSE_DAYS = 7
@@ -69,7 +72,7 @@ def will_succeed(pm: StoredObject | None) -> bool:
     return pm is not None and methods.behavior_of(pm) in _SUCCEEDING
 
 
-async def _balance_transaction(
+async def record_balance_transaction(
     tx: Tx,
     *,
     amount: int,
@@ -106,33 +109,39 @@ async def charge_payment_method(
     capture: bool = True,
     metadata: dict[str, str] | None = None,
     shipping: dict[str, Any] | None = None,
+    intent: dict[str, Any] | None = None,
 ) -> ChargeResult:
-    """Make a payment intent for ``amount`` and confirm it with ``pm``; the card's behaviour decides the rest.
+    """Make a payment intent for ``amount`` (or take the unconfirmed ``intent``) and confirm it with ``pm``; the
+    card's behaviour decides the rest.
 
-    Events, in Stripe's order: ``payment_intent.created``, then ``charge.succeeded`` +
+    Events, in Stripe's order: ``payment_intent.created`` (not for an ``intent``), then ``charge.succeeded`` +
     ``payment_intent.succeeded`` (or ``payment_intent.amount_capturable_updated`` for a manual capture),
     ``charge.failed`` + ``payment_intent.payment_failed``, ``payment_intent.requires_action``, or
     ``charge.pending`` + ``payment_intent.processing`` for bank debits; a disputing card then opens a dispute.
     """
     behavior = methods.behavior_of(pm)
-    pi_id = await tx.new_id("payment_intent")
-    pi = shapes.payment_intent(
-        pi_id,
-        created=tx.now,
-        amount=amount,
-        currency=currency,
-        customer=customer,
-        description=description,
-        invoice=invoice,
-        payment_method=pm.id,
-        payment_method_types=[str(pm.data.get("type", "card"))],
-        capture_method="automatic" if capture else "manual",
-        status="requires_confirmation",
-        metadata=metadata,
-        shipping=shipping,
-    )
-    await tx.insert(pi)
-    await tx.emit("payment_intent.created", pi)
+    if intent is not None:
+        pi = intent
+        pi.update(payment_method=pm.id, last_payment_error=None, next_action=None)
+    else:
+        pi = shapes.payment_intent(
+            await tx.new_id("payment_intent"),
+            created=tx.now,
+            amount=amount,
+            currency=currency,
+            customer=customer,
+            description=description,
+            invoice=invoice,
+            payment_method=pm.id,
+            payment_method_types=[str(pm.data.get("type", "card"))],
+            capture_method="automatic" if capture else "manual",
+            status="requires_confirmation",
+            metadata=metadata,
+            shipping=shipping,
+        )
+        await tx.insert(pi)
+        await tx.emit("payment_intent.created", pi)
+    pi_id = pi["id"]
     result = ChargeResult(pi, None, behavior)
     if behavior is Behavior.REQUIRES_ACTION:
         pi.update(
@@ -210,7 +219,7 @@ async def charge_payment_method(
         return ChargeResult(pi, ch, behavior)
     txn = None
     if capture:
-        txn = await _balance_transaction(
+        txn = await record_balance_transaction(
             tx, amount=amount, currency=currency, source=charge_id, type_="charge", description=description
         )
     ch = shapes.charge(
@@ -248,7 +257,7 @@ async def settle_async(tx: Tx, result: ChargeResult) -> ChargeResult:
     if ch is None or not result.processing:
         return result
     if result.behavior is Behavior.ASYNC_SUCCEED:
-        txn = await _balance_transaction(
+        txn = await record_balance_transaction(
             tx,
             amount=ch["amount"],
             currency=ch["currency"],
@@ -300,7 +309,7 @@ async def open_dispute(tx: Tx, ch: dict[str, Any], *, inquiry: bool) -> dict[str
     withdrawals: list[dict[str, Any]] = []
     if not inquiry:
         withdrawals.append(
-            await _balance_transaction(
+            await record_balance_transaction(
                 tx,
                 amount=-int(ch["amount"]),
                 currency=ch["currency"],
@@ -331,34 +340,77 @@ async def open_dispute(tx: Tx, ch: dict[str, Any], *, inquiry: bool) -> dict[str
     return dp
 
 
+async def open_payment_intent(
+    tx: Tx,
+    *,
+    amount: int,
+    currency: str,
+    customer: str | None,
+    description: str | None,
+    invoice: str | None = None,
+    payment_method: str | None = None,
+    payment_method_types: list[str] | None = None,
+    capture_method: str = "automatic",
+    metadata: dict[str, str] | None = None,
+    shipping: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An unconfirmed payment intent (``payment_intent.created``): waiting for a payment method, or for
+    confirmation when it has one."""
+    pi = shapes.payment_intent(
+        await tx.new_id("payment_intent"),
+        created=tx.now,
+        amount=amount,
+        currency=currency,
+        customer=customer,
+        description=description,
+        invoice=invoice,
+        payment_method=payment_method,
+        payment_method_types=payment_method_types or ["card"],
+        capture_method=capture_method,
+        status="requires_confirmation" if payment_method else "requires_payment_method",
+        metadata=metadata,
+        shipping=shipping,
+    )
+    await tx.insert(pi)
+    await tx.emit("payment_intent.created", pi)
+    return pi
+
+
+def _method_types(p: Params) -> list[str] | None:
+    return p.strings("payment_method_types") or p.strings("allowed_payment_method_types") or None
+
+
 async def create_payment_intent(tx: Tx, p: Params) -> dict[str, Any]:
     """``POST /v1/payment_intents``; with ``confirm`` it charges at once (a decline answers 402)."""
     amount = p.integer("amount")
     if amount is None:
         raise parameter_missing("amount")
-    currency = (p.string("currency") or "usd").lower()
+    if amount < 1:
+        raise invalid("Amount must be at least 1 cent.", param="amount", code="amount_too_small")
+    currency = p.require_str("currency").lower()
     customer = p.string("customer")
     if customer:
         await tx.get(customer, "customer", param="customer")
     metadata = merge_metadata({}, p.raw("metadata"))
     pm_ref = p.string("payment_method")
+    capture_method = p.string("capture_method", "automatic") or "automatic"
     if not p.boolean("confirm", False) or not pm_ref:
-        pi = shapes.payment_intent(
-            await tx.new_id("payment_intent"),
-            created=tx.now,
+        pm_id = (await methods.resolve(tx, pm_ref)).id if pm_ref else None
+        pi = await open_payment_intent(
+            tx,
             amount=amount,
             currency=currency,
             customer=customer,
             description=p.string("description"),
-            invoice=None,
-            payment_method=None,
-            payment_method_types=p.strings("payment_method_types") or ["card"],
-            capture_method=p.string("capture_method", "automatic") or "automatic",
-            status="requires_payment_method",
+            payment_method=pm_id,
+            payment_method_types=_method_types(p),
+            capture_method=capture_method,
             metadata=metadata,
+            shipping=p.mapping("shipping") or None,
         )
-        await tx.insert(pi)
-        await tx.emit("payment_intent.created", pi)
+        if p.has("receipt_email"):
+            pi["receipt_email"] = p.string("receipt_email")
+            await tx.save(pi)
         return pi
     pm = await methods.resolve(tx, pm_ref)
     result = await charge_payment_method(
@@ -368,13 +420,61 @@ async def create_payment_intent(tx: Tx, p: Params) -> dict[str, Any]:
         customer=customer,
         pm=pm,
         description=p.string("description"),
-        capture=p.string("capture_method", "automatic") != "manual",
+        capture=capture_method != "manual",
         metadata=metadata,
         shipping=p.mapping("shipping") or None,
     )
     if not (result.succeeded or result.processing):
         if result.requires_action:
             return result.payment_intent
+        tx.error = result.card_error()
+    return result.payment_intent
+
+
+_CONFIRMABLE = {"requires_payment_method", "requires_confirmation", "requires_action"}
+
+
+async def confirm_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any]:
+    """``POST /v1/payment_intents/{id}/confirm``: charge with ``payment_method`` (or the one it has); an
+    invoice's payment intent pays its invoice. A decline answers 402 after committing, as at Stripe."""
+    pi = (await tx.get(pi_id, "payment_intent")).data
+    if pi["status"] not in _CONFIRMABLE:
+        raise invalid(
+            f"This PaymentIntent's status is {pi['status']}, but it must be one of "
+            "requires_payment_method, requires_confirmation, or requires_action to be confirmed.",
+            code="payment_intent_unexpected_state",
+        )
+    pm_ref = p.string("payment_method") or pi["payment_method"]
+    if not pm_ref:
+        raise invalid(
+            "You cannot confirm this PaymentIntent because it's missing a payment method. Update the PaymentIntent "
+            "with a payment method and then confirm it again.",
+            code="payment_intent_unexpected_state",
+        )
+    pm = await methods.resolve(tx, pm_ref)
+    if pi["customer"] and not pm.data.get("customer"):
+        pm = await methods.attach(tx, pm.id, pi["customer"])
+    if p.has("receipt_email"):
+        pi["receipt_email"] = p.string("receipt_email") or None
+    result = await charge_payment_method(
+        tx,
+        amount=int(pi["amount"]),
+        currency=pi["currency"],
+        customer=pi["customer"],
+        pm=pm,
+        description=pi["description"],
+        invoice=pi.get("invoice"),
+        capture=pi["capture_method"] != "manual",
+        intent=pi,
+    )
+    if result.succeeded and pi.get("invoice"):
+        from remit.processor.fake.ops.invoices import mark_paid
+
+        inv = (await tx.get(pi["invoice"], "invoice")).data
+        if inv["status"] == "open":
+            inv["attempt_count"] = int(inv["attempt_count"])
+            await mark_paid(tx, inv, result)
+    if not (result.succeeded or result.processing or result.requires_action):
         tx.error = result.card_error()
     return result.payment_intent
 
@@ -389,12 +489,19 @@ async def capture_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any
         )
     ch = (await tx.get(pi["charges"]["data"][-1]["id"], "charge")).data
     amount = p.integer("amount_to_capture", ch["amount"]) or ch["amount"]
-    txn = await _balance_transaction(
+    if amount > int(ch["amount"]):
+        raise invalid(
+            "The amount to capture cannot be greater than the amount capturable.",
+            param="amount_to_capture",
+            code="amount_too_large",
+        )
+    txn = await record_balance_transaction(
         tx, amount=amount, currency=ch["currency"], source=ch["id"], type_="charge", description=ch["description"]
     )
     before = dict(ch)
     ch.update(captured=True, amount_captured=amount, balance_transaction=txn["id"])
     pi.update(status="succeeded", amount_capturable=0, amount_received=amount)
+    pi["metadata"] = merge_metadata(pi["metadata"], p.raw("metadata"))
     _add_charge(pi, ch)
     await tx.save(ch)
     await tx.save(pi)
@@ -403,8 +510,78 @@ async def capture_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any
     return pi
 
 
+_CANCELABLE = _CONFIRMABLE | {"requires_capture"}
+
+
+async def cancel_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any]:
+    """``POST /v1/payment_intents/{id}/cancel``: ``payment_intent.canceled``; an authorized, uncaptured
+    charge is released (``charge.refunded``)."""
+    pi = (await tx.get(pi_id, "payment_intent")).data
+    if pi["status"] not in _CANCELABLE:
+        raise invalid(
+            f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}. Only a PaymentIntent "
+            "with one of the following statuses may be canceled: requires_payment_method, requires_capture, "
+            "requires_confirmation, requires_action, processing.",
+            code="payment_intent_unexpected_state",
+        )
+    if pi["status"] == "requires_capture":
+        ch = (await tx.get(pi["charges"]["data"][-1]["id"], "charge")).data
+        before = dict(ch)
+        ch.update(refunded=True, amount_refunded=ch["amount"])
+        await tx.save(ch)
+        _add_charge(pi, ch)
+        await tx.emit("charge.refunded", ch, before=before)
+    pi.update(
+        status="canceled",
+        canceled_at=tx.now,
+        cancellation_reason=p.string("cancellation_reason"),
+        amount_capturable=0,
+        next_action=None,
+    )
+    await tx.save(pi)
+    await tx.emit("payment_intent.canceled", pi)
+    return pi
+
+
+_UPDATABLE_AMOUNTS = ("amount", "currency", "customer", "payment_method")
+
+
+async def update_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any]:
+    """``POST /v1/payment_intents/{id}``: description, metadata, receipt email and shipping always; amount,
+    currency, customer and payment method only before it is confirmed. No event (Stripe has none)."""
+    before = (await tx.get(pi_id, "payment_intent")).data
+    after = copy.deepcopy(before)
+    changing = [key for key in _UPDATABLE_AMOUNTS if key in p.data]
+    if changing and before["status"] not in _CONFIRMABLE:
+        raise invalid(
+            f"You cannot update {changing[0]} on a PaymentIntent with a status of {before['status']}.",
+            param=changing[0],
+            code="payment_intent_unexpected_state",
+        )
+    if p.has("customer"):
+        await tx.get(p.require_str("customer"), "customer", param="customer")
+    if p.has("payment_method"):
+        after["payment_method"] = (await methods.resolve(tx, p.require_str("payment_method"))).id
+        if after["status"] == "requires_payment_method":
+            after["status"] = "requires_confirmation"
+    if p.has("currency"):
+        after["currency"] = p.require_str("currency").lower()
+    apply_fields(after, p, "amount", "customer", "description", "metadata", "receipt_email", "shipping")
+    if after != before:
+        await tx.save(after)
+    return after
+
+
 async def retrieve_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any]:
     return (await tx.get(pi_id, "payment_intent")).data
+
+
+async def list_payment_intents(tx: Tx, p: Params) -> dict[str, Any]:
+    return await listed(tx, p, "payment_intent", url="/v1/payment_intents", customer=p.string("customer"))
+
+
+async def search_payment_intents(tx: Tx, p: Params) -> dict[str, Any]:
+    return await searched(tx, p, "payment_intent", "payment_intents")
 
 
 async def retrieve_charge(tx: Tx, p: Params, charge_id: str) -> dict[str, Any]:
@@ -412,152 +589,48 @@ async def retrieve_charge(tx: Tx, p: Params, charge_id: str) -> dict[str, Any]:
 
 
 async def list_charges(tx: Tx, p: Params) -> dict[str, Any]:
-    customer = p.string("customer")
-    items = [obj.data for obj in await tx.list("charge", customer=customer)]
-    return page(items, url="/v1/charges", limit=p.integer("limit"), starting_after=p.string("starting_after"))
-
-
-async def create_refund(tx: Tx, p: Params) -> dict[str, Any]:
-    """``POST /v1/refunds``: the charge shows the refund (``charge.refunded``, previous amounts included)."""
-    charge_id = p.string("charge")
-    if not charge_id:
-        pi_id = p.string("payment_intent")
-        if not pi_id:
-            raise parameter_missing("charge")
-        pi = (await tx.get(pi_id, "payment_intent", param="payment_intent")).data
-        succeeded = [c for c in pi["charges"]["data"] if c["status"] == "succeeded"]
-        if not succeeded:
-            raise invalid(
-                "This PaymentIntent does not have a successful charge to refund.",
-                param="payment_intent",
-                code="charge_not_refundable",
-            )
-        charge_id = succeeded[-1]["id"]
-    ch = (await tx.get(charge_id, "charge", param="charge")).data
-    if ch["status"] != "succeeded" or not ch["captured"]:
-        raise invalid(f"Charge {charge_id} has not been captured and cannot be refunded.", code="charge_not_refundable")
-    remaining = int(ch["amount_captured"]) - int(ch["amount_refunded"])
-    amount = p.integer("amount", remaining)
-    if amount is None or amount <= 0 or amount > remaining:
-        code = "charge_already_refunded" if remaining == 0 else "amount_too_large"
-        raise invalid(
-            f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})",
-            param="amount",
-            code=code,
-        )
-    refund_id = await tx.new_id("refund")
-    txn = await _balance_transaction(
-        tx,
-        amount=-amount,
-        currency=ch["currency"],
-        source=refund_id,
-        type_="refund",
-        description="REFUND FOR CHARGE",
-        fee=0,
+    return await listed(
+        tx, p, "charge", url="/v1/charges", customer=p.string("customer"), where=[equal_to(p, "payment_intent")]
     )
-    re = shapes.refund(
-        refund_id,
-        created=tx.now,
-        amount=amount,
-        currency=ch["currency"],
-        charge=charge_id,
-        payment_intent=ch.get("payment_intent"),
-        reason=p.string("reason"),
-        balance_transaction=txn["id"],
-        metadata=merge_metadata({}, p.raw("metadata")),
-    )
-    await tx.insert(re)
-    before = _refund_view(ch)
-    refunds = [re, *ch["refunds"]["data"]]
-    ch.update(
-        amount_refunded=int(ch["amount_refunded"]) + amount,
-        refunded=int(ch["amount_refunded"]) + amount >= int(ch["amount_captured"]),
-        refunds=dict(ch["refunds"], data=refunds, total_count=len(refunds)),
-    )
-    await tx.save(ch)
-    await tx.emit("charge.refunded", ch, before=dict(ch, **before))
-    return re
 
 
-def _refund_view(ch: dict[str, Any]) -> dict[str, Any]:
-    return {"amount_refunded": ch["amount_refunded"], "refunded": ch["refunded"], "refunds": ch["refunds"]}
+async def search_charges(tx: Tx, p: Params) -> dict[str, Any]:
+    return await searched(tx, p, "charge", "charges")
 
 
-async def retrieve_refund(tx: Tx, p: Params, refund_id: str) -> dict[str, Any]:
-    return (await tx.get(refund_id, "refund")).data
-
-
-async def retrieve_dispute(tx: Tx, p: Params, dispute_id: str) -> dict[str, Any]:
-    return (await tx.get(dispute_id, "dispute")).data
-
-
-async def close_dispute(tx: Tx, p: Params, dispute_id: str) -> dict[str, Any]:
-    """``POST /v1/disputes/{id}/close``: accept the dispute (``charge.dispute.closed``, status ``lost``)."""
-    before = (await tx.get(dispute_id, "dispute")).data
-    after = dict(before, status="lost", is_charge_refundable=False)
-    await tx.save(after)
-    await tx.emit("charge.dispute.closed", after, before=before)
-    return after
-
-
-async def retrieve_balance_transaction(tx: Tx, p: Params, txn_id: str) -> dict[str, Any]:
-    return (await tx.get(txn_id, "balance_transaction")).data
-
-
-async def create_payout(tx: Tx, p: Params) -> dict[str, Any]:
-    amount = p.integer("amount")
-    if amount is None:
-        raise parameter_missing("amount")
-    currency = (p.string("currency") or "usd").lower()
-    payout_id = await tx.new_id("payout")
-    txn = await _balance_transaction(
-        tx,
-        amount=-amount,
-        currency=currency,
-        source=payout_id,
-        type_="payout",
-        description=p.string("description"),
-        fee=0,
-    )
-    data = shapes.payout(
-        payout_id,
-        created=tx.now,
-        amount=amount,
-        currency=currency,
-        description=p.string("description"),
-        balance_transaction=txn["id"],
-        metadata=merge_metadata({}, p.raw("metadata")),
-    )
-    await tx.insert(data)
-    await tx.emit("payout.created", data)
-    return data
-
-
-async def update_payout(tx: Tx, p: Params, payout_id: str) -> dict[str, Any]:
-    before = (await tx.get(payout_id, "payout")).data
-    after = dict(before, metadata=merge_metadata(before["metadata"], p.raw("metadata")))
+async def update_charge(tx: Tx, p: Params, charge_id: str) -> dict[str, Any]:
+    """``POST /v1/charges/{id}``: description, metadata, receipt email, shipping, a fraud report;
+    ``charge.updated``."""
+    before = (await tx.get(charge_id, "charge")).data
+    after = copy.deepcopy(before)
+    apply_fields(after, p, "description", "metadata", "receipt_email", "shipping")
+    report = p.sub("fraud_details")
+    if "user_report" in report.data:
+        after["fraud_details"] = {"user_report": report.string("user_report")} if report.string("user_report") else {}
     if after != before:
         await tx.save(after)
-        await tx.emit("payout.updated", after, before=before)
+        await tx.emit("charge.updated", after, before=before)
     return after
 
 
 __all__ = [
     "ChargeResult",
+    "cancel_payment_intent",
     "capture_payment_intent",
     "charge_payment_method",
-    "close_dispute",
+    "confirm_payment_intent",
     "create_payment_intent",
-    "create_payout",
-    "create_refund",
     "list_charges",
+    "list_payment_intents",
     "open_dispute",
-    "retrieve_balance_transaction",
+    "open_payment_intent",
+    "record_balance_transaction",
     "retrieve_charge",
-    "retrieve_dispute",
     "retrieve_payment_intent",
-    "retrieve_refund",
+    "search_charges",
+    "search_payment_intents",
     "settle_async",
-    "update_payout",
+    "update_charge",
+    "update_payment_intent",
     "will_succeed",
 ]
