@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import stripe
@@ -30,11 +31,17 @@ DEFAULT_TIMEOUT = 30.0
 
 
 def _plain(obj: Any) -> Any:
-    """A StripeObject (or list of them) as plain dicts."""
+    """A StripeObject (or list of them) as plain dicts in Stripe's JSON shape. Newer SDKs decode decimal
+    strings (``unit_amount_decimal``) into ``Decimal``; they go back to the strings Stripe sent, so both
+    processors answer the same JSON values."""
     if isinstance(obj, stripe.StripeObject):
-        return obj.to_dict(recursive=True)
+        return _plain(obj.to_dict(recursive=True))
+    if isinstance(obj, dict):
+        return {key: _plain(value) for key, value in obj.items()}
     if isinstance(obj, list):
         return [_plain(item) for item in obj]
+    if isinstance(obj, Decimal):
+        return str(obj)
     return obj
 
 
