@@ -55,6 +55,13 @@ SOMETIMES: dict[str, set[str]] = {
         "status",
     },
     "LineItem": {"discounts", "taxes"},
+    "BankAccount": {
+        "account",
+        "available_payout_methods",
+        "default_for_currency",
+        "future_requirements",
+        "requirements",
+    },
     "WebhookEndpoint": {"secret"},
     "Event": {"account", "context"},
 }
@@ -376,6 +383,17 @@ async def _sources(w: World) -> Any:
     return await w.v1.customers.payment_sources.list_async(w["customer"], {"object": "card"})
 
 
+@case("customers.payment_sources.verify", stripe.BankAccount)
+async def _source_verify(w: World) -> Any:
+    bank = await w.v1.customers.payment_sources.create_async(w["customer"], {"source": "btok_us"})
+    assert bank.status == "new"
+    with pytest.raises(stripe.InvalidRequestError):
+        await w.v1.customers.payment_sources.verify_async(w["customer"], bank.id, {"amounts": [1, 2]})
+    verified = await w.v1.customers.payment_sources.verify_async(w["customer"], bank.id, {"amounts": [32, 45]})
+    assert verified.status == "verified"
+    return verified
+
+
 @case("customers.payment_sources.delete", stripe.Card)
 async def _source_delete(w: World) -> Any:
     return await w.v1.customers.payment_sources.delete_async(w["customer"], w["source"])
@@ -555,6 +573,8 @@ async def _invoice(w: World) -> Any:
 
 @case("invoices.update", stripe.Invoice)
 async def _invoice_update(w: World) -> Any:
+    sent = await w.v1.invoices.update_async(await _send_invoice_draft(w, 200), {"days_until_due": 14})
+    assert sent.due_date == sent.created + 14 * 86400
     return await w.v1.invoices.update_async(w["invoice"], {"footer": "Thanks", "metadata": {"po": "7"}})
 
 
@@ -1092,6 +1112,8 @@ def _setup_events(route: str) -> set[str]:
         "invoices.send_invoice": {"invoiceitem.created", "invoice.created"},
         "invoices.mark_uncollectible": {"invoiceitem.created", "invoice.created", "invoice.finalized", "invoice.sent"},
         "payment_intents.confirm": {"payment_intent.created"},
+        "customers.payment_sources.verify": {"customer.source.created"},
+        "invoices.update": {"invoiceitem.created", "invoice.created"},
         "payment_intents.capture": {
             "payment_intent.created",
             "charge.succeeded",

@@ -1,7 +1,7 @@
 """The fake processor's engine: one call in, one Stripe-shaped answer out, its events signed and delivered.
 
-:meth:`FakeEngine.call` is the single entry of both faces. In order it: checks the requested API version
-(:mod:`~remit.processor.fake.versions`), resolves the route (404 for unknown URLs), checks the parameters
+:meth:`FakeEngine.call` is the single entry of both faces. In order it: resolves the route (404 for unknown
+URLs), checks the requested API version (:mod:`~remit.processor.fake.versions`), checks the parameters
 against the route's declaration (:mod:`~remit.processor.fake.schema`: Stripe's 400s for unknown, missing and
 malformed ones), consumes a scripted failure if one is due (429 with ``Retry-After``, 500, 401, or a timeout — before
 any state changes), claims the idempotency key (a repeat answers the stored result and emits nothing), runs the
@@ -170,9 +170,9 @@ class FakeEngine:
         data = dict(params or {})
         method: str | None = None
         try:
-            version = versions.requested(api_version)
             match = resolve(http_method, path)
             method = match.route.name
+            version = versions.requested(api_version)
             data = schema.conform(match.route.params, data, version)
         except ApiError as exc:
             return _refusal(exc, method)

@@ -42,6 +42,8 @@ async def expand(body: dict[str, Any], paths: Sequence[str], lookup: Lookup) -> 
 
 async def _expand(node: dict[str, Any], parts: list[str], path: str, lookup: Lookup) -> None:
     head, rest = parts[0], parts[1:]
+    if node.get("object") == "search_result" and parts == ["total_count"]:
+        return  # counted by the search itself
     if node.get("object") in _LISTS:
         if head != "data":
             raise cannot_expand(path, f" You may want to try expanding 'data.{path}' instead.")

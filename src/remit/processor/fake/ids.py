@@ -14,6 +14,7 @@ PREFIXES: dict[str, str] = {
     "account": "acct",
     "application": "ca",
     "balance_transaction": "txn",
+    "bank_account": "ba",
     "billing.meter": "mtr",
     "billing_portal.session": "bps",
     "card": "card",

@@ -487,6 +487,8 @@ ROUTES: tuple[Route, ...] = (
         "customers.payment_sources.update",
         methods.update_source,
         schema(
+            account_holder_name=string(),
+            account_holder_type=enum("company", "individual"),
             address_city=string(),
             address_country=string(),
             address_line1=string(),
@@ -498,6 +500,14 @@ ROUTES: tuple[Route, ...] = (
             metadata=metadata(),
             name=string(),
         ),
+        emits=("customer.source.updated",),
+    ),
+    _route(
+        "POST",
+        "/v1/customers/{id}/sources/{source}/verify",
+        "customers.payment_sources.verify",
+        methods.verify_source,
+        schema(amounts=array_of(integer())),
         emits=("customer.source.updated",),
     ),
     _route(

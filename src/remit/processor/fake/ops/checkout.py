@@ -55,7 +55,7 @@ async def create_checkout_session(tx: Tx, p: Params) -> dict[str, Any]:
         client_reference_id=p.string("client_reference_id"),
         currency=currency,
         amount_total=total if mode != "setup" else None,
-        payment_method_types=p.strings("payment_method_types") or ["card"],
+        payment_method_types=p.strings("payment_method_types") or p.strings("allowed_payment_method_types") or ["card"],
         metadata=merge_metadata({}, p.raw("metadata")),
     )
     private = {"line_items": lines, "subscription_data": p.mapping("subscription_data")}

@@ -53,14 +53,18 @@ async def listed(
 
 
 async def searched(tx: Tx, p: Params, object_type: str, resource: str) -> dict[str, Any]:
-    """``GET /v1/{resource}/search``: the objects matching ``query``, newest first, a page at a time."""
+    """``GET /v1/{resource}/search``: the objects matching ``query``, newest first, a page at a time (with
+    ``total_count`` when ``expand[]=total_count`` asks for it, as at Stripe)."""
     try:
         query = search.parse(p.require_str("query"))
         search.validate(query, resource)
     except search.QueryError as exc:
         raise search.query_error(str(exc)) from None
     items = [obj.data for obj in await tx.list(object_type) if search.matches(query, obj.data)]
-    return listing.search_page(items, p, url=f"/v1/{resource}/search")
+    found = listing.search_page(items, p, url=f"/v1/{resource}/search")
+    if "total_count" in p.strings("expand"):
+        found["total_count"] = len(items)
+    return found
 
 
 def apply_fields(after: dict[str, Any], p: Params, *names: str) -> None:

@@ -390,8 +390,9 @@ _DRAFT_ONLY = ("collection_method", "days_until_due", "default_payment_method", 
 
 
 async def update_invoice(tx: Tx, p: Params, invoice_id: str) -> dict[str, Any]:
-    """``POST /v1/invoices/{id}``: metadata, description and ``auto_advance`` always; how it is collected and
-    its footer while it is a draft. ``invoice.updated`` with what changed."""
+    """``POST /v1/invoices/{id}``: metadata, description and ``auto_advance`` always; how it is collected
+    (``days_until_due`` sets its ``due_date``) and its footer while it is a draft. ``invoice.updated`` with
+    what changed."""
     before = (await tx.get(invoice_id, "invoice")).data
     after = dict(before, metadata=merge_metadata(before["metadata"], p.raw("metadata")))
     if "description" in p.data:
@@ -407,9 +408,14 @@ async def update_invoice(tx: Tx, p: Params, invoice_id: str) -> dict[str, Any]:
         )
     if p.has("default_payment_method"):
         await tx.get(p.require_str("default_payment_method"), "payment_method", param="default_payment_method")
-    apply_fields(after, p, *changing)
-    if after["collection_method"] == "send_invoice" and after["days_until_due"] is None and "days_until_due" in p.data:
+    apply_fields(after, p, *(key for key in changing if key != "days_until_due"))
+    days = p.integer("days_until_due")
+    if days is not None:
+        after["due_date"] = int(before["created"]) + days * 86400
+    if after["collection_method"] == "send_invoice" and after["due_date"] is None:
         raise invalid("days_until_due is required when collection_method is send_invoice", param="days_until_due")
+    if after["collection_method"] == "charge_automatically":
+        after["due_date"] = None
     if after != before:
         await tx.save(after)
         await tx.emit("invoice.updated", after, before=before)

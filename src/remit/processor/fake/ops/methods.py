@@ -1,10 +1,11 @@
 """Payment methods: creating them from Stripe's test references, listing, updating, attaching and detaching;
-a customer's legacy card sources (create, list, retrieve, update, delete)."""
+a customer's legacy sources — cards and US bank accounts (create, list, retrieve, update, verify, delete)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from remit.processor.fake import listing
 from remit.processor.fake.cards import Behavior, TestCard, iban_behavior, magic_card
 from remit.processor.fake.errors import INVALID_REQUEST, ApiError, invalid, missing, parameter_missing
 from remit.processor.fake.ops.common import equal_to, listed
@@ -177,6 +178,13 @@ async def retrieve_payment_method(tx: Tx, p: Params, pm_id: str) -> dict[str, An
     return (await tx.get(pm_id, "payment_method")).data
 
 
+#: Stripe's test bank-account tokens and the status of the bank account each makes.
+BANK_TOKENS = {"btok_us_verified": "verified", "btok_us": "new"}
+#: The micro-deposit amounts that verify a test bank account, as Stripe documents them.
+VERIFYING_AMOUNTS = [32, 45]
+SOURCE_OBJECTS = ("card", "bank_account")
+
+
 def source_card(token: str) -> TestCard:
     """The test card a source token names (``tok_visa``…); any other token is Stripe's 404."""
     card = magic_card(token)
@@ -209,25 +217,66 @@ async def add_source(
 
 
 async def create_source(tx: Tx, p: Params, customer_id: str) -> dict[str, Any]:
-    """``POST /v1/customers/{id}/sources`` with a test token: a legacy card source, the default if first."""
-    await tx.get(customer_id, "customer")
-    card = source_card(p.require_str("source"))
-    return await add_source(tx, customer_id, card, metadata=merge_metadata({}, p.raw("metadata")))
+    """``POST /v1/customers/{id}/sources`` with a test token: a legacy card source (``tok_visa``…) or US bank
+    account (``btok_us_verified``, or ``btok_us``: to verify with micro-deposits), the default if first."""
+    customer = await tx.get(customer_id, "customer")
+    token = p.require_str("source")
+    metadata = merge_metadata({}, p.raw("metadata"))
+    if token not in BANK_TOKENS:
+        return await add_source(tx, customer_id, source_card(token), metadata=metadata)
+    data = shapes.bank_account_source(
+        await tx.new_id("bank_account"), customer=customer_id, status=BANK_TOKENS[token], metadata=metadata
+    )
+    await tx.insert(data)
+    await tx.emit("customer.source.created", data)
+    if customer.data.get("default_source") is None:
+        after = dict(customer.data, default_source=data["id"])
+        await tx.save(after)
+        await tx.emit("customer.updated", after, before=customer.data)
+    return data
 
 
 async def own_source(tx: Tx, customer_id: str, source_id: str, *, param: str = "id") -> dict[str, Any]:
-    """The customer's source ``source_id``, or Stripe's 404."""
+    """The customer's source ``source_id`` (a card or a bank account), or Stripe's 404."""
     await tx.get(customer_id, "customer")
     found = await tx.find(source_id)
-    if found is None or found.object != "card" or found.deleted or found.data.get("customer") != customer_id:
+    if (
+        found is None
+        or found.object not in SOURCE_OBJECTS
+        or found.deleted
+        or found.data.get("customer") != customer_id
+    ):
         raise ApiError(
             404,
             INVALID_REQUEST,
-            f"Customer {customer_id} does not have card with ID {source_id}",
+            f"Customer {customer_id} does not have a source with ID {source_id}",
             code="resource_missing",
             param=param,
         )
     return found.data
+
+
+async def verify_source(tx: Tx, p: Params, customer_id: str, source_id: str) -> dict[str, Any]:
+    """``POST /v1/customers/{id}/sources/{id}/verify``: a new bank account is verified by the two
+    micro-deposit amounts (Stripe's test amounts are 32 and 45); ``customer.source.updated``."""
+    before = await own_source(tx, customer_id, source_id)
+    if before["object"] != "bank_account":
+        raise invalid("Only bank accounts can be verified.", code="bank_account_unverifiable")
+    if before["status"] == "verified":
+        raise invalid("This bank account has already been verified.", code="bank_account_verification_failed")
+    amounts = [int(amount) for amount in p.array("amounts")]
+    if not amounts:
+        raise parameter_missing("amounts")
+    if sorted(amounts) != VERIFYING_AMOUNTS:
+        raise invalid(
+            "The amounts provided do not match the amounts that were sent to the bank account.",
+            param="amounts",
+            code="bank_account_verification_failed",
+        )
+    after = dict(before, status="verified")
+    await tx.save(after)
+    await tx.emit("customer.source.updated", after, before=before)
+    return after
 
 
 async def retrieve_source(tx: Tx, p: Params, customer_id: str, source_id: str) -> dict[str, Any]:
@@ -235,25 +284,29 @@ async def retrieve_source(tx: Tx, p: Params, customer_id: str, source_id: str) -
 
 
 async def list_sources(tx: Tx, p: Params, customer_id: str) -> dict[str, Any]:
-    """``GET /v1/customers/{id}/sources`` (``object=card`` filters; the fake keeps only cards)."""
+    """``GET /v1/customers/{id}/sources`` (``object=card`` or ``bank_account`` filters)."""
     await tx.get(customer_id, "customer")
     kind = p.string("object")
-    return await listed(
-        tx,
-        p,
-        "card",
-        url=f"/v1/customers/{customer_id}/sources",
-        customer=customer_id,
-        where=[lambda source: kind is None or source["object"] == kind],
-    )
+    sources = [
+        obj.data
+        for source_object in SOURCE_OBJECTS
+        if kind is None or kind == source_object
+        for obj in await tx.list(source_object, customer=customer_id)
+    ]
+    sources.sort(key=lambda source: str(source["id"]), reverse=True)
+    return listing.page(sources, p, url=f"/v1/customers/{customer_id}/sources", object_type="source")
 
 
 async def update_source(tx: Tx, p: Params, customer_id: str, source_id: str) -> dict[str, Any]:
     """``POST /v1/customers/{id}/sources/{id}``: ``customer.source.updated`` with what changed."""
     before = await own_source(tx, customer_id, source_id)
     after = dict(before, metadata=merge_metadata(before["metadata"], p.raw("metadata")))
-    for key in ("name", "address_city", "address_country", "address_line1", "address_line2", "address_state"):
+    card_fields = ("name", "address_city", "address_country", "address_line1", "address_line2", "address_state")
+    bank_fields = ("account_holder_name", "account_holder_type")
+    for key in card_fields + bank_fields:
         if key in p.data:
+            if (key in bank_fields) != (before["object"] == "bank_account"):
+                raise invalid(f"{key} cannot be set on a {before['object']} source.", param=key)
             after[key] = p.string(key) or None
     if "address_zip" in p.data:
         after["address_zip"] = p.string("address_zip") or None
@@ -277,15 +330,19 @@ async def delete_source(tx: Tx, p: Params, customer_id: str, source_id: str) -> 
     await tx.emit("customer.source.deleted", source)
     customer = (await tx.get(customer_id, "customer")).data
     if customer.get("default_source") == source_id:
-        others = [card.id for card in await tx.list("card", customer=customer_id)]
+        others = [obj.id for kind in SOURCE_OBJECTS for obj in await tx.list(kind, customer=customer_id)]
+        others.sort(reverse=True)
         after = dict(customer, default_source=others[0] if others else None)
         await tx.save(after)
         await tx.emit("customer.updated", after, before=customer)
-    return {"id": source_id, "object": "card", "deleted": True}
+    return {"id": source_id, "object": source["object"], "deleted": True}
 
 
 __all__ = [
+    "BANK_TOKENS",
     "RAW_CARD_REFUSED",
+    "SOURCE_OBJECTS",
+    "VERIFYING_AMOUNTS",
     "add_source",
     "attach",
     "attach_payment_method",
@@ -303,4 +360,5 @@ __all__ = [
     "source_card",
     "update_payment_method",
     "update_source",
+    "verify_source",
 ]
