@@ -23,6 +23,7 @@ from remit.processor.fake.ops import (
     checkout,
     credit_notes,
     customers,
+    discounts,
     disputes,
     invoice_items,
     invoices,
@@ -43,6 +44,7 @@ from remit.processor.fake.schema import (
     anything,
     array_of,
     boolean,
+    decimal,
     enum,
     hash_of,
     integer,
@@ -233,7 +235,12 @@ _SUBSCRIPTION_ITEM = {
     "price_data": _PRICE_DATA_UNSUPPORTED,
     "tax_rates": array_of(string(), emptyable=True).refused(),
 }
+_DISCOUNTS = array_of(
+    hash_of(coupon=string(), discount=string().refused(), promotion_code=string().refused()), emptyable=True
+)
 _SUBSCRIPTION_EVENTS = (
+    "customer.discount.created",
+    "customer.discount.deleted",
     "customer.subscription.created",
     "customer.subscription.updated",
     "customer.subscription.trial_will_end",
@@ -296,6 +303,39 @@ ROUTES: tuple[Route, ...] = (
         "balance_transactions.retrieve",
         payouts.retrieve_balance_transaction,
     ),
+    # coupons -------------------------------------------------------------------------------------------------
+    _route(
+        "POST",
+        "/v1/coupons",
+        "coupons.create",
+        discounts.create_coupon,
+        schema(
+            amount_off=integer(),
+            currency=string(),
+            duration=enum("forever", "once", "repeating"),
+            duration_in_months=integer(),
+            id=string(),
+            max_redemptions=integer(),
+            metadata=metadata(),
+            name=string(),
+            percent_off=decimal(),
+            redeem_by=integer(),
+            applies_to=anything().refused(),
+            currency_options=anything().refused(),
+        ),
+        emits=("coupon.created",),
+    ),
+    _route("GET", "/v1/coupons", "coupons.list", discounts.list_coupons, schema(LIST, created=range_filter())),
+    _route("GET", "/v1/coupons/{id}", "coupons.retrieve", discounts.retrieve_coupon),
+    _route(
+        "POST",
+        "/v1/coupons/{id}",
+        "coupons.update",
+        discounts.update_coupon,
+        schema(metadata=metadata(), name=string()),
+        emits=("coupon.updated",),
+    ),
+    _route("DELETE", "/v1/coupons/{id}", "coupons.delete", discounts.delete_coupon, emits=("coupon.deleted",)),
     # customers -----------------------------------------------------------------------------------------------
     _route(
         "POST",
@@ -305,6 +345,7 @@ ROUTES: tuple[Route, ...] = (
         schema(
             address=_address(emptyable=True),
             balance=integer(),
+            coupon=string().between(until=DAHLIA),
             description=string(),
             email=string(),
             invoice_prefix=string(),
@@ -322,6 +363,7 @@ ROUTES: tuple[Route, ...] = (
         ),
         emits=(
             "customer.created",
+            "customer.discount.created",
             "customer.source.created",
             "payment_method.attached",
             "customer.tax_id.created",
@@ -345,6 +387,7 @@ ROUTES: tuple[Route, ...] = (
         schema(
             address=_address(emptyable=True),
             balance=integer(),
+            coupon=string(emptyable=True).between(until=DAHLIA),
             default_source=string(),
             description=string(),
             email=string(),
@@ -359,7 +402,13 @@ ROUTES: tuple[Route, ...] = (
             source=string(),
             tax_exempt=enum("exempt", "none", "reverse", emptyable=True),
         ),
-        emits=("customer.updated", "customer.source.created", "payment_method.attached"),
+        emits=(
+            "customer.updated",
+            "customer.discount.created",
+            "customer.discount.deleted",
+            "customer.source.created",
+            "payment_method.attached",
+        ),
     ),
     _route(
         "DELETE",
@@ -368,7 +417,13 @@ ROUTES: tuple[Route, ...] = (
         customers.delete_customer,
         emits=("customer.subscription.deleted", "customer.deleted"),
     ),
-    _route("DELETE", "/v1/customers/{id}/discount", "customers.delete_discount", customers.delete_discount),
+    _route(
+        "DELETE",
+        "/v1/customers/{id}/discount",
+        "customers.delete_discount",
+        customers.delete_discount,
+        emits=("customer.discount.deleted", "customer.updated"),
+    ),
     _route(
         "GET",
         "/v1/customers/{id}/payment_methods",
@@ -717,8 +772,8 @@ ROUTES: tuple[Route, ...] = (
             ),
             add_invoice_items=anything().refused(),
             automatic_tax=anything().refused(),
-            coupon=string().refused().between(until=DAHLIA),
-            discounts=anything(emptyable=True).refused(),
+            coupon=string().between(until=DAHLIA),
+            discounts=_DISCOUNTS,
             default_tax_rates=array_of(string(), emptyable=True).refused(),
             off_session=boolean(ignored=True),
             proration_behavior=enum(*PRORATION_BEHAVIORS, ignored=True),
@@ -758,8 +813,8 @@ ROUTES: tuple[Route, ...] = (
             metadata=metadata(),
             trial_end=integer(also=("now",)),
             add_invoice_items=anything().refused(),
-            coupon=string().refused().between(until=DAHLIA),
-            discounts=anything(emptyable=True).refused(),
+            coupon=string(emptyable=True).between(until=DAHLIA),
+            discounts=_DISCOUNTS,
             pause_collection=anything(emptyable=True).refused(),
             off_session=boolean(ignored=True),
             payment_behavior=enum(*PAYMENT_BEHAVIORS, ignored=True),
@@ -805,7 +860,13 @@ ROUTES: tuple[Route, ...] = (
         ),
         emits=("customer.subscription.resumed", *_SUBSCRIPTION_EVENTS),
     ),
-    _route("DELETE", "/v1/subscriptions/{id}/discount", "subscriptions.delete_discount", subscriptions.delete_discount),
+    _route(
+        "DELETE",
+        "/v1/subscriptions/{id}/discount",
+        "subscriptions.delete_discount",
+        subscriptions.delete_discount,
+        emits=("customer.discount.deleted", "customer.subscription.updated"),
+    ),
     _route(
         "GET",
         "/v1/subscription_items",
@@ -885,7 +946,7 @@ ROUTES: tuple[Route, ...] = (
             pending_invoice_items_behavior=enum("exclude", "include"),
             subscription=string(),
         ),
-        emits=("invoice.created",),
+        emits=("invoice.created", "customer.discount.deleted"),
     ),
     _route(
         "GET",
@@ -1453,7 +1514,7 @@ ROUTES: tuple[Route, ...] = (
 NOT_SERVED: tuple[tuple[str, str, str], ...] = (
     ("POST", "/v1/charges", "the legacy Charges API; create a payment intent"),
     ("POST", "/v1/charges/{id}/capture", "the legacy Charges API; capture the payment intent"),
-    ("*", "/v1/coupons, /v1/promotion_codes", "no coupons: discounts are never applied"),
+    ("*", "/v1/promotion_codes", "coupons are applied by id only"),
     ("*", "/v1/tax_rates, /v1/tax/*", "no taxes: every amount is tax-free"),
     ("*", "/v1/setup_intents", "cards are saved by attaching payment methods or by setup-mode checkout"),
     ("*", "/v1/subscription_schedules", "no schedules"),

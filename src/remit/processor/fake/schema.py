@@ -30,12 +30,14 @@ MAX_METADATA_KEYS = 50
 MAX_METADATA_KEY_LENGTH = 40
 MAX_METADATA_VALUE_LENGTH = 500
 _INTEGER = re.compile(r"^-?\d+$")
+_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 _RANGE_KEYS = ("gt", "gte", "lt", "lte")
 
 
 class Kind(StrEnum):
     STRING = "string"
     INTEGER = "integer"
+    DECIMAL = "decimal"  # a number with a fraction (``percent_off=12.5``)
     BOOLEAN = "boolean"
     ENUM = "enum"
     HASH = "hash"
@@ -88,6 +90,10 @@ def integer(
     *, required: bool = False, emptyable: bool = False, ignored: bool = False, also: tuple[str, ...] = ()
 ) -> Param:
     return Param(Kind.INTEGER, required=required, emptyable=emptyable, ignored=ignored, also=also)
+
+
+def decimal(*, required: bool = False, ignored: bool = False) -> Param:
+    return Param(Kind.DECIMAL, required=required, ignored=ignored)
 
 
 def boolean(*, required: bool = False, ignored: bool = False) -> Param:
@@ -269,6 +275,9 @@ def _check_value(param: Param, value: Any, name: str, version: str) -> None:
             isinstance(value, int) or (isinstance(value, str) and (_INTEGER.match(value) or value in param.also))
         ):
             raise _invalid(f"Invalid integer: {value}", name, "parameter_invalid_integer")
+    elif kind is Kind.DECIMAL:
+        if isinstance(value, bool) or not (isinstance(value, int | float) or _DECIMAL.match(str(value))):
+            raise _invalid(f"Invalid decimal: {value}", name)
     elif kind is Kind.BOOLEAN:
         if not isinstance(value, bool) and str(value).lower() not in {"true", "false"}:
             raise _invalid(f"Invalid boolean: {value}", name)
@@ -303,6 +312,8 @@ def _coerce(param: Param, value: Any) -> Any:
         return value if isinstance(value, int) or value in param.also else int(value)
     if param.kind is Kind.BOOLEAN:
         return value if isinstance(value, bool) else str(value).lower() == "true"
+    if param.kind is Kind.DECIMAL:
+        return float(value)
     if param.kind is Kind.HASH and isinstance(value, Mapping):
         return _coerce_hash(param.fields, value)
     if param.kind is Kind.ARRAY and param.item is not None and isinstance(value, list | tuple):
@@ -352,6 +363,7 @@ __all__ = [
     "boolean",
     "check",
     "conform",
+    "decimal",
     "enum",
     "hash_of",
     "integer",

@@ -106,6 +106,7 @@ def _subscription(sub: dict[str, Any]) -> None:
                 item.setdefault("current_period_end", end)
     first = (items or {}).get("data") or [{}]
     price = first[0].get("price") if isinstance(first[0], dict) else None
+    discount = sub.get("discount")
     for key in ("plan", "quantity", "discount"):
         sub.pop(key, None)
     _add(
@@ -116,7 +117,7 @@ def _subscription(sub: dict[str, Any]) -> None:
         cancellation_details={"comment": None, "feedback": None, "reason": None},
         customer_account=None,
         description=None,
-        discounts=[],
+        discounts=[discount["id"]] if isinstance(discount, dict) else [],
         invoice_settings={"account_tax_ids": None, "issuer": {"type": "self"}},
         managed_payments=None,
         on_behalf_of=None,
@@ -345,6 +346,13 @@ def _tax_id(tax_id: dict[str, Any]) -> None:
     tax_id.setdefault("customer_account", None)
 
 
+def _discount(discount: dict[str, Any]) -> None:
+    """The coupon moved under ``source``."""
+    found = discount.pop("coupon", None)
+    discount["source"] = {"coupon": found, "type": "coupon"}
+    _add(customer_account=None, subscription_item=None)(discount)
+
+
 def _dispute(dispute: dict[str, Any]) -> None:
     """One ``balance_transaction`` went (the list stays); the card network's details came."""
     dispute.pop("balance_transaction", None)
@@ -414,6 +422,7 @@ CHANGES: tuple[Change, ...] = (
         ),
     ),
     Change("item", DAHLIA, _add(adjustable_quantity=None, metadata={})),
+    Change("discount", DAHLIA, _discount),
     Change("product", ENDIVE, _add(tax_details=None)),
     Change("subscription", ENDIVE, _add(status_details=None)),
     Change("subscription_item", ENDIVE, _add(current_trial=None)),

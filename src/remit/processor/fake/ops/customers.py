@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from remit.processor.fake.errors import INVALID_REQUEST, ApiError, invalid
-from remit.processor.fake.ops import balances, methods, tax_ids
+from remit.processor.fake.ops import balances, discounts, methods, tax_ids
 from remit.processor.fake.ops.common import apply_fields, equal_to, listed, searched
 from remit.processor.fake.params import Params, merge_metadata
 from remit.processor.fake.shapes import customers as shapes
@@ -95,8 +95,13 @@ async def create_customer(tx: Tx, p: Params) -> dict[str, Any]:
     data["balance"] = opening
     source_id = await tx.new_id("card") if card is not None else None
     data["default_source"] = source_id
+    coupon_id = discounts.coupon_of(p)
+    if coupon_id:
+        data["discount"] = await discounts.make_discount(tx, coupon_id, customer=customer_id)
     await tx.insert(data)
     await tx.emit("customer.created", data)
+    if data["discount"]:
+        await tx.emit("customer.discount.created", data["discount"])
     if card is not None and source_id is not None:
         await methods.add_source(tx, customer_id, card, source_id=source_id)
     if opening:
@@ -134,6 +139,13 @@ async def update_customer(tx: Tx, p: Params, customer_id: str) -> dict[str, Any]
     if p.has("default_source"):
         source = await methods.own_source(tx, customer_id, p.require_str("default_source"), param="default_source")
         after["default_source"] = source["id"]
+    if "coupon" in p.data:
+        if before.get("discount"):
+            await discounts.remove(tx, after)
+        coupon_id = discounts.coupon_of(p)
+        if coupon_id:
+            after["discount"] = await discounts.make_discount(tx, coupon_id, customer=customer_id)
+            await tx.emit("customer.discount.created", after["discount"])
     if p.has("balance") and p.integer("balance") != before["balance"]:
         change = int(p.integer("balance") or 0) - int(before["balance"])
         await balances.record(tx, after, amount=change, currency=after.get("currency") or "usd", type_="adjustment")
@@ -171,16 +183,14 @@ async def delete_customer(tx: Tx, p: Params, customer_id: str) -> dict[str, Any]
 
 
 async def delete_discount(tx: Tx, p: Params, customer_id: str) -> dict[str, Any]:
-    """``DELETE /v1/customers/{id}/discount``. The fake has no coupons, so no customer has a discount to
-    remove: Stripe's 404 for that case."""
-    await tx.get(customer_id, "customer")
-    raise ApiError(
-        404,
-        INVALID_REQUEST,
-        f"No active discount for customer: '{customer_id}'",
-        code="resource_missing",
-        param="customer",
-    )
+    """``DELETE /v1/customers/{id}/discount``: ``customer.discount.deleted``, ``customer.updated``; a customer
+    without a discount is Stripe's 404."""
+    before = (await tx.get(customer_id, "customer")).data
+    after = copy.deepcopy(before)
+    removed = await discounts.remove(tx, after)
+    await tx.save(after)
+    await tx.emit("customer.updated", after, before=before)
+    return removed
 
 
 async def list_payment_methods(tx: Tx, p: Params, customer_id: str) -> dict[str, Any]:

@@ -12,9 +12,9 @@ import copy
 from typing import Any
 
 from remit.processor.fake import listing
-from remit.processor.fake.errors import CARD_ERROR, INVALID_REQUEST, ApiError, invalid, parameter_missing
+from remit.processor.fake.errors import CARD_ERROR, ApiError, invalid, parameter_missing
 from remit.processor.fake.errors import missing as missing_object
-from remit.processor.fake.ops import invoices, methods
+from remit.processor.fake.ops import discounts, invoices, methods
 from remit.processor.fake.ops.common import equal_to, listed, searched
 from remit.processor.fake.ops.payments import will_succeed
 from remit.processor.fake.params import Params, merge_metadata
@@ -178,10 +178,21 @@ async def start_subscription(tx: Tx, p: Params, *, default_pm: str | None = None
     )
     if p.has("description"):
         sub["description"] = p.string("description")
+    coupon_id = discounts.coupon_of(p)
+    if coupon_id:
+        sub["discount"] = await discounts.make_discount(
+            tx,
+            coupon_id,
+            customer=customer["id"],
+            subscription=sub_id,
+            param="coupon" if p.has("coupon") else "discounts",
+        )
     missing_pm = p.sub("trial_settings").sub("end_behavior").string("missing_payment_method", "create_invoice")
     private = {"trial_end_behavior": missing_pm, "trial_will_end_sent": False}
     await tx.insert(sub, private)
     await tx.emit("customer.subscription.created", sub)
+    if sub["discount"]:
+        await tx.emit("customer.discount.created", sub["discount"])
     await bill_period(
         tx,
         sub,
@@ -274,6 +285,15 @@ async def update_subscription(tx: Tx, p: Params, sub_id: str) -> dict[str, Any]:
     for key in ("collection_method", "days_until_due", "description"):
         if key in p.data:
             after[key] = p.raw(key) if p.raw(key) != "" else None
+    if "coupon" in p.data or "discounts" in p.data:
+        if before.get("discount"):
+            await discounts.remove(tx, after)
+        coupon_id = discounts.coupon_of(p)
+        if coupon_id:
+            after["discount"] = await discounts.make_discount(
+                tx, coupon_id, customer=before["customer"], subscription=sub_id
+            )
+            await tx.emit("customer.discount.created", after["discount"])
     ending_trial = p.string("trial_end") == "now" and before["status"] == "trialing"
     if after != before:
         await tx.save(after)
@@ -403,16 +423,14 @@ async def search_subscriptions(tx: Tx, p: Params) -> dict[str, Any]:
 
 
 async def delete_discount(tx: Tx, p: Params, sub_id: str) -> dict[str, Any]:
-    """``DELETE /v1/subscriptions/{id}/discount``. The fake has no coupons, so no subscription has a
-    discount to remove: Stripe's 404 for that case."""
-    await tx.get(sub_id, "subscription")
-    raise ApiError(
-        404,
-        INVALID_REQUEST,
-        f"No active discount for subscription: '{sub_id}'",
-        code="resource_missing",
-        param="subscription",
-    )
+    """``DELETE /v1/subscriptions/{id}/discount``: ``customer.discount.deleted``,
+    ``customer.subscription.updated``; a subscription without a discount is Stripe's 404."""
+    before = (await tx.get(sub_id, "subscription")).data
+    after = copy.deepcopy(before)
+    removed = await discounts.remove(tx, after)
+    await tx.save(after)
+    await tx.emit("customer.subscription.updated", after, before=before)
+    return removed
 
 
 async def list_subscription_items(tx: Tx, p: Params) -> dict[str, Any]:
