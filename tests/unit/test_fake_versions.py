@@ -61,6 +61,9 @@ def test_newer_versions_name_an_invoices_subscription_under_parent():
 def test_fields_kept_for_later_versions_are_dropped_from_the_account_version():
     listed = {"id": "si_1", "object": "subscription_item", "current_period_start": 1, "current_period_end": 2}
     assert render(listed, API_VERSION) == {"id": "si_1", "object": "subscription_item"}
+    canceled = {"id": "sub_1", "object": "subscription", "cancellation_details": {"feedback": "unused"}}
+    assert render(canceled, API_VERSION) == {"id": "sub_1", "object": "subscription"}
+    assert render(canceled, ENDIVE)["cancellation_details"] == {"feedback": "unused"}
     assert render({"id": "cus_1", "object": "customer", "deleted": True}, DAHLIA) == {
         "id": "cus_1",
         "object": "customer",

@@ -367,9 +367,12 @@ def _dispute(dispute: dict[str, Any]) -> None:
 
 
 CHANGES: tuple[Change, ...] = (
-    # What the fake keeps for later versions only (a listed item's period, a listed line's invoice).
+    # What the fake keeps for later versions only (a listed item's period, a listed line's invoice, fields of
+    # objects the account's version did not have yet): the account's version, and its events, go without.
     Change("subscription_item", API_VERSION, _drop("current_period_start", "current_period_end"), until=DAHLIA),
     Change("line_item", API_VERSION, _drop("invoice"), until=DAHLIA),
+    Change("subscription", API_VERSION, _drop("cancellation_details", "description"), until=DAHLIA),
+    Change("product", API_VERSION, _drop("default_price"), until=DAHLIA),
     Change("customer", DAHLIA, _add(business_name=None, customer_account=None, individual_name=None)),
     Change("product", DAHLIA, _drop("attributes")),
     Change("product", DAHLIA, _add(default_price=None, marketing_features=[])),
