@@ -19,6 +19,7 @@ from remit.processor.fake.errors import INVALID_REQUEST, ApiError, invalid
 from remit.processor.fake.ops.common import apply_fields, listed
 from remit.processor.fake.params import Params, merge_metadata
 from remit.processor.fake.periods import add_interval
+from remit.processor.fake.store import StoredObject
 from remit.processor.fake.tx import Tx
 
 
@@ -200,16 +201,65 @@ def amount_off(discount: dict[str, Any], subtotal: int, currency: str) -> int:
 
 
 def lasts_until(discount: dict[str, Any], moment: int) -> bool:
-    end = discount.get("end")
-    return end is None or moment < int(end)
+    ends = discount.get("end")
+    return ends is None or moment < int(ends)
+
+
+async def _owner_of(tx: Tx, discount: dict[str, Any]) -> StoredObject:
+    if discount.get("subscription"):
+        return await tx.get(discount["subscription"], "subscription")
+    return await tx.get(discount["customer"], "customer", include_deleted=True)
+
+
+async def end(tx: Tx, discount: dict[str, Any]) -> None:
+    """A discount that is used up or past its end leaves its owner (``customer.discount.deleted``)."""
+    owner = await _owner_of(tx, discount)
+    data = copy.deepcopy(owner.data)
+    if (data.get("discount") or {}).get("id") != discount["id"]:
+        return
+    await remove(tx, data)
+    await tx.save(data)
+
+
+async def apply_to(tx: Tx, inv: dict[str, Any], customer_id: str, subscription: str | None) -> dict[str, Any] | None:
+    """Take the discount that applies off ``inv`` (in place); returns it when it took anything off."""
+    candidates: list[dict[str, Any] | None] = []
+    if subscription:
+        found = await tx.find(subscription)
+        if found is not None:
+            candidates.append(found.data.get("discount"))
+    customer = await tx.get(customer_id, "customer", include_deleted=True)
+    candidates.append(customer.data.get("discount"))
+    for discount in candidates:
+        if not discount:
+            continue
+        if not lasts_until(discount, tx.now):
+            await end(tx, discount)
+            continue
+        taken = amount_off(discount, int(inv["subtotal"]), inv["currency"])
+        if taken == 0:
+            return None
+        total = int(inv["subtotal"]) - taken
+        inv.update(
+            discount=discount,
+            discounts=[discount["id"]],
+            total_discount_amounts=[{"amount": taken, "discount": discount["id"]}],
+            total=total,
+            amount_due=total,
+            amount_remaining=total,
+        )
+        return discount
+    return None
 
 
 __all__ = [
     "amount_off",
+    "apply_to",
     "coupon",
     "coupon_of",
     "create_coupon",
     "delete_coupon",
+    "end",
     "lasts_until",
     "list_coupons",
     "make_discount",

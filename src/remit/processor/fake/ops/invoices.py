@@ -60,61 +60,12 @@ async def new_invoice(
     )
     if collection_method == "charge_automatically":
         data["next_payment_attempt"] = tx.now + 3600
-    used = await _apply_discount(tx, data, customer["id"], subscription)
+    used = await discounts.apply_to(tx, data, customer["id"], subscription)
     await tx.insert(data)
     await tx.emit("invoice.created", data)
     if used is not None and used["coupon"]["duration"] == "once":
-        await _end_discount(tx, used)
+        await discounts.end(tx, used)
     return data
-
-
-async def _owner_of(tx: Tx, discount: dict[str, Any]) -> StoredObject:
-    if discount.get("subscription"):
-        return await tx.get(discount["subscription"], "subscription")
-    return await tx.get(discount["customer"], "customer", include_deleted=True)
-
-
-async def _end_discount(tx: Tx, discount: dict[str, Any]) -> None:
-    """A discount that is used up or past its end leaves its owner (``customer.discount.deleted``)."""
-    owner = await _owner_of(tx, discount)
-    data = copy.deepcopy(owner.data)
-    if (data.get("discount") or {}).get("id") != discount["id"]:
-        return
-    await discounts.remove(tx, data)
-    await tx.save(data)
-
-
-async def _apply_discount(
-    tx: Tx, inv: dict[str, Any], customer_id: str, subscription: str | None
-) -> dict[str, Any] | None:
-    """Take the discount that applies off ``inv`` (in place); returns it when it took anything off."""
-    candidates: list[dict[str, Any] | None] = []
-    if subscription:
-        found = await tx.find(subscription)
-        if found is not None:
-            candidates.append(found.data.get("discount"))
-    customer = await tx.get(customer_id, "customer", include_deleted=True)
-    candidates.append(customer.data.get("discount"))
-    for discount in candidates:
-        if not discount:
-            continue
-        if not discounts.lasts_until(discount, tx.now):
-            await _end_discount(tx, discount)
-            continue
-        taken = discounts.amount_off(discount, int(inv["subtotal"]), inv["currency"])
-        if taken == 0:
-            return None
-        total = int(inv["subtotal"]) - taken
-        inv.update(
-            discount=discount,
-            discounts=[discount["id"]],
-            total_discount_amounts=[{"amount": taken, "discount": discount["id"]}],
-            total=total,
-            amount_due=total,
-            amount_remaining=total,
-        )
-        return discount
-    return None
 
 
 async def create_invoice(tx: Tx, p: Params) -> dict[str, Any]:

@@ -1,18 +1,16 @@
-"""Money movement: charging a payment method (the core every payment goes through), payment intents (create,
-confirm, capture, cancel, update, list, search) and charges (retrieve, update, list, search). Refunds, disputes
-and payouts have modules of their own."""
+"""Money movement's core: charging a payment method (what every payment goes through: a payment intent, a
+charge, the balance transaction, a dispute for a disputing card), settling bank debits, and an unconfirmed
+payment intent. The API's payment intents and charges, refunds, disputes and payouts have modules of their
+own."""
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
 from remit.processor.fake.cards import DECLINE_CODES, Behavior
-from remit.processor.fake.errors import CARD_ERROR, INVALID_REQUEST, ApiError, invalid, parameter_missing
+from remit.processor.fake.errors import CARD_ERROR, INVALID_REQUEST, ApiError
 from remit.processor.fake.ops import methods
-from remit.processor.fake.ops.common import apply_fields, equal_to, listed, searched
-from remit.processor.fake.params import Params, merge_metadata
 from remit.processor.fake.shapes import payments as shapes
 from remit.processor.fake.store import StoredObject
 from remit.processor.fake.tx import Tx
@@ -189,7 +187,7 @@ async def charge_payment_method(
                 "type": "card_error",
             },
         )
-        _add_charge(pi, ch)
+        add_charge(pi, ch)
         await tx.save(pi)
         await tx.emit("charge.failed", ch)
         await tx.emit("payment_intent.payment_failed", pi)
@@ -212,7 +210,7 @@ async def charge_payment_method(
         )
         await tx.insert(ch)
         pi.update(status="processing", processing={"type": pm.data.get("type")})
-        _add_charge(pi, ch)
+        add_charge(pi, ch)
         await tx.save(pi)
         await tx.emit("charge.pending", ch)
         await tx.emit("payment_intent.processing", pi)
@@ -242,7 +240,7 @@ async def charge_payment_method(
         pi.update(status="succeeded", amount_received=amount)
     else:
         pi.update(status="requires_capture", amount_capturable=amount)
-    _add_charge(pi, ch)
+    add_charge(pi, ch)
     await tx.save(pi)
     await tx.emit("charge.succeeded", ch)
     await tx.emit("payment_intent.succeeded" if capture else "payment_intent.amount_capturable_updated", pi)
@@ -289,7 +287,7 @@ async def settle_async(tx: Tx, result: ChargeResult) -> ChargeResult:
             last_payment_error={"charge": ch["id"], "code": decline_code, "message": message, "type": "card_error"},
         )
         event_ch, event_pi = "charge.failed", "payment_intent.payment_failed"
-    _add_charge(pi, ch)
+    add_charge(pi, ch)
     await tx.save(ch)
     await tx.save(pi)
     await tx.emit(event_ch, ch)
@@ -297,7 +295,7 @@ async def settle_async(tx: Tx, result: ChargeResult) -> ChargeResult:
     return result
 
 
-def _add_charge(pi: dict[str, Any], ch: dict[str, Any]) -> None:
+def add_charge(pi: dict[str, Any], ch: dict[str, Any]) -> None:
     charges = [c for c in pi["charges"]["data"] if c["id"] != ch["id"]] + [ch]
     pi["charges"] = dict(pi["charges"], data=charges, total_count=len(charges))
 
@@ -376,261 +374,13 @@ async def open_payment_intent(
     return pi
 
 
-def _method_types(p: Params) -> list[str] | None:
-    return p.strings("payment_method_types") or p.strings("allowed_payment_method_types") or None
-
-
-async def create_payment_intent(tx: Tx, p: Params) -> dict[str, Any]:
-    """``POST /v1/payment_intents``; with ``confirm`` it charges at once (a decline answers 402)."""
-    amount = p.integer("amount")
-    if amount is None:
-        raise parameter_missing("amount")
-    if amount < 1:
-        raise invalid("Amount must be at least 1 cent.", param="amount", code="amount_too_small")
-    currency = p.require_str("currency").lower()
-    customer = p.string("customer")
-    if customer:
-        await tx.get(customer, "customer", param="customer")
-    metadata = merge_metadata({}, p.raw("metadata"))
-    pm_ref = p.string("payment_method")
-    capture_method = p.string("capture_method", "automatic") or "automatic"
-    if not p.boolean("confirm", False) or not pm_ref:
-        pm_id = (await methods.resolve(tx, pm_ref)).id if pm_ref else None
-        pi = await open_payment_intent(
-            tx,
-            amount=amount,
-            currency=currency,
-            customer=customer,
-            description=p.string("description"),
-            payment_method=pm_id,
-            payment_method_types=_method_types(p),
-            capture_method=capture_method,
-            metadata=metadata,
-            shipping=p.mapping("shipping") or None,
-        )
-        if p.has("receipt_email"):
-            pi["receipt_email"] = p.string("receipt_email")
-            await tx.save(pi)
-        return pi
-    pm = await methods.resolve(tx, pm_ref)
-    result = await charge_payment_method(
-        tx,
-        amount=amount,
-        currency=currency,
-        customer=customer,
-        pm=pm,
-        description=p.string("description"),
-        capture=capture_method != "manual",
-        metadata=metadata,
-        shipping=p.mapping("shipping") or None,
-    )
-    if not (result.succeeded or result.processing):
-        if result.requires_action:
-            return result.payment_intent
-        tx.error = result.card_error()
-    return result.payment_intent
-
-
-_CONFIRMABLE = {"requires_payment_method", "requires_confirmation", "requires_action"}
-
-
-async def confirm_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any]:
-    """``POST /v1/payment_intents/{id}/confirm``: charge with ``payment_method`` (or the one it has); an
-    invoice's payment intent pays its invoice. A decline answers 402 after committing, as at Stripe."""
-    pi = (await tx.get(pi_id, "payment_intent")).data
-    if pi["status"] not in _CONFIRMABLE:
-        raise invalid(
-            f"This PaymentIntent's status is {pi['status']}, but it must be one of "
-            "requires_payment_method, requires_confirmation, or requires_action to be confirmed.",
-            code="payment_intent_unexpected_state",
-        )
-    pm_ref = p.string("payment_method") or pi["payment_method"]
-    if not pm_ref:
-        raise invalid(
-            "You cannot confirm this PaymentIntent because it's missing a payment method. Update the PaymentIntent "
-            "with a payment method and then confirm it again.",
-            code="payment_intent_unexpected_state",
-        )
-    pm = await methods.resolve(tx, pm_ref)
-    if pi["customer"] and not pm.data.get("customer"):
-        pm = await methods.attach(tx, pm.id, pi["customer"])
-    if p.has("receipt_email"):
-        pi["receipt_email"] = p.string("receipt_email") or None
-    result = await charge_payment_method(
-        tx,
-        amount=int(pi["amount"]),
-        currency=pi["currency"],
-        customer=pi["customer"],
-        pm=pm,
-        description=pi["description"],
-        invoice=pi.get("invoice"),
-        capture=pi["capture_method"] != "manual",
-        intent=pi,
-    )
-    if result.succeeded and pi.get("invoice"):
-        from remit.processor.fake.ops.invoices import mark_paid
-
-        inv = (await tx.get(pi["invoice"], "invoice")).data
-        if inv["status"] == "open":
-            inv["attempt_count"] = int(inv["attempt_count"])
-            await mark_paid(tx, inv, result)
-    if not (result.succeeded or result.processing or result.requires_action):
-        tx.error = result.card_error()
-    return result.payment_intent
-
-
-async def capture_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any]:
-    """``POST /v1/payment_intents/{id}/capture``: ``charge.captured`` + ``payment_intent.succeeded``."""
-    pi = (await tx.get(pi_id, "payment_intent")).data
-    if pi["status"] != "requires_capture":
-        raise invalid(
-            f"This PaymentIntent could not be captured because it has a status of {pi['status']}.",
-            code="payment_intent_unexpected_state",
-        )
-    ch = (await tx.get(pi["charges"]["data"][-1]["id"], "charge")).data
-    amount = p.integer("amount_to_capture", ch["amount"]) or ch["amount"]
-    if amount > int(ch["amount"]):
-        raise invalid(
-            "The amount to capture cannot be greater than the amount capturable.",
-            param="amount_to_capture",
-            code="amount_too_large",
-        )
-    txn = await record_balance_transaction(
-        tx, amount=amount, currency=ch["currency"], source=ch["id"], type_="charge", description=ch["description"]
-    )
-    before = dict(ch)
-    ch.update(captured=True, amount_captured=amount, balance_transaction=txn["id"])
-    pi.update(status="succeeded", amount_capturable=0, amount_received=amount)
-    pi["metadata"] = merge_metadata(pi["metadata"], p.raw("metadata"))
-    _add_charge(pi, ch)
-    await tx.save(ch)
-    await tx.save(pi)
-    await tx.emit("charge.captured", ch, before=before)
-    await tx.emit("payment_intent.succeeded", pi)
-    return pi
-
-
-_CANCELABLE = _CONFIRMABLE | {"requires_capture"}
-
-
-async def cancel_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any]:
-    """``POST /v1/payment_intents/{id}/cancel``: ``payment_intent.canceled``; an authorized, uncaptured
-    charge is released (``charge.refunded``)."""
-    pi = (await tx.get(pi_id, "payment_intent")).data
-    if pi["status"] not in _CANCELABLE:
-        raise invalid(
-            f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}. Only a PaymentIntent "
-            "with one of the following statuses may be canceled: requires_payment_method, requires_capture, "
-            "requires_confirmation, requires_action, processing.",
-            code="payment_intent_unexpected_state",
-        )
-    if pi["status"] == "requires_capture":
-        ch = (await tx.get(pi["charges"]["data"][-1]["id"], "charge")).data
-        before = dict(ch)
-        ch.update(refunded=True, amount_refunded=ch["amount"])
-        await tx.save(ch)
-        _add_charge(pi, ch)
-        await tx.emit("charge.refunded", ch, before=before)
-    pi.update(
-        status="canceled",
-        canceled_at=tx.now,
-        cancellation_reason=p.string("cancellation_reason"),
-        amount_capturable=0,
-        next_action=None,
-    )
-    await tx.save(pi)
-    await tx.emit("payment_intent.canceled", pi)
-    return pi
-
-
-_UPDATABLE_AMOUNTS = ("amount", "currency", "customer", "payment_method")
-
-
-async def update_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any]:
-    """``POST /v1/payment_intents/{id}``: description, metadata, receipt email and shipping always; amount,
-    currency, customer and payment method only before it is confirmed. No event (Stripe has none)."""
-    before = (await tx.get(pi_id, "payment_intent")).data
-    after = copy.deepcopy(before)
-    changing = [key for key in _UPDATABLE_AMOUNTS if key in p.data]
-    if changing and before["status"] not in _CONFIRMABLE:
-        raise invalid(
-            f"You cannot update {changing[0]} on a PaymentIntent with a status of {before['status']}.",
-            param=changing[0],
-            code="payment_intent_unexpected_state",
-        )
-    if p.has("customer"):
-        await tx.get(p.require_str("customer"), "customer", param="customer")
-    if p.has("payment_method"):
-        after["payment_method"] = (await methods.resolve(tx, p.require_str("payment_method"))).id
-        if after["status"] == "requires_payment_method":
-            after["status"] = "requires_confirmation"
-    if p.has("currency"):
-        after["currency"] = p.require_str("currency").lower()
-    apply_fields(after, p, "amount", "customer", "description", "metadata", "receipt_email", "shipping")
-    if after != before:
-        await tx.save(after)
-    return after
-
-
-async def retrieve_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any]:
-    return (await tx.get(pi_id, "payment_intent")).data
-
-
-async def list_payment_intents(tx: Tx, p: Params) -> dict[str, Any]:
-    return await listed(tx, p, "payment_intent", url="/v1/payment_intents", customer=p.string("customer"))
-
-
-async def search_payment_intents(tx: Tx, p: Params) -> dict[str, Any]:
-    return await searched(tx, p, "payment_intent", "payment_intents")
-
-
-async def retrieve_charge(tx: Tx, p: Params, charge_id: str) -> dict[str, Any]:
-    return (await tx.get(charge_id, "charge")).data
-
-
-async def list_charges(tx: Tx, p: Params) -> dict[str, Any]:
-    return await listed(
-        tx, p, "charge", url="/v1/charges", customer=p.string("customer"), where=[equal_to(p, "payment_intent")]
-    )
-
-
-async def search_charges(tx: Tx, p: Params) -> dict[str, Any]:
-    return await searched(tx, p, "charge", "charges")
-
-
-async def update_charge(tx: Tx, p: Params, charge_id: str) -> dict[str, Any]:
-    """``POST /v1/charges/{id}``: description, metadata, receipt email, shipping, a fraud report;
-    ``charge.updated``."""
-    before = (await tx.get(charge_id, "charge")).data
-    after = copy.deepcopy(before)
-    apply_fields(after, p, "description", "metadata", "receipt_email", "shipping")
-    report = p.sub("fraud_details")
-    if "user_report" in report.data:
-        after["fraud_details"] = {"user_report": report.string("user_report")} if report.string("user_report") else {}
-    if after != before:
-        await tx.save(after)
-        await tx.emit("charge.updated", after, before=before)
-    return after
-
-
 __all__ = [
     "ChargeResult",
-    "cancel_payment_intent",
-    "capture_payment_intent",
+    "add_charge",
     "charge_payment_method",
-    "confirm_payment_intent",
-    "create_payment_intent",
-    "list_charges",
-    "list_payment_intents",
     "open_dispute",
     "open_payment_intent",
     "record_balance_transaction",
-    "retrieve_charge",
-    "retrieve_payment_intent",
-    "search_charges",
-    "search_payment_intents",
     "settle_async",
-    "update_charge",
-    "update_payment_intent",
     "will_succeed",
 ]
