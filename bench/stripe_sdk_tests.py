@@ -160,7 +160,9 @@ def report(results: dict[str, Any]) -> None:
         calls = "; ".join(f"{c['request']} {c['status']}" for c in result["requests"][:4])
         print(f"  {nodeid}\n      {result['failure']}\n      [{calls}]")
     unserved: dict[str, int] = collections.Counter(
-        call["request"].split(" ")[0] + " " + re.sub(r"/[a-z]+_[A-Za-z0-9_]+", "/{id}", call["request"].split(" ")[1])
+        call["request"].split(" ")[0]
+        + " "
+        + re.sub(r"/[a-z]+_(?=[A-Za-z0-9_]*\d)[A-Za-z0-9_]+", "/{id}", call["request"].split(" ")[1])
         for r in reaching.values()
         for call in r["requests"]
         if not call["route"]

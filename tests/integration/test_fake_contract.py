@@ -340,16 +340,20 @@ async def _balance_txns(w: World) -> Any:
     return await w.v1.customers.balance_transactions.list_async(w["customer"])
 
 
-@case("customers.cash_balance.retrieve", None, stripe.InvalidRequestError)
+@case("customers.cash_balance.retrieve", stripe.CashBalance)
 async def _cash_balance(w: World) -> Any:
-    return await w.v1.customers.cash_balance.retrieve_async(w["customer"])
+    balance = await w.v1.customers.cash_balance.retrieve_async(w["customer"])
+    assert (balance.available, balance.settings.using_merchant_default) == (None, True)
+    return balance
 
 
-@case("customers.cash_balance.update", None, stripe.InvalidRequestError)
+@case("customers.cash_balance.update", stripe.CashBalance)
 async def _cash_balance_update(w: World) -> Any:
-    return await w.v1.customers.cash_balance.update_async(
+    balance = await w.v1.customers.cash_balance.update_async(
         w["customer"], {"settings": {"reconciliation_mode": "manual"}}
     )
+    assert (balance.settings.reconciliation_mode, balance.settings.using_merchant_default) == ("manual", False)
+    return balance
 
 
 @case("customers.funding_instructions.create", None, stripe.InvalidRequestError)

@@ -406,6 +406,7 @@ CHANGES: tuple[Change, ...] = (
     ),
     Change("credit_note", DAHLIA, _drop("refund", "tax_amounts")),
     Change("customer_balance_transaction", DAHLIA, _add(customer_account=None)),
+    Change("cash_balance", DAHLIA, _add(customer_account=None)),
     Change("tax_id", DAHLIA, _tax_id),
     Change(
         "card",

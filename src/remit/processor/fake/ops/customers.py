@@ -1,5 +1,6 @@
 """Customers: create, update, retrieve, list, search, delete, and the customer's own sub-resources that do not
-have a module of their own (its payment methods, its discount, the cash balance the fake does not model)."""
+have a module of their own (its payment methods, its discount, its cash balance — never funded: bank transfers
+are not modelled)."""
 
 from __future__ import annotations
 
@@ -220,29 +221,48 @@ async def retrieve_payment_method(tx: Tx, p: Params, customer_id: str, pm_id: st
     return pm.data
 
 
-def _cash_balance_unavailable(customer_id: str) -> ApiError:
-    return ApiError(
-        400,
-        INVALID_REQUEST,
-        f"Cash balances are not available for customer {customer_id}: the fake processor does not model customer "
-        "cash balances or bank-transfer funding instructions.",
-    )
+def _cash_balance(customer_id: str, settings: dict[str, Any] | None) -> dict[str, Any]:
+    mode = (settings or {}).get("reconciliation_mode", "merchant_default")
+    return {
+        "object": "cash_balance",
+        "available": None,
+        "customer": customer_id,
+        "livemode": False,
+        "settings": {
+            "reconciliation_mode": "automatic" if mode == "merchant_default" else mode,
+            "using_merchant_default": mode == "merchant_default",
+        },
+    }
 
 
 async def retrieve_cash_balance(tx: Tx, p: Params, customer_id: str) -> dict[str, Any]:
-    """``GET /v1/customers/{id}/cash_balance``: not modelled, said plainly rather than pretended."""
-    await tx.get(customer_id, "customer")
-    raise _cash_balance_unavailable(customer_id)
+    """``GET /v1/customers/{id}/cash_balance``: nothing is ever funded in the fake (bank transfers are not
+    modelled), so ``available`` is empty; the settings are the customer's."""
+    found = await tx.get(customer_id, "customer")
+    return _cash_balance(customer_id, found.private.get("cash_balance"))
 
 
 async def update_cash_balance(tx: Tx, p: Params, customer_id: str) -> dict[str, Any]:
-    await tx.get(customer_id, "customer")
-    raise _cash_balance_unavailable(customer_id)
+    """``POST /v1/customers/{id}/cash_balance``: how funds would be reconciled (no event, as at Stripe)."""
+    found = await tx.get(customer_id, "customer")
+    settings = dict(found.private.get("cash_balance") or {})
+    mode = p.sub("settings").string("reconciliation_mode")
+    if mode is not None:
+        settings["reconciliation_mode"] = mode
+        await tx.save(found.data, dict(found.private, cash_balance=settings))
+    return _cash_balance(customer_id, settings)
 
 
 async def create_funding_instructions(tx: Tx, p: Params, customer_id: str) -> dict[str, Any]:
+    """``POST /v1/customers/{id}/funding_instructions``: bank transfers are not modelled, and the fake has no
+    bank details to give; a 400 says so rather than invent them."""
     await tx.get(customer_id, "customer")
-    raise _cash_balance_unavailable(customer_id)
+    raise ApiError(
+        400,
+        INVALID_REQUEST,
+        f"Funding instructions are not available for customer {customer_id}: the fake processor does not model "
+        "bank transfers into a customer's cash balance.",
+    )
 
 
 __all__ = [
