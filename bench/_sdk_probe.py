@@ -43,7 +43,8 @@ _requests: dict[str, list[dict[str, Any]]] = {}
 _aliased: dict[str, dict[str, str]] = {}
 _outcomes: dict[str, dict[str, Any]] = {}
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "host", "content-length"}
-_TEST_ID = re.compile(r"\b([a-z][a-z_]*?)_123\b")
+#: The made-up ids the SDK's tests use: ``cus_123`` (resource tests), ``cus_xxxxxxxxxxxxx`` (generated examples).
+_TEST_ID = re.compile(r"\b([a-z][a-z_]*?)_(123|x{13}|xyz)\b")
 
 
 def _call(method: str, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -101,12 +102,19 @@ def _customer() -> str:
     return str(made["id"])
 
 
-def _need(prefix: str) -> str:
-    """The fake's id for this test's ``{prefix}_123`` (made now when the test has none yet)."""
-    test_id = f"{prefix}_123"
+def _need(prefix: str, test_id: str | None = None) -> str:
+    """The fake's id for this test's ``{prefix}_123`` (or the other made-up id given; made now when the test
+    has none yet). Objects a factory needs (a customer for an invoice) are the test's own of that kind."""
+    test_id = test_id or _first_alias(prefix) or f"{prefix}_123"
     if test_id not in _aliases:
         _aliases[test_id] = FACTORIES[prefix]()
     return _aliases[test_id]
+
+
+def _first_alias(prefix: str) -> str | None:
+    return next(
+        (test_id for test_id in _aliases if _TEST_ID.fullmatch(test_id) and test_id.rsplit("_", 1)[0] == prefix), None
+    )
 
 
 def _price() -> str:
@@ -153,6 +161,44 @@ def _charge() -> str:
     return str(pi["charges"]["data"][0]["id"])
 
 
+def _payment_intent(payment_method: str = "pm_card_visa", *, confirm: bool = False) -> dict[str, Any]:
+    return _call(
+        "POST",
+        "/v1/payment_intents",
+        {
+            "amount": 2000,
+            "currency": "usd",
+            "customer": _need("cus"),
+            "payment_method": payment_method,
+            "confirm": confirm,
+        },
+    )
+
+
+def _dispute() -> str:
+    pi = _payment_intent("pm_card_createDispute", confirm=True)
+    disputes = _call("GET", "/v1/disputes", {"payment_intent": pi["id"]})
+    return str(disputes["data"][0]["id"])
+
+
+def _checkout_session() -> str:
+    product = _call("POST", "/v1/products", {"name": "Probe"})
+    price = _call("POST", "/v1/prices", {"product": product["id"], "unit_amount": 500, "currency": "usd"})
+    session = _call(
+        "POST",
+        "/v1/checkout/sessions",
+        {"mode": "payment", "success_url": "https://example.com/ok", "line_items": [{"price": price["id"]}]},
+    )
+    return str(session["id"])
+
+
+def _credit_note() -> str:
+    invoice = _need("in")
+    _call("POST", f"/v1/invoices/{invoice}/finalize")
+    note = _call("POST", "/v1/credit_notes", {"invoice": invoice, "amount": 100})
+    return str(note["id"])
+
+
 FACTORIES: dict[str, Callable[[], str]] = {
     "cus": _customer,
     "card": lambda: str(_call("POST", f"/v1/customers/{_need('cus')}/sources", {"source": "tok_visa"})["id"]),
@@ -176,8 +222,25 @@ FACTORIES: dict[str, Callable[[], str]] = {
     "ch": _charge,
     "re": lambda: str(_call("POST", "/v1/refunds", {"charge": _need("ch"), "amount": 100})["id"]),
     "po": lambda: str(_call("POST", "/v1/payouts", {"amount": 100, "currency": "usd"})["id"]),
+    "pi": lambda: str(_payment_intent()["id"]),
+    "dp": _dispute,
+    "cs_test": _checkout_session,
+    "sess": _checkout_session,
+    "cn": _credit_note,
+    "si": lambda: str(_call("GET", f"/v1/subscriptions/{_need('sub')}")["items"]["data"][0]["id"]),
+    "txn": lambda: str(_call("GET", f"/v1/charges/{_need('ch')}")["balance_transaction"]),
+    "evt": lambda: str(_call("GET", "/v1/events", {"limit": 1})["data"][0]["id"]),
+    "we": lambda: str(
+        _call("POST", "/v1/webhook_endpoints", {"url": "https://example.com/hook", "enabled_events": ["*"]})["id"]
+    ),
     # test tokens: the fake takes Stripe's documented test tokens, not made-up ones
     "tok": lambda: "tok_visa",
+}
+
+
+#: Ids the generated examples take from Stripe's documentation (a coupon's id is chosen by its maker).
+LITERAL_IDS: dict[str, Callable[[], str]] = {
+    "Z4OV52SU": lambda: str(_call("POST", "/v1/coupons", {"percent_off": 25, "duration": "forever"})["id"]),
 }
 
 
@@ -195,9 +258,15 @@ def _alias_request(text: str) -> str:
         prefix = match.group(1)
         if prefix not in FACTORIES:
             return match.group(0)
-        return _need(prefix)
+        return _need(prefix, match.group(0))
 
-    return _TEST_ID.sub(replace, text)
+    text = _TEST_ID.sub(replace, text)
+    for literal, factory in LITERAL_IDS.items():
+        if re.search(rf"\b{literal}\b", text):
+            if literal not in _aliases:
+                _aliases[literal] = factory()
+            text = re.sub(rf"\b{literal}\b", _aliases[literal], text)
+    return text
 
 
 def _unalias_answer(text: str) -> str:
@@ -216,9 +285,9 @@ class _Relay(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         with _lock:
             test = _current[0]
-            path = _alias_request(self.path)
-            if body:
+            if body:  # the body first: a customer it names is the one the path's objects belong to
                 body = _alias_request(body.decode("utf-8")).encode("utf-8")
+            path = _alias_request(self.path)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
         upstream = http.client.HTTPConnection(UPSTREAM, timeout=60)
         try:

@@ -1082,7 +1082,10 @@ async def _event(w: World) -> Any:
 
 @case("accounts.create", stripe.Account)
 async def _account(w: World) -> Any:
-    account = await w.v1.accounts.create_async({"type": "express", "email": "shop@example.com"})
+    account = await w.v1.accounts.create_async(
+        {"type": "express", "email": "shop@example.com", "capabilities": {"transfers": {"requested": True}}}
+    )
+    assert account.capabilities.to_dict() == {"transfers": "inactive"}
     w["account"] = account.id
     return account
 

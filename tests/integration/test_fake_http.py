@@ -69,6 +69,8 @@ async def test_errors_have_stripes_shape_and_status(client):
     }
     unknown = await client.post("/fake/v1/teleporters", headers=AUTH)
     assert unknown.status_code == 404
+    preview = await client.get("/fake/v1/credit_notes/preview", headers=AUTH)  # a Stripe word, not an id
+    assert preview.json()["error"]["message"] == "Unrecognized request URL (GET: /v1/credit_notes/preview)."
     bad = await client.post(
         "/fake/v1/prices", headers=AUTH, data={"product": "prod_x", "unit_amount": "5", "currency": "usd"}
     )

@@ -17,6 +17,8 @@ from remit.processor.fake.shapes import sessions as shapes
 from remit.processor.fake.tx import Tx
 
 METER_EVENT = "billing.meter_event"
+#: The capabilities a connected account may request (a requested one is ``inactive``: the fake verifies no one).
+CAPABILITIES = ("card_payments", "sepa_debit_payments", "transfers")
 
 
 async def create_portal_session(tx: Tx, p: Params) -> dict[str, Any]:
@@ -247,6 +249,9 @@ async def create_account(tx: Tx, p: Params) -> dict[str, Any]:
     )
     data["country"] = (p.string("country") or "US").upper()
     data["metadata"] = merge_metadata({}, p.raw("metadata"))
+    data["capabilities"] = {
+        name: "inactive" for name, wanted in p.mapping("capabilities").items() if Params(wanted).boolean("requested")
+    }
     return await tx.insert(data, {"application": await tx.new_id("application")})
 
 

@@ -33,6 +33,7 @@ NOT_SERVED: tuple[tuple[str, str, str], ...] = (
     ("POST", "/v1/subscription_items", "add items with subscriptions.update"),
     ("*", "/v1/quotes", "no quotes"),
     ("POST", "/v1/invoices/create_preview", "no previews of upcoming invoices"),
+    ("GET", "/v1/credit_notes/preview", "no previews of credit notes"),
     ("*", "/v1/customers/{id}/cash_balance_transactions", "no cash balances (see customers.cash_balance.*)"),
     ("*", "/v1/tax_ids", "account tax ids; a customer's are customers.tax_ids.*"),
     ("*", "/v1/billing_portal/configurations", "one built-in portal configuration"),
@@ -45,6 +46,12 @@ NOT_SERVED: tuple[tuple[str, str, str], ...] = (
 METHOD_NAMES: frozenset[str] = frozenset(route.name for route in ROUTES)
 
 
+#: Words Stripe uses as literal path segments where an id could stand (``/v1/credit_notes/preview``,
+#: ``/v1/invoices/upcoming``): never taken for an id, so an endpoint the fake does not serve is an unknown URL
+#: rather than "No such credit_note: 'preview'".
+LITERAL_SEGMENTS = frozenset({"create_preview", "preview", "search", "upcoming"})
+
+
 def resolve(http_method: str, path: str) -> Match:
     """The route for a call, or Stripe's 404 for an unknown URL."""
     method = http_method.upper()
@@ -52,9 +59,18 @@ def resolve(http_method: str, path: str) -> Match:
         if route.http_method != method:
             continue
         found = route.pattern.match(path)
-        if found is not None:
+        if found is not None and not LITERAL_SEGMENTS.intersection(found.groups()):
             return Match(route, found.groups())
     raise ApiError(404, "invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
 
 
-__all__ = ["METHOD_NAMES", "NOT_SERVED", "PAYMENT_METHOD_TYPES", "ROUTES", "Match", "Route", "resolve"]
+__all__ = [
+    "LITERAL_SEGMENTS",
+    "METHOD_NAMES",
+    "NOT_SERVED",
+    "PAYMENT_METHOD_TYPES",
+    "ROUTES",
+    "Match",
+    "Route",
+    "resolve",
+]

@@ -60,6 +60,8 @@ ROUTES: tuple[Route, ...] = (
             automatic_payment_methods=hash_of(
                 ignored=True, allow_redirects=enum("always", "never"), enabled=boolean(required=True)
             ),
+            payment_method_data=anything().refused(),
+            payment_method_options=anything().refused(),
             off_session=anything(ignored=True),
             setup_future_usage=enum("off_session", "on_session", ignored=True),
             statement_descriptor=string(ignored=True),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from remit.processor.fake.ops import checkout, platform
+from remit.processor.fake.ops.platform import CAPABILITIES
 from remit.processor.fake.routes.declarations import PAYMENT_EVENTS, PRICE_DATA_UNSUPPORTED, SUBSCRIPTION_EVENTS
 from remit.processor.fake.routes.route import Route, route
 from remit.processor.fake.schema import (
@@ -56,6 +57,9 @@ ROUTES: tuple[Route, ...] = (
             billing_address_collection=enum("auto", "required", ignored=True),
             discounts=anything().refused(),
             locale=string(ignored=True),
+            automatic_tax=anything().refused(),
+            shipping_address_collection=anything().refused(),
+            shipping_options=anything().refused(),
         ),
     ),
     route(
@@ -233,10 +237,16 @@ ROUTES: tuple[Route, ...] = (
         "accounts.create",
         platform.create_account,
         schema(
+            capabilities=hash_of({name: hash_of(requested=boolean()) for name in CAPABILITIES}),
             country=string(),
             email=string(),
             metadata=metadata(),
             type=enum("custom", "express", "standard"),
+            business_profile=anything().refused(),
+            business_type=anything().refused(),
+            company=anything().refused(),
+            individual=anything().refused(),
+            tos_acceptance=anything().refused(),
         ),
     ),
     route("GET", "/v1/accounts/{id}", "accounts.retrieve", platform.retrieve_account),
