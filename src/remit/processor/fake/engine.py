@@ -1,17 +1,16 @@
 """The fake processor's engine: one call in, one Stripe-shaped answer out, its events signed and delivered.
 
 :meth:`FakeEngine.call` is the single entry of both faces. In order it: resolves the route (404 for unknown
-URLs), checks the requested API version (:mod:`~remit.processor.fake.versions`), checks the parameters
-against the route's declaration (:mod:`~remit.processor.fake.schema`: Stripe's 400s for unknown, missing and
-malformed ones), consumes a scripted failure if one is due (429 with ``Retry-After``, 500, 401, or a timeout — before
-any state changes), claims the idempotency key (a repeat answers the stored result and emits nothing), runs the
+URLs), checks the requested API version (:mod:`~remit.processor.fake.versions`), checks the parameters against
+the route's declaration (:mod:`~remit.processor.fake.schema`: Stripe's 400s for unknown, missing and malformed
+ones), consumes a scripted failure if one is due (429 with ``Retry-After``, 500, 401, or a timeout — before any
+state changes), claims the idempotency key (a repeat answers the stored result and emits nothing), runs the
 operation in one transaction on the fake's clock (a read-only one for a GET), expands what ``expand[]`` asks
 for, stores the answer under the key, commits, and only then signs and delivers the events the call emitted.
 Every answer carries a ``Request-Id`` (``req_fake…``; an error body names it in ``request_log_url``) and is
 rendered in the requested version's shapes; a replay says ``Idempotent-Replayed: true``. Answers and events
-carry objects as
-Stripe sends them: a subscription's ``items`` and an invoice's ``lines`` cut to their first ten
-(:func:`~remit.processor.fake.shapes.billing.as_sent`), while the stored objects keep every entry. Delivery
+carry objects as Stripe sends them: a subscription's ``items`` and an invoice's ``lines`` cut to their first
+ten (:func:`~remit.processor.fake.shapes.billing.as_sent`), while the stored objects keep every entry. Delivery
 happens after commit so a receiver that fetches the object back sees it; a failed delivery is recorded on the
 event and never fails the call.
 """
