@@ -48,19 +48,27 @@ async def test_form_encoded_calls_answer_stripe_json(client, collected):
 async def test_errors_have_stripes_shape_and_status(client):
     unauthorized = await client.get("/fake/v1/customers/cus_x")
     assert unauthorized.status_code == 401
+    assert unauthorized.headers["request-id"].startswith("req_")
     missing = await client.get("/fake/v1/customers/cus_x", headers=AUTH)
     assert missing.status_code == 404
+    request_id = missing.headers["request-id"]
     assert missing.json() == {
         "error": {
             "type": "invalid_request_error",
             "code": "resource_missing",
+            "doc_url": "https://stripe.com/docs/error-codes/resource-missing",
             "message": "No such customer: 'cus_x'",
             "param": "id",
+            "request_log_url": f"https://fake.remit.invalid/test/logs/{request_id}",
         }
     }
     unknown = await client.post("/fake/v1/teleporters", headers=AUTH)
     assert unknown.status_code == 404
-    bad = await client.post("/fake/v1/prices", headers=AUTH, data={"product": "prod_x", "unit_amount": "5"})
+    preview = await client.get("/fake/v1/credit_notes/preview", headers=AUTH)  # a Stripe word, not an id
+    assert preview.json()["error"]["message"] == "Unrecognized request URL (GET: /v1/credit_notes/preview)."
+    bad = await client.post(
+        "/fake/v1/prices", headers=AUTH, data={"product": "prod_x", "unit_amount": "5", "currency": "usd"}
+    )
     assert bad.status_code == 404
     assert bad.json()["error"]["param"] == "product"
 
@@ -74,6 +82,76 @@ async def test_idempotency_key_header_replays(client, collected):
     conflict = await client.post("/fake/v1/customers", headers={**AUTH, "Idempotency-Key": "k-1"}, data={"name": "B"})
     assert conflict.status_code == 400
     assert conflict.json()["error"]["type"] == "idempotency_error"
+
+
+async def test_every_answer_names_its_request_and_a_replay_says_so(client):
+    read = await client.get("/fake/v1/balance", headers=AUTH)
+    again = await client.get("/fake/v1/balance", headers=AUTH)
+    assert read.headers["request-id"].startswith("req_fake")
+    assert read.headers["request-id"] != again.headers["request-id"]
+    assert read.headers["stripe-version"] == "2020-08-27"
+    headers = {**AUTH, "Idempotency-Key": "k-2"}
+    first = await client.post("/fake/v1/products", headers=headers, data={"name": "P"})
+    replay = await client.post("/fake/v1/products", headers=headers, data={"name": "P"})
+    assert "idempotent-replayed" not in first.headers
+    assert (replay.headers["idempotent-replayed"], replay.json()) == ("true", first.json())
+    assert replay.headers["request-id"] != first.headers["request-id"]
+
+
+async def test_stripe_version_shapes_the_answer_or_is_refused(client):
+    product = (await client.post("/fake/v1/products", headers=AUTH, data={"name": "Pro"})).json()
+    price = await client.post(
+        "/fake/v1/prices",
+        headers=AUTH,
+        data={"product": product["id"], "unit_amount": "900", "currency": "usd", "recurring[interval]": "month"},
+    )
+    customer = (await client.post("/fake/v1/customers", headers=AUTH, data={"payment_method": "pm_card_visa"})).json()
+    form = {"customer": customer["id"], "items[0][price]": price.json()["id"]}
+    old = (await client.post("/fake/v1/subscriptions", headers=AUTH, data=form)).json()
+    assert "current_period_end" in old
+    modern = await client.get(
+        f"/fake/v1/subscriptions/{old['id']}", headers={**AUTH, "Stripe-Version": "2026-10-28.endive"}
+    )
+    assert modern.headers["stripe-version"] == "2026-10-28.endive"
+    body = modern.json()
+    assert "current_period_end" not in body
+    assert body["items"]["data"][0]["current_period_end"] == old["current_period_end"]
+    refused = await client.get("/fake/v1/balance", headers={**AUTH, "Stripe-Version": "2017-13-45"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"].startswith("Invalid Stripe API version: 2017-13-45")
+    assert refused.json()["error"]["request_log_url"].endswith(refused.headers["request-id"])
+
+
+async def test_expand_replaces_references_with_their_objects(client):
+    customer = (await client.post("/fake/v1/customers", headers=AUTH, data={"payment_method": "pm_card_visa"})).json()
+    intent = await client.post(
+        "/fake/v1/payment_intents",
+        headers=AUTH,
+        data={
+            "amount": "500",
+            "currency": "usd",
+            "customer": customer["id"],
+            "payment_method": customer["invoice_settings"]["default_payment_method"] or "pm_card_visa",
+            "confirm": "true",
+            "expand[]": "customer",
+        },
+    )
+    assert intent.json()["customer"]["id"] == customer["id"]
+    listed = await client.get(
+        "/fake/v1/charges", params={"expand[]": ["data.customer", "data.balance_transaction"]}, headers=AUTH
+    )
+    charge = listed.json()["data"][0]
+    assert (charge["customer"]["object"], charge["balance_transaction"]["object"]) == (
+        "customer",
+        "balance_transaction",
+    )
+    bad = await client.get("/fake/v1/charges", params={"expand[]": "customer"}, headers=AUTH)
+    assert bad.status_code == 400
+    assert "try expanding 'data.customer'" in bad.json()["error"]["message"]
+    scalar = await client.get(
+        f"/fake/v1/customers/{customer['id']}", params={"expand[]": "invoice_prefix"}, headers=AUTH
+    )
+    assert scalar.json()["error"]["message"] == "This property cannot be expanded (invoice_prefix)."
 
 
 async def test_scripted_failures_over_http(client, runtime):

@@ -1,4 +1,5 @@
-from remit.processor.fake.events import API_VERSION, envelope, previous_attributes, thin_envelope
+from remit.processor.base import API_VERSION
+from remit.processor.fake.events import envelope, previous_attributes, thin_envelope
 from remit.processor.fake.render import render, stripe_order
 
 FIXTURE_ENVELOPE_KEYS = {

@@ -3,9 +3,11 @@
 Point the official ``stripe`` package at it (``STRIPE_API_BASE=http://127.0.0.1:8000/fake``) and the live
 adapter runs end to end without the internet. Requests are what the SDK sends: form-encoded bodies with
 bracketed keys (JSON for the ``/v2`` paths), parameters of GET and DELETE in the query string, a bearer API
-key (any non-empty key; none is a 401 as at Stripe), an optional ``Idempotency-Key`` header. Answers are
-Stripe's JSON, errors are ``{"error": {"type", "message", "code"}}`` with Stripe's status codes, a scripted 429
-carries ``Retry-After``, and a scripted timeout holds the request for its hold time before answering 504.
+key (any non-empty key; none is a 401 as at Stripe), an optional ``Idempotency-Key`` header, an optional
+``Stripe-Version`` (the fake answers in the versions it knows and refuses others as Stripe does). Answers are
+Stripe's JSON with a ``Request-Id`` header, errors are ``{"error": {"type", "message", "code", ...,
+"request_log_url"}}`` with Stripe's status codes, a scripted 429 carries ``Retry-After``, and a scripted timeout
+holds the request for its hold time before answering 504.
 
 Mounted by :func:`mount` only when ``REMIT_PROCESSOR=fake`` and ``REMIT_ENV`` is not ``production`` (anyone who
 reaches it can move the fake's world); not part of the OpenAPI document.
@@ -22,7 +24,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from remit.processor import build_fake_engine
-from remit.processor.fake.engine import FakeEngine, FakeTimeout
+from remit.processor.fake.engine import FakeEngine, FakeTimeout, new_request_id
 from remit.processor.fake.errors import API_ERROR, INVALID_REQUEST, ApiError
 from remit.processor.fake.params import decode_body, decode_form
 from remit.processor.fake.processor import FakeProcessor
@@ -53,7 +55,8 @@ def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = 
 
 
 def _error(error: ApiError) -> Response:
-    return _answer(error.status, error.body(), error.headers)
+    request_id = new_request_id()
+    return _answer(error.status, error.body(request_id), {"Request-Id": request_id, **error.headers})
 
 
 async def _params(request: Request) -> dict[str, Any]:
@@ -84,7 +87,11 @@ async def fake_api(path: str, request: Request) -> Response:
     engine = engine_for(request)
     try:
         answer = await engine.call(
-            request.method, "/" + path, params, idempotency_key=request.headers.get("idempotency-key")
+            request.method,
+            "/" + path,
+            params,
+            idempotency_key=request.headers.get("idempotency-key"),
+            api_version=request.headers.get("stripe-version"),
         )
     except FakeTimeout as exc:
         await asyncio.sleep(exc.hold_seconds)

@@ -30,8 +30,7 @@ from remit.cli.output import dumps, fail, run_with_runtime
 from remit.errors import ProcessorError
 from remit.parts import subscribed_event_types
 from remit.processor import webhook_url
-from remit.processor.base import Processor, StripeObject
-from remit.processor.fake.events import API_VERSION
+from remit.processor.base import API_VERSION, Processor, StripeObject
 from remit.processor.fake.processor import FakeProcessor
 from remit.runtime import Runtime
 

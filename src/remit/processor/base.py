@@ -20,6 +20,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+#: The Stripe API version remit speaks: the live adapter pins every call to it, the fake processor keeps its world
+#: and emits its events in its shapes, and remit's fixtures and webhook endpoints are in it. One shape of every
+#: object and event, whichever processor runs.
+API_VERSION = "2020-08-27"
+
 StripeObject = dict[str, Any]
 """One object in Stripe's JSON shape (``{"id": ..., "object": ..., ...}``)."""
 
@@ -239,4 +244,4 @@ class Processor(Protocol):
         ...
 
 
-__all__ = ["Metadata", "Processor", "StripeObject"]
+__all__ = ["API_VERSION", "Metadata", "Processor", "StripeObject"]

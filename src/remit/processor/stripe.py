@@ -4,8 +4,8 @@
   adapter runs end to end against a local server that answers like Stripe.
 - The SDK's own retries are off (``max_network_retries=0``): remit's job engine retries with backoff and
   honours ``Retry-After``, and every mutating call carries the caller's idempotency key, so a retry converges.
-- Calls are pinned to the API version of the fake and of remit's fixtures
-  (:data:`remit.processor.fake.API_VERSION`) so objects and events have one shape whichever processor runs.
+- Calls are pinned to :data:`remit.processor.base.API_VERSION`, the version of the fake's world and of remit's
+  fixtures, so objects and events have one shape whichever processor runs.
 - Every ``stripe.StripeError`` becomes :class:`remit.errors.ProcessorError` (status, ``Retry-After``, code);
   messages carry the method and code only, never Stripe's text (it may quote customer data).
 - The SDK's ``stripe`` logger is held at INFO (:func:`remit.telemetry.logging.quiet_payload_loggers`): at
@@ -16,13 +16,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import stripe
 
-from remit.processor.base import Metadata, StripeObject
+from remit.processor.base import API_VERSION, Metadata, StripeObject
 from remit.processor.errors import from_answer, unreachable
-from remit.processor.fake.events import API_VERSION
 from remit.processor.requests import item_change, request_params
 from remit.telemetry.logging import quiet_payload_loggers
 
@@ -31,11 +31,17 @@ DEFAULT_TIMEOUT = 30.0
 
 
 def _plain(obj: Any) -> Any:
-    """A StripeObject (or list of them) as plain dicts."""
+    """A StripeObject (or list of them) as plain dicts in Stripe's JSON shape. Newer SDKs decode decimal
+    strings (``unit_amount_decimal``) into ``Decimal``; they go back to the strings Stripe sent, so both
+    processors answer the same JSON values."""
     if isinstance(obj, stripe.StripeObject):
-        return obj.to_dict(recursive=True)
+        return _plain(obj.to_dict(recursive=True))
+    if isinstance(obj, dict):
+        return {key: _plain(value) for key, value in obj.items()}
     if isinstance(obj, list):
         return [_plain(item) for item in obj]
+    if isinstance(obj, Decimal):
+        return str(obj)
     return obj
 
 

@@ -17,12 +17,10 @@ from remit.processor.fake.delivery import (
     SignedEvent,
 )
 from remit.processor.fake.engine import Delivered, FakeEngine, FakeResponse, FakeTimeout
-from remit.processor.fake.events import API_VERSION
 from remit.processor.fake.failures import FailureKind
 from remit.processor.fake.processor import FakeProcessor
 
 __all__ = [
-    "API_VERSION",
     "AsgiDelivery",
     "CollectingDelivery",
     "Delivered",

@@ -1,12 +1,16 @@
 """The fake processor's engine: one call in, one Stripe-shaped answer out, its events signed and delivered.
 
 :meth:`FakeEngine.call` is the single entry of both faces. In order it: resolves the route (404 for unknown
-URLs), consumes a scripted failure if one is due (429 with ``Retry-After``, 500, 401, or a timeout — before
-any state changes), claims the idempotency key (a repeat answers the stored result and emits nothing), runs the
-operation in one transaction on the fake's clock (a read-only one for a GET), stores the answer under the key,
-commits, and only then signs and delivers the events the call emitted. Answers and events carry objects as
-Stripe sends them: a subscription's ``items`` and an invoice's ``lines`` cut to their first ten
-(:func:`~remit.processor.fake.shapes.billing.as_sent`), while the stored objects keep every entry. Delivery
+URLs), checks the requested API version (:mod:`~remit.processor.fake.versions`), checks the parameters against
+the route's declaration (:mod:`~remit.processor.fake.schema`: Stripe's 400s for unknown, missing and malformed
+ones), consumes a scripted failure if one is due (429 with ``Retry-After``, 500, 401, or a timeout — before any
+state changes), claims the idempotency key (a repeat answers the stored result and emits nothing), runs the
+operation in one transaction on the fake's clock (a read-only one for a GET), expands what ``expand[]`` asks
+for, stores the answer under the key, commits, and only then signs and delivers the events the call emitted.
+Every answer carries a ``Request-Id`` (``req_fake…``; an error body names it in ``request_log_url``) and is
+rendered in the requested version's shapes; a replay says ``Idempotent-Replayed: true``. Answers and events
+carry objects as Stripe sends them: a subscription's ``items`` and an invoice's ``lines`` cut to their first
+ten (:func:`~remit.processor.fake.shapes.billing.as_sent`), while the stored objects keep every entry. Delivery
 happens after commit so a receiver that fetches the object back sees it; a failed delivery is recorded on the
 event and never fails the call.
 """
@@ -14,6 +18,7 @@ event and never fails the call.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,16 +31,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from remit.clock import Clock
 from remit.db.engine import Database
 from remit.db.tables.fake import fake_objects
-from remit.processor.fake import failures, idempotency, renewals
+from remit.processor.fake import failures, idempotency, renewals, schema, versions
 from remit.processor.fake.clock import FakeClock, unix
 from remit.processor.fake.delivery import Delivery, DeliveryResult, SignedEvent
 from remit.processor.fake.errors import API_ERROR, INVALID_REQUEST, RATE_LIMIT_ERROR, ApiError
 from remit.processor.fake.events import DeliveryStatus, StoredEvent, list_events, record_delivery
+from remit.processor.fake.expand import Lookup, expand
 from remit.processor.fake.failures import FailureKind, ScriptedFailure
 from remit.processor.fake.params import Params
 from remit.processor.fake.routes import resolve
 from remit.processor.fake.shapes.billing import as_sent
-from remit.processor.fake.store import new_id
+from remit.processor.fake.shapes.customers import deleted as deleted_stub
+from remit.processor.fake.store import find_object, new_id
 from remit.processor.fake.tx import Tx
 from remit.signing import stripe_header
 
@@ -84,16 +91,47 @@ class Delivered:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+def new_request_id() -> str:
+    """A request id for an answer that changed nothing (a read, a refusal): random, since nothing was written
+    to count it by. (A call that changes the world takes the next ``req_fake…`` number, which its events name.)
+    """
+    return "req_fake" + secrets.token_hex(7)
+
+
+def _headers(request_id: str, version: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    return {"Request-Id": request_id, "Stripe-Version": version, **(extra or {})}
+
+
+def _refusal(error: ApiError, method: str | None) -> FakeResponse:
+    """The answer to a call refused before or while it ran (nothing it did was kept)."""
+    request_id = new_request_id()
+    headers = {"Request-Id": request_id, **error.headers}
+    return FakeResponse(error.status, error.body(request_id), method, headers=headers)
+
+
 def _failure_response(method: str, failure: ScriptedFailure) -> FakeResponse:
     if failure.kind is FailureKind.RATE_LIMITED:
-        error = ApiError(429, RATE_LIMIT_ERROR, "Too many requests hit the API too quickly.", code="rate_limit")
-        retry_after = str(failure.retry_after or failures.DEFAULT_RETRY_AFTER)
-        return FakeResponse(429, error.body(), method, headers={"Retry-After": retry_after})
+        error = ApiError(
+            429,
+            RATE_LIMIT_ERROR,
+            "Too many requests hit the API too quickly.",
+            code="rate_limit",
+            headers={"Retry-After": str(failure.retry_after or failures.DEFAULT_RETRY_AFTER)},
+        )
+        return _refusal(error, method)
     if failure.kind is FailureKind.EXPIRED_KEY:
-        error = ApiError(401, INVALID_REQUEST, "Expired API Key provided.", code="api_key_expired")
-        return FakeResponse(401, error.body(), method)
-    error = ApiError(500, API_ERROR, "An unknown error occurred (scripted by the fake processor).")
-    return FakeResponse(500, error.body(), method)
+        return _refusal(ApiError(401, INVALID_REQUEST, "Expired API Key provided.", code="api_key_expired"), method)
+    return _refusal(ApiError(500, API_ERROR, "An unknown error occurred (scripted by the fake processor)."), method)
+
+
+def _lookup(conn: AsyncConnection) -> Lookup:
+    async def lookup(object_id: str) -> dict[str, Any] | None:
+        found = await find_object(conn, object_id)
+        if found is None:
+            return None
+        return deleted_stub(found.id, found.object) if found.deleted else found.data
+
+    return lookup
 
 
 class FakeEngine:
@@ -123,24 +161,27 @@ class FakeEngine:
         params: Mapping[str, Any] | None = None,
         *,
         idempotency_key: str | None = None,
+        api_version: str | None = None,
         deliver: bool = True,
     ) -> FakeResponse:
-        """Answer one API call; raises :class:`FakeTimeout` for a scripted timeout."""
+        """Answer one API call in ``api_version``'s shapes (``None``: the account's); raises
+        :class:`FakeTimeout` for a scripted timeout."""
+        data = dict(params or {})
+        method: str | None = None
         try:
             match = resolve(http_method, path)
+            method = match.route.name
+            version = versions.requested(api_version)
+            data = schema.conform(match.route.params, data, version)
         except ApiError as exc:
-            return FakeResponse(exc.status, exc.body())
-        method = match.route.name
-        data = dict(params or {})
+            return _refusal(exc, method)
         key = idempotency_key if match.route.mutating else None
         failure: ScriptedFailure | None = None
         tx: Tx | None = None
         try:
             async with self._transaction(method, writes=match.route.mutating) as conn:
                 failure = await failures.consume(conn, method)
-                if failure is not None:
-                    pass  # consumed and committed; nothing else happens
-                else:
+                if failure is None:
                     now = await self.clock.now(conn)
                     if key:
                         replay = await idempotency.claim(
@@ -149,32 +190,33 @@ class FakeEngine:
                         if replay is not None:
                             return FakeResponse(
                                 replay.status,
-                                replay.body,
+                                versions.render(replay.body, version),
                                 method,
-                                headers={"Idempotent-Replayed": "true"},
+                                headers=_headers(new_request_id(), version, {"Idempotent-Replayed": "true"}),
                                 replayed=True,
                             )
-                    request_id = await new_id(conn, "req") if match.route.mutating else None
+                    request_id = await new_id(conn, "req") if match.route.mutating else new_request_id()
                     tx = Tx(conn, unix(now), request_id=request_id, idempotency_key=key)
-                    body = as_sent(await match.run(tx, Params(data)))
+                    params_ = Params(data)
+                    body = await match.run(tx, params_)
+                    body = as_sent(await expand(body, params_.strings("expand"), _lookup(conn)))
                     status = 200
                     if tx.error is not None:
-                        status, body = tx.error.status, tx.error.body()
+                        status, body = tx.error.status, tx.error.body(request_id)
                     if key:
                         await idempotency.store(conn, key, status, body)
         except ApiError as exc:
-            return FakeResponse(exc.status, exc.body(), method)
+            return _refusal(exc, method)
         if failure is not None:
             if failure.kind is FailureKind.TIMEOUT:
                 raise FakeTimeout(method, failure.hold_seconds or failures.DEFAULT_HOLD_SECONDS)
             return _failure_response(method, failure)
         assert tx is not None
-        headers = {"Request-Id": tx.request_id} if tx.request_id else {}
-        if tx.error is not None:
-            headers.update(tx.error.headers)
+        assert tx.request_id is not None
+        headers = _headers(tx.request_id, version, tx.error.headers if tx.error is not None else {})
         if deliver:
             await self.deliver(tx.events)
-        return FakeResponse(status, body, method, headers=headers, events=tuple(tx.events))
+        return FakeResponse(status, versions.render(body, version), method, headers=headers, events=tuple(tx.events))
 
     @asynccontextmanager
     async def _transaction(self, method: str, *, writes: bool) -> AsyncIterator[AsyncConnection]:
@@ -297,4 +339,4 @@ class FakeEngine:
         return str(secret) if secret else None
 
 
-__all__ = ["Delivered", "FakeEngine", "FakeResponse", "FakeTimeout"]
+__all__ = ["Delivered", "FakeEngine", "FakeResponse", "FakeTimeout", "new_request_id"]

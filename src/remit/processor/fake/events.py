@@ -18,10 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.db.tables.fake import fake_events
+from remit.processor.base import API_VERSION
 from remit.processor.fake.render import render, snapshot
-
-#: The API version the fake speaks: the shapes of the event fixtures remit is built and tested against.
-API_VERSION = "2020-08-27"
 
 #: Every event goes to one endpoint (remit's), as ``pending_webhooks`` tells.
 PENDING_WEBHOOKS = 1
@@ -211,7 +209,6 @@ async def last_seq(conn: AsyncConnection) -> int:
 
 
 __all__ = [
-    "API_VERSION",
     "PENDING_WEBHOOKS",
     "DeliveryStatus",
     "StoredEvent",

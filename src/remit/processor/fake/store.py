@@ -132,19 +132,6 @@ def _customer_of(data: Mapping[str, Any]) -> str | None:
     return customer if isinstance(customer, str) else None
 
 
-def page(
-    items: list[dict[str, Any]], *, url: str, limit: int | None = 10, starting_after: str | None = None
-) -> dict[str, Any]:
-    """One page of a newest-first list, as Stripe's list object."""
-    size = max(1, min(int(limit or 10), 100))
-    start = 0
-    if starting_after:
-        ids = [item["id"] for item in items]
-        start = ids.index(starting_after) + 1 if starting_after in ids else len(items)
-    chunk = items[start : start + size]
-    return {"object": "list", "data": chunk, "has_more": start + size < len(items), "url": url}
-
-
 __all__ = [
     "StoredObject",
     "dialect_insert",
@@ -154,6 +141,5 @@ __all__ = [
     "list_objects",
     "new_id",
     "next_number",
-    "page",
     "save_object",
 ]

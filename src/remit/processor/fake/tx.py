@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from remit.processor.base import API_VERSION
 from remit.processor.fake import store
 from remit.processor.fake.errors import ApiError
 from remit.processor.fake.events import (
@@ -26,6 +27,7 @@ from remit.processor.fake.events import (
 from remit.processor.fake.ids import prefix_for
 from remit.processor.fake.shapes.billing import as_sent
 from remit.processor.fake.store import StoredObject
+from remit.processor.fake.versions import render
 
 
 @dataclass
@@ -74,10 +76,11 @@ class Tx:
     ) -> StoredEvent:
         """Record ``event_type`` about ``obj`` now; with ``before``, the changes go in previous_attributes.
 
-        The event carries ``obj`` as Stripe sends it (long ``items`` / ``lines`` cut to their first page), and
-        ``previous_attributes`` compares those sent forms, as a receiver sees them."""
-        obj = as_sent(obj)
-        previous = previous_attributes(as_sent(before), obj) if before is not None else None
+        The event carries ``obj`` as Stripe sends it — in the account's API version (events keep the version
+        they were made in), long ``items`` / ``lines`` cut to their first page — and ``previous_attributes``
+        compares those sent forms, as a receiver sees them."""
+        obj = render(as_sent(obj), API_VERSION)
+        previous = previous_attributes(render(as_sent(before), API_VERSION), obj) if before is not None else None
         event = envelope(
             await self.new_id("event"),
             event_type,

@@ -2,39 +2,52 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from remit.processor.fake.errors import invalid
+from remit.processor.fake.errors import INVALID_REQUEST, ApiError, invalid
+from remit.processor.fake.ops.common import apply_fields, equal_to, listed, searched
 from remit.processor.fake.params import Params, merge_metadata
 from remit.processor.fake.shapes import catalog as shapes
-from remit.processor.fake.store import page
 from remit.processor.fake.tx import Tx
 
 INTERVALS = {"day", "week", "month", "year"}
+#: Product fields a create or an update copies as given.
+_PRODUCT_FIELDS = ("description", "images", "shippable", "statement_descriptor", "tax_code", "unit_label", "url")
 
 
 async def create_product(tx: Tx, p: Params) -> dict[str, Any]:
+    """``POST /v1/products``: ``product.created``. ``id`` names it (Stripe lets products choose theirs)."""
+    product_id = p.string("id")
+    if product_id:
+        if await tx.find(product_id) is not None:
+            raise invalid(f"Product already exists: {product_id}", param="id", code="resource_already_exists")
+    else:
+        product_id = await tx.new_id("product")
     data = shapes.product(
-        await tx.new_id("product"),
+        product_id,
         created=tx.now,
         name=p.require_str("name"),
-        description=p.string("description"),
+        description=None,
         active=p.boolean("active", True) is not False,
         metadata=merge_metadata({}, p.raw("metadata")),
     )
+    apply_fields(data, p, *_PRODUCT_FIELDS)
     await tx.insert(data)
     await tx.emit("product.created", data)
     return data
 
 
 async def update_product(tx: Tx, p: Params, product_id: str) -> dict[str, Any]:
+    """``POST /v1/products/{id}``: ``product.updated`` with what changed."""
     before = (await tx.get(product_id, "product")).data
-    after = dict(before, metadata=merge_metadata(before["metadata"], p.raw("metadata")))
-    for key in ("name", "description"):
-        if key in p.data:
-            after[key] = p.string(key)
-    if "active" in p.data:
-        after["active"] = bool(p.boolean("active"))
+    after = copy.deepcopy(before)
+    apply_fields(after, p, "name", "metadata", "active", *_PRODUCT_FIELDS)
+    if p.has("default_price"):
+        price = (await tx.get(p.require_str("default_price"), "price", param="default_price")).data
+        if price["product"] != product_id:
+            raise invalid("The default price must belong to this product.", param="default_price")
+        after["default_price"] = price["id"]
     if after != before:
         after["updated"] = tx.now
         await tx.save(after)
@@ -46,6 +59,37 @@ async def retrieve_product(tx: Tx, p: Params, product_id: str) -> dict[str, Any]
     return (await tx.get(product_id, "product")).data
 
 
+async def list_products(tx: Tx, p: Params) -> dict[str, Any]:
+    ids = set(p.strings("ids"))
+    return await listed(
+        tx,
+        p,
+        "product",
+        url="/v1/products",
+        where=[equal_to(p, "active", "shippable", "url"), lambda product: not ids or product["id"] in ids],
+    )
+
+
+async def search_products(tx: Tx, p: Params) -> dict[str, Any]:
+    return await searched(tx, p, "product", "products")
+
+
+async def delete_product(tx: Tx, p: Params, product_id: str) -> dict[str, Any]:
+    """``DELETE /v1/products/{id}``: ``product.deleted``; a product with prices cannot be deleted (archive it
+    with ``active=false``), as at Stripe."""
+    found = await tx.get(product_id, "product")
+    if any(price.data["product"] == product_id for price in await tx.list("price")):
+        raise ApiError(
+            400,
+            INVALID_REQUEST,
+            "This product cannot be deleted because it has one or more user-created prices.",
+            code="product_has_prices",
+        )
+    await tx.save(found.data, deleted=True)
+    await tx.emit("product.deleted", found.data)
+    return {"id": product_id, "object": "product", "deleted": True}
+
+
 async def create_price(tx: Tx, p: Params) -> dict[str, Any]:
     """``POST /v1/prices``: ``price.created`` (and ``plan.created`` when recurring)."""
     product_id = p.string("product")
@@ -53,9 +97,9 @@ async def create_price(tx: Tx, p: Params) -> dict[str, Any]:
         await tx.get(product_id, "product", param="product")
     else:
         product_data = p.sub("product_data")
-        product = await create_product(
-            tx, Params({"name": product_data.require_str("name"), "metadata": product_data.raw("metadata")})
-        )
+        if not product_data.data:
+            raise invalid("You must specify either product or product_data.", param="product")
+        product = await create_product(tx, product_data)
         product_id = product["id"]
     unit_amount = p.integer("unit_amount")
     if unit_amount is None or unit_amount < 0:
@@ -69,6 +113,11 @@ async def create_price(tx: Tx, p: Params) -> dict[str, Any]:
         recurring_ = shapes.recurring(
             interval, rec.integer("interval_count", 1) or 1, rec.string("usage_type", "licensed") or "licensed"
         )
+        if rec.has("trial_period_days"):
+            recurring_["trial_period_days"] = rec.integer("trial_period_days")
+    lookup_key = p.string("lookup_key")
+    if lookup_key:
+        await _claim_lookup_key(tx, lookup_key, transfer=bool(p.boolean("transfer_lookup_key")))
     data = shapes.price(
         await tx.new_id("price"),
         created=tx.now,
@@ -77,10 +126,11 @@ async def create_price(tx: Tx, p: Params) -> dict[str, Any]:
         unit_amount=unit_amount,
         recurring_=recurring_,
         nickname=p.string("nickname"),
-        lookup_key=p.string("lookup_key"),
+        lookup_key=lookup_key,
         active=p.boolean("active", True) is not False,
         metadata=merge_metadata({}, p.raw("metadata")),
     )
+    apply_fields(data, p, "tax_behavior")
     await tx.insert(data)
     await tx.emit("price.created", data)
     legacy_plan = shapes.plan(data)
@@ -89,14 +139,72 @@ async def create_price(tx: Tx, p: Params) -> dict[str, Any]:
     return data
 
 
+async def _claim_lookup_key(tx: Tx, lookup_key: str, *, transfer: bool) -> None:
+    """A lookup key names one price: taking it from another needs ``transfer_lookup_key``."""
+    for price in await tx.list("price"):
+        if price.data.get("lookup_key") != lookup_key:
+            continue
+        if not transfer:
+            raise invalid(
+                f"A price (`{price.id}`) already uses that lookup key.",
+                param="lookup_key",
+                code="lookup_key_already_exists",
+            )
+        before = price.data
+        after = dict(before, lookup_key=None)
+        await tx.save(after)
+        await tx.emit("price.updated", after, before=before)
+
+
+async def update_price(tx: Tx, p: Params, price_id: str) -> dict[str, Any]:
+    """``POST /v1/prices/{id}``: active, nickname, lookup key, tax behaviour, metadata; ``price.updated``
+    (and ``plan.updated`` for a recurring price). Amounts and intervals never change: make a new price."""
+    before = (await tx.get(price_id, "price")).data
+    if p.string("lookup_key") and p.string("lookup_key") != before.get("lookup_key"):
+        await _claim_lookup_key(tx, p.require_str("lookup_key"), transfer=bool(p.boolean("transfer_lookup_key")))
+    after = copy.deepcopy(before)
+    apply_fields(after, p, "active", "lookup_key", "metadata", "nickname", "tax_behavior")
+    if after != before:
+        await tx.save(after)
+        await tx.emit("price.updated", after, before=before)
+        plan_before, plan_after = shapes.plan(before), shapes.plan(after)
+        if plan_before is not None and plan_after is not None:
+            await tx.emit("plan.updated", plan_after, before=plan_before)
+    return after
+
+
 async def retrieve_price(tx: Tx, p: Params, price_id: str) -> dict[str, Any]:
     return (await tx.get(price_id, "price")).data
 
 
 async def list_prices(tx: Tx, p: Params) -> dict[str, Any]:
-    product = p.string("product")
-    items = [obj.data for obj in await tx.list("price") if product is None or obj.data["product"] == product]
-    return page(items, url="/v1/prices", limit=p.integer("limit"), starting_after=p.string("starting_after"))
+    lookup_keys = set(p.strings("lookup_keys"))
+    return await listed(
+        tx,
+        p,
+        "price",
+        url="/v1/prices",
+        where=[
+            equal_to(p, "active", "currency", "product", "type"),
+            lambda price: not lookup_keys or price.get("lookup_key") in lookup_keys,
+        ],
+    )
 
 
-__all__ = ["create_price", "create_product", "list_prices", "retrieve_price", "retrieve_product", "update_product"]
+async def search_prices(tx: Tx, p: Params) -> dict[str, Any]:
+    return await searched(tx, p, "price", "prices")
+
+
+__all__ = [
+    "create_price",
+    "create_product",
+    "delete_product",
+    "list_prices",
+    "list_products",
+    "retrieve_price",
+    "retrieve_product",
+    "search_prices",
+    "search_products",
+    "update_price",
+    "update_product",
+]

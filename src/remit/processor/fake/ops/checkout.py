@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from remit.processor.fake import listing
 from remit.processor.fake.errors import CARD_ERROR, ApiError, invalid, parameter_missing
 from remit.processor.fake.ops import customers, methods, payments, subscriptions
+from remit.processor.fake.ops.common import equal_to, listed
 from remit.processor.fake.params import Params, merge_metadata
 from remit.processor.fake.shapes import sessions as shapes
-from remit.processor.fake.store import page
 from remit.processor.fake.tx import Tx
 
 MODES = {"payment", "subscription", "setup"}
@@ -54,7 +55,7 @@ async def create_checkout_session(tx: Tx, p: Params) -> dict[str, Any]:
         client_reference_id=p.string("client_reference_id"),
         currency=currency,
         amount_total=total if mode != "setup" else None,
-        payment_method_types=p.strings("payment_method_types") or ["card"],
+        payment_method_types=p.strings("payment_method_types") or p.strings("allowed_payment_method_types") or ["card"],
         metadata=merge_metadata({}, p.raw("metadata")),
     )
     private = {"line_items": lines, "subscription_data": p.mapping("subscription_data")}
@@ -66,8 +67,40 @@ async def retrieve_checkout_session(tx: Tx, p: Params, session_id: str) -> dict[
 
 
 async def list_checkout_sessions(tx: Tx, p: Params) -> dict[str, Any]:
-    items = [obj.data for obj in await tx.list("checkout.session", customer=p.string("customer"))]
-    return page(items, url="/v1/checkout/sessions", limit=p.integer("limit"), starting_after=p.string("starting_after"))
+    return await listed(
+        tx,
+        p,
+        "checkout.session",
+        url="/v1/checkout/sessions",
+        customer=p.string("customer"),
+        where=[equal_to(p, "payment_intent", "status", "subscription")],
+    )
+
+
+async def list_line_items(tx: Tx, p: Params, session_id: str) -> dict[str, Any]:
+    """``GET /v1/checkout/sessions/{id}/line_items``: what the session sells, as Stripe's ``item`` objects."""
+    found = await tx.get(session_id, "checkout.session")
+    items = []
+    for index, line in enumerate(found.private.get("line_items") or []):
+        price = (await tx.get(line["price"], "price", param="line_items")).data
+        product = await tx.find(str(price["product"]))
+        quantity = int(line["quantity"])
+        amount = int(price["unit_amount"]) * quantity
+        items.append(
+            {
+                "id": f"li_{session_id.removeprefix('cs_test_')}{index:03d}",
+                "object": "item",
+                "amount_discount": 0,
+                "amount_subtotal": amount,
+                "amount_tax": 0,
+                "amount_total": amount,
+                "currency": price["currency"],
+                "description": product.data.get("name") if product is not None else None,
+                "price": price,
+                "quantity": quantity,
+            }
+        )
+    return listing.page(items, p, url=f"/v1/checkout/sessions/{session_id}/line_items", object_type="item")
 
 
 async def expire_checkout_session(tx: Tx, p: Params, session_id: str) -> dict[str, Any]:
@@ -89,11 +122,18 @@ async def expire(tx: Tx, session: dict[str, Any]) -> dict[str, Any]:
 
 
 async def complete_checkout_session(tx: Tx, p: Params, session_id: str) -> dict[str, Any]:
-    """``POST /v1/payment_pages/{id}/confirm``: the customer pays with ``payment_method`` (default a Visa)."""
+    """``POST /v1/payment_pages/{id}/confirm``: the customer pays with ``payment_method`` (default a Visa);
+    ``expected_amount``, when given, must be the session's total (what the page showed)."""
     found = await tx.get(session_id, "checkout.session")
     session, private = found.data, found.private
     if session["status"] != "open":
         raise invalid(f"This Checkout Session is {session['status']}.", code="checkout_session_unexpected_state")
+    expected = p.integer("expected_amount")
+    if expected is not None and expected != (session["amount_total"] or 0):
+        raise invalid(
+            f"The expected amount ({expected}) does not match the session's amount ({session['amount_total']}).",
+            param="expected_amount",
+        )
     pm = await methods.resolve(tx, p.string("payment_method") or "pm_card_visa")
     details = pm.data.get("billing_details") or {}
     customer_id = session["customer"]
@@ -177,5 +217,6 @@ __all__ = [
     "expire",
     "expire_checkout_session",
     "list_checkout_sessions",
+    "list_line_items",
     "retrieve_checkout_session",
 ]

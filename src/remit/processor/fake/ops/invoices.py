@@ -1,57 +1,28 @@
-"""Invoices: items, drafts, finalizing, paying (through the charge core), voiding, sending, credit notes.
+"""Invoices: drafts, finalizing, paying (through the charge core), voiding, sending, deleting drafts, lines,
+search.
 
 Paying an invoice is where the billing state moves: a paid invoice makes its subscription ``active``, a failed
-renewal makes it ``past_due``, as Stripe does; both show as ``customer.subscription.updated``.
+renewal makes it ``past_due``, as Stripe does; both show as ``customer.subscription.updated``. Finalizing uses
+up the customer's balance (a credit lowers what is due, a debit raises it), as Stripe does.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from remit.processor.fake.errors import invalid, parameter_missing
-from remit.processor.fake.ops import methods
-from remit.processor.fake.ops.payments import ChargeResult, charge_payment_method
+from remit.processor.fake import listing
+from remit.processor.fake.errors import INVALID_REQUEST, ApiError, invalid
+from remit.processor.fake.ops import balances, discounts, methods
+from remit.processor.fake.ops.common import apply_fields, equal_to, listed, searched
+from remit.processor.fake.ops.payments import ChargeResult, charge_payment_method, open_payment_intent
 from remit.processor.fake.params import Params, merge_metadata
 from remit.processor.fake.shapes import billing as shapes
 from remit.processor.fake.shapes.sessions import FAKE_HOST
-from remit.processor.fake.store import StoredObject, page
+from remit.processor.fake.store import StoredObject
 from remit.processor.fake.tx import Tx
 
 RETRY_AFTER_FAILURE = 3 * 86400
-
-
-async def create_invoiceitem(tx: Tx, p: Params) -> dict[str, Any]:
-    """``POST /v1/invoiceitems``: a pending item the customer's next invoice picks up."""
-    customer = p.require_str("customer")
-    await tx.get(customer, "customer", param="customer")
-    quantity = p.integer("quantity", 1) or 1
-    price = None
-    if p.has("price"):
-        price = (await tx.get(p.require_str("price"), "price", param="price")).data
-        amount = int(price["unit_amount"]) * quantity
-        currency = price["currency"]
-    else:
-        unit = p.integer("unit_amount")
-        amount_given = p.integer("amount")
-        if amount_given is None and unit is None:
-            raise parameter_missing("amount")
-        amount = amount_given if amount_given is not None else int(unit or 0) * quantity
-        currency = (p.string("currency") or "usd").lower()
-    data = shapes.invoice_item(
-        await tx.new_id("invoiceitem"),
-        created=tx.now,
-        customer=customer,
-        amount=amount,
-        currency=currency,
-        description=p.string("description"),
-        price=price,
-        quantity=quantity,
-        metadata=merge_metadata({}, p.raw("metadata")),
-        subscription=p.string("subscription"),
-    )
-    await tx.insert(data)
-    await tx.emit("invoiceitem.created", data)
-    return data
 
 
 async def new_invoice(
@@ -70,7 +41,8 @@ async def new_invoice(
     metadata: dict[str, str] | None = None,
     invoice_id: str | None = None,
 ) -> dict[str, Any]:
-    """Insert a draft invoice and emit ``invoice.created``."""
+    """Insert a draft invoice and emit ``invoice.created``; the subscription's discount (else the
+    customer's) comes off its total."""
     data = shapes.invoice(
         invoice_id or await tx.new_id("invoice"),
         created=tx.now,
@@ -88,8 +60,11 @@ async def new_invoice(
     )
     if collection_method == "charge_automatically":
         data["next_payment_attempt"] = tx.now + 3600
+    used = await discounts.apply_to(tx, data, customer["id"], subscription)
     await tx.insert(data)
     await tx.emit("invoice.created", data)
+    if used is not None and used["coupon"]["duration"] == "once":
+        await discounts.end(tx, used)
     return data
 
 
@@ -99,11 +74,14 @@ async def create_invoice(tx: Tx, p: Params) -> dict[str, Any]:
     invoice_id = await tx.new_id("invoice")
     lines: list[dict[str, Any]] = []
     currency = (p.string("currency") or "usd").lower()
+    subscription = p.string("subscription")
+    if subscription:
+        await tx.get(subscription, "subscription", param="subscription")
     if p.string("pending_invoice_items_behavior", "include") != "exclude":
         items = [
             obj.data
             for obj in await tx.list("invoiceitem", customer=customer["id"])
-            if obj.data["invoice"] is None and not obj.data.get("subscription")
+            if obj.data["invoice"] is None and obj.data.get("subscription") == subscription
         ]
         for item in reversed(items):
             lines.append(
@@ -127,12 +105,15 @@ async def create_invoice(tx: Tx, p: Params) -> dict[str, Any]:
     days = p.integer("days_until_due")
     if collection == "send_invoice" and days is None:
         raise invalid("days_until_due is required when collection_method is send_invoice", param="days_until_due")
+    default_pm = p.string("default_payment_method")
+    if default_pm:
+        await tx.get(default_pm, "payment_method", param="default_payment_method")
     data = await new_invoice(
         tx,
         customer=customer,
         lines=lines,
         currency=currency,
-        subscription=None,
+        subscription=subscription,
         billing_reason="manual",
         collection_method=collection,
         description=p.string("description"),
@@ -140,8 +121,11 @@ async def create_invoice(tx: Tx, p: Params) -> dict[str, Any]:
         metadata=merge_metadata({}, p.raw("metadata")),
         invoice_id=invoice_id,
     )
+    before = dict(data)
     if p.boolean("auto_advance") is False:
         data["auto_advance"] = False
+    apply_fields(data, p, "footer", "default_payment_method")
+    if data != before:
         await tx.save(data)
     return data
 
@@ -151,12 +135,16 @@ async def finalize(tx: Tx, inv: dict[str, Any]) -> dict[str, Any]:
     if inv["status"] != "draft":
         return inv
     customer_id = inv["customer"]
-    customer = (await tx.get(customer_id, "customer", include_deleted=True)).data
-    sequence = await tx.number(f"invoice:{customer_id}")
+    found = await tx.get(customer_id, "customer", include_deleted=True)
+    customer = found.data
+    sequence = max(await tx.number(f"invoice:{customer_id}"), int(customer.get("next_invoice_sequence") or 1))
+    await tx.save(dict(customer, next_invoice_sequence=sequence + 1))
+    customer = dict(customer, next_invoice_sequence=sequence + 1)
+    ending_balance = await _apply_customer_balance(tx, inv, customer, deleted=found.deleted)
     inv.update(
         status="open",
         number=f"{customer['invoice_prefix']}-{sequence:04d}",
-        ending_balance=0,
+        ending_balance=ending_balance,
         hosted_invoice_url=f"{FAKE_HOST}/invoices/{inv['id']}",
         invoice_pdf=f"{FAKE_HOST}/invoices/{inv['id']}/pdf",
         status_transitions=dict(inv["status_transitions"], finalized_at=tx.now),
@@ -168,6 +156,41 @@ async def finalize(tx: Tx, inv: dict[str, Any]) -> dict[str, Any]:
     if inv["amount_due"] == 0:
         await mark_paid(tx, inv, None)
     return inv
+
+
+async def _apply_customer_balance(tx: Tx, inv: dict[str, Any], customer: dict[str, Any], *, deleted: bool) -> int:
+    """Use the customer's balance on ``inv`` (a credit lowers what is due, a debit raises it) and return what
+    remains of it; the use is an ``applied_to_invoice`` balance transaction and a ``customer.updated``."""
+    balance = int(customer.get("balance") or 0)
+    if balance == 0 or deleted or (customer.get("currency") or inv["currency"]) != inv["currency"]:
+        return balance
+    due = int(inv["amount_due"])
+    applied = balance if balance > 0 else max(balance, -due)
+    if applied == 0:
+        return balance
+    inv.update(starting_balance=applied, amount_due=due + applied, amount_remaining=due + applied)
+    after = copy.deepcopy(customer)
+    await balances.record(
+        tx, after, amount=-applied, currency=inv["currency"], type_="applied_to_invoice", invoice=inv["id"]
+    )
+    await tx.save(after)
+    await tx.emit("customer.updated", after, before=customer)
+    return int(after["balance"])
+
+
+async def await_payment(tx: Tx, inv: dict[str, Any]) -> None:
+    """An open invoice that waits for its customer (``payment_behavior=default_incomplete``): an unconfirmed
+    payment intent (``payment_intent.created``) the customer confirms, or ``invoices.pay`` settles."""
+    pi = await open_payment_intent(
+        tx,
+        amount=int(inv["amount_remaining"]),
+        currency=inv["currency"],
+        customer=inv["customer"],
+        description=_charge_description(inv),
+        invoice=inv["id"],
+    )
+    inv["payment_intent"] = pi["id"]
+    await tx.save(inv)
 
 
 async def mark_paid(tx: Tx, inv: dict[str, Any], result: ChargeResult | None) -> None:
@@ -367,13 +390,36 @@ async def send_invoice(tx: Tx, p: Params, invoice_id: str) -> dict[str, Any]:
     return inv
 
 
+_DRAFT_ONLY = ("collection_method", "days_until_due", "default_payment_method", "footer")
+
+
 async def update_invoice(tx: Tx, p: Params, invoice_id: str) -> dict[str, Any]:
+    """``POST /v1/invoices/{id}``: metadata, description and ``auto_advance`` always; how it is collected
+    (``days_until_due`` sets its ``due_date``) and its footer while it is a draft. ``invoice.updated`` with
+    what changed."""
     before = (await tx.get(invoice_id, "invoice")).data
     after = dict(before, metadata=merge_metadata(before["metadata"], p.raw("metadata")))
     if "description" in p.data:
         after["description"] = p.string("description")
     if p.boolean("auto_advance") is not None:
         after["auto_advance"] = bool(p.boolean("auto_advance"))
+    changing = [key for key in _DRAFT_ONLY if key in p.data]
+    if changing and before["status"] != "draft":
+        raise invalid(
+            f"You can only update {changing[0]} on a draft invoice (this one is {before['status']}).",
+            param=changing[0],
+            code="invoice_not_editable",
+        )
+    if p.has("default_payment_method"):
+        await tx.get(p.require_str("default_payment_method"), "payment_method", param="default_payment_method")
+    apply_fields(after, p, *(key for key in changing if key != "days_until_due"))
+    days = p.integer("days_until_due")
+    if days is not None:
+        after["due_date"] = int(before["created"]) + days * 86400
+    if after["collection_method"] == "send_invoice" and after["due_date"] is None:
+        raise invalid("days_until_due is required when collection_method is send_invoice", param="days_until_due")
+    if after["collection_method"] == "charge_automatically":
+        after["due_date"] = None
     if after != before:
         await tx.save(after)
         await tx.emit("invoice.updated", after, before=before)
@@ -388,93 +434,68 @@ async def list_invoice_lines(tx: Tx, p: Params, invoice_id: str) -> dict[str, An
     """``GET /v1/invoices/{id}/lines``: every line of the invoice, a page at a time, from the stored invoice
     (whose ``lines`` is always whole: only what the fake returns and emits is cut to the first ten)."""
     inv = (await tx.get(invoice_id, "invoice", param="invoice")).data
-    return page(
-        list(inv["lines"]["data"]),
-        url=f"/v1/invoices/{invoice_id}/lines",
-        limit=p.integer("limit"),
-        starting_after=p.string("starting_after"),
-    )
+    lines = [dict(line, invoice=invoice_id) for line in inv["lines"]["data"]]
+    return listing.page(lines, p, url=f"/v1/invoices/{invoice_id}/lines", object_type="line_item")
+
+
+async def update_invoice_line(tx: Tx, p: Params, invoice_id: str, line_id: str) -> dict[str, Any]:
+    """``POST /v1/invoices/{id}/lines/{line}``: a draft's line's description and metadata;
+    ``invoice.updated``."""
+    before = (await tx.get(invoice_id, "invoice")).data
+    if before["status"] != "draft":
+        raise invalid(
+            f"You can only update lines of a draft invoice (this one is {before['status']}).",
+            code="invoice_not_editable",
+        )
+    after = copy.deepcopy(before)
+    lines = [line for line in after["lines"]["data"] if line["id"] == line_id]
+    if not lines:
+        raise ApiError(
+            404, INVALID_REQUEST, f"No such invoice line item: '{line_id}'", code="resource_missing", param="id"
+        )
+    apply_fields(lines[0], p, "description", "metadata")
+    if after != before:
+        await tx.save(after)
+        await tx.emit("invoice.updated", after, before=before)
+    return dict(lines[0], invoice=invoice_id)
 
 
 async def list_invoices(tx: Tx, p: Params) -> dict[str, Any]:
-    customer, subscription, status = p.string("customer"), p.string("subscription"), p.string("status")
-    items = [
-        obj.data
-        for obj in await tx.list("invoice", customer=customer)
-        if (subscription is None or obj.data.get("subscription") == subscription)
-        and (status is None or obj.data["status"] == status)
-    ]
-    return page(items, url="/v1/invoices", limit=p.integer("limit"), starting_after=p.string("starting_after"))
-
-
-async def create_credit_note(tx: Tx, p: Params) -> dict[str, Any]:
-    """``POST /v1/credit_notes``: ``credit_note.created``; an open invoice owes that much less."""
-    inv = (await tx.get(p.require_str("invoice"), "invoice", param="invoice")).data
-    if inv["status"] not in {"open", "paid"}:
-        raise invalid("You can only create credit notes for open or paid invoices.", code="invoice_not_editable")
-    note_id = await tx.new_id("credit_note")
-    lines = []
-    for index, raw in enumerate(p.array("lines")):
-        line = Params(raw if isinstance(raw, dict) else {})
-        amount = (line.integer("unit_amount", 0) or 0) * (line.integer("quantity", 1) or 1)
-        if line.has("amount"):
-            amount = line.integer("amount", 0) or 0
-        lines.append(
-            {
-                "id": f"cnli_{note_id}_{index}",
-                "object": "credit_note_line_item",
-                "amount": amount,
-                "description": line.string("description"),
-                "quantity": line.integer("quantity", 1),
-                "type": line.string("type", "custom_line_item"),
-                "unit_amount": line.integer("unit_amount"),
-            }
-        )
-    if not lines:
-        total = p.integer("amount")
-        if total is None:
-            raise parameter_missing("lines")
-        lines.append(
-            {
-                "id": f"cnli_{note_id}_0",
-                "object": "credit_note_line_item",
-                "amount": total,
-                "description": p.string("memo"),
-                "quantity": 1,
-                "type": "custom_line_item",
-                "unit_amount": total,
-            }
-        )
-    sequence = await tx.number(f"credit_note:{inv['id']}")
-    note = shapes.credit_note(
-        note_id,
-        created=tx.now,
-        invoice=inv,
-        number=f"{inv['number']}-CN-{sequence:02d}",
-        lines=lines,
-        memo=p.string("memo"),
-        reason=p.string("reason"),
-        metadata=merge_metadata({}, p.raw("metadata")),
+    return await listed(
+        tx,
+        p,
+        "invoice",
+        url="/v1/invoices",
+        customer=p.string("customer"),
+        where=[equal_to(p, "subscription", "status", "collection_method")],
     )
-    await tx.insert(note)
-    await tx.emit("credit_note.created", note)
-    before = dict(inv)
-    if inv["status"] == "open":
-        inv["pre_payment_credit_notes_amount"] += note["amount"]
-        inv["amount_due"] = max(0, inv["amount_due"] - note["amount"])
-        inv["amount_remaining"] = max(0, inv["amount_remaining"] - note["amount"])
-    else:
-        inv["post_payment_credit_notes_amount"] += note["amount"]
-    await tx.save(inv)
-    await tx.emit("invoice.updated", inv, before=before)
-    return note
+
+
+async def search_invoices(tx: Tx, p: Params) -> dict[str, Any]:
+    return await searched(tx, p, "invoice", "invoices")
+
+
+async def delete_invoice(tx: Tx, p: Params, invoice_id: str) -> dict[str, Any]:
+    """``DELETE /v1/invoices/{id}`` (drafts only): ``invoice.deleted``; its invoice items are pending again."""
+    inv = (await tx.get(invoice_id, "invoice")).data
+    if inv["status"] != "draft":
+        raise invalid(
+            "You can only delete draft invoices. Void or mark uncollectible an open invoice instead.",
+            code="invoice_not_editable",
+        )
+    for item in await tx.list("invoiceitem", customer=inv["customer"]):
+        if item.data["invoice"] == invoice_id:
+            await tx.save(dict(item.data, invoice=None))
+    await tx.save(inv, deleted=True)
+    await tx.emit("invoice.deleted", inv)
+    return {"id": invoice_id, "object": "invoice", "deleted": True}
 
 
 __all__ = [
     "attempt_payment",
-    "create_credit_note",
+    "await_payment",
     "create_invoice",
-    "create_invoiceitem",
+    "delete_invoice",
     "finalize",
     "finalize_invoice",
     "list_invoice_lines",
@@ -485,8 +506,10 @@ __all__ = [
     "pay_invoice",
     "payment_method_for",
     "retrieve_invoice",
+    "search_invoices",
     "send_invoice",
     "sync_subscription",
     "update_invoice",
+    "update_invoice_line",
     "void_invoice",
 ]

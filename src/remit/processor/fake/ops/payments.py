@@ -1,5 +1,7 @@
-"""Money movement: charging a payment method (the core every payment goes through), payment intents and their
-capture, refunds, disputes, balance transactions and payouts."""
+"""Money movement's core: charging a payment method (what every payment goes through: a payment intent, a
+charge, the balance transaction, a dispute for a disputing card), settling bank debits, and an unconfirmed
+payment intent. The API's payment intents and charges, refunds, disputes and payouts have modules of their
+own."""
 
 from __future__ import annotations
 
@@ -7,11 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from remit.processor.fake.cards import DECLINE_CODES, Behavior
-from remit.processor.fake.errors import CARD_ERROR, INVALID_REQUEST, ApiError, invalid, parameter_missing
+from remit.processor.fake.errors import CARD_ERROR, INVALID_REQUEST, ApiError
 from remit.processor.fake.ops import methods
-from remit.processor.fake.params import Params, merge_metadata
 from remit.processor.fake.shapes import payments as shapes
-from remit.processor.fake.store import StoredObject, page
+from remit.processor.fake.store import StoredObject
 from remit.processor.fake.tx import Tx
 
 DISPUTE_RESPONSE_DAYS = 7
@@ -69,7 +70,7 @@ def will_succeed(pm: StoredObject | None) -> bool:
     return pm is not None and methods.behavior_of(pm) in _SUCCEEDING
 
 
-async def _balance_transaction(
+async def record_balance_transaction(
     tx: Tx,
     *,
     amount: int,
@@ -106,33 +107,39 @@ async def charge_payment_method(
     capture: bool = True,
     metadata: dict[str, str] | None = None,
     shipping: dict[str, Any] | None = None,
+    intent: dict[str, Any] | None = None,
 ) -> ChargeResult:
-    """Make a payment intent for ``amount`` and confirm it with ``pm``; the card's behaviour decides the rest.
+    """Make a payment intent for ``amount`` (or take the unconfirmed ``intent``) and confirm it with ``pm``; the
+    card's behaviour decides the rest.
 
-    Events, in Stripe's order: ``payment_intent.created``, then ``charge.succeeded`` +
+    Events, in Stripe's order: ``payment_intent.created`` (not for an ``intent``), then ``charge.succeeded`` +
     ``payment_intent.succeeded`` (or ``payment_intent.amount_capturable_updated`` for a manual capture),
     ``charge.failed`` + ``payment_intent.payment_failed``, ``payment_intent.requires_action``, or
     ``charge.pending`` + ``payment_intent.processing`` for bank debits; a disputing card then opens a dispute.
     """
     behavior = methods.behavior_of(pm)
-    pi_id = await tx.new_id("payment_intent")
-    pi = shapes.payment_intent(
-        pi_id,
-        created=tx.now,
-        amount=amount,
-        currency=currency,
-        customer=customer,
-        description=description,
-        invoice=invoice,
-        payment_method=pm.id,
-        payment_method_types=[str(pm.data.get("type", "card"))],
-        capture_method="automatic" if capture else "manual",
-        status="requires_confirmation",
-        metadata=metadata,
-        shipping=shipping,
-    )
-    await tx.insert(pi)
-    await tx.emit("payment_intent.created", pi)
+    if intent is not None:
+        pi = intent
+        pi.update(payment_method=pm.id, last_payment_error=None, next_action=None)
+    else:
+        pi = shapes.payment_intent(
+            await tx.new_id("payment_intent"),
+            created=tx.now,
+            amount=amount,
+            currency=currency,
+            customer=customer,
+            description=description,
+            invoice=invoice,
+            payment_method=pm.id,
+            payment_method_types=[str(pm.data.get("type", "card"))],
+            capture_method="automatic" if capture else "manual",
+            status="requires_confirmation",
+            metadata=metadata,
+            shipping=shipping,
+        )
+        await tx.insert(pi)
+        await tx.emit("payment_intent.created", pi)
+    pi_id = pi["id"]
     result = ChargeResult(pi, None, behavior)
     if behavior is Behavior.REQUIRES_ACTION:
         pi.update(
@@ -180,7 +187,7 @@ async def charge_payment_method(
                 "type": "card_error",
             },
         )
-        _add_charge(pi, ch)
+        add_charge(pi, ch)
         await tx.save(pi)
         await tx.emit("charge.failed", ch)
         await tx.emit("payment_intent.payment_failed", pi)
@@ -203,14 +210,14 @@ async def charge_payment_method(
         )
         await tx.insert(ch)
         pi.update(status="processing", processing={"type": pm.data.get("type")})
-        _add_charge(pi, ch)
+        add_charge(pi, ch)
         await tx.save(pi)
         await tx.emit("charge.pending", ch)
         await tx.emit("payment_intent.processing", pi)
         return ChargeResult(pi, ch, behavior)
     txn = None
     if capture:
-        txn = await _balance_transaction(
+        txn = await record_balance_transaction(
             tx, amount=amount, currency=currency, source=charge_id, type_="charge", description=description
         )
     ch = shapes.charge(
@@ -233,7 +240,7 @@ async def charge_payment_method(
         pi.update(status="succeeded", amount_received=amount)
     else:
         pi.update(status="requires_capture", amount_capturable=amount)
-    _add_charge(pi, ch)
+    add_charge(pi, ch)
     await tx.save(pi)
     await tx.emit("charge.succeeded", ch)
     await tx.emit("payment_intent.succeeded" if capture else "payment_intent.amount_capturable_updated", pi)
@@ -248,7 +255,7 @@ async def settle_async(tx: Tx, result: ChargeResult) -> ChargeResult:
     if ch is None or not result.processing:
         return result
     if result.behavior is Behavior.ASYNC_SUCCEED:
-        txn = await _balance_transaction(
+        txn = await record_balance_transaction(
             tx,
             amount=ch["amount"],
             currency=ch["currency"],
@@ -280,7 +287,7 @@ async def settle_async(tx: Tx, result: ChargeResult) -> ChargeResult:
             last_payment_error={"charge": ch["id"], "code": decline_code, "message": message, "type": "card_error"},
         )
         event_ch, event_pi = "charge.failed", "payment_intent.payment_failed"
-    _add_charge(pi, ch)
+    add_charge(pi, ch)
     await tx.save(ch)
     await tx.save(pi)
     await tx.emit(event_ch, ch)
@@ -288,7 +295,7 @@ async def settle_async(tx: Tx, result: ChargeResult) -> ChargeResult:
     return result
 
 
-def _add_charge(pi: dict[str, Any], ch: dict[str, Any]) -> None:
+def add_charge(pi: dict[str, Any], ch: dict[str, Any]) -> None:
     charges = [c for c in pi["charges"]["data"] if c["id"] != ch["id"]] + [ch]
     pi["charges"] = dict(pi["charges"], data=charges, total_count=len(charges))
 
@@ -300,7 +307,7 @@ async def open_dispute(tx: Tx, ch: dict[str, Any], *, inquiry: bool) -> dict[str
     withdrawals: list[dict[str, Any]] = []
     if not inquiry:
         withdrawals.append(
-            await _balance_transaction(
+            await record_balance_transaction(
                 tx,
                 amount=-int(ch["amount"]),
                 currency=ch["currency"],
@@ -331,233 +338,49 @@ async def open_dispute(tx: Tx, ch: dict[str, Any], *, inquiry: bool) -> dict[str
     return dp
 
 
-async def create_payment_intent(tx: Tx, p: Params) -> dict[str, Any]:
-    """``POST /v1/payment_intents``; with ``confirm`` it charges at once (a decline answers 402)."""
-    amount = p.integer("amount")
-    if amount is None:
-        raise parameter_missing("amount")
-    currency = (p.string("currency") or "usd").lower()
-    customer = p.string("customer")
-    if customer:
-        await tx.get(customer, "customer", param="customer")
-    metadata = merge_metadata({}, p.raw("metadata"))
-    pm_ref = p.string("payment_method")
-    if not p.boolean("confirm", False) or not pm_ref:
-        pi = shapes.payment_intent(
-            await tx.new_id("payment_intent"),
-            created=tx.now,
-            amount=amount,
-            currency=currency,
-            customer=customer,
-            description=p.string("description"),
-            invoice=None,
-            payment_method=None,
-            payment_method_types=p.strings("payment_method_types") or ["card"],
-            capture_method=p.string("capture_method", "automatic") or "automatic",
-            status="requires_payment_method",
-            metadata=metadata,
-        )
-        await tx.insert(pi)
-        await tx.emit("payment_intent.created", pi)
-        return pi
-    pm = await methods.resolve(tx, pm_ref)
-    result = await charge_payment_method(
-        tx,
+async def open_payment_intent(
+    tx: Tx,
+    *,
+    amount: int,
+    currency: str,
+    customer: str | None,
+    description: str | None,
+    invoice: str | None = None,
+    payment_method: str | None = None,
+    payment_method_types: list[str] | None = None,
+    capture_method: str = "automatic",
+    metadata: dict[str, str] | None = None,
+    shipping: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An unconfirmed payment intent (``payment_intent.created``): waiting for a payment method, or for
+    confirmation when it has one."""
+    pi = shapes.payment_intent(
+        await tx.new_id("payment_intent"),
+        created=tx.now,
         amount=amount,
         currency=currency,
         customer=customer,
-        pm=pm,
-        description=p.string("description"),
-        capture=p.string("capture_method", "automatic") != "manual",
+        description=description,
+        invoice=invoice,
+        payment_method=payment_method,
+        payment_method_types=payment_method_types or ["card"],
+        capture_method=capture_method,
+        status="requires_confirmation" if payment_method else "requires_payment_method",
         metadata=metadata,
-        shipping=p.mapping("shipping") or None,
+        shipping=shipping,
     )
-    if not (result.succeeded or result.processing):
-        if result.requires_action:
-            return result.payment_intent
-        tx.error = result.card_error()
-    return result.payment_intent
-
-
-async def capture_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any]:
-    """``POST /v1/payment_intents/{id}/capture``: ``charge.captured`` + ``payment_intent.succeeded``."""
-    pi = (await tx.get(pi_id, "payment_intent")).data
-    if pi["status"] != "requires_capture":
-        raise invalid(
-            f"This PaymentIntent could not be captured because it has a status of {pi['status']}.",
-            code="payment_intent_unexpected_state",
-        )
-    ch = (await tx.get(pi["charges"]["data"][-1]["id"], "charge")).data
-    amount = p.integer("amount_to_capture", ch["amount"]) or ch["amount"]
-    txn = await _balance_transaction(
-        tx, amount=amount, currency=ch["currency"], source=ch["id"], type_="charge", description=ch["description"]
-    )
-    before = dict(ch)
-    ch.update(captured=True, amount_captured=amount, balance_transaction=txn["id"])
-    pi.update(status="succeeded", amount_capturable=0, amount_received=amount)
-    _add_charge(pi, ch)
-    await tx.save(ch)
-    await tx.save(pi)
-    await tx.emit("charge.captured", ch, before=before)
-    await tx.emit("payment_intent.succeeded", pi)
+    await tx.insert(pi)
+    await tx.emit("payment_intent.created", pi)
     return pi
-
-
-async def retrieve_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any]:
-    return (await tx.get(pi_id, "payment_intent")).data
-
-
-async def retrieve_charge(tx: Tx, p: Params, charge_id: str) -> dict[str, Any]:
-    return (await tx.get(charge_id, "charge")).data
-
-
-async def list_charges(tx: Tx, p: Params) -> dict[str, Any]:
-    customer = p.string("customer")
-    items = [obj.data for obj in await tx.list("charge", customer=customer)]
-    return page(items, url="/v1/charges", limit=p.integer("limit"), starting_after=p.string("starting_after"))
-
-
-async def create_refund(tx: Tx, p: Params) -> dict[str, Any]:
-    """``POST /v1/refunds``: the charge shows the refund (``charge.refunded``, previous amounts included)."""
-    charge_id = p.string("charge")
-    if not charge_id:
-        pi_id = p.string("payment_intent")
-        if not pi_id:
-            raise parameter_missing("charge")
-        pi = (await tx.get(pi_id, "payment_intent", param="payment_intent")).data
-        succeeded = [c for c in pi["charges"]["data"] if c["status"] == "succeeded"]
-        if not succeeded:
-            raise invalid(
-                "This PaymentIntent does not have a successful charge to refund.",
-                param="payment_intent",
-                code="charge_not_refundable",
-            )
-        charge_id = succeeded[-1]["id"]
-    ch = (await tx.get(charge_id, "charge", param="charge")).data
-    if ch["status"] != "succeeded" or not ch["captured"]:
-        raise invalid(f"Charge {charge_id} has not been captured and cannot be refunded.", code="charge_not_refundable")
-    remaining = int(ch["amount_captured"]) - int(ch["amount_refunded"])
-    amount = p.integer("amount", remaining)
-    if amount is None or amount <= 0 or amount > remaining:
-        code = "charge_already_refunded" if remaining == 0 else "amount_too_large"
-        raise invalid(
-            f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})",
-            param="amount",
-            code=code,
-        )
-    refund_id = await tx.new_id("refund")
-    txn = await _balance_transaction(
-        tx,
-        amount=-amount,
-        currency=ch["currency"],
-        source=refund_id,
-        type_="refund",
-        description="REFUND FOR CHARGE",
-        fee=0,
-    )
-    re = shapes.refund(
-        refund_id,
-        created=tx.now,
-        amount=amount,
-        currency=ch["currency"],
-        charge=charge_id,
-        payment_intent=ch.get("payment_intent"),
-        reason=p.string("reason"),
-        balance_transaction=txn["id"],
-        metadata=merge_metadata({}, p.raw("metadata")),
-    )
-    await tx.insert(re)
-    before = _refund_view(ch)
-    refunds = [re, *ch["refunds"]["data"]]
-    ch.update(
-        amount_refunded=int(ch["amount_refunded"]) + amount,
-        refunded=int(ch["amount_refunded"]) + amount >= int(ch["amount_captured"]),
-        refunds=dict(ch["refunds"], data=refunds, total_count=len(refunds)),
-    )
-    await tx.save(ch)
-    await tx.emit("charge.refunded", ch, before=dict(ch, **before))
-    return re
-
-
-def _refund_view(ch: dict[str, Any]) -> dict[str, Any]:
-    return {"amount_refunded": ch["amount_refunded"], "refunded": ch["refunded"], "refunds": ch["refunds"]}
-
-
-async def retrieve_refund(tx: Tx, p: Params, refund_id: str) -> dict[str, Any]:
-    return (await tx.get(refund_id, "refund")).data
-
-
-async def retrieve_dispute(tx: Tx, p: Params, dispute_id: str) -> dict[str, Any]:
-    return (await tx.get(dispute_id, "dispute")).data
-
-
-async def close_dispute(tx: Tx, p: Params, dispute_id: str) -> dict[str, Any]:
-    """``POST /v1/disputes/{id}/close``: accept the dispute (``charge.dispute.closed``, status ``lost``)."""
-    before = (await tx.get(dispute_id, "dispute")).data
-    after = dict(before, status="lost", is_charge_refundable=False)
-    await tx.save(after)
-    await tx.emit("charge.dispute.closed", after, before=before)
-    return after
-
-
-async def retrieve_balance_transaction(tx: Tx, p: Params, txn_id: str) -> dict[str, Any]:
-    return (await tx.get(txn_id, "balance_transaction")).data
-
-
-async def create_payout(tx: Tx, p: Params) -> dict[str, Any]:
-    amount = p.integer("amount")
-    if amount is None:
-        raise parameter_missing("amount")
-    currency = (p.string("currency") or "usd").lower()
-    payout_id = await tx.new_id("payout")
-    txn = await _balance_transaction(
-        tx,
-        amount=-amount,
-        currency=currency,
-        source=payout_id,
-        type_="payout",
-        description=p.string("description"),
-        fee=0,
-    )
-    data = shapes.payout(
-        payout_id,
-        created=tx.now,
-        amount=amount,
-        currency=currency,
-        description=p.string("description"),
-        balance_transaction=txn["id"],
-        metadata=merge_metadata({}, p.raw("metadata")),
-    )
-    await tx.insert(data)
-    await tx.emit("payout.created", data)
-    return data
-
-
-async def update_payout(tx: Tx, p: Params, payout_id: str) -> dict[str, Any]:
-    before = (await tx.get(payout_id, "payout")).data
-    after = dict(before, metadata=merge_metadata(before["metadata"], p.raw("metadata")))
-    if after != before:
-        await tx.save(after)
-        await tx.emit("payout.updated", after, before=before)
-    return after
 
 
 __all__ = [
     "ChargeResult",
-    "capture_payment_intent",
+    "add_charge",
     "charge_payment_method",
-    "close_dispute",
-    "create_payment_intent",
-    "create_payout",
-    "create_refund",
-    "list_charges",
     "open_dispute",
-    "retrieve_balance_transaction",
-    "retrieve_charge",
-    "retrieve_dispute",
-    "retrieve_payment_intent",
-    "retrieve_refund",
+    "open_payment_intent",
+    "record_balance_transaction",
     "settle_async",
-    "update_payout",
     "will_succeed",
 ]

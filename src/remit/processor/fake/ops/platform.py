@@ -7,15 +7,18 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from remit.processor.fake import listing
 from remit.processor.fake.errors import invalid, missing, parameter_missing
 from remit.processor.fake.events import get_event, list_events
 from remit.processor.fake.ids import new_webhook_secret
+from remit.processor.fake.ops.common import equal_to, listed
 from remit.processor.fake.params import Params, merge_metadata
 from remit.processor.fake.shapes import sessions as shapes
-from remit.processor.fake.store import page
 from remit.processor.fake.tx import Tx
 
 METER_EVENT = "billing.meter_event"
+#: The capabilities a connected account may request (a requested one is ``inactive``: the fake verifies no one).
+CAPABILITIES = ("card_payments", "sepa_debit_payments", "transfers")
 
 
 async def create_portal_session(tx: Tx, p: Params) -> dict[str, Any]:
@@ -48,9 +51,22 @@ async def create_meter(tx: Tx, p: Params) -> dict[str, Any]:
 
 
 async def list_meters(tx: Tx, p: Params) -> dict[str, Any]:
-    status = p.string("status")
-    items = [m.data for m in await tx.list("billing.meter") if status is None or m.data["status"] == status]
-    return page(items, url="/v1/billing/meters", limit=p.integer("limit"), starting_after=p.string("starting_after"))
+    return await listed(tx, p, "billing.meter", url="/v1/billing/meters", where=[equal_to(p, "status")])
+
+
+async def retrieve_meter(tx: Tx, p: Params, meter_id: str) -> dict[str, Any]:
+    return (await tx.get(meter_id, "billing.meter")).data
+
+
+async def update_meter(tx: Tx, p: Params, meter_id: str) -> dict[str, Any]:
+    """``POST /v1/billing/meters/{id}``: its display name (no event, as at Stripe)."""
+    before = (await tx.get(meter_id, "billing.meter")).data
+    after = dict(before)
+    if p.has("display_name"):
+        after.update(display_name=p.require_str("display_name"), updated=tx.now)
+    if after != before:
+        await tx.save(after)
+    return after
 
 
 async def create_meter_event(tx: Tx, p: Params) -> dict[str, Any]:
@@ -169,10 +185,7 @@ async def create_webhook_endpoint(tx: Tx, p: Params) -> dict[str, Any]:
 
 
 async def list_webhook_endpoints(tx: Tx, p: Params) -> dict[str, Any]:
-    items = [e.data for e in await tx.list("webhook_endpoint")]
-    return page(
-        items, url="/v1/webhook_endpoints", limit=p.integer("limit", 100), starting_after=p.string("starting_after")
-    )
+    return await listed(tx, p, "webhook_endpoint", url="/v1/webhook_endpoints")
 
 
 async def retrieve_webhook_endpoint(tx: Tx, p: Params, endpoint_id: str) -> dict[str, Any]:
@@ -186,6 +199,8 @@ async def update_webhook_endpoint(tx: Tx, p: Params, endpoint_id: str) -> dict[s
         data["enabled_events"] = p.strings("enabled_events")
     if p.has("url"):
         data["url"] = p.require_str("url")
+    if "description" in p.data:
+        data["description"] = p.string("description") or None
     if p.boolean("disabled") is not None:
         data["status"] = "disabled" if p.boolean("disabled") else "enabled"
     await tx.save(data)
@@ -207,9 +222,18 @@ async def retrieve_event(tx: Tx, p: Params, event_id: str) -> dict[str, Any]:
 
 
 async def list_events_op(tx: Tx, p: Params) -> dict[str, Any]:
-    stored = await list_events(tx.conn, type_=p.string("type"))
-    items = [json.loads(event.payload) for event in stored]
-    return page(items, url="/v1/events", limit=p.integer("limit"), starting_after=p.string("starting_after"))
+    """``GET /v1/events`` (``type`` may end in ``*``: ``invoice.*``; ``types`` lists several)."""
+    wanted = [p.string("type")] if p.has("type") else p.strings("types")
+    items = [json.loads(event.payload) for event in await list_events(tx.conn)]
+    if wanted:
+        items = [event for event in items if any(_type_matches(str(w), event["type"]) for w in wanted)]
+    return listing.page(items, p, url="/v1/events", object_type="event")
+
+
+def _type_matches(pattern: str, event_type: str) -> bool:
+    if pattern.endswith("*"):
+        return event_type.startswith(pattern[:-1])
+    return event_type == pattern
 
 
 async def retrieve_balance(tx: Tx, p: Params) -> dict[str, Any]:
@@ -223,7 +247,16 @@ async def create_account(tx: Tx, p: Params) -> dict[str, Any]:
         type_=p.string("type", "standard") or "standard",
         email=p.string("email"),
     )
+    data["country"] = (p.string("country") or "US").upper()
+    data["metadata"] = merge_metadata({}, p.raw("metadata"))
+    data["capabilities"] = {
+        name: "inactive" for name, wanted in p.mapping("capabilities").items() if Params(wanted).boolean("requested")
+    }
     return await tx.insert(data, {"application": await tx.new_id("application")})
+
+
+async def retrieve_account(tx: Tx, p: Params, account_id: str) -> dict[str, Any]:
+    return (await tx.get(account_id, "account")).data
 
 
 async def delete_account(tx: Tx, p: Params, account_id: str) -> dict[str, Any]:
@@ -248,8 +281,11 @@ __all__ = [
     "list_events_op",
     "list_meters",
     "list_webhook_endpoints",
+    "retrieve_account",
     "retrieve_balance",
     "retrieve_event",
+    "retrieve_meter",
     "retrieve_webhook_endpoint",
+    "update_meter",
     "update_webhook_endpoint",
 ]

@@ -11,14 +11,17 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from remit.processor.fake.errors import invalid, parameter_missing
-from remit.processor.fake.ops import invoices, methods
+from remit.processor.fake import listing
+from remit.processor.fake.errors import CARD_ERROR, ApiError, invalid, parameter_missing
+from remit.processor.fake.errors import missing as missing_object
+from remit.processor.fake.ops import discounts, invoices, methods
+from remit.processor.fake.ops.common import equal_to, listed, searched
 from remit.processor.fake.ops.payments import will_succeed
 from remit.processor.fake.params import Params, merge_metadata
 from remit.processor.fake.periods import DAY, TRIAL_WILL_END_NOTICE, add_interval
 from remit.processor.fake.shapes import billing as shapes
 from remit.processor.fake.shapes.catalog import plan
-from remit.processor.fake.store import StoredObject, page
+from remit.processor.fake.store import StoredObject
 from remit.processor.fake.tx import Tx
 
 LIVE_STATUSES = {"active", "trialing", "past_due", "incomplete", "unpaid", "paused"}
@@ -65,9 +68,17 @@ async def period_lines(tx: Tx, sub: dict[str, Any], *, trial: bool) -> list[dict
 
 
 async def bill_period(
-    tx: Tx, sub: dict[str, Any], *, billing_reason: str, trial: bool = False, invoice_id: str | None = None
+    tx: Tx,
+    sub: dict[str, Any],
+    *,
+    billing_reason: str,
+    trial: bool = False,
+    invoice_id: str | None = None,
+    collect: bool = True,
 ) -> dict[str, Any]:
-    """Invoice the current period and collect it: ``invoice.created``, ``invoice.finalized``, payment."""
+    """Invoice the current period and collect it: ``invoice.created``, ``invoice.finalized``, payment. Without
+    ``collect`` (``payment_behavior=default_incomplete``) the invoice waits with an unconfirmed payment intent
+    for the customer to pay."""
     customer = (await tx.get(sub["customer"], "customer", include_deleted=True)).data
     lines = await period_lines(tx, sub, trial=trial)
     inv = await invoices.new_invoice(
@@ -85,7 +96,10 @@ async def bill_period(
     )
     await invoices.finalize(tx, inv)
     if inv["status"] == "open" and sub["collection_method"] == "charge_automatically":
-        await invoices.attempt_payment(tx, inv, await invoices.payment_method_for(tx, inv))
+        if collect:
+            await invoices.attempt_payment(tx, inv, await invoices.payment_method_for(tx, inv))
+        else:
+            await invoices.await_payment(tx, inv)
     return inv
 
 
@@ -130,12 +144,21 @@ async def start_subscription(tx: Tx, p: Params, *, default_pm: str | None = None
     interval, count = interval_of({"items": {"data": items}})
     trial_end = _trial_end(tx, p)
     collection = p.string("collection_method", "charge_automatically") or "charge_automatically"
+    behavior = p.string("payment_behavior", "allow_incomplete")
+    if collection == "send_invoice" and not p.has("days_until_due"):
+        raise invalid(
+            "Missing required param: days_until_due. It is required when collection_method is send_invoice.",
+            param="days_until_due",
+            code="parameter_missing",
+        )
     if trial_end is not None:
         status = "trialing"
-    elif collection == "send_invoice" or will_succeed(pm):
+    elif collection == "send_invoice" or (behavior != "default_incomplete" and will_succeed(pm)):
         status = "active"
     else:
         status = "incomplete"
+    if status == "incomplete" and behavior == "error_if_incomplete":
+        raise ApiError(402, CARD_ERROR, "Your card was declined.", code="card_declined", param="default_payment_method")
     invoice_id = await tx.new_id("invoice")
     sub = shapes.subscription(
         sub_id,
@@ -153,11 +176,31 @@ async def start_subscription(tx: Tx, p: Params, *, default_pm: str | None = None
         days_until_due=p.integer("days_until_due"),
         latest_invoice=invoice_id,
     )
+    if p.has("description"):
+        sub["description"] = p.string("description")
+    coupon_id = discounts.coupon_of(p)
+    if coupon_id:
+        sub["discount"] = await discounts.make_discount(
+            tx,
+            coupon_id,
+            customer=customer["id"],
+            subscription=sub_id,
+            param="coupon" if p.has("coupon") else "discounts",
+        )
     missing_pm = p.sub("trial_settings").sub("end_behavior").string("missing_payment_method", "create_invoice")
     private = {"trial_end_behavior": missing_pm, "trial_will_end_sent": False}
     await tx.insert(sub, private)
     await tx.emit("customer.subscription.created", sub)
-    await bill_period(tx, sub, billing_reason="subscription_create", trial=trial_end is not None, invoice_id=invoice_id)
+    if sub["discount"]:
+        await tx.emit("customer.discount.created", sub["discount"])
+    await bill_period(
+        tx,
+        sub,
+        billing_reason="subscription_create",
+        trial=trial_end is not None,
+        invoice_id=invoice_id,
+        collect=behavior != "default_incomplete",
+    )
     if p.boolean("cancel_at_period_end"):
         await _set_cancel_at_period_end(tx, sub_id, True)
     await notify_trial_ending(tx, sub_id)
@@ -239,9 +282,18 @@ async def update_subscription(tx: Tx, p: Params, sub_id: str) -> dict[str, Any]:
         after["default_payment_method"] = (await methods.attach(tx, ref, before["customer"])).id if ref else None
     if p.array("items"):
         await _change_items(tx, after, p.array("items"))
-    if p.has("quantity"):
-        after["items"]["data"][0]["quantity"] = p.integer("quantity")
-        shapes.refresh_plan(after)
+    for key in ("collection_method", "days_until_due", "description"):
+        if key in p.data:
+            after[key] = p.raw(key) if p.raw(key) != "" else None
+    if "coupon" in p.data or "discounts" in p.data:
+        if before.get("discount"):
+            await discounts.remove(tx, after)
+        coupon_id = discounts.coupon_of(p)
+        if coupon_id:
+            after["discount"] = await discounts.make_discount(
+                tx, coupon_id, customer=before["customer"], subscription=sub_id
+            )
+            await tx.emit("customer.discount.created", after["discount"])
     ending_trial = p.string("trial_end") == "now" and before["status"] == "trialing"
     if after != before:
         await tx.save(after)
@@ -307,10 +359,20 @@ async def end_subscription(tx: Tx, sub: dict[str, Any]) -> dict[str, Any]:
 
 
 async def cancel_subscription(tx: Tx, p: Params, sub_id: str) -> dict[str, Any]:
-    """``DELETE /v1/subscriptions/{id}``."""
+    """``DELETE /v1/subscriptions/{id}``; ``cancellation_details`` records the customer's comment and
+    feedback."""
     sub = (await tx.get(sub_id, "subscription")).data
     if sub["status"] == "canceled":
         raise invalid(f"No such subscription: '{sub_id}'", code="resource_missing")
+    details = p.sub("cancellation_details")
+    sub = dict(
+        sub,
+        cancellation_details={
+            "comment": details.string("comment") or None,
+            "feedback": details.string("feedback") or None,
+            "reason": "cancellation_requested",
+        },
+    )
     return await end_subscription(tx, sub)
 
 
@@ -330,14 +392,45 @@ async def retrieve_subscription(tx: Tx, p: Params, sub_id: str) -> dict[str, Any
     return (await tx.get(sub_id, "subscription")).data
 
 
+def _status_holds(wanted: str | None, status: str) -> bool:
+    """Stripe's ``status`` filter: none lists every subscription not canceled, ``ended`` the canceled and
+    expired ones, ``all`` every one."""
+    if wanted is None:
+        return status != "canceled"
+    if wanted == "ended":
+        return status in {"canceled", "incomplete_expired"}
+    return wanted in {status, "all"}
+
+
 async def list_subscriptions(tx: Tx, p: Params) -> dict[str, Any]:
-    status = p.string("status")
-    items = [
-        obj.data
-        for obj in await tx.list("subscription", customer=p.string("customer"))
-        if (status is None and obj.data["status"] != "canceled") or status in {obj.data["status"], "all"}
-    ]
-    return page(items, url="/v1/subscriptions", limit=p.integer("limit"), starting_after=p.string("starting_after"))
+    status, price = p.string("status"), p.string("price")
+    return await listed(
+        tx,
+        p,
+        "subscription",
+        url="/v1/subscriptions",
+        customer=p.string("customer"),
+        where=[
+            lambda sub: _status_holds(status, sub["status"]),
+            equal_to(p, "collection_method"),
+            lambda sub: price is None or any(item["price"]["id"] == price for item in sub["items"]["data"]),
+        ],
+    )
+
+
+async def search_subscriptions(tx: Tx, p: Params) -> dict[str, Any]:
+    return await searched(tx, p, "subscription", "subscriptions")
+
+
+async def delete_discount(tx: Tx, p: Params, sub_id: str) -> dict[str, Any]:
+    """``DELETE /v1/subscriptions/{id}/discount``: ``customer.discount.deleted``,
+    ``customer.subscription.updated``; a subscription without a discount is Stripe's 404."""
+    before = (await tx.get(sub_id, "subscription")).data
+    after = copy.deepcopy(before)
+    removed = await discounts.remove(tx, after)
+    await tx.save(after)
+    await tx.emit("customer.subscription.updated", after, before=before)
+    return removed
 
 
 async def list_subscription_items(tx: Tx, p: Params) -> dict[str, Any]:
@@ -345,12 +438,23 @@ async def list_subscription_items(tx: Tx, p: Params) -> dict[str, Any]:
     stored subscription (whose ``items`` is always whole: only what the fake returns and emits is cut)."""
     sub_id = p.require_str("subscription")
     sub = (await tx.get(sub_id, "subscription", param="subscription")).data
-    return page(
-        list(sub["items"]["data"]),
-        url="/v1/subscription_items",
-        limit=p.integer("limit"),
-        starting_after=p.string("starting_after"),
-    )
+    items = [_with_period(item, sub) for item in sub["items"]["data"]]
+    return listing.page(items, p, url="/v1/subscription_items", object_type="subscription_item")
+
+
+def _with_period(item: dict[str, Any], sub: dict[str, Any]) -> dict[str, Any]:
+    """An item as listed on its own: it carries its subscription's period (API versions from basil on show
+    it on the item; older ones drop it)."""
+    return dict(item, current_period_start=sub["current_period_start"], current_period_end=sub["current_period_end"])
+
+
+async def retrieve_subscription_item(tx: Tx, p: Params, item_id: str) -> dict[str, Any]:
+    """``GET /v1/subscription_items/{id}``."""
+    for sub in await tx.list("subscription"):
+        for item in sub.data["items"]["data"]:
+            if item["id"] == item_id:
+                return _with_period(item, sub.data)
+    raise missing_object("subscription_item", item_id)
 
 
 __all__ = [
@@ -358,6 +462,7 @@ __all__ = [
     "bill_period",
     "cancel_subscription",
     "create_subscription",
+    "delete_discount",
     "end_subscription",
     "end_trial",
     "list_subscription_items",
@@ -365,6 +470,8 @@ __all__ = [
     "notify_trial_ending",
     "resume_subscription",
     "retrieve_subscription",
+    "retrieve_subscription_item",
+    "search_subscriptions",
     "start_new_period",
     "start_subscription",
     "update_subscription",

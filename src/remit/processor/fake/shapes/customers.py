@@ -171,8 +171,31 @@ def card_source(
     }
 
 
+def bank_account_source(
+    ba_id: str, *, customer: str, status: str, metadata: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A legacy US bank account source (ACH), as Stripe's test bank tokens make one."""
+    return {
+        "id": ba_id,
+        "object": "bank_account",
+        "account_holder_name": "Jenny Rosen",
+        "account_holder_type": "individual",
+        "account_type": None,
+        "bank_name": "STRIPE TEST BANK",
+        "country": "US",
+        "currency": "usd",
+        "customer": customer,
+        "fingerprint": "fakebank00006789",
+        "last4": "6789",
+        "metadata": metadata or {},
+        "routing_number": "110000000",
+        "status": status,
+    }
+
+
 __all__ = [
     "EMPTY_ADDRESS",
+    "bank_account_source",
     "billing_details",
     "card_details",
     "card_payment_method",
