@@ -11,6 +11,7 @@ import pytest
 from remit import audit
 from remit.control.switches import switch
 from remit.flags import FlagCache, UnknownFlag, switches_from_rows
+from remit.parts import build_runtime
 from remit.runtime import Runtime
 from remit.webhooks.dead_letters import get_event
 from remit.webhooks.events import EventStatus
@@ -112,7 +113,9 @@ async def test_billing_off_holds_new_and_queued_events_and_billing_on_releases_t
 async def test_the_periodic_release_catches_an_event_held_after_the_switch(rt: Runtime) -> None:
     await switch(rt, "billing", False, actor="operator:ada")
     held = await _deliver(rt)
-    stale = make_runtime(webhook_settings(rt.settings.database_url))
+    # The second process shares the test's frozen clock: the dispatch job its release enqueues must be due
+    # for ``rt.drain()`` (a clock read a second later would schedule it in rt's future).
+    stale = build_runtime(webhook_settings(rt.settings.database_url), clock=rt.clock)
     try:
         await switch(stale, "billing", True, actor="operator:ada")  # releases what was held so far
         stale.flags.remember(
