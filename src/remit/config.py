@@ -268,6 +268,8 @@ class Settings(BaseSettings):
     job_modules: list[str] = Field(default_factory=list, alias="REMIT_JOB_MODULES")
     jobs_completed_retention_hours: float = Field(24.0, gt=0, alias="REMIT_JOBS_COMPLETED_RETENTION_HOURS")
     jobs_discarded_retention_days: float = Field(30.0, gt=0, alias="REMIT_JOBS_DISCARDED_RETENTION_DAYS")
+    worker_metrics_port: int | None = Field(None, ge=0, le=65535, alias="REMIT_WORKER_METRICS_PORT")
+    worker_metrics_host: str = Field("127.0.0.1", min_length=1, alias="REMIT_WORKER_METRICS_HOST")
 
     webhook_path: str = Field("/webhooks/stripe", alias="REMIT_WEBHOOK_PATH")
     webhook_tolerance: int = Field(300, ge=1, alias="REMIT_WEBHOOK_TOLERANCE")
@@ -294,6 +296,11 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split_list(value)
+
+    @field_validator("worker_metrics_port", mode="before")
+    @classmethod
+    def _blank_port_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("queues_spec")
     @classmethod

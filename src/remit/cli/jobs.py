@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import getpass
 import json
@@ -13,11 +14,13 @@ import typer
 
 from remit import audit
 from remit.cli.output import fail, print_list, print_object, run_with_runtime
+from remit.config import Settings
 from remit.errors import DatabaseUnavailable, UnknownJob
 from remit.jobs.definition import JobDefinition
 from remit.jobs.states import JobState
 from remit.processor.credentials import ResumedQueue, resume_queue
 from remit.runtime import Runtime
+from remit.telemetry.exposition import MetricsServer, serve_process_metrics
 from remit.webhooks.held import release_held
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")]
@@ -57,24 +60,71 @@ def worker_command(
     queue_names: Annotated[str | None, typer.Option("--queues", help="Comma-separated queues (default: all).")] = None,
     imports: Annotated[list[str] | None, typer.Option("--import", help="Host module declaring jobs.")] = None,
     lead: Annotated[bool, typer.Option("--lead/--no-lead", help="Compete to run cron and maintenance.")] = True,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            help="Serve this worker's own /metrics on this port (0: any free one); default REMIT_WORKER_METRICS_PORT, "
+            "unset: none.",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str | None,
+        typer.Option("--metrics-host", help="Interface for --metrics-port (default REMIT_WORKER_METRICS_HOST)."),
+    ] = None,
 ) -> None:
-    """Run jobs until SIGTERM or SIGINT, then shut down gracefully."""
+    """Run jobs until SIGTERM or SIGINT, then shut down gracefully. With --metrics-port (or
+    REMIT_WORKER_METRICS_PORT) it serves its own job, periodic and ops-event counters on /metrics."""
 
     async def main(runtime: Runtime) -> None:
+        address = metrics_address(runtime.settings, metrics_host, metrics_port)
+        server = _serve_metrics(*address) if address is not None else None
         try:
-            await runtime.db.wait_until_reachable(runtime.settings.db_connect_timeout)
-        except DatabaseUnavailable as exc:
-            fail(str(exc))
-        wanted = [name.strip() for name in queue_names.split(",") if name.strip()] if queue_names else None
-        await release_held(runtime)  # events stored while billing was off, if it is on again
-        gc.freeze()  # start-up objects never die: keep them out of the collector's full passes
-        worker = runtime.worker(queues=wanted, lead=lead)
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, worker.request_stop)
-        await worker.run()
+            await _run_worker(runtime, queue_names, lead)
+        finally:
+            if server is not None:
+                server.close()
 
     run_with_runtime(main, imports=imports or [])
+
+
+def metrics_address(settings: Settings, host: str | None, port: int | None) -> tuple[str, int] | None:
+    """Where ``remit worker`` serves its ``/metrics``: the options over the settings; None when no port is set."""
+    chosen = port if port is not None else settings.worker_metrics_port
+    if chosen is None:
+        return None
+    return (host or settings.worker_metrics_host, chosen)
+
+
+def _serve_metrics(host: str, port: int) -> MetricsServer:
+    """Start the worker's ``/metrics`` before anything else, so a port already taken exits 2 at once."""
+    try:
+        return serve_process_metrics(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            fail(f"metrics port {port} in use on {host}; pass another --metrics-port", code=USAGE_EXIT_CODE)
+        reason = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+        fail(
+            f"cannot serve metrics on {host} port {port} ({reason}); check --metrics-host (REMIT_WORKER_METRICS_HOST)",
+            code=USAGE_EXIT_CODE,
+        )
+
+
+async def _run_worker(runtime: Runtime, queue_names: str | None, lead: bool) -> None:
+    try:
+        await runtime.db.wait_until_reachable(runtime.settings.db_connect_timeout)
+    except DatabaseUnavailable as exc:
+        fail(str(exc))
+    wanted = [name.strip() for name in queue_names.split(",") if name.strip()] if queue_names else None
+    await release_held(runtime)  # events stored while billing was off, if it is on again
+    gc.freeze()  # start-up objects never die: keep them out of the collector's full passes
+    worker = runtime.worker(queues=wanted, lead=lead)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, worker.request_stop)
+    await worker.run()
 
 
 def queues_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
