@@ -18,12 +18,12 @@ import sqlalchemy as sa
 from remit.clock import FrozenClock
 from remit.db.tables import jobs, mail_log, webhook_events
 from remit.mail import sending
-from remit.mail.jobs import send_mail
+from remit.mail.jobs import SEND_ATTEMPTS, send_mail
 from remit.mail.log import MAX_DELIVERIES, MailState
 from remit.mail.mailer import InMemoryMailer
 from remit.mail.transport import use_mailer
 from remit.telemetry import ops
-from tests.support.mail import MailWorld, mail_world
+from tests.support.mail import MailWorld, mail_outcomes, mail_world, outcomes_since
 from tests.support.webhooks import client_for, event, post_event
 
 
@@ -56,6 +56,7 @@ async def _paid_event_body(world: MailWorld, invoice_id: str) -> str:
 
 
 async def test_ten_replays_a_retried_job_and_a_refusal_send_one_receipt(db_url: str) -> None:
+    before = mail_outcomes()
     async with mail_world(db_url) as world:
         world.sink.data_replies.append("451 4.3.0 try again later")  # the first hand-over is refused
         invoice_id = await world.paid_invoice()
@@ -97,6 +98,7 @@ async def test_ten_replays_a_retried_job_and_a_refusal_send_one_receipt(db_url: 
             ).scalar_one()
         assert dispatched == 11  # the original and the ten new ones all ran the mail handler
         assert send_jobs >= 2
+    assert outcomes_since(before) == {("receipt", "sent"): 1}
 
 
 async def test_a_crash_after_the_hand_over_sends_at_most_one_duplicate(
@@ -112,6 +114,7 @@ async def test_a_crash_after_the_hand_over_sends_at_most_one_duplicate(
         return await real(*args, **kwargs)
 
     monkeypatch.setattr(sending, "_record_sent", crash_before_commit)
+    before = mail_outcomes()
     async with mail_world(db_url) as world:
         await world.paid_invoice()
         assert len(world.sink.messages) == 1  # the server has it
@@ -129,6 +132,7 @@ async def test_a_crash_after_the_hand_over_sends_at_most_one_duplicate(
         await world.drain()
         assert len(world.sink.messages) == 2  # and never again
     assert [name for name, _ in ops_events if name == "mail.failed"] == []
+    assert outcomes_since(before) == {("receipt", "duplicate_window"): 1}
 
 
 async def test_two_crashes_after_the_hand_over_fail_the_mail_instead_of_a_third_send(
@@ -138,6 +142,7 @@ async def test_two_crashes_after_the_hand_over_fail_the_mail_instead_of_a_third_
         raise ConnectionResetError("the process died before the commit")
 
     monkeypatch.setattr(sending, "_record_sent", always_crash)
+    before = mail_outcomes()
     async with mail_world(db_url) as world:
         await world.paid_invoice()
         for _ in range(3):
@@ -158,6 +163,7 @@ async def test_two_crashes_after_the_hand_over_fail_the_mail_instead_of_a_third_
                 "reason": "unconfirmed",
             }
         ]
+    assert outcomes_since(before) == {("receipt", "failed"): 1}
 
 
 async def test_refusals_give_their_delivery_back(db_url: str) -> None:
@@ -189,3 +195,24 @@ async def test_an_unknown_outcome_spends_a_delivery_and_is_claimed_again(db_url:
         assert (receipt["state"], receipt["deliveries"]) == (MailState.SENT.value, 2)
         assert len(mailer.sent) == 1
         assert receipt["transport"] == "memory"
+
+
+async def test_a_send_job_that_gives_up_fails_its_mail_once(
+    db_url: str, ops_events: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """Every attempt refused (the server answers 451 each time): the job's last attempt discards it, and the
+    discard hook fails the mail — counted once, with ``mail.failed``."""
+    before = mail_outcomes()
+    async with mail_world(db_url) as world:
+        mailer = InMemoryMailer()
+        use_mailer(world.runtime, mailer)
+        mailer.refuse_next(SEND_ATTEMPTS)
+        await world.paid_invoice()
+        for _ in range(SEND_ATTEMPTS):
+            _later(world)
+            await world.drain()
+        [receipt] = await _receipts(world)
+        assert (receipt["state"], receipt["deliveries"]) == (MailState.FAILED.value, 0)
+        assert mailer.sent == []
+    assert [meta["reason"] for name, meta in ops_events if name == "mail.failed"] == ["attempts_exhausted"]
+    assert outcomes_since(before) == {("receipt", "failed"): 1}

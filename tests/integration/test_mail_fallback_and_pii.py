@@ -18,7 +18,7 @@ from remit.db.tables import jobs, mail_log, webhook_events
 from remit.documents import UnavailableEngine, use_pdf_engine
 from remit.telemetry import ops
 from remit.telemetry.logging import PAYLOAD_LOGGERS
-from tests.support.mail import PLANTED_EMAIL, PLANTED_NAME, mail_world
+from tests.support.mail import PLANTED_EMAIL, PLANTED_NAME, mail_outcomes, mail_world, outcomes_since
 from tests.support.webhooks import client_for, event, post_event
 
 
@@ -82,6 +82,7 @@ async def test_the_address_goes_to_the_mail_server_and_nowhere_else(
     db_url: str, caplog: pytest.LogCaptureFixture, ops_events: list[tuple[str, dict[str, Any]]]
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    before = mail_outcomes()
     async with mail_world(db_url) as world:
         # the server refuses the first recipient quoting the address, as real servers do; a 4xx, so retried
         world.sink.rcpt_replies.append("450 4.2.0 <{address}>: mailbox busy")
@@ -104,6 +105,7 @@ async def test_the_address_goes_to_the_mail_server_and_nowhere_else(
             job_rows = [dict(row) for row in (await conn.execute(sa.select(jobs))).mappings()]
         assert sorted(row["state"] for row in rows) == ["failed", "sent"]
         assert [meta["reason"] for name, meta in ops_events if name == "mail.failed"] == ["refused"]
+        assert outcomes_since(before) == {("receipt", "sent"): 1, ("receipt", "failed"): 1}
 
         runner = CliRunner()
         env = {"DATABASE_URL": db_url, "REMIT_LOG_LEVEL": "DEBUG"}

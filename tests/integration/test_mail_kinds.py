@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from remit.db.tables import customers, jobs, mail_log, payment_methods
 from remit.mail import MailKind, MailRequest, request_mail
-from tests.support.mail import OPERATOR, PLANTED_EMAIL, MailWorld, mail_world
+from tests.support.mail import OPERATOR, PLANTED_EMAIL, MailWorld, mail_outcomes, mail_world, outcomes_since
 
 
 def _by_message_id(world: MailWorld) -> dict[str, EmailMessage]:
@@ -100,6 +100,7 @@ async def test_each_business_event_sends_its_mail_to_its_audience(db_url: str) -
 async def test_a_customer_without_an_address_is_skipped_and_the_dispute_without_an_operator_too(
     db_url: str,
 ) -> None:
+    before = mail_outcomes()
     async with mail_world(db_url, REMIT_MAIL_OPERATOR="") as world:
         customer = await world.customer(email=None)
         subscription = await world.subscribe(customer, await world.price())
@@ -122,6 +123,7 @@ async def test_a_customer_without_an_address_is_skipped_and_the_dispute_without_
         assert {kind: row["state"] for kind, row in rows.items()} == {"receipt": "skipped", "dispute_opened": "skipped"}
         assert rows["receipt"]["last_error"]["reason"] == "no_recipient"
         assert world.sink.messages == []
+    assert outcomes_since(before) == {("receipt", "skipped"): 1, ("dispute_opened", "skipped"): 1}
 
 
 async def test_a_customer_the_mirror_lacks_is_asked_of_the_processor_and_a_429_only_snoozes(db_url: str) -> None:

@@ -17,6 +17,8 @@ from remit.api.app import create_app
 from remit.billing.kinds import KINDS
 from remit.flags import FLAGS
 from remit.jobs.states import JobState
+from remit.mail.kinds import MailKind
+from remit.mail.log import MailOutcome
 from remit.telemetry.ops import CATALOG
 from remit.webhooks.events import EventStatus
 from remit.webhooks.gauges import OTHER_TYPE, label_types
@@ -59,7 +61,9 @@ async def label_sets(db_url: str) -> dict[str, set[str]]:
                 "delivered",
                 "retry",
                 "refused",
-            },
+            }
+            | {outcome.value for outcome in MailOutcome},
+            "kind": {kind.value for kind in MailKind},
             "event": set(CATALOG),
             "type": set(label_types(runtime.handlers)) | {OTHER_TYPE},
             "status": {status.value for status in EventStatus} | {f"{n}xx" for n in range(1, 6)},
@@ -102,3 +106,4 @@ async def test_every_label_value_of_a_realistic_run_comes_from_a_fixed_set(db_ur
     assert "OTHER" in seen["method"]
     assert {"webhook_dlq.dead_lettered", "connect_payout_failed", "emergency_stop", "billing_switched"} <= seen["event"]
     assert {"remit_webhooks", "remit_ops"} <= seen["queue"]
+    assert "skipped" in seen["outcome"]  # the payment-failed mail of a customer without an address

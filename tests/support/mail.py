@@ -23,6 +23,7 @@ from remit.api.app import create_app
 from remit.api.webhooks import close_writer
 from remit.processor.fake import AsgiDelivery, FakeEngine, FakeProcessor
 from remit.runtime import Runtime
+from remit.telemetry.metrics import REGISTRY
 from tests.support.webhooks import SECRET, make_runtime, webhook_settings
 
 #: The customer's address, planted so tests can prove it reaches the mail server and nothing else.
@@ -37,6 +38,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def mail_outcomes() -> dict[tuple[str, str], float]:
+    """``remit_mail_sent_total`` now, by ``(kind, outcome)``: take it before, compare with :func:`outcomes_since`."""
+    return {
+        (found.labels["kind"], found.labels["outcome"]): found.value
+        for family in REGISTRY.collect()
+        for found in family.samples
+        if found.name == "remit_mail_sent_total"
+    }
+
+
+def outcomes_since(before: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
+    """The ``(kind, outcome)`` counts that moved since ``before`` (this process's counter is shared by tests)."""
+    return {key: value - before.get(key, 0.0) for key, value in mail_outcomes().items() if value != before.get(key)}
 
 
 @dataclass
@@ -141,4 +157,15 @@ async def mail_world(db_url: str, *, smtp: bool = True, **settings: str) -> Asyn
         sink.stop()
 
 
-__all__ = ["OPERATOR", "PLANTED_EMAIL", "PLANTED_NAME", "REPLY_TO", "SENDER", "MailWorld", "SmtpSink", "mail_world"]
+__all__ = [
+    "OPERATOR",
+    "PLANTED_EMAIL",
+    "PLANTED_NAME",
+    "REPLY_TO",
+    "SENDER",
+    "MailWorld",
+    "SmtpSink",
+    "mail_outcomes",
+    "mail_world",
+    "outcomes_since",
+]

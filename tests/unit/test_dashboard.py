@@ -34,7 +34,7 @@ def test_every_panel_queries_only_series_remit_exports() -> None:
     assert unknown == {}
 
 
-def test_the_dashboard_covers_queues_workers_webhooks_dead_letters_ops_events_and_http() -> None:
+def test_the_dashboard_covers_queues_workers_webhooks_dead_letters_ops_events_http_and_mail() -> None:
     queried = {
         name
         for panel in panels(json.loads(DASHBOARD.read_text()))
@@ -54,6 +54,7 @@ def test_the_dashboard_covers_queues_workers_webhooks_dead_letters_ops_events_an
         "remit_http_request_duration_seconds_bucket",
         "remit_flag_enabled",
         "remit_emergency_stop",
+        "remit_mail_sent_total",
     } <= queried
 
 

@@ -93,6 +93,16 @@ def sources_of(target: MailState) -> list[str]:
     return MAIL_STATES.source_values(target)
 
 
+class MailOutcome(StrEnum):
+    """How a mail ended, for ``remit_mail_sent_total``: its final state, with ``sent`` split by whether the
+    duplicate window opened (the server took it on a second hand-over after one whose outcome was unknown)."""
+
+    SENT = "sent"
+    DUPLICATE_WINDOW = "duplicate_window"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
 @dataclass(frozen=True, slots=True)
 class MailRecord:
     """One row of the mail log. It holds no address and no name: nothing here is personal data."""
@@ -134,6 +144,17 @@ class MailRecord:
             sending_at=row["sending_at"],
             sent_at=row["sent_at"],
         )
+
+    @property
+    def outcome(self) -> MailOutcome | None:
+        """How this mail ended; None while it is still ``pending`` or ``sending``."""
+        if self.state is MailState.SENT:
+            return MailOutcome.DUPLICATE_WINDOW if self.deliveries > 1 else MailOutcome.SENT
+        if self.state is MailState.FAILED:
+            return MailOutcome.FAILED
+        if self.state is MailState.SKIPPED:
+            return MailOutcome.SKIPPED
+        return None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -344,6 +365,7 @@ __all__ = [
     "MAIL_STATES",
     "MAX_DELIVERIES",
     "TRANSITIONS",
+    "MailOutcome",
     "MailRecord",
     "MailState",
     "MailStateError",

@@ -16,6 +16,9 @@ A refusal answered by the server moves the row back to ``pending`` (or to ``fail
 and the job retries; any other error leaves it ``sending`` for the next attempt to claim again. When the job
 gives up, :func:`fail_on_discard` (its discard hook) fails the row and emits ``mail.failed``.
 
+Each move to a final state counts once in ``remit_mail_sent_total{kind,outcome}`` (:attr:`MailRecord.outcome`),
+after its transaction commits — the discard hook's, inside the engine's discarding transaction.
+
 Logs and ops events carry the mail's id, kind and subject id: never an address, a name or a subject line.
 """
 
@@ -37,9 +40,15 @@ from remit.mail.message import build_message
 from remit.mail.templates import render_mail
 from remit.mail.transport import mailer_for
 from remit.runtime import Runtime
-from remit.telemetry import ops
+from remit.telemetry import metrics, ops
 
 log = logging.getLogger("remit.mail")
+
+
+def _count(record: MailRecord | None) -> None:
+    """Count a mail that reached its final state (None: another run moved it, and counted it)."""
+    if record is not None and record.outcome is not None:
+        metrics.mail_sent_total.labels(kind=record.kind.value, outcome=record.outcome.value).inc()
 
 
 def _emit_failed(record: MailRecord, reason: str, **extra: Any) -> None:
@@ -69,6 +78,7 @@ async def deliver(runtime: Runtime, mail_id: int) -> MailState | None:
     if content.recipient is None:
         async with db.begin() as conn:
             skipped = await mail_log.skip(conn, mail_id, "no_recipient", clock.now())
+        _count(skipped)
         log.info("mail skipped: no recipient", extra={"mail_id": mail_id, "mail_kind": record.kind.value})
         return skipped.state if skipped else None
     message = _message(runtime, record, content)
@@ -78,6 +88,7 @@ async def deliver(runtime: Runtime, mail_id: int) -> MailState | None:
         if claimed is None:
             failed = await mail_log.fail_unconfirmed(conn, mail_id, clock.now())
     if claimed is None:
+        _count(failed)
         if failed is not None:
             log.warning("mail not sent again: two deliveries unconfirmed", extra={"mail_id": mail_id})
             _emit_failed(failed, "unconfirmed")
@@ -95,6 +106,7 @@ async def deliver(runtime: Runtime, mail_id: int) -> MailState | None:
             else:
                 moved = await mail_log.release(conn, claimed, error, clock.now())
         if exc.permanent:
+            _count(moved)
             if moved is not None:
                 _emit_failed(moved, "refused", error_type=type(exc).__name__)
             return MailState.FAILED
@@ -106,6 +118,7 @@ async def deliver(runtime: Runtime, mail_id: int) -> MailState | None:
 
     async with db.begin() as conn:
         sent = await _record_sent(conn, claimed, content, mailer.name, runtime)
+    _count(sent)
     if sent is None:
         return None
     log.info(
@@ -164,6 +177,7 @@ async def fail_on_discard(conn: AsyncConnection, job: Job, error: dict[str, Any]
     now = _error_time(error)
     record = await mail_log.fail(conn, mail_id, error_record(str(error.get("type") or "Error"), now), now)
     if record is not None:
+        _count(record)
         _emit_failed(record, "attempts_exhausted", attempt=job.attempt, job_id=job.id)
 
 

@@ -134,3 +134,10 @@ ops_webhook_deliveries_total = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+mail_sent_total = Counter(
+    "remit_mail_sent_total",
+    "Mail that reached a final state, by kind and outcome: sent; duplicate_window (sent, but on a second hand-over "
+    "after one whose outcome was unknown: it may have arrived twice); failed; skipped (nobody to send it to).",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
