@@ -24,7 +24,9 @@ async def test_a_paid_checkout_records_one_job_with_the_exact_payload_and_its_tr
     await _deliver(rt, document)
     [job] = await provisioning_rows(rt)
     assert job.stripe_session_id == "cs_test_paid_1"
-    assert job.status == "enqueued" and job.attempts == 0 and job.origin == "remit"
+    assert job.status == "enqueued"
+    assert job.attempts == 0
+    assert job.origin == "remit"
     assert job.trigger_payload == {
         "stripe_session_id": "cs_test_paid_1",
         "account_id": "acct_1",
@@ -34,7 +36,8 @@ async def test_a_paid_checkout_records_one_job_with_the_exact_payload_and_its_tr
     }
     assert await trigger_jobs(rt) == 1
     text = json.dumps(job.trigger_payload)
-    assert "@" not in text and "customer_details" not in text
+    assert "@" not in text
+    assert "customer_details" not in text
 
 
 async def test_twenty_concurrent_deliveries_and_replays_make_one_job_and_one_trigger(rt: Runtime) -> None:
@@ -60,7 +63,9 @@ async def test_unpaid_completion_waits_and_async_success_provisions_in_either_or
     # Out of order: the success first, its (unpaid) completion after; still one job.
     await _deliver(
         rt,
-        checkout_event("checkout.session.async_payment_succeeded", session_id="cs_test_reversed", created=1_700_000_100),
+        checkout_event(
+            "checkout.session.async_payment_succeeded", session_id="cs_test_reversed", created=1_700_000_100
+        ),
         checkout_event(session_id="cs_test_reversed", payment_status="unpaid", created=1_700_000_000),
     )
     assert [j.stripe_session_id for j in await provisioning_rows(rt)] == ["cs_test_delayed", "cs_test_reversed"]
@@ -74,9 +79,13 @@ async def test_unknown_package_and_unresolvable_outside_checkout_get_no_payload_
         checkout_event(session_id="cs_test_outside", account_id=None, package=None, customer="cus_outside"),
     )
     unknown, outside = await provisioning_rows(rt)
-    assert unknown.trigger_payload is None and unknown.payload_missing
-    assert unknown.last_error is not None and unknown.last_error.startswith("package_unknown")
-    assert outside.trigger_payload is None and outside.origin == "external"
+    assert unknown.trigger_payload is None
+    assert unknown.payload_missing
+    assert unknown.last_error is not None
+    assert unknown.last_error.startswith("package_unknown")
+    assert outside.trigger_payload is None
+    assert outside.origin == "external"
     assert outside.account_id == "cus_outside"
-    assert outside.last_error is not None and outside.last_error.startswith("package_unresolved")
+    assert outside.last_error is not None
+    assert outside.last_error.startswith("package_unresolved")
     assert await trigger_jobs(rt) == 0

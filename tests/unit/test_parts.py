@@ -44,7 +44,14 @@ REMITS_HANDLERS = [
     "remit.connect.capabilities",
     "remit.connect.payout_failed",
 ]
-REMITS_SCHEDULE = ["jobs.rescue", "jobs.prune", "webhooks.prune", "webhooks.release_held", "mail.requeue", "provisioning.reconcile"]
+REMITS_SCHEDULE = [
+    "jobs.rescue",
+    "jobs.prune",
+    "webhooks.prune",
+    "webhooks.release_held",
+    "mail.requeue",
+    "provisioning.reconcile",
+]
 
 
 async def test_the_runtime_runs_remits_handlers_first_then_the_hosts() -> None:
