@@ -154,7 +154,8 @@ async def record_handoff(conn: AsyncConnection, handoff: Handoff, now: datetime)
             account_id=handoff.account_id,
             status=ProvisioningStatus.ENQUEUED.value,
             origin=handoff.origin,
-            trigger_payload=handoff.payload,
+            # SQL NULL, not JSON null: the scans test IS NULL (and the partial index reads it that way).
+            trigger_payload=handoff.payload if handoff.payload is not None else sa.null(),
             attempts=0,
             last_error=_clip(handoff.error),
             tokens_quota=handoff.package.tokens_quota if handoff.package else None,
