@@ -34,9 +34,11 @@ from remit.db.tables.mirror import (
     subscriptions,
 )
 from remit.db.tables.processor import credential_expiries
+from remit.db.tables.provisioning import accounts, provisioning_jobs
 from remit.db.tables.webhooks import webhook_events
 
 __all__ = [
+    "accounts",
     "audit_log",
     "charges",
     "checkout_sessions",
@@ -63,6 +65,7 @@ __all__ = [
     "periodic_tasks",
     "prices",
     "products",
+    "provisioning_jobs",
     "queue_states",
     "refunds",
     "subscription_items",
