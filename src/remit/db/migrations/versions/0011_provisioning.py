@@ -1,7 +1,7 @@
 """The provisioning hand-off: accounts and one provisioning job per paid checkout session.
 
-Revision ID: 0010_provisioning
-Revises: 0009_flags
+Revision ID: 0011_provisioning
+Revises: 0010_recovery
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from remit.db.types import BigId, Json, UtcDateTime
 
-revision = "0010_provisioning"
-down_revision = "0009_flags"
+revision = "0011_provisioning"
+down_revision = "0010_recovery"
 branch_labels = None
 depends_on = None
 
