@@ -42,8 +42,17 @@ REMITS_HANDLERS = [
     "remit.connect.deauthorized",
     "remit.connect.capabilities",
     "remit.connect.payout_failed",
+    "remit.usage.meter_errors",
 ]
-REMITS_SCHEDULE = ["jobs.rescue", "jobs.prune", "webhooks.prune", "webhooks.release_held", "mail.requeue"]
+REMITS_SCHEDULE = [
+    "jobs.rescue",
+    "jobs.prune",
+    "webhooks.prune",
+    "webhooks.release_held",
+    "mail.requeue",
+    "meters.reconcile",
+    "usage.rollup",
+]
 
 
 async def test_the_runtime_runs_remits_handlers_first_then_the_hosts() -> None:
@@ -88,7 +97,8 @@ def test_importing_every_module_registers_nothing() -> None:
         f"assert rt.handlers.names() == {REMITS_HANDLERS!r}, rt.handlers.names()\n"
         "names = rt.engine.registry.names()\n"
         "assert names == ['remit.documents.render_invoice', 'remit.mail.send', 'remit.ops.deliver',\n"
-        "                 'remit.periodic', 'remit.webhooks.dispatch'], names\n"
+        "                 'remit.periodic', 'remit.usage.meter_error_report', 'remit.usage.recompute',\n"
+        "                 'remit.usage.report', 'remit.webhooks.dispatch'], names\n"
         f"assert [i.name for i in rt.engine.scheduled] == {REMITS_SCHEDULE!r}\n"
     )
     root = Path(__file__).resolve().parents[2]

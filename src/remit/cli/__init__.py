@@ -19,6 +19,7 @@ from remit.cli import (
     schedule,
     service,
     stop,
+    usage,
     webhook_endpoints,
     webhooks,
 )
@@ -52,6 +53,7 @@ golive.register(app)
 demo.register(app)
 invoices.register(app)
 mail.register(app)
+usage.register(app)
 
 
 def main() -> None:

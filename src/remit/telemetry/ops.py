@@ -177,6 +177,16 @@ CATALOG: dict[str, OpsEventSpec] = {
             "remit doctor; rotate STRIPE_API_KEY and restart the workers; remit queues resume QUEUE",
             "processor-credentials-expired.md",
         ),
+        OpsEventSpec(
+            "meter_reporting_failed",
+            "a usage record moved to failed for the first time: the processor refused it for good (source sync or "
+            "reconciler) or its meter error report named it (source webhook); once per record, never on retries "
+            "or replays",
+            (),
+            ("source", "meter_event_id", "operation_id", "meter", "customer_id", "code"),
+            "remit usage list --status failed; fix the cause; remit usage retry --status failed",
+            "meter-reporting-failed.md",
+        ),
     ]
 }
 
@@ -232,6 +242,8 @@ ALLOWED_FIELDS = frozenset(
         "queues",
         "mail_id",
         "mail_kind",
+        "meter_event_id",
+        "meter",
         "deliveries",
         "enabled",
         "previous",

@@ -34,6 +34,7 @@ from remit.db.tables.mirror import (
     subscriptions,
 )
 from remit.db.tables.processor import credential_expiries
+from remit.db.tables.usage import meter_events, usage_rollups, usage_watermarks
 from remit.db.tables.webhooks import webhook_events
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "mail_log",
     "mail_outbox",
     "metadata",
+    "meter_events",
     "payment_methods",
     "periodic_tasks",
     "prices",
@@ -67,6 +69,8 @@ __all__ = [
     "refunds",
     "subscription_items",
     "subscriptions",
+    "usage_rollups",
+    "usage_watermarks",
     "webhook_events",
     "workers",
 ]
