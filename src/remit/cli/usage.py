@@ -1,11 +1,9 @@
-"""``remit usage``: declared meters, usage records, retries of failed ones, rollups, the backfill and the
-load test.
+"""``remit usage``: declared meters, usage records, retries of failed ones, rollups and the backfill.
 
 ``meters`` lists what hosts may report to (``REMIT_METERS``); ``list`` and ``show`` the local records (their
 status, attempts, error code); ``retry --status failed`` puts failed records back to pending after the cause
 is fixed (audited; ``--dry-run`` only counts); ``rollups`` prints a customer's hourly or daily usage;
-``backfill`` queues one recompute job per period and follows them with a progress bar; ``loadtest`` drives
-usage through the real path and queues and prints its figures.
+``backfill`` queues one recompute job per period and follows them with a progress bar.
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ from remit.usage.operator import failed_records, retry_failed
 from remit.usage.records import MeterEventState
 from remit.usage.rollups import Resolution, list_rollups
 
-app = typer.Typer(help="Usage metering: meters, records, retries, rollups, backfill, load test.", no_args_is_help=True)
+app = typer.Typer(help="Usage metering: meters, records, retries, rollups, backfill.", no_args_is_help=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 LIST_COLUMNS = ["id", "operation_id", "customer", "meter", "value", "timestamp", "status", "attempts", "error_code"]

@@ -138,6 +138,25 @@ def row_values(usage: CheckedUsage, now: datetime) -> dict[str, Any]:
     }
 
 
+def new_record(event_id: int, usage: CheckedUsage, now: datetime) -> MeterEventRecord:
+    """The record :func:`insert_many` just stored for ``usage`` (without reading it back)."""
+    return MeterEventRecord(
+        id=event_id,
+        operation_id=usage.operation_id,
+        customer_id=usage.customer_id,
+        meter=usage.meter,
+        value=usage.units,
+        timestamp=usage.timestamp,
+        state=MeterEventState.PENDING,
+        attempts=0,
+        error_code=None,
+        failed_source=None,
+        created_at=now,
+        updated_at=now,
+        reported_at=None,
+    )
+
+
 async def insert_many(conn: AsyncConnection, usages: Sequence[CheckedUsage], now: datetime) -> dict[str, int]:
     """Insert each usage unless its operation id is stored already; ``{operation_id: id}`` of the new rows.
     One statement for the batch (SQLAlchemy sends it as multi-row ``VALUES`` with ``RETURNING``)."""
@@ -304,6 +323,7 @@ __all__ = [
     "insert_many",
     "list_meter_events",
     "mark_reported",
+    "new_record",
     "note_attempt",
     "oldest_pending",
     "pending_before",

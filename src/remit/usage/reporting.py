@@ -142,7 +142,13 @@ async def _store(
     # One report repeated inside a batch is one record too: the first occurrence is the one stored.
     unique = list({u.operation_id: u for u in reversed(usages)}.values())[::-1]
     created = await records.insert_many(conn, unique, now)
-    stored = await records.by_operation_ids(conn, [u.operation_id for u in usages])
+    # New rows are known from what was inserted; only repeats are read back (their stored row may differ).
+    stored = {
+        u.operation_id: records.new_record(created[u.operation_id], u, now) for u in unique if u.operation_id in created
+    }
+    repeats = [u.operation_id for u in unique if u.operation_id not in created]
+    if repeats:
+        stored.update(await records.by_operation_ids(conn, repeats))
     new_ids = sorted(created.values())
     if enqueue and new_ids:
         await runtime.engine.enqueue(conn, report_meter_events, {"ids": new_ids, "source": FailureSource.SYNC.value})
