@@ -126,6 +126,50 @@ def parse_webhook_endpoints(spec: str) -> list[WebhookEndpointSpec]:
     return endpoints
 
 
+#: The meters declared when ``REMIT_METERS`` is unset: ``api_requests``, summed, whole numbers.
+DEFAULT_METERS = "api_requests:sum"
+METER_AGGREGATIONS = ("sum", "count")
+#: The most decimal places a meter may declare (values are stored as whole numbers of 10^-decimals).
+MAX_METER_DECIMALS = 9
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSpec:
+    """One usage meter: remit's name for it, the processor's meter event name, how the processor aggregates
+    it (``sum`` or ``count``) and how many decimal places its values may have (0: whole numbers)."""
+
+    name: str
+    event_name: str
+    aggregation: str
+    decimals: int
+
+
+def parse_meters(spec: str) -> dict[str, MeterSpec]:
+    """Parse ``REMIT_METERS``: comma-separated ``name[=event_name][:sum|count][:decimals]`` items, e.g.
+    ``api_requests:sum,storage_gb=stripe_storage:sum:3``; the event name defaults to the meter's name.
+    Messages name an item by its position, never its text."""
+    meters: dict[str, MeterSpec] = {}
+    for position, raw in enumerate(spec.split(","), start=1):
+        item = raw.strip()
+        if not item:
+            continue
+        head, *options = item.split(":")
+        name, _, event_name = head.partition("=")
+        name, event_name = name.strip(), (event_name.strip() or name.strip())
+        aggregation = options[0].strip() if options else "sum"
+        decimals_text = options[1].strip() if len(options) > 1 else "0"
+        if not _is_identifier(name) or not _is_identifier(event_name) or len(name) > 64 or len(options) > 2:
+            raise ValueError(f"meter item {position} is not name[=event_name][:sum|count][:decimals]")
+        if aggregation not in METER_AGGREGATIONS:
+            raise ValueError(f"meter item {position}: the aggregation must be sum or count")
+        if not decimals_text.isdigit() or int(decimals_text) > MAX_METER_DECIMALS:
+            raise ValueError(f"meter item {position}: decimals must be 0 to {MAX_METER_DECIMALS}")
+        if name in meters:
+            raise ValueError(f"meter item {position} declares a meter already declared")
+        meters[name] = MeterSpec(name, event_name, aggregation, int(decimals_text))
+    return meters
+
+
 @dataclass(frozen=True, slots=True)
 class SmtpTarget:
     """Where and how to hand mail to an SMTP server, from ``REMIT_SMTP_URL``.
@@ -284,6 +328,7 @@ class Settings(BaseSettings):
     ops_webhook_url: str | None = Field(None, alias="REMIT_OPS_WEBHOOK_URL")
     ops_webhook_secret: str | None = Field(None, alias="REMIT_OPS_WEBHOOK_SECRET")
     webhook_endpoints_spec: str = Field("", alias="REMIT_WEBHOOK_ENDPOINTS")
+    meters_spec: str = Field(DEFAULT_METERS, alias="REMIT_METERS")
     api_docs: bool | None = Field(None, alias="REMIT_API_DOCS")
 
     smtp_url: str | None = Field(None, alias="REMIT_SMTP_URL")
@@ -331,6 +376,12 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_webhook_endpoints(cls, value: str) -> str:
         parse_webhook_endpoints(value)
+        return value
+
+    @field_validator("meters_spec")
+    @classmethod
+    def _valid_meters(cls, value: str) -> str:
+        parse_meters(value)
         return value
 
     @field_validator("smtp_url")
@@ -386,6 +437,11 @@ class Settings(BaseSettings):
     @property
     def queues(self) -> dict[str, QueueSpec]:
         return parse_queues(self.queues_spec)
+
+    @property
+    def meters(self) -> dict[str, MeterSpec]:
+        """The declared usage meters, by remit's name for each."""
+        return parse_meters(self.meters_spec)
 
     @property
     def processor_queues(self) -> tuple[str, ...]:
@@ -529,12 +585,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
+    "DEFAULT_METERS",
     "DEFAULT_PROCESSOR_QUEUES",
     "DEFAULT_QUEUES",
     "DEVELOPMENT_MAIL_FROM",
     "FAKE_WEBHOOK_SECRET",
+    "MAX_METER_DECIMALS",
+    "METER_AGGREGATIONS",
     "MIN_SERVICE_TOKEN_DISTINCT",
     "MIN_SERVICE_TOKEN_LENGTH",
+    "MeterSpec",
     "QueueSpec",
     "Settings",
     "SmtpTarget",
@@ -542,6 +602,7 @@ __all__ = [
     "field_env_names",
     "load_settings",
     "mail_address_problem",
+    "parse_meters",
     "parse_queues",
     "parse_smtp_url",
     "parse_webhook_endpoints",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from remit import __version__
-from remit.api import billing, errors, fake, health, metrics, provisioning, webhooks
+from remit.api import billing, errors, fake, health, metrics, provisioning, usage, webhooks
 from remit.runtime import Runtime
 
 
@@ -27,5 +27,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(webhooks.build_router(runtime.settings))
     app.include_router(billing.router)
     app.include_router(provisioning.router)
+    app.include_router(usage.router)
     fake.mount(app, runtime)
     return app

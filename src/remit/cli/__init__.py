@@ -20,6 +20,7 @@ from remit.cli import (
     schedule,
     service,
     stop,
+    usage,
     webhook_endpoints,
     webhooks,
 )
@@ -54,6 +55,7 @@ demo.register(app)
 invoices.register(app)
 mail.register(app)
 provisioning.register(app)
+usage.register(app)
 
 
 def main() -> None:
