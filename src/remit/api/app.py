@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from remit import __version__
+from remit import __version__, admin
 from remit.api import billing, errors, fake, health, metrics, webhooks
 from remit.runtime import Runtime
 
@@ -27,4 +27,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(webhooks.build_router(runtime.settings))
     app.include_router(billing.router)
     fake.mount(app, runtime)
+    admin.mount(app)
     return app

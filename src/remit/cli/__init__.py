@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from remit.cli import (
+    admin,
     demo,
     fake,
     flags,
@@ -52,6 +53,7 @@ golive.register(app)
 demo.register(app)
 invoices.register(app)
 mail.register(app)
+admin.register(app)
 
 
 def main() -> None:
