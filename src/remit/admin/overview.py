@@ -14,6 +14,10 @@ from remit.flags import Switches, read_switches
 from remit.jobs.admin import QueueStats, WorkerInfo
 from remit.runtime import Runtime
 from remit.webhooks.dead_letters import count_by_status
+from remit.webhooks.events import EventStatus
+
+#: The webhook statuses the overview counts (never ``processed``: most of the table, and nothing to do).
+WATCHED = tuple(status for status in EventStatus if status is not EventStatus.PROCESSED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +40,7 @@ class Overview:
 async def read_overview(runtime: Runtime) -> Overview:
     queues = await runtime.engine.queue_stats()
     async with runtime.db.connect() as conn:
-        by_status = await count_by_status(conn)
+        by_status = await count_by_status(conn, WATCHED)
         workers = await runtime.engine.live_workers(conn)
         switches = await read_switches(conn, runtime.settings)
         actions = await audit.recent(conn, limit=10)

@@ -297,7 +297,7 @@ async def dead_letters(request: Request) -> Response:
     event_filter = EventFilter(statuses=(EventStatus.DEAD,), type_pattern=pattern)
     async with runtime.db.connect() as conn:
         events = await list_events(conn, event_filter, limit=LIST_LIMIT)
-        total = (await count_by_status(conn)).get("dead", 0)
+        total = (await count_by_status(conn, (EventStatus.DEAD,))).get("dead", 0)
     context = {"events": events, "type": pattern or "", "total": total, "now": runtime.clock.now()}
     return show(request, session, "dead_letters.html", context)
 
