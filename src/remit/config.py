@@ -8,6 +8,7 @@ value (a secret could be among them).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ DEVELOPMENT_MAIL_FROM = "remit <billing@remit.invalid>"
 #: (``secrets.token_urlsafe(32)`` gives 43 characters; a 32-character hex token has about 14 distinct ones).
 MIN_SERVICE_TOKEN_LENGTH = 32
 MIN_SERVICE_TOKEN_DISTINCT = 10
+
+#: How an admin password hash must begin: argon2 (argon2-cffi) or bcrypt.
+ADMIN_HASH_PREFIXES = ("$argon2id$", "$argon2i$", "$argon2d$", "$2a$", "$2b$", "$2y$")
 
 #: The queues remit's own jobs use, by their default (renameable) names.
 DEFAULT_QUEUES: dict[str, int] = {
@@ -348,6 +352,17 @@ class Settings(BaseSettings):
     provisioning_stuck_seconds: float = Field(900.0, gt=0, alias="REMIT_PROVISIONING_STUCK_SECONDS")
     cron_secret: str | None = Field(None, alias="CRON_SECRET")
 
+    # The admin page (docs/admin.md): a password login, or SSO left to a proxy that names the user in a header.
+    admin_password_hash: str | None = Field(None, alias="REMIT_ADMIN_PASSWORD_HASH")
+    admin_user: str = Field("admin", min_length=1, max_length=64, alias="REMIT_ADMIN_USER")
+    admin_session_secret: str | None = Field(None, alias="REMIT_ADMIN_SESSION_SECRET")
+    admin_session_hours: float = Field(8.0, gt=0, le=24 * 30, alias="REMIT_ADMIN_SESSION_HOURS")
+    admin_cookie_secure: bool = Field(True, alias="REMIT_ADMIN_COOKIE_SECURE")
+    admin_login_attempts: int = Field(5, ge=1, alias="REMIT_ADMIN_LOGIN_ATTEMPTS")
+    admin_login_window_seconds: float = Field(300.0, gt=0, alias="REMIT_ADMIN_LOGIN_WINDOW_SECONDS")
+    admin_proxy_user_header: str | None = Field(None, alias="REMIT_ADMIN_PROXY_USER_HEADER")
+    admin_proxy_networks_spec: str = Field("127.0.0.1/32,::1/128", alias="REMIT_ADMIN_PROXY_NETWORKS")
+
     @field_validator("stripe_webhook_secret", "service_tokens", "job_modules", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
@@ -427,6 +442,23 @@ class Settings(BaseSettings):
         secret = self.provisioning_callback_secret or self.provisioning_trigger_secret
         return [secret] if secret else []
 
+    @field_validator("admin_password_hash")
+    @classmethod
+    def _known_password_hash(cls, value: str | None) -> str | None:
+        if value and not value.startswith(ADMIN_HASH_PREFIXES):
+            raise ValueError("must be an argon2 ($argon2id$…) or bcrypt ($2b$…) hash: see `remit admin hash-password`")
+        return value or None
+
+    @field_validator("admin_proxy_networks_spec")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        for position, item in enumerate((p.strip() for p in value.split(",") if p.strip()), start=1):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"item {position} is not an IP network (such as 10.0.0.0/8)") from None
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -465,6 +497,16 @@ class Settings(BaseSettings):
     def mail_sender(self) -> str:
         """The ``From`` of every mail: ``REMIT_MAIL_FROM``, else a placeholder the outbox can show."""
         return self.mail_from or DEVELOPMENT_MAIL_FROM
+
+    @property
+    def admin_proxy_networks(self) -> list[str]:
+        """The networks a proxy naming the admin may connect from (``REMIT_ADMIN_PROXY_NETWORKS``)."""
+        return [item.strip() for item in self.admin_proxy_networks_spec.split(",") if item.strip()]
+
+    @property
+    def admin_enabled(self) -> bool:
+        """Whether ``/admin`` lets anyone in: a password hash is set, or a proxy names the user."""
+        return bool(self.admin_password_hash or self.admin_proxy_user_header)
 
     @property
     def is_production(self) -> bool:
@@ -513,6 +555,13 @@ class Settings(BaseSettings):
             problems.append("STRIPE_WEBHOOK_SECRET holds the fake processor's public development secret")
         if not self.service_tokens:
             problems.append("REMIT_SERVICE_TOKENS is required when REMIT_ENV=production")
+        if self.admin_enabled and not self.admin_session_secret:
+            problems.append(
+                "REMIT_ADMIN_SESSION_SECRET is required when the admin page is on in production (sessions must "
+                "survive a restart and be valid on every `remit serve`)"
+            )
+        if self.admin_session_secret and len(self.admin_session_secret) < MIN_SERVICE_TOKEN_LENGTH:
+            problems.append(f"REMIT_ADMIN_SESSION_SECRET must be at least {MIN_SERVICE_TOKEN_LENGTH} characters")
         for position, token in enumerate(self.service_tokens, start=1):
             weakness = service_token_problem(token)
             if weakness is not None:

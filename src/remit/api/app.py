@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from remit import __version__
+from remit import __version__, admin
 from remit.api import billing, errors, fake, health, metrics, provisioning, usage, webhooks
 from remit.runtime import Runtime
 
@@ -29,4 +29,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(provisioning.router)
     app.include_router(usage.router)
     fake.mount(app, runtime)
+    admin.mount(app)
     return app

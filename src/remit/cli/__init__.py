@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from remit.cli import (
+    admin,
     demo,
     fake,
     flags,
@@ -56,6 +57,7 @@ invoices.register(app)
 mail.register(app)
 provisioning.register(app)
 usage.register(app)
+admin.register(app)
 
 
 def main() -> None:
