@@ -1021,6 +1021,16 @@ async def _meters(w: World) -> Any:
 
 @case("billing.meter_events.create", stripe.billing.MeterEvent)
 async def _meter_event(w: World) -> Any:
+    # One the meter cannot count (no customer key) first: its error report is fetched by v2.core.events.retrieve.
+    seen = len(w.served.collected.events)
+    await w.v1.billing.meter_events.create_async(
+        {"event_name": "api_call", "identifier": "contract-no-customer", "payload": {"value": "1"}}
+    )
+    w["thin_event"] = next(
+        json.loads(e.payload)["id"]
+        for e in w.served.collected.events[seen:]
+        if '"v1.billing.meter.error_report_triggered"' in e.payload
+    )
     return await w.v1.billing.meter_events.create_async(
         {"event_name": "api_call", "payload": {"stripe_customer_id": w["customer"], "value": "3"}}
     )
@@ -1036,6 +1046,15 @@ async def _meter_stream(w: World) -> Any:
     return await w.client.v2.billing.meter_event_stream.create_async(
         {"events": [{"event_name": "api_call", "payload": {"stripe_customer_id": w["customer"], "value": "1"}}]}
     )
+
+
+@case("v2.core.events.retrieve", stripe.v2.core.Event)
+async def _thin_event(w: World) -> Any:
+    """The error report's full form names the meter event by its identifier."""
+    event = await w.client.v2.core.events.retrieve_async(w["thin_event"])
+    sample = event.data.reason.error_types[0].sample_errors[0]  # type: ignore[attr-defined]
+    assert sample.request.identifier == "contract-no-customer"
+    return event
 
 
 @case("webhook_endpoints.create", stripe.WebhookEndpoint)

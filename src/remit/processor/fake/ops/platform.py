@@ -161,6 +161,8 @@ async def retrieve_thin_event(tx: Tx, p: Params, event_id: str) -> dict[str, Any
     event = json.loads(stored.payload)
     if event.get("object") != "v2.core.event":
         raise missing("event", event_id)
+    event.setdefault("changes", None)  # fields of the v2 Event the pushed notification leaves out
+    event.setdefault("snapshot_event", None)
     extra = await tx.find(event_id)
     event["data"] = extra.data["data"] if extra is not None and extra.data.get("object") == THIN_EVENT_DATA else {}
     return dict(event)
