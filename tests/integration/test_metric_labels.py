@@ -19,6 +19,8 @@ from remit.flags import FLAGS
 from remit.jobs.states import JobState
 from remit.mail.kinds import MailKind
 from remit.mail.log import MailOutcome
+from remit.money.losses import LossReason
+from remit.money.policy import CaseState
 from remit.telemetry.ops import CATALOG
 from remit.webhooks.events import EventStatus
 from remit.webhooks.gauges import OTHER_TYPE, label_types
@@ -48,7 +50,7 @@ async def label_sets(db_url: str) -> dict[str, set[str]]:
         routes = route_paths(app.routes)
         return {
             "queue": {spec.name for spec in runtime.settings.queues.values()},
-            "state": {state.value for state in JobState},
+            "state": {state.value for state in JobState} | {state.value for state in CaseState},
             "outcome": {
                 "completed",
                 "retryable",
@@ -61,6 +63,12 @@ async def label_sets(db_url: str) -> dict[str, set[str]]:
                 "delivered",
                 "retry",
                 "refused",
+                "requested",
+                "skipped",
+                "recorded",
+                "unchanged",
+                "drift",
+                "applied",
             }
             | {outcome.value for outcome in MailOutcome},
             "kind": {kind.value for kind in MailKind},
@@ -72,6 +80,8 @@ async def label_sets(db_url: str) -> dict[str, set[str]]:
             "task": {item.name for item in runtime.engine.scheduled},
             "object_type": set(KINDS),
             "flag": set(FLAGS),
+            "reason": {reason.value for reason in LossReason},
+            "days": {str(days) for days in runtime.settings.card_expiry_days},
         }
     finally:
         await runtime.close()

@@ -39,11 +39,22 @@ REMITS_HANDLERS = [
     "remit.mirror",
     "remit.documents",
     "remit.mail",
+    "remit.money.charge_failed",
+    "remit.money.incomplete_expired",
+    "remit.money.dunning",
+    "remit.money.dispute_lost",
     "remit.connect.deauthorized",
     "remit.connect.capabilities",
     "remit.connect.payout_failed",
 ]
-REMITS_SCHEDULE = ["jobs.rescue", "jobs.prune", "webhooks.prune", "webhooks.release_held", "mail.requeue"]
+REMITS_SCHEDULE = [
+    "jobs.rescue",
+    "jobs.prune",
+    "webhooks.prune",
+    "webhooks.release_held",
+    "mail.requeue",
+    "money.dunning_sweep",
+]
 
 
 async def test_the_runtime_runs_remits_handlers_first_then_the_hosts() -> None:
@@ -87,8 +98,8 @@ def test_importing_every_module_registers_nothing() -> None:
         "rt = build_runtime(Settings.model_validate({'DATABASE_URL': 'sqlite:///:memory:'}))\n"
         f"assert rt.handlers.names() == {REMITS_HANDLERS!r}, rt.handlers.names()\n"
         "names = rt.engine.registry.names()\n"
-        "assert names == ['remit.documents.render_invoice', 'remit.mail.send', 'remit.ops.deliver',\n"
-        "                 'remit.periodic', 'remit.webhooks.dispatch'], names\n"
+        "assert names == ['remit.documents.render_invoice', 'remit.mail.send', 'remit.money.dunning.terminate',\n"
+        "                 'remit.ops.deliver', 'remit.periodic', 'remit.webhooks.dispatch'], names\n"
         f"assert [i.name for i in rt.engine.scheduled] == {REMITS_SCHEDULE!r}\n"
     )
     root = Path(__file__).resolve().parents[2]

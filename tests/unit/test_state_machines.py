@@ -18,8 +18,8 @@ from remit.statemachine import InvalidTransition, StateMachine
 MACHINES = state_machines()
 
 
-def test_remit_declares_the_job_webhook_event_and_mail_machines() -> None:
-    assert [machine.name for machine in MACHINES] == ["job", "webhook_event", "mail"]
+def test_remit_declares_the_job_webhook_event_mail_and_dunning_machines() -> None:
+    assert [machine.name for machine in MACHINES] == ["job", "webhook_event", "mail", "dunning_case"]
 
 
 @pytest.mark.parametrize("machine", MACHINES, ids=lambda m: m.name)

@@ -10,6 +10,7 @@ import typer
 
 from remit.cli import (
     demo,
+    dunning,
     fake,
     flags,
     golive,
@@ -52,6 +53,7 @@ golive.register(app)
 demo.register(app)
 invoices.register(app)
 mail.register(app)
+dunning.register(app)
 
 
 def main() -> None:
