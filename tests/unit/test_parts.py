@@ -54,6 +54,7 @@ REMITS_SCHEDULE = [
     "webhooks.release_held",
     "mail.requeue",
     "money.dunning_sweep",
+    "money.fee_reconcile",
 ]
 
 

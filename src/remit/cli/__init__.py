@@ -17,6 +17,7 @@ from remit.cli import (
     invoices,
     jobs,
     mail,
+    reconcile,
     schedule,
     service,
     stop,
@@ -54,6 +55,7 @@ demo.register(app)
 invoices.register(app)
 mail.register(app)
 dunning.register(app)
+reconcile.register(app)
 
 
 def main() -> None:

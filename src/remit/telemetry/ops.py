@@ -222,7 +222,7 @@ CATALOG: dict[str, OpsEventSpec] = {
             "fee), a refund larger than the charge's net (reasons in docs/money.md); once per reason and subject",
             ("amount", "fee"),
             ("reason", "object_type", "object_id", "charge_id", "currency"),
-            "remit webhooks show ID; read the subject at the processor; tell finance",
+            "remit reconcile fees --dry-run; read the subject at the processor; tell finance",
             "revenue-loss.md",
         ),
     ]
