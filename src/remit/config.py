@@ -310,6 +310,7 @@ class Settings(BaseSettings):
     fees_settle_hours: float = Field(24.0, ge=0, alias="REMIT_FEES_SETTLE_HOURS")
     fees_drift_days: float = Field(7.0, ge=0, alias="REMIT_FEES_DRIFT_DAYS")
     fees_max_pages: int = Field(2000, ge=1, alias="REMIT_FEES_MAX_PAGES")
+    fees_concurrency: int = Field(8, ge=1, le=32, alias="REMIT_FEES_CONCURRENCY")
     payment_sync_stale_minutes: float = Field(60.0, gt=0, alias="REMIT_PAYMENT_SYNC_STALE_MINUTES")
     payment_sync_batch: int = Field(200, ge=1, le=10_000, alias="REMIT_PAYMENT_SYNC_BATCH")
     card_expiry_days_spec: str = Field("30,7,1", alias="REMIT_CARD_EXPIRY_DAYS")

@@ -36,7 +36,7 @@ async def stored_fees(world: MailWorld) -> dict[str, tuple[int, int, int]]:
 async def test_a_pass_records_fees_by_listing_then_sees_drift_and_a_kept_refund_fee(
     db_url: str, ops_events: Emitted
 ) -> None:
-    async with mail_world(db_url) as world:
+    async with mail_world(db_url, REMIT_FEES_CONCURRENCY="1") as world:
         charge_ids = await paid_charges(world, 3)
         refund = await world.fake.create_refund(charge=charge_ids[0], amount=1000, idempotency_key=world.key())
         await world.drain()
@@ -92,7 +92,7 @@ async def test_a_pass_records_fees_by_listing_then_sees_drift_and_a_kept_refund_
 
 
 async def test_a_pass_over_more_than_a_page_makes_one_call_per_hundred(db_url: str) -> None:
-    async with mail_world(db_url) as world:
+    async with mail_world(db_url, REMIT_FEES_CONCURRENCY="1") as world:
         await paid_charges(world, 3)
         world.runtime.clock.advance(timedelta(days=2))  # type: ignore[attr-defined]
         import remit.money.reconcile as reconcile
@@ -104,3 +104,13 @@ async def test_a_pass_over_more_than_a_page_makes_one_call_per_hundred(db_url: s
         finally:
             reconcile.PAGE_SIZE = original
         assert (done.recorded, done.calls) == (3, 2)
+
+
+async def test_slices_listed_side_by_side_record_the_same_fees(db_url: str) -> None:
+    async with mail_world(db_url, REMIT_FEES_CONCURRENCY="4") as world:
+        charge_ids = await paid_charges(world, 3)
+        world.runtime.clock.advance(timedelta(days=2))  # type: ignore[attr-defined]
+        done = await reconcile_fees(world.runtime, since=world.runtime.clock.now() - timedelta(days=5))
+        assert done.recorded == 3
+        assert done.calls == 4  # one per slice: the listing's pages, at most one more per slice
+        assert set(await stored_fees(world)) == set(charge_ids)
