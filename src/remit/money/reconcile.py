@@ -4,7 +4,8 @@ One pass (:func:`reconcile_fees`) covers the window from the oldest settled char
 recorded fee (or ``since``) — and never less than ``REMIT_FEES_DRIFT_DAYS`` back, so changed numbers are seen —
 up to ``REMIT_FEES_SETTLE_HOURS`` ago. It lists that window's balance transactions newest first, 100 per call
 (``GET /v1/balance_transactions?created[gte]=…&created[lte]=…&limit=100``), never one retrieve per charge: a
-pass over 100,000 charges is about 1,000 calls. Each page is one bounded batch, written in its own transaction:
+pass over 100,000 charges is about 1,000 calls. Every ten pages (1,000 transactions, a bounded batch) are
+written in one transaction of their own:
 new fees recorded, drift recorded beside the updated row. After the listing, refunds recorded in the pass are
 checked for revenue loss (:mod:`remit.money.losses`), once each.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +41,8 @@ log = logging.getLogger("remit.money.fees")
 
 FEE_TASK_NAME = "money.fee_reconcile"
 PAGE_SIZE = 100
+#: Transactions applied per database transaction: ten pages' worth, a bounded batch.
+BATCH = 1000
 SETTLED = {"succeeded"}
 
 
@@ -247,7 +250,31 @@ def slices(start: int, until: int, count: int) -> list[tuple[int, int]]:
 async def _list_slice(
     runtime: Runtime, low: int, high: int, pages: int, result: FeePass, refunds_seen: list[str]
 ) -> None:
-    """List one time slice page by page, applying each page in its own transaction."""
+    """List one time slice page by page, applying every :data:`BATCH` transactions in a transaction of their
+    own (and what is left at the end, or when the listing stops)."""
+    pending: list[Txn] = []
+
+    async def flush() -> None:
+        if pending:
+            async with runtime.db.begin() as conn:
+                await _apply_page(conn, pending, result, runtime.clock.now(), refunds_seen)
+            pending.clear()
+
+    try:
+        await _pages(runtime, low, high, pages, result, pending, flush)
+    finally:
+        await flush()
+
+
+async def _pages(
+    runtime: Runtime,
+    low: int,
+    high: int,
+    pages: int,
+    result: FeePass,
+    pending: list[Txn],
+    flush: Callable[[], Awaitable[None]],
+) -> None:
     cursor: str | None = None
     processor = runtime.processor
     for _ in range(pages):
@@ -268,10 +295,9 @@ async def _list_slice(
             metrics.fee_processor_calls_total.inc()
         data = [item for item in page.get("data") or () if isinstance(item, dict)]
         result.seen += len(data)
-        txns = [txn for txn in (Txn.parse(item) for item in data) if txn is not None]
-        if txns:
-            async with runtime.db.begin() as conn:
-                await _apply_page(conn, txns, result, runtime.clock.now(), refunds_seen)
+        pending.extend(txn for txn in (Txn.parse(item) for item in data) if txn is not None)
+        if len(pending) >= BATCH:
+            await flush()
         if not page.get("has_more") or not data:
             return
         cursor = str(data[-1]["id"])
