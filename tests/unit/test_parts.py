@@ -55,6 +55,7 @@ REMITS_SCHEDULE = [
     "mail.requeue",
     "money.dunning_sweep",
     "money.fee_reconcile",
+    "money.payment_sync",
 ]
 
 

@@ -17,6 +17,7 @@ from remit.cli import (
     invoices,
     jobs,
     mail,
+    payments,
     reconcile,
     schedule,
     service,
@@ -56,6 +57,7 @@ invoices.register(app)
 mail.register(app)
 dunning.register(app)
 reconcile.register(app)
+payments.register(app)
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 Modules: ``failures`` (reading failed payments and expired signups from events; pure), ``handlers`` (their ops
 events, once each), ``signals`` (the once-only guard), ``policy`` (the dunning policy and its case states;
 pure), ``dunning`` (cases, the confirming handler, the sweeper and its processor request), ``fees`` (what a
-balance transaction changes; pure), ``losses`` (revenue-loss reasons; pure), ``reconcile`` (the fee pass). See
+balance transaction changes; pure), ``losses`` (revenue-loss reasons; pure), ``reconcile`` (the fee pass),
+``sync`` (payment sync). See
 ``docs/money.md``.
 
 :data:`PART` declares what the money part brings to a runtime; :mod:`remit.parts` composes it after the mail
@@ -14,12 +15,13 @@ from remit.money.dunning import SUBSCRIPTION_HANDLER, SWEEP_TASK, dunning_gauges
 from remit.money.handlers import CHARGE_FAILED_HANDLER, DISPUTE_HANDLER, INCOMPLETE_EXPIRED_HANDLER
 from remit.money.policy import DUNNING_STATES, CaseState, DunningPolicy, Terminal
 from remit.money.reconcile import FEE_TASK
+from remit.money.sync import SYNC_TASK
 from remit.part import Part
 
 PART = Part(
     name="money",
     jobs=(terminate,),
-    periodic=(SWEEP_TASK, FEE_TASK),
+    periodic=(SWEEP_TASK, FEE_TASK, SYNC_TASK),
     event_handlers=(CHARGE_FAILED_HANDLER, INCOMPLETE_EXPIRED_HANDLER, SUBSCRIPTION_HANDLER, DISPUTE_HANDLER),
     state_machines=(DUNNING_STATES,),
     collectors=(dunning_gauges,),
