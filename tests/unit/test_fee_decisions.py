@@ -75,3 +75,19 @@ def test_each_loss_reason_and_its_amounts() -> None:
     assert lost is not None
     assert (lost.reason, lost.amount, lost.fee, lost.charge_id) == (LossReason.DISPUTE_LOST, 2000, 1500, "ch_1")
     assert dispute_loss({"id": "dp_1", "status": "won"}) is None
+
+
+def test_a_card_expires_after_its_month_and_the_most_urgent_reached_notice_is_due() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from remit.money.cards import due_threshold, expires_at
+
+    assert expires_at(12, 2030) == datetime(2031, 1, 1, tzinfo=UTC)
+    assert expires_at(2, 2030) == datetime(2030, 3, 1, tzinfo=UTC)
+    expiry = expires_at(6, 2030)
+    thresholds = (30, 7, 1)
+    assert due_threshold(expiry, expiry - timedelta(days=31), thresholds) is None
+    assert due_threshold(expiry, expiry - timedelta(days=30), thresholds) == 30
+    assert due_threshold(expiry, expiry - timedelta(days=5), thresholds) == 7
+    assert due_threshold(expiry, expiry - timedelta(hours=1), thresholds) == 1
+    assert due_threshold(expiry, expiry, thresholds) is None

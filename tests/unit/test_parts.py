@@ -56,6 +56,7 @@ REMITS_SCHEDULE = [
     "money.dunning_sweep",
     "money.fee_reconcile",
     "money.payment_sync",
+    "money.card_expiry",
 ]
 
 
