@@ -1,7 +1,8 @@
 """``remit reconcile fees``: one fee pass now (see ``docs/money.md``, "Fee reconciliation").
 
-``--since`` widens the window back to a date (``2025-06-01``) or an age (``30d``, ``12h``); ``--dry-run`` lists
-and decides, and writes and emits nothing. The answer counts processor calls, transactions seen, fees recorded,
+``--since`` widens the window back to a date (``2025-06-01``) or an age (``30d``, ``12h``); ``--include-recent``
+moves its end to now (the fake processor settles at once); ``--dry-run`` lists and decides, and writes and
+emits nothing. The answer counts processor calls, transactions seen, fees recorded,
 unchanged and drifted, and revenue losses raised.
 """
 
@@ -44,13 +45,20 @@ def parse_since(value: str, now: datetime) -> datetime:
 def fees_command(
     since: Annotated[str | None, typer.Option("--since", help="Reconcile back to this date or age (30d).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide only; write and emit nothing.")] = False,
+    include_recent: Annotated[
+        bool,
+        typer.Option(
+            "--include-recent", help="Also what is younger than REMIT_FEES_SETTLE_HOURS (the fake settles at once)."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Run one fee-reconciliation pass now."""
 
     async def main(runtime: Runtime) -> dict[str, Any]:
         start = parse_since(since, runtime.clock.now()) if since else None
-        done = await reconcile_fees(runtime, since=start, dry_run=dry_run)
+        until = runtime.clock.now() if include_recent else None
+        done = await reconcile_fees(runtime, since=start, until=until, dry_run=dry_run)
         return done.to_json()
 
     if since:

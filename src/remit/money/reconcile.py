@@ -98,9 +98,9 @@ async def oldest_unrecorded(conn: AsyncConnection, cutoff: datetime) -> datetime
     return min(oldest) if oldest else None
 
 
-async def _window(runtime: Runtime, since: datetime | None) -> tuple[datetime, datetime]:
+async def _window(runtime: Runtime, since: datetime | None, until: datetime | None = None) -> tuple[datetime, datetime]:
     settings, now = runtime.settings, runtime.clock.now()
-    until = now - timedelta(hours=settings.fees_settle_hours)
+    until = until or now - timedelta(hours=settings.fees_settle_hours)
     if since is not None:
         return since, until
     floor = now - timedelta(days=settings.fees_drift_days)
@@ -305,13 +305,20 @@ async def _pages(
 
 
 async def reconcile_fees(
-    runtime: Runtime, *, since: datetime | None = None, dry_run: bool = False, max_pages: int | None = None
+    runtime: Runtime,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    dry_run: bool = False,
+    max_pages: int | None = None,
 ) -> FeePass:
     """One fee pass (see the module docs); ``dry_run`` reads and decides, and writes and emits nothing.
+    ``until`` moves the window's end (default: ``REMIT_FEES_SETTLE_HOURS`` ago) — later for a processor that
+    settles at once, such as the fake in ``remit demo``.
 
     The window is cut into ``REMIT_FEES_CONCURRENCY`` time slices listed side by side: the calls are as many
     as one listing would make (plus one per slice), the wall time a fraction of it."""
-    start, until = await _window(runtime, since)
+    start, until = await _window(runtime, since, until)
     result = FeePass(start, until, dry_run)
     parts = slices(_unix(start), _unix(until), runtime.settings.fees_concurrency)
     pages = max(1, (max_pages or runtime.settings.fees_max_pages) // max(len(parts), 1))
