@@ -232,6 +232,19 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     return SmtpTarget(parts.hostname, port, tls, username, password, timeout)
 
 
+def parse_days(value: str) -> tuple[int, ...]:
+    """``"30,7,1"`` → ``(30, 7, 1)``: distinct whole days from 1 to 365, largest first; at least one."""
+    days: set[int] = set()
+    for position, item in enumerate(value.split(","), start=1):
+        item = item.strip()
+        if not item.isdigit() or not 1 <= int(item) <= 365:
+            raise ValueError(f"item {position} is not a whole number of days from 1 to 365")
+        days.add(int(item))
+    if not days:
+        raise ValueError("name at least one number of days")
+    return tuple(sorted(days, reverse=True))
+
+
 def mail_address_problem(value: str) -> str | None:
     """Why ``value`` is not one mail address (``billing@example.com`` or ``Acme Billing <billing@…>``), or
     None (pure). The answer never quotes the value: an address is personal data."""
@@ -363,6 +376,16 @@ class Settings(BaseSettings):
     admin_proxy_user_header: str | None = Field(None, alias="REMIT_ADMIN_PROXY_USER_HEADER")
     admin_proxy_networks_spec: str = Field("127.0.0.1/32,::1/128", alias="REMIT_ADMIN_PROXY_NETWORKS")
 
+    dunning_grace_days: int = Field(14, ge=0, le=365, alias="REMIT_DUNNING_GRACE_DAYS")
+    dunning_terminal: Literal["unpaid", "canceled"] = Field("unpaid", alias="REMIT_DUNNING_TERMINAL")
+    fees_settle_hours: float = Field(24.0, ge=0, alias="REMIT_FEES_SETTLE_HOURS")
+    fees_drift_days: float = Field(7.0, ge=0, alias="REMIT_FEES_DRIFT_DAYS")
+    fees_max_pages: int = Field(2000, ge=1, alias="REMIT_FEES_MAX_PAGES")
+    fees_concurrency: int = Field(8, ge=1, le=32, alias="REMIT_FEES_CONCURRENCY")
+    payment_sync_stale_minutes: float = Field(60.0, gt=0, alias="REMIT_PAYMENT_SYNC_STALE_MINUTES")
+    payment_sync_batch: int = Field(200, ge=1, le=10_000, alias="REMIT_PAYMENT_SYNC_BATCH")
+    card_expiry_days_spec: str = Field("30,7,1", alias="REMIT_CARD_EXPIRY_DAYS")
+
     @field_validator("stripe_webhook_secret", "service_tokens", "job_modules", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
@@ -414,6 +437,12 @@ class Settings(BaseSettings):
             if problem is not None:
                 raise ValueError(problem)
         return value or None
+
+    @field_validator("card_expiry_days_spec")
+    @classmethod
+    def _valid_card_expiry_days(cls, value: str) -> str:
+        parse_days(value)
+        return value
 
     @field_validator("template_dir")
     @classmethod
@@ -480,6 +509,11 @@ class Settings(BaseSettings):
         """The queue keys (or names) of ``REMIT_PROCESSOR_QUEUES``: paused together when the processor's
         credentials expire."""
         return tuple(item.strip() for item in self.processor_queues_spec.split(",") if item.strip())
+
+    @property
+    def card_expiry_days(self) -> tuple[int, ...]:
+        """The days before a default card expires at which its owner is warned, largest first."""
+        return parse_days(self.card_expiry_days_spec)
 
     @property
     def webhook_secrets(self) -> list[str]:
@@ -651,6 +685,7 @@ __all__ = [
     "field_env_names",
     "load_settings",
     "mail_address_problem",
+    "parse_days",
     "parse_meters",
     "parse_queues",
     "parse_smtp_url",

@@ -33,6 +33,7 @@ from remit.db.tables.mirror import (
     subscription_items,
     subscriptions,
 )
+from remit.db.tables.money import dunning_cases, fee_drifts, fees, money_signals
 from remit.db.tables.processor import credential_expiries
 from remit.db.tables.provisioning import accounts, provisioning_jobs
 from remit.db.tables.usage import meter_events, usage_rollups, usage_watermarks
@@ -46,12 +47,15 @@ __all__ = [
     "credential_expiries",
     "customers",
     "disputes",
+    "dunning_cases",
     "fake_clock",
     "fake_counters",
     "fake_events",
     "fake_failures",
     "fake_idempotency_keys",
     "fake_objects",
+    "fee_drifts",
+    "fees",
     "flags",
     "invoice_documents",
     "invoice_lines",
@@ -63,6 +67,7 @@ __all__ = [
     "mail_outbox",
     "metadata",
     "meter_events",
+    "money_signals",
     "payment_methods",
     "periodic_tasks",
     "prices",
