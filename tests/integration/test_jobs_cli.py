@@ -186,6 +186,10 @@ def test_schedule_list_shows_every_periodic_task_and_cron_entry(cli, db_url):
         "webhooks.prune",
         "webhooks.release_held",
         "mail.requeue",
+        "money.dunning_sweep",
+        "money.fee_reconcile",
+        "money.payment_sync",
+        "money.card_expiry",
         "host.count_accounts",
         "host.nightly_sync",
     ]
