@@ -19,7 +19,7 @@ import hmac
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from remit.provisioning.callback import MalformedCallback, NoJob, apply_update, parse_callback
+from remit.provisioning.callback import MalformedCallback, NoJob, announce, apply_update, parse_callback
 from remit.provisioning.reconciler import reconcile
 from remit.provisioning.trigger import SIGNATURE_HEADER
 from remit.runtime import Runtime
@@ -54,9 +54,10 @@ async def provisioning_callback(request: Request) -> JSONResponse:
         return _error(400, str(bad))
     try:
         async with runtime.db.begin() as conn:
-            job, _changed = await apply_update(conn, update, runtime.clock.now())
+            job, changed = await apply_update(conn, update, runtime.clock.now())
     except NoJob:
         return _error(404, "no provisioning job for stripe_session_id")
+    announce(job, changed)
     return JSONResponse({"ok": True, "status": job.status.value})
 
 
