@@ -23,7 +23,8 @@ stuck, each with a stored payload), the rest ``provisioned`` over 30 days; then 
 
 The last line is one JSON object: ``gauge_ms_10k``, ``gauge_ms_1m``, ``reconcile_ms_10k``, ``reconcile_ms_1m``
 and the floors. Targets (issue 12): each 1M figure within 2 x its 10k figure (the reconciler's compared as
-``reconcile10``, the same work); at 1M the gauge < 20 ms and a run of 25 re-drives < 100 ms. Exit status 1 when one is not met or a measurement failed.
+``reconcile10``, the same work); at 1M the gauge < 20 ms and a run of 25 re-drives < 100 ms. Exit status 1
+when one is not met or a measurement failed.
 """
 
 from __future__ import annotations
