@@ -97,9 +97,12 @@ async def run_demo(fake: FakeProcessor) -> DemoReport:
         line_items=[{"price": pro["id"], "quantity": 1}],
         customer_email="ada@example.com",
         client_reference_id=f"account-{run}-1",
+        # What remit's checkout writes: the paid session is handed to provisioning for this account and package.
+        metadata={"remit_account_id": f"account-{run}-1", "remit_package": "pro"},
     )
     done = await fake.complete_checkout_session(session["id"], payment_method="pm_card_visa", idempotency_key=key())
     report.add("signed up through checkout and subscribed to Pro", str(done["customer"]), str(done["subscription"]))
+    report.add("checkout handed to provisioning (remit provisioning show SESSION_ID)", str(session["id"]))
 
     grace = await fake.create_customer(
         idempotency_key=key(), email="grace@example.com", name="Grace Hopper", payment_method="pm_card_visa"
