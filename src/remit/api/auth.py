@@ -9,6 +9,11 @@ token is, or which token matched.
 With no token configured every request is refused — also in development — because an internal API that is
 open by default ends up open in production. ``docs/mirror.md`` says how to set one.
 
+Every ``/api/v1`` router takes :data:`SERVICE_DEPENDENCIES`: the token first, then the token's rate limit
+(``REMIT_API_RATE_LIMIT`` requests per ``REMIT_API_RATE_WINDOW_SECONDS``, counted in the database so that every
+process on every host shares one count; see :mod:`remit.guard.ratelimit`), answering 429 with ``Retry-After``.
+The cron endpoints take :func:`require_cron_secret` instead: ``CRON_SECRET``, compared the same way.
+
 Routes behind tokens use :class:`ServiceRoute`, which turns an :class:`ApiError` raised by a dependency or an
 endpoint into a Stripe-shaped JSON error: ``{"error": {"type": …, "code": …, "message": …}}``.
 """
@@ -20,9 +25,11 @@ import hmac
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+
+from remit.guard import ratelimit
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="remit"'}
 
@@ -112,7 +119,64 @@ async def require_service_token(request: Request) -> str:
     index = matching_token(presented, tokens) if presented is not None else None
     if index is None:
         raise unauthorized("a valid bearer token is required (Authorization: Bearer <token>)")
+    request.state.rate_key = "token:" + _digest(tokens[index]).hex()[:24]
     return f"service-token:{index + 1}"
 
 
-__all__ = ["ApiError", "ServiceRoute", "bearer_token", "matching_token", "require_service_token", "unauthorized"]
+def rate_limited(retry_after: int) -> ApiError:
+    return ApiError(
+        429,
+        "rate_limit",
+        f"too many requests for this token; retry after {retry_after} seconds",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+async def enforce_rate_limit(request: Request) -> None:
+    """FastAPI dependency, after :func:`require_service_token`: count the request against its token's limit,
+    or answer 429 with ``Retry-After``. The key is a digest prefix of the token, never the token; a limit of
+    0 turns the limit off."""
+    runtime = request.app.state.runtime
+    settings = runtime.settings
+    key: str | None = getattr(request.state, "rate_key", None)
+    if settings.api_rate_limit == 0 or key is None:
+        return
+    async with runtime.db.begin() as conn:
+        decision = await ratelimit.take(
+            conn,
+            key,
+            limit=settings.api_rate_limit,
+            seconds=settings.api_rate_window_seconds,
+            now=runtime.clock.now().timestamp(),
+        )
+    if not decision.allowed:
+        raise rate_limited(decision.retry_after)
+
+
+#: The dependencies of every ``/api/v1`` router, in order: who is calling, then whether they may call now.
+SERVICE_DEPENDENCIES = [Depends(require_service_token), Depends(enforce_rate_limit)]
+
+
+async def require_cron_secret(request: Request) -> None:
+    """FastAPI dependency of the cron endpoints: ``Authorization: Bearer <CRON_SECRET>`` (comma-separated
+    secrets, for rotation), compared in constant time; with none configured every call is refused."""
+    secrets: list[str] = list(request.app.state.runtime.settings.cron_secrets)
+    if not secrets:
+        raise unauthorized("no cron secret is configured; set CRON_SECRET to enable the cron endpoints")
+    presented = bearer_token(request.headers.get("authorization"))
+    if presented is None or matching_token(presented, secrets) is None:
+        raise unauthorized("the cron secret is required (Authorization: Bearer <CRON_SECRET>)")
+
+
+__all__ = [
+    "SERVICE_DEPENDENCIES",
+    "ApiError",
+    "ServiceRoute",
+    "bearer_token",
+    "enforce_rate_limit",
+    "matching_token",
+    "rate_limited",
+    "require_cron_secret",
+    "require_service_token",
+    "unauthorized",
+]

@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request, Response
 
-from remit.api.auth import ApiError, ServiceRoute, require_service_token
+from remit.api.auth import SERVICE_DEPENDENCIES, ApiError, ServiceRoute
 from remit.billing.mirror import MAX_PAGE, UnknownCursor, get_object, list_objects
 from remit.db.tables import webhook_events
 from remit.documents.engine import PdfEngineUnavailable
@@ -56,7 +56,7 @@ router = APIRouter(
     prefix=PREFIX,
     tags=["billing"],
     route_class=ServiceRoute,
-    dependencies=[Depends(require_service_token), Depends(refuse_nul_characters)],
+    dependencies=[*SERVICE_DEPENDENCIES, Depends(refuse_nul_characters)],
 )
 
 

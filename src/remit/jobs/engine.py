@@ -40,7 +40,7 @@ from remit.jobs.outcomes import Discarded, Failed, Outcome, Plan
 from remit.jobs.records import Job
 from remit.jobs.retry import DEFAULT_BACKOFF
 from remit.jobs.rows import JobRequest, build_row
-from remit.jobs.scheduler import PERIODIC_DEFINITION, Item, ScheduleEntry, Scheduler
+from remit.jobs.scheduler import PERIODIC_DEFINITION, Item, ScheduleEntry, Scheduler, Triggered
 from remit.jobs.settings import JobSettings
 from remit.jobs.states import JobState
 from remit.jobs.store import admin as admin_store
@@ -233,6 +233,11 @@ class Engine:
     ) -> Counts | None:
         """Run periodic task ``name`` once now, wrapped (log, metric, ops event on failure) and recorded."""
         return await self._scheduler.run(name, tick=tick, app=app, raise_errors=raise_errors)
+
+    async def trigger(self, name: str) -> Triggered:
+        """Enqueue periodic task or cron entry ``name`` for its due tick, once per tick across processes (an
+        external scheduler's call); see :meth:`Scheduler.trigger`."""
+        return await self._scheduler.trigger(name)
 
     async def schedule(self) -> list[ScheduleEntry]:
         """What ``remit schedule list`` shows: every periodic task and cron entry, with its last and next run."""

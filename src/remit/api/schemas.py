@@ -1,0 +1,67 @@
+"""Response models of the HTTP API, for the OpenAPI document (``/openapi.json``) and its fuzzing.
+
+Every route declares what it answers: its success body, and the one error shape
+``{"error": {"type", "code", "message"[, "param"]}}`` for each refusal it can give. Objects mirrored from the
+processor are the processor's JSON and stay open (``additionalProperties``); remit's own answers are closed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorDetail(BaseModel):
+    type: Literal["invalid_request_error", "api_error", "authentication_error"]
+    code: str = Field(description="Stable and machine-readable: what clients branch on.")
+    message: str
+    param: str | None = Field(None, description="The parameter at fault, when one is.")
+
+
+class ErrorBody(BaseModel):
+    """Every refusal of the HTTP API."""
+
+    error: ErrorDetail
+
+
+def error(description: str) -> dict[str, Any]:
+    """A ``responses`` entry whose body is :class:`ErrorBody`."""
+    return {"model": ErrorBody, "description": description}
+
+
+#: Refusals any route can give: a parameter FastAPI refuses, a database that went away, an unexpected failure.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: error("A parameter is invalid (`parameter_invalid`, …); `param` names it."),
+    500: error("An unexpected failure (`internal_error`); nothing is known to have changed."),
+    503: error("The database is unavailable (`database_unavailable`); retry after `Retry-After` seconds."),
+}
+#: What a route behind service tokens adds: no or a wrong token, the token's rate limit, the origin guard.
+SERVICE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **COMMON_ERRORS,
+    401: error("No valid bearer token (`unauthorized`)."),
+    403: error("The origin guard refused a request that did not come through the trusted proxy."),
+    429: error("The token's rate limit (`rate_limit`); retry after `Retry-After` seconds."),
+}
+
+
+class Triggered(BaseModel):
+    """What ``POST /cron/{name}`` did."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    tick: str | None = Field(description="The tick it was due for (ISO 8601), or null when nothing was due.")
+    enqueued: bool
+    job_id: int | None
+
+
+TRIGGER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **COMMON_ERRORS,
+    200: {"model": Triggered, "description": "Nothing enqueued: not due, or the tick was already taken."},
+    401: error("No valid cron secret (`unauthorized`)."),
+    403: error("The origin guard refused a request that did not come through the trusted proxy."),
+    404: error("No periodic task or cron entry has this name (`resource_missing`)."),
+}
+
+__all__ = ["COMMON_ERRORS", "SERVICE_ERRORS", "TRIGGER_RESPONSES", "ErrorBody", "ErrorDetail", "Triggered", "error"]
