@@ -56,6 +56,24 @@ class Triggered(BaseModel):
     job_id: int | None
 
 
+class JobProgress(BaseModel):
+    """A job's state and the progress its run last reported (``ctx.progress(done, total)``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    name: str
+    queue: str
+    state: Literal["available", "scheduled", "executing", "retryable", "completed", "discarded", "cancelled"]
+    attempt: int
+    max_attempts: int
+    done: int | None
+    total: int | None
+    fraction: float | None = Field(description="done / total in [0, 1], when a total was reported.")
+    updated_at: str | None = Field(description="When the progress was reported (ISO 8601).")
+    finished: bool
+
+
 TRIGGER_RESPONSES: dict[int | str, dict[str, Any]] = {
     **COMMON_ERRORS,
     200: {"model": Triggered, "description": "Nothing enqueued: not due, or the tick was already taken."},
@@ -64,4 +82,13 @@ TRIGGER_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: error("No periodic task or cron entry has this name (`resource_missing`)."),
 }
 
-__all__ = ["COMMON_ERRORS", "SERVICE_ERRORS", "TRIGGER_RESPONSES", "ErrorBody", "ErrorDetail", "Triggered", "error"]
+__all__ = [
+    "COMMON_ERRORS",
+    "SERVICE_ERRORS",
+    "TRIGGER_RESPONSES",
+    "ErrorBody",
+    "ErrorDetail",
+    "JobProgress",
+    "Triggered",
+    "error",
+]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,11 +32,12 @@ from remit import audit
 from remit.clock import Clock, system_clock
 from remit.config import QueueSpec
 from remit.db.engine import Database
-from remit.jobs import admin, maintenance, outcomes, settle
+from remit.jobs import admin, maintenance, outcomes, progress, settle
 from remit.jobs.admin import QueueStats, WorkerInfo
 from remit.jobs.cron import CronEntry
 from remit.jobs.definition import JobDefinition, JobRegistry
 from remit.jobs.outcomes import Discarded, Failed, Outcome, Plan
+from remit.jobs.progress import Progress, ProgressFeed
 from remit.jobs.records import Job
 from remit.jobs.retry import DEFAULT_BACKOFF
 from remit.jobs.rows import JobRequest, build_row
@@ -81,6 +82,7 @@ class Engine:
         upkeep = maintenance.maintenance_tasks(self.settings.lease_seconds, self.settings.leader_tick)
         items: list[Item] = [*upkeep, *periodic, *cron]
         self._scheduler = Scheduler(self, items)
+        self._progress_feed: ProgressFeed | None = None
 
     # -- queues ---------------------------------------------------------------------------------------------
 
@@ -179,10 +181,24 @@ class Engine:
             return await runs.release(conn, unfinished, self.clock.now())
 
     async def record_progress(self, job: Job, done: int, total: int | None = None) -> None:
-        """Record how far the run ``job`` got, in its meta (while it still executes)."""
+        """Record how far the run ``job`` got, in its meta (while it still executes); on PostgreSQL its
+        followers are notified as it commits (:mod:`remit.jobs.progress`)."""
         progress = {"done": done, "total": total, "at": self.clock.now().isoformat()}
         async with self.db.begin() as conn:
-            await runs.record_progress(conn, job, {**job.meta, "progress": progress})
+            recorded = await runs.record_progress(conn, job, {**job.meta, "progress": progress})
+            if recorded and self.db.is_postgres:
+                await runs.notify_progress(conn, job.id)
+
+    @property
+    def progress_feed(self) -> ProgressFeed | None:
+        """This process's listener for job progress (PostgreSQL only; None on SQLite, where followers poll)."""
+        if self._progress_feed is None and self.db.is_postgres:
+            self._progress_feed = ProgressFeed(self.db.url)
+        return self._progress_feed
+
+    def follow(self, job_id: int, *, poll: float | None = None) -> AsyncIterator[Progress]:
+        """Job ``job_id``'s progress now and on every change until it finished: see :func:`progress.follow`."""
+        return progress.follow(self, job_id, poll=poll)
 
     # -- presence and leadership ----------------------------------------------------------------------------
 
