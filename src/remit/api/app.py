@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from remit import __version__
-from remit.api import billing, cron, errors, fake, health, jobs, metrics, webhooks
+from remit.api import billing, cron, errors, fake, health, jobs, metrics, openapi, webhooks
 from remit.api.origin import OriginGuardMiddleware
 from remit.runtime import Runtime
 
@@ -32,4 +32,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(cron.router)
     fake.mount(app, runtime)
+    openapi.install(app)
     return app

@@ -30,6 +30,17 @@ KEEPALIVE_SECONDS = 15.0
 #: The largest job id the routes look up (ids are 64-bit; a larger one is a 404 without a query).
 MAX_JOB_ID = 2**63 - 1
 
+#: One server-sent event of the progress stream (``data`` is a JobProgress, or ``{"id", "state"}`` for ``end``,
+#: as JSON text).
+EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["progress", "end"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
+
 router = APIRouter(prefix=PREFIX, tags=["jobs"], route_class=ServiceRoute, dependencies=SERVICE_DEPENDENCIES)
 
 JOB_ERRORS: dict[int | str, dict[str, Any]] = {**SERVICE_ERRORS, 404: error("No job has this id (`resource_missing`).")}
@@ -99,7 +110,7 @@ async def progress_events(
         **JOB_ERRORS,
         200: {
             "description": "Server-sent events: `progress` (a JobProgress as JSON) on every change, then `end`.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": EVENT_SCHEMA}},
         },
     },
 )

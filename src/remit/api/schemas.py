@@ -45,6 +45,116 @@ SERVICE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+Level = Literal["ok", "degraded", "down"]
+
+
+class CheckBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Level
+    detail: str | None = Field(None, description="Why, unless ok: identifiers and counts only.")
+
+
+class HealthBody(BaseModel):
+    """``GET /health``: 200 for ok and degraded, 503 for down."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service: Literal["remit"]
+    status: Level
+    timestamp: str
+    version: str
+    checks: dict[str, CheckBody]
+    reasons: list[str]
+
+
+class WebhookReceived(BaseModel):
+    """A delivery stored (or already stored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    received: Literal[True]
+    duplicate: bool
+    id: int | None = Field(description="remit's row id of the stored event.")
+    event_id: str | None
+    status: str | None
+
+
+class MirrorFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    deleted: bool
+    watermark: dict[str, Any]
+    created_at: str
+    updated_at: str
+
+
+class MirroredObject(BaseModel):
+    """A processor object as last applied (the processor's own JSON), with remit's bookkeeping under ``remit``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    object: str
+    remit: MirrorFields
+
+
+class ObjectList(BaseModel):
+    """A page of objects, newest first, shaped like the processor's lists."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    object: Literal["list"]
+    data: list[MirroredObject]
+    has_more: bool
+    url: str
+
+
+class EventObjectRef(BaseModel):
+    id: str | None
+    object: str | None
+
+
+class WebhookEventFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    endpoint: str
+    processor: str
+    received_at: str | None
+    attempts: int
+    last_error: Any
+    handler_results: Any
+    processed_at: str | None
+    dead_at: str | None
+
+
+class WebhookEvent(BaseModel):
+    """A stored webhook event's metadata, never its body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    object: Literal["webhook_event"]
+    type: str
+    livemode: bool
+    created: int | None
+    api_version: str | None
+    account: str | None
+    data_object: EventObjectRef
+    status: str
+    remit: WebhookEventFields
+
+
+class WebhookEventList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    object: Literal["list"]
+    data: list[WebhookEvent]
+    has_more: bool
+    url: str
+
+
 class Triggered(BaseModel):
     """What ``POST /cron/{name}`` did."""
 
@@ -86,9 +196,16 @@ __all__ = [
     "COMMON_ERRORS",
     "SERVICE_ERRORS",
     "TRIGGER_RESPONSES",
+    "CheckBody",
     "ErrorBody",
     "ErrorDetail",
+    "HealthBody",
     "JobProgress",
+    "MirroredObject",
+    "ObjectList",
     "Triggered",
+    "WebhookEvent",
+    "WebhookEventList",
+    "WebhookReceived",
     "error",
 ]
