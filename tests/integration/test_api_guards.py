@@ -205,3 +205,30 @@ async def test_the_origin_guard_keeps_the_last_known_flag_and_else_enforces_when
         assert await guard_on(cache) is False
     finally:
         await db.dispose()
+
+
+async def test_a_database_outage_is_a_503_on_every_guarded_group_never_a_500() -> None:
+    settings = Settings.model_validate(
+        {
+            "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+            "REMIT_ENV": "test",
+            "REMIT_SERVICE_TOKENS": TOKENS[0],
+            "CRON_SECRET": CRON,
+            "REMIT_DB_CONNECT_TIMEOUT": "2",
+        }
+    )
+    runtime = build_runtime(settings)
+    transport = httpx.ASGITransport(app=create_app(runtime), client=("127.0.0.1", 5000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://remit") as http:
+            for method, path, token in (
+                ("GET", "/api/v1/billing/customers", TOKENS[0]),
+                ("GET", "/api/v1/jobs/1", TOKENS[0]),
+                ("POST", "/cron/webhooks.prune", CRON),
+            ):
+                answer = await http.request(method, path, headers=bearer(token))
+                assert answer.status_code == 503, (path, answer.text)
+                assert answer.json()["error"]["code"] == "database_unavailable"
+                assert answer.headers["retry-after"]
+    finally:
+        await runtime.close()
