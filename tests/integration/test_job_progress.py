@@ -94,13 +94,13 @@ async def test_a_follower_sees_every_step_and_the_end(rt: Runtime) -> None:
     assert collected[-1].to_json()["fraction"] == 1.0
 
 
-async def test_on_postgresql_progress_arrives_by_notification(rt: Runtime) -> None:
+async def test_on_postgresql_progress_and_the_end_arrive_by_notification(rt: Runtime) -> None:
     if not rt.db.is_postgres:
         pytest.skip("SQLite has no NOTIFY: its followers poll (the test above)")
     gate: asyncio.Queue[None] = asyncio.Queue()
     job_id = await _enqueue(rt, stepping_job(gate, 2))
     seen: asyncio.Queue[Progress] = asyncio.Queue()
-    # An hour between reads: only a notification can bring the step in before the test's timeout.
+    # An hour between reads: only notifications can bring the steps and the end in before the test's timeout.
     follower = asyncio.create_task(_collect(rt, job_id, seen, poll=3600))
     await _until(seen, lambda s: s.state == "available")
     feed = rt.engine.progress_feed
@@ -111,12 +111,11 @@ async def test_on_postgresql_progress_arrives_by_notification(rt: Runtime) -> No
     await gate.put(None)
     snapshot = await _until(seen, lambda s: s.done == 1)
     assert (snapshot.state, snapshot.total) == ("executing", 2)
-    follower.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await follower
-    assert feed.listener is None  # the last follower left: the listening connection closed
     await gate.put(None)
     await runner
+    collected = await asyncio.wait_for(follower, 30)
+    assert collected[-1].state == "completed"
+    assert feed.listener is None  # the last follower left: the listening connection closed
 
 
 async def test_following_a_job_that_does_not_exist_raises(rt: Runtime) -> None:

@@ -83,6 +83,9 @@ class Engine:
         items: list[Item] = [*upkeep, *periodic, *cron]
         self._scheduler = Scheduler(self, items)
         self._progress_feed: ProgressFeed | None = None
+        #: Jobs running in this process that reported progress: their end is announced to followers too (on
+        #: PostgreSQL), so a job that never reports progress costs the completion path nothing.
+        self._reporting: set[int] = set()
 
     # -- queues ---------------------------------------------------------------------------------------------
 
@@ -155,8 +158,11 @@ class Engine:
 
     async def complete(self, finished: Sequence[tuple[int, int]]) -> int:
         """Mark ``(job id, attempt)`` runs completed in one statement per attempt; how many still matched."""
+        announce = [job_id for job_id, _ in finished if job_id in self._reporting]
         async with self.db.begin() as conn:
-            return await runs.complete(conn, finished, self.clock.now())
+            matched = await runs.complete(conn, finished, self.clock.now())
+            await self._announce(conn, announce)
+        return matched
 
     async def settle(self, job: Job, outcome: Outcome, *, rand: float) -> Plan | None:
         """Record any outcome but completion: plan it (:func:`remit.jobs.outcomes.plan`), apply it with a
@@ -170,6 +176,8 @@ class Engine:
                 job = replace(job, errors=await runs.errors_of(conn, job.id))
             decided = outcomes.plan(job, outcome, now=now, backoff=backoff, rand=rand)
             applied = await settle.settle(conn, self.registry, job, decided, now=now)
+            if applied:
+                await self._announce(conn, [job.id] if job.id in self._reporting else [])
         if not applied:
             return None
         settle.count(job, decided)
@@ -177,8 +185,11 @@ class Engine:
 
     async def release(self, unfinished: Sequence[tuple[int, int]]) -> int:
         """Give ``(job id, attempt)`` runs back to their queue without spending their attempt (shutdown)."""
+        announce = [job_id for job_id, _ in unfinished if job_id in self._reporting]
         async with self.db.begin() as conn:
-            return await runs.release(conn, unfinished, self.clock.now())
+            released = await runs.release(conn, unfinished, self.clock.now())
+            await self._announce(conn, announce)
+        return released
 
     async def record_progress(self, job: Job, done: int, total: int | None = None) -> None:
         """Record how far the run ``job`` got, in its meta (while it still executes); on PostgreSQL its
@@ -187,7 +198,17 @@ class Engine:
         async with self.db.begin() as conn:
             recorded = await runs.record_progress(conn, job, {**job.meta, "progress": progress})
             if recorded and self.db.is_postgres:
-                await runs.notify_progress(conn, job.id)
+                await runs.notify_progress(conn, [job.id])
+        if recorded:
+            self._reporting.add(job.id)
+
+    async def _announce(self, conn: AsyncConnection, job_ids: Sequence[int]) -> None:
+        """Notify the followers of ``job_ids`` (jobs that reported progress here) that their run ended."""
+        if not job_ids:
+            return
+        self._reporting.difference_update(job_ids)
+        if self.db.is_postgres:
+            await runs.notify_progress(conn, job_ids)
 
     @property
     def progress_feed(self) -> ProgressFeed | None:

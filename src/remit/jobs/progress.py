@@ -1,12 +1,13 @@
 """Live job progress: what a job reported (``ctx.progress(done, total)``) and following it as it moves.
 
 A run's progress is kept in its row (``meta.progress``), written by :meth:`Engine.record_progress`; on
-PostgreSQL the same transaction sends the job's id on the ``remit_job_progress`` channel. :func:`follow`
-yields a :class:`Progress` snapshot whenever the job changed, until it finished: woken by that notification on
-PostgreSQL (one listening connection per process, however many follow, through :class:`ProgressFeed`), by
-polling on SQLite, and on both by a poll every ``REMIT_JOB_POLL_INTERVAL`` for what sends no notification (a
-state change, a retry). ``remit jobs follow ID`` and ``GET /api/v1/jobs/{id}/progress`` (server-sent
-events) are its two readers.
+PostgreSQL the same transaction sends the job's id on the ``remit_job_progress`` channel, and so does the
+transaction that ends a run that reported progress. :func:`follow` yields a :class:`Progress` snapshot
+whenever the job changed, until it finished: woken by those notifications on PostgreSQL (one listening
+connection per process, however many follow, through :class:`ProgressFeed`), by polling on SQLite, and on both
+by a poll every ``REMIT_JOB_POLL_INTERVAL`` for what sends no notification (a job that never reported
+progress, an operator's retry or cancel). ``remit jobs follow ID`` and ``GET /api/v1/jobs/{id}/progress``
+(server-sent events) are its two readers.
 """
 
 from __future__ import annotations

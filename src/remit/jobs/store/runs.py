@@ -147,10 +147,10 @@ async def record_progress(conn: AsyncConnection, job: Job, meta: Mapping[str, An
     return (await conn.execute(stmt)).rowcount == 1
 
 
-async def notify_progress(conn: AsyncConnection, job_id: int) -> None:
-    """Tell the followers of job ``job_id`` that it moved, as the caller's transaction commits (PostgreSQL)."""
-    notify = sa.text("SELECT pg_notify(:channel, :payload)")
-    await conn.execute(notify, {"channel": PROGRESS_CHANNEL, "payload": str(job_id)})
+async def notify_progress(conn: AsyncConnection, job_ids: Sequence[int]) -> None:
+    """Tell the followers of ``job_ids`` that they moved, as the caller's transaction commits (PostgreSQL)."""
+    notify = sa.text("SELECT pg_notify(:channel, CAST(id AS text)) FROM unnest(CAST(:ids AS bigint[])) AS id")
+    await conn.execute(notify, {"channel": PROGRESS_CHANNEL, "ids": list(job_ids)})
 
 
 async def due_queues(conn: AsyncConnection, now: datetime) -> list[str]:
