@@ -299,6 +299,16 @@ class Settings(BaseSettings):
     mail_operator: str | None = Field(None, alias="REMIT_MAIL_OPERATOR")
     template_dir: str | None = Field(None, alias="REMIT_TEMPLATE_DIR")
 
+    packages_spec: str | None = Field(None, alias="REMIT_PACKAGES")
+    provisioning_trigger_url: str | None = Field(None, alias="PROVISIONING_TRIGGER_URL")
+    provisioning_trigger_secret: str | None = Field(None, alias="PROVISIONING_TRIGGER_SECRET")
+    provisioning_callback_secret: str | None = Field(None, alias="PROVISIONING_CALLBACK_SECRET")
+    provisioning_trigger_timeout: float = Field(10.0, gt=0, le=120, alias="REMIT_PROVISIONING_TRIGGER_TIMEOUT")
+    provisioning_stale_seconds: float = Field(300.0, ge=0, alias="REMIT_PROVISIONING_STALE_SECONDS")
+    provisioning_batch: int = Field(25, ge=1, le=1000, alias="REMIT_PROVISIONING_BATCH")
+    provisioning_max_attempts: int = Field(8, ge=1, le=1000, alias="REMIT_PROVISIONING_MAX_ATTEMPTS")
+    provisioning_stuck_seconds: float = Field(900.0, gt=0, alias="REMIT_PROVISIONING_STUCK_SECONDS")
+
     @field_validator(
         "stripe_webhook_secret",
         "service_tokens",
@@ -384,6 +394,24 @@ class Settings(BaseSettings):
         if value and not os.path.isdir(value):
             raise ValueError("is not a directory")
         return value or None
+
+    @field_validator("provisioning_trigger_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value or None
+
+    @field_validator("provisioning_trigger_secret", "provisioning_callback_secret", "packages_spec", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def provisioning_callback_secrets(self) -> list[str]:
+        """The secrets a callback's signature is checked against: the callback's own, else the trigger's."""
+        secret = self.provisioning_callback_secret or self.provisioning_trigger_secret
+        return [secret] if secret else []
 
     @field_validator("database_url")
     @classmethod

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from remit import connect, control, documents, mail, webhooks
+from remit import connect, control, documents, mail, provisioning, webhooks
 from remit.clock import Clock, system_clock
 from remit.config import Settings
 from remit.jobs.states import JOB_STATES
@@ -24,9 +24,16 @@ from remit.runtime import Runtime
 from remit.statemachine import StateMachine
 
 #: remit's own parts, in the order their event handlers run: the mirror, then the invoice documents (so a
-#: receipt finds its PDF queued), then the mail, then Connect's ops events; the control part (emergency stop,
-#: ops webhook, flags' gauges) handles no events.
-PARTS: tuple[Part, ...] = (webhooks.PART, documents.PART, mail.PART, connect.PART, control.PART)
+#: receipt finds its PDF queued), then the mail, then provisioning (a paid checkout's job), then Connect's ops
+#: events; the control part (emergency stop, ops webhook, flags' gauges) handles no events.
+PARTS: tuple[Part, ...] = (
+    webhooks.PART,
+    documents.PART,
+    mail.PART,
+    provisioning.PART,
+    connect.PART,
+    control.PART,
+)
 
 if TYPE_CHECKING:
     from remit.processor.base import Processor

@@ -85,6 +85,7 @@ def served(db_url: str) -> Iterator[str]:
         "REMIT_QUEUES": "test_default:1",
         "REMIT_SERVICE_TOKENS": TOKEN,
         "CRON_SECRET": TOKEN,  # one Authorization header reaches both guarded groups
+        "PROVISIONING_CALLBACK_SECRET": "whsec_fuzz_callback_secret",
         "REMIT_API_RATE_LIMIT": "0",
     }
     ready = threading.Event()

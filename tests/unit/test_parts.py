@@ -39,11 +39,19 @@ REMITS_HANDLERS = [
     "remit.mirror",
     "remit.documents",
     "remit.mail",
+    "remit.provisioning",
     "remit.connect.deauthorized",
     "remit.connect.capabilities",
     "remit.connect.payout_failed",
 ]
-REMITS_SCHEDULE = ["jobs.rescue", "jobs.prune", "webhooks.prune", "webhooks.release_held", "mail.requeue"]
+REMITS_SCHEDULE = [
+    "jobs.rescue",
+    "jobs.prune",
+    "webhooks.prune",
+    "webhooks.release_held",
+    "mail.requeue",
+    "provisioning.reconcile",
+]
 
 
 async def test_the_runtime_runs_remits_handlers_first_then_the_hosts() -> None:
@@ -88,7 +96,7 @@ def test_importing_every_module_registers_nothing() -> None:
         f"assert rt.handlers.names() == {REMITS_HANDLERS!r}, rt.handlers.names()\n"
         "names = rt.engine.registry.names()\n"
         "assert names == ['remit.documents.render_invoice', 'remit.mail.send', 'remit.ops.deliver',\n"
-        "                 'remit.periodic', 'remit.webhooks.dispatch'], names\n"
+        "                 'remit.periodic', 'remit.provisioning.trigger', 'remit.webhooks.dispatch'], names\n"
         f"assert [i.name for i in rt.engine.scheduled] == {REMITS_SCHEDULE!r}\n"
     )
     root = Path(__file__).resolve().parents[2]
@@ -158,6 +166,7 @@ def test_the_runtime_and_job_declarations_are_in_no_cycle_even_counting_type_onl
         "remit.jobs.context",
         "remit.jobs.engine",
         "remit.jobs.maintenance",
+        "remit.jobs.progress",  # type-only: follow() names the engine it reads through
         "remit.jobs.scheduler",
         "remit.jobs.worker",
     }

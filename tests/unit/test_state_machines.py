@@ -18,8 +18,8 @@ from remit.statemachine import InvalidTransition, StateMachine
 MACHINES = state_machines()
 
 
-def test_remit_declares_the_job_webhook_event_and_mail_machines() -> None:
-    assert [machine.name for machine in MACHINES] == ["job", "webhook_event", "mail"]
+def test_remit_declares_the_job_webhook_event_mail_provisioning_and_account_machines() -> None:
+    assert [machine.name for machine in MACHINES] == ["job", "webhook_event", "mail", "provisioning_job", "account"]
 
 
 @pytest.mark.parametrize("machine", MACHINES, ids=lambda m: m.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from remit import __version__
-from remit.api import billing, cron, errors, fake, health, jobs, metrics, openapi, webhooks
+from remit.api import billing, cron, errors, fake, health, jobs, metrics, openapi, provisioning, webhooks
 from remit.api.origin import OriginGuardMiddleware
 from remit.runtime import Runtime
 
@@ -30,6 +30,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(webhooks.build_router(settings))
     app.include_router(billing.router)
     app.include_router(jobs.router)
+    app.include_router(provisioning.router)
+    app.include_router(provisioning.cron_router)  # before the generic /api/cron/{name}
     app.include_router(cron.router)
     fake.mount(app, runtime)
     openapi.install(app)

@@ -12,7 +12,8 @@ open by default ends up open in production. ``docs/mirror.md`` says how to set o
 Every ``/api/v1`` router takes :data:`SERVICE_DEPENDENCIES`: the token first, then the token's rate limit
 (``REMIT_API_RATE_LIMIT`` requests per ``REMIT_API_RATE_WINDOW_SECONDS``, counted in the database so that every
 process on every host shares one count; see :mod:`remit.guard.ratelimit`), answering 429 with ``Retry-After``.
-The cron endpoints take :func:`require_cron_secret` instead: ``CRON_SECRET``, compared the same way.
+The cron endpoints take :func:`require_cron_secret` instead: ``CRON_SECRET`` in ``X-Cron-Secret`` (or as a
+bearer token), compared the same way.
 
 Routes behind tokens use :class:`ServiceRoute`, which turns an :class:`ApiError` raised by a dependency or an
 endpoint into a Stripe-shaped JSON error: ``{"error": {"type": …, "code": …, "message": …}}``.
@@ -157,18 +158,35 @@ async def enforce_rate_limit(request: Request) -> None:
 SERVICE_DEPENDENCIES = [Depends(require_service_token), Depends(enforce_rate_limit)]
 
 
+#: The header an external scheduler sends the cron secret in (``Authorization: Bearer`` is accepted too, for
+#: platforms whose cron can only send that).
+CRON_SECRET_HEADER = "x-cron-secret"  # noqa: S105 - a header name, not a secret
+
+
 async def require_cron_secret(request: Request) -> None:
-    """FastAPI dependency of the cron endpoints: ``Authorization: Bearer <CRON_SECRET>`` (comma-separated
-    secrets, for rotation), compared in constant time; with none configured every call is refused."""
+    """FastAPI dependency of the cron endpoints: ``X-Cron-Secret: <CRON_SECRET>`` or ``Authorization: Bearer
+    <CRON_SECRET>`` (comma-separated secrets, for rotation), compared in constant time. 401 without a match;
+    503 ``cron_not_configured`` when no secret is set (a deployment problem, not the caller's)."""
     secrets: list[str] = list(request.app.state.runtime.settings.cron_secrets)
     if not secrets:
-        raise unauthorized("no cron secret is configured; set CRON_SECRET to enable the cron endpoints")
-    presented = bearer_token(request.headers.get("authorization"))
-    if presented is None or matching_token(presented, secrets) is None:
-        raise unauthorized("the cron secret is required (Authorization: Bearer <CRON_SECRET>)")
+        raise ApiError(
+            503,
+            "cron_not_configured",
+            "no cron secret is configured; set CRON_SECRET to enable the cron endpoints",
+            type="api_error",
+        )
+    presented = request.headers.get(CRON_SECRET_HEADER) or bearer_token(request.headers.get("authorization"))
+    if not presented or matching_token(presented, secrets) is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "the cron secret is required (X-Cron-Secret, or Authorization: Bearer)",
+            type="authentication_error",
+        )
 
 
 __all__ = [
+    "CRON_SECRET_HEADER",
     "SERVICE_DEPENDENCIES",
     "ApiError",
     "ServiceRoute",

@@ -1,4 +1,4 @@
-"""``POST /cron/{name}``: an external scheduler fires a periodic task or cron entry, behind ``CRON_SECRET``.
+"""``POST /api/cron/{name}``: an external scheduler fires a periodic task or cron entry, behind ``CRON_SECRET``.
 
 For deployments whose scheduling lives outside remit (a Kubernetes CronJob, a platform's cron calling a URL):
 the call enqueues the item's job for its latest due tick, claiming the tick as remit's own leader does, so
@@ -7,7 +7,11 @@ names the job, and ``remit jobs follow ID`` (or ``GET /api/v1/jobs/{id}/progress
 
 - 202 ``{"name", "tick", "enqueued": true, "job_id"}`` — enqueued;
 - 200 with ``"enqueued": false`` — nothing due now, or that tick was already taken (``tick`` says which);
-- 401 without the secret, 404 for a name no part or host module declares.
+- 401 without the secret (``X-Cron-Secret``, or ``Authorization: Bearer``), 503 when ``CRON_SECRET`` is unset,
+  404 for a name no part or host module declares.
+
+Routes of a part for one task (``POST /api/cron/reconcile-provisioning``, which runs the reconciler inline and
+answers its summary) are matched before this one and take the same guard.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from remit.api.schemas import TRIGGER_RESPONSES, Triggered
 from remit.errors import JobError
 from remit.runtime import Runtime
 
-router = APIRouter(prefix="/cron", tags=["cron"], route_class=ServiceRoute, dependencies=[Depends(require_cron_secret)])
+PREFIX = "/api/cron"
+
+router = APIRouter(prefix=PREFIX, tags=["cron"], route_class=ServiceRoute, dependencies=[Depends(require_cron_secret)])
 
 #: The longest name a periodic task or cron entry may be looked up by (a longer one is declared nowhere).
 MAX_NAME_LENGTH = 200
@@ -40,4 +46,4 @@ async def trigger(request: Request, name: str) -> JSONResponse:
     return JSONResponse(result.to_json(), status_code=202 if result.job_id is not None else 200)
 
 
-__all__ = ["router"]
+__all__ = ["PREFIX", "router"]

@@ -3,7 +3,7 @@
 FastAPI documents a 422 ``HTTPValidationError`` on every route with parameters; remit answers a parameter it
 refuses with 400 and its one error shape (:mod:`remit.api.errors`), which every route declares instead, so
 the 422s and their schemas are taken out. The bearer schemes are declared (service tokens on ``/api/v1``, the
-cron secret on ``/cron``), so clients and fuzzers know what to send. A test checks that every operation
+cron secret on ``/api/cron``), so clients and fuzzers know what to send. A test checks that every operation
 declares a body schema for each of its answers and that error answers are the error shape.
 """
 
@@ -20,13 +20,14 @@ SECURITY_SCHEMES = {
         "description": "A token of REMIT_SERVICE_TOKENS (docs/api.md#service-tokens).",
     },
     "cronSecret": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "A secret of CRON_SECRET (docs/api.md#cron-endpoints).",
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Cron-Secret",
+        "description": "A secret of CRON_SECRET (docs/api.md#cron-endpoints); `Authorization: Bearer` works too.",
     },
 }
 #: Which scheme guards which path prefix.
-SECURED_PREFIXES = {"/api/v1/": "serviceToken", "/cron/": "cronSecret"}
+SECURED_PREFIXES = {"/api/v1/": "serviceToken", "/api/cron/": "cronSecret"}
 
 
 def shape(schema: dict[str, Any]) -> dict[str, Any]:

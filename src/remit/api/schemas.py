@@ -156,7 +156,7 @@ class WebhookEventList(BaseModel):
 
 
 class Triggered(BaseModel):
-    """What ``POST /cron/{name}`` did."""
+    """What ``POST /api/cron/{name}`` did."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -190,6 +190,7 @@ TRIGGER_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: error("No valid cron secret (`unauthorized`)."),
     403: error("The origin guard refused a request that did not come through the trusted proxy."),
     404: error("No periodic task or cron entry has this name (`resource_missing`)."),
+    503: error("CRON_SECRET is not set (`cron_not_configured`), or the database is unavailable."),
 }
 
 __all__ = [

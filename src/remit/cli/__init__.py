@@ -16,6 +16,7 @@ from remit.cli import (
     invoices,
     jobs,
     mail,
+    provisioning,
     schedule,
     service,
     stop,
@@ -52,6 +53,7 @@ golive.register(app)
 demo.register(app)
 invoices.register(app)
 mail.register(app)
+provisioning.register(app)
 
 
 def main() -> None:

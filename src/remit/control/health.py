@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from remit.db import migrate
+from remit.db import location, migrate
 from remit.db.engine import Database
 from remit.flags import read_switches
 from remit.processor import credentials
@@ -119,7 +120,9 @@ class HealthReport:
 # --- the checks ---------------------------------------------------------------------------------------------
 
 
-async def _select_one(db: Database) -> None:
+async def _select_one(db: Database) -> bool:
+    """Ask the database for a constant; True when it says its transactions are read-only (PostgreSQL: a
+    standby, or ``default_transaction_read_only``)."""
     async with db.engine.connect() as conn:
         if db.is_sqlite:
             # Through the driver, not SQLAlchemy: remit's SQLite transactions start with BEGIN IMMEDIATE,
@@ -128,17 +131,44 @@ async def _select_one(db: Database) -> None:
             driver: Any = raw.driver_connection
             async with driver.execute("SELECT 1") as cursor:
                 await cursor.fetchone()
-        else:
-            await conn.execute(sa.text("SELECT 1"))
+            return False
+        value = (await conn.execute(sa.text("SELECT current_setting('transaction_read_only')"))).scalar_one()
+        return bool(value == "on")
+
+
+def _unwritable(db: Database) -> str | None:
+    """Why the database cannot take writes now, or None (read-only answers only).
+
+    SQLite: the file or its folder is not writable by this process (a new connection would open read-only and
+    SQLite must create its ``-wal``/``-shm`` and journal files beside the file), or the last write on this
+    process met a file fault (disk full, I/O error) and nothing committed since. PostgreSQL answers that in
+    :func:`_select_one`.
+    """
+    if not db.is_sqlite:
+        return None
+    if db.write_faults.last:
+        return f"writes failing ({db.write_faults.last})"
+    path = location.sqlite_path(db.url)
+    if path is None:  # in memory
+        return None
+    for target, what in ((path, "file"), (path.parent, "folder")):
+        if target.exists() and not os.access(target, os.W_OK):
+            return f"database {what} not writable"
+    return None
 
 
 async def database_check(db: Database, timeout: float = DATABASE_PROBE_TIMEOUT_S) -> CheckResult:
-    """``ok`` when the database answers ``SELECT 1`` within ``timeout`` seconds, else ``down``."""
+    """``ok`` when the database answers ``SELECT 1`` within ``timeout`` seconds and can take writes, else
+    ``down``: a database that answers reads but refuses writes stores no webhook."""
     try:
-        await asyncio.wait_for(_select_one(db), timeout=timeout)
+        read_only = await asyncio.wait_for(_select_one(db), timeout=timeout)
     except Exception as exc:  # any failure to answer means down; the reason goes to the log, not the body
         log.warning("health check: database did not answer", extra={"error_type": type(exc).__name__})
         return CheckResult(Level.DOWN, f"no answer within {timeout:g}s ({type(exc).__name__})")
+    reason = "database is read-only" if read_only else _unwritable(db)
+    if reason:
+        log.warning("health check: database cannot be written", extra={"reason": reason})
+        return CheckResult(Level.DOWN, reason)
     return OK
 
 

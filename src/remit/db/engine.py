@@ -10,6 +10,12 @@ batched claims and completions are for.
 connection of its own, begins deferred, takes no write lock and so never waits for a writer (WAL lets readers
 through), even for one in this very task.
 
+A SQLite connection whose statement failed because the file could not be opened, read or written
+(``SQLITE_READONLY``, ``SQLITE_IOERR``, ``SQLITE_CANTOPEN``, ``SQLITE_FULL``) is treated as a lost connection:
+SQLAlchemy discards it and every other pooled one, and the next use opens afresh. A connection opened while the
+file or its folder could not be written stays read-only for its whole life, so without this a service whose
+database became writable again kept failing (503 for every webhook, no claim) until it was restarted.
+
 PostgreSQL connections give up after :data:`PG_CONNECT_TIMEOUT_S`, so a server behind a firewall that drops
 packets makes a request fail (503, so the processor retries) instead of hanging until TCP gives up.
 """
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,7 +69,41 @@ def sync_url(url: str | URL) -> URL:
     return parsed.set(drivername="postgresql+psycopg")
 
 
-def _configure_sqlite(engine: Engine) -> None:
+#: SQLite primary result codes that mean "the file cannot be used as it is now" rather than a busy lock or a bad
+#: statement: READONLY (8), IOERR (10), CANTOPEN (14), FULL (13).
+SQLITE_FILE_FAULTS = frozenset({8, 10, 13, 14})
+
+
+def is_sqlite_file_fault(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is sqlite3's error for a database file that cannot be opened, read or written (pure)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and isinstance(code, int) and (code & 0xFF) in SQLITE_FILE_FAULTS
+
+
+@dataclass
+class WriteFaults:
+    """The last file fault this process's SQLite connections met, until a transaction commits again: a
+    database that stopped taking writes (disk full, I/O errors) is reported ``down`` by ``/health`` even when
+    its file's permissions look fine."""
+
+    last: str | None = None
+
+
+def _configure_sqlite(engine: Engine, faults: WriteFaults | None = None) -> None:
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: sa.engine.ExceptionContext) -> None:
+        if is_sqlite_file_fault(context.original_exception):
+            context.is_disconnect = True  # discard this connection and the pool's others; reopen on next use
+            if faults is not None:
+                name = getattr(context.original_exception, "sqlite_errorname", None)
+                faults.last = name if isinstance(name, str) else type(context.original_exception).__name__
+
+    if faults is not None:
+
+        @event.listens_for(engine, "commit")
+        def _on_commit(_connection: sa.Connection) -> None:
+            faults.last = None
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -89,7 +130,9 @@ def create_sync_engine(url: str | URL, **kwargs: Any) -> Engine:
     return engine
 
 
-def _async_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> AsyncEngine:
+def _async_engine(
+    url: str, *, pool_size: int | None = None, faults: WriteFaults | None = None, **kwargs: Any
+) -> AsyncEngine:
     """An async engine on ``url`` configured for remit's dialects (pooled with ``pool_size`` on PostgreSQL)."""
     target = async_url(url)
     if target.get_backend_name() == "postgresql":
@@ -98,7 +141,7 @@ def _async_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> A
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
     engine = create_async_engine(target, **kwargs)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine.sync_engine)
+        _configure_sqlite(engine.sync_engine, faults)
     return engine
 
 
@@ -110,10 +153,14 @@ class Database:
     engine: AsyncEngine
     _sync_engine: Engine | None = field(default=None, repr=False)
     _reader: AsyncEngine | None = field(default=None, repr=False)
+    #: File faults met by this process's SQLite connections (see :class:`WriteFaults`).
+    write_faults: WriteFaults = field(default_factory=WriteFaults, repr=False)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10, echo: bool = False) -> Database:
-        return cls(url=url, engine=_async_engine(url, echo=echo, pool_size=pool_size))
+        faults = WriteFaults()
+        engine = _async_engine(url, echo=echo, pool_size=pool_size, faults=faults)
+        return cls(url=url, engine=engine, write_faults=faults)
 
     @property
     def dialect(self) -> str:
@@ -158,7 +205,9 @@ class Database:
         """The engine :meth:`read` opens its connections on (made on first use)."""
         if self._reader is None:
             self._reader = _async_engine(
-                self.url, poolclass=sa.pool.NullPool, execution_options={READ_ONLY_OPTION: True}
+                self.url,
+                poolclass=sa.pool.NullPool,
+                execution_options={READ_ONLY_OPTION: True},
             )
         return self._reader
 
@@ -210,8 +259,10 @@ __all__ = [
     "READ_ONLY_OPTION",
     "AsyncConnection",
     "Database",
+    "WriteFaults",
     "async_url",
     "create_sync_engine",
+    "is_sqlite_file_fault",
     "is_unavailable_error",
     "sync_url",
 ]

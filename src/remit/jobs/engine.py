@@ -223,10 +223,30 @@ class Engine:
 
     # -- presence and leadership ----------------------------------------------------------------------------
 
-    async def heartbeat(self, worker_id: str, *, host: str, pid: int, queues: list[str]) -> None:
-        """Insert or refresh a worker's row; its jobs are safe from rescue while it is fresh."""
+    async def heartbeat(
+        self,
+        worker_id: str,
+        *,
+        host: str,
+        pid: int,
+        queues: list[str],
+        running: Sequence[int] | None = None,
+        running_as_of: datetime | None = None,
+    ) -> None:
+        """Insert or refresh a worker's row. While it is fresh, its jobs are safe from rescue — except, when it
+        names the runs it holds (``running``, complete for runs claimed before ``running_as_of``), the runs it
+        does not name."""
         async with self.db.begin() as conn:
-            await workers.heartbeat(conn, worker_id=worker_id, host=host, pid=pid, queues=queues, now=self.clock.now())
+            await workers.heartbeat(
+                conn,
+                worker_id=worker_id,
+                host=host,
+                pid=pid,
+                queues=queues,
+                now=self.clock.now(),
+                running=None if running is None else list(running),
+                running_as_of=running_as_of,
+            )
 
     async def sign_off(self, worker_id: str, *, resign: bool) -> None:
         """A worker leaves: give up leadership (when it held it) and delete its row."""

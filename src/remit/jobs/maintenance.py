@@ -1,4 +1,4 @@
-"""The engine's own upkeep, as periodic tasks: rescue the jobs of dead workers, prune old jobs.
+"""The engine's own upkeep, as periodic tasks: rescue the jobs nobody runs, prune old jobs.
 
 Both are leader-only :class:`~remit.periodic.PeriodicTask`\\ s run inline by the scheduler, like any part's
 periodic work (logged, counted, recorded, listed by ``remit schedule list``). They are safe to run on two
@@ -8,6 +8,7 @@ processes at once (every write is guarded); leadership only keeps the work from 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,36 +31,44 @@ PRUNE_TASK = "jobs.prune"
 PRUNE_INTERVAL = 60.0
 
 
+_WORKER_LOST = ("WorkerLost", "the worker running this job stopped heartbeating")
+_RUN_LOST = ("RunLost", "the worker this job was claimed for does not hold it (its claim or outcome was lost)")
+
+
 async def rescue_orphans(engine: Engine, *, lease: timedelta | None = None) -> int:
-    """Return to their queue the executing jobs of workers silent for longer than the lease.
+    """Return to their queue the executing jobs nobody runs: those of workers silent for longer than the
+    lease, and those a live worker's heartbeat says it does not hold (a claim that committed while the worker
+    saw its connection fail; an outcome it gave up writing at shutdown).
 
     A rescued run counts as a spent attempt (its worker may have done part of the work); on its last attempt
-    the job is discarded, with the discard hooks, instead.
+    the job is discarded, with the discard hooks, instead. A worker's late write for a rescued run matches no
+    row (every change names the run's attempt).
     """
     lease = lease or timedelta(seconds=engine.settings.lease_seconds)
     now = engine.clock.now()
     async with engine.db.begin() as conn:
         plans = []
-        for job in await maintenance.orphaned(conn, now=now, lease=lease):
-            error = {
-                "attempt": job.attempt,
-                "at": now.isoformat(),
-                "type": "WorkerLost",
-                "message": "the worker running this job stopped heartbeating",
-            }
+        found = [(job, _WORKER_LOST) for job in await maintenance.orphaned(conn, now=now, lease=lease)]
+        found += [(job, _RUN_LOST) for job in await maintenance.not_held(conn, now=now, lease=lease)]
+        for job, (kind, message) in found:
+            error = {"attempt": job.attempt, "at": now.isoformat(), "type": kind, "message": message}
             errors = [*(job.errors or []), error]
             if job.is_last_attempt:
                 plan = Plan(JobState.DISCARDED, {"errors": errors})
             else:
                 plan = Plan(JobState.AVAILABLE, {"errors": errors, "scheduled_at": now, "attempted_by": None})
             if await settle(conn, engine.registry, job, plan, now=now):
-                plans.append((job, plan))
-    for job, plan in plans:
+                plans.append((job, plan, kind))
+    for job, plan, _kind in plans:
         metrics.jobs_rescued_total.labels(queue=job.queue).inc()
         if plan.target is JobState.DISCARDED:
             count(job, plan)
     if plans:
-        log.warning("rescued orphaned jobs", extra={"count": len(plans)})
+        kinds = Counter(kind for _job, _plan, kind in plans)
+        log.warning(
+            "rescued orphaned jobs",
+            extra={"count": len(plans), "worker_lost": kinds["WorkerLost"], "run_lost": kinds["RunLost"]},
+        )
     return len(plans)
 
 

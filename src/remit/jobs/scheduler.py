@@ -190,7 +190,7 @@ class Scheduler:
 
     async def trigger(self, name: str) -> Triggered:
         """Enqueue item ``name`` for its latest due tick now, claiming the tick as the leader would: what an
-        external scheduler's call of ``POST /cron/{name}`` does. Never runs the work in the caller: an inline
+        external scheduler's call of ``POST /api/cron/{name}`` does. Never runs the work in the caller: an inline
         periodic task is enqueued as the ``remit.periodic`` job too. Two calls for one tick (two hosts' crons,
         or a leader that got there first) enqueue it once."""
         item, engine = self.get(name), self._engine

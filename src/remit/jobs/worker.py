@@ -7,6 +7,13 @@ guarded UPDATE per batch, so throughput is not bound by one commit per job. Ever
 discard with its hooks — after the last attempt or on :class:`~remit.jobs.signals.Discard` — snooze,
 cancel) is written at once in its own transaction.
 
+An outcome is never dropped because its write failed (the database went away, a connection was killed):
+completions stay in the batch and every other outcome waits in a list that a settler task retries with
+backoff until it is written, as Oban's executor retries its acks. Meanwhile the worker still holds the run: it
+names every run it holds (running, or with an outcome to write) in its heartbeat, so rescue leaves those
+alone and returns any other run claimed for it — a claim that committed while the worker saw its connection
+fail — although the worker is alive.
+
 The same process heartbeats (its jobs are safe from rescue while it does), listens for NOTIFY on PostgreSQL,
 and competes for leadership; every leader tick it asks the engine's scheduler for the periodic work due (all
 of it as leader: cron entries, rescue, pruning, the parts' tasks; otherwise only every-process tasks).
@@ -33,7 +40,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from remit.config import QueueSpec
@@ -50,6 +57,11 @@ from remit.telemetry import metrics
 log = logging.getLogger("remit.jobs")
 
 COMPLETION_BATCH = 1000
+#: Tries of an outcome write that failed for another reason than the database being away, before the worker
+#: lets the run go (rescue then returns it to its queue as a lost run).
+SETTLE_TRIES = 10
+#: At shutdown, tries of the outcomes still to write before the worker leaves them to rescue.
+FINAL_TRIES = 5
 
 
 class JobTimeout(Exception):
@@ -93,6 +105,12 @@ class Worker:
         self._to_release: list[tuple[int, int]] = []
         self._completions: list[Job] = []
         self._completion_ready = asyncio.Event()
+        self._unsettled: list[tuple[Job, Outcome, int]] = []  # (run, outcome, failed writes other than "away")
+        self._settle_ready = asyncio.Event()
+        # The runs this worker holds, id → attempt: from the claim until their outcome is written (or released).
+        self._held: dict[int, int] = {}
+        self._claim_seq = 0
+        self._claims_in_flight: dict[int, datetime] = {}  # token → when the claim began
         self._rand = random.Random()
         self.outcomes: Counter[str] = Counter()
         self._run_timers: dict[str, Any] = {}
@@ -124,13 +142,14 @@ class Worker:
         for name in queue_names or self.queue_names:
             queue = self._queues.get(name) or _Queue(QueueSpec(name, name, self._batch))
             while True:
-                batch = await self.engine.claim(name, limit=self._batch, worker_id=self.id)
+                batch = await self._claim(name, self._batch)
                 if not batch:
                     break
                 for job in batch:
                     queue.running += 1
                     await self._execute(job, queue)
                 await self._flush_completions(final=True)
+                await self._flush_unsettled(final=True)
                 ran += len(batch)
         return ran
 
@@ -140,6 +159,7 @@ class Worker:
         background = [
             asyncio.create_task(self._heartbeat_loop()),
             asyncio.create_task(self._completer()),
+            asyncio.create_task(self._settler()),
             asyncio.create_task(self._scheduler_loop()),
         ]
         if self._listen:
@@ -154,6 +174,7 @@ class Worker:
             await asyncio.gather(*fetchers, return_exceptions=True)
             await self._drain_running()
             await self._flush_completions(final=True)
+            await self._flush_unsettled(final=True)
             await self._release_leftovers()
             for task in background:
                 task.cancel()
@@ -174,7 +195,7 @@ class Worker:
             wanted = min(free, self._batch)
             queue.wake.clear()
             try:
-                batch = await self.engine.claim(queue.spec.name, limit=wanted, worker_id=self.id)
+                batch = await self._claim(queue.spec.name, wanted)
                 failures = 0
             except Exception as exc:
                 failures += 1
@@ -186,6 +207,24 @@ class Worker:
             if len(batch) < wanted:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(queue.wake.wait(), self._poll)
+
+    async def _claim(self, queue: str, limit: int) -> list[Job]:
+        """Claim up to ``limit`` jobs, holding them from the moment the claim returns.
+
+        While the claim is in flight the heartbeat's list of held runs is complete only for runs claimed before
+        it began: were the claim to commit and its answer be lost, rescue must not take its jobs before the
+        next heartbeat says this worker does not hold them.
+        """
+        self._claim_seq += 1
+        token = self._claim_seq
+        self._claims_in_flight[token] = self.engine.clock.now()
+        try:
+            batch = await self.engine.claim(queue, limit=limit, worker_id=self.id)
+        finally:
+            del self._claims_in_flight[token]
+        for job in batch:
+            self._held[job.id] = job.attempt
+        return batch
 
     def _start(self, job: Job, queue: _Queue) -> None:
         queue.running += 1
@@ -242,14 +281,62 @@ class Worker:
         except Exception as exc:
             return Failed(describe_error(exc, job.attempt, now()))
 
-    async def _settle(self, job: Job, outcome: Outcome) -> None:
+    async def _settle(self, job: Job, outcome: Outcome, failures: int = 0) -> bool:
+        """Write a run's outcome (other than completion); True when the worker is done with it (written,
+        rejected as stale, or given up after :data:`SETTLE_TRIES` failures that were not the database being
+        away). Otherwise the outcome joins the list the settler retries, and False."""
         try:
             decided = await self.engine.settle(job, outcome, rand=self._rand.random())
         except Exception as exc:
             self._log_db_error("record outcome", exc)
-            return
+            if not is_unavailable_error(exc):
+                failures += 1
+                if failures >= SETTLE_TRIES:
+                    log.error(
+                        "gave up writing a job's outcome; rescue returns the run to its queue",
+                        extra={"job_id": job.id, "attempt": job.attempt},
+                    )
+                    self._let_go(job)
+                    return True
+            self._unsettled.append((job, outcome, failures))
+            self._settle_ready.set()
+            return False
+        self._let_go(job)
         if decided is not None:
             self.outcomes[decided.label] += 1
+        return True
+
+    def _let_go(self, job: Job) -> None:
+        if self._held.get(job.id) == job.attempt:
+            del self._held[job.id]
+
+    # -- outcomes whose write failed ------------------------------------------------------------------
+
+    async def _settler(self) -> None:
+        while True:
+            await self._settle_ready.wait()
+            self._settle_ready.clear()
+            await self._flush_unsettled()
+
+    async def _flush_unsettled(self, *, final: bool = False) -> None:
+        """Write the outcomes still waiting, oldest first, with backoff while writes fail; at shutdown
+        (``final``) give up after :data:`FINAL_TRIES` rounds and leave the runs to rescue."""
+        rounds = 0
+        while self._unsettled:
+            waiting, self._unsettled = self._unsettled, []
+            for index, (job, outcome, failures) in enumerate(waiting):
+                if not await self._settle(job, outcome, failures):
+                    self._unsettled.extend(waiting[index + 1 :])  # the database is still away: wait, then retry
+                    break
+            if not self._unsettled:
+                break
+            rounds += 1
+            if final and rounds >= FINAL_TRIES:
+                log.warning(
+                    "outcomes not written at shutdown; rescue returns the runs", extra={"count": len(self._unsettled)}
+                )
+                return
+            await asyncio.sleep(min(0.2 * 2**rounds, 5.0))
 
     # -- completions ----------------------------------------------------------------------------------
 
@@ -274,6 +361,8 @@ class Worker:
                     return  # the runs stay executing; rescue returns them after the lease
                 await asyncio.sleep(min(0.2 * 2**failures, 5.0))
                 continue
+            for job in batch:
+                self._let_go(job)
             self.outcomes["completed"] += len(batch)
             for queue, n in Counter(job.queue for job in batch).items():
                 metrics.jobs_executed_total.labels(queue=queue, outcome="completed").inc(n)
@@ -293,6 +382,9 @@ class Worker:
             return
         try:
             released = await self.engine.release(self._to_release)
+            for job_id, attempt in self._to_release:
+                if self._held.get(job_id) == attempt:
+                    del self._held[job_id]
             log.warning("released unfinished jobs at shutdown", extra={"count": released})
         except Exception as exc:
             self._log_db_error("release", exc)
@@ -305,9 +397,24 @@ class Worker:
 
     # -- heartbeat, leadership and the scheduler ------------------------------------------------------
 
+    @property
+    def held(self) -> dict[int, int]:
+        """The runs this worker holds, id → attempt: claimed, and their outcome not written yet."""
+        return dict(self._held)
+
     async def heartbeat(self) -> None:
-        """Insert or refresh this worker's row (its running jobs are safe from rescue while it is fresh)."""
-        await self.engine.heartbeat(self.id, host=socket.gethostname(), pid=os.getpid(), queues=self.queue_names)
+        """Insert or refresh this worker's row with the runs it holds: those are safe from rescue while it is
+        fresh; any other run claimed for it before this instant (and before any claim still in flight) is not
+        held, and rescue returns it."""
+        as_of = min([self.engine.clock.now(), *self._claims_in_flight.values()])
+        await self.engine.heartbeat(
+            self.id,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            queues=self.queue_names,
+            running=list(self._held),
+            running_as_of=as_of,
+        )
 
     async def _heartbeat_loop(self) -> None:
         while True:
@@ -344,4 +451,4 @@ class Worker:
             log.error("worker %s failed: %s", action, type(exc).__name__, exc_info=exc)
 
 
-__all__ = ["COMPLETION_BATCH", "JobTimeout", "Worker", "select_queues"]
+__all__ = ["COMPLETION_BATCH", "FINAL_TRIES", "SETTLE_TRIES", "JobTimeout", "Worker", "select_queues"]

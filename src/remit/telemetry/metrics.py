@@ -128,6 +128,11 @@ processor_credentials_expired = Gauge(
     "1 while the processor's credentials are marked expired (a job met a 401/403; its queues are paused).",
     registry=REGISTRY,
 )
+provisioning_stuck = Gauge(
+    "remit_provisioning_stuck",
+    "Open provisioning jobs with no progress for REMIT_PROVISIONING_STUCK_SECONDS or at the attempt cap.",
+    registry=REGISTRY,
+)
 ops_webhook_deliveries_total = Counter(
     "remit_ops_webhook_deliveries_total",
     "Attempts to POST an ops event to REMIT_OPS_WEBHOOK_URL, by outcome (delivered, retry, refused).",

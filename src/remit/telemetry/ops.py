@@ -177,6 +177,15 @@ CATALOG: dict[str, OpsEventSpec] = {
             "remit doctor; rotate STRIPE_API_KEY and restart the workers; remit queues resume QUEUE",
             "processor-credentials-expired.md",
         ),
+        OpsEventSpec(
+            "provisioning_failed",
+            "a paid checkout's provisioning job needs a person: the orchestrator reported it failed, or its "
+            "trigger attempts reached REMIT_PROVISIONING_MAX_ATTEMPTS without the orchestrator taking it",
+            (),
+            ("job_id", "session_id", "account_id", "attempt", "reason", "code"),
+            "remit provisioning show SESSION_ID; fix the transport, then remit provisioning rearm JOB_ID",
+            "provisioning-stuck.md",
+        ),
     ]
 }
 

@@ -35,9 +35,11 @@ from remit.db.tables.mirror import (
     subscriptions,
 )
 from remit.db.tables.processor import credential_expiries
+from remit.db.tables.provisioning import accounts, provisioning_jobs
 from remit.db.tables.webhooks import webhook_events
 
 __all__ = [
+    "accounts",
     "audit_log",
     "charges",
     "checkout_sessions",
@@ -64,6 +66,7 @@ __all__ = [
     "periodic_tasks",
     "prices",
     "products",
+    "provisioning_jobs",
     "queue_states",
     "rate_limits",
     "refunds",

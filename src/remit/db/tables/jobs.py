@@ -67,6 +67,11 @@ workers = Table(
     Column("queues", Json, nullable=False),
     Column("started_at", UtcDateTime, nullable=False),
     Column("heartbeat_at", UtcDateTime, nullable=False),
+    # The ids of the runs the worker held at its last heartbeat (running, or with an outcome still to write),
+    # and the instant that list is complete for: a run claimed before it and not listed is not held (a claim
+    # whose commit the worker never heard of), and rescue returns it although the worker is alive.
+    Column("running", Json, nullable=True),
+    Column("running_as_of", UtcDateTime, nullable=True),
 )
 
 queue_states = Table(

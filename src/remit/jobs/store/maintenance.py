@@ -1,4 +1,5 @@
-"""Upkeep statements: the executing jobs of dead workers, and finished jobs past their retention."""
+"""Upkeep statements: the executing jobs of dead workers, the runs a live worker does not hold, and finished
+jobs past their retention."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from remit.db.tables import jobs
+from remit.db.tables import jobs, workers
 from remit.jobs.records import Job
 from remit.jobs.states import JobState
 from remit.jobs.store.workers import alive_ids
@@ -34,6 +35,32 @@ async def orphaned(conn: AsyncConnection, *, now: datetime, lease: timedelta, li
     return [Job.from_row(row) for row in (await conn.execute(stmt)).mappings().all()]
 
 
+async def not_held(conn: AsyncConnection, *, now: datetime, lease: timedelta, limit: int = 500) -> list[Job]:
+    """Executing jobs of live workers that the worker's last heartbeat says it does not hold: claimed before
+    the instant its list of held runs is complete for, and not on that list."""
+    stmt = (
+        sa.select(jobs, workers.c.running)
+        .join(workers, workers.c.id == jobs.c.attempted_by)
+        .where(
+            _EXECUTING,
+            workers.c.heartbeat_at >= now - lease,
+            workers.c.running_as_of.is_not(None),
+            jobs.c.attempted_at < workers.c.running_as_of,
+        )
+        .order_by(jobs.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=jobs, skip_locked=True)
+    rows = (await conn.execute(stmt)).mappings().all()
+    return [Job.from_row(row) for row in rows if not is_held(row["id"], row["running"])]
+
+
+def is_held(job_id: int, running: object) -> bool:
+    """Whether a worker's ``running`` list (as stored) names ``job_id`` (pure)."""
+    return isinstance(running, list) and job_id in running
+
+
 async def prune(conn: AsyncConnection, *, states: Iterable[JobState], before: datetime, limit: int = 10_000) -> int:
     """Delete up to ``limit`` finished jobs in ``states`` that finished before ``before``."""
     doomed = (
@@ -45,4 +72,4 @@ async def prune(conn: AsyncConnection, *, states: Iterable[JobState], before: da
     return int((await conn.execute(stmt)).rowcount)
 
 
-__all__ = ["orphaned", "prune"]
+__all__ = ["is_held", "not_held", "orphaned", "prune"]

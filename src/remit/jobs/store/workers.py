@@ -19,13 +19,23 @@ from remit.db.tables import leaders, workers
 
 
 async def heartbeat(
-    conn: AsyncConnection, *, worker_id: str, host: str, pid: int, queues: list[str], now: datetime
+    conn: AsyncConnection,
+    *,
+    worker_id: str,
+    host: str,
+    pid: int,
+    queues: list[str],
+    now: datetime,
+    running: list[int] | None = None,
+    running_as_of: datetime | None = None,
 ) -> None:
-    """Insert or refresh this worker's row."""
+    """Insert or refresh this worker's row, with the runs it holds (``running``, complete for runs claimed
+    before ``running_as_of``) when it says."""
+    held = {"running": sorted(running), "running_as_of": running_as_of} if running is not None else {}
     stmt = dialect.insert(conn, workers).values(
-        id=worker_id, host=host, pid=pid, queues=queues, started_at=now, heartbeat_at=now
+        id=worker_id, host=host, pid=pid, queues=queues, started_at=now, heartbeat_at=now, **held
     )
-    stmt = stmt.on_conflict_do_update(index_elements=[workers.c.id], set_={"heartbeat_at": now})
+    stmt = stmt.on_conflict_do_update(index_elements=[workers.c.id], set_={"heartbeat_at": now, **held})
     await conn.execute(stmt)
 
 

@@ -2,15 +2,15 @@
 
 Held in the database so that every ``remit serve`` process, on every host, counts against one limit.
 
-Revision ID: 0010_guard
-Revises: 0009_flags
+Revision ID: 0012_guard
+Revises: 0011_provisioning
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_guard"
-down_revision = "0009_flags"
+revision = "0012_guard"
+down_revision = "0011_provisioning"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,159 @@
+"""``remit provisioning``: the hand-off from a paid checkout to a provisioned tenant, for operators.
+
+``list`` and ``show`` are read-only triage (the runbook's columns, ``payload_missing`` included; ``--stuck``
+lists exactly the rows the gauge ``remit_provisioning_stuck`` counts, through the same query). ``rearm`` and
+``link`` change a job, audited under ``--actor``, and take ``--dry-run``; ``reconcile`` runs the reconciler
+once and prints its summary; ``orchestrator`` runs the stand-in orchestrator for local use. See
+``docs/provisioning.md`` and ``docs/runbooks/provisioning-stuck.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from remit.cli.output import dumps, fail, print_list, print_object, run_with_runtime
+from remit.cli.webhooks import default_actor
+from remit.provisioning import jobs_table
+from remit.provisioning.operator import Outcome, Refused, link, rearm
+from remit.provisioning.reconciler import reconcile
+from remit.provisioning.states import ProvisioningStatus
+from remit.runtime import Runtime
+
+app = typer.Typer(help="Provisioning: paid checkouts handed to the orchestrator.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Say what would change; write nothing.")]
+ActorOption = Annotated[str | None, typer.Option("--actor", help="Who is acting (default: operator:$USER).")]
+LIST_COLUMNS = [
+    "id",
+    "account_id",
+    "stripe_session_id",
+    "status",
+    "attempts",
+    "last_error",
+    "deployment_id",
+    "cell_id",
+    "payload_missing",
+    "last_attempt_at",
+    "updated_at",
+]
+
+
+def register(root: typer.Typer) -> None:
+    """Add the ``provisioning`` group to the root ``app``."""
+    root.add_typer(app, name="provisioning")
+
+
+@app.command("list")
+def list_command(
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only this status (enqueued, provisioning, provisioned, failed).")
+    ] = None,
+    stuck: Annotated[bool, typer.Option("--stuck", help="Only the jobs the stuck gauge counts.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="At most this many.")] = 100,
+    as_json: JsonOption = False,
+) -> None:
+    """List provisioning jobs, least recently changed first."""
+    chosen: list[ProvisioningStatus] | None = None
+    if status is not None:
+        try:
+            chosen = [ProvisioningStatus(status)]
+        except ValueError:
+            raise typer.BadParameter(
+                f"unknown status {status!r}; one of {', '.join(s.value for s in ProvisioningStatus)}",
+                param_hint="'--status'",
+            ) from None
+
+    async def main(runtime: Runtime) -> list[dict[str, Any]]:
+        settings = runtime.settings
+        window = (runtime.clock.now(), settings.provisioning_stuck_seconds, settings.provisioning_max_attempts)
+        async with runtime.db.connect() as conn:
+            found = await jobs_table.list_jobs(conn, statuses=chosen, stuck=window if stuck else None, limit=limit)
+        return [job.to_json() for job in found]
+
+    print_list(run_with_runtime(main), as_json=as_json, columns=LIST_COLUMNS, title="provisioning jobs")
+
+
+@app.command("show")
+def show_command(
+    session_id: Annotated[str, typer.Argument(metavar="SESSION_ID", help="The checkout session id (cs_…).")],
+    as_json: JsonOption = False,
+) -> None:
+    """One job by its checkout session id: the triage columns."""
+
+    async def main(runtime: Runtime) -> dict[str, Any] | None:
+        async with runtime.db.connect() as conn:
+            job = await jobs_table.get_by_session(conn, session_id)
+        return job.to_json() if job else None
+
+    found = run_with_runtime(main)
+    if found is None:
+        fail(f"no provisioning job for {session_id}")
+    print_object(found, as_json)
+
+
+def _report(outcome: Outcome, verb: str, dry_run: bool) -> None:
+    job = outcome.job
+    if dry_run:
+        typer.echo(f"dry run: job {job.id} ({job.stripe_session_id}, {job.status.value}) would be {verb}")
+    elif outcome.changed:
+        typer.echo(f"job {job.id} ({job.stripe_session_id}) {verb}: now {job.status.value}")
+    else:
+        typer.echo(f"job {job.id} ({job.stripe_session_id}) unchanged: {job.status.value}")
+
+
+@app.command("rearm")
+def rearm_command(
+    job_id: Annotated[int, typer.Argument(metavar="JOB_ID", help="The job's id (see list).")],
+    force: Annotated[bool, typer.Option("--force", help="Re-arm even though the trigger is not configured.")] = False,
+    actor: ActorOption = None,
+    dry_run: DryRunOption = False,
+) -> None:
+    """Reset a stuck job's attempts (payload kept) so the next reconcile re-drives it; audited."""
+    who = default_actor(actor)
+
+    async def main(runtime: Runtime) -> Outcome:
+        return await rearm(runtime, job_id, actor=who, force=force, dry_run=dry_run)
+
+    try:
+        outcome = run_with_runtime(main)
+    except Refused as refused:
+        fail(str(refused))
+    _report(outcome, "re-armed", dry_run)
+    if not dry_run:
+        typer.echo("next: remit provisioning reconcile")
+
+
+@app.command("link")
+def link_command(
+    session_id: Annotated[str, typer.Argument(metavar="SESSION_ID", help="The checkout session id (cs_…).")],
+    deployment: Annotated[str, typer.Option("--deployment", help="The deployment the orchestrator minted.")],
+    cell: Annotated[str | None, typer.Option("--cell", help="The cell it runs in.")] = None,
+    quota: Annotated[int, typer.Option("--quota", min=0, help="Token quota; 0 keeps the account's.")] = 0,
+    actor: ActorOption = None,
+    dry_run: DryRunOption = False,
+) -> None:
+    """Hand-link a session whose callback never landed: the callback's own idempotent update; audited."""
+    who = default_actor(actor)
+
+    async def main(runtime: Runtime) -> Outcome:
+        return await link(
+            runtime, session_id, deployment_id=deployment, cell_id=cell, tokens_quota=quota, actor=who, dry_run=dry_run
+        )
+
+    try:
+        outcome = run_with_runtime(main)
+    except Refused as refused:
+        fail(str(refused))
+    _report(outcome, "linked", dry_run)
+
+
+@app.command("reconcile")
+def reconcile_command() -> None:
+    """Run the reconciler once now; print its JSON summary."""
+    typer.echo(dumps(run_with_runtime(reconcile)))
+
+
+__all__ = ["app", "register"]

@@ -1,0 +1,64 @@
+"""Helpers for the provisioning tests: checkout events built from the repository's Stripe fixture, and reads of
+the provisioning rows."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+
+from remit.db.tables import accounts, jobs, provisioning_jobs
+from remit.provisioning.jobs_table import ProvisioningJob
+from remit.runtime import Runtime
+from tests.support.fixtures import stripe_fixture
+
+CHECKOUT_FIXTURE = "stripe-ruby-mock__checkout.session.completed.payment_mode.json"
+
+
+def checkout_event(
+    event_type: str = "checkout.session.completed",
+    *,
+    session_id: str | None = None,
+    payment_status: str = "paid",
+    account_id: str | None = "acct_demo_1",
+    package: str | None = "starter",
+    customer: str = "cus_prov_1",
+    created: int = 1_700_000_000,
+) -> dict[str, Any]:
+    """A checkout event from the fixture, with remit's metadata (unless ``account_id`` is None) and no email
+    or name the test would have to keep out of the payload."""
+    document = copy.deepcopy(json.loads(stripe_fixture(CHECKOUT_FIXTURE).read_text()))
+    document["id"] = f"evt_{uuid.uuid4().hex}"
+    document["type"] = event_type
+    document["created"] = created
+    obj = document["data"]["object"]
+    obj["id"] = session_id or f"cs_test_{uuid.uuid4().hex[:20]}"
+    obj["payment_status"] = payment_status
+    obj["customer"] = customer
+    obj["metadata"] = {}
+    if account_id is not None:
+        obj["metadata"]["remit_account_id"] = account_id
+    if package is not None:
+        obj["metadata"]["remit_package"] = package
+    return document
+
+
+async def provisioning_rows(runtime: Runtime) -> list[ProvisioningJob]:
+    async with runtime.db.connect() as conn:
+        rows = (await conn.execute(sa.select(provisioning_jobs).order_by(provisioning_jobs.c.id))).mappings()
+        return [ProvisioningJob.from_row(row) for row in rows]
+
+
+async def trigger_jobs(runtime: Runtime) -> int:
+    async with runtime.db.connect() as conn:
+        stmt = sa.select(sa.func.count()).select_from(jobs).where(jobs.c.name == "remit.provisioning.trigger")
+        return int((await conn.execute(stmt)).scalar_one())
+
+
+async def account(runtime: Runtime, account_id: str) -> dict[str, Any] | None:
+    async with runtime.db.connect() as conn:
+        row = (await conn.execute(sa.select(accounts).where(accounts.c.id == account_id))).mappings().first()
+        return dict(row) if row else None
