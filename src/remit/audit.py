@@ -67,4 +67,10 @@ async def entries(conn: AsyncConnection, *, subjects: Sequence[str]) -> list[Aud
     return [AuditEntry.from_row(row) for row in (await conn.execute(stmt)).mappings()]
 
 
-__all__ = ["AuditEntry", "entries", "record"]
+async def recent(conn: AsyncConnection, *, limit: int = 20) -> list[AuditEntry]:
+    """The newest ``limit`` lines, newest first (the admin page's trail)."""
+    stmt = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    return [AuditEntry.from_row(row) for row in (await conn.execute(stmt)).mappings()]
+
+
+__all__ = ["AuditEntry", "entries", "recent", "record"]

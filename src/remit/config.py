@@ -32,6 +32,9 @@ DEVELOPMENT_MAIL_FROM = "remit <billing@remit.invalid>"
 MIN_SERVICE_TOKEN_LENGTH = 32
 MIN_SERVICE_TOKEN_DISTINCT = 10
 
+#: How an admin password hash must begin: argon2 (argon2-cffi) or bcrypt.
+ADMIN_HASH_PREFIXES = ("$argon2id$", "$argon2i$", "$argon2d$", "$2a$", "$2b$", "$2y$")
+
 #: The queues remit's own jobs use, by their default (renameable) names.
 DEFAULT_QUEUES: dict[str, int] = {
     "remit_webhooks": 10,
@@ -125,6 +128,50 @@ def parse_webhook_endpoints(spec: str) -> list[WebhookEndpointSpec]:
     if len(names) != len(endpoints) or len(paths) != len(endpoints):
         raise ValueError("two webhook endpoints share a name or a path")
     return endpoints
+
+
+#: The meters declared when ``REMIT_METERS`` is unset: ``api_requests``, summed, whole numbers.
+DEFAULT_METERS = "api_requests:sum"
+METER_AGGREGATIONS = ("sum", "count")
+#: The most decimal places a meter may declare (values are stored as whole numbers of 10^-decimals).
+MAX_METER_DECIMALS = 9
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSpec:
+    """One usage meter: remit's name for it, the processor's meter event name, how the processor aggregates
+    it (``sum`` or ``count``) and how many decimal places its values may have (0: whole numbers)."""
+
+    name: str
+    event_name: str
+    aggregation: str
+    decimals: int
+
+
+def parse_meters(spec: str) -> dict[str, MeterSpec]:
+    """Parse ``REMIT_METERS``: comma-separated ``name[=event_name][:sum|count][:decimals]`` items, e.g.
+    ``api_requests:sum,storage_gb=stripe_storage:sum:3``; the event name defaults to the meter's name.
+    Messages name an item by its position, never its text."""
+    meters: dict[str, MeterSpec] = {}
+    for position, raw in enumerate(spec.split(","), start=1):
+        item = raw.strip()
+        if not item:
+            continue
+        head, *options = item.split(":")
+        name, _, event_name = head.partition("=")
+        name, event_name = name.strip(), (event_name.strip() or name.strip())
+        aggregation = options[0].strip() if options else "sum"
+        decimals_text = options[1].strip() if len(options) > 1 else "0"
+        if not _is_identifier(name) or not _is_identifier(event_name) or len(name) > 64 or len(options) > 2:
+            raise ValueError(f"meter item {position} is not name[=event_name][:sum|count][:decimals]")
+        if aggregation not in METER_AGGREGATIONS:
+            raise ValueError(f"meter item {position}: the aggregation must be sum or count")
+        if not decimals_text.isdigit() or int(decimals_text) > MAX_METER_DECIMALS:
+            raise ValueError(f"meter item {position}: decimals must be 0 to {MAX_METER_DECIMALS}")
+        if name in meters:
+            raise ValueError(f"meter item {position} declares a meter already declared")
+        meters[name] = MeterSpec(name, event_name, aggregation, int(decimals_text))
+    return meters
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +338,7 @@ class Settings(BaseSettings):
     ops_webhook_url: str | None = Field(None, alias="REMIT_OPS_WEBHOOK_URL")
     ops_webhook_secret: str | None = Field(None, alias="REMIT_OPS_WEBHOOK_SECRET")
     webhook_endpoints_spec: str = Field("", alias="REMIT_WEBHOOK_ENDPOINTS")
+    meters_spec: str = Field(DEFAULT_METERS, alias="REMIT_METERS")
     api_docs: bool | None = Field(None, alias="REMIT_API_DOCS")
 
     smtp_url: str | None = Field(None, alias="REMIT_SMTP_URL")
@@ -309,6 +357,17 @@ class Settings(BaseSettings):
     provisioning_max_attempts: int = Field(8, ge=1, le=1000, alias="REMIT_PROVISIONING_MAX_ATTEMPTS")
     provisioning_stuck_seconds: float = Field(900.0, gt=0, alias="REMIT_PROVISIONING_STUCK_SECONDS")
 
+    # The admin page (docs/admin.md): a password login, or SSO left to a proxy that names the user in a header.
+    admin_password_hash: str | None = Field(None, alias="REMIT_ADMIN_PASSWORD_HASH")
+    admin_user: str = Field("admin", min_length=1, max_length=64, alias="REMIT_ADMIN_USER")
+    admin_session_secret: str | None = Field(None, alias="REMIT_ADMIN_SESSION_SECRET")
+    admin_session_hours: float = Field(8.0, gt=0, le=24 * 30, alias="REMIT_ADMIN_SESSION_HOURS")
+    admin_cookie_secure: bool = Field(True, alias="REMIT_ADMIN_COOKIE_SECURE")
+    admin_login_attempts: int = Field(5, ge=1, alias="REMIT_ADMIN_LOGIN_ATTEMPTS")
+    admin_login_window_seconds: float = Field(300.0, gt=0, alias="REMIT_ADMIN_LOGIN_WINDOW_SECONDS")
+    admin_proxy_user_header: str | None = Field(None, alias="REMIT_ADMIN_PROXY_USER_HEADER")
+    admin_proxy_networks_spec: str = Field("127.0.0.1/32,::1/128", alias="REMIT_ADMIN_PROXY_NETWORKS")
+
     @field_validator(
         "stripe_webhook_secret",
         "service_tokens",
@@ -324,7 +383,7 @@ class Settings(BaseSettings):
 
     @field_validator("origin_allow")
     @classmethod
-    def _valid_networks(cls, value: list[str]) -> list[str]:
+    def _valid_origin_networks(cls, value: list[str]) -> list[str]:
         for position, item in enumerate(value, start=1):
             try:
                 ipaddress.ip_network(item, strict=False)
@@ -372,6 +431,12 @@ class Settings(BaseSettings):
         parse_webhook_endpoints(value)
         return value
 
+    @field_validator("meters_spec")
+    @classmethod
+    def _valid_meters(cls, value: str) -> str:
+        parse_meters(value)
+        return value
+
     @field_validator("smtp_url")
     @classmethod
     def _valid_smtp_url(cls, value: str | None) -> str | None:
@@ -413,6 +478,23 @@ class Settings(BaseSettings):
         secret = self.provisioning_callback_secret or self.provisioning_trigger_secret
         return [secret] if secret else []
 
+    @field_validator("admin_password_hash")
+    @classmethod
+    def _known_password_hash(cls, value: str | None) -> str | None:
+        if value and not value.startswith(ADMIN_HASH_PREFIXES):
+            raise ValueError("must be an argon2 ($argon2id$…) or bcrypt ($2b$…) hash: see `remit admin hash-password`")
+        return value or None
+
+    @field_validator("admin_proxy_networks_spec")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        for position, item in enumerate((p.strip() for p in value.split(",") if p.strip()), start=1):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"item {position} is not an IP network (such as 10.0.0.0/8)") from None
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -423,6 +505,11 @@ class Settings(BaseSettings):
     @property
     def queues(self) -> dict[str, QueueSpec]:
         return parse_queues(self.queues_spec)
+
+    @property
+    def meters(self) -> dict[str, MeterSpec]:
+        """The declared usage meters, by remit's name for each."""
+        return parse_meters(self.meters_spec)
 
     @property
     def processor_queues(self) -> tuple[str, ...]:
@@ -446,6 +533,16 @@ class Settings(BaseSettings):
     def mail_sender(self) -> str:
         """The ``From`` of every mail: ``REMIT_MAIL_FROM``, else a placeholder the outbox can show."""
         return self.mail_from or DEVELOPMENT_MAIL_FROM
+
+    @property
+    def admin_proxy_networks(self) -> list[str]:
+        """The networks a proxy naming the admin may connect from (``REMIT_ADMIN_PROXY_NETWORKS``)."""
+        return [item.strip() for item in self.admin_proxy_networks_spec.split(",") if item.strip()]
+
+    @property
+    def admin_enabled(self) -> bool:
+        """Whether ``/admin`` lets anyone in: a password hash is set, or a proxy names the user."""
+        return bool(self.admin_password_hash or self.admin_proxy_user_header)
 
     @property
     def is_production(self) -> bool:
@@ -501,6 +598,13 @@ class Settings(BaseSettings):
             problems.append("STRIPE_WEBHOOK_SECRET holds the fake processor's public development secret")
         if not self.service_tokens:
             problems.append("REMIT_SERVICE_TOKENS is required when REMIT_ENV=production")
+        if self.admin_enabled and not self.admin_session_secret:
+            problems.append(
+                "REMIT_ADMIN_SESSION_SECRET is required when the admin page is on in production (sessions must "
+                "survive a restart and be valid on every `remit serve`)"
+            )
+        if self.admin_session_secret and len(self.admin_session_secret) < MIN_SERVICE_TOKEN_LENGTH:
+            problems.append(f"REMIT_ADMIN_SESSION_SECRET must be at least {MIN_SERVICE_TOKEN_LENGTH} characters")
         for position, token in enumerate(self.service_tokens, start=1):
             weakness = service_token_problem(token)
             if weakness is not None:
@@ -577,12 +681,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
+    "DEFAULT_METERS",
     "DEFAULT_PROCESSOR_QUEUES",
     "DEFAULT_QUEUES",
     "DEVELOPMENT_MAIL_FROM",
     "FAKE_WEBHOOK_SECRET",
+    "MAX_METER_DECIMALS",
+    "METER_AGGREGATIONS",
     "MIN_SERVICE_TOKEN_DISTINCT",
     "MIN_SERVICE_TOKEN_LENGTH",
+    "MeterSpec",
     "QueueSpec",
     "Settings",
     "SmtpTarget",
@@ -590,6 +698,7 @@ __all__ = [
     "field_env_names",
     "load_settings",
     "mail_address_problem",
+    "parse_meters",
     "parse_queues",
     "parse_smtp_url",
     "parse_webhook_endpoints",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from remit import connect, control, documents, mail, provisioning, webhooks
+from remit import connect, control, documents, mail, provisioning, usage, webhooks
 from remit.clock import Clock, system_clock
 from remit.config import Settings
 from remit.jobs.states import JOB_STATES
@@ -25,13 +25,15 @@ from remit.statemachine import StateMachine
 
 #: remit's own parts, in the order their event handlers run: the mirror, then the invoice documents (so a
 #: receipt finds its PDF queued), then the mail, then provisioning (a paid checkout's job), then Connect's ops
-#: events; the control part (emergency stop, ops webhook, flags' gauges) handles no events.
+#: events, then the usage part's meter error reports; the control part (emergency stop, ops webhook, flags'
+#: gauges) handles no events.
 PARTS: tuple[Part, ...] = (
     webhooks.PART,
     documents.PART,
     mail.PART,
     provisioning.PART,
     connect.PART,
+    usage.PART,
     control.PART,
 )
 

@@ -214,8 +214,16 @@ def check_outcome(db_url: str, load: Load, fault: tuple[float, float], base_url:
             ).scalar_one()
         return int(done) >= len(accepted)
 
+    def nothing_executing() -> bool:
+        with engine.connect() as conn:
+            count = conn.execute(sa.select(sa.func.count()).select_from(jobs).where(jobs.c.state == "executing"))
+            return int(count.scalar_one()) == 0
+
     try:
         processed_s = wait_until(all_processed, RECOVERY_S, "every accepted event processed")
+        # A dispatch whose handlers committed may still be writing its job's outcome (held and retried by the
+        # worker after the fault): the job must leave `executing` within the same window, not at this instant.
+        wait_until(nothing_executing, RECOVERY_S, "no job executing")
         with engine.connect() as conn:
             stored = dict(conn.execute(sa.select(webhook_events.c.event_id, webhook_events.c.status)).all())
             runs = conn.execute(sa.select(event_runs.c.event_id, sa.func.count()).group_by(event_runs.c.event_id)).all()

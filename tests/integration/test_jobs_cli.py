@@ -186,6 +186,9 @@ def test_schedule_list_shows_every_periodic_task_and_cron_entry(cli, db_url):
         "webhooks.prune",
         "webhooks.release_held",
         "mail.requeue",
+        "provisioning.reconcile",
+        "meters.reconcile",
+        "usage.rollup",
         "host.count_accounts",
         "host.nightly_sync",
     ]

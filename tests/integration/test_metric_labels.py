@@ -20,6 +20,7 @@ from remit.jobs.states import JobState
 from remit.mail.kinds import MailKind
 from remit.mail.log import MailOutcome
 from remit.telemetry.ops import CATALOG
+from remit.usage.records import MeterEventState
 from remit.webhooks.events import EventStatus
 from remit.webhooks.gauges import OTHER_TYPE, label_types
 from tests.support.metrics_flow import runtime_for
@@ -66,7 +67,9 @@ async def label_sets(db_url: str) -> dict[str, set[str]]:
             "kind": {kind.value for kind in MailKind},
             "event": set(CATALOG),
             "type": set(label_types(runtime.handlers)) | {OTHER_TYPE},
-            "status": {status.value for status in EventStatus} | {f"{n}xx" for n in range(1, 6)},
+            "status": {status.value for status in EventStatus}
+            | {f"{n}xx" for n in range(1, 6)}
+            | {state.value for state in MeterEventState},
             "method": {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"},
             "route": routes | {"unmatched"},
             "task": {item.name for item in runtime.engine.scheduled},

@@ -43,6 +43,7 @@ REMITS_HANDLERS = [
     "remit.connect.deauthorized",
     "remit.connect.capabilities",
     "remit.connect.payout_failed",
+    "remit.usage.meter_errors",
 ]
 REMITS_SCHEDULE = [
     "jobs.rescue",
@@ -51,6 +52,8 @@ REMITS_SCHEDULE = [
     "webhooks.release_held",
     "mail.requeue",
     "provisioning.reconcile",
+    "meters.reconcile",
+    "usage.rollup",
 ]
 
 
@@ -96,7 +99,8 @@ def test_importing_every_module_registers_nothing() -> None:
         f"assert rt.handlers.names() == {REMITS_HANDLERS!r}, rt.handlers.names()\n"
         "names = rt.engine.registry.names()\n"
         "assert names == ['remit.documents.render_invoice', 'remit.mail.send', 'remit.ops.deliver',\n"
-        "                 'remit.periodic', 'remit.provisioning.trigger', 'remit.webhooks.dispatch'], names\n"
+        "                 'remit.periodic', 'remit.provisioning.trigger', 'remit.usage.meter_error_report',\n"
+        "                 'remit.usage.recompute', 'remit.usage.report', 'remit.webhooks.dispatch'], names\n"
         f"assert [i.name for i in rt.engine.scheduled] == {REMITS_SCHEDULE!r}\n"
     )
     root = Path(__file__).resolve().parents[2]

@@ -18,8 +18,15 @@ from remit.statemachine import InvalidTransition, StateMachine
 MACHINES = state_machines()
 
 
-def test_remit_declares_the_job_webhook_event_mail_provisioning_and_account_machines() -> None:
-    assert [machine.name for machine in MACHINES] == ["job", "webhook_event", "mail", "provisioning_job", "account"]
+def test_remit_declares_the_job_webhook_event_mail_provisioning_account_and_meter_event_machines() -> None:
+    assert [machine.name for machine in MACHINES] == [
+        "job",
+        "webhook_event",
+        "mail",
+        "provisioning_job",
+        "account",
+        "meter_event",
+    ]
 
 
 @pytest.mark.parametrize("machine", MACHINES, ids=lambda m: m.name)

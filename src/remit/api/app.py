@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from remit import __version__
-from remit.api import billing, cron, errors, fake, health, jobs, metrics, openapi, provisioning, webhooks
+from remit import __version__, admin
+from remit.api import billing, cron, errors, fake, health, jobs, metrics, openapi, provisioning, usage, webhooks
 from remit.api.origin import OriginGuardMiddleware
 from remit.runtime import Runtime
 
@@ -31,8 +31,10 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(billing.router)
     app.include_router(jobs.router)
     app.include_router(provisioning.router)
+    app.include_router(usage.router)
     app.include_router(provisioning.cron_router)  # before the generic /api/cron/{name}
     app.include_router(cron.router)
     fake.mount(app, runtime)
+    admin.mount(app)
     openapi.install(app)
     return app

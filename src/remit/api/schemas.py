@@ -155,6 +155,46 @@ class WebhookEventList(BaseModel):
     url: str
 
 
+class UsageRecorded(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    operation_id: str
+    id: int
+    status: str
+    duplicate: bool = Field(description="The operation id was stored before; nothing was written.")
+
+
+class UsageRecordedList(BaseModel):
+    """Each event's record, in the order sent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    object: Literal["list"]
+    data: list[UsageRecorded]
+    has_more: bool
+    url: str
+
+
+class Rollup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer: str
+    meter: str
+    resolution: Literal["hourly", "daily"]
+    period_start: str
+    value: str | int | float
+    events: int
+
+
+class RollupList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    object: Literal["list"]
+    data: list[Rollup]
+    has_more: bool
+    url: str
+
+
 class Triggered(BaseModel):
     """What ``POST /api/cron/{name}`` did."""
 
@@ -204,7 +244,11 @@ __all__ = [
     "JobProgress",
     "MirroredObject",
     "ObjectList",
+    "Rollup",
+    "RollupList",
     "Triggered",
+    "UsageRecorded",
+    "UsageRecordedList",
     "WebhookEvent",
     "WebhookEventList",
     "WebhookReceived",

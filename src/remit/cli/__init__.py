@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from remit.cli import (
+    admin,
     demo,
     fake,
     flags,
@@ -20,6 +21,7 @@ from remit.cli import (
     schedule,
     service,
     stop,
+    usage,
     webhook_endpoints,
     webhooks,
 )
@@ -54,6 +56,8 @@ demo.register(app)
 invoices.register(app)
 mail.register(app)
 provisioning.register(app)
+usage.register(app)
+admin.register(app)
 
 
 def main() -> None:

@@ -221,6 +221,11 @@ class Processor(Protocol):
         """Report usage (``payload`` holds ``stripe_customer_id`` and ``value``)."""
         ...
 
+    async def retrieve_thin_event(self, event_id: str) -> StripeObject:
+        """A thin (v2) event in full (``GET /v2/core/events/{id}``): the pushed notification carries only a
+        reference; ``data`` holds the details (a meter error report's identifiers)."""
+        ...
+
     async def retrieve_balance_transaction(self, balance_transaction_id: str) -> StripeObject: ...
 
     async def retrieve_event(self, event_id: str) -> StripeObject:

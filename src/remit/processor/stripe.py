@@ -413,6 +413,12 @@ class StripeProcessor:
         )
         return result
 
+    async def retrieve_thin_event(self, event_id: str) -> StripeObject:
+        result: StripeObject = await self._call(
+            "v2.core.events.retrieve", self._client.v2.core.events.retrieve_async, event_id
+        )
+        return result
+
     async def retrieve_balance_transaction(self, balance_transaction_id: str) -> StripeObject:
         result: StripeObject = await self._call(
             "balance_transactions.retrieve", self._v1.balance_transactions.retrieve_async, balance_transaction_id

@@ -146,3 +146,19 @@ mail_sent_total = Counter(
     ["kind", "outcome"],
     registry=REGISTRY,
 )
+meter_events = Gauge(
+    "remit_meter_events",
+    "Usage records in the local store, by status (pending, reported, failed).",
+    ["status"],
+    registry=REGISTRY,
+)
+meter_oldest_pending_age_seconds = Gauge(
+    "remit_meter_oldest_pending_age_seconds",
+    "Age of the oldest usage record not yet reported to the processor (0 when none is pending).",
+    registry=REGISTRY,
+)
+usage_rollup_lag_events = Gauge(
+    "remit_usage_rollup_lag_events",
+    "Usage records stored but not yet counted in the rollups (meter-event ids above the rollup's watermark).",
+    registry=REGISTRY,
+)

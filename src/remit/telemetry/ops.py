@@ -186,6 +186,16 @@ CATALOG: dict[str, OpsEventSpec] = {
             "remit provisioning show SESSION_ID; fix the transport, then remit provisioning rearm JOB_ID",
             "provisioning-stuck.md",
         ),
+        OpsEventSpec(
+            "meter_reporting_failed",
+            "a usage record moved to failed for the first time: the processor refused it for good (source sync or "
+            "reconciler) or its meter error report named it (source webhook); once per record, never on retries "
+            "or replays",
+            (),
+            ("source", "meter_event_id", "operation_id", "meter", "customer_id", "code"),
+            "remit usage list --status failed; fix the cause; remit usage retry --status failed",
+            "meter-reporting-failed.md",
+        ),
     ]
 }
 
@@ -241,6 +251,8 @@ ALLOWED_FIELDS = frozenset(
         "queues",
         "mail_id",
         "mail_kind",
+        "meter_event_id",
+        "meter",
         "deliveries",
         "enabled",
         "previous",

@@ -36,6 +36,7 @@ from remit.db.tables.mirror import (
 )
 from remit.db.tables.processor import credential_expiries
 from remit.db.tables.provisioning import accounts, provisioning_jobs
+from remit.db.tables.usage import meter_events, usage_rollups, usage_watermarks
 from remit.db.tables.webhooks import webhook_events
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "mail_log",
     "mail_outbox",
     "metadata",
+    "meter_events",
     "payment_methods",
     "periodic_tasks",
     "prices",
@@ -72,6 +74,8 @@ __all__ = [
     "refunds",
     "subscription_items",
     "subscriptions",
+    "usage_rollups",
+    "usage_watermarks",
     "webhook_events",
     "workers",
 ]

@@ -286,6 +286,9 @@ class FakeProcessor:
         )
         return await self._call("POST", "/v1/billing/meter_events", params, idempotency_key=idempotency_key)
 
+    async def retrieve_thin_event(self, event_id: str) -> StripeObject:
+        return await self._call("GET", f"/v2/core/events/{event_id}")
+
     async def retrieve_balance_transaction(self, balance_transaction_id: str) -> StripeObject:
         return await self._call("GET", f"/v1/balance_transactions/{balance_transaction_id}")
 

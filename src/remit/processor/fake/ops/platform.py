@@ -17,6 +17,11 @@ from remit.processor.fake.shapes import sessions as shapes
 from remit.processor.fake.tx import Tx
 
 METER_EVENT = "billing.meter_event"
+#: Stripe's window for a meter event's timestamp: 35 days back, 5 minutes ahead.
+METER_EVENT_MAX_AGE_S = 35 * 86400
+METER_EVENT_MAX_AHEAD_S = 300
+#: Where the fake keeps the ``data`` of a thin event (its full form), under the event's id.
+THIN_EVENT_DATA = "fake.thin_event_data"
 #: The capabilities a connected account may request (a requested one is ``inactive``: the fake verifies no one).
 CAPABILITIES = ("card_payments", "sepa_debit_payments", "transfers")
 
@@ -70,13 +75,20 @@ async def update_meter(tx: Tx, p: Params, meter_id: str) -> dict[str, Any]:
 
 
 async def create_meter_event(tx: Tx, p: Params) -> dict[str, Any]:
-    """``POST /v1/billing/meter_events``. Accepted at once; problems surface later as Stripe's thin events
-    ``v1.billing.meter.no_meter_found`` / ``v1.billing.meter.error_report_triggered``. A repeated
-    ``identifier`` returns the first event (the fake counts it once)."""
+    """``POST /v1/billing/meter_events``. A timestamp more than 35 days back or 5 minutes ahead is refused at
+    once (400), as at Stripe; anything else is accepted, and problems surface later as Stripe's thin events
+    ``v1.billing.meter.no_meter_found`` / ``v1.billing.meter.error_report_triggered`` (whose full form,
+    ``GET /v2/core/events/{id}``, names the event by its identifier). A repeated ``identifier`` returns the
+    first event (the fake counts it once)."""
     event_name = p.require_str("event_name")
     payload = {str(k): str(v) for k, v in p.mapping("payload").items()}
     if not payload:
         raise parameter_missing("payload")
+    timestamp = p.integer("timestamp", tx.now) or tx.now
+    if timestamp < tx.now - METER_EVENT_MAX_AGE_S:
+        raise invalid("Timestamp must be within the past 35 days.", param="timestamp")
+    if timestamp > tx.now + METER_EVENT_MAX_AHEAD_S:
+        raise invalid("Timestamp must not be more than 5 minutes in the future.", param="timestamp")
     identifier = p.string("identifier") or f"fake-{await tx.number('meter_event')}"
     key = f"mevt_{identifier}"
     existing = await tx.find(key)
@@ -88,17 +100,17 @@ async def create_meter_event(tx: Tx, p: Params) -> dict[str, Any]:
             event_name=event_name,
             identifier=identifier,
             payload=payload,
-            timestamp=p.integer("timestamp", tx.now) or tx.now,
+            timestamp=timestamp,
         ),
         id=key,
     )
     meters = [m.data for m in await tx.list("billing.meter") if m.data["event_name"] == event_name]
     await tx.insert(stored)
-    await _report_meter_errors(tx, meters, payload)
+    await _report_meter_errors(tx, meters, payload, identifier)
     return {k: v for k, v in stored.items() if k != "id"}
 
 
-async def _report_meter_errors(tx: Tx, meters: list[dict[str, Any]], payload: dict[str, str]) -> None:
+async def _report_meter_errors(tx: Tx, meters: list[dict[str, Any]], payload: dict[str, str], identifier: str) -> None:
     if not meters:
         await tx.emit_thin("v1.billing.meter.no_meter_found", related_object=None)
         return
@@ -106,20 +118,52 @@ async def _report_meter_errors(tx: Tx, meters: list[dict[str, Any]], payload: di
     customer_key = meter["customer_mapping"]["event_payload_key"]
     value_key = meter["value_settings"]["event_payload_key"]
     problem = None
-    if not payload.get(customer_key):
-        problem = "missing_customer_mapping_key"
+    customer = payload.get(customer_key)
+    if not customer:
+        problem = "meter_event_no_customer_defined"
     elif not _is_number(payload.get(value_key)):
-        problem = "missing_value"
+        problem = "meter_event_invalid_value"
+    elif await tx.find(customer) is None:
+        problem = "meter_event_customer_not_found"
     if problem is not None:
-        await tx.emit_thin(
+        event = await tx.emit_thin(
             "v1.billing.meter.error_report_triggered",
             related_object={"id": meter["id"], "type": "billing.meter", "url": f"/v1/billing/meters/{meter['id']}"},
             reason={
                 "type": "request",
                 "request": {"id": tx.request_id, "idempotency_key": tx.idempotency_key},
-                "error_code": problem,
             },
         )
+        # What GET /v2/core/events/{id} adds to the thin event: Stripe's error report, one sample per error.
+        data = {
+            "developer_message_summary": f"There is 1 invalid event: {problem}",
+            "reason": {
+                "error_count": 1,
+                "error_types": [
+                    {
+                        "code": problem,
+                        "error_count": 1,
+                        "sample_errors": [{"error_message": problem, "request": {"identifier": identifier}}],
+                    }
+                ],
+            },
+            "validation_start": _iso(datetime.fromtimestamp(tx.now, UTC)),
+            "validation_end": _iso(datetime.fromtimestamp(tx.now, UTC)),
+        }
+        await tx.insert({"id": event.id, "object": THIN_EVENT_DATA, "created": tx.now, "data": data})
+
+
+async def retrieve_thin_event(tx: Tx, p: Params, event_id: str) -> dict[str, Any]:
+    """``GET /v2/core/events/{id}``: a thin event with its ``data`` (what the pushed notification leaves out)."""
+    stored = await get_event(tx.conn, event_id)
+    if stored is None:
+        raise missing("event", event_id)
+    event = json.loads(stored.payload)
+    if event.get("object") != "v2.core.event":
+        raise missing("event", event_id)
+    extra = await tx.find(event_id)
+    event["data"] = extra.data["data"] if extra is not None and extra.data.get("object") == THIN_EVENT_DATA else {}
+    return dict(event)
 
 
 def _is_number(value: str | None) -> bool:
@@ -285,6 +329,7 @@ __all__ = [
     "retrieve_balance",
     "retrieve_event",
     "retrieve_meter",
+    "retrieve_thin_event",
     "retrieve_webhook_endpoint",
     "update_meter",
     "update_webhook_endpoint",

@@ -230,6 +230,7 @@ ROUTES: tuple[Route, ...] = (
         schema(LIST, created=range_filter(), type=string(), types=array_of(string())),
     ),
     route("GET", "/v1/events/{id}", "events.retrieve", platform.retrieve_event),
+    route("GET", "/v2/core/events/{id}", "v2.core.events.retrieve", platform.retrieve_thin_event),
     # Connect -------------------------------------------------------------------------------------------------
     route(
         "POST",

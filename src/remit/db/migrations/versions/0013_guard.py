@@ -2,15 +2,15 @@
 
 Held in the database so that every ``remit serve`` process, on every host, counts against one limit.
 
-Revision ID: 0012_guard
-Revises: 0011_provisioning
+Revision ID: 0013_guard
+Revises: 0012_usage
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_guard"
-down_revision = "0011_provisioning"
+revision = "0013_guard"
+down_revision = "0012_usage"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,38 @@
+"""Admin page commands: ``remit admin hash-password`` makes the value of ``REMIT_ADMIN_PASSWORD_HASH``.
+
+The password is read without echo (or from standard input when it is not a terminal, for scripts), asked
+twice on a terminal, and only its argon2id hash is printed: the password itself is never shown or stored.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from remit.admin.passwords import hash_password
+
+app = typer.Typer(help="The admin page (/admin): its login.", no_args_is_help=True)
+
+#: Shorter passwords are refused: the admin page can pause billing.
+MIN_PASSWORD_LENGTH = 12
+
+
+@app.command("hash-password")
+def hash_password_command() -> None:
+    """Print an argon2id hash of a password for REMIT_ADMIN_PASSWORD_HASH (the password is read, never shown)."""
+    if sys.stdin.isatty():
+        password = typer.prompt("Admin password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        typer.echo(f"error: the password must be at least {MIN_PASSWORD_LENGTH} characters", err=True)
+        raise typer.Exit(2)
+    typer.echo(hash_password(password))
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="admin")
+
+
+__all__ = ["app", "register"]

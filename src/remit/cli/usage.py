@@ -1,0 +1,264 @@
+"""``remit usage``: declared meters, usage records, retries of failed ones, rollups and the backfill.
+
+``meters`` lists what hosts may report to (``REMIT_METERS``); ``list`` and ``show`` the local records (their
+status, attempts, error code); ``retry --status failed`` puts failed records back to pending after the cause
+is fixed (audited; ``--dry-run`` only counts); ``rollups`` prints a customer's hourly or daily usage;
+``backfill`` queues one recompute job per period and follows them with a progress bar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from remit.cli.output import fail, print_list, print_object, run_with_runtime
+from remit.cli.webhooks import default_actor
+from remit.jobs.states import JobState
+from remit.runtime import Runtime
+from remit.usage import records
+from remit.usage.backfill import enqueue_backfill
+from remit.usage.operator import failed_records, retry_failed
+from remit.usage.records import MeterEventState
+from remit.usage.rollups import Resolution, list_rollups
+
+app = typer.Typer(help="Usage metering: meters, records, retries, rollups, backfill.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+LIST_COLUMNS = ["id", "operation_id", "customer", "meter", "value", "timestamp", "status", "attempts", "error_code"]
+FINISHED_JOBS = {JobState.COMPLETED, JobState.DISCARDED, JobState.CANCELLED}
+
+
+def register(root: typer.Typer) -> None:
+    """Add the ``usage`` group to the root ``app``."""
+    root.add_typer(app, name="usage")
+
+
+def _decimals(runtime: Runtime, meter: str) -> int:
+    spec = runtime.settings.meters.get(meter)
+    return spec.decimals if spec is not None else 0
+
+
+def parse_moment(value: str, option: str) -> datetime:
+    """A date (``2024-08-01``) or an ISO 8601 time; naive means UTC."""
+    try:
+        moment = datetime.fromisoformat(value) if "T" in value or " " in value else None
+        if moment is None:
+            day = date.fromisoformat(value)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    except ValueError:
+        raise typer.BadParameter("not a date (YYYY-MM-DD) or ISO 8601 time", param_hint=option) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _resolution(value: str) -> Resolution:
+    try:
+        return Resolution(value)
+    except ValueError:
+        raise typer.BadParameter("one of hourly, daily", param_hint="'--resolution'") from None
+
+
+@app.command("meters")
+def meters_command(as_json: JsonOption = False) -> None:
+    """The declared meters (REMIT_METERS): name, the processor's event name, aggregation, decimals."""
+
+    async def main(runtime: Runtime) -> list[dict[str, Any]]:
+        return [
+            {"name": m.name, "event_name": m.event_name, "aggregation": m.aggregation, "decimals": m.decimals}
+            for m in runtime.settings.meters.values()
+        ]
+
+    columns = ["name", "event_name", "aggregation", "decimals"]
+    print_list(run_with_runtime(main), as_json=as_json, columns=columns, title="meters")
+
+
+@app.command("list")
+def list_command(
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only this status (pending, reported, failed).")
+    ] = None,
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer id.")] = None,
+    meter: Annotated[str | None, typer.Option("--meter", help="Only this meter.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="At most this many.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List usage records, newest first."""
+    states = []
+    if status is not None:
+        try:
+            states = [MeterEventState(status)]
+        except ValueError:
+            raise typer.BadParameter("one of pending, reported, failed", param_hint="'--status'") from None
+
+    async def main(runtime: Runtime) -> list[dict[str, Any]]:
+        async with runtime.db.connect() as conn:
+            found = await records.list_meter_events(conn, states=states, customer_id=customer, meter=meter, limit=limit)
+        return [r.to_json(_decimals(runtime, r.meter)) for r in found]
+
+    print_list(run_with_runtime(main), as_json=as_json, columns=LIST_COLUMNS, title="usage")
+
+
+@app.command("show")
+def show_command(
+    operation_id: Annotated[str, typer.Argument(metavar="OPERATION_ID", help="The operation id it was reported with.")],
+    as_json: JsonOption = False,
+) -> None:
+    """One usage record by its operation id."""
+
+    async def main(runtime: Runtime) -> dict[str, Any] | None:
+        async with runtime.db.connect() as conn:
+            found = await records.get_meter_event(conn, operation_id)
+        return None if found is None else found.to_json(_decimals(runtime, found.meter))
+
+    shown = run_with_runtime(main)
+    if shown is None:
+        fail("no usage record with that operation id (remit usage list)")
+    print_object(shown, as_json)
+
+
+@app.command("retry")
+def retry_command(
+    status: Annotated[str, typer.Option("--status", help="Only failed records can be retried.")] = "failed",
+    customer: Annotated[str | None, typer.Option("--customer", help="Only this customer id.")] = None,
+    meter: Annotated[str | None, typer.Option("--meter", help="Only this meter.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be retried; change nothing.")] = False,
+    actor: Annotated[str | None, typer.Option("--actor", help="Who is acting (default: operator:$USER).")] = None,
+) -> None:
+    """Put failed records back to pending, each with a report job (after the cause is fixed; audited)."""
+    if status != MeterEventState.FAILED.value:
+        raise typer.BadParameter("only failed records are retried", param_hint="'--status'")
+    who = default_actor(actor)
+
+    async def main(runtime: Runtime) -> int:
+        if dry_run:
+            return len(await failed_records(runtime, customer_id=customer, meter=meter))
+        return len(await retry_failed(runtime, actor=who, customer_id=customer, meter=meter))
+
+    count = run_with_runtime(main)
+    if dry_run:
+        typer.echo(f"{count} failed usage records would be retried (dry run: nothing changed)")
+    else:
+        typer.echo(f"{count} failed usage records are pending again, with report jobs on remit_meters")
+
+
+@app.command("rollups")
+def rollups_command(
+    customer: Annotated[str, typer.Option("--customer", help="The customer id.")],
+    start: Annotated[str, typer.Option("--start", help="First day or time (UTC), e.g. 2024-08-01.")],
+    end: Annotated[str, typer.Option("--end", help="End (exclusive), e.g. 2024-09-01.")],
+    resolution: Annotated[str, typer.Option("--resolution", help="hourly or daily.")] = "daily",
+    meter: Annotated[str | None, typer.Option("--meter", help="Only this meter.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A customer's usage per hour or day, as the rollups hold it."""
+    chosen = _resolution(resolution)
+    lo, hi = parse_moment(start, "'--start'"), parse_moment(end, "'--end'")
+
+    async def main(runtime: Runtime) -> list[dict[str, Any]]:
+        async with runtime.db.connect() as conn:
+            found = await list_rollups(conn, customer_id=customer, resolution=chosen, start=lo, end=hi, meter=meter)
+        return [r.to_json(_decimals(runtime, r.meter)) for r in found]
+
+    columns = ["period_start", "meter", "value", "events"]
+    print_list(run_with_runtime(main), as_json=as_json, columns=columns, title="usage rollups")
+
+
+async def _resolve_customer(runtime: Runtime, customer: str | None, subscription: str | None) -> str | None:
+    """The customer to backfill: as given, or the mirrored subscription's customer."""
+    if subscription is None:
+        return customer
+    from remit.billing.mirror import get_object
+
+    async with runtime.db.connect() as conn:
+        found = await get_object(conn, "subscription", subscription)
+    owner = None if found is None else found.data.get("customer")
+    if isinstance(owner, dict):
+        owner = owner.get("id")
+    if customer is not None and owner is not None and owner != customer:
+        fail("that subscription belongs to another customer")
+    return customer or (owner if isinstance(owner, str) else None)
+
+
+@app.command("backfill")
+def backfill_command(
+    start: Annotated[str, typer.Option("--start", help="First day or time (UTC), e.g. 2024-08-01.")],
+    end: Annotated[str, typer.Option("--end", help="End (exclusive), e.g. 2024-09-01.")],
+    customer: Annotated[str | None, typer.Option("--customer", help="The customer id.")] = None,
+    subscription: Annotated[
+        str | None, typer.Option("--subscription", help="A mirrored subscription: its customer is backfilled.")
+    ] = None,
+    resolution: Annotated[str, typer.Option("--resolution", help="hourly or daily.")] = "daily",
+    meters: Annotated[str | None, typer.Option("--meters", help="Comma-separated meters (default: all).")] = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the jobs until they finish.")] = True,
+    inline: Annotated[bool, typer.Option("--inline", help="Run the jobs in this process (no worker needed).")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Stop following after this many s.")] = 600,
+) -> None:
+    """Recompute rollups over a window: one unique job per period on remit_usage (safe to run again)."""
+    chosen = _resolution(resolution)
+    lo, hi = parse_moment(start, "'--start'"), parse_moment(end, "'--end'")
+    if hi <= lo:
+        raise typer.BadParameter("must be after --start", param_hint="'--end'")
+    if customer is None and subscription is None:
+        raise typer.BadParameter("give --customer or --subscription", param_hint="'--customer'")
+
+    async def main(runtime: Runtime) -> dict[str, Any]:
+        who = await _resolve_customer(runtime, customer, subscription)
+        if who is None:
+            fail("that subscription is not in the mirror (remit billing sync, or pass --customer)")
+        declared = runtime.settings.meters
+        chosen_meters = [m.strip() for m in meters.split(",") if m.strip()] if meters else list(declared)
+        unknown = [m for m in chosen_meters if m not in declared]
+        if unknown or not chosen_meters:
+            fail("unknown meter in --meters (remit usage meters)")
+        try:
+            periods, ids = await enqueue_backfill(
+                runtime, customer_id=who, meters=chosen_meters, resolution=chosen, start=lo, end=hi
+            )
+        except ValueError as error:
+            fail(str(error))
+        summary: dict[str, Any] = {"periods": periods, "queued": len(ids), "already_queued": periods - len(ids)}
+        if inline:
+            await runtime.drain(["remit_usage"], max_rounds=10_000)
+        if wait or inline:
+            summary.update(await _follow(runtime, ids, timeout))
+        async with runtime.db.connect() as conn:
+            found = await list_rollups(conn, customer_id=who, resolution=chosen, start=lo, end=hi, limit=100_000)
+        summary["rollups"] = len([r for r in found if r.meter in chosen_meters])
+        summary["events"] = sum(r.events for r in found if r.meter in chosen_meters)
+        return summary
+
+    summary = run_with_runtime(main)
+    typer.echo(
+        f"backfill: {summary['periods']} periods, {summary['queued']} jobs queued, "
+        f"{summary['already_queued']} already queued"
+        + (f", {summary['completed']} completed, {summary['failed']} failed" if "completed" in summary else "")
+        + f"; {summary['rollups']} rollups now hold {summary['events']} events"
+    )
+
+
+async def _follow(runtime: Runtime, ids: list[int], timeout: float) -> dict[str, int]:
+    """Poll the jobs ``ids`` with a progress bar until they finish or ``timeout`` passes."""
+    done: dict[int, JobState] = {}
+    deadline = time.monotonic() + timeout
+    columns = (TextColumn("recomputing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task("backfill", total=len(ids))
+        while len(done) < len(ids) and time.monotonic() < deadline:
+            waiting = [i for i in ids if i not in done]
+            for start in range(0, len(waiting), 500):
+                chunk = waiting[start : start + 500]
+                for found in await runtime.engine.list_jobs(ids=chunk, limit=len(chunk)):
+                    if found.state in FINISHED_JOBS:
+                        done[found.id] = found.state
+            progress.update(task, completed=len(done))
+            if len(done) < len(ids):
+                await asyncio.sleep(0.5)
+    completed = sum(1 for state in done.values() if state is JobState.COMPLETED)
+    return {"completed": completed, "failed": len(done) - completed, "unfinished": len(ids) - len(done)}
+
+
+__all__ = ["app", "parse_moment", "register"]

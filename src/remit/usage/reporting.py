@@ -1,0 +1,311 @@
+"""Reporting usage: :func:`report_usage` / :func:`report_usage_many` (the API hosts call), the report job on
+``remit_meters`` that sends records to the processor, and the meter reconciler that resends what stayed
+pending.
+
+::
+
+    from remit.usage import report_usage
+
+    async with runtime.db.begin() as conn:                     # the host's own transaction
+        await report_usage(runtime, conn, "cus_123", "api_requests", 40, operation_id="req-2024-06-01-17")
+
+The record and its report job commit with the caller's transaction, or neither does. A repeated operation id
+returns the stored record and writes nothing. The job sends each record with the operation id as Stripe's
+meter-event ``identifier`` and as the idempotency key, so a resend — a retried job, the reconciler, a crash
+between the processor's answer and our commit — is counted once by the processor.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from remit.config import MeterSpec
+from remit.db.tables import meter_events
+from remit.errors import ProcessorError, RemitError
+from remit.jobs.context import JobContext, PeriodicContext
+from remit.jobs.definition import job
+from remit.jobs.retry import Backoff
+from remit.jobs.rows import JobRequest
+from remit.periodic import Counts, Cron, PeriodicTask
+from remit.processor.base import Processor
+from remit.processor.calls import processor_call
+from remit.processor.faults import Fault, classify
+from remit.runtime import Runtime
+from remit.telemetry import ops
+from remit.usage import records
+from remit.usage.records import FailureSource, MeterEventRecord, MeterEventState
+from remit.usage.values import UsageReport, check, format_units
+
+log = logging.getLogger("remit.usage")
+
+REPORT_JOB = "remit.usage.report"
+#: Three quick attempts; after that the row stays ``pending`` and the reconciler resends it every minute.
+REPORT_ATTEMPTS = 3
+REPORT_BACKOFF = Backoff(base=5.0, factor=3.0, cap=120.0, jitter=0.2)
+#: The most records one report job sends (and one API batch may carry).
+BATCH_LIMIT = 1000
+#: A ``pending`` record this old is the reconciler's.
+RECONCILE_AFTER = timedelta(seconds=60)
+RECONCILE_TASK_NAME = "meters.reconcile"
+#: The fixed phrase of the throttle log line and snooze reason (identifiers go in its fields).
+ACTIVITY = "usage reporting"
+#: Where the fake processor's meters are known to exist, once per runtime.
+_FAKE_METERS_READY = "usage.fake_meters_ready"
+
+
+class SyncReportInTransaction(RemitError):
+    """``sync=True`` was asked inside an open transaction: the processor call would hold it open."""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageOutcome:
+    """The stored record of one report, and whether this call stored it (False: the operation id was
+    stored already, by this report's earlier try or by another caller)."""
+
+    record: MeterEventRecord
+    created: bool
+
+
+async def report_usage(
+    runtime: Runtime,
+    conn: AsyncConnection | None,
+    customer: str,
+    meter: str,
+    value: int | str | object,
+    *,
+    operation_id: str,
+    timestamp: datetime | None = None,
+    sync: bool = False,
+) -> UsageOutcome:
+    """Record one usage report in ``conn``'s transaction and queue its sending (see the module docs).
+
+    With ``sync=True`` pass ``conn=None``: the record is committed in a transaction of its own, then sent at
+    once; a refusal marks it ``failed`` (source ``sync``), a throttle or an outage leaves it ``pending`` for the
+    reconciler. Raises :class:`~remit.usage.values.UsageRefused` before writing anything when the report is
+    invalid."""
+    report = UsageReport(customer, meter, value, operation_id, timestamp)  # type: ignore[arg-type]
+    return (await report_usage_many(runtime, conn, [report], sync=sync))[0]
+
+
+async def report_usage_many(
+    runtime: Runtime,
+    conn: AsyncConnection | None,
+    reports: Sequence[UsageReport],
+    *,
+    sync: bool = False,
+) -> list[UsageOutcome]:
+    """Record a batch (at most :data:`BATCH_LIMIT`) in one statement and queue one report job for its new
+    records; the outcomes in the order of ``reports``. Every report is checked first: one invalid report
+    refuses the whole batch and writes nothing."""
+    if len(reports) > BATCH_LIMIT:
+        from remit.usage.values import UsageRefused
+
+        raise UsageRefused("events", "too_many_events", f"a batch holds at most {BATCH_LIMIT} events")
+    now = runtime.clock.now()
+    meters = runtime.settings.meters
+    checked = [check(report, meters, now) for report in reports]
+    if sync:
+        if conn is not None:
+            raise SyncReportInTransaction("report_usage(sync=True) runs outside any open transaction: pass conn=None")
+        async with runtime.db.begin() as own:
+            outcomes, new_ids = await _store(runtime, own, checked, now, enqueue=False)
+        if new_ids:
+            try:
+                await send(runtime, runtime.processor, new_ids, FailureSource.SYNC)
+            except ProcessorError as error:  # throttled, unreachable or refused key: the reconciler resends
+                log.warning(
+                    "%s deferred to the reconciler",
+                    ACTIVITY,
+                    extra={"status_code": error.status_code, "meter_event_ids": new_ids[:10]},
+                )
+            async with runtime.db.read() as read:
+                stored = await records.by_operation_ids(read, [o.record.operation_id for o in outcomes])
+            outcomes = [UsageOutcome(stored[o.record.operation_id], o.created) for o in outcomes]
+        return outcomes
+    if conn is None:
+        async with runtime.db.begin() as own:
+            return (await _store(runtime, own, checked, now, enqueue=True))[0]
+    return (await _store(runtime, conn, checked, now, enqueue=True))[0]
+
+
+async def _store(
+    runtime: Runtime, conn: AsyncConnection, checked: Sequence[object], now: datetime, *, enqueue: bool
+) -> tuple[list[UsageOutcome], list[int]]:
+    from remit.usage.values import CheckedUsage
+
+    usages = [u for u in checked if isinstance(u, CheckedUsage)]
+    # One report repeated inside a batch is one record too: the first occurrence is the one stored.
+    unique = list({u.operation_id: u for u in reversed(usages)}.values())[::-1]
+    created = await records.insert_many(conn, unique, now)
+    # New rows are known from what was inserted; only repeats are read back (their stored row may differ).
+    stored = {
+        u.operation_id: records.new_record(created[u.operation_id], u, now) for u in unique if u.operation_id in created
+    }
+    repeats = [u.operation_id for u in unique if u.operation_id not in created]
+    if repeats:
+        stored.update(await records.by_operation_ids(conn, repeats))
+    new_ids = sorted(created.values())
+    if enqueue and new_ids:
+        await runtime.engine.enqueue(conn, report_meter_events, {"ids": new_ids, "source": FailureSource.SYNC.value})
+    seen: set[str] = set()
+    outcomes = []
+    for usage in usages:
+        first = usage.operation_id in created and usage.operation_id not in seen
+        seen.add(usage.operation_id)
+        outcomes.append(UsageOutcome(stored[usage.operation_id], first))
+    return outcomes, new_ids
+
+
+def _payload(record: MeterEventRecord, meter: MeterSpec) -> dict[str, str]:
+    return {"stripe_customer_id": record.customer_id, "value": format_units(record.value, meter.decimals)}
+
+
+async def ensure_fake_meters(runtime: Runtime) -> None:
+    """With the fake processor, make sure it has a billing meter for every declared meter (once per runtime),
+    so the demo and a newcomer's first report are counted, not answered with ``no_meter_found``."""
+    processor = runtime.processor
+    if processor.name != "fake" or runtime.extensions.get(_FAKE_METERS_READY):
+        return
+    request = getattr(processor, "request", None)
+    if request is None:
+        return
+    listed = await request("GET", "/v1/billing/meters", {"limit": 100})
+    known = {meter["event_name"] for meter in listed["data"]}
+    for spec in runtime.settings.meters.values():
+        if spec.event_name not in known:
+            await request(
+                "POST",
+                "/v1/billing/meters",
+                {
+                    "display_name": spec.name,
+                    "event_name": spec.event_name,
+                    "default_aggregation": {"formula": spec.aggregation},
+                },
+                idempotency_key=f"remit-meter:{spec.event_name}",
+            )
+    runtime.extensions[_FAKE_METERS_READY] = True
+
+
+async def send(runtime: Runtime, processor: Processor, ids: Sequence[int], source: FailureSource) -> dict[str, int]:
+    """Send the ``pending`` records among ``ids`` to the processor, one meter event each; counts by outcome.
+
+    A refusal (a 4xx other than 429/401/403) marks the record ``failed`` with the processor's code and emits
+    ``meter_reporting_failed`` once; any other fault is raised after what was sent so far is recorded (the
+    caller's job snoozes or retries; the rest stay ``pending``)."""
+    counts = {"reported": 0, "failed": 0, "skipped": 0}
+    async with runtime.db.read() as conn:
+        rows = await records.by_ids(conn, ids)
+    pending = [r for r in rows if r.state is MeterEventState.PENDING]
+    counts["skipped"] = len(ids) - len(pending)
+    if not pending:
+        return counts
+    await ensure_fake_meters(runtime)
+    meters = runtime.settings.meters
+    reported: list[int] = []
+    refused: list[tuple[MeterEventRecord, str]] = []
+    try:
+        for record in pending:
+            meter = meters.get(record.meter)
+            if meter is None:  # the meter was removed from the configuration since
+                refused.append((record, "meter_not_declared"))
+                continue
+            try:
+                await processor.create_meter_event(
+                    event_name=meter.event_name,
+                    payload=_payload(record, meter),
+                    identifier=record.operation_id,
+                    idempotency_key=record.operation_id,
+                    timestamp=int(record.timestamp.timestamp()),
+                )
+            except ProcessorError as error:
+                if classify(error) is not Fault.REFUSED:
+                    raise
+                refused.append((record, error.code or f"http_{error.status_code}"))
+                continue
+            reported.append(record.id)
+    finally:
+        now = runtime.clock.now()
+        async with runtime.db.begin() as conn:
+            counts["reported"] = await records.mark_reported(conn, reported, now)
+            failed = []
+            for record, code in refused:
+                failed += await records.fail(conn, meter_events.c.id == record.id, source, code, now)
+            for record in pending:
+                if record.id not in reported:
+                    await records.note_attempt(conn, record.id, now)
+        counts["failed"] = len(failed)
+        announce_failed(failed)
+    return counts
+
+
+def announce_failed(failed: Sequence[MeterEventRecord]) -> None:
+    """``meter_reporting_failed`` for each record that just moved to ``failed`` (after that move committed)."""
+    for record in failed:
+        ops.emit(
+            "meter_reporting_failed",
+            source=record.failed_source,
+            meter_event_id=record.id,
+            operation_id=record.operation_id,
+            meter=record.meter,
+            customer_id=record.customer_id,
+            code=record.error_code,
+        )
+
+
+@job(
+    queue="remit_meters",
+    name=REPORT_JOB,
+    max_attempts=REPORT_ATTEMPTS,
+    backoff=REPORT_BACKOFF,
+    timeout=600.0,
+)
+async def report_meter_events(ctx: JobContext[Runtime], ids: list[int], source: str = "sync") -> None:
+    """Send the records ``ids`` (those still ``pending``). A 429 snoozes the job, expired credentials pause
+    ``remit_meters`` (:func:`~remit.processor.calls.processor_call`); an outage retries it a few times, then
+    leaves the rest to the reconciler."""
+    async with processor_call(ctx, ACTIVITY):
+        await send(ctx.app, ctx.app.processor, ids, FailureSource(source))
+
+
+async def reconcile(ctx: PeriodicContext[object]) -> Counts:
+    """The meter reconciler: ``pending`` records older than :data:`RECONCILE_AFTER`, oldest first, at most
+    :data:`BATCH_LIMIT` per run, get a report job (source ``reconciler``) in batches of 100."""
+    cutoff = ctx.clock.now() - RECONCILE_AFTER
+    async with ctx.db.begin() as conn:
+        ids = await records.pending_before(conn, cutoff, BATCH_LIMIT)
+        requests = [
+            JobRequest(report_meter_events, {"ids": ids[i : i + 100], "source": FailureSource.RECONCILER.value})
+            for i in range(0, len(ids), 100)
+        ]
+        queued = await ctx.engine.enqueue_many(conn, requests)
+    return {"pending": len(ids), "jobs": len(queued)}
+
+
+#: Every minute, leader only, on ``remit_meters``.
+RECONCILE_TASK: PeriodicTask[PeriodicContext[object]] = PeriodicTask(
+    RECONCILE_TASK_NAME, Cron("* * * * *"), reconcile, queue="remit_meters"
+)
+
+__all__ = [
+    "ACTIVITY",
+    "BATCH_LIMIT",
+    "RECONCILE_AFTER",
+    "RECONCILE_TASK",
+    "RECONCILE_TASK_NAME",
+    "REPORT_ATTEMPTS",
+    "REPORT_JOB",
+    "SyncReportInTransaction",
+    "UsageOutcome",
+    "announce_failed",
+    "ensure_fake_meters",
+    "reconcile",
+    "report_meter_events",
+    "report_usage",
+    "report_usage_many",
+    "send",
+]

@@ -1,0 +1,199 @@
+"""The admin page in a real browser: Playwright drives Debian's Chromium against a real ``remit serve``.
+
+It logs in, replays a dead letter after the dry run, pauses and resumes a queue, is refused without a login and
+with a forged CSRF token, and saves a screenshot of every page, each checked to be non-blank. Chromium comes
+from apt (``./scripts/test`` installs it); without it the test is skipped, and under ``CI=true`` it fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from remit.db.engine import create_sync_engine
+from remit.db.tables import audit_log, jobs, webhook_events
+from tests.e2e.test_up import READY, REMIT, START_TIMEOUT_S, remit_env, remit_process, stop
+from tests.support.admin import PASSWORD, USER, password_hash
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: A page with content (text, tables, buttons) paints at least this share of its pixels off the background.
+MIN_INKED_SHARE = 0.01
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI") == "true":  # the test command installs it: missing is a failure there
+            pytest.fail("chromium is not installed (./scripts/test installs it with apt)")
+        pytest.skip("chromium is not installed (apt install chromium, or run ./scripts/test)")
+    return CHROMIUM
+
+
+def seed_dead_letter(db_url: str) -> int:
+    """One dead webhook event, as a handler that kept failing leaves it."""
+    engine = create_sync_engine(db_url)
+    now = datetime.now(UTC)
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(
+                sa.insert(webhook_events)
+                .values(
+                    endpoint="default",
+                    processor="fake",
+                    event_id="evt_admin_browser_1",
+                    type="invoice.paid",
+                    livemode=False,
+                    api_version="2024-06-20",
+                    status="dead",
+                    body=json.dumps({"id": "evt_admin_browser_1", "type": "invoice.paid"}),
+                    object_id="in_admin_browser",
+                    object_type="invoice",
+                    received_at=now,
+                    attempts=3,
+                    last_error={"type": "RuntimeError", "message": "bug in host handler"},
+                    handler_results={},
+                    dead_at=now,
+                )
+                .returning(webhook_events.c.id)
+            )
+            return int(row.scalar_one())
+    finally:
+        engine.dispose()
+
+
+def read(db_url: str, stmt: sa.Select[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    engine = create_sync_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(stmt)]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A migrated SQLite database with one dead letter, and the base URL of ``remit serve`` on it."""
+    db_url = f"sqlite:///{tmp_path / 'admin.db'}"
+    env = remit_env(db_url, REMIT_ADMIN_PASSWORD_HASH=password_hash(), REMIT_QUEUES="")
+    subprocess.run([REMIT, "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True)
+    seed_dead_letter(db_url)
+    with remit_process("serve", "--port", "0", env=env, cwd=tmp_path) as (proc, out, _err):
+        base_url = out.wait_for(READY, START_TIMEOUT_S).group(1)
+        yield db_url, base_url
+        assert stop(proc) == 0
+
+
+def inked_share(png: Path) -> float:
+    """The share of the screenshot's pixels that differ from its most common colour (the background)."""
+    from PIL import Image  # Pillow comes with WeasyPrint (remit[pdf], in the dev install)
+
+    with Image.open(png) as image:
+        pixels = image.convert("RGB")
+        colours = pixels.getcolors(maxcolors=pixels.width * pixels.height) or []
+    background = max(count for count, _colour in colours)
+    return 1.0 - background / (pixels.width * pixels.height)
+
+
+def test_an_admin_logs_in_replays_pauses_and_resumes_in_chromium(
+    served: tuple[str, str], chromium_path: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    db_url, base_url = served
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
+        try:
+            page = browser.new_context().new_page()
+
+            def shot(name: str) -> None:
+                path = shots / f"{name}.png"
+                page.screenshot(path=str(path), full_page=True)
+                assert inked_share(path) > MIN_INKED_SHARE, f"{name}: the screenshot is blank"
+
+            # Without a login: every page sends the browser to the login form.
+            page.goto(f"{base_url}/admin/queues")
+            assert page.url.endswith("/admin/login")
+            shot("login")
+            page.fill("#user", USER)
+            page.fill("#password", "not the password")
+            page.click("button[type=submit]")
+            assert "Wrong user or password" in page.content()
+            page.fill("#user", USER)
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base_url}/admin")
+            assert page.locator("#dead-letters").inner_text() == "1"
+            cookies = {c["name"]: c for c in page.context.cookies()}
+            session = cookies["__Host-remit_admin"]
+            assert session["httpOnly"]
+            assert session["secure"]
+            assert session["sameSite"] == "Strict"
+            shot("overview")
+
+            # A dead letter: the dry run says what would be replayed, then the confirmation replays it.
+            page.goto(f"{base_url}/admin/dead-letters")
+            shot("dead-letters")
+            page.click("#replay-all")
+            assert "1 dead event(s) match" in page.content()
+            assert read(db_url, sa.select(webhook_events.c.status)) == [("dead",)]
+            shot("replay-dry-run")
+            page.click("button.danger")
+            assert "Replayed 1 webhook event(s)" in page.content()
+            assert read(db_url, sa.select(webhook_events.c.status)) == [("received",)]
+            assert read(db_url, sa.select(sa.func.count()).select_from(jobs)) == [(1,)]
+
+            # A queue paused (after its confirmation) and resumed.
+            page.goto(f"{base_url}/admin/queues")
+            shot("queues")
+            page.click("#queue-remit_mailers button.danger")
+            assert "Pause queue remit_mailers" in page.content()
+            page.click("button.danger")
+            assert "Paused queue remit_mailers." in page.content()
+            assert page.locator("#queue-remit_mailers .state").inner_text() == "paused"
+            page.click("#queue-remit_mailers button")
+            assert "Resumed queue remit_mailers." in page.content()
+            assert page.locator("#queue-remit_mailers .state").inner_text() == "running"
+
+            for name in ("jobs", "flags", "audit"):
+                page.goto(f"{base_url}/admin/{name}")
+                shot(name)
+
+            # A form whose CSRF token was tampered with is refused, and nothing changes.
+            page.goto(f"{base_url}/admin/queues")
+            page.eval_on_selector_all("input[name=csrf_token]", "els => els.forEach(e => e.value = 'forged')")
+            page.click("#queue-remit_mailers button.danger")
+            assert "CSRF token is missing or wrong" in page.content()
+            page.goto(f"{base_url}/admin/queues")
+            assert page.locator("#queue-remit_mailers .state").inner_text() == "running"
+
+            # Another browser, never logged in, posting the form straight: refused.
+            stranger = browser.new_context().new_page()
+            response = stranger.request.post(
+                f"{base_url}/admin/queues/remit_mailers/pause", form={"confirm": "yes", "csrf_token": "x"}
+            )
+            assert response.status == 403
+        finally:
+            browser.close()
+
+    actions = read(db_url, sa.select(audit_log.c.actor, audit_log.c.action).order_by(audit_log.c.id))
+    assert (f"admin:{USER}", "admin.login") in actions
+    assert ("admin-login", "admin.login_refused") in actions
+    assert (f"admin:{USER}", "webhooks.replay") in actions
+    assert (f"admin:{USER}", "queues.pause") in actions
+    assert (f"admin:{USER}", "queues.resume") in actions
+    assert len([a for a in actions if a[1] == "queues.pause"]) == 1  # the forged form paused nothing
+    assert sorted(p.name for p in shots.iterdir()) == sorted(
+        f"{n}.png" for n in ("login", "overview", "dead-letters", "replay-dry-run", "queues", "jobs", "flags", "audit")
+    )
