@@ -263,6 +263,12 @@ class FlagCache:
         reading.set_result(value)
         return value
 
+    @property
+    def last_known(self) -> Switches | None:
+        """The switches last read, however old (None before the first read): for a caller that must decide
+        something while the database cannot be asked."""
+        return self._value
+
     def remember(self, switches: Switches) -> None:
         """Take ``switches`` as just read from the database (a runtime that has no database to ask yet)."""
         self._value, self._read_at = switches, time.monotonic()

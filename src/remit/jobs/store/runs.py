@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from remit.db.tables import jobs, queue_states
 from remit.db.tables.jobs import RUNNABLE_STATES_SQL
 from remit.db.types import UtcDateTime
+from remit.jobs.notifier import PROGRESS_CHANNEL
 from remit.jobs.records import CLAIM_COLUMN_NAMES, Job
 from remit.jobs.states import JOB_STATES, RUNNABLE, JobState
 
@@ -146,6 +147,12 @@ async def record_progress(conn: AsyncConnection, job: Job, meta: Mapping[str, An
     return (await conn.execute(stmt)).rowcount == 1
 
 
+async def notify_progress(conn: AsyncConnection, job_ids: Sequence[int]) -> None:
+    """Tell the followers of ``job_ids`` that they moved, as the caller's transaction commits (PostgreSQL)."""
+    notify = sa.text("SELECT pg_notify(:channel, CAST(id AS text)) FROM unnest(CAST(:ids AS bigint[])) AS id")
+    await conn.execute(notify, {"channel": PROGRESS_CHANNEL, "ids": list(job_ids)})
+
+
 async def due_queues(conn: AsyncConnection, now: datetime) -> list[str]:
     """The queues that hold a job due now."""
     stmt = (
@@ -163,6 +170,7 @@ __all__ = [
     "errors_of",
     "executing_guard",
     "finish",
+    "notify_progress",
     "record_progress",
     "release",
     "the_run",
