@@ -266,7 +266,8 @@ def remit_part(label: str, url: str, args: argparse.Namespace) -> tuple[Measure,
         ],
         f"remit worker on {label}",
     )
-    note = f"1 worker, concurrency {args.concurrency}, batch {args.batch}"
+    cpu = float(result["cpu_seconds"]) / float(result["seconds"])
+    note = f"1 worker, concurrency {args.concurrency}, batch {args.batch}, worker CPU {cpu:.0%} of its interval"
     return (
         Measure(f"remit enqueue ({label})", args.jobs, enqueue_seconds, f"enqueue_many, {args.enqueue_chunk}/txn"),
         Measure(f"remit worker ({label})", args.jobs, float(result["seconds"]), note),
@@ -287,7 +288,7 @@ async def child_remit(url: str, jobs: int, batch: int, concurrency: int) -> dict
     runtime = Runtime.from_settings(settings, parts=[Part("bench", jobs=(noop,))])
     worker = runtime.worker(queues=[QUEUE], lead=False)
     try:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         running = asyncio.create_task(worker.run())
         deadline = started + CHILD_TIMEOUT
         while worker.outcomes["completed"] < jobs:
@@ -297,7 +298,7 @@ async def child_remit(url: str, jobs: int, batch: int, concurrency: int) -> dict
             if sum(worker.outcomes.values()) >= jobs or time.perf_counter() > deadline:
                 raise BenchFailure(f"the worker did not complete every job: {dict(worker.outcomes)}")
             await asyncio.sleep(0.002)
-        seconds = time.perf_counter() - started
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
         worker.request_stop()
         await running
         async with runtime.db.begin() as conn:
@@ -324,6 +325,7 @@ async def child_remit(url: str, jobs: int, batch: int, concurrency: int) -> dict
         "dialect": runtime.db.dialect,
         "jobs": jobs,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "completed_rows": completed_once,
         "calls": CALLS["noop"],
         "outcomes": dict(worker.outcomes),
