@@ -56,6 +56,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import re
@@ -286,6 +287,7 @@ async def child_remit(url: str, jobs: int, batch: int, concurrency: int) -> dict
         }
     )
     runtime = Runtime.from_settings(settings, parts=[Part("bench", jobs=(noop,))])
+    gc.freeze()  # as `remit worker` does before its worker starts (src/remit/cli/jobs.py)
     worker = runtime.worker(queues=[QUEUE], lead=False)
     try:
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -673,7 +675,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="remit's job-engine benchmark (see the module docstring)")
     parser.add_argument("--jobs", type=int, default=20_000, help="no-op jobs per system (default 20000)")
     parser.add_argument("--batch", type=int, default=500, help="remit claim batch, REMIT_JOB_BATCH_SIZE (500)")
-    parser.add_argument("--concurrency", type=int, default=500, help="remit queue concurrency (500)")
+    parser.add_argument("--concurrency", type=int, default=2000, help="remit queue concurrency (2000)")
     parser.add_argument("--enqueue-chunk", type=int, default=5000, help="jobs per enqueue_many transaction (5000)")
     parser.add_argument(
         "--procrastinate-concurrency",

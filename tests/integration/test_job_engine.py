@@ -344,3 +344,37 @@ async def test_a_job_is_given_the_engine_the_app_and_a_way_to_report_progress(rt
     assert seen == [(rt, rt.engine, rt.db, rt.clock, "remit-drain")]
     progress = (await fetch(rt, job_id)).meta["progress"]
     assert (progress["done"], progress["total"]) == (3, 10)
+
+
+RUNNING = {"now": 0, "most": 0, "runs": 0}
+
+
+@job(queue="wide", name="tests.tracked_sleep")
+async def tracked_sleep(ctx):
+    RUNNING["now"] += 1
+    RUNNING["most"] = max(RUNNING["most"], RUNNING["now"])
+    RUNNING["runs"] += 1
+    await asyncio.sleep(0.02)
+    RUNNING["now"] -= 1
+
+
+async def test_several_claims_in_flight_never_exceed_the_queue_concurrency(rt):
+    from remit.config import parse_queues
+
+    RUNNING.update(now=0, most=0, runs=0)
+    rt.engine.registry.add(tracked_sleep)
+    rt.engine.settings = replace(rt.engine.settings, queues=parse_queues("wide:6"), batch_size=2)
+    async with rt.db.begin() as conn:
+        await rt.engine.enqueue_many(conn, [JobRequest(tracked_sleep) for _ in range(40)])
+    worker = rt.worker(queues=["wide"], lead=False)
+    assert worker._fetchers(worker._queues["wide"]) == 3  # three claims of two may be in flight at once
+    task = asyncio.create_task(worker.run())
+    for _ in range(400):
+        if worker.outcomes["completed"] >= 40:
+            break
+        await asyncio.sleep(0.025)
+    worker.request_stop()
+    await asyncio.wait_for(task, 10)
+    assert worker.outcomes["completed"] == 40
+    assert RUNNING["runs"] == 40
+    assert 2 < RUNNING["most"] <= 6

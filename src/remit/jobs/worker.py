@@ -50,6 +50,8 @@ from remit.telemetry import metrics
 log = logging.getLogger("remit.jobs")
 
 COMPLETION_BATCH = 1000
+#: At most this many claims of one queue in flight at once (see :meth:`Worker._fetchers`).
+MAX_CLAIMS_IN_FLIGHT = 4
 
 
 class JobTimeout(Exception):
@@ -60,6 +62,8 @@ class JobTimeout(Exception):
 class _Queue:
     spec: QueueSpec
     running: int = 0
+    #: Slots reserved by claims in flight: a claim never takes more than the concurrency left.
+    claiming: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     slot_freed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -145,7 +149,9 @@ class Worker:
         if self._listen:
             self.listener = Listener(self.engine.db.url, self.wake)
             background.append(asyncio.create_task(self.listener.run()))
-        fetchers = [asyncio.create_task(self._fetch_loop(q)) for q in self._queues.values()]
+        fetchers = [
+            asyncio.create_task(self._fetch_loop(q)) for q in self._queues.values() for _ in range(self._fetchers(q))
+        ]
         log.info("worker started", extra={"worker_id": self.id, "queues": self.queue_names})
         try:
             await self._stop.wait()
@@ -163,16 +169,24 @@ class Worker:
 
     # -- claiming and running -------------------------------------------------------------------------
 
+    def _fetchers(self, queue: _Queue) -> int:
+        """How many claim loops serve ``queue``: one per batch its concurrency holds, at most
+        :data:`MAX_CLAIMS_IN_FLIGHT`. A claim's cost is mostly its commit, which waits for the disk; with
+        several in flight on their own connections the next batch is claimed while one runs, and the
+        server's group commit flushes their commits together."""
+        return max(1, min(MAX_CLAIMS_IN_FLIGHT, -(-queue.spec.concurrency // self._batch)))
+
     async def _fetch_loop(self, queue: _Queue) -> None:
         failures = 0
         while not self._stopping:
-            free = queue.spec.concurrency - queue.running
+            free = queue.spec.concurrency - queue.running - queue.claiming
             if free <= 0:
                 queue.slot_freed.clear()
                 await queue.slot_freed.wait()
                 continue
             wanted = min(free, self._batch)
             queue.wake.clear()
+            queue.claiming += wanted
             try:
                 batch = await self.engine.claim(queue.spec.name, limit=wanted, worker_id=self.id)
                 failures = 0
@@ -181,6 +195,8 @@ class Worker:
                 self._log_db_error("claim", exc)
                 await self._pause(min(0.2 * 2**failures, 5.0))
                 continue
+            finally:
+                queue.claiming -= wanted
             for job in batch:
                 self._start(job, queue)
             if len(batch) < wanted:
