@@ -179,6 +179,39 @@ async def test_batch_enqueue(rt):
     assert (await rt.drain())["completed"] == 501
 
 
+async def test_a_large_batch_without_unique_keys_is_inserted_whole_and_in_order(rt):
+    # On PostgreSQL this batch goes by COPY (COPY_FROM_ROWS), the same rows as the statement would insert.
+    from remit.jobs.store.enqueue import COPY_FROM_ROWS
+
+    later = rt.clock.now() + timedelta(hours=1)
+    requests = [
+        JobRequest(J.noop, {"n": i, "text": 'tab\there "quoted" é'}, meta={"i": i}) for i in range(COPY_FROM_ROWS)
+    ]
+    requests.append(JobRequest(J.noop, {"n": -1}, scheduled_at=later, priority=3))
+    async with rt.db.begin() as conn:
+        ids = await rt.engine.enqueue_many(conn, requests)
+    assert len(ids) == len(requests)
+    assert ids == sorted(ids)
+    first, last = await fetch(rt, ids[0]), await fetch(rt, ids[-1])
+    assert first.args == {"n": 0, "text": 'tab\there "quoted" é'}
+    assert first.meta == {"i": 0}
+    assert first.state is JobState.AVAILABLE
+    assert first.errors == []
+    assert first.attempt == 0
+    assert first.max_attempts == J.noop.max_attempts
+    assert first.timeout == J.noop.timeout
+    assert last.state is JobState.SCHEDULED
+    assert last.scheduled_at == later
+    assert last.priority == 3
+    assert (await rt.drain())["completed"] == COPY_FROM_ROWS
+    with pytest.raises(RuntimeError):  # and it belongs to the caller's transaction like any enqueue
+        async with rt.db.begin() as conn:
+            await rt.engine.enqueue_many(conn, requests)
+            raise RuntimeError("host write failed")
+    async with rt.db.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(jobs))).scalar_one() == len(requests)
+
+
 async def test_scheduled_job_waits_for_its_time(rt):
     async with rt.db.begin() as conn:
         job_id = await rt.engine.enqueue(conn, J.noop, {}, delay=3600)

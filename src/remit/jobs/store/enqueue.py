@@ -4,7 +4,8 @@ Rows travel as one array (PostgreSQL) or one JSON document (SQLite) parameter in
 per value: the statement text then never changes with the batch size, so the driver's and the server's
 statement caches keep working, and a 5,000-row enqueue costs one round trip and no per-value overhead. Unique
 jobs rely on the partial unique index over pending rows (``INSERT … ON CONFLICT DO NOTHING``), never on
-check-then-insert. On PostgreSQL a statement trigger wakes listening workers when the transaction commits.
+check-then-insert. On PostgreSQL a statement trigger wakes listening workers when the transaction commits, and
+a large batch without unique keys goes by binary ``COPY`` instead (:func:`_copy_rows`).
 """
 
 from __future__ import annotations
@@ -77,9 +78,67 @@ def _encode_rows(rows: Sequence[Mapping[str, Any]], dialect_name: str) -> str:
     return orjson.dumps(encoded, default=str).decode()
 
 
+#: From this many rows without a unique key, PostgreSQL gets them by ``COPY`` (see :func:`_copy_rows`).
+COPY_FROM_ROWS = 200
+
+_JSON_COLUMNS = frozenset({"args", "errors", "meta"})
+_COPY_TYPES = [
+    "int8",
+    "text",
+    "text",
+    "jsonb",
+    "text",
+    "int2",
+    "int4",
+    "int4",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "float8",
+    "jsonb",
+    "jsonb",
+]
+_NEXT_IDS = f"SELECT nextval(pg_get_serial_sequence('{jobs.name}', 'id')) FROM generate_series(1, %(n)s)"
+_COPY = f"COPY {jobs.name} (id, {', '.join(_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=str)
+
+
+async def _copy_rows(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert rows by binary ``COPY`` on the driver's connection, in the caller's transaction.
+
+    For a large batch this is the cheapest way in: the server parses no SQL text, no JSON array of rows and
+    no timestamp, only the rows themselves (about twice the rows per second of the JSON statement on this
+    machine). ``COPY`` returns nothing, so the ids are drawn from the table's sequence first, in one round
+    trip, and written with the rows: the caller still gets them in request order. It cannot skip unique
+    twins (no ``ON CONFLICT``), so only batches without unique keys come here. The statement trigger that
+    wakes workers fires for ``COPY`` as for ``INSERT``.
+    """
+    from psycopg.types.json import Jsonb  # PostgreSQL's driver is an optional extra (remit[postgres])
+
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    ids = [int(row[0]) for row in await (await driver.execute(_NEXT_IDS, {"n": len(rows)})).fetchall()]
+    async with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
+        copy.set_types(_COPY_TYPES)
+        for job_id, row in zip(ids, rows, strict=True):
+            await copy.write_row(
+                (
+                    job_id,
+                    *(Jsonb(row[column], _dumps) if column in _JSON_COLUMNS else row[column] for column in _COLUMNS),
+                )
+            )
+    return ids
+
+
 async def insert_rows(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert job rows in one statement; returns the new ids (unique twins of pending jobs are skipped)."""
+    """Insert job rows in one statement; returns the new ids (unique twins of pending jobs are skipped).
+    On PostgreSQL a batch of :data:`COPY_FROM_ROWS` or more without unique keys goes by ``COPY``."""
     dialect_name = conn.dialect.name
+    if dialect_name == "postgresql" and len(rows) >= COPY_FROM_ROWS and all(r["unique_key"] is None for r in rows):
+        return await _copy_rows(conn, rows)
     stmt = _PG_INSERT if dialect_name == "postgresql" else _SQLITE_INSERT
     result = await conn.execute(stmt, {"rows": _encode_rows(rows, dialect_name)})
     return [int(row[0]) for row in result]
