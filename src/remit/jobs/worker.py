@@ -91,6 +91,9 @@ class Worker:
         # Without NOTIFY (SQLite) polling is the only wake-up, so it runs five times as often.
         self._poll = settings.poll_interval if self._listen else settings.poll_interval / 5
         self._batch = settings.batch_size
+        # SQLite has one writer at a time, and a connection that finds the lock taken sleeps in steps of up to
+        # 100 ms before it tries again: this worker's claims and completions take turns here instead.
+        self._single_writer = asyncio.Lock() if engine.db.is_sqlite else None
         self._stopping = False
         self._stop = asyncio.Event()
         self._tasks: dict[asyncio.Task[None], Job] = {}
@@ -173,8 +176,14 @@ class Worker:
         """How many claim loops serve ``queue``: one per batch its concurrency holds, at most
         :data:`MAX_CLAIMS_IN_FLIGHT`. A claim's cost is mostly its commit, which waits for the disk; with
         several in flight on their own connections the next batch is claimed while one runs, and the
-        server's group commit flushes their commits together."""
+        server's group commit flushes their commits together. SQLite writes one transaction at a time: one."""
+        if self._single_writer is not None:
+            return 1
         return max(1, min(MAX_CLAIMS_IN_FLIGHT, -(-queue.spec.concurrency // self._batch)))
+
+    def _writing(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """Around a claim or a completion: on SQLite, this worker's turn to write; elsewhere nothing."""
+        return self._single_writer if self._single_writer is not None else contextlib.nullcontext()
 
     async def _fetch_loop(self, queue: _Queue) -> None:
         failures = 0
@@ -187,16 +196,25 @@ class Worker:
             wanted = min(free, self._batch)
             queue.wake.clear()
             queue.claiming += wanted
+            finished: list[Job] = []
             try:
-                batch = await self.engine.claim(queue.spec.name, limit=wanted, worker_id=self.id)
+                async with self._writing():
+                    if self._single_writer is not None:  # one commit for the completions so far and the claim
+                        finished = self._completions[:COMPLETION_BATCH]
+                        del self._completions[:COMPLETION_BATCH]
+                    batch = await self.engine.claim(
+                        queue.spec.name, limit=wanted, worker_id=self.id, finished=[(j.id, j.attempt) for j in finished]
+                    )
                 failures = 0
             except Exception as exc:
+                self._completions[:0] = finished
                 failures += 1
                 self._log_db_error("claim", exc)
                 await self._pause(min(0.2 * 2**failures, 5.0))
                 continue
             finally:
                 queue.claiming -= wanted
+            self._count_completed(finished)
             for job in batch:
                 self._start(job, queue)
             if len(batch) < wanted:
@@ -281,7 +299,8 @@ class Worker:
             batch = self._completions[:COMPLETION_BATCH]
             del self._completions[:COMPLETION_BATCH]
             try:
-                await self.engine.complete([(j.id, j.attempt) for j in batch])
+                async with self._writing():
+                    await self.engine.complete([(j.id, j.attempt) for j in batch])
             except Exception as exc:
                 self._completions[:0] = batch
                 failures += 1
@@ -290,6 +309,11 @@ class Worker:
                     return  # the runs stay executing; rescue returns them after the lease
                 await asyncio.sleep(min(0.2 * 2**failures, 5.0))
                 continue
+            self._count_completed(batch)
+
+    def _count_completed(self, batch: Sequence[Job]) -> None:
+        """Count completions once their write committed."""
+        if batch:
             self.outcomes["completed"] += len(batch)
             for queue, n in Counter(job.queue for job in batch).items():
                 metrics.jobs_executed_total.labels(queue=queue, outcome="completed").inc(n)

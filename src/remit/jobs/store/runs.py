@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from remit.db.tables import jobs, queue_states
 from remit.db.tables.jobs import RUNNABLE_STATES_SQL
 from remit.db.types import UtcDateTime
-from remit.jobs.records import CLAIM_COLUMN_NAMES, Job
+from remit.jobs.records import Job
 from remit.jobs.states import JOB_STATES, RUNNABLE, JobState
 
 # The partial indexes' own predicates, as literal SQL: a planner can only use a partial index when the query
@@ -72,7 +72,7 @@ _PG_COMPLETE_RAW = (
 
 
 async def _driver(conn: AsyncConnection) -> Any:
-    """The psycopg connection under ``conn`` (in the same transaction)."""
+    """The driver's connection under ``conn`` (psycopg's or aiosqlite's), in the same transaction."""
     raw = await conn.get_raw_connection()
     return raw.driver_connection
 
@@ -95,6 +95,49 @@ async def _claim_postgres(conn: AsyncConnection, *, queue: str, limit: int, work
     return claimed
 
 
+# The same claim on SQLite: "id IN (subquery)" (SQLite has no SKIP LOCKED and needs none: the transaction
+# already holds the write lock, BEGIN IMMEDIATE). Times are stored as naive UTC text there (UtcDateTime).
+_SQLITE_CLAIM = (
+    f"UPDATE {jobs.name} SET state = 'executing', attempt = attempt + 1, attempted_at = :now, attempted_by = :worker "
+    "WHERE id IN ("
+    f"SELECT id FROM {jobs.name} WHERE queue = :queue AND {RUNNABLE_STATES_SQL} AND scheduled_at <= :now "
+    f"AND NOT EXISTS (SELECT 1 FROM {queue_states.name} WHERE name = :queue AND paused) "
+    "ORDER BY priority, scheduled_at, id LIMIT :limit) "
+    "RETURNING id, queue, name, args, attempt, max_attempts, priority, scheduled_at, timeout, meta"
+)
+
+
+async def _claim_sqlite(conn: AsyncConnection, *, queue: str, limit: int, worker_id: str, now: datetime) -> list[Job]:
+    driver = await _driver(conn)
+    stamp = now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    params = {"now": stamp, "worker": worker_id, "queue": queue, "limit": limit}
+    cursor = await driver.execute(_SQLITE_CLAIM, params)
+    rows = await cursor.fetchall()
+    await cursor.close()
+    loads, parse = orjson.loads, datetime.fromisoformat
+    claimed = [
+        Job.claimed(
+            (
+                job_id,
+                q,
+                name,
+                loads(args),
+                attempt,
+                most,
+                priority,
+                parse(at).replace(tzinfo=UTC),
+                timeout,
+                loads(meta),
+            ),
+            worker_id=worker_id,
+            now=now,
+        )
+        for job_id, q, name, args, attempt, most, priority, at, timeout, meta in rows
+    ]
+    claimed.sort(key=lambda job: (job.priority, job.scheduled_at, job.id))
+    return claimed
+
+
 async def claim(conn: AsyncConnection, *, queue: str, limit: int, worker_id: str, now: datetime) -> list[Job]:
     """Move up to ``limit`` due jobs of ``queue`` to ``executing`` for ``worker_id`` and return them.
 
@@ -103,34 +146,7 @@ async def claim(conn: AsyncConnection, *, queue: str, limit: int, worker_id: str
     """
     if conn.dialect.name == "postgresql":
         return await _claim_postgres(conn, queue=queue, limit=limit, worker_id=worker_id, now=now)
-    paused = sa.select(queue_states.c.name).where(queue_states.c.name == queue, queue_states.c.paused)
-    candidates = (
-        sa.select(jobs.c.id)
-        .where(
-            jobs.c.queue == queue,
-            _RUNNABLE,
-            jobs.c.scheduled_at <= now,
-            ~sa.exists(paused),
-        )
-        .order_by(jobs.c.priority, jobs.c.scheduled_at, jobs.c.id)
-        .limit(limit)
-    )
-    picked = jobs.c.id.in_(candidates.scalar_subquery())
-    stmt = (
-        sa.update(jobs)
-        .where(picked)
-        .values(
-            state=JobState.EXECUTING.value,
-            attempt=jobs.c.attempt + 1,
-            attempted_at=now,
-            attempted_by=worker_id,
-        )
-        .returning(*(jobs.c[name] for name in CLAIM_COLUMN_NAMES))
-    )
-    rows = (await conn.execute(stmt)).all()
-    claimed = [Job.claimed(row, worker_id=worker_id, now=now) for row in rows]
-    claimed.sort(key=lambda job: (job.priority, job.scheduled_at, job.id))
-    return claimed
+    return await _claim_sqlite(conn, queue=queue, limit=limit, worker_id=worker_id, now=now)
 
 
 async def errors_of(conn: AsyncConnection, job_id: int) -> list[dict[str, Any]]:
