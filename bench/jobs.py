@@ -1,8 +1,11 @@
-"""Job-engine benchmark: no-op jobs through ONE worker process, remit against Procrastinate and pgbench.
+"""Job-engine benchmark: no-op jobs through ONE worker process, remit against pgqueuer, the bare SQL loop,
+Procrastinate and pgbench.
 
 Run ``.venv/bin/python bench/jobs.py``. It prints a table, then as its last line one JSON object with the keys
-``remit_jobs_per_s``, ``procrastinate_jobs_per_s``, ``pgbench_tps``, ``remit_enqueue_per_s`` and
-``sqlite_jobs_per_s`` (``null`` for a part skipped or failed; the exit status is 1 when a part failed).
+``remit_jobs_per_s``, ``procrastinate_jobs_per_s``, ``pgbench_tps``, ``remit_enqueue_per_s``,
+``sqlite_jobs_per_s``, ``pgqueuer_jobs_per_s``, ``pgqueuer_enqueue_per_s`` and ``bare_loop_jobs_per_s``
+(``null`` for a part skipped or failed; the exit status is 1 when a part failed). bench/README.md says how
+each is measured.
 
 What is measured, and how
 -------------------------
@@ -13,7 +16,7 @@ the server is asked for a ``CHECKPOINT`` so that no part pays for the previous p
 
 remit (PostgreSQL)
     The fresh database is migrated, then N no-op jobs (default 20,000) are enqueued with
-    ``Engine.enqueue_many`` (the job engine's seam) in chunks of ``--enqueue-chunk`` rows, one committed
+    ``Engine.enqueue_many`` (the job engine's seam; binary ``COPY`` for such batches) in chunks of ``--enqueue-chunk`` rows, one committed
     transaction per chunk: ``remit_enqueue_per_s`` is N / seconds spent enqueueing (building the requests included). The
     table is then ANALYZEd (see "Statistics" below) and ONE worker process (this file with ``--child
     remit``, under uvloop) runs ``remit.jobs.worker.Worker`` (``runtime.worker()``) over
@@ -46,8 +49,12 @@ Statistics
     query, then slows down with the length of the queue (about 36 jobs/s instead of a few hundred for
     20,000 jobs on this machine). ``--no-analyze`` shows that cold-start case.
 
-Targets (issue 2): remit ≥ 20 times Procrastinate and ≥ pgbench tps in the same run; batch enqueue ≥ 20,000
-jobs/s; SQLite ≥ 2,000 jobs/s. Figures depend on what else the machine runs: on a shared 2-core machine,
+pgqueuer and the bare loop
+    See bench/README.md and ``bench/_pgqueuer_app.py``: pgqueuer in its own venv (``bench/.venv-pgqueuer``),
+    durable tables, asyncpg, one worker, the same batch; the loop on remit's own table, one connection.
+
+Targets (issue 7): remit ≥ 2 × pgqueuer and ≥ 0.5 × the bare loop; enqueue ≥ 1.5 × pgqueuer's; SQLite ≥ 10,000
+jobs/s. Still reported (issue 2): remit ≥ 20 times Procrastinate and ≥ pgbench tps; enqueue ≥ 20,000 jobs/s. Figures depend on what else the machine runs: on a shared 2-core machine,
 compare the ratios of one run rather than absolute figures across runs.
 """
 
