@@ -16,7 +16,8 @@ the server is asked for a ``CHECKPOINT`` so that no part pays for the previous p
 
 remit (PostgreSQL)
     The fresh database is migrated, then N no-op jobs (default 20,000) are enqueued with
-    ``Engine.enqueue_many`` (the job engine's seam; binary ``COPY`` for such batches) in chunks of ``--enqueue-chunk`` rows, one committed
+    ``Engine.enqueue_many`` (the job engine's seam; binary ``COPY`` for such batches) in chunks of
+    ``--enqueue-chunk`` rows, one committed
     transaction per chunk: ``remit_enqueue_per_s`` is N / seconds spent enqueueing (building the requests included). The
     table is then ANALYZEd (see "Statistics" below) and ONE worker process (this file with ``--child
     remit``, under uvloop) runs ``remit.jobs.worker.Worker`` (``runtime.worker()``) over
@@ -53,8 +54,9 @@ pgqueuer and the bare loop
     See bench/README.md and ``bench/_pgqueuer_app.py``: pgqueuer in its own venv (``bench/.venv-pgqueuer``),
     durable tables, asyncpg, one worker, the same batch; the loop on remit's own table, one connection.
 
-Targets (issue 7): remit ≥ 2 × pgqueuer and ≥ 0.5 × the bare loop; enqueue ≥ 1.5 × pgqueuer's; SQLite ≥ 10,000
-jobs/s. Still reported (issue 2): remit ≥ 20 times Procrastinate and ≥ pgbench tps; enqueue ≥ 20,000 jobs/s. Figures depend on what else the machine runs: on a shared 2-core machine,
+Targets (issue 7): remit ≥ 2 times pgqueuer and ≥ 0.5 times the bare loop; enqueue ≥ 1.5 times pgqueuer's;
+SQLite ≥ 10,000 jobs/s. Still reported (issue 2): remit ≥ 20 times Procrastinate and ≥ pgbench tps; enqueue
+≥ 20,000 jobs/s. Figures depend on what else the machine runs: on a shared 2-core machine,
 compare the ratios of one run rather than absolute figures across runs.
 """
 
