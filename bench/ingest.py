@@ -555,7 +555,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"signing {args.events} events of ~{TARGET_BODY_BYTES} bytes ...", file=sys.stderr)
             per_round = args.events // args.rounds
             files = []
-            for n in range(args.rounds):
+            for n in range(0 if args.latency_only else args.rounds):
                 path = work / f"bodies-{n}.txt"
                 write_wrk_file(path, sign_all(make_events(per_round, f"wrk{n}")))
                 files.append((path, per_round))
