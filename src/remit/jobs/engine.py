@@ -151,10 +151,17 @@ class Engine:
 
     # -- runs -----------------------------------------------------------------------------------------------
 
-    async def claim(self, queue: str, *, limit: int, worker_id: str) -> list[Job]:
-        """Move up to ``limit`` due jobs of ``queue`` (a stored name) to ``executing`` and return them."""
+    async def claim(
+        self, queue: str, *, limit: int, worker_id: str, finished: Sequence[tuple[int, int]] = ()
+    ) -> list[Job]:
+        """Move up to ``limit`` due jobs of ``queue`` (a stored name) to ``executing`` and return them. Runs
+        ``finished`` (``(job id, attempt)``) are marked completed first, in the same transaction: on SQLite,
+        where each commit waits for the disk and writers take turns, a worker so commits once per batch."""
+        now = self.clock.now()
         async with self.db.begin() as conn:
-            return await runs.claim(conn, queue=queue, limit=limit, worker_id=worker_id, now=self.clock.now())
+            if finished:
+                await runs.complete(conn, finished, now)
+            return await runs.claim(conn, queue=queue, limit=limit, worker_id=worker_id, now=now)
 
     async def complete(self, finished: Sequence[tuple[int, int]]) -> int:
         """Mark ``(job id, attempt)`` runs completed in one statement per attempt; how many still matched."""
