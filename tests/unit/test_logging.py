@@ -178,3 +178,25 @@ def test_libraries_that_quote_payloads_are_held_quiet_even_at_debug(capture: Cal
     assert "INSERT" not in text
     assert "raw body" not in text
     assert "remit's own debug line" in text
+
+
+def test_pdf_rendering_progress_stays_out_of_the_log_at_info() -> None:
+    """WeasyPrint logs seven INFO steps per PDF: a demo run put 170 of them between remit's own lines."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    chatty = {name: logging.getLogger(name).level for name in ("weasyprint", "fontTools")}
+    try:
+        stream = io.StringIO()
+        configure_logging(Settings.model_validate({"REMIT_LOG_LEVEL": "INFO"}), stream=stream)
+        logging.getLogger("weasyprint.progress").info("Step 2 - Fetching and parsing CSS - CSS string")
+        logging.getLogger("fontTools.subset").info("maxp pruned")
+        logging.getLogger("weasyprint").warning("Ignored `gap: 1em` at 3:1, unknown property.")
+        logging.getLogger("remit.documents").info("invoice rendered")
+        events = [line["event"] for line in _lines(stream)]
+        assert events == ["Ignored `gap: 1em` at 3:1, unknown property.", "invoice rendered"]
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, previous in chatty.items():
+            logging.getLogger(name).setLevel(previous)
+        structlog.reset_defaults()
