@@ -145,6 +145,8 @@ def test_configuring_twice_does_not_duplicate_lines(capture: Callable[[str], io.
         ("body_bytes", False),
         ("event_type", False),
         ("customer_id", False),
+        ("skipped_no_payload", False),
+        ("payload_missing", False),
     ],
 )
 def test_sensitive_keys(key: str, sensitive: bool) -> None:
@@ -200,3 +202,13 @@ def test_pdf_rendering_progress_stays_out_of_the_log_at_info() -> None:
         for name, previous in chatty.items():
             logging.getLogger(name).setLevel(previous)
         structlog.reset_defaults()
+
+
+def test_the_provisioning_reconcilers_summary_keeps_its_counts(capture: Callable[[str], io.StringIO]) -> None:
+    """The runbook reads ``skipped_no_payload`` from this line; it was logged as ``[redacted]``."""
+    stream = capture("json")
+    summary = {"event": "provisioning.reconcile.run", "scanned": 3, "skipped_no_payload": 1, "payload": {"a": 1}}
+    logging.getLogger("remit.provisioning").info("provisioning.reconcile.run", extra={"summary": summary})
+    [line] = _lines(stream)
+    assert line["summary"]["skipped_no_payload"] == 1
+    assert line["summary"]["payload"] == REDACTED
