@@ -311,6 +311,12 @@ class Settings(BaseSettings):
     stripe_webhook_secret: list[str] = Field(default_factory=list, alias="STRIPE_WEBHOOK_SECRET")
     stripe_api_base: str | None = Field(None, alias="STRIPE_API_BASE")
     service_tokens: list[str] = Field(default_factory=list, alias="REMIT_SERVICE_TOKENS")
+    cron_secrets: list[str] = Field(default_factory=list, alias="CRON_SECRET")
+    api_rate_limit: int = Field(600, ge=0, alias="REMIT_API_RATE_LIMIT")
+    api_rate_window_seconds: float = Field(60.0, gt=0, le=86400, alias="REMIT_API_RATE_WINDOW_SECONDS")
+    origin_header: str = Field("CF-Connecting-IP", min_length=1, alias="REMIT_ORIGIN_HEADER")
+    origin_allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"], alias="REMIT_ORIGIN_ALLOW")
+    origin_exempt: list[str] = Field(default_factory=lambda: ["/health"], alias="REMIT_ORIGIN_EXEMPT")
     queues_spec: str = Field("", alias="REMIT_QUEUES")
     processor_queues_spec: str = Field(DEFAULT_PROCESSOR_QUEUES, alias="REMIT_PROCESSOR_QUEUES")
     url: str = Field("http://127.0.0.1:8000", alias="REMIT_URL")
@@ -363,7 +369,6 @@ class Settings(BaseSettings):
     provisioning_batch: int = Field(25, ge=1, le=1000, alias="REMIT_PROVISIONING_BATCH")
     provisioning_max_attempts: int = Field(8, ge=1, le=1000, alias="REMIT_PROVISIONING_MAX_ATTEMPTS")
     provisioning_stuck_seconds: float = Field(900.0, gt=0, alias="REMIT_PROVISIONING_STUCK_SECONDS")
-    cron_secret: str | None = Field(None, alias="CRON_SECRET")
 
     # The admin page (docs/admin.md): a password login, or SSO left to a proxy that names the user in a header.
     admin_password_hash: str | None = Field(None, alias="REMIT_ADMIN_PASSWORD_HASH")
@@ -386,10 +391,43 @@ class Settings(BaseSettings):
     payment_sync_batch: int = Field(200, ge=1, le=10_000, alias="REMIT_PAYMENT_SYNC_BATCH")
     card_expiry_days_spec: str = Field("30,7,1", alias="REMIT_CARD_EXPIRY_DAYS")
 
-    @field_validator("stripe_webhook_secret", "service_tokens", "job_modules", mode="before")
+    @field_validator(
+        "stripe_webhook_secret",
+        "service_tokens",
+        "cron_secrets",
+        "job_modules",
+        "origin_allow",
+        "origin_exempt",
+        mode="before",
+    )
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split_list(value)
+
+    @field_validator("origin_allow")
+    @classmethod
+    def _valid_origin_networks(cls, value: list[str]) -> list[str]:
+        for position, item in enumerate(value, start=1):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"item {position} is not an IP network such as 10.0.0.0/8 or ::1/128") from None
+        return value
+
+    @field_validator("origin_header")
+    @classmethod
+    def _valid_header_name(cls, value: str) -> str:
+        if not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
+            raise ValueError("is not an HTTP header name (letters, digits, - and _)")
+        return value
+
+    @field_validator("origin_exempt")
+    @classmethod
+    def _valid_paths(cls, value: list[str]) -> list[str]:
+        for position, path in enumerate(value, start=1):
+            if not path.startswith("/"):
+                raise ValueError(f"item {position} is not a path starting with /")
+        return value
 
     @field_validator("worker_metrics_port", mode="before")
     @classmethod
@@ -458,9 +496,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value or None
 
-    @field_validator(
-        "provisioning_trigger_secret", "provisioning_callback_secret", "cron_secret", "packages_spec", mode="before"
-    )
+    @field_validator("provisioning_trigger_secret", "provisioning_callback_secret", "packages_spec", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -553,9 +589,16 @@ class Settings(BaseSettings):
 
     @property
     def serves_api_docs(self) -> bool:
-        """Whether ``/docs``, ``/redoc`` and ``/openapi.json`` are served: ``REMIT_API_DOCS`` if set, else
-        everywhere but production (the document maps every route for whoever asks)."""
+        """Whether the OpenAPI document (``/openapi.json``) is served: ``REMIT_API_DOCS`` if set, else everywhere
+        but production (the document maps every route for whoever asks)."""
         return self.api_docs if self.api_docs is not None else not self.is_production
+
+    @property
+    def serves_interactive_docs(self) -> bool:
+        """Whether ``/docs`` and ``/redoc`` are served: with the document, and never in production or against
+        the live processor, whatever ``REMIT_API_DOCS`` says (their pages load scripts from a CDN and invite
+        trying requests out)."""
+        return self.serves_api_docs and not self.is_production and self.processor != "stripe"
 
     def mode_problems(self) -> list[str]:
         """What the chosen processor mode and environment need and do not have."""
@@ -600,6 +643,10 @@ class Settings(BaseSettings):
             weakness = service_token_problem(token)
             if weakness is not None:
                 problems.append(f"REMIT_SERVICE_TOKENS: token {position} {weakness} (required in production)")
+        for position, secret in enumerate(self.cron_secrets, start=1):
+            weakness = service_token_problem(secret)
+            if weakness is not None:
+                problems.append(f"CRON_SECRET: secret {position} {weakness} (required in production)")
         return problems
 
 

@@ -24,6 +24,7 @@ from remit.telemetry import ops
 from remit.webhooks.dead_letters import EventFilter
 from remit.webhooks.events import EventStatus
 from remit.webhooks.replay import replay_matching
+from tests.support.provisioning import provisioning_rows
 from tests.support.webhooks import SECRET, make_runtime, webhook_settings
 
 
@@ -144,4 +145,24 @@ async def test_remit_ups_worker_plays_the_sandbox_host_only_without_host_modules
         assert (GRANT_SEATS in runtime.handlers.names()) is loaded
     finally:
         await served.close()
+        await runtime.close()
+
+
+async def test_the_demos_checkout_names_a_demo_package_so_its_provisioning_job_has_a_payload(db_url: str) -> None:
+    """It named none, so `remit provisioning list` showed the demo's one job stuck on ``package_unresolved``; now it
+    carries ``remit_package`` as remit's checkout does, and waits only for an orchestrator to be configured."""
+    runtime = make_runtime(webhook_settings(db_url), extra=[sandbox.PART])
+    app = create_app(runtime)
+    try:
+        fake = FakeProcessor(FakeEngine(runtime.db, runtime.clock, delivery=AsgiDelivery(app), secret=SECRET))
+        report = await run_demo(fake)
+        await runtime.drain()
+        [job] = await provisioning_rows(runtime)
+        checkout_step = next(step for step in report.steps if "checkout" in step.what)
+        assert job.account_id == checkout_step.ids[0]
+        assert job.trigger_payload is not None
+        assert (job.trigger_payload["package_slug"], job.trigger_payload["tokens_quota"]) == ("pro", 1_100_000)
+        assert job.last_error == "trigger_not_configured"
+    finally:
+        await close_writer(app)
         await runtime.close()

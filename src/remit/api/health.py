@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from remit import __version__
+from remit.api.schemas import HealthBody, error
 from remit.control.health import HealthCache
 from remit.runtime import Runtime
 
@@ -27,7 +28,15 @@ def health_cache(request: Request) -> HealthCache:
     return cache
 
 
-@router.get("/health", summary="Liveness, database, schema, workers, paused queues, billing flag, emergency stop")
+@router.get(
+    "/health",
+    summary="Liveness, database, schema, workers, paused queues, billing flag, emergency stop",
+    responses={
+        200: {"model": HealthBody, "description": "ok or degraded (with the reasons)."},
+        503: {"model": HealthBody, "description": "down: a check this process needs failed."},
+        403: error("The origin guard refused the request (only when /health is not in REMIT_ORIGIN_EXEMPT)."),
+    },
+)
 async def health(request: Request) -> JSONResponse:
     cache = health_cache(request)
     report = await cache.report()

@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from remit.api.schemas import COMMON_ERRORS, error
 from remit.telemetry import collectors
 from remit.telemetry.metrics import REGISTRY
 
@@ -40,7 +41,19 @@ _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OP
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format.",
+            "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+        },
+        **{status: body for status, body in COMMON_ERRORS.items() if status != 400},
+        403: error("The origin guard refused a request that did not come through the trusted proxy."),
+    },
+)
 async def metrics(request: Request) -> Response:
     await collectors.collect(request.app.state.runtime)
     payload = await run_in_threadpool(generate_latest, REGISTRY)

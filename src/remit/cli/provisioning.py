@@ -78,19 +78,31 @@ def list_command(
 
 @app.command("show")
 def show_command(
-    session_id: Annotated[str, typer.Argument(metavar="SESSION_ID", help="The checkout session id (cs_…).")],
+    key: Annotated[
+        str,
+        typer.Argument(
+            metavar="JOB_ID|SESSION_ID", help="The job's id (the first column of list) or its checkout session id."
+        ),
+    ],
     as_json: JsonOption = False,
 ) -> None:
-    """One job by its checkout session id: the triage columns."""
+    """One job by its id or its checkout session id: the triage columns.
+
+    ``list`` shows the id first and ``rearm`` takes it, so ``show`` takes it too; a session id (``cs_…``)
+    is never all digits.
+    """
 
     async def main(runtime: Runtime) -> dict[str, Any] | None:
         async with runtime.db.connect() as conn:
-            job = await jobs_table.get_by_session(conn, session_id)
+            if key.isdigit():
+                job = await jobs_table.get_job(conn, int(key))
+            else:
+                job = await jobs_table.get_by_session(conn, key)
         return job.to_json() if job else None
 
     found = run_with_runtime(main)
     if found is None:
-        fail(f"no provisioning job for {session_id}")
+        fail(f"no provisioning job {key!r} (an id or a checkout session id from: remit provisioning list)")
     print_object(found, as_json)
 
 

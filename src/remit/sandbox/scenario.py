@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from remit.processor.fake.engine import Delivered
 from remit.processor.fake.events import DeliveryStatus
 from remit.processor.fake.processor import FakeProcessor
+from remit.provisioning.handoff import PACKAGE_KEY
 
 
 @dataclass
@@ -97,8 +98,8 @@ async def run_demo(fake: FakeProcessor) -> DemoReport:
         line_items=[{"price": pro["id"], "quantity": 1}],
         customer_email="ada@example.com",
         client_reference_id=f"account-{run}-1",
-        # What remit's checkout writes: the paid session is handed to provisioning for this account and package.
-        metadata={"remit_account_id": f"account-{run}-1", "remit_package": "pro"},
+        # As remit's own checkout does: the package by slug (a demo package), so provisioning has its payload.
+        metadata={PACKAGE_KEY: "pro"},
     )
     done = await fake.complete_checkout_session(session["id"], payment_method="pm_card_visa", idempotency_key=key())
     report.add("signed up through checkout and subscribed to Pro", str(done["customer"]), str(done["subscription"]))

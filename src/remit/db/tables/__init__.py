@@ -16,6 +16,7 @@ from remit.db.tables.fake import (
     fake_objects,
 )
 from remit.db.tables.flags import flags
+from remit.db.tables.guard import rate_limits
 from remit.db.tables.jobs import jobs, leaders, periodic_tasks, queue_states, workers
 from remit.db.tables.ledger import ledger_events
 from remit.db.tables.mail import mail_log, mail_outbox
@@ -74,6 +75,7 @@ __all__ = [
     "products",
     "provisioning_jobs",
     "queue_states",
+    "rate_limits",
     "refunds",
     "subscription_items",
     "subscriptions",

@@ -3,15 +3,15 @@
 The gauge's predicate reads ``status``, ``updated_at`` and ``attempts``; with all three in the partial index the
 count touches only the open rows' index entries, never the heap (``bench/provisioning.py`` EXPLAINs it).
 
-Revision ID: 0014_provisioning_gauge
-Revises: 0013_money
+Revision ID: 0015_provisioning_gauge
+Revises: 0014_guard
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_provisioning_gauge"
-down_revision = "0013_money"
+revision = "0015_provisioning_gauge"
+down_revision = "0014_guard"
 branch_labels = None
 depends_on = None
 
