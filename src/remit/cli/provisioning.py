@@ -88,8 +88,8 @@ def show_command(
 ) -> None:
     """One job by its id or its checkout session id: the triage columns.
 
-    ``list`` shows the id first and ``rearm`` takes it, so ``show`` takes it too; a session id (``cs_…``)
-    is never all digits.
+    list shows the id first and rearm takes it, so show takes it too; a session id (cs_…) is never all
+    digits.
     """
 
     async def main(runtime: Runtime) -> dict[str, Any] | None:
