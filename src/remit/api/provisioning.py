@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from remit.api.auth import ServiceRoute, require_cron_secret
 from remit.api.schemas import COMMON_ERRORS, ErrorBody, error
-from remit.provisioning.callback import MalformedCallback, NoJob, apply_update, parse_callback
+from remit.provisioning.callback import MalformedCallback, NoJob, announce, apply_update, parse_callback
 from remit.provisioning.reconciler import reconcile
 from remit.provisioning.trigger import SIGNATURE_HEADER
 from remit.runtime import Runtime
@@ -111,9 +111,10 @@ async def provisioning_callback(request: Request) -> JSONResponse:
         return _error(400, str(bad))
     try:
         async with runtime.db.begin() as conn:
-            job, _changed = await apply_update(conn, update, runtime.clock.now())
+            job, changed = await apply_update(conn, update, runtime.clock.now())
     except NoJob:
         return _error(404, "no provisioning job for stripe_session_id")
+    announce(job, changed)
     return JSONResponse({"ok": True, "status": job.status.value})
 
 

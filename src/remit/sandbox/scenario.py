@@ -103,6 +103,7 @@ async def run_demo(fake: FakeProcessor) -> DemoReport:
     )
     done = await fake.complete_checkout_session(session["id"], payment_method="pm_card_visa", idempotency_key=key())
     report.add("signed up through checkout and subscribed to Pro", str(done["customer"]), str(done["subscription"]))
+    report.add("checkout handed to provisioning (remit provisioning show SESSION_ID)", str(session["id"]))
 
     grace = await fake.create_customer(
         idempotency_key=key(), email="grace@example.com", name="Grace Hopper", payment_method="pm_card_visa"
