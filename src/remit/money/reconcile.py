@@ -326,16 +326,18 @@ async def reconcile_fees(
     until: datetime | None = None,
     dry_run: bool = False,
     max_pages: int | None = None,
+    concurrency: int | None = None,
 ) -> FeePass:
     """One fee pass (see the module docs); ``dry_run`` reads and decides, and writes and emits nothing.
     ``until`` moves the window's end (default: ``REMIT_FEES_SETTLE_HOURS`` ago) — later for a processor that
     settles at once, such as the fake in ``remit demo``.
 
     The window is cut into ``REMIT_FEES_CONCURRENCY`` time slices listed side by side: the calls are as many
-    as one listing would make (plus one per slice), the wall time a fraction of it."""
+    as one listing would make (plus one per slice), the wall time a fraction of it. ``concurrency`` overrides
+    that setting (``remit demo`` lists its few charges in one slice)."""
     start, until = await _window(runtime, since, until)
     result = FeePass(start, until, dry_run)
-    parts = slices(_unix(start), _unix(until), runtime.settings.fees_concurrency)
+    parts = slices(_unix(start), _unix(until), concurrency or runtime.settings.fees_concurrency)
     pages = max(1, (max_pages or runtime.settings.fees_max_pages) // max(len(parts), 1))
     refunds_seen: list[str] = []
     await asyncio.gather(*(_list_slice(runtime, low, high, pages, result, refunds_seen) for low, high in parts))
