@@ -1,5 +1,6 @@
 """Payment sync against the fake processor, on SQLite and PostgreSQL: a mirror row whose webhook never arrived
-is healed through the watermarked upsert; a 429 stops the run with its log line."""
+is healed through the watermarked upsert; a dunning case whose confirming webhook never arrived is exhausted by
+the sync's re-fetch, with ``dunning_exhaustion`` once; a 429 stops the run with its log line."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from remit.db.tables import invoices, subscriptions
+from remit.money.dunning import get_case
+from remit.money.policy import CaseState
 from remit.money.sync import sync_payments
 from remit.processor.fake import FailureKind
-from tests.integration.test_dunning import past_due_subscription
+from tests.integration.test_dunning import Emitted, mirrored_status, past_due_subscription, sweep
 from tests.support.mail import MailWorld, mail_world
 
 
@@ -52,6 +55,51 @@ async def test_a_row_whose_webhook_was_never_delivered_is_healed(db_url: str) ->
         await world.fake.engine.redeliver()
         await world.drain()
         assert await statuses(world, subscription_id, invoice_id) == ("active", "paid")
+
+
+async def test_a_requested_case_whose_confirming_webhook_never_arrived_is_exhausted_by_the_sync(
+    db_url: str, ops_events: Emitted
+) -> None:
+    async with mail_world(db_url) as world:
+        customer, subscription_id = await past_due_subscription(world)
+        async with world.runtime.db.connect() as conn:
+            case = await get_case(conn, subscription_id)
+        assert case is not None
+        world.runtime.clock.advance(case.grace_until - world.runtime.clock.now() + timedelta(minutes=1))  # type: ignore[attr-defined]
+        jobs_fake = world.runtime.processor.engine  # type: ignore[attr-defined]
+        delivery, jobs_fake.delivery = jobs_fake.delivery, None  # the endpoint is down
+        await sweep(world)  # remit asks; the processor moves the subscription to unpaid; no webhook arrives
+        jobs_fake.delivery = delivery
+        assert (await world.fake.retrieve_subscription(subscription_id))["status"] == "unpaid"
+        assert await mirrored_status(world, subscription_id) == "past_due"
+        async with world.runtime.db.connect() as conn:
+            assert (await get_case(conn, subscription_id)).state is CaseState.REQUESTED  # type: ignore[union-attr]
+        assert not [name for name, _ in ops_events if name == "dunning_exhaustion"]
+
+        world.runtime.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+        done = await sync_payments(world.runtime)
+        assert done.failed == 0
+        assert await mirrored_status(world, subscription_id) == "unpaid"
+        async with world.runtime.db.connect() as conn:
+            case = await get_case(conn, subscription_id)
+        assert case is not None
+        assert (case.state, case.source, case.confirmed_status) == (CaseState.EXHAUSTED, "remit_sweeper", "unpaid")
+
+        # The lost webhooks arrive late, and the sync runs again: nothing is emitted twice.
+        await world.fake.engine.redeliver()
+        await world.drain()
+        world.runtime.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+        await sync_payments(world.runtime)
+
+    exhausted = [meta for name, meta in ops_events if name == "dunning_exhaustion"]
+    assert len(exhausted) == 1
+    assert {k: exhausted[0][k] for k in ("subscription_id", "customer_id", "status", "source")} == {
+        "subscription_id": subscription_id,
+        "customer_id": customer,
+        "status": "unpaid",
+        "source": "remit_sweeper",
+    }
+    assert str(exhausted[0]["processor_event_id"]).startswith("evt_remit_sync_")
 
 
 async def test_a_429_stops_the_run_with_its_log_line(db_url: str, caplog: pytest.LogCaptureFixture) -> None:

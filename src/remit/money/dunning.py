@@ -214,22 +214,39 @@ async def confirm_terminal(
 
 async def on_subscription(ctx: HandlerContext) -> None:
     """Open, recover or exhaust the subscription's case from what the processor's event shows."""
-    obj = ctx.data_object
+    await follow_subscription(
+        ctx.runtime, ctx.conn, ctx.payload, event_id=ctx.event.id, processor_event_id=ctx.event.event_id
+    )
+
+
+async def follow_subscription(
+    runtime: Runtime,
+    conn: AsyncConnection,
+    payload: Mapping[str, Any],
+    *,
+    event_id: int | None,
+    processor_event_id: str | None,
+) -> None:
+    """The dunning handler's work for one subscription event ``payload`` in the caller's transaction: the
+    webhook's handler runs it, and so does payment sync for a re-fetched subscription (a synthetic event,
+    ``event_id`` None), so a case in ``requested`` whose confirming webhook never arrived is exhausted
+    all the same."""
+    data = payload.get("data")
+    found = data.get("object") if isinstance(data, Mapping) else None
+    obj: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     subscription_id, status = ident(obj.get("id")), obj.get("status")
     if subscription_id is None or not isinstance(status, str):
         return
-    runtime, conn = ctx.runtime, ctx.conn
     now = runtime.clock.now()
     policy = DunningPolicy.from_settings(runtime.settings)
     customer_id = ident(obj.get("customer"))
     if status == PAST_DUE:
-        await open_case(conn, policy, subscription_id, customer_id, _event_time(ctx.payload, now), now)
+        await open_case(conn, policy, subscription_id, customer_id, _event_time(payload, now), now)
     elif status in GOOD_STATUSES:
         await DUNNING_STATES.move(
             conn, dunning_cases, CaseState.RECOVERED, dunning_cases.c.subscription_id == subscription_id, updated_at=now
         )
     elif status in TERMINAL_STATUSES:
-        data = ctx.payload.get("data")
         previous = data.get("previous_attributes") if isinstance(data, Mapping) else None
         was_past_due = isinstance(previous, Mapping) and previous.get("status") == PAST_DUE
         confirmed = await confirm_terminal(
@@ -239,8 +256,8 @@ async def on_subscription(ctx: HandlerContext) -> None:
             source, attempts = confirmed
             ops.emit(
                 "dunning_exhaustion",
-                event_id=ctx.event.id,
-                processor_event_id=ctx.event.event_id,
+                event_id=event_id,
+                processor_event_id=processor_event_id,
                 subscription_id=subscription_id,
                 customer_id=customer_id,
                 status=status,
@@ -420,6 +437,7 @@ __all__ = [
     "PlannedRequest",
     "confirm_terminal",
     "dunning_gauges",
+    "follow_subscription",
     "get_case",
     "list_cases",
     "on_subscription",

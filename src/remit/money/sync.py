@@ -11,6 +11,11 @@ the time of the fetch, or one second past the row's stored watermark when that i
 ahead of remit's): the fetched object is the processor's state after every event already applied, so it must
 win over them, and an older webhook arriving later changes nothing.
 
+A re-fetched subscription that changed also goes through the dunning handler's work
+(:func:`remit.money.dunning.follow_subscription`), in the same transaction: a case in ``requested`` whose
+confirming webhook never arrived is exhausted (``dunning_exhaustion`` once) when the sync sees ``unpaid`` or
+``canceled``, and a subscription seen ``past_due`` or paid again opens or recovers its case.
+
 A 429 ends the run with the log line ``payment sync throttled`` (the next run continues); any other error on
 one object is counted ``failed`` and the run goes on.
 """
@@ -28,6 +33,7 @@ from remit.billing.projection import ApplyStatus, apply_event
 from remit.db.tables import charges, invoices, subscriptions
 from remit.errors import ProcessorError
 from remit.jobs.context import PeriodicContext
+from remit.money.dunning import follow_subscription
 from remit.periodic import Counts, Cron, PeriodicTask
 from remit.processor.base import Processor, StripeObject
 from remit.runtime import Runtime
@@ -150,9 +156,13 @@ async def sync_payments(
                 extra={"object_type": object_type, "object_id": object_id, "status_code": error.status_code},
             )
             continue
+        event = synthetic_event(kind, obj, runtime.clock.now(), stored)
         async with runtime.db.begin() as conn:
-            result = await apply_event(conn, runtime, synthetic_event(kind, obj, runtime.clock.now(), stored))
-        outcome = "applied" if result.status in (ApplyStatus.APPLIED, ApplyStatus.DELETED) else "unchanged"
+            result = await apply_event(conn, runtime, event)
+            applied = result.status in (ApplyStatus.APPLIED, ApplyStatus.DELETED)
+            if applied and object_type == "subscription":
+                await follow_subscription(runtime, conn, event, event_id=None, processor_event_id=str(event["id"]))
+        outcome = "applied" if applied else "unchanged"
         setattr(run, outcome, getattr(run, outcome) + 1)
         metrics.payment_sync_objects_total.labels(object_type=object_type, outcome=outcome).inc()
     return run
