@@ -8,7 +8,8 @@ batched claims and completions are for.
 
 :meth:`Database.read` is the one exception to ``BEGIN IMMEDIATE``: a transaction that only reads, on a
 connection of its own, begins deferred, takes no write lock and so never waits for a writer (WAL lets readers
-through), even for one in this very task.
+through), even for one in this very task. Its connections come from a pool of their own, apart from the main
+one, that never makes a reader wait (on PostgreSQL; SQLite opens a file, which costs nothing).
 
 A SQLite connection whose statement failed because the file could not be opened, read or written
 (``SQLITE_READONLY``, ``SQLITE_IOERR``, ``SQLITE_CANTOPEN``, ``SQLITE_FULL``) is treated as a lost connection:
@@ -43,6 +44,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Execution option marking a connection's transactions as read-only: on SQLite they begin deferred.
 READ_ONLY_OPTION = "remit_read_only"
 PG_CONNECT_TIMEOUT_S = 10
+#: PostgreSQL connections :meth:`Database.read` keeps open between reads (more are opened when needed, and
+#: closed again on return).
+READ_POOL_SIZE = 2
 
 
 def _base_url(url: str | URL) -> URL:
@@ -194,8 +198,11 @@ class Database:
         For reading while the caller's own transaction is open (the mirror lists an invoice's lines from the
         fake processor, over this database, inside its dispatch transaction), so it must wait for nothing that
         transaction holds. It begins deferred instead of ``BEGIN IMMEDIATE`` on SQLite, so it does not queue
-        behind the write lock; and its connection is opened for it and closed after (outside the pool), so it
-        does not wait for a pooled connection while callers holding the others wait for it. A write in it
+        behind the write lock; and its connection is not one of the main pool's, so it does not wait for a
+        pooled connection while callers holding the others wait for it: on PostgreSQL it comes from a pool of
+        :data:`READ_POOL_SIZE` kept connections whose overflow is unbounded (a connection is opened rather
+        than waited for; one the server dropped is replaced, checked by a ping), on SQLite it is opened for
+        the read and closed after. A write in it
         would have to upgrade SQLite's lock and may fail with ``database is locked``: use :meth:`begin`.
         """
         return self.reader_engine.begin()
@@ -204,11 +211,12 @@ class Database:
     def reader_engine(self) -> AsyncEngine:
         """The engine :meth:`read` opens its connections on (made on first use)."""
         if self._reader is None:
-            self._reader = _async_engine(
-                self.url,
-                poolclass=sa.pool.NullPool,
-                execution_options={READ_ONLY_OPTION: True},
-            )
+            pooling: dict[str, Any] = {"poolclass": sa.pool.NullPool}
+            if make_url(self.url).get_backend_name().startswith("postgres"):
+                # A pool of its own that never makes a reader wait (overflow unbounded): keeps the point of a
+                # separate connection, without the 10-50 ms of a PostgreSQL connect on every read.
+                pooling = {"pool_size": READ_POOL_SIZE, "max_overflow": -1, "pool_pre_ping": True}
+            self._reader = _async_engine(self.url, execution_options={READ_ONLY_OPTION: True}, **pooling)
         return self._reader
 
     async def ping(self) -> None:
@@ -257,6 +265,7 @@ class Database:
 
 __all__ = [
     "READ_ONLY_OPTION",
+    "READ_POOL_SIZE",
     "AsyncConnection",
     "Database",
     "WriteFaults",
