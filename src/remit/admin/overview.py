@@ -1,5 +1,5 @@
 """What the overview page shows: queues, webhook events by status, stuck provisioning, failed meter rows,
-workers, switches, and the newest operator actions.
+workers, switches, the newest ops events (:mod:`remit.control.recent`) and the newest operator actions.
 
 Reading it takes a dozen statements, each a round trip that a busy machine stretches to tens of milliseconds,
 and its queue counts read the whole jobs table. So each process reads it in the background while it is being
@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from remit import audit
+from remit.control.recent import RecentOpsEvent, recent
 from remit.flags import Switches, read_switches
 from remit.jobs.admin import QueueStats, WorkerInfo
 from remit.provisioning import jobs_table
@@ -41,6 +42,7 @@ class Overview:
     workers: list[WorkerInfo]
     switches: Switches
     recent_actions: list[audit.AuditEntry]
+    recent_events: list[RecentOpsEvent] = field(default_factory=list)
     #: When it was read (``time.monotonic()``), for the age the page shows.
     read_at: float = field(default_factory=time.monotonic)
 
@@ -85,7 +87,8 @@ async def collect_overview(runtime: Runtime) -> Overview:
         workers = await runtime.engine.live_workers(conn)
         switches = await read_switches(conn, settings)
         actions = await audit.recent(conn, limit=10)
-    return Overview(with_paused(stats, paused), age, by_status, stuck, meter_failed, workers, switches, actions)
+        events = await recent(conn, limit=10)
+    return Overview(with_paused(stats, paused), age, by_status, stuck, meter_failed, workers, switches, actions, events)
 
 
 @dataclass

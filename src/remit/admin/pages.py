@@ -37,6 +37,7 @@ from remit.errors import WebhookError
 from remit.flags import FLAGS, read_switches
 from remit.jobs.states import JobState
 from remit.runtime import Runtime
+from remit.telemetry import ops
 from remit.webhooks.dead_letters import EventFilter, count_by_status, get_event, list_events
 from remit.webhooks.events import EventStatus
 from remit.webhooks.replay import replay_event, replay_matching
@@ -282,7 +283,8 @@ async def overview(request: Request) -> Response:
         return session
     runtime = runtime_of(request)
     data = await read_overview(runtime)
-    return show(request, session, "overview.html", {"o": data, "now": runtime.clock.now()})
+    context = {"o": data, "now": runtime.clock.now(), "catalog": ops.CATALOG}
+    return show(request, session, "overview.html", context)
 
 
 @router.get("/static/admin.css")

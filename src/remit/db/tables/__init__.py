@@ -33,6 +33,7 @@ from remit.db.tables.mirror import (
     subscription_items,
     subscriptions,
 )
+from remit.db.tables.ops import ops_events
 from remit.db.tables.processor import credential_expiries
 from remit.db.tables.provisioning import accounts, provisioning_jobs
 from remit.db.tables.usage import meter_events, usage_rollups, usage_watermarks
@@ -63,6 +64,7 @@ __all__ = [
     "mail_outbox",
     "metadata",
     "meter_events",
+    "ops_events",
     "payment_methods",
     "periodic_tasks",
     "prices",
