@@ -220,7 +220,7 @@ def test_an_admin_logs_in_replays_pauses_and_resumes_in_chromium(
             assert "Resumed queue remit_mailers." in page.content()
             assert page.locator("#queue-remit_mailers .state").inner_text() == "running"
 
-            for name in ("jobs", "flags", "audit"):
+            for name in ("jobs", "flags", "audit", "customers"):
                 page.goto(f"{base_url}/admin/{name}")
                 shot(name)
 
@@ -262,5 +262,6 @@ def test_an_admin_logs_in_replays_pauses_and_resumes_in_chromium(
             "jobs",
             "flags",
             "audit",
+            "customers",
         )
     )
