@@ -348,6 +348,8 @@ class Settings(BaseSettings):
     flag_origin_guard: bool = Field(False, alias="REMIT_FLAG_ORIGIN_GUARD")
     flags_refresh_seconds: float = Field(2.0, ge=0, alias="REMIT_FLAGS_REFRESH_SECONDS")
     health_cache_seconds: float = Field(2.0, ge=0, alias="REMIT_HEALTH_CACHE_SECONDS")
+    metrics_refresh_seconds: float = Field(10.0, ge=0, alias="REMIT_METRICS_REFRESH_SECONDS")
+    admin_refresh_seconds: float = Field(2.0, ge=0, alias="REMIT_ADMIN_REFRESH_SECONDS")
     ops_webhook_url: str | None = Field(None, alias="REMIT_OPS_WEBHOOK_URL")
     ops_webhook_secret: str | None = Field(None, alias="REMIT_OPS_WEBHOOK_SECRET")
     webhook_endpoints_spec: str = Field("", alias="REMIT_WEBHOOK_ENDPOINTS")

@@ -56,6 +56,7 @@ def build_runtime(
     host = load_parts(settings.job_modules if modules is None else modules)
     runtime = Runtime.from_settings(settings, parts=(*PARTS, *host, *extra), clock=clock, processor=processor)
     control.install_forwarder(runtime)  # ops events to REMIT_OPS_WEBHOOK_URL, when it is set
+    control.install_recorder(runtime)  # the newest ops events in the database, for the admin overview
     return runtime
 
 

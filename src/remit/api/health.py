@@ -1,8 +1,8 @@
 """``GET /health``: can this process do its work, and is anything stopped on purpose?
 
 The checks and their levels live in :mod:`remit.control.health`; this route serves the report of the app's
-:class:`~remit.control.health.HealthCache`, so polling every second costs one computation per
-``REMIT_HEALTH_CACHE_SECONDS``. 200 for ``ok`` and ``degraded`` (with the reasons), 503 for ``down``.
+:class:`~remit.control.health.HealthCache`, recomputed in the background once per
+``REMIT_HEALTH_CACHE_SECONDS`` while polled. 200 for ``ok`` and ``degraded`` (with the reasons), 503 for ``down``.
 """
 
 from __future__ import annotations

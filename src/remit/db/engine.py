@@ -8,7 +8,8 @@ batched claims and completions are for.
 
 :meth:`Database.read` is the one exception to ``BEGIN IMMEDIATE``: a transaction that only reads, on a
 connection of its own, begins deferred, takes no write lock and so never waits for a writer (WAL lets readers
-through), even for one in this very task.
+through), even for one in this very task. Its connections come from a pool of their own, apart from the main
+one, that never makes a reader wait (on PostgreSQL; SQLite opens a file, which costs nothing).
 
 A SQLite connection whose statement failed because the file could not be opened, read or written
 (``SQLITE_READONLY``, ``SQLITE_IOERR``, ``SQLITE_CANTOPEN``, ``SQLITE_FULL``) is treated as a lost connection:
@@ -266,6 +267,7 @@ class Database:
 
 
 __all__ = [
+    "READER_POOL_SIZE",
     "READ_ONLY_OPTION",
     "AsyncConnection",
     "Database",

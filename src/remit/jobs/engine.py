@@ -86,6 +86,8 @@ class Engine:
         #: Jobs running in this process that reported progress: their end is announced to followers too (on
         #: PostgreSQL), so a job that never reports progress costs the completion path nothing.
         self._reporting: set[int] = set()
+        #: The statistics the last :meth:`refresh_metrics` read (None before the first).
+        self.last_queue_stats: list[QueueStats] | None = None
 
     # -- queues ---------------------------------------------------------------------------------------------
 
@@ -355,8 +357,11 @@ class Engine:
             return [WorkerInfo.from_row(row) for row in await workers.alive(reader, since=since)]
 
     async def refresh_metrics(self) -> None:
-        """Set the database-derived gauges (queue depth by state, oldest age, paused, workers alive)."""
-        for stats in await self.queue_stats():
+        """Set the database-derived gauges (queue depth by state, oldest age, paused, workers alive), and keep
+        the statistics as :attr:`last_queue_stats` for the admin overview, which shows the same counts."""
+        all_stats = await self.queue_stats()
+        self.last_queue_stats = all_stats
+        for stats in all_stats:
             for state in admin.STATES:
                 metrics.queue_jobs.labels(queue=stats.name, state=state).set(getattr(stats, state))
             metrics.queue_oldest_available_age_seconds.labels(queue=stats.name).set(stats.oldest_available_age_s)

@@ -35,6 +35,7 @@ from remit.db.tables.mirror import (
     subscriptions,
 )
 from remit.db.tables.money import dunning_cases, fee_drifts, fees, money_signals
+from remit.db.tables.ops import ops_events
 from remit.db.tables.processor import credential_expiries
 from remit.db.tables.provisioning import accounts, provisioning_jobs
 from remit.db.tables.usage import meter_events, usage_rollups, usage_watermarks
@@ -69,6 +70,7 @@ __all__ = [
     "metadata",
     "meter_events",
     "money_signals",
+    "ops_events",
     "payment_methods",
     "periodic_tasks",
     "prices",
