@@ -2,19 +2,22 @@
 
 It logs in, replays a dead letter after the dry run, re-arms a stuck provisioning job after its dry run, pauses
 and resumes a queue, is refused without a login and with a forged CSRF token, and saves a screenshot of every
-page, each checked to be non-blank. Chromium comes from apt (``./scripts/test`` installs it); without it the
-test is skipped, and under ``CI=true`` it fails.
+page, each checked to be non-blank. A second test watches a job's progress bar move, step by step, while a real
+``remit worker`` runs the job, until it shows the end. Chromium comes from apt (``./scripts/test`` installs it);
+without it the tests are skipped, and under ``CI=true`` they fail.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +25,7 @@ import sqlalchemy as sa
 from remit.db.engine import create_sync_engine
 from remit.db.tables import audit_log, jobs, provisioning_jobs, webhook_events
 from tests.e2e.test_up import READY, REMIT, START_TIMEOUT_S, remit_env, remit_process, stop
+from tests.e2e.workers import ROOT, start_worker, worker_env
 from tests.support.admin import PASSWORD, USER, password_hash
 
 pytestmark = pytest.mark.slow
@@ -265,3 +269,66 @@ def test_an_admin_logs_in_replays_pauses_and_resumes_in_chromium(
             "customers",
         )
     )
+
+
+def log_in(page: Any, base_url: str) -> None:
+    page.goto(f"{base_url}/admin/login")
+    page.fill("#user", USER)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/admin")
+
+
+def test_a_jobs_progress_bar_moves_as_a_worker_runs_it_in_chromium(
+    served: tuple[str, str], chromium_path: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    db_url, base_url = served
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    enqueued = subprocess.run(
+        [REMIT, "jobs", "enqueue", "test.stepped", "--import", "tests.support.jobs",
+         "--args", json.dumps({"steps": 3, "gate_dir": str(gate)})],
+        cwd=ROOT, env=worker_env(db_url), check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    found = re.search(r"enqueued job (\d+)", enqueued.stdout)
+    assert found, enqueued.stdout
+    job_id = int(found.group(1))
+    worker = start_worker(db_url)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium_path, args=["--no-sandbox"])
+            try:
+                page = browser.new_context().new_page()
+                errors: list[str] = []
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                log_in(page, base_url)
+                page.goto(f"{base_url}/admin/jobs")
+                page.click(f"a[href='/admin/jobs/{job_id}']")
+                page.wait_for_url(f"{base_url}/admin/jobs/{job_id}")
+                text = page.locator("#job-progress-text")
+                bar = page.locator("#job-progress progress")
+                expect(page.locator("#job-state")).to_have_text("executing", timeout=30_000)
+                for step, shown in ((1, "1/3 (33%)"), (2, "2/3 (66%)")):
+                    (gate / f"step-{step}").touch()
+                    expect(text).to_have_text(shown, timeout=30_000)  # the bar moved without a reload
+                    assert abs(float(bar.evaluate("b => b.value")) - step / 3) < 1e-6
+                    assert page.locator("#job-state").inner_text() == "executing"
+                    if step == 2:
+                        page.screenshot(path=str(tmp_path / "job-progress.png"), full_page=True)
+                        assert inked_share(tmp_path / "job-progress.png") > MIN_INKED_SHARE
+                (gate / "step-3").touch()
+                expect(text).to_have_text("3/3 (100%) · ended: completed", timeout=30_000)
+                assert page.locator("#job-progress").get_attribute("data-finished") == "yes"
+                assert page.locator("#job-state").inner_text() == "completed"
+                assert bar.evaluate("b => b.value") == 1
+                assert not [e for e in errors if "Content Security Policy" in e], errors
+                # Reloaded after the end: the end state, no stream opened.
+                page.reload()
+                assert "ended: completed" in text.inner_text()
+            finally:
+                browser.close()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)

@@ -22,19 +22,21 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from remit import audit
 from remit.admin import passwords
 from remit.admin.access import Gate, client_address
 from remit.admin.forms import FormRefused, read_form
 from remit.admin.overview import read_overview
-from remit.admin.render import SECURITY_HEADERS, page
+from remit.admin.render import SCRIPT_HEADERS, SECURITY_HEADERS, page
 from remit.admin.sessions import AdminSession, same_token
 from remit.control import stop as emergency
 from remit.control.switches import switch
 from remit.errors import WebhookError
 from remit.flags import FLAGS, read_switches
+from remit.jobs.progress import Progress
+from remit.jobs.progress_stream import STREAM_HEADERS, progress_events
 from remit.jobs.states import JobState
 from remit.runtime import Runtime
 from remit.telemetry import ops
@@ -64,6 +66,8 @@ NOTICES = {
     "link_unchanged": "Provisioning job {id} was already provisioned: nothing changed.",
 }
 LIST_LIMIT = 100
+#: The largest job id looked up (ids are 64-bit; a larger one is a 404 without a query).
+MAX_JOB_ID = 2**63 - 1
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -293,6 +297,12 @@ async def stylesheet() -> Response:
     return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
 
+@router.get("/static/progress.js")
+async def progress_script() -> Response:
+    script = (STATIC / "progress.js").read_text(encoding="utf-8")
+    return Response(script, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"})
+
+
 @router.get("/dead-letters")
 async def dead_letters(request: Request) -> Response:
     session = viewer(request)
@@ -440,6 +450,42 @@ async def jobs(request: Request) -> Response:
         "now": runtime.clock.now(),
     }
     return show(request, session, "jobs.html", context)
+
+
+async def _job_snapshot(runtime: Runtime, job_id: int) -> Progress | None:
+    job = await runtime.engine.get(job_id) if 0 < job_id <= MAX_JOB_ID else None
+    return None if job is None else Progress.of(job)
+
+
+@router.get("/jobs/{job_id}")
+async def job_page(request: Request, job_id: int) -> Response:
+    """One job, with a progress bar that follows it live (``progress.js`` reading the stream below)."""
+    session = viewer(request)
+    if isinstance(session, Response):
+        return session
+    snapshot = await _job_snapshot(runtime_of(request), job_id)
+    if snapshot is None:
+        return refused(f"No job {job_id}.", status_code=404)
+    return show(request, session, "job.html", {"job": snapshot.to_json()}, headers=SCRIPT_HEADERS)
+
+
+@router.get("/jobs/{job_id}/progress")
+async def job_progress_stream(request: Request, job_id: int) -> Response:
+    """The job's progress as server-sent events (the API's stream, behind the admin session instead of a token).
+
+    Without a session it is refused (401), not redirected: an event stream cannot follow a login form.
+    """
+    settings = runtime_of(request).settings
+    if not settings.admin_enabled:
+        return not_enabled()
+    if gate(request).session(request) is None:
+        return refused("Log in to follow a job.", status_code=401)
+    runtime = runtime_of(request)
+    if await _job_snapshot(runtime, job_id) is None:
+        return refused(f"No job {job_id}.", status_code=404)
+    return StreamingResponse(
+        progress_events(runtime.engine, job_id), media_type="text/event-stream", headers=STREAM_HEADERS
+    )
 
 
 @router.post("/jobs/{job_id}/retry")

@@ -1,13 +1,15 @@
 """Rendering the admin's pages: one Jinja2 environment (autoescaped), and the headers every page carries.
 
 Pages may show customer data to a logged-in admin, so none is cached (``no-store``), none may be framed
-(``frame-ancestors 'none'``), scripts are not allowed at all (the page has none: every action is a plain
-form), and no referrer leaves the site (``same-origin``: with ``no-referrer`` browsers send ``Origin: null``, which
-the origin check refuses).
+(``frame-ancestors 'none'``), scripts are not allowed (every action is a plain form) except this site's own
+``progress.js`` on a job's page, whose live bar reads the job's event stream (:data:`SCRIPT_HEADERS`), and no
+referrer leaves the site (``same-origin``: with ``no-referrer`` browsers send ``Origin: null``, which the origin
+check refuses).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -24,6 +26,12 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",  # no-referrer would make the browser send `Origin: null` on forms
+}
+#: The headers of the one page with a script (a job's live progress bar): this site's own script file and its
+#: event stream, still nothing inline and nothing from elsewhere.
+SCRIPT_HEADERS = {
+    **SECURITY_HEADERS,
+    "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"] + "; script-src 'self'; connect-src 'self'",
 }
 
 
@@ -63,10 +71,12 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def page(template: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
-    """``template`` rendered with ``context`` as an HTML response with :data:`SECURITY_HEADERS`."""
+def page(
+    template: str, context: dict[str, Any], *, status_code: int = 200, headers: Mapping[str, str] = SECURITY_HEADERS
+) -> HTMLResponse:
+    """``template`` rendered with ``context`` as an HTML response with :data:`SECURITY_HEADERS` (or ``headers``)."""
     html = environment().get_template(template).render(**{**PAGE_DEFAULTS, **context})
-    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    return HTMLResponse(html, status_code=status_code, headers=dict(headers))
 
 
-__all__ = ["SECURITY_HEADERS", "ago", "environment", "page", "seconds"]
+__all__ = ["SCRIPT_HEADERS", "SECURITY_HEADERS", "ago", "environment", "page", "seconds"]

@@ -3,17 +3,13 @@
 ``GET /api/v1/jobs/{id}`` answers one :class:`~remit.api.schemas.JobProgress`. ``GET /api/v1/jobs/{id}/progress``
 streams ``text/event-stream``: an ``event: progress`` with the same JSON now and on every change (a
 ``ctx.progress(done, total)``, a state change, a retry), then ``event: end`` once the job finished, and the
-stream closes; a comment line every :data:`KEEPALIVE_SECONDS` keeps proxies from closing a quiet stream. It is
-fed by LISTEN/NOTIFY on PostgreSQL and by polling on SQLite (:mod:`remit.jobs.progress`). Only the job's id,
+stream closes; a comment line every :data:`KEEPALIVE_SECONDS` keeps proxies from closing a quiet stream. The
+stream itself is :mod:`remit.jobs.progress_stream`, shared with the admin page. Only the job's id,
 name, queue, state, attempts and counts are shown — never its arguments, which may carry customer data.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,12 +17,11 @@ from fastapi.responses import StreamingResponse
 
 from remit.api.auth import SERVICE_DEPENDENCIES, ApiError, ServiceRoute
 from remit.api.schemas import SERVICE_ERRORS, JobProgress, error
-from remit.jobs.progress import JobNotFound, Progress
+from remit.jobs.progress import Progress
+from remit.jobs.progress_stream import KEEPALIVE_SECONDS, STREAM_HEADERS, progress_events, sse
 from remit.runtime import Runtime
 
 PREFIX = "/api/v1/jobs"
-#: Seconds between keep-alive comments on a quiet progress stream.
-KEEPALIVE_SECONDS = 15.0
 #: The largest job id the routes look up (ids are 64-bit; a larger one is a 404 without a query).
 MAX_JOB_ID = 2**63 - 1
 
@@ -63,46 +58,6 @@ async def job_progress(request: Request, job_id: int) -> dict[str, Any]:
     return (await _snapshot(request.app.state.runtime, job_id)).to_json()
 
 
-def sse(event: str, data: dict[str, Any]) -> bytes:
-    """One server-sent event (the JSON has no newline, so one ``data`` line)."""
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
-
-
-async def progress_events(
-    runtime: Runtime, job_id: int, *, keepalive: float = KEEPALIVE_SECONDS
-) -> AsyncIterator[bytes]:
-    """The event stream of one job: its progress on every change, ``end`` once finished, keep-alives between."""
-    queue: asyncio.Queue[Progress | None] = asyncio.Queue()
-
-    async def produce() -> None:
-        try:
-            async for snapshot in runtime.engine.follow(job_id):
-                await queue.put(snapshot)
-        except JobNotFound:  # pruned while followed
-            pass
-        finally:
-            await queue.put(None)
-
-    producer = asyncio.create_task(produce())
-    last: Progress | None = None
-    try:
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), keepalive)
-            except TimeoutError:
-                yield b": keepalive\n\n"
-                continue
-            if item is None:
-                break
-            last = item
-            yield sse("progress", item.to_json())
-        yield sse("end", {"id": job_id, "state": last.state if last else None})
-    finally:
-        producer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await producer
-
-
 @router.get(
     "/{job_id}/progress",
     response_class=StreamingResponse,
@@ -119,9 +74,7 @@ async def follow_job(request: Request, job_id: int) -> StreamingResponse:
     runtime: Runtime = request.app.state.runtime
     await _snapshot(runtime, job_id)  # a 404 now, before the stream starts
     return StreamingResponse(
-        progress_events(runtime, job_id),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        progress_events(runtime.engine, job_id), media_type="text/event-stream", headers=STREAM_HEADERS
     )
 
 
