@@ -3,8 +3,9 @@
     .venv/bin/python bench/usage.py [--reports 50000] [--batch 1000] [--sizes 1000000,10000000]
 
 - ``report_usage_per_s``: ``--reports`` usage reports through :func:`remit.usage.report_usage_many` (checked,
-  inserted once per operation id with ``ON CONFLICT DO NOTHING … RETURNING``, read back, one report job per
-  batch queued in the same transaction), ``--batch`` per committed transaction, into a fresh database.
+  inserted once per operation id with ``ON CONFLICT DO NOTHING … RETURNING`` from one JSON array parameter,
+  one report job per batch queued in the same transaction), ``--batch`` per committed transaction, into a
+  fresh database.
 - ``raw_insert_per_s``: the floor — the same rows, already checked, with a plain batched ``INSERT`` into the
   same table (SQLAlchemy executemany, sent as multi-row ``VALUES``), same batches, after ``TRUNCATE``.
 - ``rollup_s_1m`` / ``rollup_s_10m``: the incremental rollup (:func:`remit.usage.roll_up`, hourly and daily,
