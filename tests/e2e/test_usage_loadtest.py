@@ -11,6 +11,7 @@ import subprocess
 import pytest
 import sqlalchemy as sa
 
+from tests.e2e.test_up import READY, START_TIMEOUT_S, remit_process
 from tests.e2e.workers import REMIT, ROOT, clean_env
 
 pytestmark = pytest.mark.slow
@@ -95,6 +96,33 @@ def test_a_small_load_test_runs_through_a_real_worker(db_url):
     # The processor counted each event once: the fake's meter events carry the operation ids as identifiers.
     counted = _count(db_url, "SELECT count(*) FROM remit_fake_objects WHERE id LIKE :p", p=f"mevt_{prefix}")
     assert counted == 120
+
+
+def test_the_load_test_reports_through_the_http_api_of_a_running_remit_up(db_url, tmp_path):
+    """``--api``: every batch goes through ``POST /api/v1/usage`` of a real ``remit up`` (API and workers in
+    one process), with the bearer token from REMIT_SERVICE_TOKENS."""
+    env = _env(db_url, REMIT_SERVICE_TOKENS="loadtest-token-0123456789abcdef")
+    env.pop("REMIT_QUEUES", None)
+    with remit_process("up", "--port", "0", env=env, cwd=tmp_path) as (proc, out, _err):
+        base_url = out.wait_for(READY, START_TIMEOUT_S).group(1)
+        done = subprocess.run(
+            [
+                *(REMIT, "usage", "loadtest", "--customers", "2", "--days", "1", "--events-per-day", "25"),
+                *("--batch", "20", "--api", base_url, "--timeout", "240", "--json"),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        proc.send_signal(signal.SIGTERM)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    figures = json.loads(done.stdout)
+    assert figures["finished"] is True
+    assert figures["states"] == {"pending": 0, "reported": 50, "failed": 0}
+    prefix = f"loadtest-{figures['run']}-%"
+    assert _count(db_url, "SELECT count(*) FROM remit_meter_events WHERE operation_id LIKE :p", p=prefix) == 50
 
 
 def test_a_production_configuration_is_refused_without_yes(db_url):

@@ -14,6 +14,7 @@ import time
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -23,7 +24,15 @@ from remit.jobs.states import JobState
 from remit.runtime import Runtime
 from remit.usage import records
 from remit.usage.backfill import enqueue_backfill
-from remit.usage.loadtest import INVOICE_QUEUES, USAGE_QUEUES, LoadPlan, LoadResult, LoadTestRefused, run_load
+from remit.usage.loadtest import (
+    INVOICE_QUEUES,
+    USAGE_QUEUES,
+    LoadPlan,
+    LoadResult,
+    LoadTestRefused,
+    api_sender,
+    run_load,
+)
 from remit.usage.loadtest import Progress as LoadProgress
 from remit.usage.operator import failed_records, retry_failed
 from remit.usage.records import MeterEventState
@@ -290,6 +299,12 @@ def loadtest_command(
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32, help="Parallel producers.")] = 2,
     inline: Annotated[bool, typer.Option("--inline", help="Run the jobs in this process (no worker needed).")] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Stop following after this many s.")] = 600,
+    api: Annotated[
+        str | None, typer.Option("--api", help="Report over HTTP to this running remit (POST /api/v1/usage).")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", help="Bearer token for --api (default: the first REMIT_SERVICE_TOKENS).")
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Run even against a production configuration.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -324,18 +339,23 @@ def loadtest_command(
                 bar.update(stored, completed=p.stored, description="reporting" if p.stored else "creating customers")
                 bar.update(settled, completed=p.settled, description=f"reported  [{depths}]" if depths else "reported")
 
-            try:
-                return await run_load(
-                    runtime,
-                    plan,
-                    invoices=invoices,
-                    price=price,
-                    timeout=timeout,
-                    on_progress=show,
-                    background=drain_forever if inline else None,
-                )
-            except LoadTestRefused as error:
-                fail(str(error))
+            bearer = token or (runtime.settings.service_tokens[0] if runtime.settings.service_tokens else None)
+            if api is not None and bearer is None:
+                fail("--api needs a service token: --token, or REMIT_SERVICE_TOKENS")
+            async with httpx.AsyncClient(timeout=60.0) as client:
+                try:
+                    return await run_load(
+                        runtime,
+                        plan,
+                        invoices=invoices,
+                        price=price,
+                        timeout=timeout,
+                        on_progress=show,
+                        background=drain_forever if inline else None,
+                        sender=api_sender(client, api, bearer) if api is not None and bearer else None,
+                    )
+                except (LoadTestRefused, httpx.HTTPError) as error:
+                    fail(str(error) if isinstance(error, LoadTestRefused) else f"--api: {type(error).__name__}")
 
     result = run_with_runtime(main)
     if as_json:

@@ -2,7 +2,8 @@
 
 :func:`run_load` creates ``customers`` customers at the processor, reports ``events_per_day`` usage events
 per customer per day over the last ``days`` days through :func:`~remit.usage.report_usage_many` (the path
-``POST /api/v1/usage`` takes: one transaction and one report job on ``remit_meters`` per batch), queues a run
+``POST /api/v1/usage`` takes: one transaction and one report job on ``remit_meters`` per batch) — or over
+HTTP through that very endpoint of a running service (``api_sender``) — queues a run
 of the rollup on ``remit_usage``, and follows until every event of the run is reported (or failed) and
 counted in the rollups — the worker does the work, exactly as in production. With ``invoices`` each customer
 also gets a subscription at the processor, whose first invoice flows back through the webhook path to
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
 from remit.db.tables import meter_events
@@ -190,6 +192,45 @@ class LoadResult:
         }
 
 
+#: How a batch is reported: the ``(record id, created)`` of each report, in order.
+Sender = Callable[[list[UsageReport]], Awaitable[list[tuple[int, bool]]]]
+
+
+def direct_sender(runtime: Runtime) -> Sender:
+    """Report in this process, through :func:`~remit.usage.report_usage_many` (what the API calls)."""
+
+    async def send(batch: list[UsageReport]) -> list[tuple[int, bool]]:
+        outcomes = await report_usage_many(runtime, None, batch)
+        runtime.wake_workers("remit_meters")
+        return [(o.record.id, o.created) for o in outcomes]
+
+    return send
+
+
+def api_sender(client: httpx.AsyncClient, base_url: str, token: str) -> Sender:
+    """Report over HTTP to a running ``remit serve`` / ``remit up``: ``POST /api/v1/usage`` with the batch."""
+    url = base_url.rstrip("/") + "/api/v1/usage"
+
+    async def send(batch: list[UsageReport]) -> list[tuple[int, bool]]:
+        events = [
+            {
+                "customer": r.customer_id,
+                "meter": r.meter,
+                "value": str(r.value),
+                "operation_id": r.operation_id,
+                "timestamp": int(r.timestamp.timestamp()) if r.timestamp else None,
+            }
+            for r in batch
+        ]
+        answer = await client.post(url, json={"events": events}, headers={"Authorization": f"Bearer {token}"})
+        if answer.status_code != 200:
+            detail = answer.json().get("error", {}) if "json" in answer.headers.get("content-type", "") else {}
+            raise LoadTestRefused(f"POST /api/v1/usage answered {answer.status_code} {detail.get('code', '')}".strip())
+        return [(int(row["id"]), not row["duplicate"]) for row in answer.json()["data"]]
+
+    return send
+
+
 async def _create_customers(runtime: Runtime, plan: LoadPlan, *, card: bool) -> list[str]:
     ids = []
     for index in range(plan.customers):
@@ -292,10 +333,13 @@ async def run_load(
     poll: float = 0.5,
     on_progress: Callable[[Progress], None] = lambda _: None,
     background: Callable[[], Awaitable[object]] | None = None,
+    sender: Sender | None = None,
 ) -> LoadResult:
     """Run ``plan`` (see the module docs) and return its figures. ``background`` runs beside the follow-up
     (``remit usage loadtest --inline`` drains the queues in this process with it); otherwise a worker must be
-    running. Stops following after ``timeout`` seconds (``finished`` False)."""
+    running. ``sender`` reports each batch (default: :func:`direct_sender`; ``--api`` uses
+    :func:`api_sender`). Stops following after ``timeout`` seconds (``finished`` False)."""
+    send = sender or direct_sender(runtime)
     queues = USAGE_QUEUES + (INVOICE_QUEUES if invoices else ())
     progress = Progress(plan.total)
     on_progress(progress)
@@ -317,11 +361,10 @@ async def run_load(
                 chunk = next(pending, None)
             if chunk is None:
                 return
-            outcomes = await report_usage_many(runtime, None, chunk)
-            runtime.wake_workers("remit_meters")
-            ids = [o.record.id for o in outcomes]
+            outcomes = await send(chunk)
+            ids = [record_id for record_id, _ in outcomes]
             span[0], span[1] = min(span[0], *ids), max(span[1], *ids)
-            duplicates += sum(1 for o in outcomes if not o.created)
+            duplicates += sum(1 for _, created in outcomes if not created)
             progress.stored += len(chunk)
             on_progress(progress)
 
@@ -387,6 +430,9 @@ __all__ = [
     "LoadResult",
     "LoadTestRefused",
     "Progress",
+    "Sender",
+    "api_sender",
+    "direct_sender",
     "percentiles",
     "run_load",
 ]
