@@ -12,7 +12,9 @@ first time a test names an id of a kind the fake keeps (``cus_123``, ``in_123``,
 creates such an object through the fake's public API (a customer with a card, a draft invoice…) and from then
 on, for that test, rewrites the test's id to the fake's id in requests and back in answers. Ids of kinds the
 fake does not keep (persons, quotes, files, Sources-API sources) pass unchanged and meet the fake's 404.
-Nothing else is touched. A few objects are made once at the start, so that lists are not empty.
+A call Stripe answers only for an object in some state (voiding an invoice, deleting a discount) first puts the
+object the relay made for this test in that state (:data:`STATES`), as the test's own setup would against
+Stripe. Nothing else is touched. A few objects are made once at the start, so that lists are not empty.
 
 For each test it records its outcome, the requests that reached the fake (method, path, status and whether the
 fake knows the route), the ids it aliased and the first line of a failure, and writes them as JSON to
@@ -235,6 +237,7 @@ FACTORIES: dict[str, Callable[[], str]] = {
     ),
     # test tokens: the fake takes Stripe's documented test tokens, not made-up ones
     "tok": lambda: "tok_visa",
+    "btok": lambda: "btok_us",
 }
 
 
@@ -251,6 +254,44 @@ def _seed() -> None:
         for prefix in ("sub", "in", "ii", "ch", "txi", "cbtxn", "card", "po"):
             _need(prefix)
         _aliases.clear()
+
+
+# States: a call that Stripe answers only for an object in some state gets, when it names an object the relay made
+# for this test, that object in that state first — what the test's own setup would do against Stripe, where
+# stripe-mock answers any id in any state. ---------------------------------------------------------------------
+
+
+def _open_invoice(invoice: str) -> None:
+    if _call("GET", f"/v1/invoices/{invoice}")["status"] == "draft":
+        _call("POST", f"/v1/invoices/{invoice}/finalize")
+
+
+def _with_discount(kind: str) -> Callable[[str], None]:
+    def prepare(owner: str) -> None:
+        if _call("GET", f"/v1/{kind}/{owner}").get("discount") is None:
+            coupon = _call("POST", "/v1/coupons", {"percent_off": 10, "duration": "forever"})
+            _call("POST", f"/v1/{kind}/{owner}", {"coupon": coupon["id"]})
+
+    return prepare
+
+
+#: ``(method, path pattern) → what the object named in the path needs first``.
+STATES: tuple[tuple[str, re.Pattern[str], Callable[[str], None]], ...] = (
+    ("POST", re.compile(r"^/v1/invoices/([^/?]+)/(?:void|mark_uncollectible)\b"), _open_invoice),
+    ("DELETE", re.compile(r"^/v1/customers/([^/?]+)/discount\b"), _with_discount("customers")),
+    ("DELETE", re.compile(r"^/v1/subscriptions/([^/?]+)/discount\b"), _with_discount("subscriptions")),
+)
+_prepared: set[tuple[str, str]] = set()
+
+
+def _prepare(method: str, path: str) -> None:
+    """Put the object an (aliased) call names in the state the call needs, once per test and object."""
+    made = set(_aliases.values())
+    for rule_method, pattern, prepare in STATES:
+        found = pattern.match(path) if method == rule_method else None
+        if found is not None and found.group(1) in made and (pattern.pattern, found.group(1)) not in _prepared:
+            _prepared.add((pattern.pattern, found.group(1)))
+            prepare(found.group(1))
 
 
 def _alias_request(text: str) -> str:
@@ -288,6 +329,7 @@ class _Relay(BaseHTTPRequestHandler):
             if body:  # the body first: a customer it names is the one the path's objects belong to
                 body = _alias_request(body.decode("utf-8")).encode("utf-8")
             path = _alias_request(self.path)
+            _prepare(self.command, path)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
         upstream = http.client.HTTPConnection(UPSTREAM, timeout=60)
         try:
@@ -334,6 +376,7 @@ def pytest_runtest_setup(item: Any) -> None:
     with _lock:
         _current[0] = item.nodeid
         _aliases.clear()
+        _prepared.clear()
 
 
 def pytest_runtest_teardown(item: Any) -> None:

@@ -1,8 +1,11 @@
-"""Job-engine benchmark: no-op jobs through ONE worker process, remit against Procrastinate and pgbench.
+"""Job-engine benchmark: no-op jobs through ONE worker process, remit against pgqueuer, the bare SQL loop,
+Procrastinate and pgbench.
 
 Run ``.venv/bin/python bench/jobs.py``. It prints a table, then as its last line one JSON object with the keys
-``remit_jobs_per_s``, ``procrastinate_jobs_per_s``, ``pgbench_tps``, ``remit_enqueue_per_s`` and
-``sqlite_jobs_per_s`` (``null`` for a part skipped or failed; the exit status is 1 when a part failed).
+``remit_jobs_per_s``, ``procrastinate_jobs_per_s``, ``pgbench_tps``, ``remit_enqueue_per_s``,
+``sqlite_jobs_per_s``, ``pgqueuer_jobs_per_s``, ``pgqueuer_enqueue_per_s`` and ``bare_loop_jobs_per_s``
+(``null`` for a part skipped or failed; the exit status is 1 when a part failed). bench/README.md says how
+each is measured.
 
 What is measured, and how
 -------------------------
@@ -13,7 +16,8 @@ the server is asked for a ``CHECKPOINT`` so that no part pays for the previous p
 
 remit (PostgreSQL)
     The fresh database is migrated, then N no-op jobs (default 20,000) are enqueued with
-    ``Engine.enqueue_many`` (the job engine's seam) in chunks of ``--enqueue-chunk`` rows, one committed
+    ``Engine.enqueue_many`` (the job engine's seam; binary ``COPY`` for such batches) in chunks of
+    ``--enqueue-chunk`` rows, one committed
     transaction per chunk: ``remit_enqueue_per_s`` is N / seconds spent enqueueing (building the requests included). The
     table is then ANALYZEd (see "Statistics" below) and ONE worker process (this file with ``--child
     remit``, under uvloop) runs ``remit.jobs.worker.Worker`` (``runtime.worker()``) over
@@ -46,8 +50,13 @@ Statistics
     query, then slows down with the length of the queue (about 36 jobs/s instead of a few hundred for
     20,000 jobs on this machine). ``--no-analyze`` shows that cold-start case.
 
-Targets (issue 2): remit ≥ 20 times Procrastinate and ≥ pgbench tps in the same run; batch enqueue ≥ 20,000
-jobs/s; SQLite ≥ 2,000 jobs/s. Figures depend on what else the machine runs: on a shared 2-core machine,
+pgqueuer and the bare loop
+    See bench/README.md and ``bench/_pgqueuer_app.py``: pgqueuer in its own venv (``bench/.venv-pgqueuer``),
+    durable tables, asyncpg, one worker, the same batch; the loop on remit's own table, one connection.
+
+Targets (issue 7): remit ≥ 2 times pgqueuer and ≥ 0.5 times the bare loop; enqueue ≥ 1.5 times pgqueuer's;
+SQLite ≥ 10,000 jobs/s. Still reported (issue 2): remit ≥ 20 times Procrastinate and ≥ pgbench tps; enqueue
+≥ 20,000 jobs/s. Figures depend on what else the machine runs: on a shared 2-core machine,
 compare the ratios of one run rather than absolute figures across runs.
 """
 
@@ -56,6 +65,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import re
@@ -70,6 +80,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psycopg
 import sqlalchemy as sa
 import uvloop
 from sqlalchemy.engine import URL, Engine, make_url
@@ -89,12 +100,18 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROCRASTINATE_VENV = BENCH_DIR / ".venv-procrastinate"
 PROCRASTINATE_APP = BENCH_DIR / "_procrastinate_app.py"
 PROCRASTINATE_PACKAGES = ["procrastinate", "psycopg[binary]", "uvloop"]
+PGQUEUER_VENV = BENCH_DIR / ".venv-pgqueuer"
+PGQUEUER_APP = BENCH_DIR / "_pgqueuer_app.py"
+PGQUEUER_PACKAGES = ["pgqueuer", "asyncpg", "uvloop"]
 QUEUE = "bench"
 CHILD_TIMEOUT = 900.0  # seconds; a stuck worker fails the part instead of hanging the run
 
 TARGET_VS_PROCRASTINATE = 20.0
 TARGET_ENQUEUE_PER_S = 20_000.0
-TARGET_SQLITE_PER_S = 2_000.0
+TARGET_SQLITE_PER_S = 10_000.0
+TARGET_VS_PGQUEUER = 2.0
+TARGET_VS_BARE_LOOP = 0.5
+TARGET_ENQUEUE_VS_PGQUEUER = 1.5
 
 T = TypeVar("T")
 
@@ -259,7 +276,8 @@ def remit_part(label: str, url: str, args: argparse.Namespace) -> tuple[Measure,
         ],
         f"remit worker on {label}",
     )
-    note = f"1 worker, concurrency {args.concurrency}, batch {args.batch}"
+    cpu = float(result["cpu_seconds"]) / float(result["seconds"])
+    note = f"1 worker, concurrency {args.concurrency}, batch {args.batch}, worker CPU {cpu:.0%} of its interval"
     return (
         Measure(f"remit enqueue ({label})", args.jobs, enqueue_seconds, f"enqueue_many, {args.enqueue_chunk}/txn"),
         Measure(f"remit worker ({label})", args.jobs, float(result["seconds"]), note),
@@ -278,9 +296,10 @@ async def child_remit(url: str, jobs: int, batch: int, concurrency: int) -> dict
         }
     )
     runtime = Runtime.from_settings(settings, parts=[Part("bench", jobs=(noop,))])
+    gc.freeze()  # as `remit worker` does before its worker starts (src/remit/cli/jobs.py)
     worker = runtime.worker(queues=[QUEUE], lead=False)
     try:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         running = asyncio.create_task(worker.run())
         deadline = started + CHILD_TIMEOUT
         while worker.outcomes["completed"] < jobs:
@@ -290,7 +309,7 @@ async def child_remit(url: str, jobs: int, batch: int, concurrency: int) -> dict
             if sum(worker.outcomes.values()) >= jobs or time.perf_counter() > deadline:
                 raise BenchFailure(f"the worker did not complete every job: {dict(worker.outcomes)}")
             await asyncio.sleep(0.002)
-        seconds = time.perf_counter() - started
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
         worker.request_stop()
         await running
         async with runtime.db.begin() as conn:
@@ -317,6 +336,7 @@ async def child_remit(url: str, jobs: int, batch: int, concurrency: int) -> dict
         "dialect": runtime.db.dialect,
         "jobs": jobs,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "completed_rows": completed_once,
         "calls": CALLS["noop"],
         "outcomes": dict(worker.outcomes),
@@ -326,27 +346,32 @@ async def child_remit(url: str, jobs: int, batch: int, concurrency: int) -> dict
 # -- Procrastinate -------------------------------------------------------------------------------------------
 
 
-def procrastinate_python(upgrade: bool) -> Path:
-    """The benchmark's own environment with Procrastinate in it, made (or refreshed) when needed."""
-    python = PROCRASTINATE_VENV / "bin" / "python"
-    probe = [str(python), "-c", "import procrastinate, psycopg, uvloop"]
+def bench_python(venv: Path, packages: list[str], probe_import: str, upgrade: bool) -> Path:
+    """A benchmark-only environment ``venv`` with ``packages`` in it (latest releases), made or refreshed
+    when needed. A peer is never a dependency of remit: it lives in its own git-ignored venv."""
+    python = venv / "bin" / "python"
+    probe = [str(python), "-c", f"import {probe_import}"]
     ready = python.exists() and subprocess.run(probe, capture_output=True, check=False).returncode == 0
     if ready and not upgrade:
         return python
     if not python.exists():
-        print(f"creating {PROCRASTINATE_VENV.relative_to(BENCH_DIR.parent)} for Procrastinate ...", flush=True)
+        print(f"creating {venv.relative_to(BENCH_DIR.parent)} ...", flush=True)
         base = shutil.which("python3") or sys.executable
-        subprocess.run([base, "-m", "venv", str(PROCRASTINATE_VENV)], check=True)
-    print("installing the latest Procrastinate from PyPI ...", flush=True)
+        subprocess.run([base, "-m", "venv", str(venv)], check=True)
+    print(f"installing the latest {' '.join(packages)} ...", flush=True)
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--upgrade", *PROCRASTINATE_PACKAGES],
+        [str(python), "-m", "pip", "install", "--quiet", "--upgrade", *packages],
         capture_output=True,
         text=True,
         check=False,
     )
     if install.returncode != 0:
-        raise BenchFailure(f"pip install {' '.join(PROCRASTINATE_PACKAGES)} failed:\n{install.stderr[-2000:]}")
+        raise BenchFailure(f"pip install {' '.join(packages)} failed:\n{install.stderr[-2000:]}")
     return python
+
+
+def procrastinate_python(upgrade: bool) -> Path:
+    return bench_python(PROCRASTINATE_VENV, PROCRASTINATE_PACKAGES, "procrastinate, psycopg, uvloop", upgrade)
 
 
 def procrastinate_run(python: Path, part: str, jobs: int, concurrency: int, no_analyze: bool) -> dict[str, Any]:
@@ -386,6 +411,83 @@ def procrastinate_part(args: argparse.Namespace) -> tuple[Measure, list[Measure]
     result = procrastinate_run(python, "procrastinate", args.jobs, best, args.no_analyze)
     note = f"v{result['version']}, 1 worker, concurrency {best}"
     return Measure("procrastinate worker", args.jobs, float(result["seconds"]), note), probes
+
+
+# -- pgqueuer ------------------------------------------------------------------------------------------------
+
+
+def pgqueuer_part(args: argparse.Namespace) -> tuple[Measure, Measure]:
+    """pgqueuer in its own venv and database: enqueue (measured) and one worker draining (measured)."""
+    python = bench_python(PGQUEUER_VENV, PGQUEUER_PACKAGES, "pgqueuer, asyncpg, uvloop", args.upgrade_pgqueuer)
+    with fresh_database("pgqueuer") as url:
+        result = run_child(
+            [
+                str(python),
+                str(PGQUEUER_APP),
+                "--url",
+                render(url),
+                "--jobs",
+                str(args.jobs),
+                "--batch",
+                str(args.batch),
+                "--enqueue-chunk",
+                str(args.enqueue_chunk),
+            ],
+            "pgqueuer worker",
+        )
+    note = f"v{result['version']}, durable tables, asyncpg, 1 worker, batch {args.batch}"
+    return (
+        Measure("pgqueuer enqueue", args.jobs, float(result["enqueue_seconds"]), f"{args.enqueue_chunk}/statement"),
+        Measure("pgqueuer worker", args.jobs, float(result["seconds"]), note),
+    )
+
+
+# -- the bare SQL loop: the limit ----------------------------------------------------------------------------
+
+#: The loop's claim: remit's (same table, same partial index, same order, SKIP LOCKED), without the pause check.
+BARE_CLAIM = (
+    "UPDATE remit_jobs SET state = 'executing', attempt = attempt + 1, attempted_at = now(), "
+    "attempted_by = 'bare' WHERE id = ANY(ARRAY("
+    "SELECT id FROM remit_jobs WHERE queue = %(queue)s AND state IN ('available', 'scheduled', 'retryable') "
+    "AND scheduled_at <= now() ORDER BY priority, scheduled_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)) "
+    "RETURNING id, attempt"
+)
+BARE_COMPLETE = (
+    "UPDATE remit_jobs SET state = 'completed', finished_at = now() "
+    "WHERE id = ANY(%(ids)s) AND attempt = 1 AND state = 'executing'"
+)
+
+
+def bare_loop_run(url: str, jobs: int, batch: int) -> float:
+    """Claim ``batch`` jobs, complete them, repeat until none is left: one connection, autocommit (two
+    committed transactions per batch), no job function — what the server gives a client that does nothing
+    else. The seconds it took; every row is checked completed afterwards."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        done = 0
+        started = time.perf_counter()
+        while True:
+            ids = [row[0] for row in conn.execute(BARE_CLAIM, {"queue": QUEUE, "limit": batch}, prepare=True)]
+            if not ids:
+                break
+            done += conn.execute(BARE_COMPLETE, {"ids": ids}, prepare=True).rowcount
+        seconds = time.perf_counter() - started
+        left = conn.execute("SELECT count(*) FROM remit_jobs WHERE state <> 'completed'").fetchone()
+    if done != jobs or left is None or left[0] != 0:
+        raise BenchFailure(f"bare loop completed {done} of {jobs} jobs, {left} rows not completed")
+    return seconds
+
+
+def bare_loop_part(args: argparse.Namespace) -> Measure:
+    """remit's schema in a fresh database, N jobs enqueued (not measured), ANALYZEd, then the bare loop."""
+    with fresh_database("bare") as url:
+        plain = render(url)
+        migrate_database(plain)
+        run_async(lambda: enqueue_jobs(plain, args.jobs, args.enqueue_chunk))
+        analyze(plain)
+        checkpoint()
+        seconds = bare_loop_run(plain, args.jobs, args.bare_batch)
+    note = f"claim {args.bare_batch} / complete {args.bare_batch}, 1 connection, remit's table"
+    return Measure("bare SQL loop (limit)", args.jobs, seconds, note)
 
 
 # -- pgbench -------------------------------------------------------------------------------------------------
@@ -449,20 +551,44 @@ def print_report(rows: list[Measure], figures: dict[str, float | None], failures
     print("-" * (width + 60))
     for r in rows:
         print(f"{r.system:<{width}}  {r.count:>8}  {r.seconds:>8.2f}  {r.rate:>10,.0f}  {r.note}")
-    remit, procrastinate, pgbench = (
-        figures[k] for k in ("remit_jobs_per_s", "procrastinate_jobs_per_s", "pgbench_tps")
+    remit, procrastinate, pgbench, pgqueuer, bare = (
+        figures[k]
+        for k in (
+            "remit_jobs_per_s",
+            "procrastinate_jobs_per_s",
+            "pgbench_tps",
+            "pgqueuer_jobs_per_s",
+            "bare_loop_jobs_per_s",
+        )
+    )
+    enqueue, pgqueuer_enqueue, sqlite = (
+        figures[k] for k in ("remit_enqueue_per_s", "pgqueuer_enqueue_per_s", "sqlite_jobs_per_s")
     )
     print()
-    if remit and procrastinate:
-        print(f"remit / procrastinate = {remit / procrastinate:,.1f}x")
-    if remit and pgbench:
-        print(f"remit / pgbench tps   = {remit / pgbench:,.2f}x")
+    for label, a, b in (
+        ("remit / pgqueuer", remit, pgqueuer),
+        ("remit / bare loop", remit, bare),
+        ("remit / procrastinate", remit, procrastinate),
+        ("remit / pgbench tps", remit, pgbench),
+        ("enqueue remit / pgqueuer", enqueue, pgqueuer_enqueue),
+    ):
+        if a and b:
+            print(f"{label:<26} = {a / b:,.2f}x")
     print()
-    enqueue, sqlite = figures["remit_enqueue_per_s"], figures["sqlite_jobs_per_s"]
+
+    def times(value: float | None, factor: float) -> float | None:
+        return value * factor if value else None
+
     targets = [
+        (f"remit >= {TARGET_VS_PGQUEUER:g} x pgqueuer", verdict(remit, times(pgqueuer, TARGET_VS_PGQUEUER))),
+        (f"remit >= {TARGET_VS_BARE_LOOP:g} x bare loop", verdict(remit, times(bare, TARGET_VS_BARE_LOOP))),
+        (
+            f"enqueue >= {TARGET_ENQUEUE_VS_PGQUEUER:g} x pgqueuer's",
+            verdict(enqueue, times(pgqueuer_enqueue, TARGET_ENQUEUE_VS_PGQUEUER)),
+        ),
         (
             f"remit >= {TARGET_VS_PROCRASTINATE:g} x procrastinate",
-            verdict(remit, procrastinate * TARGET_VS_PROCRASTINATE if procrastinate else None),
+            verdict(remit, times(procrastinate, TARGET_VS_PROCRASTINATE)),
         ),
         ("remit >= pgbench tps", verdict(remit, pgbench)),
         (f"enqueue >= {TARGET_ENQUEUE_PER_S:,.0f}/s", verdict(enqueue, TARGET_ENQUEUE_PER_S)),
@@ -480,7 +606,16 @@ def run_bench(args: argparse.Namespace) -> int:
     rows: list[Measure] = []
     failures: list[str] = []
     figures: dict[str, float | None] = dict.fromkeys(
-        ["remit_jobs_per_s", "procrastinate_jobs_per_s", "pgbench_tps", "remit_enqueue_per_s", "sqlite_jobs_per_s"]
+        [
+            "remit_jobs_per_s",
+            "procrastinate_jobs_per_s",
+            "pgbench_tps",
+            "remit_enqueue_per_s",
+            "sqlite_jobs_per_s",
+            "pgqueuer_jobs_per_s",
+            "pgqueuer_enqueue_per_s",
+            "bare_loop_jobs_per_s",
+        ]
     )
 
     def attempt(what: str, part: Callable[[], None]) -> None:
@@ -508,6 +643,18 @@ def run_bench(args: argparse.Namespace) -> int:
         rows.extend([enqueue, work])
         figures["sqlite_jobs_per_s"] = work.rate
 
+    def pgqueuer() -> None:
+        runs = [pgqueuer_part(args) for _ in range(args.repeat)]
+        enqueue, work = median(runs, 0), median(runs, 1)
+        rows.extend([enqueue, work])
+        figures["pgqueuer_enqueue_per_s"], figures["pgqueuer_jobs_per_s"] = enqueue.rate, work.rate
+
+    def bare_loop() -> None:
+        runs = [(m, m) for m in (bare_loop_part(args) for _ in range(args.repeat))]
+        work = median(runs, 0)
+        rows.append(work)
+        figures["bare_loop_jobs_per_s"] = work.rate
+
     def procrastinate() -> None:
         measure, probes = procrastinate_part(args)
         rows.extend([*probes, measure])
@@ -519,6 +666,10 @@ def run_bench(args: argparse.Namespace) -> int:
         figures["pgbench_tps"] = tps
 
     attempt("remit on PostgreSQL", remit_pg)
+    if not args.skip_pgqueuer:
+        attempt("pgqueuer", pgqueuer)
+    if not args.skip_bare_loop:
+        attempt("the bare SQL loop", bare_loop)
     if not args.skip_sqlite:
         attempt("remit on SQLite", remit_sqlite)
     if not args.skip_procrastinate:
@@ -533,7 +684,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="remit's job-engine benchmark (see the module docstring)")
     parser.add_argument("--jobs", type=int, default=20_000, help="no-op jobs per system (default 20000)")
     parser.add_argument("--batch", type=int, default=500, help="remit claim batch, REMIT_JOB_BATCH_SIZE (500)")
-    parser.add_argument("--concurrency", type=int, default=500, help="remit queue concurrency (500)")
+    parser.add_argument("--concurrency", type=int, default=2000, help="remit queue concurrency (2000)")
     parser.add_argument("--enqueue-chunk", type=int, default=5000, help="jobs per enqueue_many transaction (5000)")
     parser.add_argument(
         "--procrastinate-concurrency",
@@ -548,6 +699,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="measure remit this many times, each on a fresh database, and report the median (3)",
     )
     parser.add_argument("--pgbench-seconds", type=int, default=10, help="pgbench -T (10)")
+    parser.add_argument("--bare-batch", type=int, default=100, help="jobs per claim in the bare SQL loop (100)")
+    parser.add_argument("--skip-pgqueuer", action="store_true")
+    parser.add_argument("--skip-bare-loop", action="store_true")
     parser.add_argument("--skip-procrastinate", action="store_true")
     parser.add_argument("--skip-pgbench", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
@@ -561,11 +715,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="pip install --upgrade procrastinate in its venv before measuring",
     )
+    parser.add_argument(
+        "--upgrade-pgqueuer",
+        action="store_true",
+        help="pip install --upgrade pgqueuer in its venv before measuring",
+    )
     parser.add_argument("--child", choices=["remit"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if min(args.jobs, args.batch, args.concurrency, args.enqueue_chunk, args.repeat) < 1:
-        parser.error("--jobs, --batch, --concurrency, --enqueue-chunk and --repeat must be positive")
+    if min(args.jobs, args.batch, args.concurrency, args.enqueue_chunk, args.repeat, args.bare_batch) < 1:
+        parser.error("--jobs, --batch, --concurrency, --enqueue-chunk, --repeat and --bare-batch must be positive")
     return args
 
 

@@ -1,7 +1,14 @@
-"""The money work's benchmark: invoice rendering (HTML → PDF) per second on one core, and — when the
-fee-reconciliation half lands — one fee pass over 100,000 settled charges against the fake processor.
+"""The money work's benchmark: one fee-reconciliation pass over 100,000 settled charges on PostgreSQL against
+the fake processor, and invoice rendering (HTML → PDF) per second on one core.
 
-    .venv/bin/python bench/money.py [--invoices 200] [--rounds 3] [--lines 5]
+    .venv/bin/python bench/money.py [--charges 100000] [--retrieves 300] [--invoices 200] [--rounds 3] [--lines 5]
+
+``fee_pass_s_100k`` / ``fee_pass_processor_calls``: a fresh database on ``REMIT_BENCH_DATABASE_URL`` (default
+``postgresql://postgres@127.0.0.1:5432/test``) is migrated and seeded with ``--charges`` settled charges in the
+mirror and their balance transactions in the fake's world (created over 30 days, all past the 24-hour settle
+window), then :func:`remit.money.reconcile.reconcile_fees` runs once, timed: it lists balance transactions 100
+per call and records every fee. Targets (issue 9): at most 1,100 processor calls, under 60 s. Beside it, the
+same fake's single-retrieve time, extrapolated to one retrieve per charge.
 
 Each measurement is one function (``measure_*``) returning a :class:`Measured`: its figures for the JSON line
 and its rows for the table. ``main`` runs them in turn, prints a table, then as its LAST line one JSON object
@@ -133,14 +140,190 @@ def measure_pdf(args: argparse.Namespace) -> Measured:
     )
 
 
+FEE_PASS_TARGET_S = 60.0
+FEE_PASS_CALL_BUDGET = 1100
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+SEED_CHUNK = 5000
+
+
+def _admin_url() -> Any:
+    from sqlalchemy.engine import make_url
+
+    return make_url(os.environ.get("REMIT_BENCH_DATABASE_URL", DEFAULT_ADMIN_URL)).set(drivername="postgresql")
+
+
+def _seed(url: str, count: int, now: int) -> None:
+    """``count`` settled charges as the mirror holds them and their balance transactions in the fake's world,
+    created over the 30 days before the settle window (bulk inserts: the setup is not what is measured)."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from remit.db import migrate
+    from remit.db.engine import create_sync_engine
+    from remit.db.tables import charges, fake_objects
+
+    engine = create_sync_engine(url)
+    try:
+        migrate.upgrade(engine)
+        span = 30 * 86400
+        oldest = now - 2 * 86400 - span
+        for first in range(0, count, SEED_CHUNK):
+            mirror, fake = [], []
+            for n in range(first, min(first + SEED_CHUNK, count)):
+                created = oldest + n * span // count
+                at = datetime.fromtimestamp(created, UTC)
+                amount = 1000 + n % 5000
+                fee = round(amount * 2.9 / 100) + 30
+                charge_id, txn_id = f"ch_bench{n:07d}", f"txn_bench{n:07d}"
+                data = {
+                    "id": charge_id,
+                    "object": "charge",
+                    "amount": amount,
+                    "currency": "usd",
+                    "status": "succeeded",
+                    "balance_transaction": txn_id,
+                    "created": created,
+                }
+                mirror.append(
+                    {
+                        "stripe_id": charge_id,
+                        "livemode": False,
+                        "created": at,
+                        "data": data,
+                        "deleted": False,
+                        "watermark_created": at,
+                        "watermark_hint": 0,
+                        "watermark_phase": 0,
+                        "watermark_event_id": f"evt_bench{n:07d}",
+                        "created_at": at,
+                        "updated_at": at,
+                        "customer_id": None,
+                        "payment_intent_id": None,
+                        "invoice_id": None,
+                        "status": "succeeded",
+                        "amount": amount,
+                        "amount_captured": amount,
+                        "amount_refunded": 0,
+                        "currency": "usd",
+                        "paid": True,
+                        "refunded": False,
+                        "disputed": False,
+                    }
+                )
+                txn = {
+                    "id": txn_id,
+                    "object": "balance_transaction",
+                    "amount": amount,
+                    "available_on": created,
+                    "created": created,
+                    "currency": "usd",
+                    "description": None,
+                    "exchange_rate": None,
+                    "fee": fee,
+                    "fee_details": [],
+                    "net": amount - fee,
+                    "reporting_category": "charge",
+                    "source": charge_id,
+                    "status": "available",
+                    "type": "charge",
+                }
+                fake.append(
+                    {
+                        "id": txn_id,
+                        "object": "balance_transaction",
+                        "customer": None,
+                        "created": created,
+                        "data": txn,
+                        "private": {},
+                        "deleted": False,
+                        "updated_at": at,
+                    }
+                )
+            with engine.begin() as conn:
+                conn.execute(sa.insert(charges), mirror)
+                conn.execute(sa.insert(fake_objects), fake)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    finally:
+        engine.dispose()
+
+
+async def _fee_pass(url: str, retrieves: int) -> tuple[float, int, int, float]:
+    """One pass (seconds, processor calls, fees recorded) and, beside it, the per-call time of ``retrieves``
+    single balance-transaction retrieves — what the naive design would make 100,000 of."""
+    from remit.config import Settings
+    from remit.money.reconcile import reconcile_fees
+    from remit.parts import build_runtime
+
+    settings = Settings.model_validate({"DATABASE_URL": url, "REMIT_ENV": "test", "REMIT_PROCESSOR": "fake"})
+    runtime = build_runtime(settings)
+    try:
+        started = time.perf_counter()
+        done = await reconcile_fees(runtime)
+        elapsed = time.perf_counter() - started
+        started = time.perf_counter()
+        for n in range(retrieves):
+            await runtime.processor.retrieve_balance_transaction(f"txn_bench{n * 97 % 100_000:07d}")
+        per_retrieve = (time.perf_counter() - started) / max(retrieves, 1)
+        return elapsed, done.calls, done.recorded, per_retrieve
+    finally:
+        await runtime.close()
+
+
 def measure_fee_pass(args: argparse.Namespace) -> Measured:
-    """The fee-reconciliation half (issue 9's reconciliation work) goes here: one pass over 100,000 settled
-    charges against the fake processor on PostgreSQL, reporting ``fee_pass_s_100k`` and
-    ``fee_pass_processor_calls``. Not measured yet."""
-    note = "not measured yet: the fee reconciliation (money/) adds this measurement"
+    """One fee-reconciliation pass over ``--charges`` (100,000) settled charges on PostgreSQL, against the fake
+    processor in-process (its route table, its database world): ``fee_pass_s_100k`` and
+    ``fee_pass_processor_calls``. Beside it, in the same run, the time of single retrieves through the same
+    fake, extrapolated to one per charge: the design the listing replaces."""
+    import asyncio
+
+    import sqlalchemy as sa
+
+    from remit.db.engine import create_sync_engine
+
+    name = f"remit_bench_money_{os.getpid()}"
+    admin = create_sync_engine(_admin_url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # no server: say so on the line, fail the run
+        note = f"PostgreSQL unavailable ({type(exc).__name__})"
+        return Measured(
+            {"fee_pass_s_100k": None, "fee_pass_processor_calls": None},
+            [("fee_pass_s_100k", "-", "< 60", note), ("fee_pass_processor_calls", "-", "<= 1100", note)],
+            failed=True,
+        )
+    url = _admin_url().set(database=name).render_as_string(hide_password=False)
+    try:
+        seed_started = time.perf_counter()
+        _seed(url, args.charges, int(time.time()))
+        seeded = time.perf_counter() - seed_started
+        elapsed, calls, recorded, per_retrieve = asyncio.run(_fee_pass(url, args.retrieves))
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+    scale = 100_000 / args.charges
+    seconds = elapsed * scale
+    failed = recorded != args.charges or calls > FEE_PASS_CALL_BUDGET * scale or seconds >= FEE_PASS_TARGET_S
+    met = "met" if not failed else "NOT met"
+    note = f"{args.charges} charges seeded in {seeded:.0f} s; {recorded} fees recorded; {met}"
+    naive = per_retrieve * 100_000
     return Measured(
-        {"fee_pass_s_100k": None, "fee_pass_processor_calls": None},
-        [("fee_pass_s_100k", "-", "< 60", note), ("fee_pass_processor_calls", "-", "<= 1100", note)],
+        {"fee_pass_s_100k": round(seconds, 2), "fee_pass_processor_calls": calls},
+        [
+            ("fee_pass_s_100k", f"{seconds:.2f}", f"< {FEE_PASS_TARGET_S:g}", note),
+            ("fee_pass_processor_calls", str(calls), f"<= {FEE_PASS_CALL_BUDGET}", "listing, 100 a call"),
+            (
+                "(one retrieve per charge, s)",
+                f"{naive:.0f}",
+                "",
+                f"{args.retrieves} single retrieves through the same fake, x 100,000: the design listing replaces",
+            ),
+        ],
+        failed=failed,
     )
 
 
@@ -155,11 +338,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--invoices", type=int, default=200, help="invoices rendered per round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the median is reported")
     parser.add_argument("--lines", type=int, default=5, help="lines per invoice")
+    parser.add_argument("--charges", type=int, default=100_000, help="settled charges of the fee pass")
+    parser.add_argument("--retrieves", type=int, default=300, help="single retrieves timed beside the pass")
+    parser.add_argument("--skip-pdf", action="store_true", help="measure the fee pass only")
     args = parser.parse_args(argv)
     figures: dict[str, Any] = dict.fromkeys(KEYS)
     rows: list[tuple[str, str, str, str]] = []
     failed = False
     for measure in MEASUREMENTS:
+        if args.skip_pdf and measure is measure_pdf:
+            continue
         measured = measure(args)
         figures.update(measured.figures)
         rows += measured.rows

@@ -290,6 +290,19 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     return SmtpTarget(parts.hostname, port, tls, username, password, timeout)
 
 
+def parse_days(value: str) -> tuple[int, ...]:
+    """``"30,7,1"`` → ``(30, 7, 1)``: distinct whole days from 1 to 365, largest first; at least one."""
+    days: set[int] = set()
+    for position, item in enumerate(value.split(","), start=1):
+        item = item.strip()
+        if not item.isdigit() or not 1 <= int(item) <= 365:
+            raise ValueError(f"item {position} is not a whole number of days from 1 to 365")
+        days.add(int(item))
+    if not days:
+        raise ValueError("name at least one number of days")
+    return tuple(sorted(days, reverse=True))
+
+
 def mail_address_problem(value: str) -> str | None:
     """Why ``value`` is not one mail address (``billing@example.com`` or ``Acme Billing <billing@…>``), or
     None (pure). The answer never quotes the value: an address is personal data."""
@@ -356,6 +369,12 @@ class Settings(BaseSettings):
     stripe_webhook_secret: list[str] = Field(default_factory=list, alias="STRIPE_WEBHOOK_SECRET")
     stripe_api_base: str | None = Field(None, alias="STRIPE_API_BASE")
     service_tokens: list[str] = Field(default_factory=list, alias="REMIT_SERVICE_TOKENS")
+    cron_secrets: list[str] = Field(default_factory=list, alias="CRON_SECRET")
+    api_rate_limit: int = Field(600, ge=0, alias="REMIT_API_RATE_LIMIT")
+    api_rate_window_seconds: float = Field(60.0, gt=0, le=86400, alias="REMIT_API_RATE_WINDOW_SECONDS")
+    origin_header: str = Field("CF-Connecting-IP", min_length=1, alias="REMIT_ORIGIN_HEADER")
+    origin_allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"], alias="REMIT_ORIGIN_ALLOW")
+    origin_exempt: list[str] = Field(default_factory=lambda: ["/health"], alias="REMIT_ORIGIN_EXEMPT")
     queues_spec: str = Field("", alias="REMIT_QUEUES")
     processor_queues_spec: str = Field(DEFAULT_PROCESSOR_QUEUES, alias="REMIT_PROCESSOR_QUEUES")
     url: str = Field("http://127.0.0.1:8000", alias="REMIT_URL")
@@ -387,6 +406,8 @@ class Settings(BaseSettings):
     flag_origin_guard: bool = Field(False, alias="REMIT_FLAG_ORIGIN_GUARD")
     flags_refresh_seconds: float = Field(2.0, ge=0, alias="REMIT_FLAGS_REFRESH_SECONDS")
     health_cache_seconds: float = Field(2.0, ge=0, alias="REMIT_HEALTH_CACHE_SECONDS")
+    metrics_refresh_seconds: float = Field(10.0, ge=0, alias="REMIT_METRICS_REFRESH_SECONDS")
+    admin_refresh_seconds: float = Field(2.0, ge=0, alias="REMIT_ADMIN_REFRESH_SECONDS")
     ops_webhook_url: str | None = Field(None, alias="REMIT_OPS_WEBHOOK_URL")
     ops_webhook_secret: str | None = Field(None, alias="REMIT_OPS_WEBHOOK_SECRET")
     webhook_endpoints_spec: str = Field("", alias="REMIT_WEBHOOK_ENDPOINTS")
@@ -408,7 +429,6 @@ class Settings(BaseSettings):
     provisioning_batch: int = Field(25, ge=1, le=1000, alias="REMIT_PROVISIONING_BATCH")
     provisioning_max_attempts: int = Field(8, ge=1, le=1000, alias="REMIT_PROVISIONING_MAX_ATTEMPTS")
     provisioning_stuck_seconds: float = Field(900.0, gt=0, alias="REMIT_PROVISIONING_STUCK_SECONDS")
-    cron_secret: str | None = Field(None, alias="CRON_SECRET")
 
     # The admin page (docs/admin.md): a password login, or SSO left to a proxy that names the user in a header.
     admin_password_hash: str | None = Field(None, alias="REMIT_ADMIN_PASSWORD_HASH")
@@ -421,10 +441,53 @@ class Settings(BaseSettings):
     admin_proxy_user_header: str | None = Field(None, alias="REMIT_ADMIN_PROXY_USER_HEADER")
     admin_proxy_networks_spec: str = Field("127.0.0.1/32,::1/128", alias="REMIT_ADMIN_PROXY_NETWORKS")
 
-    @field_validator("stripe_webhook_secret", "service_tokens", "job_modules", mode="before")
+    dunning_grace_days: int = Field(14, ge=0, le=365, alias="REMIT_DUNNING_GRACE_DAYS")
+    dunning_terminal: Literal["unpaid", "canceled"] = Field("unpaid", alias="REMIT_DUNNING_TERMINAL")
+    fees_settle_hours: float = Field(24.0, ge=0, alias="REMIT_FEES_SETTLE_HOURS")
+    fees_drift_days: float = Field(7.0, ge=0, alias="REMIT_FEES_DRIFT_DAYS")
+    fees_max_pages: int = Field(2000, ge=1, alias="REMIT_FEES_MAX_PAGES")
+    fees_concurrency: int = Field(8, ge=1, le=32, alias="REMIT_FEES_CONCURRENCY")
+    payment_sync_stale_minutes: float = Field(60.0, gt=0, alias="REMIT_PAYMENT_SYNC_STALE_MINUTES")
+    payment_sync_batch: int = Field(200, ge=1, le=10_000, alias="REMIT_PAYMENT_SYNC_BATCH")
+    card_expiry_days_spec: str = Field("30,7,1", alias="REMIT_CARD_EXPIRY_DAYS")
+
+    @field_validator(
+        "stripe_webhook_secret",
+        "service_tokens",
+        "cron_secrets",
+        "job_modules",
+        "origin_allow",
+        "origin_exempt",
+        mode="before",
+    )
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split_list(value)
+
+    @field_validator("origin_allow")
+    @classmethod
+    def _valid_origin_networks(cls, value: list[str]) -> list[str]:
+        for position, item in enumerate(value, start=1):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"item {position} is not an IP network such as 10.0.0.0/8 or ::1/128") from None
+        return value
+
+    @field_validator("origin_header")
+    @classmethod
+    def _valid_header_name(cls, value: str) -> str:
+        if not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
+            raise ValueError("is not an HTTP header name (letters, digits, - and _)")
+        return value
+
+    @field_validator("origin_exempt")
+    @classmethod
+    def _valid_paths(cls, value: list[str]) -> list[str]:
+        for position, path in enumerate(value, start=1):
+            if not path.startswith("/"):
+                raise ValueError(f"item {position} is not a path starting with /")
+        return value
 
     @field_validator("worker_metrics_port", mode="before")
     @classmethod
@@ -473,6 +536,12 @@ class Settings(BaseSettings):
                 raise ValueError(problem)
         return value or None
 
+    @field_validator("card_expiry_days_spec")
+    @classmethod
+    def _valid_card_expiry_days(cls, value: str) -> str:
+        parse_days(value)
+        return value
+
     @field_validator("template_dir")
     @classmethod
     def _existing_directory(cls, value: str | None) -> str | None:
@@ -487,9 +556,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value or None
 
-    @field_validator(
-        "provisioning_trigger_secret", "provisioning_callback_secret", "cron_secret", "packages_spec", mode="before"
-    )
+    @field_validator("provisioning_trigger_secret", "provisioning_callback_secret", "packages_spec", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -548,6 +615,11 @@ class Settings(BaseSettings):
         return tuple(item.strip() for item in self.processor_queues_spec.split(",") if item.strip())
 
     @property
+    def card_expiry_days(self) -> tuple[int, ...]:
+        """The days before a default card expires at which its owner is warned, largest first."""
+        return parse_days(self.card_expiry_days_spec)
+
+    @property
     def webhook_secrets(self) -> list[str]:
         """The secrets webhook signatures are checked against; the fake processor has a development one."""
         if self.stripe_webhook_secret:
@@ -585,9 +657,16 @@ class Settings(BaseSettings):
 
     @property
     def serves_api_docs(self) -> bool:
-        """Whether ``/docs``, ``/redoc`` and ``/openapi.json`` are served: ``REMIT_API_DOCS`` if set, else
-        everywhere but production (the document maps every route for whoever asks)."""
+        """Whether the OpenAPI document (``/openapi.json``) is served: ``REMIT_API_DOCS`` if set, else everywhere
+        but production (the document maps every route for whoever asks)."""
         return self.api_docs if self.api_docs is not None else not self.is_production
+
+    @property
+    def serves_interactive_docs(self) -> bool:
+        """Whether ``/docs`` and ``/redoc`` are served: with the document, and never in production or against
+        the live processor, whatever ``REMIT_API_DOCS`` says (their pages load scripts from a CDN and invite
+        trying requests out)."""
+        return self.serves_api_docs and not self.is_production and self.processor != "stripe"
 
     def mode_problems(self) -> list[str]:
         """What the chosen processor mode and environment need and do not have."""
@@ -636,6 +715,10 @@ class Settings(BaseSettings):
             weakness = service_token_problem(token)
             if weakness is not None:
                 problems.append(f"REMIT_SERVICE_TOKENS: token {position} {weakness} (required in production)")
+        for position, secret in enumerate(self.cron_secrets, start=1):
+            weakness = service_token_problem(secret)
+            if weakness is not None:
+                problems.append(f"CRON_SECRET: secret {position} {weakness} (required in production)")
         return problems
 
 
@@ -723,6 +806,7 @@ __all__ = [
     "load_settings",
     "mail_address_problem",
     "meters_from_table",
+    "parse_days",
     "parse_meters",
     "parse_queues",
     "parse_smtp_url",

@@ -232,6 +232,13 @@ class FlagCache:
 
     Callers that arrive while a read is under way wait for that read rather than starting their own. A read
     that fails (the database went away) raises to its caller and caches nothing.
+
+    The read is started ahead of time: a caller that finds the cached value past half its ``ttl`` still gets
+    it at once (it is younger than ``ttl``, as promised) and starts the next read in the background. Waiting
+    for the read on expiry, as the cache once did, stalled every webhook delivery arriving in that window
+    for a connection and a query (the read opens a connection of its own): a few milliseconds every two
+    seconds, on a loaded machine a third of the requests in the slowest percent. A background read that fails
+    is dropped; the next caller past half the ``ttl`` tries again, and one past the ``ttl`` waits as before.
     """
 
     db: Database
@@ -240,11 +247,16 @@ class FlagCache:
     _value: Switches | None = field(default=None, init=False, repr=False)
     _read_at: float = field(default=0.0, init=False, repr=False)
     _reading: asyncio.Future[Switches] | None = field(default=None, init=False, repr=False)
+    _ahead: asyncio.Task[Switches] | None = field(default=None, init=False, repr=False)
 
     async def switches(self, *, fresh: bool = False) -> Switches:
         """The switches, from the cache when it is younger than ``ttl`` (``fresh``: from the database now)."""
-        if not fresh and self._value is not None and time.monotonic() - self._read_at < self.ttl:
-            return self._value
+        if not fresh and self._value is not None:
+            age = time.monotonic() - self._read_at
+            if age < self.ttl:
+                if age >= self.ttl / 2 and self._reading is None:
+                    self._read_ahead()
+                return self._value
         if self._reading is not None and not fresh:
             return await asyncio.shield(self._reading)
         reading: asyncio.Future[Switches] = asyncio.get_running_loop().create_future()
@@ -262,6 +274,18 @@ class FlagCache:
         self._value, self._read_at = value, time.monotonic()
         reading.set_result(value)
         return value
+
+    @property
+    def last_known(self) -> Switches | None:
+        """The switches last read, however old (None before the first read): for a caller that must decide
+        something while the database cannot be asked."""
+        return self._value
+
+    def _read_ahead(self) -> None:
+        """Start the next read in the background (its failure is dropped: see the class docs)."""
+        task = asyncio.get_running_loop().create_task(self.switches(fresh=True))
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self._ahead = task  # keep a reference while it runs
 
     def remember(self, switches: Switches) -> None:
         """Take ``switches`` as just read from the database (a runtime that has no database to ask yet)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from remit import connect, control, documents, mail, provisioning, usage, webhooks
+from remit import connect, control, documents, mail, money, provisioning, usage, webhooks
 from remit.clock import Clock, system_clock
 from remit.config import Settings
 from remit.jobs.states import JOB_STATES
@@ -24,14 +24,15 @@ from remit.runtime import Runtime
 from remit.statemachine import StateMachine
 
 #: remit's own parts, in the order their event handlers run: the mirror, then the invoice documents (so a
-#: receipt finds its PDF queued), then the mail, then provisioning (a paid checkout's job), then Connect's ops
-#: events, then the usage part's meter error reports; the control part (emergency stop, ops webhook, flags'
-#: gauges) handles no events.
+#: receipt finds its PDF queued), then the mail, then provisioning (a paid checkout's job), then money (failed
+#: payments, dunning), then Connect's ops events, then the usage part's meter error reports; the control part
+#: (emergency stop, ops webhook, flags' gauges) handles no events.
 PARTS: tuple[Part, ...] = (
     webhooks.PART,
     documents.PART,
     mail.PART,
     provisioning.PART,
+    money.PART,
     connect.PART,
     usage.PART,
     control.PART,
@@ -55,6 +56,7 @@ def build_runtime(
     host = load_parts(settings.job_modules if modules is None else modules)
     runtime = Runtime.from_settings(settings, parts=(*PARTS, *host, *extra), clock=clock, processor=processor)
     control.install_forwarder(runtime)  # ops events to REMIT_OPS_WEBHOOK_URL, when it is set
+    control.install_recorder(runtime)  # the newest ops events in the database, for the admin overview
     return runtime
 
 

@@ -25,6 +25,8 @@ from remit.jobs.engine import Engine
 from remit.jobs.settings import JobSettings
 from remit.jobs.worker import Worker
 from remit.part import Part
+from remit.telemetry import collectors
+from remit.telemetry.refresher import Refresher
 
 if TYPE_CHECKING:
     from remit.processor.base import Processor
@@ -53,9 +55,15 @@ class Runtime:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     #: This process's view of the runtime flags and the emergency stop (:mod:`remit.flags`).
     flags: FlagCache = field(init=False)
+    #: Runs the scrape-time collectors in the background while ``GET /metrics`` or the admin overview read
+    #: them (:mod:`remit.telemetry.refresher`), at most once per ``REMIT_METRICS_REFRESH_SECONDS``.
+    metrics_refresher: Refresher = field(init=False)
 
     def __post_init__(self) -> None:
         self.flags = FlagCache(self.db, self.settings, ttl=self.settings.flags_refresh_seconds)
+        self.metrics_refresher = Refresher(
+            lambda: collectors.collect(self), interval=self.settings.metrics_refresh_seconds
+        )
 
     @classmethod
     def from_settings(
@@ -105,6 +113,7 @@ class Runtime:
             wake(queue)
 
     async def close(self) -> None:
+        await self.metrics_refresher.close()
         for closer in list(self.closers):
             await closer()
         await self.processor.close()

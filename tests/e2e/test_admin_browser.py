@@ -1,8 +1,9 @@
 """The admin page in a real browser: Playwright drives Debian's Chromium against a real ``remit serve``.
 
-It logs in, replays a dead letter after the dry run, pauses and resumes a queue, is refused without a login and
-with a forged CSRF token, and saves a screenshot of every page, each checked to be non-blank. Chromium comes
-from apt (``./scripts/test`` installs it); without it the test is skipped, and under ``CI=true`` it fails.
+It logs in, replays a dead letter after the dry run, re-arms a stuck provisioning job after its dry run, pauses
+and resumes a queue, is refused without a login and with a forged CSRF token, and saves a screenshot of every
+page, each checked to be non-blank. Chromium comes from apt (``./scripts/test`` installs it); without it the
+test is skipped, and under ``CI=true`` it fails.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from remit.db.engine import create_sync_engine
-from remit.db.tables import audit_log, jobs, webhook_events
+from remit.db.tables import audit_log, jobs, provisioning_jobs, webhook_events
 from tests.e2e.test_up import READY, REMIT, START_TIMEOUT_S, remit_env, remit_process, stop
 from tests.support.admin import PASSWORD, USER, password_hash
 
@@ -71,6 +72,33 @@ def seed_dead_letter(db_url: str) -> int:
         engine.dispose()
 
 
+def seed_stuck_provisioning(db_url: str) -> int:
+    """One provisioning job at the attempt cap, untouched for an hour, as an orchestrator outage leaves it."""
+    engine = create_sync_engine(db_url)
+    then = datetime.now(UTC) - timedelta(hours=1)
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(
+                sa.insert(provisioning_jobs)
+                .values(
+                    stripe_session_id="cs_admin_browser_1",
+                    account_id="acct_admin_browser",
+                    status="enqueued",
+                    origin="remit",
+                    trigger_payload={"account_id": "acct_admin_browser", "package": "starter"},
+                    attempts=8,
+                    last_error="http_5xx",
+                    last_attempt_at=then,
+                    created_at=then,
+                    updated_at=then,
+                )
+                .returning(provisioning_jobs.c.id)
+            )
+            return int(row.scalar_one())
+    finally:
+        engine.dispose()
+
+
 def read(db_url: str, stmt: sa.Select[tuple[object, ...]]) -> list[tuple[object, ...]]:
     engine = create_sync_engine(db_url)
     try:
@@ -82,11 +110,19 @@ def read(db_url: str, stmt: sa.Select[tuple[object, ...]]) -> list[tuple[object,
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A migrated SQLite database with one dead letter, and the base URL of ``remit serve`` on it."""
+    """A migrated SQLite database with one dead letter and one stuck provisioning job, and the base URL of
+    ``remit serve`` on it (the trigger configured, at a port nothing listens on: nothing here sends)."""
     db_url = f"sqlite:///{tmp_path / 'admin.db'}"
-    env = remit_env(db_url, REMIT_ADMIN_PASSWORD_HASH=password_hash(), REMIT_QUEUES="")
+    env = remit_env(
+        db_url,
+        REMIT_ADMIN_PASSWORD_HASH=password_hash(),
+        REMIT_QUEUES="",
+        PROVISIONING_TRIGGER_URL="http://127.0.0.1:9/provision",
+        PROVISIONING_TRIGGER_SECRET="browser-test-trigger-secret",
+    )
     subprocess.run([REMIT, "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True)
     seed_dead_letter(db_url)
+    seed_stuck_provisioning(db_url)
     with remit_process("serve", "--port", "0", env=env, cwd=tmp_path) as (proc, out, _err):
         base_url = out.wait_for(READY, START_TIMEOUT_S).group(1)
         yield db_url, base_url
@@ -135,6 +171,7 @@ def test_an_admin_logs_in_replays_pauses_and_resumes_in_chromium(
             page.click("button[type=submit]")
             page.wait_for_url(f"{base_url}/admin")
             assert page.locator("#dead-letters").inner_text() == "1"
+            assert page.locator("#provisioning-stuck").inner_text() == "1"
             cookies = {c["name"]: c for c in page.context.cookies()}
             session = cookies["__Host-remit_admin"]
             assert session["httpOnly"]
@@ -154,6 +191,23 @@ def test_an_admin_logs_in_replays_pauses_and_resumes_in_chromium(
             assert read(db_url, sa.select(webhook_events.c.status)) == [("received",)]
             assert read(db_url, sa.select(sa.func.count()).select_from(jobs)) == [(1,)]
 
+            # A stuck provisioning job: listed as stuck, re-armed after the dry run says what it would do.
+            page.goto(f"{base_url}/admin")
+            page.click("a[href$='/provisioning?stuck=1']")
+            assert page.url.endswith("/admin/provisioning?stuck=1")
+            shot("provisioning")
+            page.click("#provisioning-1 button.danger")
+            assert "Re-arm provisioning job 1" in page.content()
+            assert "after 8 attempt(s)" in page.content()
+            attempts = sa.select(provisioning_jobs.c.status, provisioning_jobs.c.attempts)
+            assert read(db_url, attempts) == [("enqueued", 8)]
+            shot("rearm-dry-run")
+            page.click("button.danger")
+            assert "Provisioning job 1 re-armed" in page.content()
+            assert read(db_url, attempts) == [("enqueued", 0)]
+            page.goto(f"{base_url}/admin/provisioning?stuck=1")
+            assert "No provisioning jobs stuck." in page.content()
+
             # A queue paused (after its confirmation) and resumed.
             page.goto(f"{base_url}/admin/queues")
             shot("queues")
@@ -166,7 +220,7 @@ def test_an_admin_logs_in_replays_pauses_and_resumes_in_chromium(
             assert "Resumed queue remit_mailers." in page.content()
             assert page.locator("#queue-remit_mailers .state").inner_text() == "running"
 
-            for name in ("jobs", "flags", "audit"):
+            for name in ("jobs", "flags", "audit", "customers"):
                 page.goto(f"{base_url}/admin/{name}")
                 shot(name)
 
@@ -193,7 +247,21 @@ def test_an_admin_logs_in_replays_pauses_and_resumes_in_chromium(
     assert (f"admin:{USER}", "webhooks.replay") in actions
     assert (f"admin:{USER}", "queues.pause") in actions
     assert (f"admin:{USER}", "queues.resume") in actions
+    assert (f"admin:{USER}", "provisioning.rearm") in actions
     assert len([a for a in actions if a[1] == "queues.pause"]) == 1  # the forged form paused nothing
     assert sorted(p.name for p in shots.iterdir()) == sorted(
-        f"{n}.png" for n in ("login", "overview", "dead-letters", "replay-dry-run", "queues", "jobs", "flags", "audit")
+        f"{n}.png"
+        for n in (
+            "login",
+            "overview",
+            "dead-letters",
+            "replay-dry-run",
+            "provisioning",
+            "rearm-dry-run",
+            "queues",
+            "jobs",
+            "flags",
+            "audit",
+            "customers",
+        )
     )

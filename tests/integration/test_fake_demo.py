@@ -18,12 +18,13 @@ from remit.config import Settings
 from remit.db.tables import webhook_events
 from remit.processor.fake import AsgiDelivery, CollectingDelivery, FakeEngine, FakeProcessor
 from remit.sandbox.scenario import UNREADABLE_SEATS, run_demo
-from remit.sandbox.seats import GRANT_SEATS
+from remit.sandbox.seats import GRANT_SEATS, SEATS_EVENT_TYPES
 from remit.service import default_worker, service_runtime
 from remit.telemetry import ops
 from remit.webhooks.dead_letters import EventFilter
 from remit.webhooks.events import EventStatus
 from remit.webhooks.replay import replay_matching
+from tests.support.provisioning import provisioning_rows
 from tests.support.webhooks import SECRET, make_runtime, webhook_settings
 
 
@@ -49,8 +50,10 @@ async def test_demo_story(database):
         body = json.loads(event.payload)
         if body["data"]["object"].get("object") == "subscription":
             subscriptions[body["data"]["object"]["id"]] = body["data"]["object"]
-    statuses = sorted(sub["status"] for sub in subscriptions.values())
-    assert statuses == ["active"] * len(subscriptions)
+    statuses = {sub_id: sub["status"] for sub_id, sub in subscriptions.items()}
+    # every subscription is active but the one whose trial ended on a declining card: past due, in dunning
+    assert statuses.pop(report.dunning_subscription_id) == "past_due"
+    assert set(statuses.values()) == {"active"}
     assert any(sub["cancel_at_period_end"] for sub in subscriptions.values())
     again = await run_demo(fake)
     assert again.run_id != report.run_id
@@ -99,9 +102,7 @@ async def test_demo_fills_the_dead_letter_queue_with_the_unreadable_seats_only(
             assert row["handler_results"]["remit.mirror"]["ok"] is True  # mirrored all the same
         assert sorted(meta["event_id"] for meta in dead_lettered) == sorted(row["id"] for row in dead)
         # every other subscription's events went through the seat grant (no seats metadata: one seat)
-        granted = [
-            row for row in rows if row["status"] == "processed" and row["type"].startswith("customer.subscription.")
-        ]
+        granted = [row for row in rows if row["status"] == "processed" and row["type"] in SEATS_EVENT_TYPES]
         assert granted
         assert all(row["handler_results"][GRANT_SEATS]["ok"] is True for row in granted)
         # what `remit demo` prints: this run's dead letters, found by their processor event ids
@@ -144,4 +145,24 @@ async def test_remit_ups_worker_plays_the_sandbox_host_only_without_host_modules
         assert (GRANT_SEATS in runtime.handlers.names()) is loaded
     finally:
         await served.close()
+        await runtime.close()
+
+
+async def test_the_demos_checkout_names_a_demo_package_so_its_provisioning_job_has_a_payload(db_url: str) -> None:
+    """It named none, so `remit provisioning list` showed the demo's one job stuck on ``package_unresolved``; now it
+    carries ``remit_package`` as remit's checkout does, and waits only for an orchestrator to be configured."""
+    runtime = make_runtime(webhook_settings(db_url), extra=[sandbox.PART])
+    app = create_app(runtime)
+    try:
+        fake = FakeProcessor(FakeEngine(runtime.db, runtime.clock, delivery=AsgiDelivery(app), secret=SECRET))
+        report = await run_demo(fake)
+        await runtime.drain()
+        [job] = await provisioning_rows(runtime)
+        checkout_step = next(step for step in report.steps if "checkout" in step.what)
+        assert job.account_id == checkout_step.ids[0]
+        assert job.trigger_payload is not None
+        assert (job.trigger_payload["package_slug"], job.trigger_payload["tokens_quota"]) == ("pro", 1_100_000)
+        assert job.last_error == "trigger_not_configured"
+    finally:
+        await close_writer(app)
         await runtime.close()

@@ -152,3 +152,25 @@ async def test_concurrent_readers_share_one_read_of_a_stale_cache(rt: Runtime) -
             sa_event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 1
     assert len({id(result) for result in results}) == 1
+
+
+async def test_the_cache_reads_ahead_so_no_caller_waits_for_a_read_while_its_value_is_young(rt: Runtime) -> None:
+    cache = FlagCache(rt.db, rt.settings, ttl=60)
+    assert (await cache.switches()).billing
+    await switch(rt, "billing", False, actor="operator:ada")  # another process's cache: not invalidated
+    cache._read_at -= 36  # its value now 36 s old: past half the ttl, within it (no sleep a loaded machine stretches)
+    reads: list[object] = []
+    real_read = rt.db.read
+    rt.db.read = lambda: reads.append(1) or real_read()  # type: ignore[method-assign]
+    try:
+        assert (await cache.switches()).billing  # answered from the cache at once...
+        assert cache._ahead is not None  # ...having started the next read in the background
+        assert not cache._ahead.done()
+        for _ in range(100):
+            if cache._ahead is not None and cache._ahead.done():
+                break
+            await asyncio.sleep(0.01)
+        assert not (await cache.switches()).billing  # the read ahead brought the change in
+        assert len(reads) == 1
+    finally:
+        rt.db.read = real_read  # type: ignore[method-assign]

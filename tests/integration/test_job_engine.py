@@ -179,6 +179,39 @@ async def test_batch_enqueue(rt):
     assert (await rt.drain())["completed"] == 501
 
 
+async def test_a_large_batch_without_unique_keys_is_inserted_whole_and_in_order(rt):
+    # On PostgreSQL this batch goes by COPY (COPY_FROM_ROWS), the same rows as the statement would insert.
+    from remit.jobs.store.enqueue import COPY_FROM_ROWS
+
+    later = rt.clock.now() + timedelta(hours=1)
+    requests = [
+        JobRequest(J.noop, {"n": i, "text": 'tab\there "quoted" é'}, meta={"i": i}) for i in range(COPY_FROM_ROWS)
+    ]
+    requests.append(JobRequest(J.noop, {"n": -1}, scheduled_at=later, priority=3))
+    async with rt.db.begin() as conn:
+        ids = await rt.engine.enqueue_many(conn, requests)
+    assert len(ids) == len(requests)
+    assert ids == sorted(ids)
+    first, last = await fetch(rt, ids[0]), await fetch(rt, ids[-1])
+    assert first.args == {"n": 0, "text": 'tab\there "quoted" é'}
+    assert first.meta == {"i": 0}
+    assert first.state is JobState.AVAILABLE
+    assert first.errors == []
+    assert first.attempt == 0
+    assert first.max_attempts == J.noop.max_attempts
+    assert first.timeout == J.noop.timeout
+    assert last.state is JobState.SCHEDULED
+    assert last.scheduled_at == later
+    assert last.priority == 3
+    assert (await rt.drain())["completed"] == COPY_FROM_ROWS
+    with pytest.raises(RuntimeError):  # and it belongs to the caller's transaction like any enqueue
+        async with rt.db.begin() as conn:
+            await rt.engine.enqueue_many(conn, requests)
+            raise RuntimeError("host write failed")
+    async with rt.db.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(jobs))).scalar_one() == len(requests)
+
+
 async def test_scheduled_job_waits_for_its_time(rt):
     async with rt.db.begin() as conn:
         job_id = await rt.engine.enqueue(conn, J.noop, {}, delay=3600)
@@ -344,3 +377,38 @@ async def test_a_job_is_given_the_engine_the_app_and_a_way_to_report_progress(rt
     assert seen == [(rt, rt.engine, rt.db, rt.clock, "remit-drain")]
     progress = (await fetch(rt, job_id)).meta["progress"]
     assert (progress["done"], progress["total"]) == (3, 10)
+
+
+RUNNING = {"now": 0, "most": 0, "runs": 0}
+
+
+@job(queue="wide", name="tests.tracked_sleep")
+async def tracked_sleep(ctx):
+    RUNNING["now"] += 1
+    RUNNING["most"] = max(RUNNING["most"], RUNNING["now"])
+    RUNNING["runs"] += 1
+    await asyncio.sleep(0.02)
+    RUNNING["now"] -= 1
+
+
+async def test_several_claims_in_flight_never_exceed_the_queue_concurrency(rt):
+    from remit.config import parse_queues
+
+    RUNNING.update(now=0, most=0, runs=0)
+    rt.engine.registry.add(tracked_sleep)
+    rt.engine.settings = replace(rt.engine.settings, queues=parse_queues("wide:6"), batch_size=2)
+    async with rt.db.begin() as conn:
+        await rt.engine.enqueue_many(conn, [JobRequest(tracked_sleep) for _ in range(40)])
+    worker = rt.worker(queues=["wide"], lead=False)
+    # three claims of two may be in flight at once on PostgreSQL; SQLite writes one transaction at a time
+    assert worker._fetchers(worker._queues["wide"]) == (1 if rt.db.is_sqlite else 3)
+    task = asyncio.create_task(worker.run())
+    for _ in range(400):
+        if worker.outcomes["completed"] >= 40:
+            break
+        await asyncio.sleep(0.025)
+    worker.request_stop()
+    await asyncio.wait_for(task, 10)
+    assert worker.outcomes["completed"] == 40
+    assert RUNNING["runs"] == 40
+    assert 2 < RUNNING["most"] <= 6

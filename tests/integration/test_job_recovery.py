@@ -104,6 +104,13 @@ async def test_a_completion_whose_write_fails_is_retried_until_written(rt: Runti
     job_id = await enqueue(rt, J.noop)
     calls: list[str] = []
     rt.engine.complete = failing_first(calls, 2, rt.engine.complete)  # type: ignore[method-assign]
+    # On SQLite a worker also commits its completions with its next claim: that write fails the same way.
+    claim, completing_claim = rt.engine.claim, failing_first(calls, 2, rt.engine.claim)
+
+    async def claim_or_complete(queue: str, **kwargs: Any) -> Any:
+        return await (completing_claim if kwargs.get("finished") else claim)(queue, **kwargs)
+
+    rt.engine.claim = claim_or_complete  # type: ignore[method-assign]
     worker = rt.worker(queues=["test_default"], lead=False)
 
     async def completed() -> bool:

@@ -19,6 +19,8 @@ from remit.flags import FLAGS
 from remit.jobs.states import JobState
 from remit.mail.kinds import MailKind
 from remit.mail.log import MailOutcome
+from remit.money.losses import LossReason
+from remit.money.policy import CaseState
 from remit.telemetry.ops import CATALOG
 from remit.usage.records import MeterEventState
 from remit.webhooks.events import EventStatus
@@ -49,7 +51,7 @@ async def label_sets(db_url: str) -> dict[str, set[str]]:
         routes = route_paths(app.routes)
         return {
             "queue": {spec.name for spec in runtime.settings.queues.values()},
-            "state": {state.value for state in JobState},
+            "state": {state.value for state in JobState} | {state.value for state in CaseState},
             "outcome": {
                 "completed",
                 "retryable",
@@ -62,6 +64,12 @@ async def label_sets(db_url: str) -> dict[str, set[str]]:
                 "delivered",
                 "retry",
                 "refused",
+                "requested",
+                "skipped",
+                "recorded",
+                "unchanged",
+                "drift",
+                "applied",
             }
             | {outcome.value for outcome in MailOutcome},
             "kind": {kind.value for kind in MailKind},
@@ -75,6 +83,8 @@ async def label_sets(db_url: str) -> dict[str, set[str]]:
             "task": {item.name for item in runtime.engine.scheduled},
             "object_type": set(KINDS),
             "flag": set(FLAGS),
+            "reason": {reason.value for reason in LossReason},
+            "days": {str(days) for days in runtime.settings.card_expiry_days},
         }
     finally:
         await runtime.close()

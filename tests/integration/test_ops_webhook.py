@@ -128,7 +128,8 @@ async def test_an_event_emitted_just_before_close_is_still_queued(db_url: str, r
 async def test_without_a_url_nothing_is_forwarded(db_url: str) -> None:
     runtime = build_runtime(webhook_settings(db_url))
     try:
-        assert runtime.closers == []
+        # no forwarder's closer (the recorder of recent ops events, remit.control.recent, has one of its own)
+        assert [c for c in runtime.closers if "install_forwarder" in c.__qualname__] == []
         ops.emit("webhook_dlq.prune", actor="cron", deleted=0, processed=0, dead=0, dry_run=False)
         await asyncio.sleep(0)
         assert await runtime.engine.list_jobs(name=DELIVERY_JOB) == []

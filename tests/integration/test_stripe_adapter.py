@@ -255,6 +255,25 @@ async def test_every_mutating_call_sends_the_callers_idempotency_key(live, serve
     )
     await fake.request("POST", f"/v1/invoices/{open_invoice['id']}/finalize", idempotency_key="finalize")
     await call("pay_invoice", invoice_id=open_invoice["id"], payment_method=card["id"])
+    await fake.request(
+        "POST",
+        "/v1/invoiceitems",
+        {"customer": customer["id"], "amount": 900, "currency": "usd"},
+        idempotency_key="item-2",
+    )
+    written_off = await fake.request(
+        "POST",
+        "/v1/invoices",
+        {
+            "customer": customer["id"],
+            "collection_method": "send_invoice",
+            "days_until_due": 30,
+            "pending_invoice_items_behavior": "include",
+        },
+        idempotency_key="written-off",
+    )
+    await fake.request("POST", f"/v1/invoices/{written_off['id']}/finalize", idempotency_key="finalize-2")
+    await call("mark_invoice_uncollectible", invoice_id=written_off["id"])
     await call(
         "create_checkout_session",
         mode="subscription",

@@ -101,3 +101,13 @@ async def unique_job(ctx: JobContext, key: str) -> None:
 @job(queue="test_cron", name="test.cron_tick", registry=registry)
 async def cron_tick(ctx: JobContext, **_: Any) -> None:
     await record_run(ctx)
+
+
+@job(queue="test_default", name="test.stepped", registry=registry)
+async def stepped(ctx: JobContext, steps: int, gate_dir: str, **_: Any) -> None:
+    """Report progress ``i/steps`` once the test created the file ``step-i`` in ``gate_dir``: a job whose
+    progress a test in another process moves by hand."""
+    for done in range(1, steps + 1):
+        while not os.path.exists(os.path.join(gate_dir, f"step-{done}")):
+            await asyncio.sleep(0.02)
+        await ctx.progress(done, steps)

@@ -62,3 +62,35 @@ async def account(runtime: Runtime, account_id: str) -> dict[str, Any] | None:
     async with runtime.db.connect() as conn:
         row = (await conn.execute(sa.select(accounts).where(accounts.c.id == account_id))).mappings().first()
         return dict(row) if row else None
+
+
+async def plant_job(
+    runtime: Runtime,
+    session_id: str,
+    *,
+    status: str = "enqueued",
+    attempts: int = 8,
+    payload: bool = True,
+    idle_seconds: float = 3600,
+    account_id: str | None = "acct_planted",
+) -> int:
+    """A provisioning job row written directly (as a long outage would have left it): ``attempts`` spent, no
+    change for ``idle_seconds``; its id."""
+    from datetime import timedelta
+
+    changed = runtime.clock.now() - timedelta(seconds=idle_seconds)
+    values = {
+        "stripe_session_id": session_id,
+        "account_id": account_id,
+        "status": status,
+        "origin": "remit",
+        "trigger_payload": {"account_id": account_id, "package": "starter"} if payload else None,
+        "attempts": attempts,
+        "last_error": "http_5xx" if attempts else None,
+        "last_attempt_at": changed if attempts else None,
+        "created_at": changed,
+        "updated_at": changed,
+    }
+    async with runtime.db.begin() as conn:
+        result = await conn.execute(sa.insert(provisioning_jobs).values(values).returning(provisioning_jobs.c.id))
+        return int(result.scalar_one())

@@ -63,10 +63,19 @@ async def test_production_serves_no_docs_and_no_document(app_client: Client) -> 
         assert (await client.get("/health/live")).status_code == 404  # the 404 is the same for any unknown path
 
 
-async def test_production_serves_the_docs_when_enabled(app_client: Client) -> None:
+async def test_production_serves_the_document_when_enabled_but_never_the_interactive_docs(app_client: Client) -> None:
     async with app_client(**PRODUCTION, REMIT_API_DOCS="on") as client:
-        for path in DOC_PATHS:
-            assert (await client.get(path)).status_code == 200, path
+        assert (await client.get("/openapi.json")).status_code == 200
+        for path in ("/docs", "/redoc"):
+            assert (await client.get(path)).status_code == 404, path
+
+
+async def test_the_live_processor_never_gets_the_interactive_docs(app_client: Client) -> None:
+    live = {**PRODUCTION, "REMIT_ENV": "development"}
+    async with app_client(**live, REMIT_API_DOCS="on") as client:
+        assert (await client.get("/openapi.json")).status_code == 200
+        for path in ("/docs", "/redoc"):
+            assert (await client.get(path)).status_code == 404, path
 
 
 async def test_docs_can_be_switched_off_in_development(app_client: Client) -> None:

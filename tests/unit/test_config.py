@@ -148,6 +148,30 @@ def test_a_weak_service_token_is_refused_in_production_by_position_never_by_valu
     assert load_settings({"REMIT_SERVICE_TOKENS": "s3cr3t"}).service_tokens == ["s3cr3t"]  # development: any
 
 
+def test_a_weak_cron_secret_is_refused_in_production_by_position_never_by_value() -> None:
+    error = _problems(production(CRON_SECRET=f"{STRONG_TOKEN},hunter2"))
+    assert error.problems == ["CRON_SECRET: secret 2 is shorter than 32 characters (required in production)"]
+    assert "hunter2" not in str(error)
+    assert load_settings({"CRON_SECRET": "a,b"}).cron_secrets == ["a", "b"]
+
+
+def test_guard_settings_are_validated_without_echoing_values() -> None:
+    error = _problems(
+        {
+            "REMIT_ORIGIN_ALLOW": "10.0.0.0/8,not-a-net-secretish",
+            "REMIT_ORIGIN_EXEMPT": "health",
+            "REMIT_ORIGIN_HEADER": "X Bad",
+        }
+    )
+    text = str(error)
+    assert "REMIT_ORIGIN_ALLOW: " in text
+    assert "item 2" in text
+    assert "not-a-net-secretish" not in text
+    assert "REMIT_ORIGIN_EXEMPT" in text
+    assert "REMIT_ORIGIN_HEADER" in text
+    assert _problems({"REMIT_API_RATE_WINDOW_SECONDS": "0"}).problems[0].startswith("REMIT_API_RATE_WINDOW_SECONDS")
+
+
 def test_production_names_every_problem_in_one_message() -> None:
     error = _problems(production(REMIT_PROCESSOR=None, REMIT_SERVICE_TOKENS="x"))
     assert [problem.split(" ")[0] for problem in error.problems] == ["REMIT_PROCESSOR", "REMIT_SERVICE_TOKENS:"]

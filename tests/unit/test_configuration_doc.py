@@ -38,6 +38,8 @@ def render_default(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, list):  # a comma-separated variable, written as it is set
+        return ",".join(str(item) for item in value)
     return str(value)
 
 

@@ -55,6 +55,10 @@ def test_the_dashboard_covers_queues_workers_webhooks_dead_letters_ops_events_ht
         "remit_flag_enabled",
         "remit_emergency_stop",
         "remit_mail_sent_total",
+        "remit_dunning_cases",
+        "remit_revenue_loss_total",
+        "remit_fee_transactions_total",
+        "remit_payment_sync_objects_total",
     } <= queried
 
 

@@ -10,7 +10,14 @@ import typer.main
 
 from remit.cli import app as remit_app
 from remit.cli import hints
-from remit.cli.demo import DeadLetterCheck, ReceiptFound, days_until, next_steps, other_world_message
+from remit.cli.demo import (
+    DeadLetterCheck,
+    MoneyFound,
+    ReceiptFound,
+    days_until,
+    next_steps,
+    other_world_message,
+)
 from remit.cli.fake import world_mismatch_message
 from remit.processor.fake.engine import Delivered
 
@@ -67,6 +74,18 @@ def test_next_steps_point_at_this_runs_receipt_and_its_pdf() -> None:
     waiting = next_steps("http://127.0.0.1:8000", has_tokens=True)
     assert any(line.startswith("remit mail list") for line in waiting)
     assert not any("invoices pdf" in line for line in waiting)
+
+
+def test_next_steps_point_at_the_dunning_cases_and_the_recorded_fees() -> None:
+    money = MoneyFound("sub_fake000009", "in_grace", "2026-12-15", fees_recorded=6, fees_unchanged=0)
+    lines = next_steps("http://127.0.0.1:8000", has_tokens=True, example_id=3, money=money)
+    commands = [line.split("#")[0].strip() for line in lines]
+    assert "remit dunning list" in commands
+    assert "remit reconcile fees --include-recent --dry-run" in commands
+    for argv in remit_lines(lines):
+        parses(argv)
+    nothing_recorded = next_steps("http://127.0.0.1:8000", has_tokens=True, money=MoneyFound())
+    assert not any("reconcile fees" in line for line in nothing_recorded)
 
 
 def test_with_tokens_in_the_environment_the_token_comes_from_it_not_from_the_screen() -> None:

@@ -52,3 +52,16 @@ def test_the_documented_processor_fault_rules_are_the_ones_the_code_applies() ->
     listed = re.search(r"`REMIT_PROCESSOR_QUEUES` \(default ((?:`\w+`,?\s*)+)\)", text)
     assert listed is not None
     assert re.findall(r"`(\w+)`", listed.group(1)) == DEFAULT_PROCESSOR_QUEUES.split(",")
+
+
+def test_the_readmes_one_error_shape_names_the_provisioning_callbacks_own() -> None:
+    """The callback answers its orchestrator ``{"error": "…"}`` (its contract); the README said every error had
+    the API's one shape, and a newcomer's ``curl`` to it showed otherwise."""
+    import json
+
+    from remit.api.provisioning import _error
+
+    body = json.loads(_error(503, "provisioning callback secret is not configured").body)
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    if isinstance(body["error"], str):
+        assert 'the provisioning callback, which answers its orchestrator `{"error": "…"}`' in readme

@@ -1,6 +1,6 @@
 """Every ``remit …`` command the documentation quotes is one remit has: its sub-commands exist, its options
-are that command's options, and its ``--help`` answers. Scanned: every page under ``docs/`` (runbooks
-included) — inline code and the lines of code blocks — and the first actions of the ops event catalog.
+are that command's options, and its ``--help`` answers. Scanned: the README and every page under ``docs/``
+(runbooks included) — inline code and the lines of code blocks — and the first actions of the ops event catalog.
 
 Notation the pages use is understood: ``a|b`` (either), ``[--json]`` (optional), ``NAME``/``ID`` placeholders,
 ``…``; a group named alone (``remit webhooks``) is the group. A command that would not parse is reported with
@@ -116,7 +116,7 @@ def help_answers(path: tuple[str, ...]) -> bool:
 
 def documented() -> list[tuple[str, str]]:
     found = []
-    for page in sorted(DOCS.rglob("*.md")):
+    for page in [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]:
         for command in quoted_commands(page.read_text()):
             found.append((str(page.relative_to(ROOT)), command))
     for spec in CATALOG.values():
@@ -128,7 +128,7 @@ def documented() -> list[tuple[str, str]]:
 def test_the_docs_quote_remit_commands() -> None:
     pages = {page for page, _ in documented()}
     assert len(documented()) > 50
-    assert {"docs/operations.md", "docs/runbooks/webhook-dlq-dead-lettered.md"} <= pages
+    assert {"README.md", "docs/operations.md", "docs/runbooks/webhook-dlq-dead-lettered.md"} <= pages
 
 
 def test_every_quoted_remit_command_parses() -> None:

@@ -12,6 +12,7 @@ from remit.processor.fake.schema import (
     enum,
     hash_of,
     integer,
+    map_of,
     metadata,
     range_filter,
     schema,
@@ -124,3 +125,25 @@ def test_parameters_of_some_versions_only_are_unknown_in_the_others():
     assert refusal({"customer": "c", "price": "p"}, DAHLIA)["code"] == "parameter_unknown"
     assert refusal({"customer": "c", "pricing": {"price": "p"}})["code"] == "parameter_unknown"
     assert conform(DECLARED, {"customer": "c", "pricing": {"price": "p"}}, ENDIVE)["pricing"] == {"price": "p"}
+
+
+def test_a_map_takes_any_key_and_checks_each_value_as_declared():
+    declared = schema(
+        currency_options=map_of(hash_of(unit_amount=integer(), tiers=string().refused())),
+    )
+    typed = conform(declared, {"currency_options": {"eur": {"unit_amount": "1800"}, "gbp": {"unit_amount": "1500"}}})
+    assert typed["currency_options"] == {"eur": {"unit_amount": 1800}, "gbp": {"unit_amount": 1500}}
+    unknown = refusal_of(declared, {"currency_options": {"eur": {"unit_amount": "1", "amount": "2"}}})
+    assert (unknown["code"], unknown["param"]) == ("parameter_unknown", "currency_options[eur][amount]")
+    wrong = refusal_of(declared, {"currency_options": {"eur": {"unit_amount": "many"}}})
+    assert (wrong["code"], wrong["param"]) == ("parameter_invalid_integer", "currency_options[eur][unit_amount]")
+    assert (
+        refusal_of(declared, {"currency_options": {"eur": {"tiers": "x"}}})["param"] == "currency_options[eur][tiers]"
+    )
+    assert refusal_of(declared, {"currency_options": "eur"})["message"] == "Invalid hash: currency_options"
+
+
+def refusal_of(declared, data) -> dict:
+    with pytest.raises(ApiError) as refused:
+        conform(declared, data)
+    return refused.value.body("req_test")["error"]

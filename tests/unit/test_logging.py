@@ -145,6 +145,8 @@ def test_configuring_twice_does_not_duplicate_lines(capture: Callable[[str], io.
         ("body_bytes", False),
         ("event_type", False),
         ("customer_id", False),
+        ("skipped_no_payload", False),
+        ("payload_missing", False),
     ],
 )
 def test_sensitive_keys(key: str, sensitive: bool) -> None:
@@ -178,3 +180,35 @@ def test_libraries_that_quote_payloads_are_held_quiet_even_at_debug(capture: Cal
     assert "INSERT" not in text
     assert "raw body" not in text
     assert "remit's own debug line" in text
+
+
+def test_pdf_rendering_progress_stays_out_of_the_log_at_info() -> None:
+    """WeasyPrint logs seven INFO steps per PDF: a demo run put 170 of them between remit's own lines."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    chatty = {name: logging.getLogger(name).level for name in ("weasyprint", "fontTools")}
+    try:
+        stream = io.StringIO()
+        configure_logging(Settings.model_validate({"REMIT_LOG_LEVEL": "INFO"}), stream=stream)
+        logging.getLogger("weasyprint.progress").info("Step 2 - Fetching and parsing CSS - CSS string")
+        logging.getLogger("fontTools.subset").info("maxp pruned")
+        logging.getLogger("weasyprint").warning("Ignored `gap: 1em` at 3:1, unknown property.")
+        logging.getLogger("remit.documents").info("invoice rendered")
+        events = [line["event"] for line in _lines(stream)]
+        assert events == ["Ignored `gap: 1em` at 3:1, unknown property.", "invoice rendered"]
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, previous in chatty.items():
+            logging.getLogger(name).setLevel(previous)
+        structlog.reset_defaults()
+
+
+def test_the_provisioning_reconcilers_summary_keeps_its_counts(capture: Callable[[str], io.StringIO]) -> None:
+    """The runbook reads ``skipped_no_payload`` from this line; it was logged as ``[redacted]``."""
+    stream = capture("json")
+    summary = {"event": "provisioning.reconcile.run", "scanned": 3, "skipped_no_payload": 1, "payload": {"a": 1}}
+    logging.getLogger("remit.provisioning").info("provisioning.reconcile.run", extra={"summary": summary})
+    [line] = _lines(stream)
+    assert line["summary"]["skipped_no_payload"] == 1
+    assert line["summary"]["payload"] == REDACTED

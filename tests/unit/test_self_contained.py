@@ -34,6 +34,34 @@ def repository_files() -> list[Path]:
     return [path for path in paths if path.is_file() and path != Path(__file__).resolve()]
 
 
+def committable_names() -> list[str]:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    return [name for name in listed.split("\0") if name]
+
+
+def test_no_committable_symlink_points_outside_the_repository() -> None:
+    """A committed ``.venv`` symlink to another checkout's venv made a fresh clone's ``./scripts/run`` reinstall
+    remit, editable, into that other checkout's venv — pointing it at the clone's sources."""
+    outside = [
+        name
+        for name in committable_names()
+        if (ROOT / name).is_symlink() and not (ROOT / name).resolve().is_relative_to(ROOT)
+    ]
+    assert outside == []
+
+
+@pytest.mark.parametrize("name", [".venv", "remit.db"])
+def test_the_virtual_environment_and_the_database_are_ignored_whether_directory_or_symlink(name: str) -> None:
+    """``.venv/`` (with the slash) matches only a directory: a ``.venv`` symlink slipped past it into a commit."""
+    ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", name], cwd=ROOT, check=False)
+    assert ignored.returncode == 0, f"{name} is not ignored by .gitignore"
+
+
 def test_no_file_names_an_absolute_machine_path_or_a_folder_beside_the_repository() -> None:
     files = repository_files()
     assert len(files) > 100, "git listed too few files: is this the repository?"

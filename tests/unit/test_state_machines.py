@@ -18,13 +18,14 @@ from remit.statemachine import InvalidTransition, StateMachine
 MACHINES = state_machines()
 
 
-def test_remit_declares_the_job_webhook_event_mail_provisioning_account_and_meter_event_machines() -> None:
+def test_remit_declares_the_job_webhook_event_mail_provisioning_account_dunning_case_and_meter_event_machines() -> None:
     assert [machine.name for machine in MACHINES] == [
         "job",
         "webhook_event",
         "mail",
         "provisioning_job",
         "account",
+        "dunning_case",
         "meter_event",
     ]
 

@@ -1,4 +1,5 @@
-"""The ``/admin`` routes: login and logout, the overview, dead letters, queues, jobs, flags and the audit trail.
+"""The ``/admin`` routes: login and logout, the overview, dead letters, queues, jobs, flags and the audit trail
+(provisioning in :mod:`remit.admin.provisioning_pages`).
 
 Every page needs a logged-in admin (:mod:`remit.admin.access`); a page asked for without one redirects to the
 login form, a form posted without one is refused (403). Every form carries the session's CSRF token and is
@@ -36,6 +37,7 @@ from remit.errors import WebhookError
 from remit.flags import FLAGS, read_switches
 from remit.jobs.states import JobState
 from remit.runtime import Runtime
+from remit.telemetry import ops
 from remit.webhooks.dead_letters import EventFilter, count_by_status, get_event, list_events
 from remit.webhooks.events import EventStatus
 from remit.webhooks.replay import replay_event, replay_matching
@@ -57,6 +59,9 @@ NOTICES = {
     "cancelled": "Job {id} cancelled.",
     "not_cancelled": "Job {id} was not cancelled: it is running or already finished.",
     "logged_out": "Logged out.",
+    "rearmed": "Provisioning job {id} re-armed: the next reconciler run sends it again.",
+    "linked": "Provisioning job {id} hand-linked: provisioned.",
+    "link_unchanged": "Provisioning job {id} was already provisioned: nothing changed.",
 }
 LIST_LIMIT = 100
 
@@ -278,7 +283,8 @@ async def overview(request: Request) -> Response:
         return session
     runtime = runtime_of(request)
     data = await read_overview(runtime)
-    return show(request, session, "overview.html", {"o": data, "now": runtime.clock.now()})
+    context = {"o": data, "now": runtime.clock.now(), "catalog": ops.CATALOG}
+    return show(request, session, "overview.html", context)
 
 
 @router.get("/static/admin.css")
@@ -555,4 +561,16 @@ async def audit_trail(request: Request) -> Response:
     return show(request, session, "audit.html", {"entries": entries, "now": runtime.clock.now()})
 
 
-__all__ = ["CSRF_FIELD", "PREFIX", "router"]
+__all__ = [
+    "CSRF_FIELD",
+    "PREFIX",
+    "actor_form",
+    "confirm",
+    "confirmed",
+    "redirect",
+    "refused",
+    "router",
+    "runtime_of",
+    "show",
+    "viewer",
+]

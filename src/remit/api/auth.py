@@ -9,6 +9,12 @@ token is, or which token matched.
 With no token configured every request is refused — also in development — because an internal API that is
 open by default ends up open in production. ``docs/mirror.md`` says how to set one.
 
+Every ``/api/v1`` router takes :data:`SERVICE_DEPENDENCIES`: the token first, then the token's rate limit
+(``REMIT_API_RATE_LIMIT`` requests per ``REMIT_API_RATE_WINDOW_SECONDS``, counted in the database so that every
+process on every host shares one count; see :mod:`remit.guard.ratelimit`), answering 429 with ``Retry-After``.
+The cron endpoints take :func:`require_cron_secret` instead: ``CRON_SECRET`` in ``X-Cron-Secret`` (or as a
+bearer token), compared the same way.
+
 Routes behind tokens use :class:`ServiceRoute`, which turns an :class:`ApiError` raised by a dependency or an
 endpoint into a Stripe-shaped JSON error: ``{"error": {"type": …, "code": …, "message": …}}``.
 """
@@ -20,9 +26,11 @@ import hmac
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+
+from remit.guard import ratelimit
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="remit"'}
 
@@ -112,7 +120,81 @@ async def require_service_token(request: Request) -> str:
     index = matching_token(presented, tokens) if presented is not None else None
     if index is None:
         raise unauthorized("a valid bearer token is required (Authorization: Bearer <token>)")
+    request.state.rate_key = "token:" + _digest(tokens[index]).hex()[:24]
     return f"service-token:{index + 1}"
 
 
-__all__ = ["ApiError", "ServiceRoute", "bearer_token", "matching_token", "require_service_token", "unauthorized"]
+def rate_limited(retry_after: int) -> ApiError:
+    return ApiError(
+        429,
+        "rate_limit",
+        f"too many requests for this token; retry after {retry_after} seconds",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+async def enforce_rate_limit(request: Request) -> None:
+    """FastAPI dependency, after :func:`require_service_token`: count the request against its token's limit,
+    or answer 429 with ``Retry-After``. The key is a digest prefix of the token, never the token; a limit of
+    0 turns the limit off."""
+    runtime = request.app.state.runtime
+    settings = runtime.settings
+    key: str | None = getattr(request.state, "rate_key", None)
+    if settings.api_rate_limit == 0 or key is None:
+        return
+    async with runtime.db.begin() as conn:
+        decision = await ratelimit.take(
+            conn,
+            key,
+            limit=settings.api_rate_limit,
+            seconds=settings.api_rate_window_seconds,
+            now=runtime.clock.now().timestamp(),
+        )
+    if not decision.allowed:
+        raise rate_limited(decision.retry_after)
+
+
+#: The dependencies of every ``/api/v1`` router, in order: who is calling, then whether they may call now.
+SERVICE_DEPENDENCIES = [Depends(require_service_token), Depends(enforce_rate_limit)]
+
+
+#: The header an external scheduler sends the cron secret in (``Authorization: Bearer`` is accepted too, for
+#: platforms whose cron can only send that).
+CRON_SECRET_HEADER = "x-cron-secret"  # noqa: S105 - a header name, not a secret
+
+
+async def require_cron_secret(request: Request) -> None:
+    """FastAPI dependency of the cron endpoints: ``X-Cron-Secret: <CRON_SECRET>`` or ``Authorization: Bearer
+    <CRON_SECRET>`` (comma-separated secrets, for rotation), compared in constant time. 401 without a match;
+    503 ``cron_not_configured`` when no secret is set (a deployment problem, not the caller's)."""
+    secrets: list[str] = list(request.app.state.runtime.settings.cron_secrets)
+    if not secrets:
+        raise ApiError(
+            503,
+            "cron_not_configured",
+            "no cron secret is configured; set CRON_SECRET to enable the cron endpoints",
+            type="api_error",
+        )
+    presented = request.headers.get(CRON_SECRET_HEADER) or bearer_token(request.headers.get("authorization"))
+    if not presented or matching_token(presented, secrets) is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "the cron secret is required (X-Cron-Secret, or Authorization: Bearer)",
+            type="authentication_error",
+        )
+
+
+__all__ = [
+    "CRON_SECRET_HEADER",
+    "SERVICE_DEPENDENCIES",
+    "ApiError",
+    "ServiceRoute",
+    "bearer_token",
+    "enforce_rate_limit",
+    "matching_token",
+    "rate_limited",
+    "require_cron_secret",
+    "require_service_token",
+    "unauthorized",
+]

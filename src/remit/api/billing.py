@@ -23,7 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request, Response
 
-from remit.api.auth import ApiError, ServiceRoute, require_service_token
+from remit.api.auth import SERVICE_DEPENDENCIES, ApiError, ServiceRoute
+from remit.api.schemas import SERVICE_ERRORS, MirroredObject, ObjectList, WebhookEventList, error
 from remit.billing.mirror import MAX_PAGE, UnknownCursor, get_object, list_objects
 from remit.db.tables import webhook_events
 from remit.documents.engine import PdfEngineUnavailable
@@ -56,8 +57,17 @@ router = APIRouter(
     prefix=PREFIX,
     tags=["billing"],
     route_class=ServiceRoute,
-    dependencies=[Depends(require_service_token), Depends(refuse_nul_characters)],
+    dependencies=[*SERVICE_DEPENDENCIES, Depends(refuse_nul_characters)],
+    responses=SERVICE_ERRORS,
 )
+
+#: What a list route answers (a ``starting_after`` naming nothing is a 400 ``resource_missing``).
+LISTED: dict[int | str, dict[str, Any]] = {200: {"model": ObjectList, "description": "A page, newest first."}}
+#: What a retrieve route answers.
+RETRIEVED: dict[int | str, dict[str, Any]] = {
+    200: {"model": MirroredObject, "description": "The object as last applied."},
+    404: error("The mirror never saw this object (`resource_missing`)."),
+}
 
 
 def _runtime(request: Request) -> Runtime:
@@ -151,7 +161,7 @@ async def _retrieve(request: Request, object_type: str, stripe_id: str) -> dict[
     return record.to_api()
 
 
-@router.get("/customers")
+@router.get("/customers", response_model=None, responses=LISTED)
 async def list_customers(
     request: Request, limit: str | None = None, starting_after: str | None = None, include_deleted: str | None = None
 ) -> dict[str, Any]:
@@ -167,13 +177,13 @@ async def list_customers(
     )
 
 
-@router.get("/customers/{customer_id}")
+@router.get("/customers/{customer_id}", response_model=None, responses=RETRIEVED)
 async def retrieve_customer(request: Request, customer_id: str) -> dict[str, Any]:
     """One customer as last applied, deleted or not."""
     return await _retrieve(request, "customer", customer_id)
 
 
-@router.get("/subscriptions")
+@router.get("/subscriptions", response_model=None, responses=LISTED)
 async def list_subscriptions(
     request: Request,
     limit: str | None = None,
@@ -194,12 +204,12 @@ async def list_subscriptions(
     )
 
 
-@router.get("/subscriptions/{subscription_id}")
+@router.get("/subscriptions/{subscription_id}", response_model=None, responses=RETRIEVED)
 async def retrieve_subscription(request: Request, subscription_id: str) -> dict[str, Any]:
     return await _retrieve(request, "subscription", subscription_id)
 
 
-@router.get("/invoices")
+@router.get("/invoices", response_model=None, responses=LISTED)
 async def list_invoices(
     request: Request,
     limit: str | None = None,
@@ -221,7 +231,7 @@ async def list_invoices(
     )
 
 
-@router.get("/invoices/{invoice_id}")
+@router.get("/invoices/{invoice_id}", response_model=None, responses=RETRIEVED)
 async def retrieve_invoice(request: Request, invoice_id: str) -> dict[str, Any]:
     return await _retrieve(request, "invoice", invoice_id)
 
@@ -239,10 +249,16 @@ PDF_RETRY_AFTER_S = 300
     "/invoices/{invoice_id}/pdf",
     response_class=Response,
     responses={
-        200: {"content": {"application/pdf": {}}, "description": "The invoice's current version as a PDF."},
-        404: {"description": "No such invoice in the mirror."},
-        409: {"description": "The invoice is a draft: it has no document yet."},
-        503: {"description": "No PDF engine in this process; the processor's hosted invoice is the fallback."},
+        200: {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The invoice's current version as a PDF.",
+        },
+        404: error("No such invoice in the mirror (`resource_missing`)."),
+        409: error("The invoice is a draft: it has no document yet (`invoice_not_finalized`)."),
+        503: error(
+            "No PDF engine in this process (`pdf_unavailable`; the processor's hosted invoice is the fallback), "
+            "or the database is unavailable (`database_unavailable`)."
+        ),
     },
 )
 async def invoice_pdf(request: Request, invoice_id: str) -> Response:
@@ -275,7 +291,7 @@ async def invoice_pdf(request: Request, invoice_id: str) -> Response:
     )
 
 
-@router.get("/charges")
+@router.get("/charges", response_model=None, responses=LISTED)
 async def list_charges(
     request: Request,
     limit: str | None = None,
@@ -297,7 +313,7 @@ async def list_charges(
     )
 
 
-@router.get("/charges/{charge_id}")
+@router.get("/charges/{charge_id}", response_model=None, responses=RETRIEVED)
 async def retrieve_charge(request: Request, charge_id: str) -> dict[str, Any]:
     return await _retrieve(request, "charge", charge_id)
 
@@ -336,7 +352,11 @@ def webhook_event_json(row: Mapping[Any, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/webhook-events")
+@router.get(
+    "/webhook-events",
+    response_model=None,
+    responses={200: {"model": WebhookEventList, "description": "Stored events, most recently received first."}},
+)
 async def list_webhook_events(
     request: Request,
     limit: str | None = None,

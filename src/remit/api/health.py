@@ -1,8 +1,8 @@
 """``GET /health``: can this process do its work, and is anything stopped on purpose?
 
 The checks and their levels live in :mod:`remit.control.health`; this route serves the report of the app's
-:class:`~remit.control.health.HealthCache`, so polling every second costs one computation per
-``REMIT_HEALTH_CACHE_SECONDS``. 200 for ``ok`` and ``degraded`` (with the reasons), 503 for ``down``.
+:class:`~remit.control.health.HealthCache`, recomputed in the background once per
+``REMIT_HEALTH_CACHE_SECONDS`` while polled. 200 for ``ok`` and ``degraded`` (with the reasons), 503 for ``down``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from remit import __version__
+from remit.api.schemas import HealthBody, error
 from remit.control.health import HealthCache
 from remit.runtime import Runtime
 
@@ -27,7 +28,15 @@ def health_cache(request: Request) -> HealthCache:
     return cache
 
 
-@router.get("/health", summary="Liveness, database, schema, workers, paused queues, billing flag, emergency stop")
+@router.get(
+    "/health",
+    summary="Liveness, database, schema, workers, paused queues, billing flag, emergency stop",
+    responses={
+        200: {"model": HealthBody, "description": "ok or degraded (with the reasons)."},
+        503: {"model": HealthBody, "description": "down: a check this process needs failed."},
+        403: error("The origin guard refused the request (only when /health is not in REMIT_ORIGIN_EXEMPT)."),
+    },
+)
 async def health(request: Request) -> JSONResponse:
     cache = health_cache(request)
     report = await cache.report()

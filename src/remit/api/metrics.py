@@ -1,8 +1,9 @@
 """``GET /metrics`` (Prometheus text of :data:`remit.telemetry.metrics.REGISTRY`) and HTTP request timing.
 
 Gauges that describe the database (queue depth, the age of the oldest job) are refreshed by the scrape-time
-collectors of :mod:`remit.telemetry.collectors`; this module only awaits them, on the service's loop, and
-serves the registry.
+collectors of :mod:`remit.telemetry.collectors`, run in the background by the runtime's
+:class:`~remit.telemetry.refresher.Refresher` while scrapes come; this module asks it for a recent enough
+collection and serves the registry.
 
 The request histogram is labelled by the route *template* (``/api/v1/billing/customers/{id}``), never the
 raw path, and by status class, so its label sets stay small and ids never become labels.
@@ -15,12 +16,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from remit.telemetry import collectors
+from remit.api.schemas import COMMON_ERRORS, error
+from remit.runtime import Runtime
 from remit.telemetry.metrics import REGISTRY
 
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -40,10 +41,25 @@ _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OP
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format.",
+            "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+        },
+        **{status: body for status, body in COMMON_ERRORS.items() if status != 400},
+        403: error("The origin guard refused a request that did not come through the trusted proxy."),
+    },
+)
 async def metrics(request: Request) -> Response:
-    await collectors.collect(request.app.state.runtime)
-    payload = await run_in_threadpool(generate_latest, REGISTRY)
+    runtime: Runtime = request.app.state.runtime
+    await runtime.metrics_refresher.fresh()
+    # Rendered on the loop, not in a thread: a background collection sets a gauge's series between awaits, so
+    # rendering here never sees a family half-replaced (the webhook gauges clear and refill theirs).
+    payload = generate_latest(REGISTRY)
     return Response(content=payload, media_type=CONTENT_TYPE_LATEST)
 
 

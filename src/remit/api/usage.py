@@ -18,8 +18,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from remit.api.auth import ApiError, ServiceRoute, require_service_token
+from remit.api.auth import SERVICE_DEPENDENCIES, ApiError, ServiceRoute
 from remit.api.billing import refuse_nul_characters
+from remit.api.schemas import SERVICE_ERRORS, RollupList, UsageRecordedList, error
 from remit.errors import WebhookError
 from remit.runtime import Runtime
 from remit.usage import Resolution, UsageRefused, UsageReport, list_rollups, report_usage_many
@@ -34,8 +35,39 @@ router = APIRouter(
     prefix=PREFIX,
     tags=["usage"],
     route_class=ServiceRoute,
-    dependencies=[Depends(require_service_token), Depends(refuse_nul_characters)],
+    dependencies=[*SERVICE_DEPENDENCIES, Depends(refuse_nul_characters)],
+    responses=SERVICE_ERRORS,
 )
+
+_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["customer", "meter", "value", "operation_id"],
+    "properties": {
+        "customer": {"type": "string"},
+        "meter": {"type": "string"},
+        "value": {"oneOf": [{"type": "number"}, {"type": "string"}]},
+        "operation_id": {"type": "string"},
+        "timestamp": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+    },
+}
+#: The body ``POST`` reads itself (so a batch is checked whole before anything is written), declared here.
+USAGE_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    _EVENT_SCHEMA,
+                    {
+                        "type": "object",
+                        "required": ["events"],
+                        "properties": {"events": {"type": "array", "items": _EVENT_SCHEMA, "maxItems": BATCH_LIMIT}},
+                    },
+                ]
+            }
+        }
+    },
+}
 
 
 def _runtime(request: Request) -> Runtime:
@@ -111,7 +143,15 @@ def parse_body(body: bytes) -> tuple[list[UsageReport], bool]:
     return [parse_event(document, "")], False
 
 
-@router.post("")
+@router.post(
+    "",
+    response_model=None,
+    openapi_extra={"requestBody": USAGE_BODY},
+    responses={
+        200: {"model": UsageRecordedList, "description": "Each event's record, in the order sent."},
+        413: error("The body is larger than a full batch (`payload_too_large`)."),
+    },
+)
 async def record_usage(request: Request) -> dict[str, Any]:
     """Record one usage event or a batch; each is sent to the processor by a job after commit."""
     from remit.api.webhooks import read_body
@@ -150,7 +190,11 @@ def _refuses(request: Request, report: UsageReport) -> bool:
     return False
 
 
-@router.get("/rollups")
+@router.get(
+    "/rollups",
+    response_model=None,
+    responses={200: {"model": RollupList, "description": "Usage per hour or day, oldest first."}},
+)
 async def get_rollups(
     request: Request,
     customer: str | None = None,

@@ -35,6 +35,7 @@ from starlette.responses import JSONResponse, Response
 
 import remit
 from remit.api.metrics import labelled
+from remit.api.schemas import WebhookReceived, error
 from remit.config import Settings
 from remit.db.engine import is_unavailable_error
 from remit.errors import WebhookError
@@ -51,24 +52,6 @@ log = logging.getLogger("remit.api.webhooks")
 SIGNATURE_HEADER = "stripe-signature"
 RETRY_AFTER_SECONDS = "5"
 
-_ERROR_SCHEMA = {
-    "application/json": {
-        "schema": {
-            "type": "object",
-            "properties": {
-                "error": {
-                    "type": "object",
-                    "properties": {
-                        "type": {"type": "string", "enum": ["invalid_request_error", "api_error"]},
-                        "code": {"type": "string"},
-                        "message": {"type": "string"},
-                    },
-                    "required": ["type", "code", "message"],
-                }
-            },
-        }
-    }
-}
 REQUEST_BODY: dict[str, Any] = {
     "required": True,
     "description": "The event exactly as the processor signed it (at most REMIT_WEBHOOK_MAX_BODY_BYTES).",
@@ -90,11 +73,12 @@ REQUEST_BODY: dict[str, Any] = {
     },
 }
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "Stored (or already stored: `duplicate` is true)."},
-    400: {"description": "Bad signature, invalid JSON or not an event; nothing stored.", "content": _ERROR_SCHEMA},
-    413: {"description": "Body larger than REMIT_WEBHOOK_MAX_BODY_BYTES.", "content": _ERROR_SCHEMA},
-    500: {"description": "Not stored because of an unexpected error; retry later.", "content": _ERROR_SCHEMA},
-    503: {"description": "Database unavailable; retry later.", "content": _ERROR_SCHEMA},
+    200: {"model": WebhookReceived, "description": "Stored (or already stored: `duplicate` is true)."},
+    400: error("Bad signature, invalid JSON or not an event; nothing stored."),
+    403: error("The origin guard refused a request that did not come through the trusted proxy."),
+    413: error("Body larger than REMIT_WEBHOOK_MAX_BODY_BYTES."),
+    500: error("Not stored because of an unexpected error; retry later."),
+    503: error("Database unavailable; retry later."),
 }
 
 

@@ -11,13 +11,16 @@ import typer
 from remit.cli import (
     admin,
     demo,
+    dunning,
     fake,
     flags,
     golive,
     invoices,
     jobs,
     mail,
+    payments,
     provisioning,
+    reconcile,
     schedule,
     service,
     stop,
@@ -58,6 +61,9 @@ mail.register(app)
 provisioning.register(app)
 usage.register(app)
 admin.register(app)
+dunning.register(app)
+reconcile.register(app)
+payments.register(app)
 
 
 def main() -> None:

@@ -28,6 +28,8 @@ from remit.cli.output import fail
 from remit.db.location import describe
 from remit.mail.kinds import MailKind, mail_key
 from remit.mail.log import FINISHED, MailState, get_mail_by_key
+from remit.money.dunning import get_case
+from remit.money.reconcile import reconcile_fees
 from remit.processor import build_fake_engine, webhook_url
 from remit.processor.fake.clock import unix
 from remit.processor.fake.delivery import Delivery, DeliveryResult, HttpDelivery, SignedEvent
@@ -42,6 +44,8 @@ from remit.webhooks.events import EventStatus
 DEAD_LETTER_WAIT_S = 15.0
 #: How long ``remit demo`` waits for the service to mail the story's receipt (the PDF is rendered first).
 RECEIPT_WAIT_S = 20.0
+#: How long ``remit demo`` waits for the service to open the story's dunning case (its past-due webhook).
+DUNNING_WAIT_S = 10.0
 #: The exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
 INTERRUPTED_EXIT_CODE = 130
 DAY_S = 86_400
@@ -149,6 +153,63 @@ def receipt_steps(receipt: ReceiptFound | None, api: str, auth: str) -> list[str
     return lines
 
 
+@dataclass(frozen=True)
+class MoneyFound:
+    """The money part's side of the story: the dunning case of the declined renewal (its state and grace end)
+    and what the demo's fee pass recorded."""
+
+    dunning_subscription_id: str | None = None
+    dunning_state: str | None = None
+    grace_until: str | None = None
+    fees_recorded: int = 0
+    fees_unchanged: int = 0
+
+
+async def find_dunning_case(
+    runtime: Runtime, subscription_id: str | None, *, timeout: float = DUNNING_WAIT_S
+) -> tuple[str, str] | None:
+    """Wait (up to ``timeout``) for the service to open the dunning case of ``subscription_id``: its state and
+    grace end, or None."""
+    if subscription_id is None:
+        return None
+    deadline = time.monotonic() + timeout
+    while True:
+        async with runtime.db.connect() as conn:
+            case = await get_case(conn, subscription_id)
+        if case is not None:
+            return case.state.value, case.grace_until.date().isoformat()
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(0.25)
+
+
+async def demo_money(runtime: Runtime, engine: FakeEngine, subscription_id: str | None) -> MoneyFound:
+    """Open the money part's side of the story: wait for the dunning case, then run one fee pass up to the
+    fake's now (its charges settle at once) in a single slice — a call or two over the demo's few charges."""
+    case = await find_dunning_case(runtime, subscription_id)
+    done = await reconcile_fees(runtime, until=await engine.now(), concurrency=1)
+    return MoneyFound(
+        subscription_id if case else None,
+        case[0] if case else None,
+        case[1] if case else None,
+        done.recorded,
+        done.unchanged,
+    )
+
+
+def money_steps(money: MoneyFound | None) -> list[str]:
+    """The lines about the dunning case and the recorded fees (pure)."""
+    lines = [_aligned(command("dunning list"), "who is past due, in grace, and until when")]
+    if money is not None and (money.fees_recorded or money.fees_unchanged):
+        lines.append(
+            _aligned(
+                command("reconcile fees --include-recent --dry-run"),
+                "the fees are recorded: a pass now finds them unchanged",
+            )
+        )
+    return lines
+
+
 #: Any test-mode key opens the fake's HTTP face; the demo reads the service's newest fake event with it.
 FAKE_KEY = "sk_test_demo"
 
@@ -202,6 +263,7 @@ def next_steps(
     renewal_days: int = 31,
     example_id: int | None = None,
     receipt: ReceiptFound | None = None,
+    money: MoneyFound | None = None,
 ) -> list[str]:
     """Where to look after the demo (pure, so a test can run every command it names).
 
@@ -210,7 +272,8 @@ def next_steps(
     (the demo's ``--url``) goes on the fake commands that deliver, so they deliver to the same service;
     ``renewal_days`` is how far the clock must move for the story's subscriptions to renew; ``example_id``
     (a stored event of this run) makes ``remit webhooks show`` a command that runs as printed; ``receipt``
-    (what :func:`find_receipt` found) points at this run's receipt mail and its invoice PDF.
+    (what :func:`find_receipt` found) points at this run's receipt mail and its invoice PDF; ``money`` (what
+    :func:`demo_money` found) at the dunning cases and the recorded fees.
     """
     auth = ' -H "Authorization: Bearer $TOKEN"'
     base = base_url.rstrip("/")
@@ -256,6 +319,7 @@ def next_steps(
         ),
         *token_hint,
         *receipt_steps(receipt, api, auth),
+        *money_steps(money),
         f"curl{auth} {api}/customers",
         f"curl{auth} {api}/subscriptions",
         f"curl{auth} {api}/invoices",
@@ -294,6 +358,7 @@ class DemoRun:
     renewal_days: int
     example_id: int | None = None
     receipt: ReceiptFound | None = None
+    money: MoneyFound | None = None
 
 
 def demo_command(url: UrlOption = None) -> None:
@@ -331,8 +396,9 @@ def demo_command(url: UrlOption = None) -> None:
             last = await by_processor_event_ids(conn, [outcomes[-1].event_id]) if outcomes else []
         example = last[0].id if last else None
         receipt = await find_receipt(runtime, report.receipt_invoice_id)
+        money = await demo_money(runtime, engine, report.dunning_subscription_id)
         return DemoRun(
-            report, base, bool(runtime.settings.service_tokens), leftovers, dead_letters, days, example, receipt
+            report, base, bool(runtime.settings.service_tokens), leftovers, dead_letters, days, example, receipt, money
         )
 
     try:
@@ -366,6 +432,24 @@ def print_run(run: DemoRun, url: str | None) -> None:
             f"the receipt for invoice {report.receipt_invoice_id} is not sent yet (is a worker running?)",
             highlight=False,
         )
+    money = run.money
+    if money is not None and money.dunning_state is not None:
+        console.print(
+            f"dunning case for subscription {money.dunning_subscription_id}: {money.dunning_state} "
+            f"until {money.grace_until}",
+            highlight=False,
+        )
+    elif report.dunning_subscription_id is not None:
+        console.print(
+            f"no dunning case yet for subscription {report.dunning_subscription_id} (is a worker running?)",
+            highlight=False,
+        )
+    if money is not None:
+        console.print(
+            f"fees reconciled: {money.fees_recorded} charge(s) and refund(s) recorded, "
+            f"{money.fees_unchanged} unchanged",
+            highlight=False,
+        )
     console.print("[bold]where to look next[/bold]")
     seats_step = next((step for step in report.steps if repr(UNREADABLE_SEATS) in step.what), None)
     subscription_id = seats_step.ids[-1] if seats_step and seats_step.ids else None
@@ -378,6 +462,7 @@ def print_run(run: DemoRun, url: str | None) -> None:
         renewal_days=run.renewal_days,
         example_id=run.example_id,
         receipt=run.receipt,
+        money=run.money,
     )
     for line in lines:
         console.print(f"  {line}", highlight=False, markup=False)  # `metadata[seats]` is no tag
@@ -386,11 +471,15 @@ def print_run(run: DemoRun, url: str | None) -> None:
 __all__ = [
     "DeadLetterCheck",
     "DuplicateRecorder",
+    "MoneyFound",
     "ReceiptFound",
     "check_dead_letters",
     "days_until",
     "demo_command",
+    "demo_money",
+    "find_dunning_case",
     "find_receipt",
+    "money_steps",
     "next_steps",
     "other_world_message",
     "print_run",

@@ -17,6 +17,7 @@ from remit.cli.output import fail, print_list, print_object, run_with_runtime
 from remit.config import Settings
 from remit.errors import DatabaseUnavailable, UnknownJob
 from remit.jobs.definition import JobDefinition
+from remit.jobs.progress import JobNotFound, Progress
 from remit.jobs.states import JobState
 from remit.processor.credentials import ResumedQueue, resume_queue
 from remit.runtime import Runtime
@@ -50,6 +51,7 @@ def register(app: typer.Typer) -> None:
     jobs_app = typer.Typer(help="Inspect and act on jobs.", no_args_is_help=True)
     jobs_app.command("list")(list_command)
     jobs_app.command("show")(show_command)
+    jobs_app.command("follow")(follow_command)
     jobs_app.command("retry")(retry_command)
     jobs_app.command("cancel")(cancel_command)
     jobs_app.command("enqueue")(enqueue_command)
@@ -246,6 +248,47 @@ def show_command(job_id: int, as_json: JsonOption = False) -> None:
     if not found:
         fail(f"no job {job_id}")
     print_object(found[0], as_json)
+
+
+def progress_line(snapshot: Progress) -> str:
+    """One line of ``remit jobs follow`` (pure): ``job 42 reports.export executing 3/10 (30%) attempt 1/20``."""
+    counts = ""
+    if snapshot.done is not None:
+        counts = f" {snapshot.done}/{snapshot.total}" if snapshot.total is not None else f" {snapshot.done}"
+        if snapshot.fraction is not None:
+            counts += f" ({snapshot.fraction:.0%})"
+    return (
+        f"job {snapshot.id} {snapshot.name} {snapshot.state}{counts} attempt {snapshot.attempt}/{snapshot.max_attempts}"
+    )
+
+
+def follow_command(
+    job_id: int,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per change.")] = False,
+    poll: Annotated[
+        float | None, typer.Option(min=0.05, help="Seconds between reads when nothing notified (default: engine's).")
+    ] = None,
+) -> None:
+    """Follow a job's progress until it finishes (PostgreSQL: LISTEN/NOTIFY; SQLite: polling). Exits 0 when it
+    completed, 1 when it was discarded or cancelled, 2 when there is no such job."""
+
+    async def main(runtime: Runtime) -> Progress | None:
+        last: Progress | None = None
+        try:
+            async for snapshot in runtime.engine.follow(job_id, poll=poll):
+                last = snapshot
+                typer.echo(json.dumps(snapshot.to_json()) if as_json else progress_line(snapshot))
+        except JobNotFound:
+            return last
+        return last
+
+    final = run_with_runtime(main)
+    if final is None:
+        fail(f"no job {job_id}", code=USAGE_EXIT_CODE)
+    if not final.finished:
+        fail(f"job {job_id} is gone (pruned) before it was seen to finish")
+    if final.state != JobState.COMPLETED:
+        raise typer.Exit(1)
 
 
 def retry_command(

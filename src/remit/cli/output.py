@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from remit.billing.packages import packages_for
 from remit.cli.hints import command
 from remit.config import DEFAULT_DATABASE_URL, Settings, load_settings
 from remit.db import location
@@ -181,6 +182,9 @@ def load_settings_or_exit() -> Settings:
     """
     try:
         settings = load_settings()
+        # REMIT_PACKAGES is parsed where it is used; parsing it here makes a bad one stop every command at
+        # start-up (``remit up`` included) with the same message, not the first checkout hours later.
+        packages_for(settings)
     except ConfigurationError as exc:
         fail(configuration_message(exc), code=CONFIG_EXIT_CODE)
     configure_logging(settings)

@@ -78,19 +78,31 @@ def list_command(
 
 @app.command("show")
 def show_command(
-    session_id: Annotated[str, typer.Argument(metavar="SESSION_ID", help="The checkout session id (cs_…).")],
+    key: Annotated[
+        str,
+        typer.Argument(
+            metavar="JOB_ID|SESSION_ID", help="The job's id (the first column of list) or its checkout session id."
+        ),
+    ],
     as_json: JsonOption = False,
 ) -> None:
-    """One job by its checkout session id: the triage columns."""
+    """One job by its id or its checkout session id: the triage columns.
+
+    list shows the id first and rearm takes it, so show takes it too; a session id (cs_…) is never all
+    digits.
+    """
 
     async def main(runtime: Runtime) -> dict[str, Any] | None:
         async with runtime.db.connect() as conn:
-            job = await jobs_table.get_by_session(conn, session_id)
+            if key.isdigit():
+                job = await jobs_table.get_job(conn, int(key))
+            else:
+                job = await jobs_table.get_by_session(conn, key)
         return job.to_json() if job else None
 
     found = run_with_runtime(main)
     if found is None:
-        fail(f"no provisioning job for {session_id}")
+        fail(f"no provisioning job {key!r} (an id or a checkout session id from: remit provisioning list)")
     print_object(found, as_json)
 
 
@@ -148,6 +160,52 @@ def link_command(
     except Refused as refused:
         fail(str(refused))
     _report(outcome, "linked", dry_run)
+
+
+CALLBACK_PATH = "/api/internal/provisioning/callback"
+
+
+@app.command("orchestrator")
+def orchestrator_command(
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8790,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    remit_url: Annotated[
+        str, typer.Option("--remit-url", help="remit's base URL; the callback goes to its callback path.")
+    ] = "http://127.0.0.1:8000",
+    delay: Annotated[float, typer.Option("--delay", min=0, help="Seconds before calling back.")] = 0.0,
+    fail_status: Annotated[
+        int | None, typer.Option("--fail-status", min=400, max=599, help="Answer every trigger with this status.")
+    ] = None,
+    outcome: Annotated[
+        str, typer.Option("--outcome", help="What the callback reports: provisioned or failed.")
+    ] = "provisioned",
+    no_callback: Annotated[bool, typer.Option("--no-callback", help="Accept triggers but never call back.")] = False,
+) -> None:
+    """Run the stand-in orchestrator (local use and tests): verifies triggers with PROVISIONING_TRIGGER_SECRET,
+    answers 202, then calls remit back signed with the callback secret."""
+    import uvicorn
+
+    from remit.cli.output import load_settings_or_exit
+    from remit.provisioning.orchestrator import TRIGGER_PATH, StandInOrchestrator
+
+    if outcome not in ("provisioned", "failed"):
+        raise typer.BadParameter("one of provisioned, failed", param_hint="'--outcome'")
+    settings = load_settings_or_exit()
+    secret = settings.provisioning_trigger_secret
+    if not secret:
+        fail("PROVISIONING_TRIGGER_SECRET is not set: the stand-in verifies triggers with it")
+    stand_in = StandInOrchestrator(
+        trigger_secret=secret,
+        callback_url=remit_url.rstrip("/") + CALLBACK_PATH,
+        callback_secret=settings.provisioning_callback_secret,
+        delay=delay,
+        fail_status=fail_status,
+        outcome=outcome,
+        call_back=not no_callback,
+    )
+    # The URL carries no secret; it is what PROVISIONING_TRIGGER_URL must be set to.
+    typer.echo(f"stand-in orchestrator: PROVISIONING_TRIGGER_URL=http://{host}:{port}{TRIGGER_PATH}", err=True)
+    uvicorn.run(stand_in.app, host=host, port=port, log_level="warning", lifespan="off", server_header=False)
 
 
 @app.command("reconcile")

@@ -9,7 +9,8 @@ process that cannot store them, ``degraded`` still answers 200 (webhooks are sto
 in the body.
 
 Load balancers and monitors poll it every second or so, so a :class:`HealthCache` per process computes the
-report at most once per ``REMIT_HEALTH_CACHE_SECONDS`` (2 s), and concurrent requests share one computation.
+report once per ``REMIT_HEALTH_CACHE_SECONDS`` (2 s) in the background while it is polled, and a poll answers
+with the last report without waiting for a computation (one older than two intervals is recomputed first).
 A computation is one ``SELECT 1`` on a connection of its own (bounded by :data:`DATABASE_PROBE_TIMEOUT_S`),
 then one read transaction for the other checks: a handful of indexed single-row or tiny-table reads.
 
@@ -23,7 +24,6 @@ import asyncio
 import functools
 import logging
 import os
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +38,7 @@ from remit.db.engine import Database
 from remit.flags import read_switches
 from remit.processor import credentials
 from remit.runtime import Runtime
+from remit.telemetry.refresher import Refresher
 
 log = logging.getLogger("remit.health")
 
@@ -289,30 +290,29 @@ async def health_report(runtime: Runtime, version: str, checks: list[HealthCheck
 
 @dataclass
 class HealthCache:
-    """One process's health report, computed at most once per ``ttl`` seconds; callers that arrive while it is
-    being computed wait for that computation (see the module docs)."""
+    """One process's health report, recomputed in the background every ``ttl`` seconds while it is polled
+    (a :class:`~remit.telemetry.refresher.Refresher`): a poll answers with the last report, at most ``ttl`` old
+    (plus one computation); the first poll, or one finding the report older than twice ``ttl``, waits for a
+    computation, which concurrent polls share. ``ttl`` 0 computes for every poll."""
 
     runtime: Runtime
     ttl: float
     version: str
     checks: list[HealthCheck] | None = None
     _report: HealthReport | None = field(default=None, init=False, repr=False)
-    _at: float = field(default=0.0, init=False, repr=False)
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+    _refresher: Refresher = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._refresher = Refresher(self._compute, interval=self.ttl)
+        self.runtime.closers.append(self._refresher.close)
+
+    async def _compute(self) -> None:
+        self._report = await health_report(self.runtime, self.version, self.checks)
 
     async def report(self) -> HealthReport:
-        if self._fresh():
-            assert self._report is not None
-            return self._report
-        async with self._lock:
-            if not self._fresh():
-                self._report = await health_report(self.runtime, self.version, self.checks)
-                self._at = time.monotonic()
-            assert self._report is not None
-            return self._report
-
-    def _fresh(self) -> bool:
-        return self._report is not None and time.monotonic() - self._at < self.ttl
+        await self._refresher.fresh()
+        assert self._report is not None
+        return self._report
 
 
 __all__ = [

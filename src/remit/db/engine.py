@@ -8,7 +8,8 @@ batched claims and completions are for.
 
 :meth:`Database.read` is the one exception to ``BEGIN IMMEDIATE``: a transaction that only reads, on a
 connection of its own, begins deferred, takes no write lock and so never waits for a writer (WAL lets readers
-through), even for one in this very task.
+through), even for one in this very task. Its connections come from a pool of their own, apart from the main
+one, that never makes a reader wait (on PostgreSQL; SQLite opens a file, which costs nothing).
 
 A SQLite connection whose statement failed because the file could not be opened, read or written
 (``SQLITE_READONLY``, ``SQLITE_IOERR``, ``SQLITE_CANTOPEN``, ``SQLITE_FULL``) is treated as a lost connection:
@@ -42,6 +43,8 @@ log = logging.getLogger("remit.db")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Execution option marking a connection's transactions as read-only: on SQLite they begin deferred.
 READ_ONLY_OPTION = "remit_read_only"
+#: Idle PostgreSQL connections :meth:`Database.read` keeps for reuse (more are opened when needed, and closed).
+READER_POOL_SIZE = 8
 PG_CONNECT_TIMEOUT_S = 10
 
 
@@ -194,8 +197,10 @@ class Database:
         For reading while the caller's own transaction is open (the mirror lists an invoice's lines from the
         fake processor, over this database, inside its dispatch transaction), so it must wait for nothing that
         transaction holds. It begins deferred instead of ``BEGIN IMMEDIATE`` on SQLite, so it does not queue
-        behind the write lock; and its connection is opened for it and closed after (outside the pool), so it
-        does not wait for a pooled connection while callers holding the others wait for it. A write in it
+        behind the write lock; and its connection comes from a pool of its own, apart from the callers' (on
+        SQLite it is opened for it and closed after; on PostgreSQL the pool keeps :data:`READER_POOL_SIZE` for
+        reuse and opens more rather than wait), so it never waits for a pooled connection while callers
+        holding the others wait for it. A write in it
         would have to upgrade SQLite's lock and may fail with ``database is locked``: use :meth:`begin`.
         """
         return self.reader_engine.begin()
@@ -204,11 +209,17 @@ class Database:
     def reader_engine(self) -> AsyncEngine:
         """The engine :meth:`read` opens its connections on (made on first use)."""
         if self._reader is None:
-            self._reader = _async_engine(
-                self.url,
-                poolclass=sa.pool.NullPool,
-                execution_options={READ_ONLY_OPTION: True},
-            )
+            pooling: dict[str, Any] = {"poolclass": sa.pool.NullPool}
+            if async_url(self.url).get_backend_name() == "postgresql":
+                # Its own pool, never waited on (unbounded overflow), pinged at checkout: opening a PostgreSQL
+                # connection costs tens of milliseconds under load, paid before on every read (the fake
+                # processor answers each GET with one), and the pool of callers holding the others is apart.
+                pooling = {
+                    "pool_size": READER_POOL_SIZE,
+                    "max_overflow": -1,
+                    "pool_pre_ping": True,
+                }
+            self._reader = _async_engine(self.url, execution_options={READ_ONLY_OPTION: True}, **pooling)
         return self._reader
 
     async def ping(self) -> None:
@@ -256,6 +267,7 @@ class Database:
 
 
 __all__ = [
+    "READER_POOL_SIZE",
     "READ_ONLY_OPTION",
     "AsyncConnection",
     "Database",

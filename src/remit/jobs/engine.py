@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,15 +32,16 @@ from remit import audit
 from remit.clock import Clock, system_clock
 from remit.config import QueueSpec
 from remit.db.engine import Database
-from remit.jobs import admin, maintenance, outcomes, settle
+from remit.jobs import admin, maintenance, outcomes, progress, settle
 from remit.jobs.admin import QueueStats, WorkerInfo
 from remit.jobs.cron import CronEntry
 from remit.jobs.definition import JobDefinition, JobRegistry
 from remit.jobs.outcomes import Discarded, Failed, Outcome, Plan
+from remit.jobs.progress import Progress, ProgressFeed
 from remit.jobs.records import Job
 from remit.jobs.retry import DEFAULT_BACKOFF
 from remit.jobs.rows import JobRequest, build_row
-from remit.jobs.scheduler import PERIODIC_DEFINITION, Item, ScheduleEntry, Scheduler
+from remit.jobs.scheduler import PERIODIC_DEFINITION, Item, ScheduleEntry, Scheduler, Triggered
 from remit.jobs.settings import JobSettings
 from remit.jobs.states import JobState
 from remit.jobs.store import admin as admin_store
@@ -81,6 +82,12 @@ class Engine:
         upkeep = maintenance.maintenance_tasks(self.settings.lease_seconds, self.settings.leader_tick)
         items: list[Item] = [*upkeep, *periodic, *cron]
         self._scheduler = Scheduler(self, items)
+        self._progress_feed: ProgressFeed | None = None
+        #: Jobs running in this process that reported progress: their end is announced to followers too (on
+        #: PostgreSQL), so a job that never reports progress costs the completion path nothing.
+        self._reporting: set[int] = set()
+        #: The statistics the last :meth:`refresh_metrics` read (None before the first).
+        self.last_queue_stats: list[QueueStats] | None = None
 
     # -- queues ---------------------------------------------------------------------------------------------
 
@@ -146,15 +153,25 @@ class Engine:
 
     # -- runs -----------------------------------------------------------------------------------------------
 
-    async def claim(self, queue: str, *, limit: int, worker_id: str) -> list[Job]:
-        """Move up to ``limit`` due jobs of ``queue`` (a stored name) to ``executing`` and return them."""
+    async def claim(
+        self, queue: str, *, limit: int, worker_id: str, finished: Sequence[tuple[int, int]] = ()
+    ) -> list[Job]:
+        """Move up to ``limit`` due jobs of ``queue`` (a stored name) to ``executing`` and return them. Runs
+        ``finished`` (``(job id, attempt)``) are marked completed first, in the same transaction: on SQLite,
+        where each commit waits for the disk and writers take turns, a worker so commits once per batch."""
+        now = self.clock.now()
         async with self.db.begin() as conn:
-            return await runs.claim(conn, queue=queue, limit=limit, worker_id=worker_id, now=self.clock.now())
+            if finished:
+                await runs.complete(conn, finished, now)
+            return await runs.claim(conn, queue=queue, limit=limit, worker_id=worker_id, now=now)
 
     async def complete(self, finished: Sequence[tuple[int, int]]) -> int:
         """Mark ``(job id, attempt)`` runs completed in one statement per attempt; how many still matched."""
+        announce = [job_id for job_id, _ in finished if job_id in self._reporting]
         async with self.db.begin() as conn:
-            return await runs.complete(conn, finished, self.clock.now())
+            matched = await runs.complete(conn, finished, self.clock.now())
+            await self._announce(conn, announce)
+        return matched
 
     async def settle(self, job: Job, outcome: Outcome, *, rand: float) -> Plan | None:
         """Record any outcome but completion: plan it (:func:`remit.jobs.outcomes.plan`), apply it with a
@@ -168,6 +185,8 @@ class Engine:
                 job = replace(job, errors=await runs.errors_of(conn, job.id))
             decided = outcomes.plan(job, outcome, now=now, backoff=backoff, rand=rand)
             applied = await settle.settle(conn, self.registry, job, decided, now=now)
+            if applied:
+                await self._announce(conn, [job.id] if job.id in self._reporting else [])
         if not applied:
             return None
         settle.count(job, decided)
@@ -175,14 +194,41 @@ class Engine:
 
     async def release(self, unfinished: Sequence[tuple[int, int]]) -> int:
         """Give ``(job id, attempt)`` runs back to their queue without spending their attempt (shutdown)."""
+        announce = [job_id for job_id, _ in unfinished if job_id in self._reporting]
         async with self.db.begin() as conn:
-            return await runs.release(conn, unfinished, self.clock.now())
+            released = await runs.release(conn, unfinished, self.clock.now())
+            await self._announce(conn, announce)
+        return released
 
     async def record_progress(self, job: Job, done: int, total: int | None = None) -> None:
-        """Record how far the run ``job`` got, in its meta (while it still executes)."""
+        """Record how far the run ``job`` got, in its meta (while it still executes); on PostgreSQL its
+        followers are notified as it commits (:mod:`remit.jobs.progress`)."""
         progress = {"done": done, "total": total, "at": self.clock.now().isoformat()}
         async with self.db.begin() as conn:
-            await runs.record_progress(conn, job, {**job.meta, "progress": progress})
+            recorded = await runs.record_progress(conn, job, {**job.meta, "progress": progress})
+            if recorded and self.db.is_postgres:
+                await runs.notify_progress(conn, [job.id])
+        if recorded:
+            self._reporting.add(job.id)
+
+    async def _announce(self, conn: AsyncConnection, job_ids: Sequence[int]) -> None:
+        """Notify the followers of ``job_ids`` (jobs that reported progress here) that their run ended."""
+        if not job_ids:
+            return
+        self._reporting.difference_update(job_ids)
+        if self.db.is_postgres:
+            await runs.notify_progress(conn, job_ids)
+
+    @property
+    def progress_feed(self) -> ProgressFeed | None:
+        """This process's listener for job progress (PostgreSQL only; None on SQLite, where followers poll)."""
+        if self._progress_feed is None and self.db.is_postgres:
+            self._progress_feed = ProgressFeed(self.db.url)
+        return self._progress_feed
+
+    def follow(self, job_id: int, *, poll: float | None = None) -> AsyncIterator[Progress]:
+        """Job ``job_id``'s progress now and on every change until it finished: see :func:`progress.follow`."""
+        return progress.follow(self, job_id, poll=poll)
 
     # -- presence and leadership ----------------------------------------------------------------------------
 
@@ -254,6 +300,11 @@ class Engine:
         """Run periodic task ``name`` once now, wrapped (log, metric, ops event on failure) and recorded."""
         return await self._scheduler.run(name, tick=tick, app=app, raise_errors=raise_errors)
 
+    async def trigger(self, name: str) -> Triggered:
+        """Enqueue periodic task or cron entry ``name`` for its due tick, once per tick across processes (an
+        external scheduler's call); see :meth:`Scheduler.trigger`."""
+        return await self._scheduler.trigger(name)
+
     async def schedule(self) -> list[ScheduleEntry]:
         """What ``remit schedule list`` shows: every periodic task and cron entry, with its last and next run."""
         return await self._scheduler.entries()
@@ -306,8 +357,11 @@ class Engine:
             return [WorkerInfo.from_row(row) for row in await workers.alive(reader, since=since)]
 
     async def refresh_metrics(self) -> None:
-        """Set the database-derived gauges (queue depth by state, oldest age, paused, workers alive)."""
-        for stats in await self.queue_stats():
+        """Set the database-derived gauges (queue depth by state, oldest age, paused, workers alive), and keep
+        the statistics as :attr:`last_queue_stats` for the admin overview, which shows the same counts."""
+        all_stats = await self.queue_stats()
+        self.last_queue_stats = all_stats
+        for stats in all_stats:
             for state in admin.STATES:
                 metrics.queue_jobs.labels(queue=stats.name, state=state).set(getattr(stats, state))
             metrics.queue_oldest_available_age_seconds.labels(queue=stats.name).set(stats.oldest_available_age_s)

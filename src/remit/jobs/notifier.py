@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 log = logging.getLogger("remit.jobs")
 
 CHANNEL = "remit_jobs"
+#: Job progress (:mod:`remit.jobs.progress`): the payload is the job's id.
+PROGRESS_CHANNEL = "remit_job_progress"
 
 
 def libpq_dsn(url: str) -> str:
@@ -26,10 +28,14 @@ def libpq_dsn(url: str) -> str:
 
 
 class Listener:
-    """Calls ``wake(queue)`` for each notification, and ``wake(None)`` (every queue) after a reconnect."""
+    """Calls ``wake(payload)`` for each notification on ``channel`` (a queue's name on :data:`CHANNEL`), and
+    ``wake(None)`` (everything) after each (re)connect."""
 
-    def __init__(self, url: str, wake: Callable[[str | None], None], *, max_backoff: float = 5.0) -> None:
+    def __init__(
+        self, url: str, wake: Callable[[str | None], None], *, max_backoff: float = 5.0, channel: str = CHANNEL
+    ) -> None:
         self._dsn = libpq_dsn(url)
+        self._channel = channel
         self._wake = wake
         self._max_backoff = max_backoff
         self.connected = asyncio.Event()
@@ -42,7 +48,7 @@ class Listener:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(self._dsn, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
+                    await conn.execute(f"LISTEN {self._channel}")
                     self.connected.set()
                     delay = 0.2
                     self._wake(None)  # anything inserted while we were not listening

@@ -86,6 +86,24 @@ class ScheduleEntry:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Triggered:
+    """What :meth:`Scheduler.trigger` did: the tick it was due for (None: not due now) and the job it enqueued
+    (None: nothing was due, or another process had already taken that tick)."""
+
+    name: str
+    tick: datetime | None
+    job_id: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "tick": self.tick.isoformat() if self.tick else None,
+            "enqueued": self.job_id is not None,
+            "job_id": self.job_id,
+        }
+
+
 class Scheduler:
     """The periodic tasks and cron entries of one engine, and the per-process state of every-process ones."""
 
@@ -169,6 +187,32 @@ class Scheduler:
             await engine.enqueue_many(conn, [self._request(item, tick)])
             await store.record(conn, row, **_enqueued(engine.clock.now(), item.schedule.next_after(tick)))
         _log_enqueued(item, tick)
+
+    async def trigger(self, name: str) -> Triggered:
+        """Enqueue item ``name`` for its latest due tick now, claiming the tick as the leader would: what an
+        external scheduler's call of ``POST /api/cron/{name}`` does. Never runs the work in the caller: an inline
+        periodic task is enqueued as the ``remit.periodic`` job too. Two calls for one tick (two hosts' crons,
+        or a leader that got there first) enqueue it once."""
+        item, engine = self.get(name), self._engine
+        now = engine.clock.now()
+        async with engine.db.connect() as conn:
+            row = (await store.rows(conn)).get(name)
+        seen = row["last_tick"] if row else None
+        tick = item.schedule.due(seen, now)
+        if tick is None:
+            return Triggered(name, None, None)
+        next_at = item.schedule.next_after(tick)
+        declared_row = self._declared(item)
+        async with engine.db.begin() as conn:
+            claimed = await store.claim(
+                conn, declared_row, seen=seen, exists=row is not None, tick=tick, next_run_at=next_at
+            )
+            if not claimed:
+                return Triggered(name, tick, None)
+            ids = await engine.enqueue_many(conn, [self._request(item, tick)])
+            await store.record(conn, declared_row, **_enqueued(now, next_at))
+        _log_enqueued(item, tick)
+        return Triggered(name, tick, ids[0] if ids else None)
 
     def _request(self, item: Item, tick: datetime) -> JobRequest:
         if isinstance(item, CronEntry):
@@ -328,4 +372,4 @@ PERIODIC_DEFINITION = JobDefinition(
     unique=UniqueBy("task", "tick"),
 )
 
-__all__ = ["OUTCOMES", "PERIODIC_DEFINITION", "PERIODIC_JOB", "ScheduleEntry", "Scheduler"]
+__all__ = ["OUTCOMES", "PERIODIC_DEFINITION", "PERIODIC_JOB", "ScheduleEntry", "Scheduler", "Triggered"]

@@ -62,6 +62,8 @@ COMPLETION_BATCH = 1000
 SETTLE_TRIES = 10
 #: At shutdown, tries of the outcomes still to write before the worker leaves them to rescue.
 FINAL_TRIES = 5
+#: At most this many claims of one queue in flight at once (see :meth:`Worker._fetchers`).
+MAX_CLAIMS_IN_FLIGHT = 4
 
 
 class JobTimeout(Exception):
@@ -72,6 +74,8 @@ class JobTimeout(Exception):
 class _Queue:
     spec: QueueSpec
     running: int = 0
+    #: Slots reserved by claims in flight: a claim never takes more than the concurrency left.
+    claiming: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     slot_freed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -99,6 +103,9 @@ class Worker:
         # Without NOTIFY (SQLite) polling is the only wake-up, so it runs five times as often.
         self._poll = settings.poll_interval if self._listen else settings.poll_interval / 5
         self._batch = settings.batch_size
+        # SQLite has one writer at a time, and a connection that finds the lock taken sleeps in steps of up to
+        # 100 ms before it tries again: this worker's claims and completions take turns here instead.
+        self._single_writer = asyncio.Lock() if engine.db.is_sqlite else None
         self._stopping = False
         self._stop = asyncio.Event()
         self._tasks: dict[asyncio.Task[None], Job] = {}
@@ -165,7 +172,9 @@ class Worker:
         if self._listen:
             self.listener = Listener(self.engine.db.url, self.wake)
             background.append(asyncio.create_task(self.listener.run()))
-        fetchers = [asyncio.create_task(self._fetch_loop(q)) for q in self._queues.values()]
+        fetchers = [
+            asyncio.create_task(self._fetch_loop(q)) for q in self._queues.values() for _ in range(self._fetchers(q))
+        ]
         log.info("worker started", extra={"worker_id": self.id, "queues": self.queue_names})
         try:
             await self._stop.wait()
@@ -184,31 +193,54 @@ class Worker:
 
     # -- claiming and running -------------------------------------------------------------------------
 
+    def _fetchers(self, queue: _Queue) -> int:
+        """How many claim loops serve ``queue``: one per batch its concurrency holds, at most
+        :data:`MAX_CLAIMS_IN_FLIGHT`. A claim's cost is mostly its commit, which waits for the disk; with
+        several in flight on their own connections the next batch is claimed while one runs, and the
+        server's group commit flushes their commits together. SQLite writes one transaction at a time: one."""
+        if self._single_writer is not None:
+            return 1
+        return max(1, min(MAX_CLAIMS_IN_FLIGHT, -(-queue.spec.concurrency // self._batch)))
+
+    def _writing(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """Around a claim or a completion: on SQLite, this worker's turn to write; elsewhere nothing."""
+        return self._single_writer if self._single_writer is not None else contextlib.nullcontext()
+
     async def _fetch_loop(self, queue: _Queue) -> None:
         failures = 0
         while not self._stopping:
-            free = queue.spec.concurrency - queue.running
+            free = queue.spec.concurrency - queue.running - queue.claiming
             if free <= 0:
                 queue.slot_freed.clear()
                 await queue.slot_freed.wait()
                 continue
             wanted = min(free, self._batch)
             queue.wake.clear()
+            queue.claiming += wanted
+            finished: list[Job] = []
             try:
-                batch = await self._claim(queue.spec.name, wanted)
+                async with self._writing():
+                    if self._single_writer is not None:  # one commit for the completions so far and the claim
+                        finished = self._completions[:COMPLETION_BATCH]
+                        del self._completions[:COMPLETION_BATCH]
+                    batch = await self._claim(queue.spec.name, wanted, finished=[(j.id, j.attempt) for j in finished])
                 failures = 0
             except Exception as exc:
+                self._completions[:0] = finished
                 failures += 1
                 self._log_db_error("claim", exc)
                 await self._pause(min(0.2 * 2**failures, 5.0))
                 continue
+            finally:
+                queue.claiming -= wanted
+            self._count_completed(finished)
             for job in batch:
                 self._start(job, queue)
             if len(batch) < wanted:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(queue.wake.wait(), self._poll)
 
-    async def _claim(self, queue: str, limit: int) -> list[Job]:
+    async def _claim(self, queue: str, limit: int, *, finished: Sequence[tuple[int, int]] = ()) -> list[Job]:
         """Claim up to ``limit`` jobs, holding them from the moment the claim returns.
 
         While the claim is in flight the heartbeat's list of held runs is complete only for runs claimed before
@@ -219,7 +251,7 @@ class Worker:
         token = self._claim_seq
         self._claims_in_flight[token] = self.engine.clock.now()
         try:
-            batch = await self.engine.claim(queue, limit=limit, worker_id=self.id)
+            batch = await self.engine.claim(queue, limit=limit, worker_id=self.id, finished=list(finished))
         finally:
             del self._claims_in_flight[token]
         for job in batch:
@@ -352,7 +384,8 @@ class Worker:
             batch = self._completions[:COMPLETION_BATCH]
             del self._completions[:COMPLETION_BATCH]
             try:
-                await self.engine.complete([(j.id, j.attempt) for j in batch])
+                async with self._writing():
+                    await self.engine.complete([(j.id, j.attempt) for j in batch])
             except Exception as exc:
                 self._completions[:0] = batch
                 failures += 1
@@ -361,8 +394,13 @@ class Worker:
                     return  # the runs stay executing; rescue returns them after the lease
                 await asyncio.sleep(min(0.2 * 2**failures, 5.0))
                 continue
-            for job in batch:
-                self._let_go(job)
+            self._count_completed(batch)
+
+    def _count_completed(self, batch: Sequence[Job]) -> None:
+        """Count completions once their write committed, and let their runs go."""
+        for job in batch:
+            self._let_go(job)
+        if batch:
             self.outcomes["completed"] += len(batch)
             for queue, n in Counter(job.queue for job in batch).items():
                 metrics.jobs_executed_total.labels(queue=queue, outcome="completed").inc(n)

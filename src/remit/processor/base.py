@@ -228,6 +228,27 @@ class Processor(Protocol):
 
     async def retrieve_balance_transaction(self, balance_transaction_id: str) -> StripeObject: ...
 
+    async def list_balance_transactions(
+        self,
+        *,
+        type: str | None = None,
+        created_gte: int | None = None,
+        created_lte: int | None = None,
+        limit: int = 100,
+        starting_after: str | None = None,
+    ) -> StripeObject:
+        """One page of balance transactions, newest first (``GET /v1/balance_transactions``), filtered by
+        ``type`` (``charge``, ``refund``, ``adjustment`` …) and a ``created`` range in Unix seconds: the fee
+        reconciler reads fees a hundred at a time this way instead of one retrieve per charge."""
+        ...
+
+    async def retrieve_charge(self, charge_id: str) -> StripeObject: ...
+
+    async def mark_invoice_uncollectible(self, invoice_id: str, *, idempotency_key: str) -> StripeObject:
+        """Write the open invoice off (``POST /v1/invoices/{id}/mark_uncollectible``): what the dunning sweeper
+        asks when its terminal action is ``unpaid``."""
+        ...
+
     async def retrieve_event(self, event_id: str) -> StripeObject:
         """Re-fetch an event: the authoritative copy of what a webhook carried."""
         ...

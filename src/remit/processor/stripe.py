@@ -425,6 +425,37 @@ class StripeProcessor:
         )
         return result
 
+    async def list_balance_transactions(
+        self,
+        *,
+        type: str | None = None,
+        created_gte: int | None = None,
+        created_lte: int | None = None,
+        limit: int = 100,
+        starting_after: str | None = None,
+    ) -> StripeObject:
+        params = request_params(type=type, limit=limit, starting_after=starting_after)
+        created = request_params(gte=created_gte, lte=created_lte)
+        if created:
+            params["created"] = created
+        result: StripeObject = await self._call(
+            "balance_transactions.list", self._v1.balance_transactions.list_async, params=params
+        )
+        return result
+
+    async def retrieve_charge(self, charge_id: str) -> StripeObject:
+        result: StripeObject = await self._call("charges.retrieve", self._v1.charges.retrieve_async, charge_id)
+        return result
+
+    async def mark_invoice_uncollectible(self, invoice_id: str, *, idempotency_key: str) -> StripeObject:
+        result: StripeObject = await self._call(
+            "invoices.mark_uncollectible",
+            self._v1.invoices.mark_uncollectible_async,
+            invoice_id,
+            idempotency_key=idempotency_key,
+        )
+        return result
+
     async def retrieve_event(self, event_id: str) -> StripeObject:
         result: StripeObject = await self._call("events.retrieve", self._v1.events.retrieve_async, event_id)
         return result

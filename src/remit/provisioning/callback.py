@@ -6,7 +6,8 @@ applies it in the caller's transaction:
 
 - ``provisioned`` links the deployment and the cell, sets a positive quota (0 or absent keeps the one set at
   checkout) and activates the account — all in that one transaction;
-- ``failed`` records the orchestrator's error; ``provisioning`` notes the saga started.
+- ``failed`` records the orchestrator's error (:func:`announce`, after the commit, emits ``provisioning_failed``);
+  ``provisioning`` notes the saga started.
 
 Each change is a guarded UPDATE of :data:`~remit.provisioning.states.PROVISIONING_STATES`: a replay changes
 nothing, and nothing moves a ``provisioned`` job — a late ``failed`` leaves it provisioned with its link. A
@@ -156,16 +157,29 @@ async def apply_update(
     if target is ProvisioningStatus.PROVISIONED:
         await _activate(conn, moved, update, now)
     await _record(conn, moved, actor, previous=job.status.value)
-    if target is ProvisioningStatus.FAILED:
-        ops.emit(
-            "provisioning_failed",
-            job_id=moved.id,
-            session_id=moved.stripe_session_id,
-            account_id=moved.account_id,
-            attempt=moved.attempts,
-            reason="orchestrator_failed",
-        )
     return moved, True
 
 
-__all__ = ["CALLBACK_STATUSES", "CallbackUpdate", "MalformedCallback", "NoJob", "apply_update", "parse_callback"]
+def announce(job: ProvisioningJob, changed: bool) -> None:
+    """Emit ``provisioning_failed`` for an update that moved ``job`` to ``failed``. Called by the caller once
+    :func:`apply_update`'s transaction has committed: an ops event never announces a write rolled back."""
+    if changed and job.status is ProvisioningStatus.FAILED:
+        ops.emit(
+            "provisioning_failed",
+            job_id=job.id,
+            session_id=job.stripe_session_id,
+            account_id=job.account_id,
+            attempt=job.attempts,
+            reason="orchestrator_failed",
+        )
+
+
+__all__ = [
+    "CALLBACK_STATUSES",
+    "CallbackUpdate",
+    "MalformedCallback",
+    "NoJob",
+    "announce",
+    "apply_update",
+    "parse_callback",
+]

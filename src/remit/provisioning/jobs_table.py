@@ -195,13 +195,18 @@ def stuck_condition(now: datetime, *, stuck_seconds: float, max_attempts: int) -
     )
 
 
-async def count_stuck(conn: AsyncConnection, now: datetime, *, stuck_seconds: float, max_attempts: int) -> int:
-    """What ``remit_provisioning_stuck`` reports and ``remit provisioning list --stuck`` lists."""
-    stmt = (
+def count_stuck_statement(now: datetime, *, stuck_seconds: float, max_attempts: int) -> sa.Select[tuple[int]]:
+    """The gauge's query (``bench/provisioning.py`` EXPLAINs this very statement)."""
+    return (
         sa.select(sa.func.count())
         .select_from(T)
         .where(stuck_condition(now, stuck_seconds=stuck_seconds, max_attempts=max_attempts))
     )
+
+
+async def count_stuck(conn: AsyncConnection, now: datetime, *, stuck_seconds: float, max_attempts: int) -> int:
+    """What ``remit_provisioning_stuck`` reports and ``remit provisioning list --stuck`` lists."""
+    stmt = count_stuck_statement(now, stuck_seconds=stuck_seconds, max_attempts=max_attempts)
     return int((await conn.execute(stmt)).scalar_one())
 
 
@@ -244,13 +249,10 @@ async def claim_attempt(
     return ProvisioningJob.from_row(row) if row else None
 
 
-async def claim_stale(
-    conn: AsyncConnection, now: datetime, *, stale_seconds: float, max_attempts: int, batch: int
-) -> list[ProvisioningJob]:
-    """Claim up to ``batch`` open jobs whose last attempt (or, never tried, creation) is older than
-    ``stale_seconds``, oldest first, counting one attempt on each — in one statement, so two concurrent runs
-    never claim one job: on PostgreSQL the inner SELECT locks with SKIP LOCKED and the outer WHERE re-checks
-    the row after any wait; SQLite runs one writer at a time."""
+def claim_stale_statement(
+    dialect_name: str, now: datetime, *, stale_seconds: float, max_attempts: int, batch: int
+) -> sa.Update:
+    """The reconciler's claiming UPDATE (see :func:`claim_stale`; ``bench/provisioning.py`` EXPLAINs it)."""
     cutoff = now - timedelta(seconds=stale_seconds)
     stale = sa.func.coalesce(T.c.last_attempt_at, T.c.created_at) < cutoff
     inner = (
@@ -259,13 +261,25 @@ async def claim_stale(
         .order_by(T.c.created_at, T.c.id)
         .limit(batch)
     )
-    if conn.dialect.name == "postgresql":
+    if dialect_name == "postgresql":
         inner = inner.with_for_update(skip_locked=True)
-    stmt = (
+    return (
         sa.update(T)
         .where(T.c.id.in_(inner.scalar_subquery()), *_claimable(max_attempts), stale)
         .values(attempts=T.c.attempts + 1, last_attempt_at=now, updated_at=now)
         .returning(*T.c)
+    )
+
+
+async def claim_stale(
+    conn: AsyncConnection, now: datetime, *, stale_seconds: float, max_attempts: int, batch: int
+) -> list[ProvisioningJob]:
+    """Claim up to ``batch`` open jobs whose last attempt (or, never tried, creation) is older than
+    ``stale_seconds``, oldest first, counting one attempt on each — in one statement, so two concurrent runs
+    never claim one job: on PostgreSQL the inner SELECT locks with SKIP LOCKED and the outer WHERE re-checks
+    the row after any wait; SQLite runs one writer at a time."""
+    stmt = claim_stale_statement(
+        conn.dialect.name, now, stale_seconds=stale_seconds, max_attempts=max_attempts, batch=batch
     )
     rows = (await conn.execute(stmt)).mappings().all()
     return sorted((ProvisioningJob.from_row(r) for r in rows), key=lambda j: (j.created_at, j.id))
@@ -286,28 +300,44 @@ async def count_stale_without_payload(conn: AsyncConnection, now: datetime, *, s
     return int((await conn.execute(stmt)).scalar_one())
 
 
+async def record_outcomes(
+    conn: AsyncConnection, outcomes: Sequence[tuple[ProvisioningJob, str | None]], now: datetime
+) -> list[ProvisioningJob]:
+    """Record attempts' outcomes (``error`` None: the orchestrator accepted it) in a few statements — one per
+    distinct outcome, not one per job, so a reconciler run's cost does not grow with round trips. An accepted
+    re-drive of a ``failed`` job puts it back to ``enqueued`` (ledgered); nothing here touches a
+    ``provisioned`` row. Returns the jobs that moved back to ``enqueued``."""
+    revive = [job.id for job, error in outcomes if error is None and job.status is ProvisioningStatus.FAILED]
+    moved: list[ProvisioningJob] = []
+    if revive:
+        stmt = PROVISIONING_STATES.update(
+            T, ProvisioningStatus.ENQUEUED, T.c.id.in_(revive), column="status", last_error=None, updated_at=now
+        ).returning(*T.c)
+        moved = [ProvisioningJob.from_row(row) for row in (await conn.execute(stmt)).mappings().all()]
+        for job in moved:
+            await _ledger(conn, job, "system", f"enqueued:a{job.attempts}", reason="redrive_accepted")
+    done = {job.id for job in moved}
+    by_outcome: dict[str | None, list[int]] = {}
+    for job, error in outcomes:
+        if job.id not in done:
+            by_outcome.setdefault(error, []).append(job.id)
+    for error, ids in by_outcome.items():
+        await conn.execute(
+            sa.update(T)
+            .where(T.c.id.in_(ids), T.c.status.in_(OPEN_VALUES))
+            .values(last_error=_clip(error), updated_at=now)
+        )
+    return moved
+
+
 async def record_outcome(
     conn: AsyncConnection, job: ProvisioningJob, error: str | None, now: datetime
 ) -> ProvisioningJob | None:
-    """Record one attempt's outcome (``error`` None: the orchestrator accepted it). An accepted re-drive of a
-    ``failed`` job puts it back to ``enqueued``; nothing here touches a ``provisioned`` row."""
-    if error is None and job.status is ProvisioningStatus.FAILED:
-        stmt = PROVISIONING_STATES.update(
-            T, ProvisioningStatus.ENQUEUED, T.c.id == job.id, column="status", last_error=None, updated_at=now
-        ).returning(*T.c)
-        row = (await conn.execute(stmt)).mappings().first()
-        if row is not None:
-            moved = ProvisioningJob.from_row(row)
-            await _ledger(conn, moved, "system", f"enqueued:a{moved.attempts}", reason="redrive_accepted")
-            return moved
-    stmt2 = (
-        sa.update(T)
-        .where(T.c.id == job.id, T.c.status.in_(OPEN_VALUES))
-        .values(last_error=_clip(error), updated_at=now)
-        .returning(*T.c)
-    )
-    row = (await conn.execute(stmt2)).mappings().first()
-    return ProvisioningJob.from_row(row) if row else None
+    """Record one attempt's outcome (see :func:`record_outcomes`): the job after it, None if it is no longer
+    open."""
+    await record_outcomes(conn, [(job, error)], now)
+    current = await get_job(conn, job.id)
+    return current if current is not None and current.status in OPEN_STATUSES else None
 
 
 __all__ = [
@@ -315,13 +345,16 @@ __all__ = [
     "ProvisioningJob",
     "claim_attempt",
     "claim_stale",
+    "claim_stale_statement",
     "count_stale_without_payload",
     "count_stuck",
+    "count_stuck_statement",
     "ensure_account",
     "get_by_session",
     "get_job",
     "list_jobs",
     "record_handoff",
     "record_outcome",
+    "record_outcomes",
     "stuck_condition",
 ]

@@ -65,21 +65,21 @@ async def reconcile(runtime: Runtime) -> dict[str, Any]:
         )
     # The POSTs go out together; their outcomes are written in one transaction after them.
     outcomes = await asyncio.gather(*(_send(runtime, job) for job in claimed))
-    if claimed:
-        async with runtime.db.begin() as conn:
-            for job, error in zip(claimed, outcomes, strict=True):
-                await jobs_table.record_outcome(conn, job, error, runtime.clock.now())
-    for job, error in zip(claimed, outcomes, strict=True):
-        if error is not None:
-            _exhausted(runtime, job, error)
-    failing = sum(1 for error in outcomes if error is not None)
-    async with runtime.db.connect() as conn:
+    # The outcomes and the stuck count after them: one transaction, a few statements.
+    async with runtime.db.begin() as conn:
+        if claimed:
+            await jobs_table.record_outcomes(conn, list(zip(claimed, outcomes, strict=True)), runtime.clock.now())
         stuck = await jobs_table.count_stuck(
             conn,
             runtime.clock.now(),
             stuck_seconds=settings.provisioning_stuck_seconds,
             max_attempts=settings.provisioning_max_attempts,
         )
+    # Emitted after the commit: an ops event never announces a write that was rolled back.
+    for job, error in zip(claimed, outcomes, strict=True):
+        if error is not None:
+            _exhausted(runtime, job, error)
+    failing = sum(1 for error in outcomes if error is not None)
     summary: dict[str, Any] = {
         "event": SUMMARY_EVENT,
         "scanned": len(claimed) + skipped,

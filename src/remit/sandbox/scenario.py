@@ -2,13 +2,14 @@
 
 Customers sign up (one through a hosted checkout, others directly), subscribe and pay; one card fails and
 later succeeds after the customer updates it; one customer upgrades; a payment is refunded; another is
-disputed; and one subscription carries seats metadata a sales rep typed as a word, which the sandbox host
-app's seat grant (:mod:`remit.sandbox.seats`, run by ``remit up``) cannot read: its events become dead
-letters. Every step goes through :class:`~remit.processor.fake.FakeProcessor`, so the running service
-receives exactly the webhooks Stripe would send for the same story, and its mirror, ledger and webhook store
-— dead-letter queue included — fill with real-looking data. Idempotency keys carry a run id, so running the
-demo twice makes two stories. It lives beside the sandbox host app whose handlers it exercises; the command
-that runs it and prints where to look next is :mod:`remit.cli.demo`.
+disputed; a one-day trial ends on a card that declines, so its subscription goes past due and into dunning
+(the fake's clock moves a day); and one subscription carries seats metadata a sales rep typed as a word,
+which the sandbox host app's seat grant (:mod:`remit.sandbox.seats`, run by ``remit up``) cannot read:
+its events become dead letters. Every step goes through :class:`~remit.processor.fake.FakeProcessor`, so
+the running service receives exactly the webhooks Stripe would send for the same story, and its mirror,
+ledger and webhook store — dead-letter queue included — fill with real-looking data. Idempotency keys carry
+a run id, so running the demo twice makes two stories. It lives beside the sandbox host app whose handlers
+it exercises; the command that runs it and prints where to look next is :mod:`remit.cli.demo`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from remit.processor.fake.engine import Delivered
 from remit.processor.fake.events import DeliveryStatus
 from remit.processor.fake.processor import FakeProcessor
+from remit.provisioning.handoff import PACKAGE_KEY
 
 
 @dataclass
@@ -29,6 +31,7 @@ class DemoStep:
 
 #: What the sales rep typed into the subscription's ``metadata.seats``.
 UNREADABLE_SEATS = "twelve"
+DAY_S = 86_400
 
 
 @dataclass
@@ -46,6 +49,8 @@ class DemoReport:
     #: A paid invoice of the story whose receipt (with its PDF) the service mails: where ``remit demo`` points.
     receipt_invoice_id: str | None = None
     renews_at: int | None = None
+    #: The subscription whose renewal is declined (past due): the dunning case ``remit demo`` points at.
+    dunning_subscription_id: str | None = None
 
     def add(self, what: str, *ids: str) -> None:
         self.steps.append(DemoStep(what, list(ids)))
@@ -97,9 +102,12 @@ async def run_demo(fake: FakeProcessor) -> DemoReport:
         line_items=[{"price": pro["id"], "quantity": 1}],
         customer_email="ada@example.com",
         client_reference_id=f"account-{run}-1",
+        # As remit's own checkout does: the package by slug (a demo package), so provisioning has its payload.
+        metadata={PACKAGE_KEY: "pro"},
     )
     done = await fake.complete_checkout_session(session["id"], payment_method="pm_card_visa", idempotency_key=key())
     report.add("signed up through checkout and subscribed to Pro", str(done["customer"]), str(done["subscription"]))
+    report.add("checkout handed to provisioning (remit provisioning show SESSION_ID)", str(session["id"]))
 
     grace = await fake.create_customer(
         idempotency_key=key(), email="grace@example.com", name="Grace Hopper", payment_method="pm_card_visa"
@@ -173,6 +181,21 @@ async def run_demo(fake: FakeProcessor) -> DemoReport:
 
     await fake.cancel_subscription(grace_sub["id"], at_period_end=True, idempotency_key=key())
     report.add("asked to cancel at the end of the period", grace_sub["id"])
+
+    barbara = await fake.create_customer(
+        idempotency_key=key(),
+        email="barbara@example.com",
+        name="Barbara L.",
+        payment_method="pm_card_chargeCustomerFail",
+    )
+    barbara_sub = await fake.create_subscription(
+        customer=barbara["id"], items=[{"price": starter["id"]}], trial_period_days=1, idempotency_key=key()
+    )
+    await fake.engine.advance_clock(DAY_S)  # the trial ends a day later: the first renewal is declined
+    report.dunning_subscription_id = str(barbara_sub["id"])
+    report.add(
+        "a one-day trial ended and the card was declined: past due, in dunning", barbara["id"], barbara_sub["id"]
+    )
 
     ongoing = [done["subscription"], linus_sub["id"], katherine_sub["id"], margaret_sub["id"], alan_sub["id"]]
     period_ends = [int((await fake.retrieve_subscription(str(sub)))["current_period_end"]) for sub in ongoing]

@@ -127,6 +127,10 @@ PAYLOAD_LOGGERS: dict[str, int] = {
 }
 
 
+#: Libraries that log routine progress at INFO; held at WARNING unless ``REMIT_LOG_LEVEL=DEBUG``.
+CHATTY_LOGGERS: tuple[str, ...] = ("weasyprint", "fontTools")
+
+
 def quiet_payload_loggers() -> None:
     """Hold each of :data:`PAYLOAD_LOGGERS` at its floor (raise a lower level; never lower a higher one).
 
@@ -173,6 +177,10 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
     quiet_payload_loggers()
     # Alembic narrates every connection it configures at INFO; remit logs one "database migrated" line instead.
     logging.getLogger("alembic").setLevel("DEBUG" if settings.log_level == "DEBUG" else "WARNING")
+    # WeasyPrint narrates each of its seven rendering steps at INFO (``weasyprint.progress``), and fontTools its
+    # font subsetting: dozens of lines per invoice PDF that drown remit's own lines; their warnings still show.
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel("DEBUG" if settings.log_level == "DEBUG" else "WARNING")
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()

@@ -162,3 +162,53 @@ usage_rollup_lag_events = Gauge(
     "Usage records stored but not yet counted in the rollups (meter-event ids above the rollup's watermark).",
     registry=REGISTRY,
 )
+dunning_requests_total = Counter(
+    "remit_dunning_requests_total",
+    "Dunning sweeper requests to the processor for a subscription's terminal state, by outcome (requested, failed, "
+    "skipped: the processor already showed it terminal or no longer past due).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+dunning_cases = Gauge(
+    "remit_dunning_cases",
+    "Dunning cases by state (in_grace, requested, exhausted, recovered), read from the database at scrape time.",
+    ["state"],
+    registry=REGISTRY,
+)
+fee_transactions_total = Counter(
+    "remit_fee_transactions_total",
+    "Balance transactions a fee pass matched to a charge or refund, by outcome (recorded, unchanged, drift).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+fee_processor_calls_total = Counter(
+    "remit_fee_processor_calls_total",
+    "Processor calls made by fee passes (one per page of up to 100 balance transactions).",
+    registry=REGISTRY,
+)
+revenue_loss_total = Counter(
+    "remit_revenue_loss_total",
+    "revenue_loss signals raised, by reason (refund_fee_not_returned, dispute_lost, refund_exceeds_net).",
+    ["reason"],
+    registry=REGISTRY,
+)
+revenue_loss_amount_total = Counter(
+    "remit_revenue_loss_amount_total",
+    "Money lost, in the currency's smallest unit summed across currencies (a trend, not an accounting figure), by "
+    "reason.",
+    ["reason"],
+    registry=REGISTRY,
+)
+payment_sync_objects_total = Counter(
+    "remit_payment_sync_objects_total",
+    "Objects payment sync re-fetched, by object type (charge, invoice, subscription) and outcome (applied, "
+    "unchanged, failed).",
+    ["object_type", "outcome"],
+    registry=REGISTRY,
+)
+card_expiry_notices_total = Counter(
+    "remit_card_expiry_notices_total",
+    "Card-expiring mails owed, by threshold in days (as configured by REMIT_CARD_EXPIRY_DAYS).",
+    ["days"],
+    registry=REGISTRY,
+)

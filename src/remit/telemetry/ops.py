@@ -196,6 +196,54 @@ CATALOG: dict[str, OpsEventSpec] = {
             "remit usage list --status failed; fix the cause; remit usage retry --status failed",
             "meter-reporting-failed.md",
         ),
+        OpsEventSpec(
+            "charge_failed",
+            "a payment failed: a charge was declined (charge.failed) or an invoice's payment attempt failed "
+            "(invoice.payment_failed); once per charge (per invoice and attempt when no charge is named)",
+            ("amount", "attempt"),
+            (
+                "event_id",
+                "processor_event_id",
+                "charge_id",
+                "invoice_id",
+                "subscription_id",
+                "customer_id",
+                "currency",
+                "failure_code",
+                "decline_code",
+            ),
+            "remit webhooks show ID; remit dunning list shows the subscription's grace; the customer got the "
+            "payment-failed mail (remit mail list)",
+            "charge-failed.md",
+        ),
+        OpsEventSpec(
+            "incomplete_expired",
+            "a subscription's first payment never succeeded and the processor expired it (status "
+            "incomplete_expired); once per subscription",
+            (),
+            ("event_id", "processor_event_id", "subscription_id", "customer_id", "invoice_id"),
+            "remit webhooks show ID; nothing was provisioned for it; contact the customer if the signup matters",
+            "incomplete-expired.md",
+        ),
+        OpsEventSpec(
+            "dunning_exhaustion",
+            "a past-due subscription reached its terminal state (unpaid or canceled), confirmed by the "
+            "processor's webhook: source remit_sweeper when remit's dunning sweeper asked for it, processor when "
+            "the processor's own retries ended it; once per subscription",
+            ("attempt",),
+            ("event_id", "processor_event_id", "subscription_id", "customer_id", "status", "source"),
+            "remit dunning list --json; revoke access per your policy; the customer can pay the open invoice",
+            "dunning-exhaustion.md",
+        ),
+        OpsEventSpec(
+            "revenue_loss",
+            "money the business expected is lost: a refund whose fee was not returned, a dispute lost (with its "
+            "fee), a refund larger than the charge's net (reasons in docs/money.md); once per reason and subject",
+            ("amount", "fee"),
+            ("reason", "object_type", "object_id", "charge_id", "currency"),
+            "remit reconcile fees --dry-run; read the subject at the processor; tell finance",
+            "revenue-loss.md",
+        ),
     ]
 }
 
@@ -258,6 +306,8 @@ ALLOWED_FIELDS = frozenset(
         "previous",
         "action",
         "scope",
+        "decline_code",
+        "fee",
     }
 )
 

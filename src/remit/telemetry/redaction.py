@@ -71,6 +71,9 @@ _QUERY_CREDENTIAL = re.compile(
     r"[^&;#\s]+"
 )
 
+#: Whole keys that name a count or a flag about a sensitive thing, never the thing (the provisioning
+#: reconciler's ``skipped_no_payload`` count, which its runbook reads from the log).
+NEUTRAL_KEYS = frozenset({"skipped_no_payload", "payload_missing"})
 #: A last key part that makes the value a measure or a reference, not the thing itself (``body_bytes``).
 NEUTRAL_LAST_PARTS = frozenset({"bytes", "size", "length", "len", "count", "id", "ids", "type", "sha256", "hash"})
 #: Substrings of a key that name a credential though no single part does (``stripe_api_key``).
@@ -80,6 +83,8 @@ SENSITIVE_KEY_FRAGMENTS = ("api_key", "apikey", "private_key", "signing_key", "a
 def is_sensitive_key(key: str) -> bool:
     """Whether a value under ``key`` may hold a secret or personal data."""
     lowered = key.lower()
+    if lowered in NEUTRAL_KEYS:
+        return False
     if lowered in SENSITIVE_KEYS or any(fragment in lowered for fragment in SENSITIVE_KEY_FRAGMENTS):
         return True
     parts = re.split(r"[_\-.\s]+", lowered)

@@ -277,6 +277,12 @@ async def count_by_state(conn: AsyncConnection) -> dict[str, int]:
     return counts
 
 
+async def count_in_state(conn: AsyncConnection, state: MeterEventState) -> int:
+    """Records in one state, read from the ``(state, created_at)`` index (the admin overview's failed rows)."""
+    query = sa.select(sa.func.count()).select_from(meter_events).where(meter_events.c.state == state.value)
+    return int((await conn.execute(query)).scalar_one())
+
+
 async def oldest_pending(conn: AsyncConnection) -> datetime | None:
     query = sa.select(sa.func.min(meter_events.c.created_at)).where(
         meter_events.c.state == MeterEventState.PENDING.value
@@ -356,6 +362,7 @@ __all__ = [
     "by_ids",
     "by_operation_ids",
     "count_by_state",
+    "count_in_state",
     "fail",
     "get_by_id",
     "get_meter_event",

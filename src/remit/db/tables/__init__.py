@@ -16,6 +16,7 @@ from remit.db.tables.fake import (
     fake_objects,
 )
 from remit.db.tables.flags import flags
+from remit.db.tables.guard import rate_limits
 from remit.db.tables.jobs import jobs, leaders, periodic_tasks, queue_states, workers
 from remit.db.tables.ledger import ledger_events
 from remit.db.tables.mail import mail_log, mail_outbox
@@ -33,6 +34,8 @@ from remit.db.tables.mirror import (
     subscription_items,
     subscriptions,
 )
+from remit.db.tables.money import dunning_cases, fee_drifts, fees, money_signals
+from remit.db.tables.ops import ops_events
 from remit.db.tables.processor import credential_expiries
 from remit.db.tables.provisioning import accounts, provisioning_jobs
 from remit.db.tables.usage import meter_events, usage_rollups, usage_watermarks
@@ -46,12 +49,15 @@ __all__ = [
     "credential_expiries",
     "customers",
     "disputes",
+    "dunning_cases",
     "fake_clock",
     "fake_counters",
     "fake_events",
     "fake_failures",
     "fake_idempotency_keys",
     "fake_objects",
+    "fee_drifts",
+    "fees",
     "flags",
     "invoice_documents",
     "invoice_lines",
@@ -63,12 +69,15 @@ __all__ = [
     "mail_outbox",
     "metadata",
     "meter_events",
+    "money_signals",
+    "ops_events",
     "payment_methods",
     "periodic_tasks",
     "prices",
     "products",
     "provisioning_jobs",
     "queue_states",
+    "rate_limits",
     "refunds",
     "subscription_items",
     "subscriptions",

@@ -57,6 +57,7 @@ Index(
     "ix_remit_provisioning_jobs_open",
     provisioning_jobs.c.status,
     provisioning_jobs.c.updated_at,
+    provisioning_jobs.c.attempts,
     postgresql_where=text(OPEN_STATUSES_SQL),
     sqlite_where=text(OPEN_STATUSES_SQL),
 )

@@ -4,7 +4,8 @@ Rows travel as one array (PostgreSQL) or one JSON document (SQLite) parameter in
 per value: the statement text then never changes with the batch size, so the driver's and the server's
 statement caches keep working, and a 5,000-row enqueue costs one round trip and no per-value overhead. Unique
 jobs rely on the partial unique index over pending rows (``INSERT … ON CONFLICT DO NOTHING``), never on
-check-then-insert. On PostgreSQL a statement trigger wakes listening workers when the transaction commits.
+check-then-insert. On PostgreSQL a statement trigger wakes listening workers when the transaction commits, and
+a large batch without unique keys goes by ``COPY`` instead (:func:`_copy_rows`).
 """
 
 from __future__ import annotations
@@ -77,9 +78,94 @@ def _encode_rows(rows: Sequence[Mapping[str, Any]], dialect_name: str) -> str:
     return orjson.dumps(encoded, default=str).decode()
 
 
+#: From this many rows without a unique key, PostgreSQL gets them by ``COPY`` (see :func:`_copy_rows`).
+COPY_FROM_ROWS = 200
+
+_NEXT_IDS = f"SELECT nextval(pg_get_serial_sequence('{jobs.name}', 'id')) FROM generate_series(1, %(n)s)"
+_COPY = f"COPY {jobs.name} (id, {', '.join(_COLUMNS)}) FROM STDIN"
+#: What COPY's text format escapes inside a field.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str | None) -> str:
+    if value is None:
+        return "\\N"
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
+
+
+def _copy_json(value: Any) -> str:
+    if not value and isinstance(value, list | dict):  # most rows' errors and meta
+        return "[]" if isinstance(value, list) else "{}"
+    # orjson escapes every control character inside JSON strings, so only its backslashes need doubling.
+    return orjson.dumps(value, default=str).decode().replace("\\", "\\\\")
+
+
+def _copy_number(value: float | None) -> str:
+    return "\\N" if value is None else repr(value)
+
+
+def copy_text(ids: Sequence[int], rows: Sequence[Mapping[str, Any]]) -> bytes:
+    """The rows (with their ids) in ``COPY``'s text format (pure). The times of a batch are nearly always the
+    same few values, so each is formatted once."""
+    stamps: dict[datetime, str] = {}
+
+    def stamp(value: datetime) -> str:
+        text = stamps.get(value)
+        if text is None:
+            text = stamps[value] = value.astimezone(UTC).isoformat()
+        return text
+
+    lines = [
+        "\t".join(
+            (
+                str(job_id),
+                _copy_text(row["queue"]),
+                _copy_text(row["name"]),
+                _copy_json(row["args"]),
+                _copy_text(row["state"]),
+                str(int(row["priority"])),
+                str(int(row["attempt"])),
+                str(int(row["max_attempts"])),
+                _copy_text(row["unique_key"]),
+                stamp(row["scheduled_at"]),
+                stamp(row["inserted_at"]),
+                _copy_number(row["timeout"]),
+                _copy_json(row["errors"]),
+                _copy_json(row["meta"]),
+            )
+        )
+        for job_id, row in zip(ids, rows, strict=True)
+    ]
+    lines.append("")
+    return "\n".join(lines).encode()
+
+
+async def _copy_rows(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert rows by ``COPY`` on the driver's connection, in the caller's transaction.
+
+    For a large batch this is the cheapest way in, for the server (no SQL text, no JSON array of rows to take
+    apart) and for this process (the rows are laid out as one text block, written at once): about three times
+    the rows per second of the JSON statement on this machine. ``COPY`` returns nothing, so the ids are drawn
+    from the table's sequence first, in one round trip, and written with the rows: the caller still gets them
+    in request order. It cannot skip unique twins (no ``ON CONFLICT``), so only batches without unique keys
+    come here. The statement trigger that wakes workers fires for ``COPY`` as for ``INSERT``.
+    """
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    ids = [int(row[0]) for row in await (await driver.execute(_NEXT_IDS, {"n": len(rows)})).fetchall()]
+    async with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
+        await copy.write(copy_text(ids, rows))
+    return ids
+
+
 async def insert_rows(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert job rows in one statement; returns the new ids (unique twins of pending jobs are skipped)."""
+    """Insert job rows in one statement; returns the new ids (unique twins of pending jobs are skipped).
+    On PostgreSQL a batch of :data:`COPY_FROM_ROWS` or more without unique keys goes by ``COPY``."""
     dialect_name = conn.dialect.name
+    if dialect_name == "postgresql" and len(rows) >= COPY_FROM_ROWS and all(r["unique_key"] is None for r in rows):
+        return await _copy_rows(conn, rows)
     stmt = _PG_INSERT if dialect_name == "postgresql" else _SQLITE_INSERT
     result = await conn.execute(stmt, {"rows": _encode_rows(rows, dialect_name)})
     return [int(row[0]) for row in result]

@@ -179,8 +179,8 @@ class FakeEngine:
         failure: ScriptedFailure | None = None
         tx: Tx | None = None
         try:
-            async with self._transaction(method, writes=match.route.mutating) as conn:
-                failure = await failures.consume(conn, method)
+            async with self._transaction(method, writes=match.route.mutating) as (conn, may_fail):
+                failure = await failures.consume(conn, method) if may_fail else None
                 if failure is None:
                     now = await self.clock.now(conn)
                     if key:
@@ -219,19 +219,20 @@ class FakeEngine:
         return FakeResponse(status, versions.render(body, version), method, headers=headers, events=tuple(tx.events))
 
     @asynccontextmanager
-    async def _transaction(self, method: str, *, writes: bool) -> AsyncIterator[AsyncConnection]:
+    async def _transaction(self, method: str, *, writes: bool) -> AsyncIterator[tuple[AsyncConnection, bool]]:
         """The transaction one call runs in. A read (a GET with no failure scripted for it) runs in a read-only
         one on a connection of its own (:meth:`~remit.db.engine.Database.read`): the mirror lists an invoice's
         lines or a subscription's items from this fake inside its dispatch transaction, which on SQLite holds the
         write lock, and a read wanting that lock or a pooled connection would wait for its own caller. Consuming
-        a scripted failure is a write, so such a call takes the lock."""
+        a scripted failure is a write, so such a call takes the lock. Yields the connection and whether a
+        scripted failure may be due (a read that looked and found none need not look again)."""
         if not writes:
             async with self.db.read() as conn:
                 if not await failures.is_due(conn, method):
-                    yield conn
+                    yield conn, False
                     return
         async with self.db.begin() as conn:
-            yield conn
+            yield conn, True
 
     # time -------------------------------------------------------------------------------------------------
     async def now(self) -> datetime:

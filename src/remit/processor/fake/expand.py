@@ -19,6 +19,9 @@ MAX_DEPTH = 4
 Lookup = Callable[[str], Awaitable[dict[str, Any] | None]]
 
 _LISTS = {"list", "search_result"}
+#: Fields Stripe leaves out unless expanded (by object type): the operation that answers includes them when
+#: ``expand[]`` names them, so expanding has nothing left to do.
+INCLUDABLE: dict[str, frozenset[str]] = {"price": frozenset({"currency_options"})}
 
 
 def cannot_expand(path: str, hint: str = "") -> ApiError:
@@ -51,6 +54,8 @@ async def _expand(node: dict[str, Any], parts: list[str], path: str, lookup: Loo
             if isinstance(item, dict) and rest:
                 await _expand(item, rest, path, lookup)
         return
+    if not rest and head in INCLUDABLE.get(str(node.get("object")), frozenset()):
+        return
     if head not in node:
         raise cannot_expand(path)
     value = node[head]
@@ -65,4 +70,4 @@ async def _expand(node: dict[str, Any], parts: list[str], path: str, lookup: Loo
         await _expand(value, rest, path, lookup)
 
 
-__all__ = ["MAX_DEPTH", "Lookup", "cannot_expand", "expand"]
+__all__ = ["INCLUDABLE", "MAX_DEPTH", "Lookup", "cannot_expand", "expand"]

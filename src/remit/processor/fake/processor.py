@@ -292,6 +292,29 @@ class FakeProcessor:
     async def retrieve_balance_transaction(self, balance_transaction_id: str) -> StripeObject:
         return await self._call("GET", f"/v1/balance_transactions/{balance_transaction_id}")
 
+    async def list_balance_transactions(
+        self,
+        *,
+        type: str | None = None,
+        created_gte: int | None = None,
+        created_lte: int | None = None,
+        limit: int = 100,
+        starting_after: str | None = None,
+    ) -> StripeObject:
+        params = request_params(type=type, limit=limit, starting_after=starting_after)
+        created = request_params(gte=created_gte, lte=created_lte)
+        if created:
+            params["created"] = created
+        return await self._call("GET", "/v1/balance_transactions", params)
+
+    async def retrieve_charge(self, charge_id: str) -> StripeObject:
+        return await self._call("GET", f"/v1/charges/{charge_id}")
+
+    async def mark_invoice_uncollectible(self, invoice_id: str, *, idempotency_key: str) -> StripeObject:
+        return await self._call(
+            "POST", f"/v1/invoices/{invoice_id}/mark_uncollectible", idempotency_key=idempotency_key
+        )
+
     async def retrieve_event(self, event_id: str) -> StripeObject:
         return await self._call("GET", f"/v1/events/{event_id}")
 

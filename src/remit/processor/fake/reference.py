@@ -38,8 +38,10 @@ def _nested(prefix: str, param: Param) -> list[str]:
     """The nested parameters worth a note: those accepted without effect, refused, or of some versions only."""
     fields = param.fields if param.kind is Kind.HASH else {}
     suffix = "[]" if param.kind is Kind.ARRAY else ""
-    if param.kind is Kind.ARRAY and param.item is not None and param.item.kind is Kind.HASH:
+    if param.kind in {Kind.ARRAY, Kind.MAP} and param.item is not None and param.item.kind is Kind.HASH:
         fields = param.item.fields
+    if param.kind is Kind.MAP:
+        suffix = "[…]"
     notes = []
     for name, sub in fields.items():
         path = f"{prefix}{suffix}[{name}]"

@@ -43,6 +43,7 @@ class Kind(StrEnum):
     HASH = "hash"
     ARRAY = "array"
     METADATA = "metadata"
+    MAP = "map"  # a hash keyed by any name (a currency), each value an ``item`` (``currency_options[eur]``)
     RANGE = "range"  # an integer, or a hash of gt / gte / lt / lte (list filters such as ``created``)
     ANY = "any"  # a value whose inside the fake does not look at
 
@@ -121,6 +122,11 @@ def hash_of(
 
 def array_of(item: Param, *, required: bool = False, emptyable: bool = False, ignored: bool = False) -> Param:
     return Param(Kind.ARRAY, required=required, emptyable=emptyable, ignored=ignored, item=item)
+
+
+def map_of(item: Param, *, required: bool = False, ignored: bool = False) -> Param:
+    """A hash whose keys are the caller's (currencies, not field names), each value checked as ``item``."""
+    return Param(Kind.MAP, required=required, ignored=ignored, item=item)
 
 
 def metadata() -> Param:
@@ -234,6 +240,10 @@ def _check_unknown(declared: Schema, data: Mapping[str, Any], prefix: str, versi
             for index, item in enumerate(_as_items(value) or []):
                 if isinstance(item, Mapping):
                     _check_unknown(param.item.fields, item, _path(name, index), version)
+        elif param.kind is Kind.MAP and param.item is not None and param.item.kind is Kind.HASH:
+            for sub, item in value.items() if isinstance(value, Mapping) else ():
+                if isinstance(item, Mapping):
+                    _check_unknown(param.item.fields, item, _path(name, sub), version)
         elif param.kind is Kind.RANGE and isinstance(value, Mapping):
             for sub in value:
                 if sub not in _RANGE_KEYS:
@@ -295,6 +305,12 @@ def _check_value(param: Param, value: Any, name: str, version: str) -> None:
         if param.item is not None:
             for index, item in enumerate(items):
                 _check_value(param.item, item, _path(name, index), version)
+    elif kind is Kind.MAP:
+        if not isinstance(value, Mapping):
+            raise _invalid(f"Invalid hash: {name}", name)
+        if param.item is not None:
+            for sub, item in value.items():
+                _check_value(param.item, item, _path(name, sub), version)
     elif kind is Kind.METADATA:
         _check_metadata(value, name)
     elif kind is Kind.RANGE:
@@ -316,6 +332,8 @@ def _coerce(param: Param, value: Any) -> Any:
         return float(value)
     if param.kind is Kind.HASH and isinstance(value, Mapping):
         return _coerce_hash(param.fields, value)
+    if param.kind is Kind.MAP and param.item is not None and isinstance(value, Mapping):
+        return {key: _coerce(param.item, item) for key, item in value.items()}
     if param.kind is Kind.ARRAY and param.item is not None and isinstance(value, list | tuple):
         return [_coerce(param.item, item) for item in value]
     if param.kind is Kind.RANGE:
@@ -367,6 +385,7 @@ __all__ = [
     "enum",
     "hash_of",
     "integer",
+    "map_of",
     "metadata",
     "missing",
     "range_filter",

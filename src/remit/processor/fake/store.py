@@ -125,6 +125,32 @@ async def list_objects(
     return [StoredObject.from_row(row) for row in (await conn.execute(query)).all()]
 
 
+async def page_objects(
+    conn: AsyncConnection,
+    object_type: str,
+    *,
+    limit: int,
+    gte: int | None = None,
+    gt: int | None = None,
+    lte: int | None = None,
+    lt: int | None = None,
+    after: tuple[int, str] | None = None,
+) -> list[StoredObject]:
+    """At most ``limit`` objects of a type, newest first, in a ``created`` range and after the cursor ``after``
+    (its ``(created, id)``) — one indexed query, for lists too long to load whole (a year of balance
+    transactions). The order is :func:`list_objects`' order."""
+    c = fake_objects.c
+    query = sa.select(fake_objects).where(c.object == object_type, c.deleted.is_(False))
+    for bound, op in ((gte, "__ge__"), (gt, "__gt__"), (lte, "__le__"), (lt, "__lt__")):
+        if bound is not None:
+            query = query.where(getattr(c.created, op)(bound))
+    if after is not None:
+        created, object_id = after
+        query = query.where(sa.or_(c.created < created, sa.and_(c.created == created, c.id < object_id)))
+    query = query.order_by(c.created.desc(), c.id.desc()).limit(limit)
+    return [StoredObject.from_row(row) for row in (await conn.execute(query)).all()]
+
+
 def _customer_of(data: Mapping[str, Any]) -> str | None:
     if data.get("object") == "customer":
         return str(data["id"])
@@ -141,5 +167,6 @@ __all__ = [
     "list_objects",
     "new_id",
     "next_number",
+    "page_objects",
     "save_object",
 ]

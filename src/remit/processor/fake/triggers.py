@@ -125,6 +125,9 @@ def _checkout(currency: str, pm: Step, *, async_methods: bool = False) -> list[S
         "cancel_url": "https://example.com/cancel",
         "mode": "payment",
         "line_items": [{"price": "${price:id}", "quantity": 2}],
+        # What remit's checkout writes for an account and package (remit.provisioning.handoff): a paid trigger
+        # ends in the provisioning hand-off for a fresh demo account on the demo package ``starter``.
+        "metadata": {"remit_account_id": "acct_demo_${generate-uuid}", "remit_package": "starter"},
     }
     if async_methods:
         session["payment_method_types"] = ["sepa_debit"]

@@ -468,9 +468,10 @@ def _render(value: Any, by_type: dict[str, list[Change]]) -> Any:
     if kind in _UNCHANGED:
         return value
     obj = dict(value)
-    if isinstance(kind, str) and not obj.get("deleted"):
+    changes = by_type.get(kind, ()) if isinstance(kind, str) and not obj.get("deleted") else ()
+    if changes:  # copied deep only when something changes it in place: a long list page is mostly untouched
         obj = copy.deepcopy(obj)
-        for change in by_type.get(kind, ()):
+        for change in changes:
             change.apply(obj)
     return {key: _render(item, by_type) for key, item in obj.items()}
 

@@ -1,11 +1,16 @@
-"""Products and prices (a recurring price is also announced as a plan, as Stripe does)."""
+"""Products and prices (a recurring price is also announced as a plan, as Stripe does).
+
+A price's ``currency_options`` (its amounts in other currencies) are kept with it and shown, as at Stripe,
+only when asked for with ``expand[]=currency_options`` (``data.currency_options`` in a list), its own currency
+included; what the fake bills is always in the price's own currency (subscriptions take no ``currency``).
+"""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
-from remit.processor.fake.errors import INVALID_REQUEST, ApiError, invalid
+from remit.processor.fake.errors import INVALID_REQUEST, ApiError, invalid, parameter_missing
 from remit.processor.fake.ops.common import apply_fields, equal_to, listed, searched
 from remit.processor.fake.params import Params, merge_metadata
 from remit.processor.fake.shapes import catalog as shapes
@@ -131,12 +136,43 @@ async def create_price(tx: Tx, p: Params) -> dict[str, Any]:
         metadata=merge_metadata({}, p.raw("metadata")),
     )
     apply_fields(data, p, "tax_behavior")
-    await tx.insert(data)
+    options = _currency_options(p, data["currency"])
+    await tx.insert(data, {"currency_options": options} if options else None)
     await tx.emit("price.created", data)
     legacy_plan = shapes.plan(data)
     if legacy_plan is not None:
         await tx.emit("plan.created", legacy_plan)
-    return data
+    return _included(p, data, options)
+
+
+def _currency_options(p: Params, currency: str) -> dict[str, dict[str, Any]]:
+    """The other currencies' amounts as given: each a currency other than the price's own, with its amount."""
+    options: dict[str, dict[str, Any]] = {}
+    raw = p.raw("currency_options") or {}
+    for key in sorted(raw):
+        option, name = p.sub("currency_options").sub(key), f"currency_options[{key}]"
+        code = key.lower()
+        if len(code) != 3 or not code.isalpha():
+            raise invalid(f"Invalid currency: {key}", param=name)
+        if code == currency:
+            raise invalid(
+                f"currency_options cannot include the price's own currency ({currency}); set unit_amount.", param=name
+            )
+        amount = option.integer("unit_amount")
+        if amount is None:
+            raise parameter_missing(f"{name}[unit_amount]")
+        if amount < 0:
+            raise invalid("unit_amount must be a non-negative integer", param=f"{name}[unit_amount]")
+        options[code] = shapes.currency_option(amount, option.string("tax_behavior") or "unspecified")
+    return options
+
+
+def _included(p: Params, price: dict[str, Any], options: dict[str, dict[str, Any]], path: str = "") -> dict[str, Any]:
+    """The price with its ``currency_options`` when ``expand[]`` asks for them (its own currency first)."""
+    if f"{path}currency_options" not in p.strings("expand"):
+        return price
+    own = shapes.currency_option(price["unit_amount"], price.get("tax_behavior") or "unspecified")
+    return {**price, "currency_options": {price["currency"]: own, **options}}
 
 
 async def _claim_lookup_key(tx: Tx, lookup_key: str, *, transfer: bool) -> None:
@@ -159,7 +195,8 @@ async def _claim_lookup_key(tx: Tx, lookup_key: str, *, transfer: bool) -> None:
 async def update_price(tx: Tx, p: Params, price_id: str) -> dict[str, Any]:
     """``POST /v1/prices/{id}``: active, nickname, lookup key, tax behaviour, metadata; ``price.updated``
     (and ``plan.updated`` for a recurring price). Amounts and intervals never change: make a new price."""
-    before = (await tx.get(price_id, "price")).data
+    found = await tx.get(price_id, "price")
+    before = found.data
     if p.string("lookup_key") and p.string("lookup_key") != before.get("lookup_key"):
         await _claim_lookup_key(tx, p.require_str("lookup_key"), transfer=bool(p.boolean("transfer_lookup_key")))
     after = copy.deepcopy(before)
@@ -170,16 +207,17 @@ async def update_price(tx: Tx, p: Params, price_id: str) -> dict[str, Any]:
         plan_before, plan_after = shapes.plan(before), shapes.plan(after)
         if plan_before is not None and plan_after is not None:
             await tx.emit("plan.updated", plan_after, before=plan_before)
-    return after
+    return _included(p, after, found.private.get("currency_options") or {})
 
 
 async def retrieve_price(tx: Tx, p: Params, price_id: str) -> dict[str, Any]:
-    return (await tx.get(price_id, "price")).data
+    found = await tx.get(price_id, "price")
+    return _included(p, found.data, found.private.get("currency_options") or {})
 
 
 async def list_prices(tx: Tx, p: Params) -> dict[str, Any]:
     lookup_keys = set(p.strings("lookup_keys"))
-    return await listed(
+    answer = await listed(
         tx,
         p,
         "price",
@@ -189,10 +227,19 @@ async def list_prices(tx: Tx, p: Params) -> dict[str, Any]:
             lambda price: not lookup_keys or price.get("lookup_key") in lookup_keys,
         ],
     )
+    return await _each_included(tx, p, answer)
+
+
+async def _each_included(tx: Tx, p: Params, answer: dict[str, Any]) -> dict[str, Any]:
+    """A list or search result of prices, each with its ``currency_options`` when asked for."""
+    if "data.currency_options" in p.strings("expand"):
+        options = {found.id: found.private.get("currency_options") or {} for found in await tx.list("price")}
+        answer["data"] = [_included(p, price, options.get(price["id"], {}), "data.") for price in answer["data"]]
+    return answer
 
 
 async def search_prices(tx: Tx, p: Params) -> dict[str, Any]:
-    return await searched(tx, p, "price", "prices")
+    return await _each_included(tx, p, await searched(tx, p, "price", "prices"))
 
 
 __all__ = [

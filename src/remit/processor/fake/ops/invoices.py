@@ -375,7 +375,21 @@ async def mark_uncollectible(tx: Tx, p: Params, invoice_id: str) -> dict[str, An
     await tx.save(after)
     await tx.emit("invoice.marked_uncollectible", after)
     await tx.emit("invoice.updated", after, before=before)
+    await _leave_unpaid(tx, after)
     return after
+
+
+async def _leave_unpaid(tx: Tx, inv: dict[str, Any]) -> None:
+    """Writing off a past-due subscription's invoice leaves the subscription ``unpaid`` — the fake's model of
+    the account setting "when retries end, mark the subscription unpaid", which is what remit's dunning
+    sweeper asks for with this call (``customer.subscription.updated``)."""
+    found = await tx.find(inv["subscription"]) if inv.get("subscription") else None
+    if found is None or found.data["status"] != "past_due":
+        return
+    before = found.data
+    after = dict(before, status="unpaid")
+    await tx.save(after)
+    await tx.emit("customer.subscription.updated", after, before=before)
 
 
 async def send_invoice(tx: Tx, p: Params, invoice_id: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from remit.processor.fake.schema import (
     enum,
     hash_of,
     integer,
+    map_of,
     metadata,
     range_filter,
     schema,
@@ -120,7 +121,15 @@ ROUTES: tuple[Route, ...] = (
             tax_behavior=enum("exclusive", "inclusive", "unspecified"),
             transfer_lookup_key=boolean(),
             unit_amount=integer(),
-            currency_options=anything().refused(),
+            currency_options=map_of(
+                hash_of(
+                    tax_behavior=enum("exclusive", "inclusive", "unspecified"),
+                    unit_amount=integer(),
+                    custom_unit_amount=anything().refused(),
+                    tiers=anything().refused(),
+                    unit_amount_decimal=anything().refused(),
+                )
+            ),
             tiers=anything().refused(),
             tiers_mode=anything().refused(),
             unit_amount_decimal=anything().refused(),

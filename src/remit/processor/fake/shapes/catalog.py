@@ -75,6 +75,16 @@ def price(
     }
 
 
+def currency_option(unit_amount: int, tax_behavior: str) -> dict[str, Any]:
+    """One entry of a price's ``currency_options``."""
+    return {
+        "custom_unit_amount": None,
+        "tax_behavior": tax_behavior,
+        "unit_amount": unit_amount,
+        "unit_amount_decimal": str(unit_amount),
+    }
+
+
 def plan(price_: dict[str, Any]) -> dict[str, Any] | None:
     """The legacy ``plan`` Stripe shows beside a recurring price (same id), or None for one-time prices."""
     rec = price_.get("recurring")
@@ -103,4 +113,4 @@ def plan(price_: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-__all__ = ["plan", "price", "product", "recurring"]
+__all__ = ["currency_option", "plan", "price", "product", "recurring"]

@@ -1,0 +1,44 @@
+"""``remit payments sync``: re-fetch charges, invoices and subscriptions the mirror may hold stale.
+
+Without ``--since``: the rows stuck in a non-final state past ``REMIT_PAYMENT_SYNC_STALE_MINUTES`` (what the
+periodic ``money.payment_sync`` does). With ``--since 7d`` (or a date): every row created since then.
+``--dry-run`` lists what would be re-fetched and asks the processor nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+from remit.cli.output import print_object, run_with_runtime
+from remit.cli.reconcile import parse_since
+from remit.money.sync import sync_payments
+from remit.runtime import Runtime
+
+app = typer.Typer(help="Payments: re-fetch what the mirror may hold stale.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    """Add the ``payments`` group to the root ``app``."""
+    root.add_typer(app, name="payments")
+
+
+@app.command("sync")
+def sync_command(
+    since: Annotated[str | None, typer.Option("--since", help="Every row created since this date or age (7d).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be re-fetched; change nothing.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, max=100_000, help="At most this many.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Re-fetch stale charges, invoices and subscriptions and apply them as the webhooks would."""
+    if since:
+        parse_since(since, datetime.now(UTC))
+
+    async def main(runtime: Runtime) -> dict[str, Any]:
+        start = parse_since(since, runtime.clock.now()) if since else None
+        done = await sync_payments(runtime, since=start, dry_run=dry_run, limit=limit)
+        return done.to_json()
+
+    print_object(run_with_runtime(main), as_json=as_json)
