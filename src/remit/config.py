@@ -9,11 +9,15 @@ value (a secret could be among them).
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
+from functools import cached_property
 from itertools import pairwise
+from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -172,6 +176,60 @@ def parse_meters(spec: str) -> dict[str, MeterSpec]:
             raise ValueError(f"meter item {position} declares a meter already declared")
         meters[name] = MeterSpec(name, event_name, aggregation, int(decimals_text))
     return meters
+
+
+#: The key of the packages document (``REMIT_PACKAGES``) that declares meters instead of a package.
+PACKAGES_METERS_KEY = "meters"
+
+
+def read_packages_document(spec: str) -> Mapping[str, object]:
+    """The document ``REMIT_PACKAGES`` holds: inline JSON, or a ``.json``/``.toml`` file. Raises
+    :class:`ValueError` (or :class:`OSError`) without quoting the document."""
+    text = spec.strip()
+    if text.startswith("{"):
+        document: object = json.loads(text)
+    else:
+        path = Path(text)
+        raw = path.read_text(encoding="utf-8")
+        document = tomllib.loads(raw) if path.suffix == ".toml" else json.loads(raw)
+    if not isinstance(document, Mapping):
+        raise ValueError("must hold an object of packages")
+    return document
+
+
+def meters_from_table(table: object) -> dict[str, MeterSpec]:
+    """Meters from the packages document's ``meters`` table: name → ``{"event_name", "aggregation",
+    "decimals"}`` (each optional), checked by the same rules as ``REMIT_METERS``."""
+    if not isinstance(table, Mapping):
+        raise ValueError("meters must be an object of meter name to {event_name, aggregation, decimals}")
+    items = []
+    for position, (name, spec) in enumerate(table.items(), start=1):
+        spec = {} if spec is None else spec
+        if (
+            not isinstance(name, str)
+            or not isinstance(spec, Mapping)
+            or set(spec)
+            - {
+                "event_name",
+                "aggregation",
+                "decimals",
+            }
+        ):
+            raise ValueError(f"meter {position} must be an object with event_name, aggregation, decimals")
+        event_name, aggregation, decimals = (
+            spec.get("event_name", name),
+            spec.get("aggregation", "sum"),
+            spec.get("decimals", 0),
+        )
+        if (
+            not all(isinstance(v, str) for v in (event_name, aggregation))
+            or not isinstance(decimals, int)
+            or isinstance(decimals, bool)
+            or any(c in f"{name}{event_name}{aggregation}" for c in ",:=")
+        ):
+            raise ValueError(f"meter {position} has a field of the wrong type")
+        items.append(f"{name}={event_name}:{aggregation}:{decimals}")
+    return parse_meters(",".join(items))
 
 
 @dataclass(frozen=True, slots=True)
@@ -537,9 +595,17 @@ class Settings(BaseSettings):
     def queues(self) -> dict[str, QueueSpec]:
         return parse_queues(self.queues_spec)
 
-    @property
+    @cached_property
     def meters(self) -> dict[str, MeterSpec]:
-        """The declared usage meters, by remit's name for each."""
+        """The declared usage meters, by remit's name for each: ``REMIT_METERS`` when it is set, else the
+        ``meters`` table of the packages file (``REMIT_PACKAGES``) when it has one, else the default."""
+        if "meters_spec" not in self.model_fields_set and self.packages_spec is not None:
+            try:
+                document = read_packages_document(self.packages_spec)
+            except (OSError, ValueError, tomllib.TOMLDecodeError):
+                document = {}  # the packages' own loader reports an unreadable file
+            if PACKAGES_METERS_KEY in document:
+                return meters_from_table(document[PACKAGES_METERS_KEY])
         return parse_meters(self.meters_spec)
 
     @property
@@ -618,6 +684,10 @@ class Settings(BaseSettings):
             )
         if self.ops_webhook_url and not self.ops_webhook_url.startswith(("http://", "https://")):
             problems.append("REMIT_OPS_WEBHOOK_URL must be an http:// or https:// URL")
+        try:
+            self.meters  # noqa: B018 - the packages file's meters are checked at start, like REMIT_METERS
+        except ValueError as error:
+            problems.append(f"REMIT_PACKAGES: {error}")
         if self.is_production:
             problems += self.production_problems()
         return problems
@@ -726,6 +796,7 @@ __all__ = [
     "METER_AGGREGATIONS",
     "MIN_SERVICE_TOKEN_DISTINCT",
     "MIN_SERVICE_TOKEN_LENGTH",
+    "PACKAGES_METERS_KEY",
     "MeterSpec",
     "QueueSpec",
     "Settings",
@@ -734,10 +805,12 @@ __all__ = [
     "field_env_names",
     "load_settings",
     "mail_address_problem",
+    "meters_from_table",
     "parse_days",
     "parse_meters",
     "parse_queues",
     "parse_smtp_url",
     "parse_webhook_endpoints",
+    "read_packages_document",
     "service_token_problem",
 ]

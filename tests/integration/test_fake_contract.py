@@ -1031,9 +1031,47 @@ async def _meter_event(w: World) -> Any:
         for e in w.served.collected.events[seen:]
         if '"v1.billing.meter.error_report_triggered"' in e.payload
     )
-    return await w.v1.billing.meter_events.create_async(
+    counted = await w.v1.billing.meter_events.create_async(
         {"event_name": "api_call", "payload": {"stripe_customer_id": w["customer"], "value": "3"}}
     )
+    w["meter_event_time"] = str(counted.timestamp)
+    return counted
+
+
+@case("billing.meters.event_summaries.list", stripe.ListObject)
+async def _meter_summaries(w: World) -> Any:
+    """The customer's usage per hour: the counted event's hour holds its 3, the hour before holds nothing; the
+    event without a customer is not counted. Times off the window's boundaries are refused."""
+    hour = int(w["meter_event_time"]) // 3600 * 3600
+    with pytest.raises(stripe.InvalidRequestError, match="start_time must be aligned with hour boundaries"):
+        await w.v1.billing.meters.event_summaries.list_async(
+            w["meter"],
+            {
+                "customer": w["customer"],
+                "start_time": hour + 60,
+                "end_time": hour + 3600,
+                "value_grouping_window": "hour",
+            },
+        )
+    whole = await w.v1.billing.meters.event_summaries.list_async(
+        w["meter"], {"customer": w["customer"], "start_time": hour - 3600, "end_time": hour + 3600}
+    )
+    assert [s.aggregated_value for s in whole.data] == [3]
+    summaries = await w.v1.billing.meters.event_summaries.list_async(
+        w["meter"],
+        {
+            "customer": w["customer"],
+            "start_time": hour - 3600,
+            "end_time": hour + 3600,
+            "value_grouping_window": "hour",
+        },
+    )
+    assert [(s.start_time, s.end_time, s.aggregated_value) for s in summaries.data] == [
+        (hour, hour + 3600, 3),
+        (hour - 3600, hour, 0),
+    ]
+    assert all(s.meter == w["meter"] for s in summaries.data)
+    return summaries
 
 
 @case("v2.billing.meter_event_session.create", stripe.v2.billing.MeterEventSession)

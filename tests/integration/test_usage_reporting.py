@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from remit.api.app import create_app
 from remit.clock import FrozenClock
 from remit.db.tables import fake_objects, meter_events
+from remit.db.tables import jobs as jobs_table
+from remit.db.tables.jobs import PENDING_STATES_SQL
 from remit.jobs.context import PeriodicContext
 from remit.jobs.states import JobState
 from remit.processor.fake import AsgiDelivery, CollectingDelivery, FakeEngine, FakeProcessor
@@ -23,7 +25,7 @@ from remit.runtime import Runtime
 from remit.usage import MeterEventState, UsageRefused, UsageReport, report_usage, report_usage_many
 from remit.usage.meter_errors import mark_failed
 from remit.usage.records import get_meter_event
-from remit.usage.reporting import RECONCILE_AFTER, ensure_fake_meters, reconcile
+from remit.usage.reporting import RECONCILE_AFTER, REPORT_JOB, ensure_fake_meters, reconcile
 from tests.support.webhooks import make_runtime, webhook_settings
 
 
@@ -158,11 +160,48 @@ async def test_an_outage_leaves_records_pending_and_the_reconciler_heals_it(
     assert (await record(rt, "op-outage")).attempts == 3
     clock(rt).advance(RECONCILE_AFTER)
     counts = await reconcile(_periodic(rt))
-    assert counts == {"pending": 1, "jobs": 1}
+    assert counts == {"pending": 1, "jobs": 1, "busy": 0}
     await rt.drain()
     assert (await record(rt, "op-outage")).state is MeterEventState.REPORTED
     assert len(await processor_meter_events(rt)) == 1
     assert [name for name, _ in ops_events if name == "meter_reporting_failed"] == []
+
+
+async def test_a_long_outage_does_not_pile_reconciler_jobs(rt: Runtime) -> None:
+    """Each reconciler slot has at most one pending job: while an outage keeps a slot's job retrying, later
+    runs queue nothing new for it (without the slot keys every run would add two more jobs); once the outage
+    ends, what is still pending is resent and counted once."""
+    cus = await customer(rt)
+    await ensure_fake_meters(rt)
+    await report_usage_many(rt, None, [UsageReport(cus, "api_requests", 1, f"op-pile-{i}") for i in range(150)])
+    async with rt.db.begin() as conn:  # the host's own report job is not what this test is about
+        await conn.execute(sa.delete(jobs_table).where(jobs_table.c.queue == "remit_meters"))
+    clock(rt).advance(RECONCILE_AFTER + timedelta(seconds=1))
+    await fake(rt).fail_next("500", count=10_000, method="billing.meter_events.create")
+    assert await reconcile(_periodic(rt)) == {"pending": 150, "jobs": 2, "busy": 0}
+    busy_runs = 0
+    for _ in range(6):  # the outage lasts: the slot jobs fail and wait to retry while the reconciler runs on
+        await rt.drain(["remit_meters"])
+        clock(rt).advance(20)
+        busy_runs += (await reconcile(_periodic(rt)))["busy"] > 0
+        assert await _pending_reconciler_jobs(rt) <= 2
+    assert busy_runs > 0
+    await fake(rt).clear_failures()
+    for _ in range(5):
+        clock(rt).advance(200)
+        await reconcile(_periodic(rt))
+        await rt.drain(["remit_meters"])
+    assert await _pending_reconciler_jobs(rt) == 0
+    async with rt.db.connect() as conn:
+        states = (await conn.execute(sa.select(meter_events.c.state).distinct())).scalars().all()
+    assert states == [MeterEventState.REPORTED.value]
+    assert len(await processor_meter_events(rt)) == 150
+
+
+async def _pending_reconciler_jobs(rt: Runtime) -> int:
+    query = sa.select(sa.func.count()).where(jobs_table.c.name == REPORT_JOB, sa.text(PENDING_STATES_SQL))
+    async with rt.db.connect() as conn:
+        return int((await conn.execute(query)).scalar_one())
 
 
 def _periodic(rt: Runtime) -> Any:

@@ -244,3 +244,36 @@ def test_the_cli_refuses_production_on_the_fake_processor_with_exit_code_2() -> 
     assert result.exit_code == 2
     assert "REMIT_PROCESSOR must be stripe" in result.output
     assert "REMIT_SERVICE_TOKENS: token 1 is shorter" in result.output
+
+
+# meters from the packages file ---------------------------------------------------------------------------
+
+
+def test_the_packages_file_declares_meters_when_remit_meters_is_unset(tmp_path):
+    packages = tmp_path / "packages.toml"
+    packages.write_text(
+        '[starter]\nprice = "price_1"\ntokens_quota = 100\n\n'
+        '[meters.api_requests]\naggregation = "count"\n\n'
+        '[meters.storage_gb]\nevent_name = "stripe_storage"\ndecimals = 3\n',
+        encoding="utf-8",
+    )
+    settings = load_settings({"REMIT_PACKAGES": str(packages)})
+    assert {(m.name, m.event_name, m.aggregation, m.decimals) for m in settings.meters.values()} == {
+        ("api_requests", "api_requests", "count", 0),
+        ("storage_gb", "stripe_storage", "sum", 3),
+    }
+    from remit.billing.packages import packages_for
+
+    assert list(packages_for(settings)) == ["starter"]  # the meters table is not a package
+    explicit = load_settings({"REMIT_PACKAGES": str(packages), "REMIT_METERS": "calls:sum"})
+    assert list(explicit.meters) == ["calls"]  # REMIT_METERS, when set, wins
+    assert list(load_settings({}).meters) == ["api_requests"]
+
+
+@pytest.mark.parametrize(
+    "meters",
+    ['{"a": {"aggregation": "max"}}', '{"a": {"decimals": "3"}}', '{"a b": {}}', '{"a": {"colour": "red"}}', "[1]"],
+)
+def test_a_bad_meters_table_in_the_packages_file_stops_the_start(meters):
+    with pytest.raises(ConfigurationError, match="REMIT_PACKAGES"):
+        load_settings({"REMIT_PACKAGES": '{"meters": ' + meters + "}"})

@@ -1,7 +1,7 @@
 """Packages: what a host sells — a slug, the processor price, the token quota a tenant is provisioned with.
 
 They come from configuration (``REMIT_PACKAGES``: a JSON object, or the path of a JSON or TOML file holding
-one)::
+one; its ``meters`` key, if any, declares usage meters instead — see :attr:`remit.config.Settings.meters`)::
 
     {"starter": {"price": "price_123", "tokens_quota": 100000, "name": "Starter"}}
 
@@ -13,14 +13,12 @@ by price for a checkout made outside remit — and never guesses: no match is an
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from remit.config import Settings
+from remit.config import PACKAGES_METERS_KEY, Settings, read_packages_document
 from remit.errors import ConfigurationError, RemitError
 
 
@@ -80,17 +78,10 @@ def load_packages(spec: str | None, *, processor: str) -> dict[str, Package]:
     """The packages ``REMIT_PACKAGES`` declares (inline JSON, or a ``.json``/``.toml`` file), or the defaults."""
     if spec is None:
         return dict(DEMO_PACKAGES) if processor == "fake" else {}
-    text = spec.strip()
     try:
-        if text.startswith("{"):
-            document: Any = json.loads(text)
-        else:
-            path = Path(text)
-            raw = path.read_text(encoding="utf-8")
-            document = tomllib.loads(raw) if path.suffix == ".toml" else json.loads(raw)
-        if not isinstance(document, Mapping):
-            raise ValueError("must hold an object of packages")
-        return parse_packages(document)
+        document = read_packages_document(spec)
+        # The document's ``meters`` table declares usage meters (Settings.meters), not a package.
+        return parse_packages({k: v for k, v in document.items() if k != PACKAGES_METERS_KEY})
     except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
         reason = str(exc) if isinstance(exc, ValueError) and "package" in str(exc) else type(exc).__name__
         raise ConfigurationError([f"REMIT_PACKAGES: {reason}"]) from None

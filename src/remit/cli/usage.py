@@ -3,7 +3,8 @@
 ``meters`` lists what hosts may report to (``REMIT_METERS``); ``list`` and ``show`` the local records (their
 status, attempts, error code); ``retry --status failed`` puts failed records back to pending after the cause
 is fixed (audited; ``--dry-run`` only counts); ``rollups`` prints a customer's hourly or daily usage;
-``backfill`` queues one recompute job per period and follows them with a progress bar.
+``backfill`` queues one recompute job per period and follows them with a progress bar; ``loadtest`` reports
+synthetic usage through the real path and queues and prints throughput, queue depths and lag.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -22,6 +24,16 @@ from remit.jobs.states import JobState
 from remit.runtime import Runtime
 from remit.usage import records
 from remit.usage.backfill import enqueue_backfill
+from remit.usage.loadtest import (
+    INVOICE_QUEUES,
+    USAGE_QUEUES,
+    LoadPlan,
+    LoadResult,
+    LoadTestRefused,
+    api_sender,
+    run_load,
+)
+from remit.usage.loadtest import Progress as LoadProgress
 from remit.usage.operator import failed_records, retry_failed
 from remit.usage.records import MeterEventState
 from remit.usage.rollups import Resolution, list_rollups
@@ -261,4 +273,117 @@ async def _follow(runtime: Runtime, ids: list[int], timeout: float) -> dict[str,
     return {"completed": completed, "failed": len(done) - completed, "unfinished": len(ids) - len(done)}
 
 
-__all__ = ["app", "parse_moment", "register"]
+def production_reason(runtime: Runtime) -> str | None:
+    """Why this configuration looks like production (a load test there needs ``--yes``), or None."""
+    if runtime.settings.is_production:
+        return "REMIT_ENV=production"
+    key = runtime.settings.stripe_api_key or ""
+    if runtime.settings.processor == "stripe" and key.startswith(("sk_live_", "rk_live_")):
+        return "a live Stripe key"
+    return None
+
+
+@app.command("loadtest")
+def loadtest_command(
+    customers: Annotated[int, typer.Option("--customers", min=1, help="Customers to create at the processor.")],
+    days: Annotated[int, typer.Option("--days", min=1, help="Days of usage, ending now (at most 34).")],
+    events_per_day: Annotated[int, typer.Option("--events-per-day", min=1, help="Events per customer per day.")],
+    invoices: Annotated[
+        bool, typer.Option("--invoices", help="Also subscribe each customer: invoices flow to remit_invoices.")
+    ] = False,
+    price: Annotated[
+        str | None, typer.Option("--price", help="The price to subscribe to with --invoices (needed for stripe).")
+    ] = None,
+    meter: Annotated[str | None, typer.Option("--meter", help="The meter (default: the first declared).")] = None,
+    batch: Annotated[int, typer.Option("--batch", min=1, max=1000, help="Events per report batch.")] = 500,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32, help="Parallel producers.")] = 2,
+    inline: Annotated[bool, typer.Option("--inline", help="Run the jobs in this process (no worker needed).")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Stop following after this many s.")] = 600,
+    api: Annotated[
+        str | None, typer.Option("--api", help="Report over HTTP to this running remit (POST /api/v1/usage).")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", help="Bearer token for --api (default: the first REMIT_SERVICE_TOKENS).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Run even against a production configuration.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate usage through the real reporting path and queues; print throughput, queue depths and lag."""
+
+    async def main(runtime: Runtime) -> LoadResult:
+        reason = production_reason(runtime)
+        if reason is not None and not yes:
+            fail(f"refusing to load-test a production configuration ({reason}): pass --yes if you mean it")
+        declared = list(runtime.settings.meters)
+        chosen = meter or (declared[0] if declared else None)
+        if chosen is None or chosen not in runtime.settings.meters:
+            fail("unknown meter in --meter (remit usage meters)")
+        try:
+            plan = LoadPlan(customers, days, events_per_day, chosen, batch=batch, concurrency=concurrency)
+        except LoadTestRefused as error:
+            fail(str(error))
+        queues = [runtime.engine.queue_name(q) for q in USAGE_QUEUES + (INVOICE_QUEUES if invoices else ())]
+
+        async def drain_forever() -> None:
+            while True:
+                await runtime.drain(queues, max_rounds=10_000)
+                await asyncio.sleep(0.2)
+
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, transient=as_json, disable=as_json) as bar:
+            stored = bar.add_task("creating customers", total=plan.total)
+            settled = bar.add_task("reported", total=plan.total)
+
+            def show(p: LoadProgress) -> None:
+                depths = "  ".join(f"{name} {depth}" for name, depth in p.depths.items())
+                bar.update(stored, completed=p.stored, description="reporting" if p.stored else "creating customers")
+                bar.update(settled, completed=p.settled, description=f"reported  [{depths}]" if depths else "reported")
+
+            bearer = token or (runtime.settings.service_tokens[0] if runtime.settings.service_tokens else None)
+            if api is not None and bearer is None:
+                fail("--api needs a service token: --token, or REMIT_SERVICE_TOKENS")
+            async with httpx.AsyncClient(timeout=60.0) as client:
+                try:
+                    return await run_load(
+                        runtime,
+                        plan,
+                        invoices=invoices,
+                        price=price,
+                        timeout=timeout,
+                        on_progress=show,
+                        background=drain_forever if inline else None,
+                        sender=api_sender(client, api, bearer) if api is not None and bearer else None,
+                    )
+                except (LoadTestRefused, httpx.HTTPError) as error:
+                    fail(str(error) if isinstance(error, LoadTestRefused) else f"--api: {type(error).__name__}")
+
+    result = run_with_runtime(main)
+    if as_json:
+        print_object(result.to_json(), True)
+    else:
+        _print_load_result(result)
+    if not result.finished:
+        raise typer.Exit(1)
+
+
+def _print_load_result(result: LoadResult) -> None:
+    figures = result.to_json()
+    states = ", ".join(f"{count} {state}" for state, count in result.states.items())
+    typer.echo(f"load test {result.run}: {result.customers} customers, {result.events} events ({states})")
+    typer.echo(f"  reporting     {figures['report_per_s']:>12,.0f} events/s   ({figures['report_s']:.2f} s)")
+    typer.echo(f"  end to end    {figures['end_to_end_per_s']:>12,.0f} events/s   ({figures['end_to_end_s']:.2f} s)")
+    typer.echo(
+        f"  lag to reported   p50 {figures['lag_p50_s']:.2f} s   p95 {figures['lag_p95_s']:.2f} s   "
+        f"max {figures['lag_max_s']:.2f} s"
+    )
+    rollup = "not caught up" if result.rollup_s is None else f"{result.rollup_s:.2f} s after the last report"
+    typer.echo(f"  rollups       {rollup}")
+    for name in result.peak_depths:
+        typer.echo(f"  queue {name:<16} depth {result.depths.get(name, 0):>7}   peak {result.peak_depths[name]:>7}")
+    if result.subscriptions:
+        typer.echo(f"  subscriptions {result.subscriptions} (their invoices flow through remit_webhooks)")
+    if not result.finished:
+        typer.echo("not finished in time: is a worker running? (remit worker, or pass --inline)")
+
+
+__all__ = ["app", "parse_moment", "production_reason", "register"]

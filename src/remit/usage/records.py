@@ -22,10 +22,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from remit.db import dialect
 from remit.db.tables import meter_events
 from remit.db.types import UtcDateTime
 from remit.errors import RemitError
@@ -157,17 +157,56 @@ def new_record(event_id: int, usage: CheckedUsage, now: datetime) -> MeterEventR
     )
 
 
+_INSERT_COLUMNS = ("operation_id", "customer_id", "meter", "value", "timestamp", "hour")
+_CONFLICT = "ON CONFLICT (operation_id) DO NOTHING RETURNING id, operation_id"
+_TARGET = f"INSERT INTO {meter_events.name} ({', '.join(_INSERT_COLUMNS)}, state, attempts, created_at, updated_at) "
+_PG_INSERT = sa.text(
+    _TARGET + f"SELECT {', '.join('r.' + c for c in _INSERT_COLUMNS)}, 'pending', 0, :now, :now "
+    "FROM json_to_recordset(CAST(:rows AS json)) AS r(operation_id text, customer_id text, meter text, "
+    f"value bigint, timestamp timestamptz, hour timestamptz) {_CONFLICT}"
+).bindparams(sa.bindparam("now", type_=UtcDateTime()))
+_SQLITE_INSERT = sa.text(
+    _TARGET
+    + "SELECT "
+    + ", ".join(f"json_extract(value, '$.{c}')" for c in _INSERT_COLUMNS)
+    + f", 'pending', 0, :now, :now FROM json_each(:rows) WHERE true {_CONFLICT}"
+).bindparams(sa.bindparam("now", type_=UtcDateTime()))
+
+
+def _stamp(moment: datetime, sqlite: bool) -> str:
+    """A UTC time as :class:`~remit.db.types.UtcDateTime` stores it (SQLite's fixed text) or ISO 8601."""
+    if sqlite:
+        return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return moment.isoformat()
+
+
+def _encode(usages: Sequence[CheckedUsage], sqlite: bool) -> str:
+    return orjson.dumps(
+        [
+            {
+                "operation_id": u.operation_id,
+                "customer_id": u.customer_id,
+                "meter": u.meter,
+                "value": u.units,
+                "timestamp": _stamp(u.timestamp, sqlite),
+                "hour": _stamp(u.hour, sqlite),
+            }
+            for u in usages
+        ]
+    ).decode()
+
+
 async def insert_many(conn: AsyncConnection, usages: Sequence[CheckedUsage], now: datetime) -> dict[str, int]:
     """Insert each usage unless its operation id is stored already; ``{operation_id: id}`` of the new rows.
-    One statement for the batch (SQLAlchemy sends it as multi-row ``VALUES`` with ``RETURNING``)."""
+
+    One statement for the batch whose rows travel as one JSON parameter (as the job engine's enqueue does):
+    the statement text never changes with the batch size, so neither the driver nor the server parses a
+    statement with thousands of placeholders, and the unique key on the operation id decides repeats."""
     if not usages:
         return {}
-    statement = (
-        dialect.insert(conn, meter_events)
-        .on_conflict_do_nothing(index_elements=["operation_id"])
-        .returning(meter_events.c.id, meter_events.c.operation_id)
-    )
-    rows = await conn.execute(statement, [row_values(u, now) for u in usages])
+    sqlite = conn.dialect.name == "sqlite"
+    statement = _SQLITE_INSERT if sqlite else _PG_INSERT
+    rows = await conn.execute(statement, {"rows": _encode(usages, sqlite), "now": now})
     return {row.operation_id: int(row.id) for row in rows}
 
 

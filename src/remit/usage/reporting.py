@@ -52,6 +52,8 @@ BATCH_LIMIT = 1000
 #: A ``pending`` record this old is the reconciler's.
 RECONCILE_AFTER = timedelta(seconds=60)
 RECONCILE_TASK_NAME = "meters.reconcile"
+#: Records per reconciler job.
+RECONCILE_BATCH = 100
 #: The fixed phrase of the throttle log line and snooze reason (identifiers go in its fields).
 ACTIVITY = "usage reporting"
 #: Where the fake processor's meters are known to exist, once per runtime.
@@ -272,18 +274,32 @@ async def report_meter_events(ctx: JobContext[Runtime], ids: list[int], source: 
         await send(ctx.app, ctx.app.processor, ids, FailureSource(source))
 
 
+def reconciler_slot_key(slot: int) -> str:
+    """The unique key of the reconciler's ``slot``-th batch (0: the oldest records)."""
+    return f"{REPORT_JOB}:reconciler:{slot}"
+
+
 async def reconcile(ctx: PeriodicContext[object]) -> Counts:
     """The meter reconciler: ``pending`` records older than :data:`RECONCILE_AFTER`, oldest first, at most
-    :data:`BATCH_LIMIT` per run, get a report job (source ``reconciler``) in batches of 100."""
+    :data:`BATCH_LIMIT` per run, get a report job (source ``reconciler``) in batches of
+    :data:`RECONCILE_BATCH`.
+
+    Each batch's job is unique per slot (:func:`reconciler_slot_key`): while an outage keeps a slot's job
+    retrying, later runs queue nothing new for that slot, so at most ``BATCH_LIMIT / RECONCILE_BATCH`` resend
+    jobs exist however long the outage lasts. A record whose slot is still busy waits for the next run."""
     cutoff = ctx.clock.now() - RECONCILE_AFTER
     async with ctx.db.begin() as conn:
         ids = await records.pending_before(conn, cutoff, BATCH_LIMIT)
         requests = [
-            JobRequest(report_meter_events, {"ids": ids[i : i + 100], "source": FailureSource.RECONCILER.value})
-            for i in range(0, len(ids), 100)
+            JobRequest(
+                report_meter_events,
+                {"ids": ids[i : i + RECONCILE_BATCH], "source": FailureSource.RECONCILER.value},
+                unique_key=reconciler_slot_key(i // RECONCILE_BATCH),
+            )
+            for i in range(0, len(ids), RECONCILE_BATCH)
         ]
         queued = await ctx.engine.enqueue_many(conn, requests)
-    return {"pending": len(ids), "jobs": len(queued)}
+    return {"pending": len(ids), "jobs": len(queued), "busy": len(requests) - len(queued)}
 
 
 #: Every minute, leader only, on ``remit_meters``.
@@ -295,6 +311,7 @@ __all__ = [
     "ACTIVITY",
     "BATCH_LIMIT",
     "RECONCILE_AFTER",
+    "RECONCILE_BATCH",
     "RECONCILE_TASK",
     "RECONCILE_TASK_NAME",
     "REPORT_ATTEMPTS",
@@ -304,6 +321,7 @@ __all__ = [
     "announce_failed",
     "ensure_fake_meters",
     "reconcile",
+    "reconciler_slot_key",
     "report_meter_events",
     "report_usage",
     "report_usage_many",

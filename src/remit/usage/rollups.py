@@ -35,8 +35,9 @@ from remit.jobs.context import PeriodicContext
 from remit.periodic import Counts, Every, PeriodicTask
 from remit.usage.gauges import ROLLUP_WATERMARK
 
-#: Records added per transaction: bounds one transaction's work and locks on a large backlog.
-ROLLUP_CHUNK = 1_000_000
+#: Ids added per transaction: bounds one transaction's work and how long it holds the watermark on a large
+#: backlog (a few seconds on PostgreSQL), while letting a big backlog be scanned in few, parallel passes.
+ROLLUP_CHUNK = 5_000_000
 #: How long the high-mark read waits for open inserting transactions before deferring the run.
 HIGH_MARK_LOCK_TIMEOUT_MS = 2000
 ROLLUP_TASK_NAME = "usage.rollup"
@@ -92,19 +93,34 @@ _UPSERT = (
 _COLUMNS = "INSERT INTO remit_usage_rollups (customer_id, meter, resolution, period_start, value, events, updated_at)"
 
 
-def _add_statements(conn: AsyncConnection) -> list[sa.TextClause]:
-    """The statements that add records ``(:lo, :hi]`` to the hourly and daily rollups."""
+#: The working memory of a rollup chunk's aggregate on PostgreSQL: enough to hash a chunk's groups in memory
+#: (the planner, guessing far more groups than there are, would otherwise sort them on disk).
+ROLLUP_WORK_MEM = "64MB"
+_CHUNK_TABLE = "remit_usage_rollup_chunk"
+
+
+def _add_statements(conn: AsyncConnection, low: int, high: int) -> list[sa.TextClause]:
+    """The statements that add records ``(low, high]`` to the hourly and daily rollups."""
     day = _day_expression(conn)
     if conn.dialect.name == "postgresql":
-        # One scan: the hourly sums feed the daily ones in the same statement.
+        # The chunk's hourly sums go to a temporary table first: a plain CREATE TABLE AS SELECT may scan and
+        # aggregate in parallel (an INSERT … SELECT may not, on PostgreSQL 15), and both rollups are then
+        # written from its few thousand rows. CREATE TABLE AS takes no bind parameters: ``low``/``high``
+        # are integers, formatted as such.
+        lo, hi = int(low), int(high)
         return [
+            sa.text(f"SET LOCAL work_mem = '{ROLLUP_WORK_MEM}'"),
             sa.text(
-                "WITH d AS (SELECT customer_id, meter, hour, sum(value) AS v, count(*) AS n "
-                "FROM remit_meter_events WHERE id > :lo AND id <= :hi GROUP BY customer_id, meter, hour), "
-                f"h AS ({_COLUMNS} SELECT customer_id, meter, 'hourly', hour, v, n, :now FROM d {_UPSERT}) "
-                f"{_COLUMNS} SELECT customer_id, meter, 'daily', {day}, sum(v), sum(n), :now FROM d "
+                f"CREATE TEMPORARY TABLE {_CHUNK_TABLE} ON COMMIT DROP AS "
+                "SELECT customer_id, meter, hour, sum(value) AS v, count(*) AS n "
+                f"FROM remit_meter_events WHERE id > {lo} AND id <= {hi} GROUP BY customer_id, meter, hour"
+            ),
+            sa.text(f"{_COLUMNS} SELECT customer_id, meter, 'hourly', hour, v, n, :now FROM {_CHUNK_TABLE} {_UPSERT}"),
+            sa.text(
+                f"{_COLUMNS} SELECT customer_id, meter, 'daily', {day}, sum(v), sum(n), :now FROM {_CHUNK_TABLE} "
                 f"GROUP BY customer_id, meter, {day} {_UPSERT}"
-            )
+            ),
+            sa.text(f"DROP TABLE {_CHUNK_TABLE}"),
         ]
     return [
         sa.text(
@@ -155,7 +171,7 @@ async def add_chunk(conn: AsyncConnection, high: int, now: datetime, chunk: int 
     if low >= high:
         return 0
     top = min(high, low + chunk)
-    for statement in _add_statements(conn):
+    for statement in _add_statements(conn, low, top):
         await conn.execute(statement, {"lo": low, "hi": top, "now": now})
     await conn.execute(
         sa.update(usage_watermarks)

@@ -74,6 +74,69 @@ async def update_meter(tx: Tx, p: Params, meter_id: str) -> dict[str, Any]:
     return after
 
 
+#: ``value_grouping_window`` → the window's length in seconds (aligned to UTC hours and days).
+SUMMARY_WINDOWS = {"hour": 3600, "day": 86400}
+
+
+async def list_meter_event_summaries(tx: Tx, p: Params, meter_id: str) -> dict[str, Any]:
+    """``GET /v1/billing/meters/{id}/event_summaries``: the customer's meter events with ``start_time <=
+    timestamp < end_time``, aggregated by the meter's formula (``sum``, ``count``, ``last``) — one summary for
+    the range, or one per hour or UTC day with ``value_grouping_window`` (newest first, windows without events
+    included, as Stripe lists them). Times must sit on minute boundaries, and on the window's own boundaries
+    when one is given; the fake aggregates at once where Stripe is eventually consistent."""
+    meter = (await tx.get(meter_id, "billing.meter")).data
+    customer = p.require_str("customer")
+    start, end = p.integer("start_time"), p.integer("end_time")
+    if start is None:
+        raise parameter_missing("start_time")
+    if end is None:
+        raise parameter_missing("end_time")
+    window = p.string("value_grouping_window")
+    step = SUMMARY_WINDOWS.get(window or "", end - start)
+    if window is not None and window not in SUMMARY_WINDOWS:
+        raise invalid("Invalid value_grouping_window: must be one of day or hour.", param="value_grouping_window")
+    for name, value in (("start_time", start), ("end_time", end)):
+        if value % 60 or (window is not None and value % step):
+            unit = f"{window} boundaries" if window is not None else "minute boundaries"
+            raise invalid(f"{name} must be aligned with {unit}.", param=name)
+    if end <= start:
+        raise invalid("end_time must be after start_time.", param="end_time")
+    if (end - start) // step > 10_000:
+        raise invalid("The time range holds too many windows for value_grouping_window.", param="start_time")
+    customer_key = meter["customer_mapping"]["event_payload_key"]
+    value_key = meter["value_settings"]["event_payload_key"]
+    formula = meter["default_aggregation"]["formula"]
+    events = sorted(
+        (e.data for e in await tx.list(METER_EVENT)),
+        key=lambda e: (int(e["timestamp"]), int(e["created"])),
+    )
+    windows: dict[int, list[float]] = {moment: [] for moment in range(start, end, step)}
+    for event in events:
+        stamp = int(event["timestamp"])
+        payload = event.get("payload") or {}
+        if event["event_name"] != meter["event_name"] or payload.get(customer_key) != customer:
+            continue
+        if start <= stamp < end and _is_number(payload.get(value_key)):
+            windows[start + (stamp - start) // step * step].append(float(payload[value_key]))
+    summaries = [
+        shapes.meter_event_summary(meter_id, customer, moment, moment + step, _aggregate(formula, values))
+        for moment, values in sorted(windows.items(), reverse=True)
+    ]
+    return listing.page(
+        summaries,
+        p,
+        url=f"/v1/billing/meters/{meter_id}/event_summaries",
+        object_type="billing.meter_event_summary",
+    )
+
+
+def _aggregate(formula: str, values: list[float]) -> float | int:
+    if formula == "count":
+        return len(values)
+    total = (values[-1] if values else 0.0) if formula == "last" else sum(values)
+    return int(total) if float(total).is_integer() else total
+
+
 async def create_meter_event(tx: Tx, p: Params) -> dict[str, Any]:
     """``POST /v1/billing/meter_events``. A timestamp more than 35 days back or 5 minutes ahead is refused at
     once (400), as at Stripe; anything else is accepted, and problems surface later as Stripe's thin events

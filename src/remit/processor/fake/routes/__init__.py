@@ -37,7 +37,7 @@ NOT_SERVED: tuple[tuple[str, str, str], ...] = (
     ("*", "/v1/customers/{id}/cash_balance_transactions", "no cash balances (see customers.cash_balance.*)"),
     ("*", "/v1/tax_ids", "account tax ids; a customer's are customers.tax_ids.*"),
     ("*", "/v1/billing_portal/configurations", "one built-in portal configuration"),
-    ("*", "/v1/billing/meter_event_summaries, /v1/billing/meters/{id}/deactivate", "meters are not aggregated"),
+    ("*", "/v1/billing/meters/{id}/deactivate, /v1/billing/meters/{id}/reactivate", "meters stay active"),
     ("*", "/v1/files, /v1/sources, /v1/transfers, /v1/application_fees", "outside billing"),
     ("*", "/v1/accounts/{id}/*, /v1/account", "Connect beyond creating and deleting accounts"),
 )

@@ -140,6 +140,19 @@ ROUTES: tuple[Route, ...] = (
         platform.list_meters,
         schema(LIST, status=enum("active", "inactive")),
     ),
+    route(
+        "GET",
+        "/v1/billing/meters/{id}/event_summaries",
+        "billing.meters.event_summaries.list",
+        platform.list_meter_event_summaries,
+        schema(
+            LIST,
+            customer=string(required=True),
+            start_time=integer(required=True),
+            end_time=integer(required=True),
+            value_grouping_window=enum("day", "hour"),
+        ),
+    ),
     route("GET", "/v1/billing/meters/{id}", "billing.meters.retrieve", platform.retrieve_meter),
     route(
         "POST",

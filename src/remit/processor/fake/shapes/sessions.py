@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 FAKE_HOST = "https://fake.remit.invalid"
@@ -116,6 +117,20 @@ def meter_event(
         "livemode": False,
         "payload": payload,
         "timestamp": timestamp,
+    }
+
+
+def meter_event_summary(meter: str, customer: str, start: int, end: int, value: float | int) -> dict[str, Any]:
+    """One window of a customer's usage on a meter; its id names the window, so a page cursor stays valid."""
+    digest = hashlib.sha256(f"{meter}:{customer}:{start}:{end}".encode()).hexdigest()[:24]
+    return {
+        "id": f"mtrusg_{digest}",
+        "object": "billing.meter_event_summary",
+        "aggregated_value": value,
+        "end_time": end,
+        "livemode": False,
+        "meter": meter,
+        "start_time": start,
     }
 
 
