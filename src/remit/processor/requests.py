@@ -14,6 +14,18 @@ def request_params(extra: Mapping[str, Any] | None = None, **given: Any) -> dict
     return params
 
 
+def balance_transaction_list_params(
+    *, type: str | None, created_gte: int | None, created_lte: int | None, limit: int, starting_after: str | None
+) -> dict[str, Any]:
+    """The query of one page of ``GET /v1/balance_transactions``, as both processors send it: the set filters,
+    with the creation bounds nested under ``created`` (Stripe's ``created[gte]``/``created[lte]``)."""
+    params = request_params(type=type, limit=limit, starting_after=starting_after)
+    created = request_params(gte=created_gte, lte=created_lte)
+    if created:
+        params["created"] = created
+    return params
+
+
 def item_change(current: Mapping[str, Any], *, price: str | None, quantity: int | None) -> list[dict[str, Any]] | None:
     """The ``items`` of a plan change on a single-item subscription: the existing item with its new price
     and/or quantity (replacing the item, not adding one); None when neither changes."""

@@ -23,7 +23,7 @@ import stripe
 
 from remit.processor.base import API_VERSION, Metadata, StripeObject
 from remit.processor.errors import from_answer, unreachable
-from remit.processor.requests import item_change, request_params
+from remit.processor.requests import balance_transaction_list_params, item_change, request_params
 from remit.telemetry.logging import quiet_payload_loggers
 
 NAME = "stripe"
@@ -434,10 +434,9 @@ class StripeProcessor:
         limit: int = 100,
         starting_after: str | None = None,
     ) -> StripeObject:
-        params = request_params(type=type, limit=limit, starting_after=starting_after)
-        created = request_params(gte=created_gte, lte=created_lte)
-        if created:
-            params["created"] = created
+        params = balance_transaction_list_params(
+            type=type, created_gte=created_gte, created_lte=created_lte, limit=limit, starting_after=starting_after
+        )
         result: StripeObject = await self._call(
             "balance_transactions.list", self._v1.balance_transactions.list_async, params=params
         )

@@ -14,7 +14,7 @@ from typing import Any
 from remit.processor.base import Metadata, StripeObject
 from remit.processor.errors import from_answer, unreachable
 from remit.processor.fake.engine import FakeEngine, FakeResponse, FakeTimeout
-from remit.processor.requests import item_change, request_params
+from remit.processor.requests import balance_transaction_list_params, item_change, request_params
 
 NAME = "fake"
 
@@ -301,10 +301,9 @@ class FakeProcessor:
         limit: int = 100,
         starting_after: str | None = None,
     ) -> StripeObject:
-        params = request_params(type=type, limit=limit, starting_after=starting_after)
-        created = request_params(gte=created_gte, lte=created_lte)
-        if created:
-            params["created"] = created
+        params = balance_transaction_list_params(
+            type=type, created_gte=created_gte, created_lte=created_lte, limit=limit, starting_after=starting_after
+        )
         return await self._call("GET", "/v1/balance_transactions", params)
 
     async def retrieve_charge(self, charge_id: str) -> StripeObject:
