@@ -396,14 +396,17 @@ async def run_load(
             if progress.settled >= plan.total and not settle_s:
                 settle_s = time.monotonic() - started
             on_progress(progress)
-            if (settle_s and rollup_s is not None) or time.monotonic() > deadline:
+            # Done once every event settled, the rollup caught up and the queues drained: the job that
+            # reported the last events may still be finishing when their rows already say reported.
+            drained = not any(progress.depths.values())
+            if (settle_s and rollup_s is not None and drained) or time.monotonic() > deadline:
                 break
             await asyncio.sleep(poll)
     finally:
         if helper is not None:
             helper.cancel()
             await asyncio.gather(helper, return_exceptions=True)
-    finished = bool(settle_s) and rollup_s is not None
+    finished = bool(settle_s) and rollup_s is not None and not any(progress.depths.values())
     return LoadResult(
         run=plan.run,
         customers=plan.customers,
