@@ -86,9 +86,11 @@ class Db:
         return dict(rows[0]) if rows else None
 
     def job_when(self, session_id: str, test: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
-        """The session's job once ``test`` holds for it, else None."""
+        """The session's job, read again once ``test`` holds for it (a test that reads other rows, such as
+        :meth:`triggered`, reads them after the first read of the job: the row read again is at least as new),
+        else None."""
         job = self.job(session_id)
-        return job if job is not None and test(job) else None
+        return self.job(session_id) if job is not None and test(job) else None
 
     def triggered(self, job: dict[str, Any]) -> bool:
         """Whether ``job``'s trigger job has run to its end."""
