@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -182,7 +183,12 @@ def seen_by(port: int) -> dict[str, Any]:
 def test_outage_lost_callback_duplicates_and_forgeries_end_provisioned_with_nothing_doubled(
     any_db_url: str, tmp_path: Path
 ) -> None:
-    up_port, cron_port, orchestrator_port = free_port(), free_port(), free_port()
+    up_port, cron_port = free_port(), free_port()
+    # The orchestrator's port, bound and not listening until the stand-in starts: a trigger meets a refused
+    # connection (down), and no other process can take the port meanwhile.
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    orchestrator_port = int(held.getsockname()[1])
     env = sandbox_env(any_db_url)
     env.update(
         PROVISIONING_TRIGGER_URL=f"http://127.0.0.1:{orchestrator_port}{TRIGGER_PATH}",
@@ -241,6 +247,7 @@ def test_outage_lost_callback_duplicates_and_forgeries_end_provisioned_with_noth
         assert stuck_gauge(base) == 1.0
 
         # 2. The orchestrator is back; its callbacks reach remit at the other process, ``remit serve``.
+        held.close()
         with stand_in(orchestrator_port, cron_url, env, tmp_path) as stand_in_err:
             dupes = checkout_event(session_id="cs_e2e_dupes", account_id="acct_e2e_dupes", package="starter")
             assert deliver(base, dupes, times=20) == [200] * 20
