@@ -61,7 +61,7 @@ def test_next_steps_point_at_this_runs_receipt_and_its_pdf() -> None:
     commands = [line.split("#")[0].strip() for line in lines]
     for expected in (
         "remit mail list",
-        "remit mail show 7 --body",
+        "remit mail show 7",
         "remit mail show 7 --eml receipt.eml",
         "remit invoices pdf in_fake000003 -o invoice.pdf",
     ):

@@ -137,7 +137,7 @@ def receipt_steps(receipt: ReceiptFound | None, api: str, auth: str) -> list[str
         return [_aligned(command("mail list"), "the mail the service sent (receipts, a declined card, a dispute…)")]
     lines = [
         _aligned(command("mail list"), "the mail the service sent: receipts, a declined card, a dispute…"),
-        _aligned(command("mail show", str(receipt.mail_id), "--body"), f"this run's receipt ({receipt.state})"),
+        _aligned(command("mail show", str(receipt.mail_id)), f"this run's receipt ({receipt.state}): its parts"),
     ]
     if receipt.in_outbox:
         lines.append(
