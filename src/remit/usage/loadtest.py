@@ -200,7 +200,8 @@ def direct_sender(runtime: Runtime) -> Sender:
     """Report in this process, through :func:`~remit.usage.report_usage_many` (what the API calls)."""
 
     async def send(batch: list[UsageReport]) -> list[tuple[int, bool]]:
-        outcomes = await report_usage_many(runtime, None, batch)
+        async with runtime.db.begin() as conn:
+            outcomes = await report_usage_many(conn, batch)
         runtime.wake_workers("remit_meters")
         return [(o.record.id, o.created) for o in outcomes]
 
