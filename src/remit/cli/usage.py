@@ -335,9 +335,16 @@ def loadtest_command(
             settled = bar.add_task("reported", total=plan.total)
 
             def show(p: LoadProgress) -> None:
-                depths = "  ".join(f"{name} {depth}" for name, depth in p.depths.items())
-                bar.update(stored, completed=p.stored, description="reporting" if p.stored else "creating customers")
-                bar.update(settled, completed=p.settled, description=f"reported  [{depths}]" if depths else "reported")
+                # Each line says what it waits for: the webhook the fake is delivering during the setup (it
+                # answers a call only after delivering its events), then what the follow-up still needs.
+                if p.phase in ("customers", "subscribing"):
+                    what = "creating customers" if p.phase == "customers" else "subscribing"
+                    waiting = f"  [{p.waiting}]" if p.waiting else ""
+                    bar.update(stored, completed=0, description=f"{what} {p.made}/{plan.customers}{waiting}")
+                    return
+                bar.update(stored, completed=p.stored, description="reporting")
+                waiting = f"  [waiting for {p.waiting}]" if p.waiting and p.phase == "following" else ""
+                bar.update(settled, completed=p.settled, description=f"reported{waiting}")
 
             bearer = token or (runtime.settings.service_tokens[0] if runtime.settings.service_tokens else None)
             if api is not None and bearer is None:
@@ -381,9 +388,16 @@ def _print_load_result(result: LoadResult) -> None:
     for name in result.peak_depths:
         typer.echo(f"  queue {name:<16} depth {result.depths.get(name, 0):>7}   peak {result.peak_depths[name]:>7}")
     if result.subscriptions:
-        typer.echo(f"  subscriptions {result.subscriptions} (their invoices flow through remit_webhooks)")
+        typer.echo(f"  subscriptions {result.subscriptions}, {result.invoices} with their invoice in the mirror")
+    if result.webhooks:
+        hooks = result.webhooks
+        typer.echo(
+            f"  webhooks      {hooks['delivered']:.0f} delivered, {hooks['failed']:.0f} failed during the setup   "
+            f"p50 {hooks['p50_s']:.2f} s   max {hooks['max_s']:.2f} s"
+        )
     if not result.finished:
-        typer.echo("not finished in time: is a worker running? (remit worker, or pass --inline)")
+        typer.echo(f"not finished in time, still waiting for {result.waiting}")
+        typer.echo("is a worker running? (remit worker, or pass --inline)")
 
 
 __all__ = ["app", "parse_moment", "production_reason", "register"]
