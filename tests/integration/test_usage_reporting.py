@@ -28,6 +28,7 @@ from remit.usage import MeterEventState, UsageRefused, UsageReport, report_usage
 from remit.usage.meter_errors import mark_failed
 from remit.usage.records import get_meter_event
 from remit.usage.reporting import (
+    MARK_EVERY,
     RECONCILE_AFTER,
     REPORT_JOB,
     SyncReportInTransaction,
@@ -122,6 +123,35 @@ async def test_a_rolled_back_host_transaction_leaves_no_record_and_no_job(rt: Ru
     assert await stored(rt) == 0
     assert sum((await rt.drain()).values()) == 0
     assert await processor_meter_events(rt) == []
+
+
+async def test_a_report_job_marks_what_it_sent_as_it_goes(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big batch is not all ``pending`` until its last event is sent: every MARK_EVERY records are marked
+    ``reported`` on the way (what the load test's progress and the lag gauges see)."""
+    cus = await customer(rt)
+    await ensure_fake_meters(rt)
+    total = MARK_EVERY * 2 + 50
+    async with rt.db.begin() as conn:
+        await report_usage_many(conn, [UsageReport(cus, "api_requests", 1, f"op-many-{i}") for i in range(total)])
+    create = rt.processor.create_meter_event
+    seen: list[int] = []
+
+    async def watching(**kwargs: Any) -> Any:
+        async with rt.db.connect() as conn:
+            query = sa.select(sa.func.count()).where(meter_events.c.state == MeterEventState.REPORTED.value)
+            seen.append(int((await conn.execute(query)).scalar_one()))
+        return await create(**kwargs)
+
+    monkeypatch.setattr(rt.processor, "create_meter_event", watching)
+    await rt.drain()
+    assert len(seen) == total
+    assert seen[0] == 0
+    assert seen[MARK_EVERY] == MARK_EVERY  # the first hundred were marked before the 101st was sent
+    assert seen[-1] == 2 * MARK_EVERY
+    async with rt.db.connect() as conn:
+        states = await conn.execute(sa.select(meter_events.c.state, sa.func.count()).group_by(meter_events.c.state))
+        assert {str(state): int(n) for state, n in states} == {"reported": total}
+    assert len(await processor_meter_events(rt)) == total
 
 
 async def test_invalid_reports_are_refused_before_anything_is_written(rt: Runtime) -> None:

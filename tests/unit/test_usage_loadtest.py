@@ -83,4 +83,4 @@ def test_waiting_for_names_what_the_follow_up_still_needs():
     )
     assert said == "12 events to be reported, the rollup, 2 invoices in the mirror, queues remit_meters 1"
     hinted = waiting_for(unsettled=0, rollup=False, invoices_missing=1, failed_webhooks=3, depths={})
-    assert hinted == "1 invoices in the mirror (3 webhook deliveries failed: remit fake redeliver)"
+    assert hinted == "1 invoices in the mirror (3 webhook deliveries failed: remit fake deliver)"

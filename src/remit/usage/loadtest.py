@@ -14,7 +14,7 @@ one (up to 10 s each), so a ``REMIT_URL`` that is not this remit stalls the setu
 never arrive. With ``invoices`` the load test therefore watches every delivery of its setup (the progress
 shows the one it waits for) and stops at once, naming the URL and its answer, when the first customer's
 events did not reach this database. Without ``invoices`` nothing needs those events: the fake keeps them
-undelivered (``remit fake redeliver`` sends them).
+undelivered (``remit fake deliver`` sends them).
 
 What it measures: reporting throughput (events stored per second), end-to-end throughput (events reported
 per second from the first report to the last), the lag of each event from its record to ``reported``
@@ -433,7 +433,7 @@ def waiting_for(
     if rollup:
         parts.append("the rollup")
     if invoices_missing:
-        hint = f" ({failed_webhooks} webhook deliveries failed: remit fake redeliver)" if failed_webhooks else ""
+        hint = f" ({failed_webhooks} webhook deliveries failed: remit fake deliver)" if failed_webhooks else ""
         parts.append(f"{invoices_missing} invoices in the mirror{hint}")
     busy = [f"{name} {depth}" for name, depth in depths.items() if depth]
     if busy:

@@ -54,6 +54,10 @@ RECONCILE_AFTER = timedelta(seconds=60)
 RECONCILE_TASK_NAME = "meters.reconcile"
 #: Records per reconciler job.
 RECONCILE_BATCH = 100
+#: A report job marks what it sent ``reported`` this many records at a time, not only at its end: a batch of
+#: 1,000 takes the fake processor half a minute or more, and the records (the load test's progress, the
+#: lag gauges, the reconciler after a crash) should not wait for the whole batch.
+MARK_EVERY = 100
 #: The fixed phrase of the throttle log line and snooze reason (identifiers go in its fields).
 ACTIVITY = "usage reporting"
 #: Where the fake processor's meters are known to exist, once per runtime.
@@ -191,6 +195,7 @@ async def ensure_fake_meters(runtime: Runtime) -> None:
 
 async def send(runtime: Runtime, processor: Processor, ids: Sequence[int], source: FailureSource) -> dict[str, int]:
     """Send the ``pending`` records among ``ids`` to the processor, one meter event each; counts by outcome.
+    What was sent is marked ``reported`` every :data:`MARK_EVERY` records and at the end.
 
     A refusal (a 4xx other than 429/401/403) marks the record ``failed`` with the processor's code and emits
     ``meter_reporting_failed`` once; any other fault is raised after what was sent so far is recorded (the
@@ -204,7 +209,8 @@ async def send(runtime: Runtime, processor: Processor, ids: Sequence[int], sourc
         return counts
     await ensure_fake_meters(runtime)
     meters = runtime.settings.meters
-    reported: list[int] = []
+    reported: list[int] = []  # sent, not yet marked
+    marked: set[int] = set()
     refused: list[tuple[MeterEventRecord, str]] = []
     try:
         for record in pending:
@@ -226,15 +232,21 @@ async def send(runtime: Runtime, processor: Processor, ids: Sequence[int], sourc
                 refused.append((record, error.code or f"http_{error.status_code}"))
                 continue
             reported.append(record.id)
+            if len(reported) >= MARK_EVERY:
+                async with runtime.db.begin() as conn:
+                    counts["reported"] += await records.mark_reported(conn, reported, runtime.clock.now())
+                marked.update(reported)
+                reported = []
     finally:
         now = runtime.clock.now()
         async with runtime.db.begin() as conn:
-            counts["reported"] = await records.mark_reported(conn, reported, now)
+            counts["reported"] += await records.mark_reported(conn, reported, now)
+            marked.update(reported)
             failed = []
             for record, code in refused:
                 failed += await records.fail(conn, meter_events.c.id == record.id, source, code, now)
             for record in pending:
-                if record.id not in reported:
+                if record.id not in marked:
                     await records.note_attempt(conn, record.id, now)
         counts["failed"] = len(failed)
         announce_failed(failed)
@@ -306,6 +318,7 @@ RECONCILE_TASK: PeriodicTask[PeriodicContext[object]] = PeriodicTask(
 __all__ = [
     "ACTIVITY",
     "BATCH_LIMIT",
+    "MARK_EVERY",
     "RECONCILE_AFTER",
     "RECONCILE_BATCH",
     "RECONCILE_TASK",
