@@ -166,7 +166,8 @@ def stand_in(port: int, remit_url: str, env: dict[str, str], cwd: Path, *options
 
 
 def start_cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[str]:
-    """A ``remit`` command started in the background (it overlaps a stand-in's restart); see :func:`finish`."""
+    """A ``remit`` command started in the background (it runs while the test checks other things); see
+    :func:`finish`."""
     return subprocess.Popen([REMIT, *args], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
