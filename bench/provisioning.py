@@ -16,8 +16,8 @@ stuck, each with a stored payload), the rest ``provisioned`` over 30 days; then 
   (``remit provisioning orchestrator``, a separate process, answering 202, no callback); the open rows are
   reset between runs (not timed). Every run must re-drive them all with none failing. ``reconcile10_ms_<size>``:
   the same with a batch of 10 (the 10k table's open jobs), so the sizes compare the same work. Beside it: the floor,
-  the same number of signed POSTs of the same payloads through the same HTTP client with no database
-  (``http_floor_ms_<size>``).
+  the same number of signed POSTs of the same payloads through the same HTTP client and the same bounded
+  fan-out (:func:`remit.provisioning.trigger.send_triggers`) with no database (``http_floor_ms_<size>``).
 - ``--explain`` prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the gauge's statement and of the reconciler's claiming
   UPDATE (rolled back) at each size; each run checks that neither plan reads the jobs table sequentially.
 
@@ -56,7 +56,7 @@ from remit.config import Settings  # noqa: E402
 from remit.parts import build_runtime  # noqa: E402
 from remit.provisioning import jobs_table  # noqa: E402
 from remit.provisioning.reconciler import reconcile  # noqa: E402
-from remit.provisioning.trigger import send_trigger  # noqa: E402
+from remit.provisioning.trigger import send_triggers  # noqa: E402
 from remit.runtime import Runtime  # noqa: E402
 
 SECRET = "bench_trigger_secret"
@@ -228,7 +228,7 @@ async def measure(
     ]
 
     async def posts() -> None:
-        outcomes = await asyncio.gather(*(send_trigger(runtime, p) for p in payloads))
+        outcomes = await send_triggers(runtime, payloads)
         if any(o is not None for o in outcomes):
             raise SystemExit(f"the stand-in refused a trigger: {outcomes}")
 

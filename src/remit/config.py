@@ -427,6 +427,7 @@ class Settings(BaseSettings):
     provisioning_trigger_timeout: float = Field(10.0, gt=0, le=120, alias="REMIT_PROVISIONING_TRIGGER_TIMEOUT")
     provisioning_stale_seconds: float = Field(300.0, ge=0, alias="REMIT_PROVISIONING_STALE_SECONDS")
     provisioning_batch: int = Field(25, ge=1, le=1000, alias="REMIT_PROVISIONING_BATCH")
+    provisioning_trigger_concurrency: int = Field(5, ge=1, le=100, alias="REMIT_PROVISIONING_TRIGGER_CONCURRENCY")
     provisioning_max_attempts: int = Field(8, ge=1, le=1000, alias="REMIT_PROVISIONING_MAX_ATTEMPTS")
     provisioning_stuck_seconds: float = Field(900.0, gt=0, alias="REMIT_PROVISIONING_STUCK_SECONDS")
 

@@ -90,6 +90,48 @@ async def test_personal_data_is_refused_before_anything_is_written(database: Dat
     assert await _count(database) == 0
 
 
+def _entry(key: str, **overrides: Any) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "type": "webhook.received",
+        "subject": "customer:cus_1",
+        "actor": "processor",
+        "data": {"event_id": key},
+        "idempotency_key": key,
+    }
+    fields.update(overrides)
+    return fields
+
+
+async def test_record_many_appends_each_once_in_one_call_and_skips_known_keys(
+    database: Database, clock: FrozenClock
+) -> None:
+    await _record(database, "many:known")
+    async with database.begin() as conn:
+        await ledger.record_many(conn, [_entry("many:1"), _entry("many:known"), _entry("many:2", subject="x:y")])
+        await ledger.record_many(conn, [])
+    async with database.begin() as conn:
+        await ledger.record_many(conn, [_entry("many:1"), _entry("many:2")])  # a retried batch: nothing new
+    async with database.connect() as conn:
+        events = await ledger.read(conn)
+    assert [(e.data["event_id"], e.subject, e.schema_version, e.recorded_at) for e in events] == [
+        ("many:known", "customer:cus_1", 1, clock.now()),
+        ("many:1", "customer:cus_1", 1, clock.now()),
+        ("many:2", "x:y", 1, clock.now()),
+    ]
+
+
+async def test_record_many_refuses_personal_data_before_writing_any(database: Database, clock: FrozenClock) -> None:
+    batch = [_entry("ok:1"), _entry("pii:1", data={"billing_details": {"name": "Jane"}})]
+    with pytest.raises(ValueError, match="billing_details") as info:
+        async with database.begin() as conn:
+            await ledger.record_many(conn, batch)
+    assert "Jane" not in str(info.value)
+    with pytest.raises(ValueError, match="idempotency_key"):
+        async with database.begin() as conn:
+            await ledger.record_many(conn, [_entry("ok:2"), _entry("")])
+    assert await _count(database) == 0
+
+
 async def test_read_filters_and_keeps_the_recorded_order(database: Database, clock: FrozenClock) -> None:
     await _record(database, "a", subject="customer:cus_1", type="webhook.received")
     clock.advance(60)

@@ -1,7 +1,8 @@
 """The hand-off against a real HTTP orchestrator stand-in on loopback, with remit's own app served over HTTP for
 its callback: the happy path; an orchestrator down through every attempt (stuck, the ops event), then back,
 re-armed and reconciled; two concurrent reconciler runs that never re-drive one job twice; NULL payloads
-skipped and counted; the cron endpoint's guard."""
+skipped and counted; the cron endpoint's guard; a run's bounded fan-out of POSTs; a run's outcomes recorded in
+one pass that revives each failed job once (one ledger entry) and never touches a provisioned one."""
 
 from __future__ import annotations
 
@@ -13,30 +14,36 @@ from typing import Any
 
 import httpx
 
+from remit import ledger
 from remit.api.app import create_app
 from remit.audit import entries
 from remit.clock import FrozenClock
 from remit.provisioning import jobs_table
+from remit.provisioning.callback import CallbackUpdate, apply_update
 from remit.provisioning.operator import rearm
 from remit.provisioning.orchestrator import StandInOrchestrator, deployment_for
 from remit.provisioning.reconciler import reconcile
+from remit.provisioning.states import ProvisioningStatus
 from remit.runtime import Runtime
 from tests.support.orchestrator import CALLBACK_SECRET, TRIGGER_SECRET, orchestrator, serve
-from tests.support.provisioning import account, checkout_event, provisioning_rows
+from tests.support.provisioning import account, checkout_event, plant_job, provisioning_rows
 from tests.support.webhooks import client_for, make_runtime, post_event, webhook_settings
 
 
 @asynccontextmanager
-async def loop(db_url: str, **options: Any) -> AsyncIterator[tuple[Runtime, StandInOrchestrator]]:
+async def loop(
+    db_url: str, *, settings: dict[str, str] | None = None, **options: Any
+) -> AsyncIterator[tuple[Runtime, StandInOrchestrator]]:
     async with orchestrator(**options) as (stand_in, trigger_url):
-        settings = webhook_settings(
+        configured = webhook_settings(
             db_url,
             PROVISIONING_TRIGGER_URL=trigger_url,
             PROVISIONING_TRIGGER_SECRET=TRIGGER_SECRET,
             PROVISIONING_CALLBACK_SECRET=CALLBACK_SECRET,
             CRON_SECRET="cron-test-secret",
+            **(settings or {}),
         )
-        runtime = make_runtime(settings)
+        runtime = make_runtime(configured)
         try:
             async with serve(create_app(runtime)) as base:
                 stand_in.callback_url = base + "/api/internal/provisioning/callback"
@@ -127,6 +134,68 @@ async def test_two_concurrent_reconciler_runs_never_redrive_one_job_twice(db_url
         ids = [p["stripe_session_id"] for p in stand_in.received]
         assert sorted(ids) == sorted(sessions)
         assert {job.attempts for job in await provisioning_rows(runtime)} == {1}
+
+
+async def test_a_run_keeps_at_most_the_configured_triggers_in_flight_and_records_every_outcome(db_url: str) -> None:
+    # A slow orchestrator (each answer held 0.2 s) shows the bound: never more than 3 POSTs at once, and 3 at once.
+    bound = {"REMIT_PROVISIONING_TRIGGER_CONCURRENCY": "3"}
+    async with loop(db_url, settings=bound, call_back=False, hold=0.2) as (runtime, stand_in):
+        sessions = [f"cs_loop_bound_{i:02d}" for i in range(12)]
+        await _pay(runtime, *sessions)
+        _later(runtime, 6)
+        summary = await reconcile(runtime)
+        assert (summary["scanned"], summary["redriven"], summary["still_failing"]) == (12, 12, 0)
+        assert stand_in.max_in_flight == 3
+        assert sorted(p["stripe_session_id"] for p in stand_in.received) == sessions
+        rows = await provisioning_rows(runtime)
+        assert {(job.status, job.attempts, job.last_error) for job in rows} == {("enqueued", 1, None)}
+
+
+async def test_outcomes_are_recorded_in_one_pass_reviving_each_failed_job_once_never_a_provisioned_one(
+    rt: Runtime,
+) -> None:
+    cases = {"f_ok": "failed", "f_bad": "failed", "e_ok": "enqueued", "e_bad": "enqueued", "done": "enqueued"}
+    for name, status in cases.items():
+        await plant_job(rt, f"cs_mix_{name}", status=status, attempts=2, account_id=f"acct_mix_{name}")
+    async with rt.db.begin() as conn:
+        claimed = await jobs_table.claim_stale(conn, rt.clock.now(), stale_seconds=300, max_attempts=8, batch=25)
+    by = {job.stripe_session_id.removeprefix("cs_mix_"): job for job in claimed}
+    assert sorted(by) == sorted(cases)
+    assert {job.attempts for job in claimed} == {3}
+    # While the POSTs were out, the orchestrator called back for one of them.
+    done = CallbackUpdate("cs_mix_done", ProvisioningStatus.PROVISIONED, deployment_id="dpl_mix", cell_id="c-1")
+    async with rt.db.begin() as conn:
+        await apply_update(conn, done, rt.clock.now())
+    outcomes = [
+        (by["f_ok"], None),
+        (by["f_bad"], "http_5xx"),
+        (by["e_ok"], None),
+        (by["e_bad"], "fetch_error"),
+        (by["done"], "fetch_error"),
+    ]
+    moved_each_time = []
+    for _ in range(2):  # recorded twice (a retried transaction): the same rows, one ledger entry
+        async with rt.db.begin() as conn:
+            moved = await jobs_table.record_outcomes(conn, outcomes, rt.clock.now())
+        moved_each_time.append([job.stripe_session_id for job in moved])
+    assert moved_each_time == [["cs_mix_f_ok"], []]
+    after = {job.stripe_session_id.removeprefix("cs_mix_"): job for job in await provisioning_rows(rt)}
+    assert {name: (job.status, job.attempts, job.last_error) for name, job in after.items()} == {
+        "f_ok": ("enqueued", 3, None),
+        "f_bad": ("failed", 3, "http_5xx"),
+        "e_ok": ("enqueued", 3, None),
+        "e_bad": ("enqueued", 3, "fetch_error"),
+        "done": ("provisioned", 3, None),
+    }
+    assert after["done"].deployment_id == "dpl_mix"
+    async with rt.db.connect() as conn:
+        revived = [
+            (event.subject, event.data["status"], event.data["attempts"])
+            for name in cases
+            for event in await ledger.read(conn, subject=f"checkout_session:cs_mix_{name}")
+            if event.data.get("reason") == "redrive_accepted"
+        ]
+    assert revived == [("checkout_session:cs_mix_f_ok", "enqueued", 3)]
 
 
 async def test_null_payload_rows_are_skipped_and_counted(db_url: str) -> None:

@@ -180,9 +180,10 @@ def orchestrator_command(
         str, typer.Option("--outcome", help="What the callback reports: provisioned or failed.")
     ] = "provisioned",
     no_callback: Annotated[bool, typer.Option("--no-callback", help="Accept triggers but never call back.")] = False,
+    hold: Annotated[float, typer.Option("--hold", min=0, help="Seconds before answering each trigger (slow).")] = 0.0,
 ) -> None:
     """Run the stand-in orchestrator (local use and tests): verifies triggers with PROVISIONING_TRIGGER_SECRET,
-    answers 202, then calls remit back signed with the callback secret."""
+    answers 202, then calls remit back signed with the callback secret; GET /triggers reports what it saw."""
     import uvicorn
 
     from remit.cli.output import load_settings_or_exit
@@ -202,6 +203,7 @@ def orchestrator_command(
         fail_status=fail_status,
         outcome=outcome,
         call_back=not no_callback,
+        hold=hold,
     )
     # The URL carries no secret; it is what PROVISIONING_TRIGGER_URL must be set to.
     typer.echo(f"stand-in orchestrator: PROVISIONING_TRIGGER_URL=http://{host}:{port}{TRIGGER_PATH}", err=True)

@@ -11,7 +11,7 @@ upcaster brings old rows to the current shape as they are read. See ``docs/ledge
 """
 
 from remit.ledger.events import PII_KEYS, LedgerEvent, pii_keys_in
-from remit.ledger.store import DEFAULT_READ_LIMIT, read, record, upcast, use_clock
+from remit.ledger.store import DEFAULT_READ_LIMIT, read, record, record_many, upcast, use_clock
 from remit.ledger.upcasters import Upcaster, UpcasterRegistry, default_registry, upcaster
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "pii_keys_in",
     "read",
     "record",
+    "record_many",
     "upcast",
     "upcaster",
     "use_clock",

@@ -7,6 +7,7 @@ writers cannot both succeed. There is no update or delete here, and the database
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -48,6 +49,31 @@ def _check_text(field: str, value: str, limit: int) -> None:
         raise ValueError(f"ledger {field} must be 1..{limit} characters")
 
 
+def _values(
+    *, type: str, subject: str, actor: str, data: dict[str, Any], idempotency_key: str, schema_version: int | None
+) -> dict[str, Any]:
+    """One event's row, checked: text lengths, no PII-named keys, a schema version of 1 or more."""
+    _check_text("type", type, 100)
+    _check_text("subject", subject, 255)
+    _check_text("actor", actor, 200)
+    _check_text("idempotency_key", idempotency_key, 255)
+    pii = pii_keys_in(data)
+    if pii:
+        raise ValueError(f"ledger data must not hold personal data; refused keys: {', '.join(pii)}")
+    version = default_registry.current_version(type) if schema_version is None else schema_version
+    if version < 1:
+        raise ValueError("schema versions start at 1")
+    return {
+        "type": type,
+        "schema_version": version,
+        "subject": subject,
+        "actor": actor,
+        "data": data,
+        "idempotency_key": idempotency_key,
+        "recorded_at": _clock.now(),
+    }
+
+
 async def record(
     conn: AsyncConnection,
     *,
@@ -64,27 +90,40 @@ async def record(
     ``operator:alice``, ``system``). ``data`` must be JSON with identifiers and amounts only: PII-named keys
     are refused with :class:`ValueError`. ``schema_version`` defaults to the type's current version.
     """
-    _check_text("type", type, 100)
-    _check_text("subject", subject, 255)
-    _check_text("actor", actor, 200)
-    _check_text("idempotency_key", idempotency_key, 255)
-    pii = pii_keys_in(data)
-    if pii:
-        raise ValueError(f"ledger data must not hold personal data; refused keys: {', '.join(pii)}")
-    version = default_registry.current_version(type) if schema_version is None else schema_version
-    if version < 1:
-        raise ValueError("schema versions start at 1")
-    values = {
-        "type": type,
-        "schema_version": version,
-        "subject": subject,
-        "actor": actor,
-        "data": data,
-        "idempotency_key": idempotency_key,
-        "recorded_at": _clock.now(),
-    }
+    values = _values(
+        type=type,
+        subject=subject,
+        actor=actor,
+        data=data,
+        idempotency_key=idempotency_key,
+        schema_version=schema_version,
+    )
     new_id = (await conn.execute(_record_statement(), values)).scalar_one_or_none()
     return None if new_id is None else int(new_id)
+
+
+@cache
+def _record_many_statement() -> TextClause:
+    return statements.upsert(ledger_events, conflict=("idempotency_key",))
+
+
+async def record_many(conn: AsyncConnection, events: Sequence[Mapping[str, Any]]) -> None:
+    """Append several events in the caller's transaction as one batched statement (each checked as
+    :func:`record` checks it, all before any is written); an event whose ``idempotency_key`` exists is skipped.
+    Each of ``events`` holds :func:`record`'s keyword arguments."""
+    rows = [
+        _values(
+            type=e["type"],
+            subject=e["subject"],
+            actor=e["actor"],
+            data=e["data"],
+            idempotency_key=e["idempotency_key"],
+            schema_version=e.get("schema_version"),
+        )
+        for e in events
+    ]
+    if rows:
+        await conn.execute(_record_many_statement(), rows)
 
 
 def upcast(event: LedgerEvent, registry: UpcasterRegistry = default_registry) -> LedgerEvent:
@@ -136,4 +175,4 @@ async def read(
     return [upcast(LedgerEvent.from_row(row), reg) for row in rows]
 
 
-__all__ = ["DEFAULT_READ_LIMIT", "read", "record", "upcast", "use_clock"]
+__all__ = ["DEFAULT_READ_LIMIT", "read", "record", "record_many", "upcast", "use_clock"]

@@ -96,15 +96,18 @@ def _clip(error: str | None) -> str | None:
     return None if error is None else error[:MAX_ERROR]
 
 
+def _ledger_entry(job: ProvisioningJob, actor: str, key: str, **data: Any) -> dict[str, Any]:
+    return {
+        "type": "provisioning.status_changed",
+        "subject": f"checkout_session:{job.stripe_session_id}",
+        "actor": actor,
+        "data": {"job_id": job.id, "status": job.status.value, "attempts": job.attempts, **data},
+        "idempotency_key": f"provisioning:{job.id}:{key}",
+    }
+
+
 async def _ledger(conn: AsyncConnection, job: ProvisioningJob, actor: str, key: str, **data: Any) -> None:
-    await ledger.record(
-        conn,
-        type="provisioning.status_changed",
-        subject=f"checkout_session:{job.stripe_session_id}",
-        actor=actor,
-        data={"job_id": job.id, "status": job.status.value, "attempts": job.attempts, **data},
-        idempotency_key=f"provisioning:{job.id}:{key}",
-    )
+    await ledger.record(conn, **_ledger_entry(job, actor, key, **data))
 
 
 # --- recording a hand-off ----------------------------------------------------------------------------------
@@ -304,9 +307,10 @@ async def record_outcomes(
     conn: AsyncConnection, outcomes: Sequence[tuple[ProvisioningJob, str | None]], now: datetime
 ) -> list[ProvisioningJob]:
     """Record attempts' outcomes (``error`` None: the orchestrator accepted it) in a few statements — one per
-    distinct outcome, not one per job, so a reconciler run's cost does not grow with round trips. An accepted
-    re-drive of a ``failed`` job puts it back to ``enqueued`` (ledgered); nothing here touches a
-    ``provisioned`` row. Returns the jobs that moved back to ``enqueued``."""
+    distinct outcome, not one per job, and one batched ledger insert for all the jobs that moved — so a
+    reconciler run's cost does not grow with round trips. An accepted re-drive of a ``failed`` job puts it back
+    to ``enqueued`` (ledgered); nothing here touches a ``provisioned`` row. Returns the jobs that moved back to
+    ``enqueued``."""
     revive = [job.id for job, error in outcomes if error is None and job.status is ProvisioningStatus.FAILED]
     moved: list[ProvisioningJob] = []
     if revive:
@@ -314,8 +318,10 @@ async def record_outcomes(
             T, ProvisioningStatus.ENQUEUED, T.c.id.in_(revive), column="status", last_error=None, updated_at=now
         ).returning(*T.c)
         moved = [ProvisioningJob.from_row(row) for row in (await conn.execute(stmt)).mappings().all()]
-        for job in moved:
-            await _ledger(conn, job, "system", f"enqueued:a{job.attempts}", reason="redrive_accepted")
+        await ledger.record_many(
+            conn,
+            [_ledger_entry(job, "system", f"enqueued:a{job.attempts}", reason="redrive_accepted") for job in moved],
+        )
     done = {job.id for job in moved}
     by_outcome: dict[str | None, list[int]] = {}
     for job, error in outcomes:

@@ -4,8 +4,12 @@ It plays the orchestrator remit does not own: ``POST /trigger/onboarding`` verif
 (401 if it does not match), records the payload and answers 202, then — after ``delay`` seconds — calls remit's
 callback with ``provisioned``, a deployment id derived from the session id, a cell and the payload's quota,
 signed with the callback secret. It can be told to fail: ``fail_status`` answers every trigger with that status
-(a 503 outage), ``outcome="failed"`` calls back ``failed``, ``call_back=False`` loses the callback. Run it with
-``remit provisioning orchestrator --port …``; tests start it on a loopback port (``tests/support``).
+(a 503 outage), ``outcome="failed"`` calls back ``failed``, ``call_back=False`` loses the callback; and to be
+slow: ``hold`` seconds before each answer. ``GET /triggers`` reports what it saw — ``attempts`` (every trigger),
+``received`` (the accepted payloads, identifiers only, in order), ``callbacks`` (the callbacks' answer statuses)
+and ``max_in_flight`` (the most triggers it was answering at once) — so a test can count the triggers a remit
+process sent. Run it with ``remit provisioning orchestrator --port …``; tests start it on a loopback port
+(``tests/support``) or as that process.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from starlette.routing import Route
 from remit.signing import hex_signature, verify_hex_signature
 
 TRIGGER_PATH = "/trigger/onboarding"
+REPORT_PATH = "/triggers"
 SIGNATURE_HEADER = "X-Provisioning-Signature"
 
 
@@ -43,18 +48,48 @@ class StandInOrchestrator:
     outcome: str = "provisioned"
     call_back: bool = True
     cell_id: str = "cell-local-1"
+    hold: float = 0.0
     #: Every payload accepted, in order (tests count the triggers).
     received: list[dict[str, Any]] = field(default_factory=list)
     #: Every trigger seen, accepted or not.
     attempts: int = 0
     callbacks: list[int] = field(default_factory=list)
+    #: Triggers being answered now, and the most at once.
+    in_flight: int = 0
+    max_in_flight: int = 0
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def app(self) -> Starlette:
-        return Starlette(routes=[Route(TRIGGER_PATH, self._trigger, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route(TRIGGER_PATH, self._trigger, methods=["POST"]),
+                Route(REPORT_PATH, self._report, methods=["GET"]),
+            ]
+        )
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "attempts": self.attempts,
+            "received": list(self.received),
+            "callbacks": list(self.callbacks),
+            "max_in_flight": self.max_in_flight,
+        }
+
+    async def _report(self, _request: Request) -> JSONResponse:
+        return JSONResponse(self.report())
 
     async def _trigger(self, request: Request) -> JSONResponse:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.hold:
+                await asyncio.sleep(self.hold)
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: Request) -> JSONResponse:
         body = await request.body()
         self.attempts += 1
         if not verify_hex_signature(body, request.headers.get(SIGNATURE_HEADER), [self.trigger_secret]):
@@ -101,4 +136,4 @@ class StandInOrchestrator:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-__all__ = ["TRIGGER_PATH", "StandInOrchestrator", "deployment_for"]
+__all__ = ["REPORT_PATH", "TRIGGER_PATH", "StandInOrchestrator", "deployment_for"]

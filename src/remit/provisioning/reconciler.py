@@ -3,7 +3,9 @@
 One run claims up to ``REMIT_PROVISIONING_BATCH`` open jobs under the attempt cap whose last attempt (or,
 never tried, creation) is older than ``REMIT_PROVISIONING_STALE_SECONDS``, oldest first, counting an attempt
 on each in the claiming statement (:func:`~remit.provisioning.jobs_table.claim_stale`: two concurrent runs
-never take one job), replays each stored payload exactly, and records each outcome. Jobs without a payload are
+never take one job), replays each stored payload exactly — ``REMIT_PROVISIONING_TRIGGER_CONCURRENCY`` POSTs in
+flight at a time (:func:`~remit.provisioning.trigger.send_triggers`) — and records the outcomes in one
+transaction of a few statements (:func:`~remit.provisioning.jobs_table.record_outcomes`). Jobs without a payload are
 never replayed — remit will not guess a package — and are counted as ``skipped_no_payload``. The run returns
 and logs one summary: ``event`` ``provisioning.reconcile.run``, ``scanned``, ``redriven``, ``still_failing``,
 ``skipped_no_payload``, ``stuck_total``. The same run serves the periodic task, ``POST
@@ -12,7 +14,6 @@ and logs one summary: ``event`` ``provisioning.reconcile.run``, ``scanned``, ``r
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -20,7 +21,7 @@ from remit.jobs.context import PeriodicContext
 from remit.periodic import Counts, Cron, PeriodicTask
 from remit.provisioning import jobs_table
 from remit.provisioning.jobs_table import ProvisioningJob
-from remit.provisioning.trigger import send_trigger
+from remit.provisioning.trigger import send_triggers
 from remit.runtime import Runtime
 from remit.telemetry import ops
 
@@ -30,9 +31,9 @@ RECONCILE_TASK_NAME = "provisioning.reconcile"
 SUMMARY_EVENT = "provisioning.reconcile.run"
 
 
-async def _send(runtime: Runtime, job: ProvisioningJob) -> str | None:
+def _payload(job: ProvisioningJob) -> dict[str, Any]:
     assert job.trigger_payload is not None  # claim_stale takes only jobs with a payload
-    return await send_trigger(runtime, job.trigger_payload)
+    return job.trigger_payload
 
 
 def _exhausted(runtime: Runtime, job: ProvisioningJob, error: str) -> None:
@@ -63,8 +64,9 @@ async def reconcile(runtime: Runtime) -> dict[str, Any]:
         skipped = await jobs_table.count_stale_without_payload(
             conn, now, stale_seconds=settings.provisioning_stale_seconds
         )
-    # The POSTs go out together; their outcomes are written in one transaction after them.
-    outcomes = await asyncio.gather(*(_send(runtime, job) for job in claimed))
+    # The POSTs go out a few at a time, outside any transaction (the claim has committed the attempts and holds
+    # no lock while the orchestrator answers); their outcomes are written in one transaction after them.
+    outcomes = await send_triggers(runtime, [_payload(job) for job in claimed])
     # The outcomes and the stuck count after them: one transaction, a few statements.
     async with runtime.db.begin() as conn:
         if claimed:
