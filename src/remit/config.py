@@ -25,6 +25,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from remit.errors import ConfigurationError
+from remit.periodic import Schedule, parse_schedules
 
 DEFAULT_DATABASE_URL = "sqlite:///./remit.db"
 FAKE_WEBHOOK_SECRET = "whsec_remit_fake_development_secret"  # noqa: S105 - public, for the fake processor only
@@ -451,6 +452,7 @@ class Settings(BaseSettings):
     payment_sync_stale_minutes: float = Field(60.0, gt=0, alias="REMIT_PAYMENT_SYNC_STALE_MINUTES")
     payment_sync_batch: int = Field(200, ge=1, le=10_000, alias="REMIT_PAYMENT_SYNC_BATCH")
     card_expiry_days_spec: str = Field("30,7,1", alias="REMIT_CARD_EXPIRY_DAYS")
+    schedules_spec: str = Field("", alias="REMIT_SCHEDULES")
 
     @field_validator(
         "stripe_webhook_secret",
@@ -494,6 +496,12 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_port_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("schedules_spec")
+    @classmethod
+    def _valid_schedules(cls, value: str) -> str:
+        parse_schedules(value)
+        return value
 
     @field_validator("queues_spec")
     @classmethod
@@ -614,6 +622,11 @@ class Settings(BaseSettings):
         """The queue keys (or names) of ``REMIT_PROCESSOR_QUEUES``: paused together when the processor's
         credentials expire."""
         return tuple(item.strip() for item in self.processor_queues_spec.split(",") if item.strip())
+
+    @property
+    def schedules(self) -> dict[str, Schedule]:
+        """Periodic tasks whose schedule ``REMIT_SCHEDULES`` replaces, by task name."""
+        return parse_schedules(self.schedules_spec)
 
     @property
     def card_expiry_days(self) -> tuple[int, ...]:

@@ -21,8 +21,8 @@ every run in a log line, a metric and an ops event on failure, and records it.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
@@ -108,6 +108,64 @@ class Every:
         return f"every {self.seconds:g}s"
 
 
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_schedule(text: str) -> Schedule:
+    """``"every 30s"`` (``s``, ``m`` or ``h``) → :class:`Every`; anything else is read as a cron expression
+    (pure). Raises ValueError saying what a schedule may look like."""
+    text = text.strip()
+    if text.startswith("every "):
+        amount = text.removeprefix("every ").strip()
+        unit = _UNITS.get(amount[-1:])
+        try:
+            seconds = float(amount[:-1]) * unit if unit else float("nan")
+        except ValueError:
+            seconds = float("nan")
+        if not seconds > 0:
+            raise ValueError(f"{text!r} is not an interval such as 'every 30s', 'every 10m' or 'every 1h'")
+        return Every(seconds)
+    try:
+        return Cron(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is neither a cron expression ('*/10 * * * *') nor 'every 10m'") from None
+
+
+def parse_schedules(spec: str) -> dict[str, Schedule]:
+    """``"provisioning.reconcile=*/5 * * * *; usage.rollup=every 30s"`` → task name → schedule (pure): the
+    ``REMIT_SCHEDULES`` overrides. Semicolons separate entries, as cron expressions hold spaces and commas."""
+    schedules: dict[str, Schedule] = {}
+    for position, item in enumerate(spec.split(";"), start=1):
+        if not item.strip():
+            continue
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not _NAME.match(name):
+            raise ValueError(f"entry {position} is not task-name=schedule")
+        if name in schedules:
+            raise ValueError(f"entry {position} names {name!r} a second time")
+        try:
+            schedules[name] = parse_schedule(text)
+        except ValueError as exc:
+            raise ValueError(f"entry {position} ({name}): {exc}") from None
+    return schedules
+
+
+def with_schedules(tasks: Sequence[PeriodicTask[C]], overrides: Mapping[str, Schedule]) -> list[PeriodicTask[C]]:
+    """``tasks`` with the schedules ``overrides`` names replaced (pure)."""
+    return [replace(task, schedule=overrides[task.name]) if task.name in overrides else task for task in tasks]
+
+
+def unknown_schedules(names: Iterable[str], overrides: Mapping[str, Schedule]) -> str | None:
+    """Why ``overrides`` name a task that is not among the periodic tasks ``names``, or None (pure): a typo
+    in ``REMIT_SCHEDULES`` should stop a worker at start, not leave the default in place unnoticed."""
+    known = sorted(set(names))
+    unknown = sorted(set(overrides) - set(known))
+    if not unknown:
+        return None
+    return f"no periodic task is named {', '.join(map(repr, unknown))} (there are: {', '.join(known)})"
+
+
 def next_run(schedule: Schedule, last_tick: datetime | None, now: datetime) -> datetime:
     """When the task runs next, as of ``now``: now when it is due, else the tick after its last."""
     if schedule.due(last_tick, now) is not None or last_tick is None:
@@ -130,4 +188,15 @@ class PeriodicTask(Generic[C]):
             raise ValueError(f"periodic task name {self.name!r} must be 1-100 of [a-z0-9_.:-]")
 
 
-__all__ = ["Counts", "Cron", "Every", "PeriodicTask", "Schedule", "next_run"]
+__all__ = [
+    "Counts",
+    "Cron",
+    "Every",
+    "PeriodicTask",
+    "Schedule",
+    "next_run",
+    "parse_schedule",
+    "parse_schedules",
+    "unknown_schedules",
+    "with_schedules",
+]

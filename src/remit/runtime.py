@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from remit.clock import Clock, system_clock
 from remit.config import Settings
 from remit.db.engine import Database
-from remit.errors import RemitError
+from remit.errors import ConfigurationError, RemitError
 from remit.flags import FlagCache
 from remit.handlers import HandlerRegistry
 from remit.jobs.definition import JobRegistry
@@ -31,6 +31,7 @@ from remit.jobs.engine import Engine
 from remit.jobs.settings import JobSettings
 from remit.jobs.worker import Worker
 from remit.part import Part
+from remit.periodic import unknown_schedules, with_schedules
 from remit.telemetry import collectors
 from remit.telemetry.refresher import Refresher
 
@@ -103,7 +104,7 @@ class Runtime:
             clock=clock,
             registry=JobRegistry(job for part in parts for job in part.jobs),
             settings=JobSettings.from_settings(settings),
-            periodic=[task for part in parts for task in part.periodic],
+            periodic=with_schedules([task for part in parts for task in part.periodic], settings.schedules),
             cron=[entry for part in parts for entry in part.cron],
         )
         return cls(
@@ -116,9 +117,21 @@ class Runtime:
             parts=tuple(parts),
         )
 
+    def check_schedules(self) -> None:
+        """Raise :class:`ConfigurationError` when ``REMIT_SCHEDULES`` names a periodic task none of this
+        runtime's parts has. Only a runtime that runs the scheduler holds every task (``remit serve`` composes
+        without the host's modules), so the worker and the commands that compose it all check."""
+        names = (task.name for part in self.parts for task in part.periodic)
+        problem = unknown_schedules(names, self.settings.schedules)
+        if problem:
+            raise ConfigurationError([f"REMIT_SCHEDULES: {problem}"])
+
     def worker(self, **options: Any) -> Worker:
         """A job worker on this runtime's engine, handing this runtime to job functions as ``ctx.app``;
-        ``options`` are :class:`~remit.jobs.worker.Worker`'s (``queues``, ``lead``, ``worker_id`` …)."""
+        ``options`` are :class:`~remit.jobs.worker.Worker`'s (``queues``, ``lead``, ``worker_id`` …).
+
+        Refused (:meth:`check_schedules`) when ``REMIT_SCHEDULES`` names a task this runtime does not have."""
+        self.check_schedules()
         return Worker(self.engine, app=self, **options)
 
     async def drain(self, queues: Sequence[str] | None = None, *, max_rounds: int = 100) -> Counter[str]:

@@ -242,3 +242,23 @@ def test_schedule_list_shows_every_periodic_task_and_cron_entry(cli, db_url):
     assert table.exit_code == 0
     assert "webhooks.prune" in table.stdout
     assert "cron 17 3 * * *" in table.stdout
+
+
+def test_remit_schedules_replaces_a_task_schedule_and_refuses_a_name_no_task_has(cli, db_url, monkeypatch):
+    monkeypatch.setenv("REMIT_SCHEDULES", "provisioning.reconcile=every 5m; host.count_accounts=*/20 * * * *")
+    rows = {
+        row["name"]: row
+        for row in json.loads(cli("schedule", "list", "--json", "--import", "tests.support.host_app").stdout)
+    }
+    assert rows["provisioning.reconcile"]["schedule"] == "every 300s"
+    assert rows["host.count_accounts"]["schedule"] == "cron */20 * * * *"
+    assert rows["mail.requeue"]["schedule"] == "cron */10 * * * *"
+    # Without the host module its task is unknown: the scheduler's commands refuse before running anything.
+    refused = cli("worker")
+    assert refused.exit_code == 2
+    assert "REMIT_SCHEDULES: no periodic task is named 'host.count_accounts'" in refused.output
+    assert "provisioning.reconcile" in refused.output
+    monkeypatch.setenv("REMIT_SCHEDULES", "provisioning.reconcile=every 5")
+    bad = cli("schedule", "list")
+    assert bad.exit_code == 2
+    assert "entry 1 (provisioning.reconcile)" in bad.output

@@ -6,7 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from remit.periodic import Cron, Every, PeriodicTask, next_run
+from remit.periodic import (
+    Cron,
+    Every,
+    PeriodicTask,
+    next_run,
+    parse_schedule,
+    parse_schedules,
+    unknown_schedules,
+    with_schedules,
+)
 
 T = datetime(2026, 3, 4, 3, 17, tzinfo=UTC)
 
@@ -56,3 +65,40 @@ def test_task_names_are_short_fixed_label_values() -> None:
     for bad in ("", "Prune", "job 42", "x" * 101):
         with pytest.raises(ValueError, match="periodic task name"):
             PeriodicTask(bad, Every(1), _run)
+
+
+def test_a_schedule_is_read_from_cron_or_every_with_a_unit():
+    assert parse_schedule("*/5 * * * *") == Cron("*/5 * * * *")
+    assert parse_schedule(" every 30s ") == Every(30)
+    assert parse_schedule("every 10m") == Every(600)
+    assert parse_schedule("every 1.5h") == Every(5400)
+    for bad in ("every 30", "every -1m", "every 0s", "every ms", "*/5 * *", "often"):
+        with pytest.raises(ValueError, match="every 10m"):
+            parse_schedule(bad)
+
+
+def test_remit_schedules_name_tasks_and_replace_only_theirs():
+    overrides = parse_schedules("provisioning.reconcile=*/5 * * * *; usage.rollup = every 30s ;")
+    assert overrides == {"provisioning.reconcile": Cron("*/5 * * * *"), "usage.rollup": Every(30)}
+    assert parse_schedules("") == {}
+    tasks = [PeriodicTask("usage.rollup", Every(60), _run), PeriodicTask("webhooks.prune", Every(1), _run)]
+    replaced = with_schedules(tasks, overrides)
+    assert [t.schedule for t in replaced] == [Every(30), Every(1)]
+    assert unknown_schedules([t.name for t in tasks], {"usage.rollup": Every(1)}) is None
+    problem = unknown_schedules([t.name for t in tasks], overrides)
+    assert problem is not None and "'provisioning.reconcile'" in problem and "usage.rollup, webhooks.prune" in problem
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("usage.rollup", "entry 1 is not task-name=schedule"),
+        ("a=every 1s;Bad Name=every 1s", "entry 2 is not task-name=schedule"),
+        ("a=every 1s;a=every 2s", "names 'a' a second time"),
+        ("a=every 1s; b=soon", "entry 2 (b):"),
+    ],
+)
+def test_a_bad_remit_schedules_names_its_entry(spec, message):
+    with pytest.raises(ValueError) as caught:
+        parse_schedules(spec)
+    assert message in str(caught.value)

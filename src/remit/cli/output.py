@@ -212,7 +212,13 @@ def runtime_for(settings: Settings, imports: Sequence[str] | None = None) -> Run
     from remit.parts import build_runtime
 
     modules = () if imports is None else [*settings.job_modules, *imports]
-    return build_runtime(settings, modules=modules)
+    runtime = build_runtime(settings, modules=modules)
+    if imports is not None:
+        try:
+            runtime.check_schedules()
+        except ConfigurationError as exc:
+            fail(configuration_message(exc), code=CONFIG_EXIT_CODE)
+    return runtime
 
 
 def load_runtime(imports: Sequence[str] | None = None) -> Runtime:

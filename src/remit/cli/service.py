@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 from rich.console import Console
 
 from remit import service
 from remit.cli.hints import command
-from remit.cli.output import fail, load_settings_or_exit, print_list, run_async
+from remit.cli.output import CONFIG_EXIT_CODE, configuration_message, fail, load_settings_or_exit, print_list, run_async
 from remit.config import Settings, load_settings
 from remit.db.engine import is_unavailable_error
 from remit.db.location import describe
@@ -97,6 +99,15 @@ def serve_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: 
     raise typer.Exit(code)
 
 
+def _or_configuration_exit(run: Callable[[], int]) -> int:
+    """``run()``, or exit 2 with the configuration message when composing its runtime found a problem the
+    settings alone could not show (a REMIT_SCHEDULES entry naming no periodic task)."""
+    try:
+        return run()
+    except ConfigurationError as exc:
+        fail(configuration_message(exc), code=CONFIG_EXIT_CODE)
+
+
 def up_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: bool = ACCESS_LOG_OPTION) -> None:
     """Run everything in one process: wait for the database, migrate, then serve the API and run the worker.
 
@@ -107,21 +118,23 @@ def up_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: boo
     settings = service.served_settings(load_settings_or_exit(), host, port)
     refuse_a_busy_port(host, port)
     with_sandbox = sandbox.applies(settings)
-    code = run_async(
-        service.run(
-            settings,
-            host=host,
-            port=port,
-            with_worker=True,
-            run_migrations=True,
-            access_log=access_log,
-            on_started=lambda endpoints: _print_where_to_look(
-                endpoints,
+    code = _or_configuration_exit(
+        lambda: run_async(
+            service.run(
                 settings,
+                host=host,
+                port=port,
                 with_worker=True,
-                sandbox=with_sandbox,
-                default_url=endpoints.base_url == Settings.model_fields["url"].default,
-            ),
+                run_migrations=True,
+                access_log=access_log,
+                on_started=lambda endpoints: _print_where_to_look(
+                    endpoints,
+                    settings,
+                    with_worker=True,
+                    sandbox=with_sandbox,
+                    default_url=endpoints.base_url == Settings.model_fields["url"].default,
+                ),
+            )
         )
     )
     raise typer.Exit(code)
