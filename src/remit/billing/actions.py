@@ -172,7 +172,7 @@ Record = Callable[[AsyncConnection, StripeObject], Awaitable[None]]
 def _check_key(key: object) -> str:
     if not isinstance(key, str) or not key.strip():
         raise InvalidActionRequest("idempotency_key is required", param="idempotency_key", code="parameter_missing")
-    if len(key) > MAX_KEY_LENGTH or "\x00" in key:
+    if len(key) > MAX_KEY_LENGTH or not _storable(key):
         raise InvalidActionRequest(
             f"idempotency_key must be at most {MAX_KEY_LENGTH} characters, without NUL", param="idempotency_key"
         )
@@ -370,9 +370,20 @@ def _text(value: object, param: str, *, required: bool = False, limit: int = 500
         if required:
             raise InvalidActionRequest(f"{param} is required", param=param, code="parameter_missing")
         return None
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit or "\x00" in value:
+    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit or not _storable(value):
         raise InvalidActionRequest(f"{param} must be a non-empty string of at most {limit} characters", param=param)
     return value
+
+
+def _storable(text: str) -> bool:
+    """No NUL (PostgreSQL's text cannot hold one) and no lone surrogate (no encoding can)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _url(value: object, param: str, *, required: bool = False) -> str | None:
@@ -388,7 +399,13 @@ def _metadata(value: object, param: str = "metadata") -> dict[str, str] | None:
     if not isinstance(value, Mapping) or len(value) > 50:
         raise InvalidActionRequest(f"{param} must be an object of at most 50 string values", param=param)
     for key, item in value.items():
-        if not isinstance(key, str) or not key or len(key) > 40 or not isinstance(item, str) or len(item) > 500:
+        if (
+            not isinstance(key, str)
+            or not 0 < len(key) <= 40
+            or not isinstance(item, str)
+            or len(item) > 500
+            or not (_storable(key) and _storable(item))
+        ):
             raise InvalidActionRequest(
                 f"{param} keys must be 1-40 characters and values strings of at most 500", param=param
             )
