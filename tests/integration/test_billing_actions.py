@@ -207,7 +207,7 @@ async def test_concurrent_repeats_make_one_processor_call_and_converge(rt: Runti
 async def test_a_repeat_gives_up_waiting_with_in_progress(
     rt: Runtime, fake: FakeProcessor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("remit.billing.actions.WAIT_S", 0.2)
+    monkeypatch.setattr("remit.billing.action_runner.WAIT_S", 0.2)
     rt.processor = Counting(fake, delay=1.0)  # type: ignore[assignment]
     first = asyncio.create_task(billing.create_customer(rt, idempotency_key="slow", email="s@example.com"))
     await asyncio.sleep(0.3)
@@ -290,6 +290,24 @@ async def test_inside_the_callers_transaction_rows_and_events_follow_its_commit(
         await fake.retrieve_customer(str(lost.id))  # the fake joined the transaction: its customer is gone too
     again = await billing.create_customer(rt, idempotency_key="tx-3", account_id="acct_gone")
     assert not again.replayed
+
+
+async def test_concurrent_repeats_in_callers_transactions_converge(rt: Runtime, fake: FakeProcessor) -> None:
+    """Each caller in a transaction of its own: on PostgreSQL the second claim waits on the unique index until
+    the first transaction commits, on SQLite the second transaction waits for the write lock; either way it
+    then finds the outcome and calls nothing."""
+    counting = Counting(fake, delay=0.2)
+    rt.processor = counting  # type: ignore[assignment]
+
+    async def in_transaction() -> billing.ActionResult:
+        async with rt.db.begin() as conn:
+            return await billing.create_customer(rt, conn, idempotency_key="tx-same", account_id="acct_same")
+
+    results = await asyncio.gather(*(in_transaction() for _ in range(4)))
+    await fake.engine.settle()
+    assert counting.calls["create_customer"] == 1
+    assert len({r.id for r in results}) == 1
+    assert sorted(r.replayed for r in results) == [False, True, True, True]
 
 
 async def test_a_paid_checkout_of_the_action_is_handed_to_provisioning(rt: Runtime) -> None:

@@ -7,7 +7,8 @@
 - :mod:`remit.billing.refetch` — completing truncated child lists from the processor;
 - :mod:`remit.billing.mirror` — reading the mirror, paged like the processor's own lists;
 - :mod:`remit.billing.actions` — the write side: customers, checkout and portal sessions, subscriptions,
-  each once per idempotency key (:mod:`remit.billing.action_store` keeps the outcomes);
+  each once per idempotency key (:mod:`remit.billing.action_runner` runs one, :mod:`remit.billing.action_store`
+  keeps the outcomes, :mod:`remit.billing.action_params` checks the arguments);
 - :mod:`remit.billing.packages` — what a host sells.
 
 See ``docs/mirror.md`` and ``docs/billing.md``.

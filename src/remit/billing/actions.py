@@ -14,8 +14,8 @@ Every action takes an ``idempotency_key``. The first call with a key claims it i
 calls the processor with the same key, and records the answer (or the processor's refusal) under it; a repeat
 — sequential or concurrent, from this process or another — answers that first outcome (``replayed=True``)
 and makes no processor call. A repeat that arrives while the first call is still at the processor waits for
-it (up to :data:`WAIT_S`) instead of calling again; a first call that died between the processor's answer
-and recording it is taken over after :data:`LEASE_S` and re-asks the processor with the same key, which
+it (up to :data:`~remit.billing.action_runner.WAIT_S`) instead of calling again; a first call that died between the processor's answer
+and recording it is taken over after :data:`~remit.billing.action_runner.LEASE_S` and re-asks the processor with the same key, which
 answers its first result. A failure a retry may not meet (the processor unreachable, throttled, a 5xx) gives
 the key back: calling again with it is the retry. Reusing a key for another request is refused
 (:class:`IdempotencyKeyReused`).
@@ -38,305 +38,41 @@ error message (an :class:`ActionResult`'s ``repr`` leaves the object out).
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from remit.billing import action_store
-from remit.billing.action_store import ActionRecord, ActionStatus
+from remit.billing import action_params as params_
+from remit.billing.action_params import MAX_KEY_LENGTH
+from remit.billing.action_runner import (
+    ActionInProgress,
+    ActionRefused,
+    ActionRequest,
+    ActionResult,
+    BillingActionError,
+    IdempotencyKeyReused,
+    InvalidActionRequest,
+    perform,
+)
 from remit.billing.packages import Package, UnknownPackage, get_package, packages_for
 from remit.db.tables import accounts
-from remit.errors import ProcessorError, RemitError
 from remit.processor.base import Processor, StripeObject
 from remit.processor.fake.processor import FakeProcessor
-from remit.processor.faults import Fault, classify
 from remit.provisioning.handoff import ACCOUNT_KEY, PACKAGE_KEY
 from remit.provisioning.jobs_table import ensure_account
 from remit.provisioning.states import AccountStatus
 from remit.runtime import Runtime
-from remit.telemetry import metrics
-from remit.telemetry.spans import Span, span
 
-log = logging.getLogger("remit.billing")
-
-SPAN = "billing.action"
 FAKE = "fake"
-#: How long a repeat waits for the first call with its key, still at the processor, before
-#: :class:`ActionInProgress`.
-WAIT_S = 10.0
-POLL_S = 0.05
-#: A claim older than this is a caller that died mid-call: a repeat takes it over.
-LEASE_S = 120.0
-MAX_KEY_LENGTH = 255
 PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
 CHECKOUT_MODES = ("subscription", "payment")
 #: The demo packages' prices in the fake processor's catalogue (``DEMO_PACKAGES`` declare none): monthly, in
 #: cents, made once with fixed idempotency keys (the fake keeps keys for ever), so every run finds the same.
 DEMO_PRICES = {"starter": 1500, "pro": 4900}
 DEMO_PRICE_DEFAULT = 1000
-
-
-class BillingActionError(RemitError):
-    """A billing action refused. ``code`` is machine-readable, ``param`` the argument at fault (a name, never
-    a value), ``status`` the HTTP status the internal API answers with."""
-
-    status = 400
-    code = "invalid_request"
-
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.param = param
-        if code is not None:
-            self.code = code
-
-
-class InvalidActionRequest(BillingActionError):
-    """An argument is missing or malformed (nothing was called or written)."""
-
-    code = "parameter_invalid"
-
-
-class IdempotencyKeyReused(BillingActionError):
-    """The key was used before for another action or other arguments."""
-
-    code = "idempotency_key_reused"
-
-
-class ActionInProgress(BillingActionError):
-    """The first call with this key is still at the processor; retry later with the same key."""
-
-    status = 409
-    code = "idempotency_key_in_use"
-
-
-class ActionRefused(BillingActionError):
-    """The processor refused the action (a 4xx: a missing customer, a declined card …). It is the key's stored
-    outcome: a repeat raises it again without calling."""
-
-    def __init__(self, action: str, error: Mapping[str, Any]) -> None:
-        status = int(error.get("status") or 400)
-        code = str(error.get("code") or "processor_refused")
-        super().__init__(f"{action}: the processor refused it ({status} {code})", param=error.get("param"), code=code)
-        self.status = status
-        self.processor_status = status
-
-
-@dataclass(frozen=True, slots=True)
-class ActionResult:
-    """What an action answered: the processor's ``object`` (for sessions, with ``url`` and any client secret:
-    the caller's to use and to keep out of logs), and ``replayed`` when this was a repeat of its key."""
-
-    action: str
-    idempotency_key: str
-    object: StripeObject = field(repr=False)
-    replayed: bool
-
-    @property
-    def id(self) -> str | None:
-        value = self.object.get("id")
-        return value if isinstance(value, str) else None
-
-    @property
-    def url(self) -> str | None:
-        """A checkout or portal session's URL: send the customer there."""
-        value = self.object.get("url")
-        return value if isinstance(value, str) else None
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.object)
-
-
-# --- the one path every action takes ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Request:
-    action: str
-    key: str
-    params: dict[str, Any]
-    account_id: str | None = None
-    customer_id: str | None = None
-
-
-Call = Callable[[Processor], Awaitable[StripeObject]]
-Record = Callable[[AsyncConnection, StripeObject], Awaitable[None]]
-
-
-def _check_key(key: object) -> str:
-    if not isinstance(key, str) or not key.strip():
-        raise InvalidActionRequest("idempotency_key is required", param="idempotency_key", code="parameter_missing")
-    if len(key) > MAX_KEY_LENGTH or not _storable(key):
-        raise InvalidActionRequest(
-            f"idempotency_key must be at most {MAX_KEY_LENGTH} characters, without NUL", param="idempotency_key"
-        )
-    return key
-
-
-def _customer_of(obj: Mapping[str, Any], action: str) -> str | None:
-    if action in ("create_customer", "update_customer"):
-        value = obj.get("id")
-    else:
-        value = obj.get("customer")
-        if isinstance(value, Mapping):
-            value = value.get("id")
-    return value if isinstance(value, str) else None
-
-
-def _refusal(error: ProcessorError) -> dict[str, Any]:
-    return {"status": error.status_code, "code": error.code, "param": error.param}
-
-
-def _joining(processor: Processor, conn: AsyncConnection | None) -> AbstractContextManager[None]:
-    if conn is not None and isinstance(processor, FakeProcessor):
-        return processor.engine.joining(conn)
-    return nullcontext()
-
-
-def _answer(request: _Request, record: ActionRecord, current: Span) -> ActionResult:
-    """The stored outcome of ``record`` for a repeat (or a caller whose claim another finished)."""
-    if record.action != request.action or record.fingerprint != action_store.fingerprint(
-        request.action, request.params
-    ):
-        current.set(outcome="refused", code=IdempotencyKeyReused.code)
-        raise IdempotencyKeyReused(
-            f"idempotency_key was used for another request ({record.action}); use a new key for this one",
-            param="idempotency_key",
-        )
-    current.set(customer_id=record.customer_id, object_id=record.object_id, replayed=True)
-    if record.status is ActionStatus.FAILED:
-        current.set(outcome="refused", code=(record.error or {}).get("code"))
-        raise ActionRefused(request.action, record.error or {})
-    assert record.result is not None
-    current.set(outcome="replayed")
-    return ActionResult(request.action, request.key, dict(record.result), replayed=True)
-
-
-@asynccontextmanager
-async def _transaction(runtime: Runtime, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
-    if conn is not None:
-        yield conn
-        return
-    async with runtime.db.begin() as own:
-        yield own
-
-
-async def _claim(
-    runtime: Runtime, conn: AsyncConnection | None, request: _Request, current: Span
-) -> ActionRecord | ActionResult:
-    """This call's claim on the key, or the stored outcome a repeat answers."""
-    print_ = action_store.fingerprint(request.action, request.params)
-    deadline = asyncio.get_running_loop().time() + WAIT_S
-    while True:
-        now = runtime.clock.now()
-        async with _transaction(runtime, conn) as tx:
-            mine = await action_store.claim(
-                tx,
-                request.key,
-                action=request.action,
-                print_=print_,
-                processor=runtime.processor.name,
-                account_id=request.account_id,
-                customer_id=request.customer_id,
-                now=now,
-            )
-            if mine is not None:
-                return mine
-            found = await action_store.get(tx, request.key)
-            if found is None:  # given back between our insert and our read: claim again
-                continue
-            if found.status is not ActionStatus.RUNNING:
-                return _answer(request, found, current)
-            if found.action != request.action or found.fingerprint != print_:
-                return _answer(request, found, current)  # raises IdempotencyKeyReused
-            if found.claimed_at <= now - timedelta(seconds=LEASE_S):
-                taken = await action_store.take_over(tx, found, now)
-                if taken is not None:
-                    return taken
-                continue
-        # The first call is at the processor. Inside the caller's transaction we must not wait: on SQLite it
-        # holds the write lock the first call needs to record its outcome.
-        if conn is not None or asyncio.get_running_loop().time() >= deadline:
-            current.set(outcome="refused", code=ActionInProgress.code)
-            raise ActionInProgress(
-                "a call with this idempotency_key is still in progress; retry with the same key",
-                param="idempotency_key",
-            )
-        await asyncio.sleep(POLL_S)
-
-
-async def _perform(
-    runtime: Runtime, conn: AsyncConnection | None, request: _Request, call: Call, record: Record | None = None
-) -> ActionResult:
-    processor = runtime.processor
-    started = asyncio.get_running_loop().time()
-    outcome = "failed"
-    try:
-        async with span(
-            SPAN,
-            action=request.action,
-            operation_id=request.key,
-            processor=processor.name,
-            account_id=request.account_id,
-            customer_id=request.customer_id,
-        ) as current:
-            claimed = await _claim(runtime, conn, request, current)
-            if isinstance(claimed, ActionResult):
-                outcome = "replayed"
-                return claimed
-            try:
-                with _joining(processor, conn):
-                    obj = await call(processor)
-            except asyncio.CancelledError:
-                raise  # the claim stays; its lease lets a repeat take it over
-            except ProcessorError as error:
-                current.set(code=error.code, status=error.status_code)
-                refused = classify(error) is Fault.REFUSED
-                stored = _refusal(error)
-                async with _transaction(runtime, conn) as tx:
-                    if refused:
-                        refused = await action_store.finish(tx, claimed, now=runtime.clock.now(), error=stored)
-                    else:
-                        await action_store.release(tx, claimed)
-                if refused:
-                    current.set(outcome="refused")
-                    raise ActionRefused(request.action, stored) from None
-                raise
-            except Exception:
-                async with _transaction(runtime, conn) as tx:
-                    await action_store.release(tx, claimed)
-                raise
-            customer = _customer_of(obj, request.action) or request.customer_id
-            object_id = obj.get("id") if isinstance(obj.get("id"), str) else None
-            current.set(customer_id=customer, object_id=object_id)
-            async with _transaction(runtime, conn) as tx:
-                finished = await action_store.finish(
-                    tx, claimed, now=runtime.clock.now(), result=obj, customer_id=customer, object_id=object_id
-                )
-                if not finished:  # another caller took the claim over and recorded the same outcome
-                    again = await action_store.get(tx, request.key)
-                    assert again is not None
-                    outcome = "replayed"
-                    return _answer(request, again, current)
-                if record is not None:
-                    await record(tx, obj)
-            outcome = "created"
-            current.set(outcome=outcome, replayed=False)
-            return ActionResult(request.action, request.key, obj, replayed=False)
-    except BillingActionError:
-        outcome = "refused"
-        raise
-    finally:
-        elapsed = asyncio.get_running_loop().time() - started
-        metrics.billing_action_duration_seconds.labels(
-            action=request.action, processor=processor.name, outcome=outcome
-        ).observe(elapsed)
 
 
 # --- accounts -------------------------------------------------------------------------------------------
@@ -362,66 +98,8 @@ async def _account_customer(runtime: Runtime, conn: AsyncConnection | None, acco
     return found if isinstance(found, str) else None
 
 
-# --- argument checks (nothing is called or written when one fails) -----------------------------------------
-
-
-def _text(value: object, param: str, *, required: bool = False, limit: int = 5000) -> str | None:
-    if value is None:
-        if required:
-            raise InvalidActionRequest(f"{param} is required", param=param, code="parameter_missing")
-        return None
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit or not _storable(value):
-        raise InvalidActionRequest(f"{param} must be a non-empty string of at most {limit} characters", param=param)
-    return value
-
-
-def _storable(text: str) -> bool:
-    """No NUL (PostgreSQL's text cannot hold one) and no lone surrogate (no encoding can)."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _url(value: object, param: str, *, required: bool = False) -> str | None:
-    text = _text(value, param, required=required, limit=2048)
-    if text is not None and not text.startswith(("https://", "http://")):
-        raise InvalidActionRequest(f"{param} must be an http(s) URL", param=param, code="url_invalid")
-    return text
-
-
-def _metadata(value: object, param: str = "metadata") -> dict[str, str] | None:
-    if value is None:
-        return None
-    if not isinstance(value, Mapping) or len(value) > 50:
-        raise InvalidActionRequest(f"{param} must be an object of at most 50 string values", param=param)
-    for key, item in value.items():
-        if (
-            not isinstance(key, str)
-            or not 0 < len(key) <= 40
-            or not isinstance(item, str)
-            or len(item) > 500
-            or not (_storable(key) and _storable(item))
-        ):
-            raise InvalidActionRequest(
-                f"{param} keys must be 1-40 characters and values strings of at most 500", param=param
-            )
-    return dict(value)
-
-
-def _positive(value: object, param: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 1_000_000:
-        raise InvalidActionRequest(f"{param} must be a whole number from 1 to 1000000", param=param)
-    return value
-
-
 def _package(runtime: Runtime, slug: object) -> Package:
-    name = _text(slug, "package", required=True, limit=64)
+    name = params_.text(slug, "package", required=True, limit=64)
     assert name is not None
     try:
         return _sellable(runtime, get_package(packages_for(runtime.settings), name))
@@ -480,19 +158,19 @@ async def create_customer(
     """Create a processor customer. With ``account_id``, the customer carries it in its metadata (as a
     checkout's does) and becomes the account's customer (the account is made ``pending`` if remit does not
     know it yet)."""
-    key = _check_key(idempotency_key)
-    account = _text(account_id, "account_id", limit=255)
-    meta = _metadata(metadata) or {}
+    key = params_.check_key(idempotency_key)
+    account = params_.text(account_id, "account_id", limit=255)
+    meta = params_.metadata(metadata) or {}
     if account:
         meta[ACCOUNT_KEY] = account
     params: dict[str, Any] = {
-        "email": _text(email, "email", limit=512),
-        "name": _text(name, "name", limit=256),
-        "description": _text(description, "description"),
+        "email": params_.text(email, "email", limit=512),
+        "name": params_.text(name, "name", limit=256),
+        "description": params_.text(description, "description"),
         "metadata": meta or None,
-        "payment_method": _text(payment_method, "payment_method", limit=255),
+        "payment_method": params_.text(payment_method, "payment_method", limit=255),
     }
-    request = _Request("create_customer", key, params, account_id=account)
+    request = ActionRequest("create_customer", key, params, account_id=account)
 
     async def call(processor: Processor) -> StripeObject:
         return await processor.create_customer(
@@ -508,7 +186,7 @@ async def create_customer(
         if account:
             await _link_customer(tx, account, str(obj["id"]), runtime.clock.now())
 
-    return await _perform(runtime, conn, request, call, record)
+    return await perform(runtime, conn, request, call, record)
 
 
 async def update_customer(
@@ -524,18 +202,18 @@ async def update_customer(
     default_payment_method: str | None = None,
 ) -> ActionResult:
     """Update the given fields of a customer (metadata merges, as in Stripe)."""
-    key = _check_key(idempotency_key)
-    customer = _text(customer_id, "customer", required=True, limit=255)
+    key = params_.check_key(idempotency_key)
+    customer = params_.text(customer_id, "customer", required=True, limit=255)
     assert customer is not None
     params: dict[str, Any] = {
         "customer": customer,
-        "email": _text(email, "email", limit=512),
-        "name": _text(name, "name", limit=256),
-        "description": _text(description, "description"),
-        "metadata": _metadata(metadata),
-        "default_payment_method": _text(default_payment_method, "default_payment_method", limit=255),
+        "email": params_.text(email, "email", limit=512),
+        "name": params_.text(name, "name", limit=256),
+        "description": params_.text(description, "description"),
+        "metadata": params_.metadata(metadata),
+        "default_payment_method": params_.text(default_payment_method, "default_payment_method", limit=255),
     }
-    request = _Request("update_customer", key, params, customer_id=customer)
+    request = ActionRequest("update_customer", key, params, customer_id=customer)
 
     async def call(processor: Processor) -> StripeObject:
         return await processor.update_customer(
@@ -548,7 +226,7 @@ async def update_customer(
             default_payment_method=params["default_payment_method"],
         )
 
-    return await _perform(runtime, conn, request, call)
+    return await perform(runtime, conn, request, call)
 
 
 # --- sessions -----------------------------------------------------------------------------------------------
@@ -576,31 +254,31 @@ async def create_checkout_session(
     (with the package and its quota) if remit does not know it yet; its customer, if it has one, is the
     session's. An unknown package is refused before anything is called. ``extra`` passes further Stripe
     parameters through unchanged. The answer's ``url`` is where to send the customer."""
-    key = _check_key(idempotency_key)
-    account = _text(account_id, "account_id", required=True, limit=255)
+    key = params_.check_key(idempotency_key)
+    account = params_.text(account_id, "account_id", required=True, limit=255)
     assert account is not None
     chosen = _package(runtime, package)
     if mode not in CHECKOUT_MODES:
         raise InvalidActionRequest(f"mode must be one of {', '.join(CHECKOUT_MODES)}", param="mode")
     if extra is not None and not isinstance(extra, Mapping):
         raise InvalidActionRequest("extra must be an object", param="extra")
-    given_customer = _text(customer, "customer", limit=255)
+    given_customer = params_.text(customer, "customer", limit=255)
     params: dict[str, Any] = {
         "account_id": account,
         "package": chosen.slug,
-        "success_url": _url(success_url, "success_url", required=True),
-        "cancel_url": _url(cancel_url, "cancel_url"),
+        "success_url": params_.url(success_url, "success_url", required=True),
+        "cancel_url": params_.url(cancel_url, "cancel_url"),
         "mode": mode,
         "customer": given_customer,
-        "customer_email": _text(customer_email, "customer_email", limit=512),
-        "quantity": _positive(quantity, "quantity"),
-        "trial_period_days": _positive(trial_period_days, "trial_period_days"),
+        "customer_email": params_.text(customer_email, "customer_email", limit=512),
+        "quantity": params_.positive(quantity, "quantity"),
+        "trial_period_days": params_.positive(trial_period_days, "trial_period_days"),
         "extra": dict(extra) if extra else None,
     }
     if params["trial_period_days"] and mode != "subscription":
         raise InvalidActionRequest("trial_period_days needs mode subscription", param="trial_period_days")
     customer_id = given_customer or await _account_customer(runtime, conn, account)
-    request = _Request("create_checkout_session", key, params, account_id=account, customer_id=customer_id)
+    request = ActionRequest("create_checkout_session", key, params, account_id=account, customer_id=customer_id)
     metadata = {ACCOUNT_KEY: account, PACKAGE_KEY: chosen.slug}
 
     async def call(processor: Processor) -> StripeObject:
@@ -641,7 +319,7 @@ async def create_checkout_session(
             )
         )
 
-    return await _perform(runtime, conn, request, call, record)
+    return await perform(runtime, conn, request, call, record)
 
 
 async def create_portal_session(
@@ -655,9 +333,9 @@ async def create_portal_session(
 ) -> ActionResult:
     """A billing-portal session for ``customer`` (or ``account_id``'s customer); its ``url`` is where to send
     them."""
-    key = _check_key(idempotency_key)
-    account = _text(account_id, "account_id", limit=255)
-    customer_id = _text(customer, "customer", limit=255)
+    key = params_.check_key(idempotency_key)
+    account = params_.text(account_id, "account_id", limit=255)
+    customer_id = params_.text(customer, "customer", limit=255)
     if customer_id is None and account is not None:
         customer_id = await _account_customer(runtime, conn, account)
         if customer_id is None:
@@ -666,23 +344,23 @@ async def create_portal_session(
             )
     if customer_id is None:
         raise InvalidActionRequest("customer (or account_id) is required", param="customer", code="parameter_missing")
-    back = _url(return_url, "return_url", required=True)
+    back = params_.url(return_url, "return_url", required=True)
     assert back is not None
     params = {"customer": customer_id, "return_url": back, "account_id": account}
-    request = _Request("create_portal_session", key, params, account_id=account, customer_id=customer_id)
+    request = ActionRequest("create_portal_session", key, params, account_id=account, customer_id=customer_id)
 
     async def call(processor: Processor) -> StripeObject:
         return await processor.create_billing_portal_session(customer=customer_id, return_url=back, idempotency_key=key)
 
-    return await _perform(runtime, conn, request, call)
+    return await perform(runtime, conn, request, call)
 
 
 # --- subscriptions ------------------------------------------------------------------------------------------
 
 
 def _price_or_package(price: object, package: object, *, required: bool) -> tuple[str | None, str | None]:
-    chosen_price = _text(price, "price", limit=255)
-    chosen_package = _text(package, "package", limit=64)
+    chosen_price = params_.text(price, "price", limit=255)
+    chosen_package = params_.text(package, "package", limit=64)
     if chosen_price and chosen_package:
         raise InvalidActionRequest("give price or package, not both", param="price")
     if required and not chosen_price and not chosen_package:
@@ -707,13 +385,13 @@ async def subscribe(
     """Subscribe ``customer`` to a ``package`` (its price) or a ``price``; the first invoice is charged at once,
     as in Stripe. With ``account_id`` (and a package) the subscription's metadata carries the account and the
     package as a checkout's does."""
-    key = _check_key(idempotency_key)
-    customer_id = _text(customer, "customer", required=True, limit=255)
+    key = params_.check_key(idempotency_key)
+    customer_id = params_.text(customer, "customer", required=True, limit=255)
     assert customer_id is not None
     chosen_price, slug = _price_or_package(price, package, required=True)
     chosen = _package(runtime, slug) if slug else None
-    account = _text(account_id, "account_id", limit=255)
-    meta = _metadata(metadata) or {}
+    account = params_.text(account_id, "account_id", limit=255)
+    meta = params_.metadata(metadata) or {}
     if account:
         meta[ACCOUNT_KEY] = account
     if chosen:
@@ -722,12 +400,12 @@ async def subscribe(
         "customer": customer_id,
         "price": chosen_price,
         "package": chosen.slug if chosen else None,
-        "quantity": _positive(quantity, "quantity"),
-        "trial_period_days": _positive(trial_period_days, "trial_period_days"),
-        "default_payment_method": _text(default_payment_method, "default_payment_method", limit=255),
+        "quantity": params_.positive(quantity, "quantity"),
+        "trial_period_days": params_.positive(trial_period_days, "trial_period_days"),
+        "default_payment_method": params_.text(default_payment_method, "default_payment_method", limit=255),
         "metadata": meta or None,
     }
-    request = _Request("subscribe", key, params, account_id=account, customer_id=customer_id)
+    request = ActionRequest("subscribe", key, params, account_id=account, customer_id=customer_id)
 
     async def call(processor: Processor) -> StripeObject:
         item: dict[str, Any] = {"price": chosen_price or await price_of(processor, chosen)}  # type: ignore[arg-type]
@@ -746,7 +424,7 @@ async def subscribe(
         if account:
             await _link_customer(tx, account, customer_id, runtime.clock.now())
 
-    return await _perform(runtime, conn, request, call, record)
+    return await perform(runtime, conn, request, call, record)
 
 
 async def change_plan(
@@ -763,8 +441,8 @@ async def change_plan(
     """Move a single-item subscription to another ``package`` or ``price`` (and/or ``quantity``);
     ``proration_behavior`` (``create_prorations``, ``none``, ``always_invoice``) is passed through as given,
     and the processor's default applies when it is not."""
-    key = _check_key(idempotency_key)
-    subscription = _text(subscription_id, "subscription", required=True, limit=255)
+    key = params_.check_key(idempotency_key)
+    subscription = params_.text(subscription_id, "subscription", required=True, limit=255)
     assert subscription is not None
     chosen_price, slug = _price_or_package(price, package, required=quantity is None)
     chosen = _package(runtime, slug) if slug else None
@@ -776,10 +454,10 @@ async def change_plan(
         "subscription": subscription,
         "price": chosen_price,
         "package": chosen.slug if chosen else None,
-        "quantity": _positive(quantity, "quantity"),
+        "quantity": params_.positive(quantity, "quantity"),
         "proration_behavior": proration_behavior,
     }
-    request = _Request("change_plan", key, params)
+    request = ActionRequest("change_plan", key, params)
 
     async def call(processor: Processor) -> StripeObject:
         target = chosen_price or (await price_of(processor, chosen) if chosen else None)
@@ -792,7 +470,7 @@ async def change_plan(
             metadata={PACKAGE_KEY: chosen.slug} if chosen else None,
         )
 
-    return await _perform(runtime, conn, request, call)
+    return await perform(runtime, conn, request, call)
 
 
 async def cancel_subscription(
@@ -804,17 +482,17 @@ async def cancel_subscription(
     at_period_end: bool = False,
 ) -> ActionResult:
     """End the subscription now, or at the end of its period (``at_period_end``)."""
-    key = _check_key(idempotency_key)
-    subscription = _text(subscription_id, "subscription", required=True, limit=255)
+    key = params_.check_key(idempotency_key)
+    subscription = params_.text(subscription_id, "subscription", required=True, limit=255)
     assert subscription is not None
     if not isinstance(at_period_end, bool):
         raise InvalidActionRequest("at_period_end must be true or false", param="at_period_end")
-    request = _Request("cancel_subscription", key, {"subscription": subscription, "at_period_end": at_period_end})
+    request = ActionRequest("cancel_subscription", key, {"subscription": subscription, "at_period_end": at_period_end})
 
     async def call(processor: Processor) -> StripeObject:
         return await processor.cancel_subscription(subscription, idempotency_key=key, at_period_end=at_period_end)
 
-    return await _perform(runtime, conn, request, call)
+    return await perform(runtime, conn, request, call)
 
 
 async def resume_subscription(
@@ -825,15 +503,15 @@ async def resume_subscription(
     idempotency_key: str,
 ) -> ActionResult:
     """Undo a cancel at period end, or resume a paused subscription."""
-    key = _check_key(idempotency_key)
-    subscription = _text(subscription_id, "subscription", required=True, limit=255)
+    key = params_.check_key(idempotency_key)
+    subscription = params_.text(subscription_id, "subscription", required=True, limit=255)
     assert subscription is not None
-    request = _Request("resume_subscription", key, {"subscription": subscription})
+    request = ActionRequest("resume_subscription", key, {"subscription": subscription})
 
     async def call(processor: Processor) -> StripeObject:
         return await processor.resume_subscription(subscription, idempotency_key=key)
 
-    return await _perform(runtime, conn, request, call)
+    return await perform(runtime, conn, request, call)
 
 
 ACTIONS = (
@@ -849,6 +527,7 @@ ACTIONS = (
 
 __all__ = [
     "ACTIONS",
+    "MAX_KEY_LENGTH",
     "ActionInProgress",
     "ActionRefused",
     "ActionResult",
