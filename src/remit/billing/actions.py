@@ -14,8 +14,9 @@ Every action takes an ``idempotency_key``. The first call with a key claims it i
 calls the processor with the same key, and records the answer (or the processor's refusal) under it; a repeat
 — sequential or concurrent, from this process or another — answers that first outcome (``replayed=True``)
 and makes no processor call. A repeat that arrives while the first call is still at the processor waits for
-it (up to :data:`~remit.billing.action_runner.WAIT_S`) instead of calling again; a first call that died between the processor's answer
-and recording it is taken over after :data:`~remit.billing.action_runner.LEASE_S` and re-asks the processor with the same key, which
+it (up to :data:`~remit.billing.action_runner.WAIT_S`) instead of calling again; a first call that died
+between the processor's answer and recording it is taken over after
+:data:`~remit.billing.action_runner.LEASE_S` and re-asks the processor with the same key, which
 answers its first result. A failure a retry may not meet (the processor unreachable, throttled, a 5xx) gives
 the key back: calling again with it is the retry. Reusing a key for another request is refused
 (:class:`IdempotencyKeyReused`).
