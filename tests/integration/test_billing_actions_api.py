@@ -5,14 +5,20 @@ document."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from remit.db.tables import billing_actions
 from remit.processor.fake import CollectingDelivery, FakeEngine, FakeProcessor
 from remit.runtime import Runtime
+from remit.telemetry.logging import quiet_payload_loggers
 from tests.support.webhooks import SECRET, client_for
 
 TOKEN = "tok_billing_actions_0123456789abcdef"
@@ -196,3 +202,22 @@ async def test_the_routes_are_in_the_openapi_document(client: httpx.AsyncClient)
         assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in operation["parameters"])
         assert {"200", "400", "401", "404", "409", "503"} <= set(operation["responses"])
         assert operation["security"] == [{"serviceToken": []}]
+
+
+async def test_concurrent_requests_with_one_key_make_one_session_and_its_url_is_never_logged(
+    rt: Runtime, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    quiet_payload_loggers()
+    body = {"account_id": "acct_many", "package": "starter", "success_url": "https://app.example/ok"}
+    answers = await asyncio.gather(*(post(client, "/checkout_sessions", body, "many") for _ in range(8)))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert sorted(a.headers.get("Idempotent-Replayed", "false") for a in answers) == ["false"] + ["true"] * 7
+    url = answers[0].json()["url"]
+    assert url
+    async with rt.db.connect() as conn:
+        rows = (await conn.execute(sa.select(billing_actions.c.idempotency_key))).scalars().all()
+    assert rows == ["many"]
+    logged = caplog.text + "".join(json.dumps(r.__dict__, default=str) for r in caplog.records)
+    assert url not in logged
