@@ -175,6 +175,9 @@ async def test_a_reused_key_a_processor_refusal_and_an_outage(rt: Runtime, clien
     assert down.status_code == 503
     assert down.headers["Retry-After"] == "5"
     assert down.json()["error"]["code"] == "processor_unavailable"
+    await rt.processor.engine.fail_next("429", retry_after=30)
+    throttled = await post(client, "/customers", {"email": "d@example.com"}, "outage")
+    assert (throttled.status_code, throttled.headers["Retry-After"]) == (503, "30")
     retried = await post(client, "/customers", {"email": "d@example.com"}, "outage")
     assert retried.status_code == 200
     assert "Idempotent-Replayed" not in retried.headers

@@ -7,13 +7,14 @@ processor waits for it, then, if it is still running, answers 409 ``idempotency_
 key). Bodies are JSON objects whose unknown fields are refused; answers are the processor's object (Stripe's
 JSON), errors Stripe-shaped ``{"error": {"type", "code", "message", "param"}}`` with ``param`` naming the field
 at fault. The processor's refusals keep their status (400, 402 ``card_error``, 404 ``resource_missing``); a
-processor that cannot be reached (or refuses remit's own key) is a 503 ``processor_unavailable`` with
-``Retry-After``, and the key is free for that retry. A checkout or portal session's ``url`` is in the answer
-and nowhere else.
+processor that cannot be reached, throttles, fails or refuses remit's own key is a 503 ``processor_unavailable``
+with ``Retry-After`` (the processor's own when it throttled), and the key is free for that retry. A checkout
+or portal session's ``url`` is in the answer and nowhere else.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable
 from typing import Annotated, Any, Literal
 
@@ -155,6 +156,14 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
+def retry_after(error: ProcessorError) -> str:
+    """Whole seconds to wait: the processor's own ``Retry-After`` (a throttle), held within 1 s and 10 min;
+    else :data:`PROCESSOR_RETRY_AFTER_S` (pure)."""
+    if error.retry_after is None:
+        return PROCESSOR_RETRY_AFTER_S
+    return str(min(max(math.ceil(error.retry_after), 1), 600))
+
+
 def _refused(exc: BillingActionError) -> ApiError:
     status = exc.status if exc.status in REFUSAL_STATUSES else 400
     kind = "card_error" if status == 402 else "invalid_request_error"
@@ -173,7 +182,7 @@ async def _answer(response: Response, action: Awaitable[ActionResult]) -> dict[s
             f"the processor could not take the action ({exc.code or exc.status_code or 'no answer'}); retry with "
             "the same Idempotency-Key",
             type="api_error",
-            headers={"Retry-After": PROCESSOR_RETRY_AFTER_S},
+            headers={"Retry-After": retry_after(exc)},
         ) from None
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
