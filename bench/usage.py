@@ -82,7 +82,8 @@ async def measure_reporting(url: str, n: int, batch: int) -> tuple[float, float]
 
         async def report(first: int) -> float:
             started = time.perf_counter()
-            outcomes = await report_usage_many(runtime, None, items[first : first + batch])
+            async with runtime.db.begin() as conn:
+                outcomes = await report_usage_many(conn, items[first : first + batch])
             assert all(o.created for o in outcomes)
             return time.perf_counter() - started
 

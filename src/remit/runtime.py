@@ -6,6 +6,11 @@ come from the parts), the processor, and the ordered handlers for processor even
 :class:`~remit.part.Part` records handed to it: which parts, in which order, is decided above it
 (:func:`remit.parts.build_runtime`, the one call that builds a full runtime). Tests build one over a throwaway
 database and a :class:`~remit.clock.FrozenClock`.
+
+A function of the public API that writes in the caller's transaction takes the caller's connection first,
+then its own arguments (``report_usage(conn, customer, meter, value, operation_id=…)``,
+``request_mail(conn, request)``, ``runtime.engine.enqueue(conn, job, args)``): the connection comes from the
+runtime's database (``runtime.db.begin()``), which carries its runtime, and :func:`runtime_of` finds it there.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from remit.clock import Clock, system_clock
 from remit.config import Settings
 from remit.db.engine import Database
+from remit.errors import RemitError
 from remit.flags import FlagCache
 from remit.handlers import HandlerRegistry
 from remit.jobs.definition import JobRegistry
@@ -29,7 +35,17 @@ from remit.telemetry import collectors
 from remit.telemetry.refresher import Refresher
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from remit.processor.base import Processor
+
+#: The execution option under which a runtime's database connections carry the runtime.
+RUNTIME_OPTION = "remit_runtime"
+
+
+class NoRuntime(RemitError):
+    """A connection that no runtime handed out (a host's own engine): remit's API needs one of
+    ``runtime.db``'s."""
 
 
 @dataclass
@@ -60,6 +76,8 @@ class Runtime:
     metrics_refresher: Refresher = field(init=False)
 
     def __post_init__(self) -> None:
+        # Every connection of this database now carries this runtime (see runtime_of).
+        self.db.bind_option(RUNTIME_OPTION, self)
         self.flags = FlagCache(self.db, self.settings, ttl=self.settings.flags_refresh_seconds)
         self.metrics_refresher = Refresher(
             lambda: collectors.collect(self), interval=self.settings.metrics_refresh_seconds
@@ -118,3 +136,12 @@ class Runtime:
             await closer()
         await self.processor.close()
         await self.db.dispose()
+
+
+def runtime_of(conn: AsyncConnection) -> Runtime:
+    """The runtime whose database opened ``conn`` (``runtime.db.begin()``, ``.connect()``, ``.read()``, a job's
+    or a handler's connection); :class:`NoRuntime` for a connection of another engine."""
+    runtime = conn.sync_engine.get_execution_options().get(RUNTIME_OPTION)
+    if not isinstance(runtime, Runtime):
+        raise NoRuntime("this needs a connection of a remit runtime's database: runtime.db.begin() or .connect()")
+    return runtime

@@ -3,16 +3,27 @@
 under "where to look next" runs as printed (in a shell, from another directory): the fix and the replay
 empty the dead-letter queue again, doctor stops counting it, the clock reaches the renewals. A demo
 interrupted with Ctrl-C names the command that delivers the rest, and a demo run against another database
-than the service's says so instead of reporting success."""
+than the service's says so instead of reporting success.
+
+One service and one demo run serve every check (a module-scoped fixture would not help: ``scripts/test`` runs
+pytest-xdist with ``--dist worksteal``, which may hand a module's tests to different workers, each starting
+its own service and demo). Its time goes to ``remit`` processes (about 1.5 s of imports each, several seconds
+under load), so the checks that change nothing run side by side: the read-only commands after the demo and
+after the replay, the runs of printed read-only lines (in the order printed, a run at a time; a line that
+changes something, or writes a file, runs alone), and the other database's ``remit migrate`` while the
+service starts."""
 
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import sqlalchemy as sa
@@ -23,6 +34,25 @@ from tests.e2e.test_up import READY, START_TIMEOUT_S, free_port, remit_process, 
 from tests.e2e.workers import REMIT, clean_env
 
 TOKEN = "e2e-demo-token"
+#: At most this many commands at once: the machine has 2 cores, and each command is mostly imports.
+SIDE_BY_SIDE = 3
+#: Printed lines that change nothing and write no file: several of these in a row run side by side.
+READ_ONLY = re.compile(
+    r"^(export TOKEN="
+    r'|curl -H "Authorization: Bearer \$TOKEN" \S+$'
+    r"|\S*remit (webhooks (list|show)|fake events|mail (list|show)|dunning list|provisioning (list|show)"
+    r"|usage list|reconcile fees .*--dry-run)\b)"
+)
+#: What makes a line write a file (two lines writing the same file must not run side by side).
+WRITES = re.compile(r"\s(-o|--eml)\s")
+
+T = TypeVar("T")
+
+
+def side_by_side(*calls: Callable[[], T]) -> list[T]:
+    """The results of ``calls``, run at the same time (a few at once), in the order given."""
+    with ThreadPoolExecutor(max_workers=SIDE_BY_SIDE) as pool:
+        return [future.result() for future in [pool.submit(call) for call in calls]]
 
 
 def sandbox_env(db_url: str) -> dict[str, str]:
@@ -69,6 +99,10 @@ def wait_until_processed(db_url: str, row_id: int, timeout: float) -> None:
 def test_up_then_demo_fills_mirror_ledger_and_dead_letters_and_the_fix_replays_them(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'remit.db'}"
     env = sandbox_env(db_url)
+    other = sandbox_env(f"sqlite:///{tmp_path / 'other.db'}")
+    migrating = subprocess.Popen(
+        [REMIT, "migrate"], env=other, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     port = free_port()
     with remit_process("up", "--port", str(port), env=env, cwd=tmp_path) as (proc, out, _err):
         base_url = out.wait_for(READY, START_TIMEOUT_S).group(1)
@@ -79,17 +113,17 @@ def test_up_then_demo_fills_mirror_ledger_and_dead_letters_and_the_fix_replays_t
         assert "webhooks sent" in demo.stdout
         assert "remit webhooks list --status dead" in demo.stdout
 
-        dead = listed(env, tmp_path, "webhooks", "list", "--status", "dead")
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        dead, received, customers, charges = side_by_side(
+            lambda: listed(env, tmp_path, "webhooks", "list", "--status", "dead"),
+            lambda: listed(env, tmp_path, "webhooks", "list"),
+            lambda: httpx.get(f"{base_url}/api/v1/billing/customers?limit=100", headers=auth, timeout=10).json(),
+            lambda: httpx.get(f"{base_url}/api/v1/billing/charges?limit=100", headers=auth, timeout=10).json(),
+        )
         assert [row["type"] for row in dead] == ["customer.subscription.created"]
         assert f"remit webhooks show {dead[0]['id']}" in demo.stdout
-        failed_or_received = [
-            row for row in listed(env, tmp_path, "webhooks", "list") if row["status"] not in ("processed", "dead")
-        ]
+        failed_or_received = [row for row in received if row["status"] not in ("processed", "dead")]
         assert failed_or_received == []
-
-        auth = {"Authorization": f"Bearer {TOKEN}"}
-        customers = httpx.get(f"{base_url}/api/v1/billing/customers?limit=100", headers=auth, timeout=10).json()
-        charges = httpx.get(f"{base_url}/api/v1/billing/charges?limit=100", headers=auth, timeout=10).json()
         assert len(customers["data"]) >= 6
         assert any(charge["refunded"] or charge.get("amount_refunded") for charge in charges["data"])
         assert any(charge.get("disputed") for charge in charges["data"])
@@ -98,25 +132,31 @@ def test_up_then_demo_fills_mirror_ledger_and_dead_letters_and_the_fix_replays_t
         # replay, the clock a month on, the token from the environment and the read API.
         hints = printed_hints(demo.stdout)
         assert any(" fake clock advance " in line and f"--url {base_url}" in line for line in hints)
+        assert any(line.startswith("curl") and line.endswith("/api/v1/usage") for line in hints)
         elsewhere = tmp_path / "elsewhere"
         elsewhere.mkdir()
-        for line in hints:
-            ran = shell(env, elsewhere, line)
-            assert ran.returncode == 0, (line, ran.stdout, ran.stderr)
-            if line.startswith("curl"):
-                assert '"error"' not in ran.stdout, (line, ran.stdout)
+        for batch in in_batches(hints):
+            results = side_by_side(*[lambda line=line: shell(env, elsewhere, line) for line in batch])
+            for line, ran in zip(batch, results, strict=True):
+                assert ran.returncode == 0, (line, ran.stdout, ran.stderr)
+                if line.startswith("curl"):
+                    assert '"error"' not in ran.stdout, (line, ran.stdout)
         wait_until_processed(db_url, dead[0]["id"], timeout=30)
-        replayed = shown(env, tmp_path, dead[0]["id"])
+        replayed, still_dead, invoices, doctor_rows = side_by_side(
+            lambda: shown(env, tmp_path, dead[0]["id"]),
+            lambda: listed(env, tmp_path, "webhooks", "list", "--status", "dead"),
+            lambda: listed(env, tmp_path, "fake", "events", "--type", "invoice.created", "--limit", "100"),
+            lambda: listed(env, tmp_path, "doctor"),
+        )
         assert replayed["status"] == "processed"
         assert replayed["handler_results"]["remit.sandbox.grant_seats"]["ok"] is True
-        assert listed(env, tmp_path, "webhooks", "list", "--status", "dead") == []
-        invoices = listed(env, tmp_path, "fake", "events", "--type", "invoice.created", "--limit", "100")
+        assert still_dead == []
         started = min(event["created"] for event in invoices)
         renewed = [event for event in invoices if event["created"] >= started + 28 * 86_400]
         assert len(renewed) == 5  # "a month later" reached every ongoing subscription's renewal
 
         # remit doctor names this database and no longer counts the dead letter that was fixed and replayed.
-        doctor = {row["check"]: row for row in listed(env, tmp_path, "doctor")}
+        doctor = {row["check"]: row for row in doctor_rows}
         assert str(tmp_path / "remit.db") in doctor["database"]["detail"]
         assert doctor["queues"]["detail"].endswith(", 0 discarded")
 
@@ -135,8 +175,8 @@ def test_up_then_demo_fills_mirror_ledger_and_dead_letters_and_the_fix_replays_t
 
         # A demo whose database is not the service's: the service accepts, but stores elsewhere (or calls the
         # events duplicates of its own): the demo says so and fails instead of reporting success.
-        other = sandbox_env(f"sqlite:///{tmp_path / 'other.db'}")
-        assert cli(other, tmp_path, "migrate").returncode == 0
+        _migrated, migrate_err = migrating.communicate(timeout=120)
+        assert migrating.returncode == 0, migrate_err
         wrong = cli(other, tmp_path, "demo", "--url", base_url)
         assert wrong.returncode == 1, wrong.stdout + wrong.stderr
         assert "not in this command's database" in wrong.stderr
@@ -157,6 +197,22 @@ def printed_hints(stdout: str) -> list[str]:
     """The lines under "where to look next" that are commands (not comments)."""
     lines = stdout.split("where to look next", 1)[1].splitlines()
     return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+
+
+def read_only(line: str) -> bool:
+    return READ_ONLY.match(line) is not None and WRITES.search(line) is None
+
+
+def in_batches(lines: list[str]) -> list[list[str]]:
+    """``lines`` in printed order, cut into batches: each run of read-only lines is one batch (they can run
+    side by side), every other line a batch of its own (it runs after what came before it, alone)."""
+    batches: list[list[str]] = []
+    for line in lines:
+        if read_only(line) and batches and read_only(batches[-1][-1]):
+            batches[-1].append(line)
+        else:
+            batches.append([line])
+    return batches
 
 
 def shell(env: dict[str, str], cwd: Path, line: str) -> subprocess.CompletedProcess[str]:

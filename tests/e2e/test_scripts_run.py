@@ -1,5 +1,6 @@
 """``./scripts/run`` as a newcomer starts it: it prints a development token for the read API, and that token
-opens the API the demo's ``curl`` lines call."""
+opens the API the demo's ``curl`` lines call; the admin page is where it says, off as it says (its hint
+makes a hash), and every command on its ``billing`` line runs as printed, from the project root."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.test_demo import side_by_side
 from tests.e2e.test_up import READY, START_TIMEOUT_S, Lines, free_port, stop
 from tests.e2e.workers import ROOT, clean_env
 
@@ -40,5 +42,39 @@ def test_scripts_run_prints_a_development_token_the_read_api_accepts(tmp_path: P
         assert httpx.get(api, timeout=10).status_code == 401
         where = out.wait_for(r"^  database (.*)$", 5).group(1)
         assert where == f"sqlite file {tmp_path.resolve() / 'remit.db'}"
+
+        admin = out.wait_for(
+            r"^  admin    (\S+) \(off until REMIT_ADMIN_PASSWORD_HASH is set: (.+); docs/admin.md\)$", 5
+        )
+        page = httpx.get(admin.group(1), timeout=10)
+        assert page.status_code == 503
+        assert "REMIT_ADMIN_PASSWORD_HASH" in page.text
+        hashed = subprocess.run(
+            ["bash", "-c", admin.group(2)],
+            input="a long enough password\n",
+            env=env,
+            cwd=ROOT,  # scripts/run runs remit from the project root: its hints run there
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert hashed.returncode == 0, hashed.stderr
+        assert hashed.stdout.startswith("$argon2id$")
+        billing = out.wait_for(r"^  billing  (.*)$", 5).group(1).split(" · ")
+        assert [line.split()[-2:] for line in billing] == [
+            ["dunning", "list"],
+            ["provisioning", "list"],
+            ["usage", "list"],
+        ]
+        results = side_by_side(
+            *[
+                lambda line=line: subprocess.run(
+                    ["bash", "-c", line], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+                )
+                for line in billing
+            ]
+        )
+        for line, ran in zip(billing, results, strict=True):
+            assert ran.returncode == 0, (line, ran.stdout, ran.stderr)
     finally:
         assert stop(proc) == 0  # scripts/run execs remit up: the signal reaches it

@@ -2,7 +2,9 @@
 
 ``rt`` is a runtime with the webhook signing secrets and a frozen clock (:mod:`tests.support.webhooks`) on
 ``db_url``, so each test runs on SQLite and PostgreSQL; a module changes its settings with
-``pytestmark = pytest.mark.webhook_settings(REMIT_WEBHOOK_MAX_ATTEMPTS="1")``.
+``pytestmark = pytest.mark.webhook_settings(REMIT_WEBHOOK_MAX_ATTEMPTS="1")``. ``stepper`` is the
+job-progress tests' worker set-up on ``rt`` (:mod:`tests.support.progress`; the module's settings give it
+``REMIT_QUEUES=test_default:5``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 from remit.processor.fake import CollectingDelivery
 from remit.runtime import Runtime
 from remit.telemetry import ops
+from tests.support.progress import Stepper
 from tests.support.webhooks import dispatch_runtime, make_runtime, webhook_settings
 
 
@@ -41,3 +44,9 @@ def ops_events() -> Iterator[list[tuple[str, dict[str, Any]]]]:
 def collected() -> CollectingDelivery:
     """A delivery for the fake processor that keeps every signed event instead of sending it."""
     return CollectingDelivery()
+
+
+@pytest.fixture
+def stepper(rt: Runtime) -> Stepper:
+    """A stepping job registered on ``rt``, run step by step by the engine's worker loop."""
+    return Stepper(rt)

@@ -3,60 +3,23 @@ session-guarded event stream a worker's ``ctx.progress`` feeds (refused without 
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
 from remit.api.app import create_app
 from remit.api.webhooks import close_writer
-from remit.jobs.definition import JobDefinition, job
 from remit.runtime import Runtime
 from tests.support.admin import login, password_hash
-from tests.support.webhooks import make_runtime, webhook_settings
+from tests.support.progress import QUEUES_SETTING, Stepper, sse_events
 
-pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-async def rt(db_url: str) -> AsyncIterator[Runtime]:
-    runtime = make_runtime(
-        webhook_settings(db_url, REMIT_QUEUES="test_default:5", REMIT_ADMIN_PASSWORD_HASH=password_hash())
-    )
-    yield runtime
-    await runtime.close()
+pytestmark = [
+    pytest.mark.timeout(120),
+    pytest.mark.webhook_settings(REMIT_QUEUES=QUEUES_SETTING, REMIT_ADMIN_PASSWORD_HASH=password_hash()),
+]
 
 
-def stepping_job(gate: asyncio.Queue[None], steps: int) -> JobDefinition:
-    """A job that reports progress ``i/steps`` each time the test lets it take a step; its argument is secret."""
-
-    @job(queue="test_default", name="test.admin_steps")
-    async def steps_job(ctx, **_):  # type: ignore[no-untyped-def]
-        for done in range(1, steps + 1):
-            await gate.get()
-            await ctx.progress(done, steps)
-
-    return steps_job
-
-
-def events_of(body: str) -> list[tuple[str, dict[str, object]]]:
-    events = []
-    for block in body.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
-        if lines:
-            events.append((lines["event"], json.loads(lines["data"])))
-    return events
-
-
-async def test_a_logged_in_admin_follows_a_job_to_its_end_and_nobody_else_can(rt: Runtime) -> None:
-    gate: asyncio.Queue[None] = asyncio.Queue()
-    definition = stepping_job(gate, 2)
-    rt.engine.registry.add(definition)
-    async with rt.db.begin() as conn:
-        job_id = await rt.engine.enqueue(conn, definition, {"email": "secret@example.com"})
-    assert job_id is not None
+async def test_a_logged_in_admin_follows_a_job_to_its_end_and_nobody_else_can(rt: Runtime, stepper: Stepper) -> None:
+    job_id = await stepper.enqueue(2, email="secret@example.com")  # an argument the page must never show
     app = create_app(rt)
     transport = httpx.ASGITransport(app=app)
     try:
@@ -79,19 +42,14 @@ async def test_a_logged_in_admin_follows_a_job_to_its_end_and_nobody_else_can(rt
             assert (await client.get("/admin/jobs/987654/progress")).status_code == 404
             assert (await client.get("/admin/jobs/987654")).status_code == 404
 
-            stream = asyncio.create_task(client.get(f"/admin/jobs/{job_id}/progress"))
-            runner = asyncio.create_task(rt.drain(["test_default"]))  # the engine's worker loop runs the job
-            for _ in range(2):
-                await gate.put(None)
-            await runner
-            answer = await asyncio.wait_for(stream, 60)
+            answer = await stepper.run_while(client.get(f"/admin/jobs/{job_id}/progress"), 2)
     finally:
         await close_writer(app)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/event-stream")
     assert answer.headers["cache-control"] == "no-store"
     assert "secret@example.com" not in answer.text
-    events = events_of(answer.text)
+    events = sse_events(answer.text)
     names = [name for name, _ in events]
     assert names[0] == "progress"
     assert names[-1] == "end"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -17,44 +17,17 @@ from remit.api.app import create_app
 from remit.cli import app as cli_app
 from remit.cli.jobs import progress_line
 from remit.db.tables import jobs
-from remit.jobs.definition import JobDefinition, job
 from remit.jobs.progress import JobNotFound, Progress
 from remit.runtime import Runtime
-from tests.support.webhooks import make_runtime, webhook_settings
-
-pytestmark = pytest.mark.timeout(120)
+from tests.support.progress import JOB_NAME, QUEUES_SETTING, Stepper, sse_events
 
 TOKEN = "tok_progress_0123456789abcdef0123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
-
-@pytest.fixture
-async def rt(db_url: str) -> AsyncIterator[Runtime]:
-    runtime = make_runtime(
-        webhook_settings(db_url, REMIT_QUEUES="test_default:5", REMIT_SERVICE_TOKENS=TOKEN, REMIT_API_RATE_LIMIT="0")
-    )
-    yield runtime
-    await runtime.close()
-
-
-def stepping_job(gate: asyncio.Queue[None], steps: int) -> JobDefinition:
-    """A job that reports progress ``i/steps`` each time the test lets it take a step."""
-
-    @job(queue="test_default", name="test.steps")
-    async def steps_job(ctx, **_):  # type: ignore[no-untyped-def]
-        for done in range(1, steps + 1):
-            await gate.get()
-            await ctx.progress(done, steps)
-
-    return steps_job
-
-
-async def _enqueue(rt: Runtime, definition: JobDefinition) -> int:
-    rt.engine.registry.add(definition)
-    async with rt.db.begin() as conn:
-        job_id = await rt.engine.enqueue(conn, definition, {})
-    assert job_id is not None
-    return job_id
+pytestmark = [
+    pytest.mark.timeout(120),
+    pytest.mark.webhook_settings(REMIT_QUEUES=QUEUES_SETTING, REMIT_SERVICE_TOKENS=TOKEN, REMIT_API_RATE_LIMIT="0"),
+]
 
 
 async def _collect(rt: Runtime, job_id: int, seen: asyncio.Queue[Progress], *, poll: float) -> list[Progress]:
@@ -72,16 +45,15 @@ async def _until(seen: asyncio.Queue[Progress], check: Callable[[Progress], bool
             return snapshot
 
 
-async def test_a_follower_sees_every_step_and_the_end(rt: Runtime) -> None:
-    gate: asyncio.Queue[None] = asyncio.Queue()
-    job_id = await _enqueue(rt, stepping_job(gate, 3))
+async def test_a_follower_sees_every_step_and_the_end(rt: Runtime, stepper: Stepper) -> None:
+    job_id = await stepper.enqueue(3)
     seen: asyncio.Queue[Progress] = asyncio.Queue()
     follower = asyncio.create_task(_collect(rt, job_id, seen, poll=0.05))
     first = await _until(seen, lambda s: True)
     assert (first.state, first.done, first.total) == ("available", None, None)
-    runner = asyncio.create_task(rt.drain(["test_default"]))
+    runner = stepper.start()
     for step in (1, 2, 3):
-        await gate.put(None)
+        await stepper.step()
         snapshot = await _until(seen, lambda s, step=step: s.done == step)
         assert snapshot.total == 3
     await runner
@@ -94,11 +66,10 @@ async def test_a_follower_sees_every_step_and_the_end(rt: Runtime) -> None:
     assert collected[-1].to_json()["fraction"] == 1.0
 
 
-async def test_on_postgresql_progress_and_the_end_arrive_by_notification(rt: Runtime) -> None:
+async def test_on_postgresql_progress_and_the_end_arrive_by_notification(rt: Runtime, stepper: Stepper) -> None:
     if not rt.db.is_postgres:
         pytest.skip("SQLite has no NOTIFY: its followers poll (the test above)")
-    gate: asyncio.Queue[None] = asyncio.Queue()
-    job_id = await _enqueue(rt, stepping_job(gate, 2))
+    job_id = await stepper.enqueue(2)
     seen: asyncio.Queue[Progress] = asyncio.Queue()
     # An hour between reads: only notifications can bring the steps and the end in before the test's timeout.
     follower = asyncio.create_task(_collect(rt, job_id, seen, poll=3600))
@@ -107,11 +78,11 @@ async def test_on_postgresql_progress_and_the_end_arrive_by_notification(rt: Run
     assert feed is not None
     assert feed.listener is not None
     await asyncio.wait_for(feed.listener.connected.wait(), 30)
-    runner = asyncio.create_task(rt.drain(["test_default"]))
-    await gate.put(None)
+    runner = stepper.start()
+    await stepper.step()
     snapshot = await _until(seen, lambda s: s.done == 1)
     assert (snapshot.state, snapshot.total) == ("executing", 2)
-    await gate.put(None)
+    await stepper.step()
     await runner
     collected = await asyncio.wait_for(follower, 30)
     assert collected[-1].state == "completed"
@@ -124,33 +95,18 @@ async def test_following_a_job_that_does_not_exist_raises(rt: Runtime) -> None:
             pass
 
 
-def _events(body: str) -> list[tuple[str, dict[str, object]]]:
-    events = []
-    for block in body.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
-        if lines:
-            events.append((lines["event"], json.loads(lines["data"])))
-    return events
-
-
-async def test_the_progress_stream_sends_each_change_then_end(rt: Runtime) -> None:
-    gate: asyncio.Queue[None] = asyncio.Queue()
-    job_id = await _enqueue(rt, stepping_job(gate, 2))
+async def test_the_progress_stream_sends_each_change_then_end(rt: Runtime, stepper: Stepper) -> None:
+    job_id = await stepper.enqueue(2)
     transport = httpx.ASGITransport(app=create_app(rt))
     async with httpx.AsyncClient(transport=transport, base_url="http://remit", timeout=60) as http:
         one = await http.get(f"/api/v1/jobs/{job_id}", headers=AUTH)
         assert one.status_code == 200
         assert one.json()["state"] == "available"
         assert "args" not in one.json()
-        stream = asyncio.create_task(http.get(f"/api/v1/jobs/{job_id}/progress", headers=AUTH))
-        runner = asyncio.create_task(rt.drain(["test_default"]))
-        for _ in range(2):
-            await gate.put(None)
-        await runner
-        answer = await asyncio.wait_for(stream, 60)
+        answer = await stepper.run_while(http.get(f"/api/v1/jobs/{job_id}/progress", headers=AUTH), 2)
         assert answer.status_code == 200
         assert answer.headers["content-type"].startswith("text/event-stream")
-        events = _events(answer.text)
+        events = sse_events(answer.text)
         assert events[0][0] == "progress"
         assert events[-1] == ("end", {"id": job_id, "state": "completed"})
         progress = [data for name, data in events if name == "progress"]
@@ -172,18 +128,16 @@ def test_a_follow_line_says_where_the_job_is() -> None:
 
 
 async def test_remit_jobs_follow_prints_and_exits_by_outcome(
-    rt: Runtime, db_url: str, monkeypatch: pytest.MonkeyPatch
+    rt: Runtime, stepper: Stepper, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gate: asyncio.Queue[None] = asyncio.Queue()
-    done_id = await _enqueue(rt, stepping_job(gate, 1))
-    await gate.put(None)
-    await rt.drain(["test_default"])
+    done_id = await stepper.enqueue(1)
+    await stepper.run(1)
     async with rt.db.begin() as conn:
-        lost_id = await rt.engine.enqueue(conn, "test.steps", {})
+        lost_id = await rt.engine.enqueue(conn, JOB_NAME, {})
     async with rt.db.begin() as conn:
         await conn.execute(sa.update(jobs).where(jobs.c.id == lost_id).values(state="cancelled"))
     monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("REMIT_QUEUES", "test_default:5")
+    monkeypatch.setenv("REMIT_QUEUES", QUEUES_SETTING)
     runner = CliRunner()
 
     def follow(*args: str):  # type: ignore[no-untyped-def]

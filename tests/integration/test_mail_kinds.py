@@ -62,8 +62,8 @@ async def test_each_business_event_sends_its_mail_to_its_audience(db_url: str) -
             request = MailRequest(
                 MailKind.CARD_EXPIRING, payment_method["id"], "7", customer_id=payer, params={"days": 7}
             )
-            assert await request_mail(world.runtime, conn, request) is not None
-            assert await request_mail(world.runtime, conn, request) is None  # owed once
+            assert await request_mail(conn, request) is not None
+            assert await request_mail(conn, request) is None  # owed once
         await world.drain()
 
         async with world.runtime.db.connect() as conn:

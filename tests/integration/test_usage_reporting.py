@@ -12,20 +12,29 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from remit.api.app import create_app
 from remit.clock import FrozenClock
+from remit.db.engine import async_url
 from remit.db.tables import fake_objects, meter_events
 from remit.db.tables import jobs as jobs_table
 from remit.db.tables.jobs import PENDING_STATES_SQL
 from remit.jobs.context import PeriodicContext
 from remit.jobs.states import JobState
 from remit.processor.fake import AsgiDelivery, CollectingDelivery, FakeEngine, FakeProcessor
-from remit.runtime import Runtime
+from remit.runtime import NoRuntime, Runtime
 from remit.usage import MeterEventState, UsageRefused, UsageReport, report_usage, report_usage_many
 from remit.usage.meter_errors import mark_failed
 from remit.usage.records import get_meter_event
-from remit.usage.reporting import RECONCILE_AFTER, REPORT_JOB, ensure_fake_meters, reconcile
+from remit.usage.reporting import (
+    MARK_EVERY,
+    RECONCILE_AFTER,
+    REPORT_JOB,
+    SyncReportInTransaction,
+    ensure_fake_meters,
+    reconcile,
+)
 from tests.support.webhooks import make_runtime, webhook_settings
 
 
@@ -73,16 +82,16 @@ async def record(rt: Runtime, operation_id: str) -> Any:
 async def test_a_repeated_operation_id_is_one_record_and_one_processor_event(rt: Runtime) -> None:
     cus = await customer(rt)
     async with rt.db.begin() as conn:
-        first = await report_usage(rt, conn, cus, "api_requests", 40, operation_id="op-1")
+        first = await report_usage(conn, cus, "api_requests", 40, operation_id="op-1")
     async with rt.db.begin() as conn:
-        again = await report_usage(rt, conn, cus, "api_requests", 40, operation_id="op-1")
+        again = await report_usage(conn, cus, "api_requests", 40, operation_id="op-1")
     assert first.created
     assert not again.created
     assert again.record.id == first.record.id
     assert await stored(rt) == 1
     await rt.drain()
     async with rt.db.begin() as conn:
-        await report_usage(rt, conn, cus, "api_requests", 40, operation_id="op-1")
+        await report_usage(conn, cus, "api_requests", 40, operation_id="op-1")
     await rt.drain()
     events = await processor_meter_events(rt)
     assert len(events) == 1
@@ -96,7 +105,7 @@ async def test_twenty_concurrent_reports_of_one_operation_id_store_one_record(rt
 
     async def one() -> bool:
         async with rt.db.begin() as conn:
-            return (await report_usage(rt, conn, cus, "api_requests", 1, operation_id="op-race")).created
+            return (await report_usage(conn, cus, "api_requests", 1, operation_id="op-race")).created
 
     created = await asyncio.gather(*(one() for _ in range(20)))
     assert sum(created) == 1
@@ -109,11 +118,40 @@ async def test_a_rolled_back_host_transaction_leaves_no_record_and_no_job(rt: Ru
     cus = await customer(rt)
     with pytest.raises(RuntimeError):
         async with rt.db.begin() as conn:
-            await report_usage(rt, conn, cus, "api_requests", 5, operation_id="op-rollback")
+            await report_usage(conn, cus, "api_requests", 5, operation_id="op-rollback")
             raise RuntimeError("the host's own work failed")
     assert await stored(rt) == 0
     assert sum((await rt.drain()).values()) == 0
     assert await processor_meter_events(rt) == []
+
+
+async def test_a_report_job_marks_what_it_sent_as_it_goes(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big batch is not all ``pending`` until its last event is sent: every MARK_EVERY records are marked
+    ``reported`` on the way (what the load test's progress and the lag gauges see)."""
+    cus = await customer(rt)
+    await ensure_fake_meters(rt)
+    total = MARK_EVERY * 2 + 50
+    async with rt.db.begin() as conn:
+        await report_usage_many(conn, [UsageReport(cus, "api_requests", 1, f"op-many-{i}") for i in range(total)])
+    create = rt.processor.create_meter_event
+    seen: list[int] = []
+
+    async def watching(**kwargs: Any) -> Any:
+        async with rt.db.connect() as conn:
+            query = sa.select(sa.func.count()).where(meter_events.c.state == MeterEventState.REPORTED.value)
+            seen.append(int((await conn.execute(query)).scalar_one()))
+        return await create(**kwargs)
+
+    monkeypatch.setattr(rt.processor, "create_meter_event", watching)
+    await rt.drain()
+    assert len(seen) == total
+    assert seen[0] == 0
+    assert seen[MARK_EVERY] == MARK_EVERY  # the first hundred were marked before the 101st was sent
+    assert seen[-1] == 2 * MARK_EVERY
+    async with rt.db.connect() as conn:
+        states = await conn.execute(sa.select(meter_events.c.state, sa.func.count()).group_by(meter_events.c.state))
+        assert {str(state): int(n) for state, n in states} == {"reported": total}
+    assert len(await processor_meter_events(rt)) == total
 
 
 async def test_invalid_reports_are_refused_before_anything_is_written(rt: Runtime) -> None:
@@ -130,14 +168,16 @@ async def test_invalid_reports_are_refused_before_anything_is_written(rt: Runtim
     ]
     for report, field in cases:
         with pytest.raises(UsageRefused) as refused:
-            await report_usage_many(rt, None, [UsageReport("cus_1", "api_requests", 1, "op-ok"), report])
+            async with rt.db.begin() as conn:
+                await report_usage_many(conn, [UsageReport("cus_1", "api_requests", 1, "op-ok"), report])
         assert refused.value.field == field
     assert await stored(rt) == 0
 
 
 async def test_decimal_meters_store_exact_units_and_report_the_decimal(rt: Runtime) -> None:
     cus = await customer(rt)
-    outcome = await report_usage(rt, None, cus, "storage_gb", "2.125", operation_id="op-dec")
+    async with rt.db.begin() as conn:
+        outcome = await report_usage(conn, cus, "storage_gb", "2.125", operation_id="op-dec")
     assert outcome.record.value == 2125
     await rt.drain()
     (event,) = await processor_meter_events(rt)
@@ -152,7 +192,7 @@ async def test_an_outage_leaves_records_pending_and_the_reconciler_heals_it(
     await ensure_fake_meters(rt)  # so the scripted failures meet the meter events themselves
     await fake(rt).fail_next("500", count=3, method="billing.meter_events.create")
     async with rt.db.begin() as conn:
-        await report_usage(rt, conn, cus, "api_requests", 3, operation_id="op-outage")
+        await report_usage(conn, cus, "api_requests", 3, operation_id="op-outage")
     for _ in range(3):
         await rt.drain()
         clock(rt).advance(200)
@@ -173,7 +213,8 @@ async def test_a_long_outage_does_not_pile_reconciler_jobs(rt: Runtime) -> None:
     ends, what is still pending is resent and counted once."""
     cus = await customer(rt)
     await ensure_fake_meters(rt)
-    await report_usage_many(rt, None, [UsageReport(cus, "api_requests", 1, f"op-pile-{i}") for i in range(150)])
+    async with rt.db.begin() as conn:
+        await report_usage_many(conn, [UsageReport(cus, "api_requests", 1, f"op-pile-{i}") for i in range(150)])
     async with rt.db.begin() as conn:  # the host's own report job is not what this test is about
         await conn.execute(sa.delete(jobs_table).where(jobs_table.c.queue == "remit_meters"))
     clock(rt).advance(RECONCILE_AFTER + timedelta(seconds=1))
@@ -216,7 +257,7 @@ async def test_the_processors_error_report_fails_the_record_once(
     often the report is applied again."""
     fake(rt).delivery = AsgiDelivery(create_app(rt), rt.settings.webhook_path)
     async with rt.db.begin() as conn:
-        await report_usage(rt, conn, "cus_unknown", "api_requests", 7, operation_id="op-unknown-customer")
+        await report_usage(conn, "cus_unknown", "api_requests", 7, operation_id="op-unknown-customer")
     await rt.drain()
     failed = await record(rt, "op-unknown-customer")
     assert failed.state is MeterEventState.FAILED
@@ -263,13 +304,35 @@ async def test_a_refusal_fails_the_record_once_with_source_sync(
     cus = await customer(rt)
     # the processor refuses what remit's window check let through: its clock is 36 days ahead of remit's
     await fake(rt).advance_clock(36 * 86400, deliver=False)
-    outcome = await report_usage(rt, None, cus, "api_requests", 1, operation_id="op-refused", sync=True)
+    async with rt.db.connect() as conn:  # no transaction open: the record commits at once, then is sent
+        outcome = await report_usage(conn, cus, "api_requests", 1, operation_id="op-refused", sync=True)
     assert outcome.record.state is MeterEventState.FAILED
     assert (outcome.record.failed_source, outcome.record.error_code) == ("sync", "invalid_request_error")
-    again = await report_usage(rt, None, cus, "api_requests", 1, operation_id="op-refused", sync=True)
+    async with rt.db.connect() as conn:
+        again = await report_usage(conn, cus, "api_requests", 1, operation_id="op-refused", sync=True)
     assert not again.created
     assert again.record.state is MeterEventState.FAILED
     assert [n for n, _ in ops_events].count("meter_reporting_failed") == 1
+
+
+async def test_sync_inside_an_open_transaction_is_refused_and_writes_nothing(rt: Runtime) -> None:
+    cus = await customer(rt)
+    async with rt.db.begin() as conn:
+        with pytest.raises(SyncReportInTransaction):
+            await report_usage(conn, cus, "api_requests", 1, operation_id="op-sync-in-tx", sync=True)
+    assert await stored(rt) == 0
+
+
+async def test_a_connection_no_runtime_handed_out_is_refused_clearly(rt: Runtime) -> None:
+    """The runtime is found on the caller's connection; a host's own engine has none, and says so."""
+    foreign = create_async_engine(async_url(rt.db.url), poolclass=sa.pool.NullPool)
+    try:
+        async with foreign.begin() as conn:
+            with pytest.raises(NoRuntime, match=r"runtime\.db\.begin\(\)"):
+                await report_usage(conn, "cus_1", "api_requests", 1, operation_id="op-foreign")
+    finally:
+        await foreign.dispose()
+    assert await stored(rt) == 0
 
 
 async def test_429_snoozes_without_spending_an_attempt(rt: Runtime) -> None:
@@ -277,7 +340,7 @@ async def test_429_snoozes_without_spending_an_attempt(rt: Runtime) -> None:
     await ensure_fake_meters(rt)
     await fake(rt).fail_next("429", retry_after=3, method="billing.meter_events.create")
     async with rt.db.begin() as conn:
-        await report_usage(rt, conn, cus, "api_requests", 1, operation_id="op-429")
+        await report_usage(conn, cus, "api_requests", 1, operation_id="op-429")
     outcomes = await rt.drain()
     assert outcomes["snoozed"] == 1
     (job,) = await rt.engine.list_jobs(queue="remit_meters", name="remit.usage.report")
@@ -297,8 +360,8 @@ async def test_401_pauses_remit_meters_once_and_resume_heals(
     await ensure_fake_meters(rt)
     await fake(rt).fail_next("401", method="billing.meter_events.create")
     async with rt.db.begin() as conn:
-        await report_usage(rt, conn, cus, "api_requests", 1, operation_id="op-401a")
-        await report_usage(rt, conn, cus, "api_requests", 1, operation_id="op-401b")
+        await report_usage(conn, cus, "api_requests", 1, operation_id="op-401a")
+        await report_usage(conn, cus, "api_requests", 1, operation_id="op-401b")
     await rt.drain()
     paused = {stats.name for stats in await rt.engine.queue_stats() if stats.paused}
     assert "remit_meters" in paused

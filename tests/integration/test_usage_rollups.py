@@ -34,7 +34,7 @@ async def seed(rt: Runtime, n: int, prefix: str = "op") -> None:
     ]
     for start in range(0, n, 1000):
         async with rt.db.begin() as conn:
-            await report_usage_many(rt, conn, reports[start : start + 1000])
+            await report_usage_many(conn, reports[start : start + 1000])
 
 
 async def table(rt: Runtime) -> list[tuple[object, ...]]:

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import bcrypt
 import pytest
 from itsdangerous import URLSafeTimedSerializer
+from typer.testing import CliRunner
 
 from remit.admin.access import LoginLimiter
 from remit.admin.forms import FormRefused, parse_form
 from remit.admin.passwords import hash_password, verify
 from remit.admin.render import ago, seconds
 from remit.admin.sessions import AdminSession, SessionCodec, same_token
+from remit.cli import app as cli
 from remit.config import Settings, load_settings
 from remit.errors import ConfigurationError
+from tests.support.admin import PASSWORD
 
 
 def settings(**values: str) -> Settings:
@@ -108,3 +114,28 @@ def test_ages_are_short() -> None:
     assert ago(now - timedelta(minutes=3, seconds=5), now) == "3m"
     assert ago((now - timedelta(hours=5)).replace(tzinfo=None), now) == "5h"
     assert seconds(2 * 86400 + 5) == "2d"
+
+
+def test_hash_password_reads_a_piped_line_and_says_so_in_one_line_when_there_is_none() -> None:
+    runner = CliRunner()
+    piped = runner.invoke(cli, ["admin", "hash-password"], input=f"{PASSWORD}\n")
+    assert piped.exit_code == 0, piped.output
+    assert verify(piped.stdout.strip(), PASSWORD)
+    assert PASSWORD not in piped.output
+    for empty in ("", "\n"):
+        refused = runner.invoke(cli, ["admin", "hash-password"], input=empty)
+        assert refused.exit_code == 2
+        assert refused.stderr.startswith("error: no password on standard input")
+        assert len(refused.stderr.strip().splitlines()) == 1
+    # As a newcomer runs it: a real process, standard input /dev/null.
+    real = subprocess.run(
+        [str(Path(sys.executable).with_name("remit")), "admin", "hash-password"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert real.returncode == 2
+    assert real.stdout == ""
+    assert real.stderr.startswith("error: no password on standard input")
+    assert "Traceback" not in real.stderr

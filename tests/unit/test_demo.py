@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from typing import Any
 
@@ -61,7 +62,7 @@ def test_next_steps_point_at_this_runs_receipt_and_its_pdf() -> None:
     commands = [line.split("#")[0].strip() for line in lines]
     for expected in (
         "remit mail list",
-        "remit mail show 7 --body",
+        "remit mail show 7",
         "remit mail show 7 --eml receipt.eml",
         "remit invoices pdf in_fake000003 -o invoice.pdf",
     ):
@@ -86,6 +87,34 @@ def test_next_steps_point_at_the_dunning_cases_and_the_recorded_fees() -> None:
         parses(argv)
     nothing_recorded = next_steps("http://127.0.0.1:8000", has_tokens=True, money=MoneyFound())
     assert not any("reconcile fees" in line for line in nothing_recorded)
+
+
+def test_next_steps_point_at_provisioning_usage_and_the_admin_page() -> None:
+    lines = next_steps(
+        "http://127.0.0.1:8000/",
+        has_tokens=True,
+        example_id=3,
+        run_id="abc123",
+        checkout=("cs_test_fake000001", "cus_fake000001"),
+        meter="api_requests",
+    )
+    commands = [line.split("#")[0].strip() for line in lines]
+    assert "remit provisioning show cs_test_fake000001" in commands
+    assert "remit provisioning list" in commands
+    assert "remit usage list --customer cus_fake000001" in commands
+    usage = [line for line in lines if line.endswith(" http://127.0.0.1:8000/api/v1/usage")]
+    assert len(usage) == 1
+    argv = shlex.split(usage[0])
+    assert argv[:3] == ["curl", "-H", "Authorization: Bearer $TOKEN"]
+    sent = json.loads(argv[argv.index("-d") + 1])
+    assert sent == {"customer": "cus_fake000001", "meter": "api_requests", "value": 3, "operation_id": "usage-abc123-1"}
+    assert any(line.startswith("# the admin page") and "http://127.0.0.1:8000/admin" in line for line in lines)
+    assert any("remit admin hash-password" in line for line in lines)
+    for argv in remit_lines(lines):
+        parses(argv)
+    no_meter = next_steps("http://127.0.0.1:8000", has_tokens=True, checkout=("cs_1", "cus_1"))
+    assert not any("/api/v1/usage" in line for line in no_meter)
+    assert "remit provisioning show cs_1" in [line.split("#")[0].strip() for line in no_meter]
 
 
 def test_with_tokens_in_the_environment_the_token_comes_from_it_not_from_the_screen() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from remit.cli.usage import production_reason
 from remit.config import Settings
-from remit.usage.loadtest import LoadPlan, LoadTestRefused, percentiles
+from remit.usage.loadtest import LoadPlan, LoadTestRefused, percentiles, waiting_for
 
 NOW = datetime(2024, 6, 30, 12, 0, tzinfo=UTC)
 
@@ -72,3 +72,15 @@ def test_production_is_remit_env_production_or_a_live_stripe_key():
     assert production_reason(test_key) is None  # type: ignore[arg-type]
     prod = SimpleNamespace(settings=SimpleNamespace(is_production=True, stripe_api_key=None, processor="stripe"))
     assert production_reason(prod) == "REMIT_ENV=production"  # type: ignore[arg-type]
+
+
+def test_waiting_for_names_what_the_follow_up_still_needs():
+    assert (
+        waiting_for(unsettled=0, rollup=False, invoices_missing=0, failed_webhooks=0, depths={"remit_meters": 0}) == ""
+    )
+    said = waiting_for(
+        unsettled=12, rollup=True, invoices_missing=2, failed_webhooks=0, depths={"remit_meters": 1, "remit_usage": 0}
+    )
+    assert said == "12 events to be reported, the rollup, 2 invoices in the mirror, queues remit_meters 1"
+    hinted = waiting_for(unsettled=0, rollup=False, invoices_missing=1, failed_webhooks=3, depths={})
+    assert hinted == "1 invoices in the mirror (3 webhook deliveries failed: remit fake deliver)"

@@ -13,25 +13,23 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from remit.admin.customers import list_customers, read_customer
-from remit.admin.pages import PREFIX, refused, runtime_of, show, viewer
+from remit.admin.pages import PREFIX, AdminRoute, Viewing, refused, runtime_of, show
+from remit.admin.sessions import AdminSession
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=AdminRoute)
 
 #: A processor object id as remit stores it (``cus_…``): letters, digits and underscores, at most 255.
 OBJECT_ID = re.compile(r"^[A-Za-z0-9_]{1,255}$")
 
 
 @router.get("/customers")
-async def customers(request: Request) -> Response:
-    session = viewer(request)
-    if isinstance(session, Response):
-        return session
+async def customers(request: Request, session: Viewing) -> Response:
     runtime = runtime_of(request)
     wanted = (request.query_params.get("id") or "").strip()
     if wanted:
         if not OBJECT_ID.match(wanted):
             return refused("A customer id has letters, digits and underscores only (cus_…).", status_code=400)
-        return await show_customer(request, wanted)
+        return await show_customer(request, session, wanted)
     async with runtime.db.read() as conn:
         found = await list_customers(conn, runtime.processor.name)
     context = {"customers": found, "processor": runtime.processor.name, "now": runtime.clock.now()}
@@ -39,14 +37,11 @@ async def customers(request: Request) -> Response:
 
 
 @router.get("/customers/{customer_id}")
-async def customer(request: Request, customer_id: str) -> Response:
-    return await show_customer(request, customer_id)
+async def customer(request: Request, session: Viewing, customer_id: str) -> Response:
+    return await show_customer(request, session, customer_id)
 
 
-async def show_customer(request: Request, customer_id: str) -> Response:
-    session = viewer(request)
-    if isinstance(session, Response):
-        return session
+async def show_customer(request: Request, session: AdminSession, customer_id: str) -> Response:
     if not OBJECT_ID.match(customer_id):
         return refused("A customer id has letters, digits and underscores only (cus_…).", status_code=400)
     runtime = runtime_of(request)

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.routing import APIRoute
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from remit import audit
@@ -69,7 +71,31 @@ LIST_LIMIT = 100
 #: The largest job id looked up (ids are 64-bit; a larger one is a 404 without a query).
 MAX_JOB_ID = 2**63 - 1
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+class Answered(Exception):
+    """A request answered before its handler ran (a refused form): :class:`AdminRoute` sends ``response``."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("answered before the handler")
+        self.response = response
+
+
+class AdminRoute(APIRoute):
+    """An admin route: an :class:`Answered` raised by its dependencies (or itself) is its answer."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Answered as answered:
+                return answered.response
+
+        return answer
+
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=AdminRoute)
 
 
 def gate(request: Request) -> Gate:
@@ -197,6 +223,65 @@ def confirmed(form: Mapping[str, str]) -> bool:
     return form.get("confirm") == "yes"
 
 
+@dataclass(frozen=True)
+class Action:
+    """An admin form that passed :func:`actor_form`'s checks: who sent it, what it says, and its confirm step.
+
+    A destructive handler answers ``action.confirm(...)`` until ``action.confirmed``, then acts as
+    ``action.actor``; the confirmation page's form posts back to the URL the action was sent to."""
+
+    request: Request
+    session: AdminSession
+    form: dict[str, str]
+
+    @property
+    def actor(self) -> str:
+        return self.session.actor
+
+    @property
+    def confirmed(self) -> bool:
+        return confirmed(self.form)
+
+    def confirm(
+        self, *, title: str, lines: list[str], button: str, back: str, fields: Mapping[str, Any] | None = None
+    ) -> Response:
+        """The confirmation page: ``lines`` say what would happen; its button sends ``fields`` and confirm=yes."""
+        return confirm(
+            self.request,
+            self.session,
+            title=title,
+            lines=lines,
+            action=self.request.url.path,
+            fields=fields or {},
+            button=button,
+            back=back,
+        )
+
+
+async def posted_action(request: Request) -> Action:
+    """The dependency of every admin action: the checked form, or :class:`Answered` with the refusal."""
+    checked = await actor_form(request)
+    if isinstance(checked, Response):
+        raise Answered(checked)
+    session, form = checked
+    return Action(request, session, form)
+
+
+def viewing(request: Request) -> AdminSession:
+    """The dependency of every admin page: the admin viewing it, or :class:`Answered` with :func:`viewer`'s
+    answer (the login form, or the page saying the admin page is off)."""
+    session = viewer(request)
+    if isinstance(session, Response):
+        raise Answered(session)
+    return session
+
+
+#: An admin page's parameter: ``async def queues(request: Request, session: Viewing)``.
+Viewing = Annotated[AdminSession, Depends(viewing)]
+#: An admin action's parameter: ``async def pause(action: Posted, name: str)``.
+Posted = Annotated[Action, Depends(posted_action)]
+
+
 # --- login ---------------------------------------------------------------------------------------------------
 
 
@@ -260,12 +345,8 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    checked = await actor_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, _form = checked
-    await _audit(runtime_of(request), session.actor, "admin.logout", {})
+async def logout(request: Request, action: Posted) -> Response:
+    await _audit(runtime_of(request), action.actor, "admin.logout", {})
     codec = gate(request).codec
     response = redirect("/login", notice="logged_out")
     response.delete_cookie(codec.session_cookie, **codec.cookie_options())  # type: ignore[arg-type]
@@ -281,10 +362,7 @@ async def _audit(runtime: Runtime, actor: str, action: str, details: dict[str, A
 
 
 @router.get("")
-async def overview(request: Request) -> Response:
-    session = viewer(request)
-    if isinstance(session, Response):
-        return session
+async def overview(request: Request, session: Viewing) -> Response:
     runtime = runtime_of(request)
     data = await read_overview(runtime)
     context = {"o": data, "now": runtime.clock.now(), "catalog": ops.CATALOG}
@@ -304,10 +382,7 @@ async def progress_script() -> Response:
 
 
 @router.get("/dead-letters")
-async def dead_letters(request: Request) -> Response:
-    session = viewer(request)
-    if isinstance(session, Response):
-        return session
+async def dead_letters(request: Request, session: Viewing) -> Response:
     runtime = runtime_of(request)
     pattern = (request.query_params.get("type") or "").strip()[:200] or None
     event_filter = EventFilter(statuses=(EventStatus.DEAD,), type_pattern=pattern)
@@ -319,71 +394,53 @@ async def dead_letters(request: Request) -> Response:
 
 
 @router.post("/dead-letters/replay")
-async def replay_bulk(request: Request) -> Response:
-    checked = await actor_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, form = checked
+async def replay_bulk(request: Request, action: Posted) -> Response:
     runtime = runtime_of(request)
-    pattern = form.get("type", "").strip()[:200] or None
+    pattern = action.form.get("type", "").strip()[:200] or None
     event_filter = EventFilter(statuses=(EventStatus.DEAD,), type_pattern=pattern)
-    dry = await replay_matching(runtime, event_filter, actor=session.actor, dry_run=True)
-    expected = form.get("expected")
-    if not confirmed(form) or expected != str(dry.matched):
+    dry = await replay_matching(runtime, event_filter, actor=action.actor, dry_run=True)
+    expected = action.form.get("expected")
+    if not action.confirmed or expected != str(dry.matched):
         if dry.matched == 0:
             return redirect("/dead-letters", notice="replayed", n=0)
         lines = [f"{dry.matched} dead event(s) match" + (f" type {pattern}" if pattern else "") + "."]
         lines += [f"{event_type}: {n}" for event_type, n in sorted(dry.by_type.items())]
-        if confirmed(form):
+        if action.confirmed:
             lines.insert(0, f"The count changed since the dry run (it was {expected}): check it again.")
-        return confirm(
-            request,
-            session,
+        return action.confirm(
             title="Replay dead letters (dry run)",
             lines=lines,
-            action=f"{PREFIX}/dead-letters/replay",
             fields={"type": pattern, "expected": dry.matched},
             button=f"Replay {dry.matched} event(s)",
             back="/dead-letters",
         )
-    result = await replay_matching(runtime, event_filter, actor=session.actor, limit=dry.matched)
+    result = await replay_matching(runtime, event_filter, actor=action.actor, limit=dry.matched)
     return redirect("/dead-letters", notice="replayed", n=result.replayed)
 
 
 @router.post("/dead-letters/{event_row_id}/replay")
-async def replay_one(request: Request, event_row_id: int) -> Response:
-    checked = await actor_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, form = checked
+async def replay_one(request: Request, action: Posted, event_row_id: int) -> Response:
     runtime = runtime_of(request)
-    if not confirmed(form):
+    if not action.confirmed:
         async with runtime.db.connect() as conn:
             event = await get_event(conn, event_row_id)
         if event is None:
             return refused(f"No webhook event {event_row_id}.", status_code=404)
-        return confirm(
-            request,
-            session,
+        return action.confirm(
             title=f"Replay webhook event {event_row_id} (dry run)",
             lines=[f"1 event would be replayed: {event.type} ({event.event_id}), now {event.status}."],
-            action=f"{PREFIX}/dead-letters/{event_row_id}/replay",
-            fields={},
             button="Replay 1 event",
             back="/dead-letters",
         )
     try:
-        result = await replay_event(runtime, event_row_id, actor=session.actor)
+        result = await replay_event(runtime, event_row_id, actor=action.actor)
     except WebhookError as exc:
         return refused(str(exc), status_code=exc.status_code)
     return redirect("/dead-letters", notice="replayed", n=result.replayed)
 
 
 @router.get("/queues")
-async def queues(request: Request) -> Response:
-    session = viewer(request)
-    if isinstance(session, Response):
-        return session
+async def queues(request: Request, session: Viewing) -> Response:
     stats = await runtime_of(request).engine.queue_stats()
     return show(request, session, "queues.html", {"queues": stats})
 
@@ -393,47 +450,32 @@ async def _known_queue(runtime: Runtime, name: str) -> str | None:
 
 
 @router.post("/queues/{name}/pause")
-async def pause_queue(request: Request, name: str) -> Response:
-    checked = await actor_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, form = checked
+async def pause_queue(request: Request, action: Posted, name: str) -> Response:
     runtime = runtime_of(request)
     if await _known_queue(runtime, name) is None:
         return refused(f"No queue {name}.", status_code=404)
-    if not confirmed(form):
-        return confirm(
-            request,
-            session,
+    if not action.confirmed:
+        return action.confirm(
             title=f"Pause queue {name}",
             lines=[f"Workers stop claiming jobs of {name} until it is resumed; jobs keep being queued."],
-            action=f"{PREFIX}/queues/{name}/pause",
-            fields={},
             button=f"Pause {name}",
             back="/queues",
         )
-    await runtime.engine.pause(name, actor=session.actor)
+    await runtime.engine.pause(name, actor=action.actor)
     return redirect("/queues", notice="paused", name=name)
 
 
 @router.post("/queues/{name}/resume")
-async def resume_queue(request: Request, name: str) -> Response:
-    checked = await actor_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, _form = checked
+async def resume_queue(request: Request, action: Posted, name: str) -> Response:
     runtime = runtime_of(request)
     if await _known_queue(runtime, name) is None:
         return refused(f"No queue {name}.", status_code=404)
-    await emergency.start_queue(runtime, name, actor=session.actor)
+    await emergency.start_queue(runtime, name, actor=action.actor)
     return redirect("/queues", notice="resumed", name=name)
 
 
 @router.get("/jobs")
-async def jobs(request: Request) -> Response:
-    session = viewer(request)
-    if isinstance(session, Response):
-        return session
+async def jobs(request: Request, session: Viewing) -> Response:
     runtime = runtime_of(request)
     queue = request.query_params.get("queue") or None
     state = request.query_params.get("state") or None
@@ -458,11 +500,8 @@ async def _job_snapshot(runtime: Runtime, job_id: int) -> Progress | None:
 
 
 @router.get("/jobs/{job_id}")
-async def job_page(request: Request, job_id: int) -> Response:
+async def job_page(request: Request, session: Viewing, job_id: int) -> Response:
     """One job, with a progress bar that follows it live (``progress.js`` reading the stream below)."""
-    session = viewer(request)
-    if isinstance(session, Response):
-        return session
     snapshot = await _job_snapshot(runtime_of(request), job_id)
     if snapshot is None:
         return refused(f"No job {job_id}.", status_code=404)
@@ -489,47 +528,32 @@ async def job_progress_stream(request: Request, job_id: int) -> Response:
 
 
 @router.post("/jobs/{job_id}/retry")
-async def retry_job(request: Request, job_id: int) -> Response:
-    checked = await actor_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, _form = checked
-    changed = await runtime_of(request).engine.retry([job_id], actor=session.actor)
+async def retry_job(request: Request, action: Posted, job_id: int) -> Response:
+    changed = await runtime_of(request).engine.retry([job_id], actor=action.actor)
     if not changed:
         return refused(f"Job {job_id} cannot be retried (it is running, waiting or completed).", status_code=409)
     return redirect("/jobs", notice="retried", id=job_id)
 
 
 @router.post("/jobs/{job_id}/cancel")
-async def cancel_job(request: Request, job_id: int) -> Response:
-    checked = await actor_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, form = checked
+async def cancel_job(request: Request, action: Posted, job_id: int) -> Response:
     runtime = runtime_of(request)
-    if not confirmed(form):
+    if not action.confirmed:
         job = await runtime.engine.get(job_id)
         if job is None:
             return refused(f"No job {job_id}.", status_code=404)
-        return confirm(
-            request,
-            session,
+        return action.confirm(
             title=f"Cancel job {job_id}",
             lines=[f"{job.name} on {job.queue}, now {job.state}: it will not run again unless retried."],
-            action=f"{PREFIX}/jobs/{job_id}/cancel",
-            fields={},
             button=f"Cancel job {job_id}",
             back="/jobs",
         )
-    done = await runtime.engine.cancel(job_id, actor=session.actor, reason="cancelled on the admin page")
+    done = await runtime.engine.cancel(job_id, actor=action.actor, reason="cancelled on the admin page")
     return redirect("/jobs", notice="cancelled" if done else "not_cancelled", id=job_id)
 
 
 @router.get("/flags")
-async def flags(request: Request) -> Response:
-    session = viewer(request)
-    if isinstance(session, Response):
-        return session
+async def flags(request: Request, session: Viewing) -> Response:
     runtime = runtime_of(request)
     async with runtime.db.connect() as conn:
         switches = await read_switches(conn, runtime.settings)
@@ -538,69 +562,52 @@ async def flags(request: Request) -> Response:
 
 
 @router.post("/flags/{name}")
-async def set_flag(request: Request, name: str) -> Response:
-    checked = await actor_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, form = checked
+async def set_flag(request: Request, action: Posted, name: str) -> Response:
     if name not in FLAGS:
         return refused(f"No flag {name}.", status_code=404)
-    value = form.get("value")
+    value = action.form.get("value")
     if value not in ("on", "off"):
         return refused("A flag is set on or off.", status_code=400)
-    if not confirmed(form):
-        return confirm(
-            request,
-            session,
+    if not action.confirmed:
+        return action.confirm(
             title=f"Switch {name} {value}",
             lines=[f"On: {FLAGS[name].meaning}.", "Every remit process follows within REMIT_FLAGS_REFRESH_SECONDS."],
-            action=f"{PREFIX}/flags/{name}",
             fields={"value": value},
             button=f"Switch {name} {value}",
             back="/flags",
         )
-    await switch(runtime_of(request), name, value == "on", actor=session.actor)
+    await switch(runtime_of(request), name, value == "on", actor=action.actor)
     return redirect("/flags", notice="flag", name=name, value=value)
 
 
 @router.post("/stop")
-async def stop(request: Request) -> Response:
-    checked = await actor_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, form = checked
-    action = form.get("action")
-    if action not in ("stop", "start"):
+async def stop(request: Request, action: Posted) -> Response:
+    which = action.form.get("action")
+    if which not in ("stop", "start"):
         return refused("The emergency stop is started or stopped.", status_code=400)
-    if not confirmed(form):
+    if not action.confirmed:
         lines = (
             ["Every queue is paused and every webhook held (still stored: nothing is lost)."]
-            if action == "stop"
+            if which == "stop"
             else ["The queues the stop paused resume, and the webhooks held meanwhile are released."]
         )
-        return confirm(
-            request,
-            session,
-            title="Emergency stop" if action == "stop" else "End the emergency stop",
+        return action.confirm(
+            title="Emergency stop" if which == "stop" else "End the emergency stop",
             lines=lines,
-            action=f"{PREFIX}/stop",
-            fields={"action": action},
-            button="Stop everything" if action == "stop" else "Start again",
+            fields={"action": which},
+            button="Stop everything" if which == "stop" else "Start again",
             back="/flags",
         )
     runtime = runtime_of(request)
-    if action == "stop":
-        result = await emergency.stop_all(runtime, actor=session.actor)
+    if which == "stop":
+        result = await emergency.stop_all(runtime, actor=action.actor)
         return redirect("/flags", notice="stopped", n=len(result.queues))
-    result = await emergency.start_all(runtime, actor=session.actor)
+    result = await emergency.start_all(runtime, actor=action.actor)
     return redirect("/flags", notice="started", n=len(result.queues), released=result.released)
 
 
 @router.get("/audit")
-async def audit_trail(request: Request) -> Response:
-    session = viewer(request)
-    if isinstance(session, Response):
-        return session
+async def audit_trail(request: Request, session: Viewing) -> Response:
     runtime = runtime_of(request)
     async with runtime.db.connect() as conn:
         entries = await audit.recent(conn, limit=LIST_LIMIT)
@@ -610,6 +617,11 @@ async def audit_trail(request: Request) -> Response:
 __all__ = [
     "CSRF_FIELD",
     "PREFIX",
+    "Action",
+    "AdminRoute",
+    "Answered",
+    "Posted",
+    "Viewing",
     "actor_form",
     "confirm",
     "confirmed",

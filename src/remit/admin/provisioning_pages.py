@@ -13,24 +13,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from remit.admin.pages import (
-    PREFIX,
-    actor_form,
-    confirm,
-    confirmed,
-    redirect,
-    refused,
-    runtime_of,
-    show,
-    viewer,
-)
+from remit.admin.pages import PREFIX, AdminRoute, Posted, Viewing, redirect, refused, runtime_of, show
 from remit.provisioning import jobs_table
 from remit.provisioning.jobs_table import ProvisioningJob
 from remit.provisioning.operator import Refused, link, rearm
 from remit.provisioning.states import ProvisioningStatus
 from remit.runtime import Runtime
 
-router = APIRouter(prefix=PREFIX, include_in_schema=False)
+router = APIRouter(prefix=PREFIX, include_in_schema=False, route_class=AdminRoute)
 
 LIST_LIMIT = 200
 #: The longest deployment or cell id a hand-link takes (the columns' width).
@@ -67,10 +57,7 @@ def trigger_configured(runtime: Runtime) -> bool:
 
 
 @router.get("/provisioning")
-async def provisioning(request: Request) -> Response:
-    session = viewer(request)
-    if isinstance(session, Response):
-        return session
+async def provisioning(request: Request, session: Viewing) -> Response:
     runtime = runtime_of(request)
     settings = runtime.settings
     stuck_only = request.query_params.get("stuck") == "1"
@@ -106,16 +93,12 @@ async def provisioning(request: Request) -> Response:
 
 
 @router.post("/provisioning/{job_id}/rearm")
-async def rearm_job(request: Request, job_id: int) -> Response:
-    checked = await actor_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, form = checked
+async def rearm_job(request: Request, action: Posted, job_id: int) -> Response:
     runtime = runtime_of(request)
-    force = form.get("force") == "yes"
+    force = action.form.get("force") == "yes"
     try:
-        dry = await rearm(runtime, job_id, actor=session.actor, force=force, dry_run=True)
-        if not confirmed(form):
+        dry = await rearm(runtime, job_id, actor=action.actor, force=force, dry_run=True)
+        if not action.confirmed:
             job = dry.job
             lines = [
                 f"Job {job.id} ({job.stripe_session_id}) is {job.status.value} after {job.attempts} attempt(s)"
@@ -125,27 +108,21 @@ async def rearm_job(request: Request, job_id: int) -> Response:
             ]
             if force:
                 lines.append("Forced: the trigger is not configured, so the attempts may be spent again.")
-            return confirm(
-                request,
-                session,
+            return action.confirm(
                 title=f"Re-arm provisioning job {job_id}",
                 lines=lines,
-                action=f"{PREFIX}/provisioning/{job_id}/rearm",
                 fields={"force": "yes" if force else ""},
                 button=f"Re-arm job {job_id}",
                 back="/provisioning",
             )
-        await rearm(runtime, job_id, actor=session.actor, force=force)
+        await rearm(runtime, job_id, actor=action.actor, force=force)
     except Refused as exc:
         return refused(f"Not re-armed: {exc}.", status_code=409)
     return redirect("/provisioning", notice="rearmed", id=job_id)
 
 
 @router.get("/provisioning/{job_id}/link")
-async def link_form(request: Request, job_id: int) -> Response:
-    session = viewer(request)
-    if isinstance(session, Response):
-        return session
+async def link_form(request: Request, session: Viewing, job_id: int) -> Response:
     job = await _job(runtime_of(request), job_id)
     if job is None:
         return refused(f"No provisioning job {job_id}.", status_code=404)
@@ -153,28 +130,24 @@ async def link_form(request: Request, job_id: int) -> Response:
 
 
 @router.post("/provisioning/{job_id}/link")
-async def link_job(request: Request, job_id: int) -> Response:
-    checked = await actor_form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, form = checked
+async def link_job(request: Request, action: Posted, job_id: int) -> Response:
     runtime = runtime_of(request)
     job = await _job(runtime, job_id)
     if job is None:
         return refused(f"No provisioning job {job_id}.", status_code=404)
     try:
-        deployment, cell, quota = link_fields(form)
+        deployment, cell, quota = link_fields(action.form)
     except BadLink as exc:
         return refused(f"Not linked: {exc}.", status_code=400)
     try:
-        if not confirmed(form):
+        if not action.confirmed:
             await link(
                 runtime,
                 job.stripe_session_id,
                 deployment_id=deployment,
                 cell_id=cell,
                 tokens_quota=quota,
-                actor=session.actor,
+                actor=action.actor,
                 dry_run=True,
             )
             lines = [
@@ -184,12 +157,9 @@ async def link_job(request: Request, job_id: int) -> Response:
                 + (f", with a quota of {quota} tokens" if quota else ", the account's quota kept")
                 + ": the same update as the orchestrator's callback (a provisioned job is left as it is).",
             ]
-            return confirm(
-                request,
-                session,
+            return action.confirm(
                 title=f"Hand-link provisioning job {job_id}",
                 lines=lines,
-                action=f"{PREFIX}/provisioning/{job_id}/link",
                 fields={"deployment": deployment, "cell": cell, "quota": quota},
                 button=f"Link job {job_id}",
                 back="/provisioning",
@@ -200,7 +170,7 @@ async def link_job(request: Request, job_id: int) -> Response:
             deployment_id=deployment,
             cell_id=cell,
             tokens_quota=quota,
-            actor=session.actor,
+            actor=action.actor,
         )
     except Refused as exc:
         return refused(f"Not linked: {exc}.", status_code=409)

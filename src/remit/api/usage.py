@@ -162,7 +162,8 @@ async def record_usage(request: Request) -> dict[str, Any]:
         raise ApiError(error.status_code, error.code, str(error)) from None
     reports, batch = parse_body(body)
     try:
-        outcomes = await report_usage_many(_runtime(request), None, reports)
+        async with _runtime(request).db.begin() as conn:
+            outcomes = await report_usage_many(conn, reports)
     except UsageRefused as refused:
         index = next((i for i, r in enumerate(reports) if _refuses(request, r)), None)
         where = f"events[{index}]." if batch and index is not None else ""

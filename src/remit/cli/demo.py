@@ -13,6 +13,7 @@ comes from the environment rather than from the screen.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
 from collections.abc import Sequence
@@ -137,7 +138,7 @@ def receipt_steps(receipt: ReceiptFound | None, api: str, auth: str) -> list[str
         return [_aligned(command("mail list"), "the mail the service sent (receipts, a declined card, a dispute…)")]
     lines = [
         _aligned(command("mail list"), "the mail the service sent: receipts, a declined card, a dispute…"),
-        _aligned(command("mail show", str(receipt.mail_id), "--body"), f"this run's receipt ({receipt.state})"),
+        _aligned(command("mail show", str(receipt.mail_id)), f"this run's receipt ({receipt.state}): its parts"),
     ]
     if receipt.in_outbox:
         lines.append(
@@ -195,6 +196,29 @@ async def demo_money(runtime: Runtime, engine: FakeEngine, subscription_id: str 
         done.recorded,
         done.unchanged,
     )
+
+
+def operator_steps(
+    base: str, auth: str, *, run_id: str | None, checkout: tuple[str, str] | None, meter: str | None
+) -> list[str]:
+    """The lines about provisioning, usage and the admin page (pure): the story's paid checkout and its
+    hand-off, one usage event for its customer through the API and the usage log, and where the page is.
+    ``checkout`` is ``(session id, customer id)``; ``meter`` a declared meter (none: no usage lines)."""
+    lines: list[str] = []
+    if checkout is not None:
+        session_id, customer_id = checkout
+        lines.append(_aligned(command("provisioning show", session_id), "the paid checkout's hand-off to provisioning"))
+        if meter is not None:
+            operation = f"usage-{run_id or 'demo'}-1"
+            event = json.dumps({"customer": customer_id, "meter": meter, "value": 3, "operation_id": operation})
+            lines += [
+                f"curl{auth} -H 'Content-Type: application/json' -d '{event}' {base}/api/v1/usage",
+                _aligned(command("usage list --customer", customer_id), "that usage, and whether the processor has it"),
+            ]
+    lines.append(_aligned(command("provisioning list"), "every paid checkout's hand-off, and the stuck ones"))
+    lines.append(f"# the admin page, in a browser: {base}/admin (turn it on: {command('admin hash-password')},")
+    lines.append("# then REMIT_ADMIN_PASSWORD_HASH, see docs/admin.md)")
+    return lines
 
 
 def money_steps(money: MoneyFound | None) -> list[str]:
@@ -264,6 +288,9 @@ def next_steps(
     example_id: int | None = None,
     receipt: ReceiptFound | None = None,
     money: MoneyFound | None = None,
+    run_id: str | None = None,
+    checkout: tuple[str, str] | None = None,
+    meter: str | None = None,
 ) -> list[str]:
     """Where to look after the demo (pure, so a test can run every command it names).
 
@@ -273,7 +300,8 @@ def next_steps(
     ``renewal_days`` is how far the clock must move for the story's subscriptions to renew; ``example_id``
     (a stored event of this run) makes ``remit webhooks show`` a command that runs as printed; ``receipt``
     (what :func:`find_receipt` found) points at this run's receipt mail and its invoice PDF; ``money`` (what
-    :func:`demo_money` found) at the dunning cases and the recorded fees.
+    :func:`demo_money` found) at the dunning cases and the recorded fees; ``checkout`` (the story's paid
+    checkout and its customer) and ``meter`` at provisioning and usage (:func:`operator_steps`).
     """
     auth = ' -H "Authorization: Bearer $TOKEN"'
     base = base_url.rstrip("/")
@@ -320,6 +348,7 @@ def next_steps(
         *token_hint,
         *receipt_steps(receipt, api, auth),
         *money_steps(money),
+        *operator_steps(base, auth, run_id=run_id, checkout=checkout, meter=meter),
         f"curl{auth} {api}/customers",
         f"curl{auth} {api}/subscriptions",
         f"curl{auth} {api}/invoices",
@@ -359,6 +388,8 @@ class DemoRun:
     example_id: int | None = None
     receipt: ReceiptFound | None = None
     money: MoneyFound | None = None
+    #: A declared meter (REMIT_METERS), for the usage lines; None when there is none.
+    meter: str | None = None
 
 
 def demo_command(url: UrlOption = None) -> None:
@@ -397,8 +428,18 @@ def demo_command(url: UrlOption = None) -> None:
         example = last[0].id if last else None
         receipt = await find_receipt(runtime, report.receipt_invoice_id)
         money = await demo_money(runtime, engine, report.dunning_subscription_id)
+        meter = next(iter(runtime.settings.meters), None)
         return DemoRun(
-            report, base, bool(runtime.settings.service_tokens), leftovers, dead_letters, days, example, receipt, money
+            report,
+            base,
+            bool(runtime.settings.service_tokens),
+            leftovers,
+            dead_letters,
+            days,
+            example,
+            receipt,
+            money,
+            meter,
         )
 
     try:
@@ -463,6 +504,13 @@ def print_run(run: DemoRun, url: str | None) -> None:
         example_id=run.example_id,
         receipt=run.receipt,
         money=run.money,
+        run_id=report.run_id,
+        checkout=(
+            (report.checkout_session_id, report.checkout_customer_id)
+            if report.checkout_session_id and report.checkout_customer_id
+            else None
+        ),
+        meter=run.meter,
     )
     for line in lines:
         console.print(f"  {line}", highlight=False, markup=False)  # `metadata[seats]` is no tag

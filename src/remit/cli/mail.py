@@ -1,10 +1,12 @@
 """``remit mail``: the mail log and the development outbox.
 
 ``list`` shows the mail remit owes or sent (never an address: the log holds none); ``show ID`` one mail,
-and — when it went to the development outbox (no ``REMIT_SMTP_URL``) — its message's parts; ``--body`` adds
-the subject and the plain-text part (which may hold the customer's name), ``--eml FILE`` writes the whole
-message, addresses included, for a mail client. ``retry ID`` sends a ``failed`` or ``skipped`` mail again,
-audited under ``--actor``.
+and — when it went to the development outbox (no ``REMIT_SMTP_URL``) — its message's parts (types, sizes, the
+attachment's file name); ``--eml FILE`` writes the whole message, addresses included, to a file for a mail
+client. The subject and the text are never printed: they are templates rendered with the customer's name (and
+whatever a host's templates add), which no redaction can be sure to catch, and customer PII never reaches CLI
+output (the ``--body`` that printed them is refused, pointing at ``--eml``). ``retry ID`` sends a ``failed``
+or ``skipped`` mail again, audited under ``--actor``.
 """
 
 from __future__ import annotations
@@ -75,9 +77,9 @@ def list_command(
     print_list(rows, as_json=as_json, columns=LIST_COLUMNS, title="mail")
 
 
-def describe_message(message: EmailMessage, *, with_body: bool) -> dict[str, Any]:
-    """A stored message for operators: ids, date and parts; subject and text only ``with_body``. Never the
-    addresses (``--eml`` writes them to a file the operator asked for)."""
+def describe_message(message: EmailMessage) -> dict[str, Any]:
+    """A stored message for operators: ids, date and parts. Never the addresses, the subject or the text,
+    which may hold personal data (``--eml`` writes the message to a file the operator asked for)."""
     parts = []
     for part in message.walk():
         if part.is_multipart():
@@ -90,26 +92,27 @@ def describe_message(message: EmailMessage, *, with_body: bool) -> dict[str, Any
         if part.get_filename():
             entry["filename"] = part.get_filename()
         parts.append(entry)
-    described: dict[str, Any] = {"message_id": message["Message-ID"], "date": message["Date"], "parts": parts}
-    if with_body:
-        text = message.get_body(preferencelist=("plain",))
-        described["subject"] = message["Subject"]
-        described["text"] = text.get_content() if text is not None else None
-    return described
+    return {"message_id": message["Message-ID"], "date": message["Date"], "parts": parts}
 
 
 @app.command("show")
 def show_command(
     mail_id: Annotated[int, typer.Argument(metavar="ID", help="The mail's id (see list).")],
     body: Annotated[
-        bool, typer.Option("--body", help="Add the subject and the text part (may hold the customer's name).")
+        bool, typer.Option("--body", hidden=True, help="Refused: the text holds the customer's name.")
     ] = False,
     eml: Annotated[
         Path | None, typer.Option("--eml", help="Write the whole message (addresses included) to this .eml file.")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """One mail: its log entry, and its message when the development outbox holds it."""
+    """One mail: its log entry, and its message's parts when the development outbox holds it."""
+    if body:
+        fail(
+            "--body is gone: the subject and text hold the customer's name, which remit never prints; "
+            f"write the message to a file instead: remit mail show {mail_id} --eml mail-{mail_id}.eml",
+            code=2,
+        )
 
     async def main(runtime: Runtime) -> tuple[dict[str, Any], bytes | None] | None:
         async with runtime.db.connect() as conn:
@@ -128,7 +131,7 @@ def show_command(
         if eml is not None:
             fail(f"mail {mail_id} is not in the development outbox (sent through SMTP, or not sent yet)")
     else:
-        shown["message"] = describe_message(parse_message(content), with_body=body)
+        shown["message"] = describe_message(parse_message(content))
         if eml is not None:
             try:
                 eml.write_bytes(content)
@@ -147,9 +150,6 @@ def show_command(
     for part in message["parts"]:
         name = f" {part['filename']}" if "filename" in part else ""
         typer.echo(f"  part: {part['content_type']}{name}, {part['bytes']} bytes")
-    if body:
-        typer.echo(f"subject: {message['subject']}\n")
-        typer.echo(message["text"] or "(no text part)")
 
 
 @app.command("retry")

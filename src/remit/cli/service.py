@@ -19,9 +19,18 @@ PORT_OPTION = typer.Option(8000, "--port", min=0, max=65535, help="TCP port to l
 ACCESS_LOG_OPTION = typer.Option(False, "--access-log", help="Log one line per HTTP request.")
 
 
+def admin_hint(settings: Settings, admin_url: str) -> str:
+    """Where the admin page is, and how to get in (or how to turn it on)."""
+    if settings.admin_password_hash:
+        return f"{admin_url} (log in as {settings.admin_user})"
+    if settings.admin_proxy_user_header:
+        return f"{admin_url} (through your proxy, which names the user in {settings.admin_proxy_user_header})"
+    return f"{admin_url} (off until REMIT_ADMIN_PASSWORD_HASH is set: {command('admin hash-password')}; docs/admin.md)"
+
+
 def _print_where_to_look(
     endpoints: service.Endpoints,
-    database_url: str,
+    settings: Settings,
     *,
     with_worker: bool,
     sandbox: bool = False,
@@ -30,13 +39,16 @@ def _print_where_to_look(
     console = Console(soft_wrap=True)  # a hint wrapped onto two lines would not run when copied
     what = "API, worker and scheduler" if with_worker else "API"
     console.print(f"[bold green]remit is up[/bold green] ({what}) on {endpoints.base_url}", highlight=False)
-    console.print(f"  database {describe(database_url)}", highlight=False, markup=False)
+    console.print(f"  database {describe(settings.database_url)}", highlight=False, markup=False)
     console.print(f"  health   {endpoints.health}", highlight=False)
     console.print(f"  metrics  {endpoints.metrics}", highlight=False)
     console.print(f"  API docs {endpoints.docs} (the document: {endpoints.openapi})", highlight=False)
     if sandbox:
         demo = command("demo") if default_url else command("demo --url", endpoints.base_url)
         console.print(f"  sandbox  fake processor + the sandbox host app's handlers · try {demo}", highlight=False)
+    console.print(f"  admin    {admin_hint(settings, endpoints.base_url + '/admin')}", highlight=False, markup=False)
+    money = " · ".join(command(group, "list") for group in ("dunning", "provisioning", "usage"))
+    console.print(f"  billing  {money}", highlight=False)
     console.print(
         f"  next     {command('doctor')} · {command('queues')} · {command('jobs list')} · Ctrl+C to stop",
         highlight=False,
@@ -79,7 +91,7 @@ def serve_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: 
             with_worker=False,
             run_migrations=False,
             access_log=access_log,
-            on_started=lambda endpoints: _print_where_to_look(endpoints, settings.database_url, with_worker=False),
+            on_started=lambda endpoints: _print_where_to_look(endpoints, settings, with_worker=False),
         )
     )
     raise typer.Exit(code)
@@ -105,7 +117,7 @@ def up_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: boo
             access_log=access_log,
             on_started=lambda endpoints: _print_where_to_look(
                 endpoints,
-                settings.database_url,
+                settings,
                 with_worker=True,
                 sandbox=with_sandbox,
                 default_url=endpoints.base_url == Settings.model_fields["url"].default,

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import httpx
 import typer
+from rich.console import RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from remit.cli.output import fail, print_list, print_object, run_with_runtime
 from remit.cli.webhooks import default_actor
@@ -283,6 +286,18 @@ def production_reason(runtime: Runtime) -> str | None:
     return None
 
 
+class WaitingProgress(Progress):
+    """Progress bars with a line below them saying what the run waits for (wrapped, never cut off by the
+    bars' width)."""
+
+    waiting = ""
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield from super().get_renderables()
+        if self.waiting:
+            yield Text(f"waiting for {self.waiting}", style="dim")
+
+
 @app.command("loadtest")
 def loadtest_command(
     customers: Annotated[int, typer.Option("--customers", min=1, help="Customers to create at the processor.")],
@@ -330,14 +345,21 @@ def loadtest_command(
                 await asyncio.sleep(0.2)
 
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, transient=as_json, disable=as_json) as bar:
+        with WaitingProgress(*columns, transient=as_json, disable=as_json) as bar:
             stored = bar.add_task("creating customers", total=plan.total)
             settled = bar.add_task("reported", total=plan.total)
 
             def show(p: LoadProgress) -> None:
-                depths = "  ".join(f"{name} {depth}" for name, depth in p.depths.items())
-                bar.update(stored, completed=p.stored, description="reporting" if p.stored else "creating customers")
-                bar.update(settled, completed=p.settled, description=f"reported  [{depths}]" if depths else "reported")
+                # The line below the bars says what the run waits for: the webhook the fake is delivering during
+                # the setup (it answers a call only after delivering its events), then what the follow-up
+                # still needs (events to be reported, the rollup, invoices, busy queues).
+                bar.waiting = p.waiting if p.phase != "reporting" else ""
+                if p.phase in ("customers", "subscribing"):
+                    what = "creating customers" if p.phase == "customers" else "subscribing"
+                    bar.update(stored, completed=0, description=f"{what} {p.made}/{plan.customers}")
+                    return
+                bar.update(stored, completed=p.stored, description="reporting")
+                bar.update(settled, completed=p.settled, description="reported")
 
             bearer = token or (runtime.settings.service_tokens[0] if runtime.settings.service_tokens else None)
             if api is not None and bearer is None:
@@ -381,9 +403,16 @@ def _print_load_result(result: LoadResult) -> None:
     for name in result.peak_depths:
         typer.echo(f"  queue {name:<16} depth {result.depths.get(name, 0):>7}   peak {result.peak_depths[name]:>7}")
     if result.subscriptions:
-        typer.echo(f"  subscriptions {result.subscriptions} (their invoices flow through remit_webhooks)")
+        typer.echo(f"  subscriptions {result.subscriptions}, {result.invoices} with their invoice in the mirror")
+    if result.webhooks:
+        hooks = result.webhooks
+        typer.echo(
+            f"  webhooks      {hooks['delivered']:.0f} delivered, {hooks['failed']:.0f} failed during the setup   "
+            f"p50 {hooks['p50_s']:.2f} s   max {hooks['max_s']:.2f} s"
+        )
     if not result.finished:
-        typer.echo("not finished in time: is a worker running? (remit worker, or pass --inline)")
+        typer.echo(f"not finished in time, still waiting for {result.waiting}")
+        typer.echo("is a worker running? (remit worker, or pass --inline)")
 
 
 __all__ = ["app", "parse_moment", "production_reason", "register"]

@@ -158,6 +158,8 @@ class Database:
     _reader: AsyncEngine | None = field(default=None, repr=False)
     #: File faults met by this process's SQLite connections (see :class:`WriteFaults`).
     write_faults: WriteFaults = field(default_factory=WriteFaults, repr=False)
+    #: Execution options every connection of this database carries (:meth:`bind_option`).
+    _bound: dict[str, object] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10, echo: bool = False) -> Database:
@@ -183,6 +185,16 @@ class Database:
         if self._sync_engine is None:
             self._sync_engine = create_sync_engine(self.url)
         return self._sync_engine
+
+    def bind_option(self, key: str, value: object) -> None:
+        """Make every connection of this database — its reader's too, and those opened later — carry the
+        execution option ``key`` = ``value`` (``conn.sync_engine.get_execution_options()[key]``). The runtime that owns
+        this database binds itself so, and a function handed only the caller's connection finds it there
+        (:func:`remit.runtime.runtime_of`)."""
+        self._bound[key] = value
+        self.engine.sync_engine.update_execution_options(**{key: value})
+        if self._reader is not None:
+            self._reader.sync_engine.update_execution_options(**{key: value})
 
     def begin(self) -> Any:
         """``async with db.begin() as conn``: one transaction, committed on success."""
@@ -219,7 +231,7 @@ class Database:
                     "max_overflow": -1,
                     "pool_pre_ping": True,
                 }
-            self._reader = _async_engine(self.url, execution_options={READ_ONLY_OPTION: True}, **pooling)
+            self._reader = _async_engine(self.url, execution_options={**self._bound, READ_ONLY_OPTION: True}, **pooling)
         return self._reader
 
     async def ping(self) -> None:

@@ -22,7 +22,7 @@ async def owe_mail(ctx: HandlerContext) -> None:
     """Owe the mail this event's business event deserves, if any."""
     request = mail_for_event(ctx.type, ctx.data_object)
     if request is not None:
-        await request_mail(ctx.runtime, ctx.conn, request)
+        await request_mail(ctx.conn, request)
 
 
 MAIL_HANDLER = EventHandler(MAIL_HANDLER_NAME, MAIL_EVENT_TYPES, owe_mail)

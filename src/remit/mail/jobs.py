@@ -6,7 +6,7 @@ periodic task that gives a stranded mail its job back.
     from remit.mail import MailKind, MailRequest, request_mail
 
     async with runtime.db.begin() as conn:                     # the caller's own transaction
-        await request_mail(runtime, conn, MailRequest(
+        await request_mail(conn, MailRequest(
             MailKind.CARD_EXPIRING, "pm_123", occurrence="2027-01:7",
             customer_id="cus_1", params={"days": 7}))
 
@@ -34,7 +34,7 @@ from remit.mail.message import message_id_for
 from remit.mail.sending import deliver, fail_on_discard
 from remit.periodic import Counts, Cron, PeriodicTask
 from remit.processor.calls import processor_call
-from remit.runtime import Runtime
+from remit.runtime import Runtime, runtime_of
 
 SEND_JOB = "remit.mail.send"
 #: 30 s, 1 min, 2 min … capped at 1 h, ±20 %: twelve attempts span about six hours of an SMTP outage.
@@ -69,9 +69,11 @@ async def enqueue_send(conn: AsyncConnection, runtime: Runtime, mail_id: int) ->
     return await runtime.engine.enqueue(conn, send_mail, {"mail_id": mail_id})
 
 
-async def request_mail(runtime: Runtime, conn: AsyncConnection, request: MailRequest) -> int | None:
-    """Owe the mail ``request`` describes, once (see the module docs): the new mail's id, or None when a mail
-    with its key is already owed or sent."""
+async def request_mail(conn: AsyncConnection, request: MailRequest) -> int | None:
+    """Owe the mail ``request`` describes, once, in ``conn``'s transaction (see the module docs): the new
+    mail's id, or None when a mail with its key is already owed or sent. ``conn`` is one of the runtime's
+    connections, where the runtime is found (:func:`~remit.runtime.runtime_of`)."""
+    runtime = runtime_of(conn)
     message_id = message_id_for(request.key, runtime.settings.mail_sender)
     mail_id = await insert_mail(conn, request, message_id, runtime.clock.now())
     if mail_id is not None:

@@ -98,7 +98,7 @@ async def warn_expiring_cards(runtime: Runtime) -> dict[str, int]:
                     customer_id=chosen[method.stripe_id],
                     params={"days": days, "threshold": threshold},
                 )
-                if await request_mail(runtime, conn, request) is not None:
+                if await request_mail(conn, request) is not None:
                     counts["owed"] += 1
                     metrics.card_expiry_notices_total.labels(days=str(threshold)).inc()
 

@@ -52,6 +52,9 @@ class DemoReport:
     renews_at: int | None = None
     #: The subscription whose renewal is declined (past due): the dunning case ``remit demo`` points at.
     dunning_subscription_id: str | None = None
+    #: The paid checkout handed to provisioning, and its customer (whose usage ``remit demo`` shows recording).
+    checkout_session_id: str | None = None
+    checkout_customer_id: str | None = None
 
     def add(self, what: str, *ids: str) -> None:
         self.steps.append(DemoStep(what, list(ids)))
@@ -112,11 +115,8 @@ async def run_demo(fake: FakeProcessor, runtime: Runtime) -> DemoReport:
     )
     done = await fake.complete_checkout_session(str(session.id), payment_method="pm_card_visa", idempotency_key=key())
     report.add("signed up through checkout and subscribed to Pro", str(done["customer"]), str(done["subscription"]))
-    report.add(
-        "checkout handed to provisioning for the account, package pro (remit provisioning show SESSION_ID)",
-        str(session.id),
-        account,
-    )
+    report.add("checkout handed to provisioning, for the account (package pro)", str(session.id), account)
+    report.checkout_session_id, report.checkout_customer_id = str(session.id), str(done["customer"])
 
     grace = await fake.create_customer(
         idempotency_key=key(), email="grace@example.com", name="Grace Hopper", payment_method="pm_card_visa"

@@ -7,7 +7,14 @@ HTTP through that very endpoint of a running service (``api_sender``) — queues
 of the rollup on ``remit_usage``, and follows until every event of the run is reported (or failed) and
 counted in the rollups — the worker does the work, exactly as in production. With ``invoices`` each customer
 also gets a subscription at the processor, whose first invoice flows back through the webhook path to
-``remit_invoices``.
+``remit_invoices``, and the run also waits until each subscription's invoice is in the billing mirror.
+
+The fake processor delivers the events of each call to ``REMIT_URL`` before it answers the call, one by
+one (up to 10 s each), so a ``REMIT_URL`` that is not this remit stalls the setup for minutes and the invoices
+never arrive. With ``invoices`` the load test therefore watches every delivery of its setup (the progress
+shows the one it waits for) and stops at once, naming the URL and its answer, when the first customer's
+events did not reach this database. Without ``invoices`` nothing needs those events: the fake keeps them
+undelivered (``remit fake deliver`` sends them).
 
 What it measures: reporting throughput (events stored per second), end-to-end throughput (events reported
 per second from the first report to the last), the lag of each event from its record to ``reported``
@@ -20,7 +27,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,10 +36,13 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from remit.db.tables import meter_events
+from remit.db.tables import invoices as mirrored_invoices
+from remit.db.tables import meter_events, webhook_events
 from remit.db.types import UtcDateTime
 from remit.jobs.rows import JobRequest
 from remit.jobs.scheduler import PERIODIC_DEFINITION
+from remit.processor.fake.delivery import Delivery, DeliveryResult, SignedEvent
+from remit.processor.fake.processor import FakeProcessor
 from remit.runtime import Runtime
 from remit.usage.records import MeterEventState
 from remit.usage.reporting import BATCH_LIMIT, report_usage_many
@@ -135,6 +146,10 @@ class Progress:
     stored: int = 0
     settled: int = 0
     phase: str = "customers"
+    #: Customers (or subscriptions) made so far in the setup phases.
+    made: int = 0
+    #: What the run waits for right now ("webhook invoice.paid -> http://…", "12 events to be reported, …").
+    waiting: str = ""
     depths: dict[str, int] = field(default_factory=dict)
     peak_depths: dict[str, int] = field(default_factory=dict)
 
@@ -161,6 +176,12 @@ class LoadResult:
     peak_depths: dict[str, int]
     subscriptions: int
     finished: bool
+    #: Subscriptions whose invoice reached the billing mirror (``invoices`` runs).
+    invoices: int = 0
+    #: The setup's webhook deliveries (``invoices`` runs with the fake): count, failed, p50 and max seconds.
+    webhooks: dict[str, float] = field(default_factory=dict)
+    #: What the run still waited for when it stopped ("" when finished).
+    waiting: str = ""
 
     @property
     def report_per_s(self) -> float:
@@ -188,7 +209,10 @@ class LoadResult:
             "queue_depths": self.depths,
             "peak_queue_depths": self.peak_depths,
             "subscriptions": self.subscriptions,
+            "invoices": self.invoices,
+            "webhooks": self.webhooks,
             "finished": self.finished,
+            "waiting_for": self.waiting,
         }
 
 
@@ -200,7 +224,8 @@ def direct_sender(runtime: Runtime) -> Sender:
     """Report in this process, through :func:`~remit.usage.report_usage_many` (what the API calls)."""
 
     async def send(batch: list[UsageReport]) -> list[tuple[int, bool]]:
-        outcomes = await report_usage_many(runtime, None, batch)
+        async with runtime.db.begin() as conn:
+            outcomes = await report_usage_many(conn, batch)
         runtime.wake_workers("remit_meters")
         return [(o.record.id, o.created) for o in outcomes]
 
@@ -231,16 +256,122 @@ def api_sender(client: httpx.AsyncClient, base_url: str, token: str) -> Sender:
     return send
 
 
-async def _create_customers(runtime: Runtime, plan: LoadPlan, *, card: bool) -> list[str]:
+@dataclass(slots=True)
+class WebhookDelivery:
+    """One webhook delivery of the load test's setup: the event, the receiver's answer, how long it took."""
+
+    event_id: str
+    event_type: str
+    result: DeliveryResult
+    seconds: float
+
+
+class WatchedDelivery:
+    """Wraps the fake processor's delivery during the setup: says in the progress which event it is
+    delivering to which URL (the fake waits for each before it answers the call), and keeps each outcome."""
+
+    def __init__(self, inner: Delivery, progress: Progress, on_progress: Callable[[Progress], None]) -> None:
+        self.inner = inner
+        self.url = str(getattr(inner, "url", "the configured delivery"))
+        self.progress = progress
+        self.on_progress = on_progress
+        self.deliveries: list[WebhookDelivery] = []
+
+    async def __call__(self, event: SignedEvent) -> DeliveryResult:
+        self.progress.waiting = f"webhook {event.event_type} -> {self.url}"
+        self.on_progress(self.progress)
+        started = time.monotonic()
+        result = await self.inner(event)
+        self.deliveries.append(WebhookDelivery(event.event_id, event.event_type, result, time.monotonic() - started))
+        self.progress.waiting = ""
+        self.on_progress(self.progress)
+        return result
+
+    def since(self, index: int) -> list[WebhookDelivery]:
+        return self.deliveries[index:]
+
+    def figures(self) -> dict[str, float]:
+        seconds = percentiles([d.seconds for d in self.deliveries])
+        return {
+            "delivered": sum(1 for d in self.deliveries if d.result.ok),
+            "failed": sum(1 for d in self.deliveries if not d.result.ok),
+            "p50_s": round(seconds[50], 3),
+            "max_s": round(seconds[100], 3),
+        }
+
+
+async def check_webhooks_arrive(runtime: Runtime, watched: WatchedDelivery, sent: Sequence[WebhookDelivery]) -> None:
+    """Refuse the run (:class:`LoadTestRefused`) unless every event in ``sent`` reached this remit's
+    database: a delivery that failed names the URL and its answer; one taken by a receiver that did not store
+    it here (another remit on ``REMIT_URL``) says so."""
+    for item in sent:
+        if not item.result.ok:
+            answer = item.result.error or f"HTTP {item.result.status_code}"
+            raise LoadTestRefused(
+                f"the fake processor's webhooks do not reach this remit: {item.event_type} to {watched.url} "
+                f"failed ({answer}, {item.seconds:.1f} s); --invoices needs REMIT_URL set to the running remit "
+                "(remit up / remit serve on this database)"
+            )
+    ids = [item.event_id for item in sent]
+    if not ids:
+        return
+    async with runtime.db.connect() as conn:
+        found = set(
+            (await conn.execute(sa.select(webhook_events.c.event_id).where(webhook_events.c.event_id.in_(ids))))
+            .scalars()
+            .all()
+        )
+    if missing := [item for item in sent if item.event_id not in found]:
+        raise LoadTestRefused(
+            f"{watched.url} took the fake processor's webhooks ({missing[0].event_type}) but they are not in this "
+            "database: --invoices needs REMIT_URL set to a remit running on this DATABASE_URL"
+        )
+
+
+@asynccontextmanager
+async def _setup_delivery(
+    runtime: Runtime, *, invoices: bool, progress: Progress, on_progress: Callable[[Progress], None]
+) -> AsyncIterator[WatchedDelivery | None]:
+    """How the fake processor delivers during the setup: watched with ``invoices``, not at all without (the
+    usage path needs none of the customers' events); the processor's own delivery again afterwards."""
+    processor = runtime.processor
+    if not isinstance(processor, FakeProcessor) or processor.engine.delivery is None:
+        yield None
+        return
+    engine = processor.engine
+    inner = engine.delivery
+    assert inner is not None
+    watched = WatchedDelivery(inner, progress, on_progress) if invoices else None
+    engine.delivery = watched
+    try:
+        yield watched
+    finally:
+        engine.delivery = inner
+
+
+async def _create_customers(
+    runtime: Runtime,
+    plan: LoadPlan,
+    *,
+    card: bool,
+    progress: Progress,
+    on_progress: Callable[[Progress], None],
+    watched: WatchedDelivery | None,
+) -> list[str]:
     ids = []
     for index in range(plan.customers):
+        before = len(watched.deliveries) if watched is not None else 0
         customer = await runtime.processor.create_customer(
             idempotency_key=plan.customer_key(index),
             description=f"remit load test {plan.run}",
             metadata={"remit_loadtest": plan.run},
             payment_method="pm_card_visa" if card else None,
         )
+        if index == 0 and watched is not None:  # before making more, see that the events reach remit
+            await check_webhooks_arrive(runtime, watched, watched.since(before))
         ids.append(str(customer["id"]))
+        progress.made = len(ids)
+        on_progress(progress)
     return ids
 
 
@@ -258,15 +389,56 @@ async def _loadtest_price(runtime: Runtime, plan: LoadPlan, price: str | None) -
     return str(created["id"])
 
 
-async def _subscribe(runtime: Runtime, plan: LoadPlan, customer_ids: Sequence[str], price: str) -> int:
+async def _subscribe(
+    runtime: Runtime,
+    plan: LoadPlan,
+    customer_ids: Sequence[str],
+    price: str,
+    *,
+    progress: Progress,
+    on_progress: Callable[[Progress], None],
+) -> list[str]:
+    ids = []
     for index, customer in enumerate(customer_ids):
-        await runtime.processor.create_subscription(
+        subscription = await runtime.processor.create_subscription(
             customer=customer,
             items=[{"price": price, "quantity": 1}],
             idempotency_key=f"{plan.prefix}subscription-{index}",
             metadata={"remit_loadtest": plan.run},
         )
-    return len(customer_ids)
+        ids.append(str(subscription["id"]))
+        progress.made = len(ids)
+        on_progress(progress)
+    return ids
+
+
+async def _invoiced(runtime: Runtime, subscription_ids: Sequence[str]) -> int:
+    """How many of ``subscription_ids`` have an invoice in the billing mirror."""
+    if not subscription_ids:
+        return 0
+    query = sa.select(sa.func.count(sa.distinct(mirrored_invoices.c.subscription_id))).where(
+        mirrored_invoices.c.subscription_id.in_(list(subscription_ids))
+    )
+    async with runtime.db.connect() as conn:
+        return int((await conn.execute(query)).scalar_one())
+
+
+def waiting_for(
+    *, unsettled: int, rollup: bool, invoices_missing: int, failed_webhooks: int, depths: dict[str, int]
+) -> str:
+    """What the follow-up still waits for, in words (pure): the progress shows it."""
+    parts = []
+    if unsettled:
+        parts.append(f"{unsettled} events to be reported")
+    if rollup:
+        parts.append("the rollup")
+    if invoices_missing:
+        hint = f" ({failed_webhooks} webhook deliveries failed: remit fake deliver)" if failed_webhooks else ""
+        parts.append(f"{invoices_missing} invoices in the mirror{hint}")
+    busy = [f"{name} {depth}" for name, depth in depths.items() if depth]
+    if busy:
+        parts.append("queues " + ", ".join(busy))
+    return ", ".join(parts)
 
 
 def _run_filter(plan: LoadPlan, span: tuple[int, int]) -> list[Any]:
@@ -343,10 +515,19 @@ async def run_load(
     queues = USAGE_QUEUES + (INVOICE_QUEUES if invoices else ())
     progress = Progress(plan.total)
     on_progress(progress)
-    customers = await _create_customers(runtime, plan, card=invoices)
-    subscriptions = 0
-    if invoices:
-        subscriptions = await _subscribe(runtime, plan, customers, await _loadtest_price(runtime, plan, price))
+    subscription_ids: list[str] = []
+    async with _setup_delivery(runtime, invoices=invoices, progress=progress, on_progress=on_progress) as watched:
+        customers = await _create_customers(
+            runtime, plan, card=invoices, progress=progress, on_progress=on_progress, watched=watched
+        )
+        if invoices:
+            price_id = await _loadtest_price(runtime, plan, price)
+            progress.phase, progress.made = "subscribing", 0
+            on_progress(progress)
+            subscription_ids = await _subscribe(
+                runtime, plan, customers, price_id, progress=progress, on_progress=on_progress
+            )
+    failed_webhooks = 0 if watched is None else int(watched.figures()["failed"])
     progress.phase = "reporting"
     now = runtime.clock.now()
     pending = plan.batches(customers, now)
@@ -380,11 +561,14 @@ async def run_load(
     settle_s = 0.0
     rollup_queued = time.monotonic()
     states: dict[str, int] = {}
+    invoiced = 0
     try:
         while True:
             states = await _states(runtime, plan, run_span)
             progress.settled = states[MeterEventState.REPORTED.value] + states[MeterEventState.FAILED.value]
             progress.note_depths(await _depths(runtime, queues))
+            if invoiced < len(subscription_ids):
+                invoiced = await _invoiced(runtime, subscription_ids)
             if rollup_s is None:
                 async with runtime.db.connect() as conn:
                     if await watermark(conn) >= run_span[1]:
@@ -395,18 +579,25 @@ async def run_load(
                     rollup_queued = time.monotonic()
             if progress.settled >= plan.total and not settle_s:
                 settle_s = time.monotonic() - started
+            progress.waiting = waiting_for(
+                unsettled=plan.total - progress.settled,
+                rollup=rollup_s is None,
+                invoices_missing=len(subscription_ids) - invoiced,
+                failed_webhooks=failed_webhooks,
+                depths=progress.depths,
+            )
             on_progress(progress)
-            # Done once every event settled, the rollup caught up and the queues drained: the job that
-            # reported the last events may still be finishing when their rows already say reported.
-            drained = not any(progress.depths.values())
-            if (settle_s and rollup_s is not None and drained) or time.monotonic() > deadline:
+            # Done once every event settled, the rollup caught up, every subscription's invoice is in the
+            # mirror and the queues drained: the job that reported the last events may still be finishing when
+            # their rows already say reported, and an invoice's document job comes after its mirror row.
+            if not progress.waiting or time.monotonic() > deadline:
                 break
             await asyncio.sleep(poll)
     finally:
         if helper is not None:
             helper.cancel()
             await asyncio.gather(helper, return_exceptions=True)
-    finished = bool(settle_s) and rollup_s is not None and not any(progress.depths.values())
+    finished = not progress.waiting
     return LoadResult(
         run=plan.run,
         customers=plan.customers,
@@ -419,8 +610,11 @@ async def run_load(
         lag_s=percentiles(await _lags(runtime, plan, run_span)),
         depths=progress.depths,
         peak_depths=progress.peak_depths,
-        subscriptions=subscriptions,
+        subscriptions=len(subscription_ids),
         finished=finished,
+        invoices=invoiced,
+        webhooks={} if watched is None else watched.figures(),
+        waiting=progress.waiting,
     )
 
 
@@ -434,8 +628,12 @@ __all__ = [
     "LoadTestRefused",
     "Progress",
     "Sender",
+    "WatchedDelivery",
+    "WebhookDelivery",
     "api_sender",
+    "check_webhooks_arrive",
     "direct_sender",
     "percentiles",
     "run_load",
+    "waiting_for",
 ]

@@ -7,7 +7,7 @@ pending.
     from remit.usage import report_usage
 
     async with runtime.db.begin() as conn:                     # the host's own transaction
-        await report_usage(runtime, conn, "cus_123", "api_requests", 40, operation_id="req-2024-06-01-17")
+        await report_usage(conn, "cus_123", "api_requests", 40, operation_id="req-2024-06-01-17")
 
 The record and its report job commit with the caller's transaction, or neither does. A repeated operation id
 returns the stored record and writes nothing. The job sends each record with the operation id as Stripe's
@@ -35,7 +35,7 @@ from remit.periodic import Counts, Cron, PeriodicTask
 from remit.processor.base import Processor
 from remit.processor.calls import processor_call
 from remit.processor.faults import Fault, classify
-from remit.runtime import Runtime
+from remit.runtime import Runtime, runtime_of
 from remit.telemetry import ops
 from remit.usage import records
 from remit.usage.records import FailureSource, MeterEventRecord, MeterEventState
@@ -54,6 +54,10 @@ RECONCILE_AFTER = timedelta(seconds=60)
 RECONCILE_TASK_NAME = "meters.reconcile"
 #: Records per reconciler job.
 RECONCILE_BATCH = 100
+#: A report job marks what it sent ``reported`` this many records at a time, not only at its end: a batch of
+#: 1,000 takes the fake processor half a minute or more, and the records (the load test's progress, the
+#: lag gauges, the reconciler after a crash) should not wait for the whole batch.
+MARK_EVERY = 100
 #: The fixed phrase of the throttle log line and snooze reason (identifiers go in its fields).
 ACTIVITY = "usage reporting"
 #: Where the fake processor's meters are known to exist, once per runtime.
@@ -74,8 +78,7 @@ class UsageOutcome:
 
 
 async def report_usage(
-    runtime: Runtime,
-    conn: AsyncConnection | None,
+    conn: AsyncConnection,
     customer: str,
     meter: str,
     value: int | str | object,
@@ -85,21 +88,19 @@ async def report_usage(
     sync: bool = False,
 ) -> UsageOutcome:
     """Record one usage report in ``conn``'s transaction and queue its sending (see the module docs).
+    ``conn`` is one of the runtime's connections (``runtime.db.begin()``, a job's or a handler's), which is
+    where the runtime is found (:func:`~remit.runtime.runtime_of`).
 
-    With ``sync=True`` pass ``conn=None``: the record is committed in a transaction of its own, then sent at
-    once; a refusal marks it ``failed`` (source ``sync``), a throttle or an outage leaves it ``pending`` for the
-    reconciler. Raises :class:`~remit.usage.values.UsageRefused` before writing anything when the report is
-    invalid."""
+    With ``sync=True`` pass a connection with no open transaction (``runtime.db.connect()``): the record is
+    committed on it at once, then sent; a refusal marks it ``failed`` (source ``sync``), a throttle or an
+    outage leaves it ``pending`` for the reconciler. Raises :class:`~remit.usage.values.UsageRefused` before
+    writing anything when the report is invalid."""
     report = UsageReport(customer, meter, value, operation_id, timestamp)  # type: ignore[arg-type]
-    return (await report_usage_many(runtime, conn, [report], sync=sync))[0]
+    return (await report_usage_many(conn, [report], sync=sync))[0]
 
 
 async def report_usage_many(
-    runtime: Runtime,
-    conn: AsyncConnection | None,
-    reports: Sequence[UsageReport],
-    *,
-    sync: bool = False,
+    conn: AsyncConnection, reports: Sequence[UsageReport], *, sync: bool = False
 ) -> list[UsageOutcome]:
     """Record a batch (at most :data:`BATCH_LIMIT`) in one statement and queue one report job for its new
     records; the outcomes in the order of ``reports``. Every report is checked first: one invalid report
@@ -108,31 +109,30 @@ async def report_usage_many(
         from remit.usage.values import UsageRefused
 
         raise UsageRefused("events", "too_many_events", f"a batch holds at most {BATCH_LIMIT} events")
+    runtime = runtime_of(conn)
     now = runtime.clock.now()
     meters = runtime.settings.meters
     checked = [check(report, meters, now) for report in reports]
-    if sync:
-        if conn is not None:
-            raise SyncReportInTransaction("report_usage(sync=True) runs outside any open transaction: pass conn=None")
-        async with runtime.db.begin() as own:
-            outcomes, new_ids = await _store(runtime, own, checked, now, enqueue=False)
-        if new_ids:
-            try:
-                await send(runtime, runtime.processor, new_ids, FailureSource.SYNC)
-            except ProcessorError as error:  # throttled, unreachable or refused key: the reconciler resends
-                log.warning(
-                    "%s deferred to the reconciler",
-                    ACTIVITY,
-                    extra={"status_code": error.status_code, "meter_event_ids": new_ids[:10]},
-                )
-            async with runtime.db.read() as read:
-                stored = await records.by_operation_ids(read, [o.record.operation_id for o in outcomes])
-            outcomes = [UsageOutcome(stored[o.record.operation_id], o.created) for o in outcomes]
-        return outcomes
-    if conn is None:
-        async with runtime.db.begin() as own:
-            return (await _store(runtime, own, checked, now, enqueue=True))[0]
-    return (await _store(runtime, conn, checked, now, enqueue=True))[0]
+    if not sync:
+        return (await _store(runtime, conn, checked, now, enqueue=True))[0]
+    if conn.in_transaction():
+        raise SyncReportInTransaction(
+            "report_usage(sync=True) runs outside any open transaction: pass runtime.db.connect()'s connection"
+        )
+    async with conn.begin():
+        outcomes, new_ids = await _store(runtime, conn, checked, now, enqueue=False)
+    if new_ids:
+        try:
+            await send(runtime, runtime.processor, new_ids, FailureSource.SYNC)
+        except ProcessorError as error:  # throttled, unreachable or refused key: the reconciler resends
+            log.warning(
+                "%s deferred to the reconciler",
+                ACTIVITY,
+                extra={"status_code": error.status_code, "meter_event_ids": new_ids[:10]},
+            )
+    async with conn.begin():
+        stored = await records.by_operation_ids(conn, [o.record.operation_id for o in outcomes])
+    return [UsageOutcome(stored[o.record.operation_id], o.created) for o in outcomes]
 
 
 async def _store(
@@ -195,6 +195,7 @@ async def ensure_fake_meters(runtime: Runtime) -> None:
 
 async def send(runtime: Runtime, processor: Processor, ids: Sequence[int], source: FailureSource) -> dict[str, int]:
     """Send the ``pending`` records among ``ids`` to the processor, one meter event each; counts by outcome.
+    What was sent is marked ``reported`` every :data:`MARK_EVERY` records and at the end.
 
     A refusal (a 4xx other than 429/401/403) marks the record ``failed`` with the processor's code and emits
     ``meter_reporting_failed`` once; any other fault is raised after what was sent so far is recorded (the
@@ -208,7 +209,8 @@ async def send(runtime: Runtime, processor: Processor, ids: Sequence[int], sourc
         return counts
     await ensure_fake_meters(runtime)
     meters = runtime.settings.meters
-    reported: list[int] = []
+    reported: list[int] = []  # sent, not yet marked
+    marked: set[int] = set()
     refused: list[tuple[MeterEventRecord, str]] = []
     try:
         for record in pending:
@@ -230,15 +232,21 @@ async def send(runtime: Runtime, processor: Processor, ids: Sequence[int], sourc
                 refused.append((record, error.code or f"http_{error.status_code}"))
                 continue
             reported.append(record.id)
+            if len(reported) >= MARK_EVERY:
+                async with runtime.db.begin() as conn:
+                    counts["reported"] += await records.mark_reported(conn, reported, runtime.clock.now())
+                marked.update(reported)
+                reported = []
     finally:
         now = runtime.clock.now()
         async with runtime.db.begin() as conn:
-            counts["reported"] = await records.mark_reported(conn, reported, now)
+            counts["reported"] += await records.mark_reported(conn, reported, now)
+            marked.update(reported)
             failed = []
             for record, code in refused:
                 failed += await records.fail(conn, meter_events.c.id == record.id, source, code, now)
             for record in pending:
-                if record.id not in reported:
+                if record.id not in marked:
                     await records.note_attempt(conn, record.id, now)
         counts["failed"] = len(failed)
         announce_failed(failed)
@@ -310,6 +318,7 @@ RECONCILE_TASK: PeriodicTask[PeriodicContext[object]] = PeriodicTask(
 __all__ = [
     "ACTIVITY",
     "BATCH_LIMIT",
+    "MARK_EVERY",
     "RECONCILE_AFTER",
     "RECONCILE_BATCH",
     "RECONCILE_TASK",
