@@ -75,9 +75,9 @@ async def test_every_action_runs_once_per_key_and_a_repeat_calls_nothing(rt: Run
     rt.processor = counting  # type: ignore[assignment]
 
     async def twice(action: Any, *args: Any, **kwargs: Any) -> billing.ActionResult:
-        first = await action(rt, None, *args, **kwargs)
+        first = await action(rt, *args, **kwargs)
         before = sum(counting.calls.values())
-        again = await action(rt, None, *args, **kwargs)
+        again = await action(rt, *args, **kwargs)
         assert sum(counting.calls.values()) == before, action.__name__  # no processor call at all
         assert (first.replayed, again.replayed) == (False, True)
         assert again.object == first.object
@@ -184,7 +184,7 @@ async def test_a_key_reused_for_another_request_is_refused(rt: Runtime, fake: Fa
         await billing.create_customer(rt, idempotency_key="once", email="b@example.com")
     assert reused.value.param == "idempotency_key"
     with pytest.raises(billing.IdempotencyKeyReused):
-        await billing.cancel_subscription(rt, None, "sub_1", idempotency_key="once")
+        await billing.cancel_subscription(rt, "sub_1", idempotency_key="once")
 
 
 async def test_concurrent_repeats_make_one_processor_call_and_converge(rt: Runtime, fake: FakeProcessor) -> None:
@@ -228,7 +228,7 @@ async def test_a_claim_left_by_a_dead_caller_is_taken_over_after_the_lease(rt: R
     counting = Counting(fake)
     rt.processor = counting  # type: ignore[assignment]
     with pytest.raises(ActionInProgress):  # within the lease: the first caller may still record it
-        await billing.create_customer(rt, None, idempotency_key="crash", email="c@example.com")
+        await billing.create_customer(rt, idempotency_key="crash", email="c@example.com")
     rt.clock.advance(timedelta(seconds=121))  # type: ignore[attr-defined]
     again = await billing.create_customer(rt, idempotency_key="crash", email="c@example.com")
     assert again.id == first.id  # the processor answered its first result to the same key
@@ -262,9 +262,9 @@ async def test_inside_the_callers_transaction_rows_and_events_follow_its_commit(
     rt: Runtime, fake: FakeProcessor, collected: CollectingDelivery
 ) -> None:
     async with rt.db.begin() as conn:
-        made = await billing.create_customer(rt, conn, idempotency_key="tx-1", account_id="acct_tx")
+        made = await billing.create_customer(conn, idempotency_key="tx-1", account_id="acct_tx")
         session = await billing.create_checkout_session(
-            rt, conn, account_id="acct_tx", package="pro", idempotency_key="tx-2", success_url="https://a.example"
+            conn, account_id="acct_tx", package="pro", idempotency_key="tx-2", success_url="https://a.example"
         )
         assert session.object["customer"] == made.id  # the account's customer, written in this transaction
         assert collected.types == []  # nothing delivered before the commit
@@ -280,7 +280,7 @@ async def test_inside_the_callers_transaction_rows_and_events_follow_its_commit(
 
     with pytest.raises(Abandon):
         async with rt.db.begin() as conn:
-            lost = await billing.create_customer(rt, conn, idempotency_key="tx-3", account_id="acct_gone")
+            lost = await billing.create_customer(conn, idempotency_key="tx-3", account_id="acct_gone")
             raise Abandon
     await fake.engine.settle()
     assert collected.types.count("customer.created") == 1  # the rolled-back customer's event was never sent
@@ -301,13 +301,22 @@ async def test_concurrent_repeats_in_callers_transactions_converge(rt: Runtime, 
 
     async def in_transaction() -> billing.ActionResult:
         async with rt.db.begin() as conn:
-            return await billing.create_customer(rt, conn, idempotency_key="tx-same", account_id="acct_same")
+            return await billing.create_customer(conn, idempotency_key="tx-same", account_id="acct_same")
 
     results = await asyncio.gather(*(in_transaction() for _ in range(4)))
     await fake.engine.settle()
     assert counting.calls["create_customer"] == 1
     assert len({r.id for r in results}) == 1
     assert sorted(r.replayed for r in results) == [False, True, True, True]
+
+
+async def test_a_connection_outside_a_transaction_runs_the_action_in_its_own(rt: Runtime, fake: FakeProcessor) -> None:
+    async with rt.db.connect() as conn:
+        made = await billing.create_customer(conn, idempotency_key="own-1", account_id="acct_own")
+        assert not conn.in_transaction()  # the action committed its own transactions
+    assert [r["idempotency_key"] for r in await _rows(rt, billing_actions)] == ["own-1"]
+    [account] = await _rows(rt, accounts)
+    assert account["customer_id"] == made.id
 
 
 async def test_a_paid_checkout_of_the_action_is_handed_to_provisioning(rt: Runtime) -> None:

@@ -49,11 +49,11 @@ async def test_the_actions_through_the_sdk_and_repeats_send_nothing(rt: Runtime,
     detach = spans.attach(seen.append)
 
     async def twice(action: Any, *args: Any, **kwargs: Any) -> billing.ActionResult:
-        first = await action(rt, None, *args, **kwargs)
+        first = await action(rt, *args, **kwargs)
         sent = len(live.wire.requests)
         posts = [r for r in live.wire.requests if r[0] in ("POST", "DELETE")]
         assert posts[-1][2] == kwargs["idempotency_key"]  # the caller's key reached the processor
-        again = await action(rt, None, *args, **kwargs)
+        again = await action(rt, *args, **kwargs)
         assert len(live.wire.requests) == sent  # no request at all
         assert again.replayed
         assert again.object == first.object
@@ -109,11 +109,11 @@ async def test_a_refusal_through_the_sdk_is_stored_and_a_package_without_price_i
     rt: Runtime, live: Served
 ) -> None:
     with pytest.raises(billing.ActionRefused) as refused:
-        await billing.cancel_subscription(rt, None, "sub_missing", idempotency_key="r-1")
+        await billing.cancel_subscription(rt, "sub_missing", idempotency_key="r-1")
     assert (refused.value.status, refused.value.code) == (404, "resource_missing")
     sent = len(live.wire.requests)
     with pytest.raises(billing.ActionRefused):
-        await billing.cancel_subscription(rt, None, "sub_missing", idempotency_key="r-1")
+        await billing.cancel_subscription(rt, "sub_missing", idempotency_key="r-1")
     assert len(live.wire.requests) == sent
 
     rt.settings = rt.settings.model_copy(update={"packages_spec": json.dumps({"free": {"tokens_quota": 10}})})
@@ -133,7 +133,7 @@ async def test_inside_the_callers_transaction_on_the_adapter(rt: Runtime, live: 
         )
     async with rt.db.begin() as conn:
         session = await billing.create_checkout_session(
-            rt, conn, account_id="acct_tx", package="starter", idempotency_key="t-1", success_url="https://a"
+            conn, account_id="acct_tx", package="starter", idempotency_key="t-1", success_url="https://a"
         )
         await conn.execute(sa.text("SELECT 1"))
     again = await billing.create_checkout_session(

@@ -196,7 +196,7 @@ async def create_customer(
     """Create a processor customer (with `account_id`: the account's customer)."""
     return await _answer(
         response,
-        actions.create_customer(_runtime(request), None, idempotency_key=idempotency_key, **body.model_dump()),
+        actions.create_customer(_runtime(request), idempotency_key=idempotency_key, **body.model_dump()),
     )
 
 
@@ -207,9 +207,7 @@ async def update_customer(
     """Update the given fields of a customer (metadata merges)."""
     return await _answer(
         response,
-        actions.update_customer(
-            _runtime(request), None, customer_id, idempotency_key=idempotency_key, **body.model_dump()
-        ),
+        actions.update_customer(_runtime(request), customer_id, idempotency_key=idempotency_key, **body.model_dump()),
     )
 
 
@@ -221,7 +219,7 @@ async def create_checkout_session(
     handed to provisioning. Send the customer to the answer's `url`."""
     return await _answer(
         response,
-        actions.create_checkout_session(_runtime(request), None, idempotency_key=idempotency_key, **body.model_dump()),
+        actions.create_checkout_session(_runtime(request), idempotency_key=idempotency_key, **body.model_dump()),
     )
 
 
@@ -232,7 +230,7 @@ async def create_portal_session(
     """A billing-portal session for a customer (or an account's customer); send them to its `url`."""
     return await _answer(
         response,
-        actions.create_portal_session(_runtime(request), None, idempotency_key=idempotency_key, **body.model_dump()),
+        actions.create_portal_session(_runtime(request), idempotency_key=idempotency_key, **body.model_dump()),
     )
 
 
@@ -243,7 +241,7 @@ async def create_subscription(
     """Subscribe a customer to a package (or a price); the first invoice is charged at once."""
     return await _answer(
         response,
-        actions.subscribe(_runtime(request), None, idempotency_key=idempotency_key, **body.model_dump()),
+        actions.subscribe(_runtime(request), idempotency_key=idempotency_key, **body.model_dump()),
     )
 
 
@@ -254,9 +252,7 @@ async def change_plan(
     """Change the plan (a package or a price) and/or the quantity; `proration_behavior` is passed through."""
     return await _answer(
         response,
-        actions.change_plan(
-            _runtime(request), None, subscription_id, idempotency_key=idempotency_key, **body.model_dump()
-        ),
+        actions.change_plan(_runtime(request), subscription_id, idempotency_key=idempotency_key, **body.model_dump()),
     )
 
 
@@ -268,7 +264,7 @@ async def cancel_subscription(
     return await _answer(
         response,
         actions.cancel_subscription(
-            _runtime(request), None, subscription_id, idempotency_key=idempotency_key, at_period_end=body.at_period_end
+            _runtime(request), subscription_id, idempotency_key=idempotency_key, at_period_end=body.at_period_end
         ),
     )
 
@@ -284,7 +280,7 @@ async def resume_subscription(
     """Undo a cancel at period end, or resume a paused subscription."""
     return await _answer(
         response,
-        actions.resume_subscription(_runtime(request), None, subscription_id, idempotency_key=idempotency_key),
+        actions.resume_subscription(_runtime(request), subscription_id, idempotency_key=idempotency_key),
     )
 
 

@@ -5,10 +5,14 @@
     from remit import billing
 
     session = await billing.create_checkout_session(
-        runtime, None, account_id="acct_42", package="pro", idempotency_key="signup-acct_42",
+        runtime, account_id="acct_42", package="pro", idempotency_key="signup-acct_42",
         success_url="https://app.example.com/welcome", cancel_url="https://app.example.com/pricing",
     )
     redirect_to(session.url)          # the URL goes back to the caller, and nowhere else
+
+    async with runtime.db.begin() as conn:          # or in the host's own transaction
+        await conn.execute(tenants.insert().values(id="acct_43"))
+        await billing.create_customer(conn, idempotency_key="customer-acct_43", account_id="acct_43")
 
 Every action takes an ``idempotency_key``. The first call with a key claims it in ``remit_billing_actions``,
 calls the processor with the same key, and records the answer (or the processor's refusal) under it; a repeat
@@ -21,8 +25,11 @@ answers its first result. A failure a retry may not meet (the processor unreacha
 the key back: calling again with it is the retry. Reusing a key for another request is refused
 (:class:`IdempotencyKeyReused`).
 
-``conn``: pass ``None`` and each action commits its own short transactions, with no transaction open while
-the processor is called. Pass the caller's open transaction and the action writes its rows there — the key's
+The first argument is where the action runs (:data:`Target`): the runtime (or one of its connections outside
+a transaction), and each action commits its own short transactions, with no transaction open while the
+processor is called; or one of the runtime's connections in the caller's open transaction (found as
+:func:`~remit.runtime.runtime_of` finds it, as ``report_usage`` and ``request_mail`` do), and the action
+writes its rows there — the key's
 outcome, the pending account a checkout pays for, the account's customer — so they commit (or roll back) with
 the caller's own rows; the processor is called while that transaction is open. The fake processor then joins
 that transaction (its objects roll back with it; its events are delivered after commit), since on SQLite a
@@ -65,7 +72,19 @@ from remit.processor.fake.processor import FakeProcessor
 from remit.provisioning.handoff import ACCOUNT_KEY, PACKAGE_KEY
 from remit.provisioning.jobs_table import ensure_account
 from remit.provisioning.states import AccountStatus
-from remit.runtime import Runtime
+from remit.runtime import Runtime, runtime_of
+
+#: Where an action runs: a runtime (its own short transactions), or one of its connections — in an open
+#: transaction (the action writes its rows there), or not (the action's own transactions, as with a runtime).
+Target = Runtime | AsyncConnection
+
+
+def resolve(target: Target) -> tuple[Runtime, AsyncConnection | None]:
+    """The runtime of ``target`` and the caller's open transaction, if it is one (see :data:`Target`)."""
+    if isinstance(target, Runtime):
+        return target, None
+    return runtime_of(target), (target if target.in_transaction() else None)
+
 
 FAKE = "fake"
 PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
@@ -145,8 +164,7 @@ async def price_of(processor: Processor, package: Package) -> str:
 
 
 async def create_customer(
-    runtime: Runtime,
-    conn: AsyncConnection | None = None,
+    target: Target,
     *,
     idempotency_key: str,
     email: str | None = None,
@@ -159,6 +177,7 @@ async def create_customer(
     """Create a processor customer. With ``account_id``, the customer carries it in its metadata (as a
     checkout's does) and becomes the account's customer (the account is made ``pending`` if remit does not
     know it yet)."""
+    runtime, conn = resolve(target)
     key = params_.check_key(idempotency_key)
     account = params_.text(account_id, "account_id", limit=255)
     meta = params_.metadata(metadata) or {}
@@ -191,9 +210,8 @@ async def create_customer(
 
 
 async def update_customer(
-    runtime: Runtime,
-    conn: AsyncConnection | None = None,
-    customer_id: str = "",
+    target: Target,
+    customer_id: str,
     *,
     idempotency_key: str,
     email: str | None = None,
@@ -203,6 +221,7 @@ async def update_customer(
     default_payment_method: str | None = None,
 ) -> ActionResult:
     """Update the given fields of a customer (metadata merges, as in Stripe)."""
+    runtime, conn = resolve(target)
     key = params_.check_key(idempotency_key)
     customer = params_.text(customer_id, "customer", required=True, limit=255)
     assert customer is not None
@@ -234,8 +253,7 @@ async def update_customer(
 
 
 async def create_checkout_session(
-    runtime: Runtime,
-    conn: AsyncConnection | None = None,
+    target: Target,
     *,
     account_id: str,
     package: str,
@@ -255,6 +273,7 @@ async def create_checkout_session(
     (with the package and its quota) if remit does not know it yet; its customer, if it has one, is the
     session's. An unknown package is refused before anything is called. ``extra`` passes further Stripe
     parameters through unchanged. The answer's ``url`` is where to send the customer."""
+    runtime, conn = resolve(target)
     key = params_.check_key(idempotency_key)
     account = params_.text(account_id, "account_id", required=True, limit=255)
     assert account is not None
@@ -324,8 +343,7 @@ async def create_checkout_session(
 
 
 async def create_portal_session(
-    runtime: Runtime,
-    conn: AsyncConnection | None = None,
+    target: Target,
     *,
     idempotency_key: str,
     return_url: str,
@@ -334,6 +352,7 @@ async def create_portal_session(
 ) -> ActionResult:
     """A billing-portal session for ``customer`` (or ``account_id``'s customer); its ``url`` is where to send
     them."""
+    runtime, conn = resolve(target)
     key = params_.check_key(idempotency_key)
     account = params_.text(account_id, "account_id", limit=255)
     customer_id = params_.text(customer, "customer", limit=255)
@@ -370,8 +389,7 @@ def _price_or_package(price: object, package: object, *, required: bool) -> tupl
 
 
 async def subscribe(
-    runtime: Runtime,
-    conn: AsyncConnection | None = None,
+    target: Target,
     *,
     customer: str,
     idempotency_key: str,
@@ -386,6 +404,7 @@ async def subscribe(
     """Subscribe ``customer`` to a ``package`` (its price) or a ``price``; the first invoice is charged at once,
     as in Stripe. With ``account_id`` (and a package) the subscription's metadata carries the account and the
     package as a checkout's does."""
+    runtime, conn = resolve(target)
     key = params_.check_key(idempotency_key)
     customer_id = params_.text(customer, "customer", required=True, limit=255)
     assert customer_id is not None
@@ -429,9 +448,8 @@ async def subscribe(
 
 
 async def change_plan(
-    runtime: Runtime,
-    conn: AsyncConnection | None = None,
-    subscription_id: str = "",
+    target: Target,
+    subscription_id: str,
     *,
     idempotency_key: str,
     package: str | None = None,
@@ -442,6 +460,7 @@ async def change_plan(
     """Move a single-item subscription to another ``package`` or ``price`` (and/or ``quantity``);
     ``proration_behavior`` (``create_prorations``, ``none``, ``always_invoice``) is passed through as given,
     and the processor's default applies when it is not."""
+    runtime, conn = resolve(target)
     key = params_.check_key(idempotency_key)
     subscription = params_.text(subscription_id, "subscription", required=True, limit=255)
     assert subscription is not None
@@ -475,14 +494,14 @@ async def change_plan(
 
 
 async def cancel_subscription(
-    runtime: Runtime,
-    conn: AsyncConnection | None = None,
-    subscription_id: str = "",
+    target: Target,
+    subscription_id: str,
     *,
     idempotency_key: str,
     at_period_end: bool = False,
 ) -> ActionResult:
     """End the subscription now, or at the end of its period (``at_period_end``)."""
+    runtime, conn = resolve(target)
     key = params_.check_key(idempotency_key)
     subscription = params_.text(subscription_id, "subscription", required=True, limit=255)
     assert subscription is not None
@@ -497,13 +516,13 @@ async def cancel_subscription(
 
 
 async def resume_subscription(
-    runtime: Runtime,
-    conn: AsyncConnection | None = None,
-    subscription_id: str = "",
+    target: Target,
+    subscription_id: str,
     *,
     idempotency_key: str,
 ) -> ActionResult:
     """Undo a cancel at period end, or resume a paused subscription."""
+    runtime, conn = resolve(target)
     key = params_.check_key(idempotency_key)
     subscription = params_.text(subscription_id, "subscription", required=True, limit=255)
     assert subscription is not None
@@ -535,12 +554,14 @@ __all__ = [
     "BillingActionError",
     "IdempotencyKeyReused",
     "InvalidActionRequest",
+    "Target",
     "cancel_subscription",
     "change_plan",
     "create_checkout_session",
     "create_customer",
     "create_portal_session",
     "price_of",
+    "resolve",
     "resume_subscription",
     "subscribe",
     "update_customer",

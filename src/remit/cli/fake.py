@@ -206,7 +206,6 @@ def checkout_overrides(runtime: Runtime, engine: FakeEngine) -> dict[str, StepOv
         run = uuid.uuid4().hex[:12]
         session = await create_checkout_session(
             runtime,
-            None,
             account_id=f"acct_demo_{run}",
             package=TRIGGER_PACKAGE,
             idempotency_key=f"trigger-{run}-checkout",

@@ -105,7 +105,6 @@ async def run_demo(fake: FakeProcessor, runtime: Runtime) -> DemoReport:
     account = f"acct_demo_{run}"
     session = await create_checkout_session(
         runtime,
-        None,
         account_id=account,
         package="pro",
         idempotency_key=key(),
