@@ -7,6 +7,22 @@ the billing data. ``build_runtime(settings)`` composes remit's parts and the hos
 
 from __future__ import annotations
 
+from remit.billing.actions import (
+    ActionInProgress,
+    ActionRefused,
+    ActionResult,
+    BillingActionError,
+    IdempotencyKeyReused,
+    InvalidActionRequest,
+    cancel_subscription,
+    change_plan,
+    create_checkout_session,
+    create_customer,
+    create_portal_session,
+    resume_subscription,
+    subscribe,
+    update_customer,
+)
 from remit.clock import Clock, FrozenClock, SystemClock
 from remit.config import Settings, load_settings
 from remit.errors import (
@@ -39,7 +55,11 @@ from remit.webhooks.handlers import HandlerContext
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActionInProgress",
+    "ActionRefused",
+    "ActionResult",
     "Backoff",
+    "BillingActionError",
     "Cancel",
     "Clock",
     "ConfigurationError",
@@ -52,6 +72,8 @@ __all__ = [
     "Every",
     "FrozenClock",
     "HandlerContext",
+    "IdempotencyKeyReused",
+    "InvalidActionRequest",
     "InvalidTransition",
     "JobContext",
     "JobDefinition",
@@ -75,10 +97,18 @@ __all__ = [
     "WebhookError",
     "__version__",
     "build_runtime",
+    "cancel_subscription",
+    "change_plan",
+    "create_checkout_session",
+    "create_customer",
+    "create_portal_session",
     "cron",
     "event_handler",
     "job",
     "load_settings",
     "on_event",
     "processor_call",
+    "resume_subscription",
+    "subscribe",
+    "update_customer",
 ]

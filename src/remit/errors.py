@@ -69,11 +69,19 @@ class ProcessorError(RemitError):
     """The payment processor refused a call or could not be reached."""
 
     def __init__(
-        self, message: str, *, status_code: int | None = None, retry_after: float | None = None, code: str | None = None
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        code: str | None = None,
+        param: str | None = None,
     ) -> None:
         self.status_code = status_code
         self.retry_after = retry_after
         self.code = code
+        #: The request parameter the processor named as at fault (a name, never a value), if it named one.
+        self.param = param
         super().__init__(message)
 
     @property

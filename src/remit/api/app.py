@@ -5,7 +5,20 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from remit import __version__, admin
-from remit.api import billing, cron, errors, fake, health, jobs, metrics, openapi, provisioning, usage, webhooks
+from remit.api import (
+    billing,
+    billing_actions,
+    cron,
+    errors,
+    fake,
+    health,
+    jobs,
+    metrics,
+    openapi,
+    provisioning,
+    usage,
+    webhooks,
+)
 from remit.api.origin import OriginGuardMiddleware
 from remit.runtime import Runtime
 
@@ -29,6 +42,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(webhooks.build_router(settings))
     app.include_router(billing.router)
+    app.include_router(billing_actions.router)
     app.include_router(jobs.router)
     app.include_router(provisioning.router)
     app.include_router(usage.router)

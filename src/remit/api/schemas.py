@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ErrorDetail(BaseModel):
-    type: Literal["invalid_request_error", "api_error", "authentication_error"]
+    type: Literal["invalid_request_error", "api_error", "authentication_error", "card_error"]
     code: str = Field(description="Stable and machine-readable: what clients branch on.")
     message: str
     param: str | None = Field(None, description="The parameter at fault, when one is.")

@@ -5,23 +5,57 @@
 - :mod:`remit.billing.kinds` — the mirrored object types, their filter columns and version hints (pure);
 - :mod:`remit.billing.watermark` — the ordering rule for events of one object (pure);
 - :mod:`remit.billing.refetch` — completing truncated child lists from the processor;
-- :mod:`remit.billing.mirror` — reading the mirror, paged like the processor's own lists.
+- :mod:`remit.billing.mirror` — reading the mirror, paged like the processor's own lists;
+- :mod:`remit.billing.actions` — the write side: customers, checkout and portal sessions, subscriptions,
+  each once per idempotency key (:mod:`remit.billing.action_runner` runs one, :mod:`remit.billing.action_store`
+  keeps the outcomes, :mod:`remit.billing.action_params` checks the arguments);
+- :mod:`remit.billing.packages` — what a host sells.
 
-See ``docs/mirror.md``.
+See ``docs/mirror.md`` and ``docs/billing.md``.
 """
 
+from remit.billing.actions import (
+    ActionInProgress,
+    ActionRefused,
+    ActionResult,
+    BillingActionError,
+    IdempotencyKeyReused,
+    InvalidActionRequest,
+    cancel_subscription,
+    change_plan,
+    create_checkout_session,
+    create_customer,
+    create_portal_session,
+    resume_subscription,
+    subscribe,
+    update_customer,
+)
 from remit.billing.mirror import MirrorRecord, Page, UnknownCursor, get_object, list_objects
 from remit.billing.projection import ApplyResult, ApplyStatus, apply_event
 from remit.billing.routing import MalformedEvent
 
 __all__ = [
+    "ActionInProgress",
+    "ActionRefused",
+    "ActionResult",
     "ApplyResult",
     "ApplyStatus",
+    "BillingActionError",
+    "IdempotencyKeyReused",
+    "InvalidActionRequest",
     "MalformedEvent",
     "MirrorRecord",
     "Page",
     "UnknownCursor",
     "apply_event",
+    "cancel_subscription",
+    "change_plan",
+    "create_checkout_session",
+    "create_customer",
+    "create_portal_session",
     "get_object",
     "list_objects",
+    "resume_subscription",
+    "subscribe",
+    "update_customer",
 ]

@@ -413,7 +413,7 @@ def demo_command(url: UrlOption = None) -> None:
         if elsewhere:
             fail(elsewhere)
         leftovers = await engine.redeliver()  # what an interrupted run (or a service that was down) left
-        report = await run_demo(FakeProcessor(engine))
+        report = await run_demo(FakeProcessor(engine), runtime)
         outcomes = recorder.mark([*leftovers, *report.deliveries])
         outcomes, target, mismatch = await delivered_to(runtime, outcomes, url)
         if mismatch:

@@ -14,22 +14,26 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
+from remit.billing.actions import BillingActionError, create_checkout_session
 from remit.cli.hints import command
 from remit.cli.output import dumps, fail, print_list, run_with_runtime
 from remit.db.location import describe
 from remit.processor import build_fake_engine, webhook_url
-from remit.processor.fake.delivery import HttpDelivery
+from remit.processor.fake.delivery import Delivery, DeliveryResult, HttpDelivery, SignedEvent
 from remit.processor.fake.engine import Delivered, FakeEngine
 from remit.processor.fake.events import DeliveryStatus
 from remit.processor.fake.failures import FailureKind
+from remit.processor.fake.processor import FakeProcessor
 from remit.processor.fake.routes import METHOD_NAMES
-from remit.processor.fake.triggers import TriggerFailed, run_trigger, trigger_names
+from remit.processor.fake.triggers import StepOverride, TriggerFailed, run_trigger, trigger_names
 from remit.runtime import Runtime
 from remit.webhooks.dead_letters import by_processor_event_ids
 
@@ -171,6 +175,48 @@ def report_deliveries(
         fail(mismatch)
 
 
+#: Triggers whose checkout session remit's own checkout action makes (for a new demo account on the demo
+#: package :data:`TRIGGER_PACKAGE`), so the paid session ends in the provisioning hand-off.
+REMIT_CHECKOUTS = frozenset({"checkout.session.completed"})
+TRIGGER_PACKAGE = "starter"
+
+
+@dataclass
+class RecordingDelivery:
+    """Deliver through ``inner`` and keep each outcome (the checkout action's own calls deliver as they go)."""
+
+    inner: Delivery | None
+    outcomes: list[Delivered] = field(default_factory=list)
+
+    async def __call__(self, event: SignedEvent) -> DeliveryResult:
+        assert self.inner is not None
+        result = await self.inner(event)
+        self.outcomes.append(
+            Delivered(event.event_id, event.event_type, result.status_code, result.error, result.duplicate)
+        )
+        return result
+
+
+def checkout_overrides(runtime: Runtime, engine: FakeEngine) -> dict[str, StepOverride]:
+    """The trigger's ``checkout_session`` step made by :func:`remit.billing.create_checkout_session` for a new
+    account on :data:`TRIGGER_PACKAGE`, through the trigger's fake (``runtime``'s processor from now on)."""
+    runtime.processor = FakeProcessor(engine)
+
+    async def checkout(_results: dict[str, Any]) -> dict[str, Any]:
+        run = uuid.uuid4().hex[:12]
+        session = await create_checkout_session(
+            runtime,
+            account_id=f"acct_demo_{run}",
+            package=TRIGGER_PACKAGE,
+            idempotency_key=f"trigger-{run}-checkout",
+            success_url="https://example.com/success",
+            cancel_url="https://example.com/cancel",
+        )
+        return session.to_json()
+
+    return {"checkout_session": checkout}
+
+
 @app.command("trigger")
 def trigger_command(
     event_type: Annotated[str, typer.Argument(metavar="EVENT_TYPE", help="e.g. invoice.paid; see --list.")] = "",
@@ -190,11 +236,16 @@ def trigger_command(
         fail(unknown_trigger_message(event_type), code=USAGE_EXIT_CODE)
 
     async def act(engine: FakeEngine, runtime: Runtime) -> tuple[list[Delivered], str, str | None]:
+        recorded = RecordingDelivery(engine.delivery)
+        engine.delivery = recorded  # the checkout action's calls deliver as they go, the recipe's at its end
+        overrides = checkout_overrides(runtime, engine) if event_type in REMIT_CHECKOUTS else None
         try:
-            result = await run_trigger(engine, event_type)
+            await run_trigger(engine, event_type, overrides=overrides)
         except TriggerFailed as exc:
             fail(str(exc))
-        return await delivered_to(runtime, result.deliveries, url)
+        except BillingActionError as exc:
+            fail(f"remit's checkout action refused: {exc}")
+        return await delivered_to(runtime, recorded.outcomes, url)
 
     report_deliveries(with_engine(url, act), url, as_json=as_json, title=f"{event_type}: events delivered to {{url}}")
 

@@ -38,14 +38,16 @@ def from_answer(
 ) -> ProcessorError:
     """The error for a non-2xx answer with Stripe's ``{"error": {...}}`` body."""
     error = body.get("error") if isinstance(body, Mapping) else None
-    code = None
+    code = param = None
     if isinstance(error, Mapping):
         code = error.get("code") or error.get("type")
+        param = error.get("param") if isinstance(error.get("param"), str) else None
     return ProcessorError(
         f"{processor} processor: {method} answered {status}" + (f" ({code})" if code else ""),
         status_code=status,
         retry_after=parse_retry_after(header(headers, "Retry-After")),
         code=str(code) if code else None,
+        param=param,
     )
 
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from remit.billing.actions import create_checkout_session
 from remit.processor.fake.engine import Delivered
 from remit.processor.fake.events import DeliveryStatus
 from remit.processor.fake.processor import FakeProcessor
-from remit.provisioning.handoff import PACKAGE_KEY
+from remit.runtime import Runtime
 
 
 @dataclass
@@ -77,8 +78,10 @@ async def _events_since(fake: FakeProcessor, seen: int) -> list[Delivered]:
     ]
 
 
-async def run_demo(fake: FakeProcessor) -> DemoReport:
-    """Run the scenario; the fake delivers each call's events as it goes."""
+async def run_demo(fake: FakeProcessor, runtime: Runtime) -> DemoReport:
+    """Run the scenario; the fake delivers each call's events as it goes. The checkout goes through remit's
+    checkout action on ``runtime``, whose processor becomes ``fake``."""
+    runtime.processor = fake
     run = uuid.uuid4().hex[:8]
     report = DemoReport(run)
     seen = len(await fake.engine.events(newest_first=False))
@@ -97,21 +100,22 @@ async def run_demo(fake: FakeProcessor) -> DemoReport:
     )
     report.add("catalog: Starter 15.00/month, Pro 49.00/month", starter["id"], pro["id"])
 
-    session = await fake.create_checkout_session(
+    # Through remit's own checkout action, as a host would: a new account buying the demo package ``pro``, so
+    # the paid checkout is handed to provisioning with that account and package.
+    account = f"acct_demo_{run}"
+    session = await create_checkout_session(
+        runtime,
+        account_id=account,
+        package="pro",
         idempotency_key=key(),
-        mode="subscription",
         success_url="https://example.com/welcome",
         cancel_url="https://example.com/pricing",
-        line_items=[{"price": pro["id"], "quantity": 1}],
         customer_email="ada@example.com",
-        client_reference_id=f"account-{run}-1",
-        # As remit's own checkout does: the package by slug (a demo package), so provisioning has its payload.
-        metadata={PACKAGE_KEY: "pro"},
     )
-    done = await fake.complete_checkout_session(session["id"], payment_method="pm_card_visa", idempotency_key=key())
+    done = await fake.complete_checkout_session(str(session.id), payment_method="pm_card_visa", idempotency_key=key())
     report.add("signed up through checkout and subscribed to Pro", str(done["customer"]), str(done["subscription"]))
-    report.add("checkout handed to provisioning", str(session["id"]))
-    report.checkout_session_id, report.checkout_customer_id = str(session["id"]), str(done["customer"])
+    report.add("checkout handed to provisioning, for the account (package pro)", str(session.id), account)
+    report.checkout_session_id, report.checkout_customer_id = str(session.id), str(done["customer"])
 
     grace = await fake.create_customer(
         idempotency_key=key(), email="grace@example.com", name="Grace Hopper", payment_method="pm_card_visa"

@@ -212,3 +212,11 @@ card_expiry_notices_total = Counter(
     ["days"],
     registry=REGISTRY,
 )
+billing_action_duration_seconds = Histogram(
+    "remit_billing_action_duration_seconds",
+    "Wall time of one billing action (remit.billing.actions: checkout, subscribe, cancel …), by action, processor "
+    "(fake, stripe) and outcome (created, replayed, refused, failed).",
+    ["action", "processor", "outcome"],
+    buckets=JOB_RUNTIME_BUCKETS,
+    registry=REGISTRY,
+)

@@ -6,6 +6,7 @@ that upgrading an empty database yields exactly these tables.
 
 from remit.db.tables.audit import audit_log
 from remit.db.tables.base import metadata
+from remit.db.tables.billing_actions import billing_actions
 from remit.db.tables.documents import invoice_documents
 from remit.db.tables.fake import (
     fake_clock,
@@ -44,6 +45,7 @@ from remit.db.tables.webhooks import webhook_events
 __all__ = [
     "accounts",
     "audit_log",
+    "billing_actions",
     "charges",
     "checkout_sessions",
     "credential_expiries",

@@ -17,10 +17,12 @@ event and never fails the call.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.clock import Clock
 from remit.db.engine import Database
-from remit.db.tables.fake import fake_objects
+from remit.db.tables.fake import fake_events, fake_objects
 from remit.processor.fake import failures, idempotency, renewals, schema, versions
 from remit.processor.fake.clock import FakeClock, unix
 from remit.processor.fake.delivery import Delivery, DeliveryResult, SignedEvent
@@ -134,6 +136,12 @@ def _lookup(conn: AsyncConnection) -> Lookup:
     return lookup
 
 
+#: How often a delivery deferred to a joined caller's commit looks whether the transaction ended.
+DEFERRED_POLL_S = 0.02
+#: The caller's transaction the fake's calls join (see :meth:`FakeEngine.joining`).
+_JOINED: ContextVar[AsyncConnection | None] = ContextVar("remit_fake_joined", default=None)
+
+
 class FakeEngine:
     """The fake world over remit's database. ``delivery`` receives every event after its call commits;
     ``secret`` (a string or a function returning one) signs them."""
@@ -152,6 +160,62 @@ class FakeEngine:
         self.delivery = delivery
         self._secret = secret
         self._signing_time = signing_time
+        #: Deliveries waiting for a joined caller's commit, then running (see :meth:`joining`).
+        self._deferred: set[asyncio.Task[list[Delivered]]] = set()
+        self._last_deferred: asyncio.Task[list[Delivered]] | None = None
+
+    # joining a caller's transaction -------------------------------------------------------------------------
+    def same_database(self, conn: AsyncConnection) -> bool:
+        """Whether ``conn`` is on the database this fake keeps its world in."""
+        return str(conn.engine.url) == str(self.db.engine.url)
+
+    @contextmanager
+    def joining(self, conn: AsyncConnection) -> Iterator[None]:
+        """Within the block, this fake's calls run in ``conn``'s open transaction (each in a savepoint) instead
+        of one of their own, and their events are delivered once that transaction commits — never if it rolls
+        back, when the objects the calls made are gone too. For a caller that writes its own rows and calls the
+        processor in one transaction (:mod:`remit.billing.actions`): on SQLite a transaction of the fake's own
+        would wait for the caller's write lock, and the caller for the fake. Outside ``conn``'s database it
+        changes nothing."""
+        if not self.same_database(conn):
+            yield
+            return
+        token = _JOINED.set(conn)
+        try:
+            yield
+        finally:
+            _JOINED.reset(token)
+
+    def _deliver_after_commit(self, conn: AsyncConnection, events: list[StoredEvent]) -> None:
+        """Deliver ``events`` once ``conn``'s transaction has ended, if it committed them: a rolled-back
+        transaction took them (and the objects they tell of) with it, so they are not in the world to send."""
+        if not events:
+            return
+
+        previous = self._last_deferred
+
+        async def after() -> list[Delivered]:
+            while conn.in_transaction():  # noqa: ASYNC110 - a transaction's end sets no event to await
+                await asyncio.sleep(DEFERRED_POLL_S)
+            if previous is not None and not previous.done():
+                await asyncio.wait([previous])  # in the order the calls were made
+            ids = [event.id for event in events]
+            async with self.db.connect() as own:
+                kept = set((await own.execute(sa.select(fake_events.c.id).where(fake_events.c.id.in_(ids)))).scalars())
+            return await self.deliver([event for event in events if event.id in kept])
+
+        task = asyncio.get_running_loop().create_task(after())
+        self._last_deferred = task
+        self._deferred.add(task)
+        task.add_done_callback(self._deferred.discard)
+
+    async def settle(self) -> list[Delivered]:
+        """Wait for the deliveries deferred to joined callers' commits; their outcomes."""
+        outcomes: list[Delivered] = []
+        while self._deferred:
+            for done in await asyncio.gather(*list(self._deferred)):
+                outcomes.extend(done)
+        return outcomes
 
     # calls ------------------------------------------------------------------------------------------------
     async def call(
@@ -215,7 +279,11 @@ class FakeEngine:
         assert tx.request_id is not None
         headers = _headers(tx.request_id, version, tx.error.headers if tx.error is not None else {})
         if deliver:
-            await self.deliver(tx.events)
+            joined = _JOINED.get()
+            if joined is not None:
+                self._deliver_after_commit(joined, tx.events)
+            else:
+                await self.deliver(tx.events)
         return FakeResponse(status, versions.render(body, version), method, headers=headers, events=tuple(tx.events))
 
     @asynccontextmanager
@@ -226,6 +294,11 @@ class FakeEngine:
         write lock, and a read wanting that lock or a pooled connection would wait for its own caller. Consuming
         a scripted failure is a write, so such a call takes the lock. Yields the connection and whether a
         scripted failure may be due (a read that looked and found none need not look again)."""
+        joined = _JOINED.get()
+        if joined is not None:
+            async with joined.begin_nested():
+                yield joined, True
+            return
         if not writes:
             async with self.db.read() as conn:
                 if not await failures.is_due(conn, method):

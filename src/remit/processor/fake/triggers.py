@@ -5,14 +5,16 @@ where a later call refers to an earlier result as ``${name:field.path}``. Runnin
 event those calls cause, in order — ``invoice.paid`` brings ``customer.created``, ``payment_method.attached``,
 ``invoiceitem.created``, ``invoice.created``, ``invoice.finalized``, the payment's events and ``invoice.paid`` —
 and delivers them. The recipes follow the calls of Stripe CLI's trigger fixtures (a test checks that), so a
-trigger here exercises remit the way the same trigger against Stripe's test mode would.
+trigger here exercises remit the way the same trigger against Stripe's test mode would. The CLI has remit's
+own checkout action make the session of ``checkout.session.completed`` (an override of that step), so the paid
+session carries remit's account and package and ends in the provisioning hand-off.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -125,9 +127,6 @@ def _checkout(currency: str, pm: Step, *, async_methods: bool = False) -> list[S
         "cancel_url": "https://example.com/cancel",
         "mode": "payment",
         "line_items": [{"price": "${price:id}", "quantity": 2}],
-        # What remit's checkout writes for an account and package (remit.provisioning.handoff): a paid trigger
-        # ends in the provisioning hand-off for a fresh demo account on the demo package ``starter``.
-        "metadata": {"remit_account_id": "acct_demo_${generate-uuid}", "remit_package": "starter"},
     }
     if async_methods:
         session["payment_method_types"] = ["sepa_debit"]
@@ -141,7 +140,7 @@ def _checkout(currency: str, pm: Step, *, async_methods: bool = False) -> list[S
             "payment_page_confirm",
             "POST",
             "/v1/payment_pages/${checkout_session:id}/confirm",
-            {"payment_method": "${payment_method:id}", "expected_amount": 3000},
+            {"payment_method": "${payment_method:id}", "expected_amount": "${checkout_session:amount_total}"},
         ),
     ]
 
@@ -438,13 +437,25 @@ class TriggerFailed(Exception):
     """A step answered an error the trigger did not expect."""
 
 
-async def run_trigger(engine: FakeEngine, name: str, *, deliver: bool = True) -> TriggerResult:
-    """Run the recipe for ``name``; deliver the events it caused, in order, when ``deliver``."""
+#: Makes one step's object in place of the recipe's call, given the earlier steps' results: how ``remit fake
+#: trigger`` has remit's own checkout action make the session (:mod:`remit.cli.fake`).
+StepOverride = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+async def run_trigger(
+    engine: FakeEngine, name: str, *, deliver: bool = True, overrides: Mapping[str, StepOverride] | None = None
+) -> TriggerResult:
+    """Run the recipe for ``name``; deliver the events it caused, in order, when ``deliver``. A step named in
+    ``overrides`` is made by its override instead (the events of that override's own calls are its own)."""
     steps = recipe(name)
     run_id = uuid.uuid4().hex[:12]
     results: dict[str, Any] = {}
     result = TriggerResult(name)
     for index, step in enumerate(steps):
+        override = (overrides or {}).get(step.name)
+        if override is not None:
+            results[step.name] = await override(results)
+            continue
         path = resolve_references(step.path, results)
         params = resolve_references(step.params, results)
         response = await engine.call(
@@ -469,6 +480,7 @@ __all__ = [
     "ALIASES",
     "RECIPES",
     "Step",
+    "StepOverride",
     "TriggerFailed",
     "TriggerResult",
     "recipe",

@@ -1,0 +1,304 @@
+"""Running a billing action once per idempotency key: the claim, the processor call, the stored outcome, the span.
+
+:func:`perform` is the one path every action of :mod:`remit.billing.actions` takes (see that module for the
+behaviour): claim the key in ``remit_billing_actions`` (:mod:`remit.billing.action_store`), or answer its stored
+outcome; call the processor with the key, joining the caller's transaction when the processor is the fake; store
+the answer or the refusal, or give the key back after an outage; all inside a ``billing.action`` span, timed in
+``remit_billing_action_duration_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from remit.billing import action_store
+from remit.billing.action_store import ActionRecord, ActionStatus
+from remit.errors import ProcessorError, RemitError
+from remit.processor.base import Processor, StripeObject
+from remit.processor.fake.engine import FakeEngine
+from remit.processor.faults import Fault, classify
+from remit.runtime import Runtime
+from remit.telemetry import metrics
+from remit.telemetry.spans import Span, span
+
+SPAN = "billing.action"
+#: How long a repeat waits for the first call with its key, still at the processor, before
+#: :class:`ActionInProgress`.
+WAIT_S = 10.0
+POLL_S = 0.05
+#: A claim older than this is a caller that died mid-call: a repeat takes it over.
+LEASE_S = 120.0
+#: Bounds the claim loop whatever the caller's isolation level shows it (WAIT_S / POLL_S, and some).
+MAX_CLAIMS = int(WAIT_S / POLL_S) + 20
+
+
+class BillingActionError(RemitError):
+    """A billing action refused. ``code`` is machine-readable, ``param`` the argument at fault (a name, never
+    a value), ``status`` the HTTP status the internal API answers with."""
+
+    status = 400
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+        if code is not None:
+            self.code = code
+
+
+class InvalidActionRequest(BillingActionError):
+    """An argument is missing or malformed (nothing was called or written)."""
+
+    code = "parameter_invalid"
+
+
+class IdempotencyKeyReused(BillingActionError):
+    """The key was used before for another action or other arguments."""
+
+    code = "idempotency_key_reused"
+
+
+class ActionInProgress(BillingActionError):
+    """The first call with this key is still at the processor; retry later with the same key."""
+
+    status = 409
+    code = "idempotency_key_in_use"
+
+
+class ActionRefused(BillingActionError):
+    """The processor refused the action (a 4xx: a missing customer, a declined card …). It is the key's stored
+    outcome: a repeat raises it again without calling."""
+
+    def __init__(self, action: str, error: Mapping[str, Any]) -> None:
+        status = int(error.get("status") or 400)
+        code = str(error.get("code") or "processor_refused")
+        super().__init__(f"{action}: the processor refused it ({status} {code})", param=error.get("param"), code=code)
+        self.status = status
+        self.processor_status = status
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What an action answered: the processor's ``object`` (for sessions, with ``url`` and any client secret:
+    the caller's to use and to keep out of logs), and ``replayed`` when this was a repeat of its key."""
+
+    action: str
+    idempotency_key: str
+    object: StripeObject = field(repr=False)
+    replayed: bool
+
+    @property
+    def id(self) -> str | None:
+        value = self.object.get("id")
+        return value if isinstance(value, str) else None
+
+    @property
+    def url(self) -> str | None:
+        """A checkout or portal session's URL: send the customer there."""
+        value = self.object.get("url")
+        return value if isinstance(value, str) else None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.object)
+
+
+# --- the one path every action takes ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRequest:
+    action: str
+    key: str
+    params: dict[str, Any]
+    account_id: str | None = None
+    customer_id: str | None = None
+
+
+Call = Callable[[Processor], Awaitable[StripeObject]]
+Record = Callable[[AsyncConnection, StripeObject], Awaitable[None]]
+
+
+def _customer_of(obj: Mapping[str, Any], action: str) -> str | None:
+    if action in ("create_customer", "update_customer"):
+        value = obj.get("id")
+    else:
+        value = obj.get("customer")
+        if isinstance(value, Mapping):
+            value = value.get("id")
+    return value if isinstance(value, str) else None
+
+
+def _refusal(error: ProcessorError) -> dict[str, Any]:
+    return {"status": error.status_code, "code": error.code, "param": error.param}
+
+
+def _joining(processor: Processor, conn: AsyncConnection | None) -> AbstractContextManager[None]:
+    engine = getattr(processor, "engine", None)  # the fake's (a wrapper around it delegates)
+    if conn is not None and isinstance(engine, FakeEngine):
+        return engine.joining(conn)
+    return nullcontext()
+
+
+def _answer(request: ActionRequest, record: ActionRecord, current: Span) -> ActionResult:
+    """The stored outcome of ``record`` for a repeat (or a caller whose claim another finished)."""
+    if record.action != request.action or record.fingerprint != action_store.fingerprint(
+        request.action, request.params
+    ):
+        current.set(outcome="refused", code=IdempotencyKeyReused.code)
+        raise IdempotencyKeyReused(
+            f"idempotency_key was used for another request ({record.action}); use a new key for this one",
+            param="idempotency_key",
+        )
+    current.set(customer_id=record.customer_id, object_id=record.object_id, replayed=True)
+    if record.status is ActionStatus.FAILED:
+        current.set(outcome="refused", code=(record.error or {}).get("code"))
+        raise ActionRefused(request.action, record.error or {})
+    assert record.result is not None
+    current.set(outcome="replayed")
+    return ActionResult(request.action, request.key, dict(record.result), replayed=True)
+
+
+@asynccontextmanager
+async def _transaction(runtime: Runtime, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
+    if conn is not None:
+        yield conn
+        return
+    async with runtime.db.begin() as own:
+        yield own
+
+
+async def _claim(
+    runtime: Runtime, conn: AsyncConnection | None, request: ActionRequest, current: Span
+) -> ActionRecord | ActionResult:
+    """This call's claim on the key, or the stored outcome a repeat answers."""
+    print_ = action_store.fingerprint(request.action, request.params)
+    deadline = asyncio.get_running_loop().time() + WAIT_S
+    for attempt in range(MAX_CLAIMS):
+        if attempt:
+            await asyncio.sleep(POLL_S)
+        now = runtime.clock.now()
+        async with _transaction(runtime, conn) as tx:
+            mine = await action_store.claim(
+                tx,
+                request.key,
+                action=request.action,
+                print_=print_,
+                processor=runtime.processor.name,
+                account_id=request.account_id,
+                customer_id=request.customer_id,
+                now=now,
+            )
+            if mine is not None:
+                return mine
+            found = await action_store.get(tx, request.key)
+            if found is None:  # given back between our insert and our read (or not visible yet): again
+                continue
+            if found.status is not ActionStatus.RUNNING:
+                return _answer(request, found, current)
+            if found.action != request.action or found.fingerprint != print_:
+                return _answer(request, found, current)  # raises IdempotencyKeyReused
+            if found.claimed_at <= now - timedelta(seconds=LEASE_S):
+                taken = await action_store.take_over(tx, found, now)
+                if taken is not None:
+                    return taken
+                continue
+        # The first call is at the processor. Inside the caller's transaction we must not wait: on SQLite it
+        # holds the write lock the first call needs to record its outcome.
+        if conn is not None or asyncio.get_running_loop().time() >= deadline:
+            break
+    current.set(outcome="refused", code=ActionInProgress.code)
+    raise ActionInProgress(
+        "a call with this idempotency_key is still in progress; retry with the same key", param="idempotency_key"
+    )
+
+
+async def perform(
+    runtime: Runtime, conn: AsyncConnection | None, request: ActionRequest, call: Call, record: Record | None = None
+) -> ActionResult:
+    processor = runtime.processor
+    started = asyncio.get_running_loop().time()
+    outcome = "failed"
+    try:
+        async with span(
+            SPAN,
+            action=request.action,
+            operation_id=request.key,
+            processor=processor.name,
+            account_id=request.account_id,
+            customer_id=request.customer_id,
+        ) as current:
+            claimed = await _claim(runtime, conn, request, current)
+            if isinstance(claimed, ActionResult):
+                outcome = "replayed"
+                return claimed
+            try:
+                with _joining(processor, conn):
+                    obj = await call(processor)
+            except asyncio.CancelledError:
+                raise  # the claim stays; its lease lets a repeat take it over
+            except ProcessorError as error:
+                current.set(code=error.code, status=error.status_code)
+                refused = classify(error) is Fault.REFUSED
+                stored = _refusal(error)
+                async with _transaction(runtime, conn) as tx:
+                    if refused:
+                        refused = await action_store.finish(tx, claimed, now=runtime.clock.now(), error=stored)
+                    else:
+                        await action_store.release(tx, claimed)
+                if refused:
+                    current.set(outcome="refused")
+                    raise ActionRefused(request.action, stored) from None
+                raise
+            except Exception:
+                async with _transaction(runtime, conn) as tx:
+                    await action_store.release(tx, claimed)
+                raise
+            customer = _customer_of(obj, request.action) or request.customer_id
+            object_id = obj.get("id") if isinstance(obj.get("id"), str) else None
+            current.set(customer_id=customer, object_id=object_id)
+            async with _transaction(runtime, conn) as tx:
+                finished = await action_store.finish(
+                    tx, claimed, now=runtime.clock.now(), result=obj, customer_id=customer, object_id=object_id
+                )
+                if not finished:  # another caller took the claim over and recorded the same outcome
+                    again = await action_store.get(tx, request.key)
+                    assert again is not None
+                    outcome = "replayed"
+                    return _answer(request, again, current)
+                if record is not None:
+                    await record(tx, obj)
+            outcome = "created"
+            current.set(outcome=outcome, replayed=False)
+            return ActionResult(request.action, request.key, obj, replayed=False)
+    except BillingActionError:
+        outcome = "refused"
+        raise
+    finally:
+        elapsed = asyncio.get_running_loop().time() - started
+        metrics.billing_action_duration_seconds.labels(
+            action=request.action, processor=processor.name, outcome=outcome
+        ).observe(elapsed)
+
+
+__all__ = [
+    "LEASE_S",
+    "SPAN",
+    "WAIT_S",
+    "ActionInProgress",
+    "ActionRefused",
+    "ActionRequest",
+    "ActionResult",
+    "BillingActionError",
+    "Call",
+    "IdempotencyKeyReused",
+    "InvalidActionRequest",
+    "Record",
+    "perform",
+]

@@ -1,0 +1,166 @@
+"""The rows of ``remit_billing_actions``: claiming an idempotency key, recording its outcome, reading it back.
+
+Every write is guarded so a repeat never runs an action twice:
+
+- :func:`claim` is ``INSERT … ON CONFLICT (idempotency_key) DO NOTHING``: of two callers with one key, one
+  inserts. On PostgreSQL the other's insert waits on the unique index until the first transaction ends, then
+  finds the row (or, if that transaction rolled back, inserts it); SQLite runs one writer at a time.
+- :func:`take_over` re-claims a ``running`` row whose claim is older than the lease (its caller died between
+  the processor's answer and recording it) with an UPDATE that re-checks the claim it read, so one caller wins.
+- :func:`finish` and :func:`release` touch only a ``running`` row with the claim they hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from remit.db import dialect
+from remit.db.tables import billing_actions
+
+T = billing_actions
+
+
+class ActionStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+def fingerprint(action: str, request: Mapping[str, Any]) -> str:
+    """The hash of one request (pure): a key reused for another request is told apart by it."""
+    text = json.dumps([action, request], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    id: int
+    idempotency_key: str
+    action: str
+    fingerprint: str
+    status: ActionStatus
+    processor: str
+    account_id: str | None
+    customer_id: str | None
+    object_id: str | None
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+    attempts: int
+    claimed_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> ActionRecord:
+        return cls(
+            id=int(row["id"]),
+            idempotency_key=row["idempotency_key"],
+            action=row["action"],
+            fingerprint=row["fingerprint"],
+            status=ActionStatus(row["status"]),
+            processor=row["processor"],
+            account_id=row["account_id"],
+            customer_id=row["customer_id"],
+            object_id=row["object_id"],
+            result=dict(row["result"]) if row["result"] is not None else None,
+            error=dict(row["error"]) if row["error"] is not None else None,
+            attempts=int(row["attempts"]),
+            claimed_at=row["claimed_at"],
+        )
+
+
+async def get(conn: AsyncConnection, key: str) -> ActionRecord | None:
+    row = (await conn.execute(sa.select(T).where(T.c.idempotency_key == key))).mappings().first()
+    return ActionRecord.from_row(row) if row else None
+
+
+async def claim(
+    conn: AsyncConnection,
+    key: str,
+    *,
+    action: str,
+    print_: str,
+    processor: str,
+    account_id: str | None,
+    customer_id: str | None,
+    now: datetime,
+) -> ActionRecord | None:
+    """Claim ``key`` for this call: the new ``running`` row, or None when the key is taken (see the module)."""
+    stmt = (
+        dialect.insert(conn, T)
+        .values(
+            idempotency_key=key,
+            action=action,
+            fingerprint=print_,
+            status=ActionStatus.RUNNING.value,
+            processor=processor,
+            account_id=account_id,
+            customer_id=customer_id,
+            attempts=1,
+            claimed_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(*T.c)
+    )
+    row = (await conn.execute(stmt)).mappings().first()
+    return ActionRecord.from_row(row) if row else None
+
+
+async def take_over(conn: AsyncConnection, record: ActionRecord, now: datetime) -> ActionRecord | None:
+    """Re-claim ``record`` (a stale ``running`` row) unless someone else did since it was read."""
+    stmt = (
+        sa.update(T)
+        .where(T.c.id == record.id, T.c.status == ActionStatus.RUNNING.value, T.c.claimed_at == record.claimed_at)
+        .values(claimed_at=now, updated_at=now, attempts=T.c.attempts + 1)
+        .returning(*T.c)
+    )
+    row = (await conn.execute(stmt)).mappings().first()
+    return ActionRecord.from_row(row) if row else None
+
+
+def _holding(record: ActionRecord) -> list[sa.ColumnElement[bool]]:
+    return [T.c.id == record.id, T.c.status == ActionStatus.RUNNING.value, T.c.claimed_at == record.claimed_at]
+
+
+async def finish(
+    conn: AsyncConnection,
+    record: ActionRecord,
+    *,
+    now: datetime,
+    result: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+    customer_id: str | None = None,
+    object_id: str | None = None,
+) -> bool:
+    """Record the outcome of the claim ``record`` holds: ``result`` (succeeded) or ``error`` (failed). False when
+    the claim was lost (another caller took the row over and may have recorded it first)."""
+    status = ActionStatus.FAILED if error is not None else ActionStatus.SUCCEEDED
+    values: dict[str, Any] = {
+        "status": status.value,
+        "result": result if result is not None else sa.null(),
+        "error": error if error is not None else sa.null(),
+        "object_id": object_id,
+        "updated_at": now,
+    }
+    if customer_id is not None:
+        values["customer_id"] = customer_id
+    done = await conn.execute(sa.update(T).where(*_holding(record)).values(**values))
+    return done.rowcount == 1
+
+
+async def release(conn: AsyncConnection, record: ActionRecord) -> None:
+    """Give the key back after a failure that a retry may not meet (the processor unreachable, throttled):
+    the next call with it runs the action, with the same processor idempotency key."""
+    await conn.execute(sa.delete(T).where(*_holding(record)))
+
+
+__all__ = ["ActionRecord", "ActionStatus", "claim", "fingerprint", "finish", "get", "release", "take_over"]
