@@ -78,11 +78,19 @@ def _encode_rows(rows: Sequence[Mapping[str, Any]], dialect_name: str) -> str:
     return orjson.dumps(encoded, default=str).decode()
 
 
-#: From this many rows without a unique key, PostgreSQL gets them by ``COPY`` (see :func:`_copy_rows`).
+#: From this many rows without a unique key, PostgreSQL gets them by ``COPY`` (see :func:`copy_rows`).
 COPY_FROM_ROWS = 200
 
-_NEXT_IDS = f"SELECT nextval(pg_get_serial_sequence('{jobs.name}', 'id')) FROM generate_series(1, %(n)s)"
-_COPY = f"COPY {jobs.name} (id, {', '.join(_COLUMNS)}) FROM STDIN"
+#: The batch's ids in one binary array. The sequence is resolved once (an InitPlan): called per row,
+#: pg_get_serial_sequence costs more than the rest of the insert.
+_NEXT_IDS = (
+    f"SELECT array_agg(nextval((SELECT pg_get_serial_sequence('{jobs.name}', 'id')::regclass))) "
+    "FROM generate_series(1, %(n)s)"
+)
+#: COPY's columns: the id and the arguments, which each row has of its own, then the rest (the row's "tail"),
+#: which the rows of a batch nearly always share with every row of the same job (see :class:`CopyFormatter`).
+COPY_COLUMNS = ("id", "args", *(c for c in _COLUMNS if c != "args"))
+_COPY = f"COPY {jobs.name} ({', '.join(COPY_COLUMNS)}) FROM STDIN"
 #: What COPY's text format escapes inside a field.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -95,77 +103,90 @@ def _copy_text(value: str | None) -> str:
     return value
 
 
-def _copy_json(value: Any) -> str:
-    if not value and isinstance(value, list | dict):  # most rows' errors and meta
-        return "[]" if isinstance(value, list) else "{}"
-    # orjson escapes every control character inside JSON strings, so only its backslashes need doubling.
-    return orjson.dumps(value, default=str).decode().replace("\\", "\\\\")
-
-
 def _copy_number(value: float | None) -> str:
     return "\\N" if value is None else repr(value)
 
 
-def copy_text(ids: Sequence[int], rows: Sequence[Mapping[str, Any]]) -> bytes:
-    """The rows (with their ids) in ``COPY``'s text format (pure). The times of a batch are nearly always the
-    same few values, so each is formatted once."""
-    stamps: dict[datetime, str] = {}
+def copy_json(value: Any) -> bytes:
+    """A JSON field of COPY's text format. orjson escapes every control character inside JSON strings, so only
+    its backslashes need doubling."""
+    text = orjson.dumps(value, default=str)
+    return text.replace(b"\\", b"\\\\") if b"\\" in text else text
 
-    def stamp(value: datetime) -> str:
-        text = stamps.get(value)
+
+class CopyFormatter:
+    """Lays job rows out in ``COPY``'s text format, one line ``id \\t args \\t tail`` per row (pure).
+
+    The arguments and the tail (every other column, newline included) are formatted apart: the rows of one job
+    in a batch nearly always share their tail, so a batch formats it once per job and each row costs one JSON
+    encoding and one line (see :meth:`remit.jobs.engine.Engine.enqueue_many`). Times are formatted once each.
+    """
+
+    def __init__(self) -> None:
+        self._stamps: dict[datetime, str] = {}
+
+    def _stamp(self, value: datetime) -> str:
+        text = self._stamps.get(value)
         if text is None:
-            text = stamps[value] = value.astimezone(UTC).isoformat()
+            text = self._stamps[value] = value.astimezone(UTC).isoformat()
         return text
 
-    lines = [
-        "\t".join(
-            (
-                str(job_id),
-                _copy_text(row["queue"]),
-                _copy_text(row["name"]),
-                _copy_json(row["args"]),
-                _copy_text(row["state"]),
-                str(int(row["priority"])),
-                str(int(row["attempt"])),
-                str(int(row["max_attempts"])),
-                _copy_text(row["unique_key"]),
-                stamp(row["scheduled_at"]),
-                stamp(row["inserted_at"]),
-                _copy_number(row["timeout"]),
-                _copy_json(row["errors"]),
-                _copy_json(row["meta"]),
-            )
+    @staticmethod
+    def args(row: Mapping[str, Any]) -> bytes:
+        return copy_json(row["args"])
+
+    def tail(self, row: Mapping[str, Any]) -> bytes:
+        fields = (
+            _copy_text(row["queue"]),
+            _copy_text(row["name"]),
+            _copy_text(row["state"]),
+            str(int(row["priority"])),
+            str(int(row["attempt"])),
+            str(int(row["max_attempts"])),
+            _copy_text(row["unique_key"]),
+            self._stamp(row["scheduled_at"]),
+            self._stamp(row["inserted_at"]),
+            _copy_number(row["timeout"]),
+            copy_json(row["errors"]).decode(),
+            copy_json(row["meta"]).decode(),
         )
-        for job_id, row in zip(ids, rows, strict=True)
-    ]
-    lines.append("")
-    return "\n".join(lines).encode()
+        return ("\t" + "\t".join(fields) + "\n").encode()
 
 
-async def _copy_rows(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert rows by ``COPY`` on the driver's connection, in the caller's transaction.
+def copy_payload(ids: Sequence[int], args: Sequence[bytes], tails: Sequence[bytes]) -> bytes:
+    """The lines of :class:`CopyFormatter`'s parts, with their ids (pure)."""
+    return b"".join([b"%d\t%b%b" % line for line in zip(ids, args, tails, strict=True)])
+
+
+def copy_text(ids: Sequence[int], rows: Sequence[Mapping[str, Any]]) -> bytes:
+    """``rows`` (with their ids) in ``COPY``'s text format, in the order of ``COPY_COLUMNS`` (pure)."""
+    formatter = CopyFormatter()
+    return copy_payload(ids, [formatter.args(row) for row in rows], [formatter.tail(row) for row in rows])
+
+
+async def copy_rows(conn: AsyncConnection, args: Sequence[bytes], tails: Sequence[bytes]) -> list[int]:
+    """Insert rows laid out by :class:`CopyFormatter` by ``COPY`` on the driver's connection, in the caller's
+    transaction; their ids, in order.
 
     For a large batch this is the cheapest way in, for the server (no SQL text, no JSON array of rows to take
-    apart) and for this process (the rows are laid out as one text block, written at once): about three times
-    the rows per second of the JSON statement on this machine. ``COPY`` returns nothing, so the ids are drawn
-    from the table's sequence first, in one round trip, and written with the rows: the caller still gets them
-    in request order. It cannot skip unique twins (no ``ON CONFLICT``), so only batches without unique keys
-    come here. The statement trigger that wakes workers fires for ``COPY`` as for ``INSERT``.
+    apart) and for this process (the rows are laid out as one text block, written at once). ``COPY`` returns
+    nothing, so the ids are drawn from the table's sequence first, in one round trip, and written with the
+    rows: the caller still gets them in request order. It cannot skip unique twins (no ``ON CONFLICT``), so
+    only batches without unique keys come here. The statement trigger that wakes workers fires for ``COPY`` as
+    for ``INSERT``.
     """
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
-    ids = [int(row[0]) for row in await (await driver.execute(_NEXT_IDS, {"n": len(rows)})).fetchall()]
+    drawn = await (await driver.execute(_NEXT_IDS, {"n": len(args)}, binary=True)).fetchone()
+    ids: list[int] = sorted(drawn[0])
     async with driver.cursor() as cursor, cursor.copy(_COPY) as copy:
-        await copy.write(copy_text(ids, rows))
+        await copy.write(copy_payload(ids, args, tails))
     return ids
 
 
 async def insert_rows(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert job rows in one statement; returns the new ids (unique twins of pending jobs are skipped).
-    On PostgreSQL a batch of :data:`COPY_FROM_ROWS` or more without unique keys goes by ``COPY``."""
+    """Insert job rows in one statement; returns the new ids (unique twins of pending jobs are skipped)."""
     dialect_name = conn.dialect.name
-    if dialect_name == "postgresql" and len(rows) >= COPY_FROM_ROWS and all(r["unique_key"] is None for r in rows):
-        return await _copy_rows(conn, rows)
     stmt = _PG_INSERT if dialect_name == "postgresql" else _SQLITE_INSERT
     result = await conn.execute(stmt, {"rows": _encode_rows(rows, dialect_name)})
     return [int(row[0]) for row in result]
@@ -203,4 +224,16 @@ def insert_from_select(values: Mapping[str, str], source: str) -> str:
     return f"INSERT INTO {jobs.name} ({', '.join(names)}) SELECT {', '.join(values[n] for n in names)} FROM {source}"
 
 
-__all__ = ["insert_from_select", "insert_row_sync", "insert_rows", "row_columns"]
+__all__ = [
+    "COPY_COLUMNS",
+    "COPY_FROM_ROWS",
+    "CopyFormatter",
+    "copy_json",
+    "copy_payload",
+    "copy_rows",
+    "copy_text",
+    "insert_from_select",
+    "insert_row_sync",
+    "insert_rows",
+    "row_columns",
+]
