@@ -16,7 +16,7 @@ the server is asked for a ``CHECKPOINT`` so that no part pays for the previous p
 
 remit (PostgreSQL)
     The fresh database is migrated, then N no-op jobs (default 20,000) are enqueued with
-    ``Engine.enqueue_many`` (the job engine's seam; ``COPY`` for such batches) in chunks of
+    ``Engine.enqueue_many`` (the job engine's seam; binary ``COPY`` for such batches) in chunks of
     ``--enqueue-chunk`` rows, one committed
     transaction per chunk: ``remit_enqueue_per_s`` is N / seconds spent enqueueing (building the requests included). The
     table is then ANALYZEd (see "Statistics" below) and ONE worker process (this file with ``--child

@@ -184,16 +184,15 @@ async def test_a_large_batch_without_unique_keys_is_inserted_whole_and_in_order(
     from remit.jobs.store.enqueue import COPY_FROM_ROWS
 
     later = rt.clock.now() + timedelta(hours=1)
-    requests = [
-        JobRequest(J.noop, {"n": i, "text": 'tab\there "quoted" é'}, meta={"i": i}) for i in range(COPY_FROM_ROWS)
-    ]
+    text = 'tab\there "quoted" é \\ new\nline'
+    requests = [JobRequest(J.noop, {"n": i, "text": text}, meta={"i": i}) for i in range(COPY_FROM_ROWS)]
     requests.append(JobRequest(J.noop, {"n": -1}, scheduled_at=later, priority=3))
     async with rt.db.begin() as conn:
         ids = await rt.engine.enqueue_many(conn, requests)
     assert len(ids) == len(requests)
     assert ids == sorted(ids)
     first, last = await fetch(rt, ids[0]), await fetch(rt, ids[-1])
-    assert first.args == {"n": 0, "text": 'tab\there "quoted" é'}
+    assert first.args == {"n": 0, "text": text}
     assert first.meta == {"i": 0}
     assert first.state is JobState.AVAILABLE
     assert first.errors == []

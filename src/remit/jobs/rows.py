@@ -9,7 +9,7 @@ the arguments for the job's other requests that set nothing else: see ``Engine.e
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +18,7 @@ from remit.jobs.definition import JobDefinition
 from remit.jobs.states import JobState
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True, slots=True, init=False)
 class JobRequest:
     """One job to insert. ``job`` is a definition or a registered name; ``args`` defaults to no arguments."""
 
@@ -44,19 +44,23 @@ class JobRequest:
         unique_key: str | None = None,
         meta: Mapping[str, Any] | None = None,
     ) -> None:
-        # A batch enqueue builds thousands of these: the generated __init__ of a frozen dataclass sets each field
-        # through object.__setattr__, about four times slower than filling the instance dict directly.
-        fields = self.__dict__
-        fields["job"] = job
-        fields["args"] = {} if args is None else args
-        fields["queue"] = queue
-        fields["scheduled_at"] = scheduled_at
-        fields["delay"] = delay
-        fields["priority"] = priority
-        fields["max_attempts"] = max_attempts
-        fields["unique_key"] = unique_key
-        fields["meta"] = meta
+        # A batch enqueue builds thousands of these, and a frozen dataclass's generated __init__ sets each field
+        # through object.__setattr__ (about three times the cost): this fills the slots through their
+        # descriptors instead, as Job.claimed does — the same object, still frozen to everyone else.
+        put = _PUT
+        put["job"](self, job)
+        put["args"](self, {} if args is None else args)
+        put["queue"](self, queue)
+        put["scheduled_at"](self, scheduled_at)
+        put["delay"](self, delay)
+        put["priority"](self, priority)
+        put["max_attempts"](self, max_attempts)
+        put["unique_key"](self, unique_key)
+        put["meta"](self, meta)
 
+
+#: Each field's slot setter by name (what :meth:`JobRequest.__init__` fills).
+_PUT: dict[str, Any] = {f.name: getattr(JobRequest, f.name).__set__ for f in fields(JobRequest)}
 
 _AVAILABLE, _SCHEDULED = JobState.AVAILABLE.value, JobState.SCHEDULED.value
 
