@@ -14,6 +14,7 @@ import pytest
 
 from remit.config import parse_queues
 from remit.db.engine import Database
+from remit.errors import JobError
 from remit.jobs.definition import JobRegistry, UniqueBy, job
 from remit.jobs.engine import Engine
 from remit.jobs.rows import JobRequest
@@ -197,6 +198,15 @@ def test_a_batch_laid_out_for_copy_is_exactly_the_rows_build_row_gives() -> None
 def test_a_batch_with_a_unique_key_is_not_laid_out_for_copy(odd_one: JobRequest) -> None:
     requests: list[JobRequest] = [*_mixed(COPY_FROM_ROWS), odd_one]
     assert _engine()._copy_parts(requests, NOW) is None
+
+
+@pytest.mark.parametrize(
+    "option", [{"priority": 2**15}, {"max_attempts": 2**31}, {"priority": 1.5}], ids=["priority", "attempts", "float"]
+)
+def test_a_number_its_column_cannot_hold_is_refused_before_anything_is_sent(option: dict[str, Any]) -> None:
+    requests = [*_mixed(COPY_FROM_ROWS), JobRequest(plain, {"n": 1}, **option)]
+    with pytest.raises(JobError, match="does not fit its column"):
+        _engine()._copy_parts(requests, NOW)
 
 
 def test_arguments_of_any_mapping_are_stored_as_their_json_object() -> None:

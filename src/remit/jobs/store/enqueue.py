@@ -25,6 +25,7 @@ from remit.db import dialect
 from remit.db.statements import insert_columns
 from remit.db.tables import jobs
 from remit.db.tables.jobs import PENDING_STATES_SQL
+from remit.errors import JobError
 
 _COLUMNS = (
     "queue",
@@ -154,18 +155,28 @@ class CopyFormatter:
 
     def tail(self, row: Mapping[str, Any]) -> bytes:
         timeout = row["timeout"]
+        try:
+            numbers = (
+                _SMALLINT.pack(2, row["priority"]),
+                _INTEGER.pack(4, row["attempt"]),
+                _INTEGER.pack(4, row["max_attempts"]),
+                _NULL if timeout is None else _DOUBLE.pack(8, timeout),
+            )
+        except struct.error:  # what the statement would refuse, refused before anything is sent
+            raise JobError(
+                f"job {row['name']}: priority, attempt, max_attempts or timeout does not fit its column "
+                f"({row['priority']!r}, {row['attempt']!r}, {row['max_attempts']!r}, {timeout!r})"
+            ) from None
         return b"".join(
             (
                 _copy_string(row["queue"]),
                 _copy_string(row["name"]),
                 _copy_string(row["state"]),
-                _SMALLINT.pack(2, row["priority"]),
-                _INTEGER.pack(4, row["attempt"]),
-                _INTEGER.pack(4, row["max_attempts"]),
+                *numbers[:3],
                 _copy_string(row["unique_key"]),
                 self._stamp(row["scheduled_at"]),
                 self._stamp(row["inserted_at"]),
-                _NULL if timeout is None else _DOUBLE.pack(8, timeout),
+                numbers[3],
                 _copy_jsonb(row["errors"]),
                 _copy_jsonb(row["meta"]),
             )
