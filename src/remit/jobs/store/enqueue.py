@@ -96,7 +96,10 @@ _COPY = f"COPY {jobs.name} ({', '.join(COPY_COLUMNS)}) FROM STDIN (FORMAT binary
 
 # COPY's binary format: a header (signature, flags, no extension), then per row its field count and each field as
 # its length (-1: NULL) and the column type's binary form, then a trailer. Nothing is escaped, and the server
-# parses no text for numbers and times (a tenth of its work for a row of the text format).
+# parses no text for numbers and times (about a tenth of its work for a row of the text format, here). Each
+# field must be in its column's own type (bigint, varchar, jsonb, smallint, integer, timestamptz, double
+# precision): a migration that changes one changes this too (tests/integration/test_job_engine.py stores a
+# batch this way and reads every column back).
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 _COPY_TRAILER = b"\xff\xff"
 #: A row's start: its field count, its id (bigint) and the length and version byte of its arguments (jsonb).
