@@ -211,6 +211,26 @@ async def test_a_large_batch_without_unique_keys_is_inserted_whole_and_in_order(
         assert (await conn.execute(sa.select(sa.func.count()).select_from(jobs))).scalar_one() == len(requests)
 
 
+async def test_a_large_batch_stores_every_column_as_build_row_gives_it(rt):
+    # On PostgreSQL by COPY in its binary format (each field in its column's type), on SQLite by the statement.
+    from remit.jobs.store.enqueue import COPY_FROM_ROWS
+
+    now = rt.clock.now()
+    requests = [JobRequest(J.noop, {"n": i}) for i in range(COPY_FROM_ROWS)]
+    requests += [
+        JobRequest(J.noop, {"t": "\\\t\n é"}, queue="elsewhere", priority=-2, max_attempts=3, meta={"m": [1]}),
+        JobRequest("test.noop", delay=90.5),
+    ]
+    async with rt.db.begin() as conn:
+        ids = await rt.engine.enqueue_many(conn, requests, now=now)
+    async with rt.db.connect() as conn:
+        stored = {row.id: row._asdict() for row in await conn.execute(sa.select(jobs).where(jobs.c.id.in_(ids)))}
+    assert len(stored) == len(requests)
+    for job_id, request in zip(ids, requests, strict=True):
+        expected = {**rt.engine.build_row(request, now), "id": job_id}
+        assert stored[job_id] == expected
+
+
 async def test_scheduled_job_waits_for_its_time(rt):
     async with rt.db.begin() as conn:
         job_id = await rt.engine.enqueue(conn, J.noop, {}, delay=3600)
