@@ -6,9 +6,9 @@ module imports nothing from remit and nothing from ``bench/jobs.py``. Given a fr
 1. installs pgqueuer's schema with its default (and most durable) policy, ``Durability.durable``: every
    table logged, as remit's are,
 2. enqueues N no-op jobs with ``Queries.enqueue`` (its batch form: lists of entrypoints, payloads and
-   priorities, one statement per chunk of ``--enqueue-chunk``, the same chunk remit gets) — timed, the
-   ``pgqueuer_enqueue_per_s`` figure — then runs ``ANALYZE`` on its queue table, as ``bench/jobs.py`` does
-   for remit's,
+   priorities, one statement per chunk of ``--enqueue-chunk``, the same chunk remit gets) — timed, with the
+   heap built so far frozen as for remit's, the ``pgqueuer_enqueue_per_s`` figure — then runs ``ANALYZE``
+   on its queue table, as ``bench/jobs.py`` does for remit's,
 3. runs ONE worker: a ``QueueManager`` on one asyncpg connection (its benchmark's fastest driver), in
    ``drain`` mode (it returns once the queue is empty and its running jobs have finished), with
    ``--batch`` jobs per dequeue (the completion log buffer is sized by the same number) — the measured
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import sys
@@ -44,6 +45,8 @@ async def enqueue(url: str, jobs: int, chunk: int) -> float:
     try:
         queries = Queries(AsyncpgDriver(conn))
         await queries.install()
+        gc.collect()  # the heap so far frozen during the measured enqueue, as bench/jobs.py does for remit's
+        gc.freeze()
         started = time.perf_counter()
         for first in range(0, jobs, chunk):
             size = min(chunk, jobs - first)
@@ -53,6 +56,7 @@ async def enqueue(url: str, jobs: int, chunk: int) -> float:
             if len(ids) != size:
                 raise RuntimeError(f"enqueue returned {len(ids)} ids for {size} jobs")
         seconds = time.perf_counter() - started
+        gc.unfreeze()
         await conn.execute("ANALYZE pgqueuer")
         return seconds
     finally:

@@ -184,16 +184,15 @@ async def test_a_large_batch_without_unique_keys_is_inserted_whole_and_in_order(
     from remit.jobs.store.enqueue import COPY_FROM_ROWS
 
     later = rt.clock.now() + timedelta(hours=1)
-    requests = [
-        JobRequest(J.noop, {"n": i, "text": 'tab\there "quoted" é'}, meta={"i": i}) for i in range(COPY_FROM_ROWS)
-    ]
+    text = 'tab\there "quoted" é \\ new\nline'
+    requests = [JobRequest(J.noop, {"n": i, "text": text}, meta={"i": i}) for i in range(COPY_FROM_ROWS)]
     requests.append(JobRequest(J.noop, {"n": -1}, scheduled_at=later, priority=3))
     async with rt.db.begin() as conn:
         ids = await rt.engine.enqueue_many(conn, requests)
     assert len(ids) == len(requests)
     assert ids == sorted(ids)
     first, last = await fetch(rt, ids[0]), await fetch(rt, ids[-1])
-    assert first.args == {"n": 0, "text": 'tab\there "quoted" é'}
+    assert first.args == {"n": 0, "text": text}
     assert first.meta == {"i": 0}
     assert first.state is JobState.AVAILABLE
     assert first.errors == []
@@ -210,6 +209,26 @@ async def test_a_large_batch_without_unique_keys_is_inserted_whole_and_in_order(
             raise RuntimeError("host write failed")
     async with rt.db.connect() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(jobs))).scalar_one() == len(requests)
+
+
+async def test_a_large_batch_stores_every_column_as_build_row_gives_it(rt):
+    # On PostgreSQL by COPY in its binary format (each field in its column's type), on SQLite by the statement.
+    from remit.jobs.store.enqueue import COPY_FROM_ROWS
+
+    now = rt.clock.now()
+    requests = [JobRequest(J.noop, {"n": i}) for i in range(COPY_FROM_ROWS)]
+    requests += [
+        JobRequest(J.noop, {"t": "\\\t\n é"}, queue="elsewhere", priority=-2, max_attempts=3, meta={"m": [1]}),
+        JobRequest("test.noop", delay=90.5),
+    ]
+    async with rt.db.begin() as conn:
+        ids = await rt.engine.enqueue_many(conn, requests, now=now)
+    async with rt.db.connect() as conn:
+        stored = {row.id: row._asdict() for row in await conn.execute(sa.select(jobs).where(jobs.c.id.in_(ids)))}
+    assert len(stored) == len(requests)
+    for job_id, request in zip(ids, requests, strict=True):
+        expected = {**rt.engine.build_row(request, now), "id": job_id}
+        assert stored[job_id] == expected
 
 
 async def test_scheduled_job_waits_for_its_time(rt):

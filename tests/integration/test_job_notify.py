@@ -9,6 +9,8 @@ from dataclasses import replace
 import pytest
 import sqlalchemy as sa
 
+from remit.jobs.rows import JobRequest
+from remit.jobs.store.enqueue import COPY_FROM_ROWS
 from tests.support import jobs as J
 
 
@@ -23,13 +25,16 @@ def pg_rt(runtime):
     return runtime
 
 
-async def _picked_up_within(rt, worker, seconds):
+async def _picked_up_within(rt, worker, seconds, *, batch=1):
     before = worker.outcomes["completed"]
     async with rt.db.begin() as conn:
-        await rt.engine.enqueue(conn, J.noop, {})
+        if batch == 1:
+            await rt.engine.enqueue(conn, J.noop, {})
+        else:
+            await rt.engine.enqueue_many(conn, [JobRequest(J.noop, {"n": i}) for i in range(batch)])
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if worker.outcomes["completed"] > before:
+        if worker.outcomes["completed"] >= before + batch:
             return True
         await asyncio.sleep(0.02)
     return False
@@ -55,6 +60,17 @@ async def test_notify_wakes_worker_and_listener_reconnects(pg_rt):
         assert killed == 1
         await asyncio.wait_for(_reconnected(worker), 10)
         assert await _picked_up_within(pg_rt, worker, 3)
+    finally:
+        worker.request_stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_a_batch_inserted_by_copy_wakes_the_worker_too(pg_rt):
+    worker = pg_rt.worker(queues=["test_default"], lead=False)
+    task = asyncio.create_task(worker.run())
+    try:
+        await asyncio.wait_for(_listening(worker), 10)
+        assert await _picked_up_within(pg_rt, worker, 5, batch=COPY_FROM_ROWS)  # COPY fires the trigger too
     finally:
         worker.request_stop()
         await asyncio.wait_for(task, 10)

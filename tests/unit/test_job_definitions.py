@@ -70,3 +70,35 @@ def test_select_queues_by_key_or_name():
     assert [q.name for q in select_queues(parsed, ["remit_webhooks"])] == ["hooks"]
     assert [q.name for q in select_queues(parsed, ["hooks", "custom"])] == ["hooks", "custom"]
     assert len(select_queues(parsed, None)) == len(parsed)
+
+
+def test_a_job_request_is_a_frozen_dataclass_with_every_field_set():
+    import dataclasses
+
+    bare = JobRequest("t.dispatch")
+    assert {f.name: getattr(bare, f.name) for f in dataclasses.fields(JobRequest)} == {
+        "job": "t.dispatch",
+        "args": {},
+        "queue": None,
+        "scheduled_at": None,
+        "delay": None,
+        "priority": None,
+        "max_attempts": None,
+        "unique_key": None,
+        "meta": None,
+    }
+    assert JobRequest("t.dispatch").args is not bare.args  # a fresh mapping each, as default_factory gives
+    full = JobRequest(dispatch, {"event_id": 1}, "q", NOW, None, 3, 4, "k", {"m": 1})
+    assert full == JobRequest(
+        job=dispatch,
+        args={"event_id": 1},
+        queue="q",
+        scheduled_at=NOW,
+        priority=3,
+        max_attempts=4,
+        unique_key="k",
+        meta={"m": 1},
+    )
+    assert dataclasses.replace(full, priority=5).priority == 5
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        full.priority = 1  # type: ignore[misc]

@@ -132,7 +132,49 @@ class Engine:
         if not requests:
             return []
         now = now or self.clock.now()
+        if len(requests) >= enqueue_store.COPY_FROM_ROWS and conn.dialect.name == "postgresql":
+            parts = self._copy_parts(requests, now)
+            if parts is not None:
+                return await enqueue_store.copy_rows(conn, *parts)
         return await enqueue_store.insert_rows(conn, [self.build_row(request, now) for request in requests])
+
+    def _copy_parts(self, requests: Sequence[JobRequest], now: datetime) -> tuple[list[bytes], list[bytes]] | None:
+        """The rows of ``requests`` laid out for ``COPY`` (:class:`~remit.jobs.store.enqueue.CopyFormatter`'s
+        arguments and tails), or None when one has a unique key (``COPY`` cannot skip a pending twin).
+
+        A request that sets nothing but its job and arguments — nearly every one of a large batch — has the same
+        row as any such request of the same job but for its arguments (a job with a unique policy aside, which
+        sends the whole batch to the statement): its tail is the first one's, built by :meth:`build_row` like
+        every other row, and the request costs one JSON encoding."""
+        formatter = enqueue_store.CopyFormatter()
+        copy_json = enqueue_store.copy_json
+        plain_tails: dict[int, bytes] = {}  # by id() of the request's job: the requests keep each one alive
+        args: list[bytes] = []
+        tails: list[bytes] = []
+        for request in requests:
+            plain = (
+                request.queue is None
+                and request.scheduled_at is None
+                and request.delay is None
+                and request.priority is None
+                and request.max_attempts is None
+                and request.unique_key is None
+                and request.meta is None
+            )
+            tail = plain_tails.get(id(request.job)) if plain else None
+            if tail is None:
+                row = self.build_row(request, now)
+                if row["unique_key"] is not None:
+                    return None
+                tail = formatter.tail(row)
+                if plain:
+                    plain_tails[id(request.job)] = tail
+                args.append(copy_json(row["args"]))
+            else:
+                given = request.args
+                args.append(copy_json(given if type(given) is dict else dict(given)))
+            tails.append(tail)
+        return args, tails
 
     def enqueue_sync(
         self, conn: Connection, job: JobDefinition | str, args: Mapping[str, Any] | None = None, **options: Any
