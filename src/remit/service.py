@@ -110,10 +110,30 @@ class Endpoints:
 def served_settings(settings: Settings, host: str, port: int) -> Settings:
     """``settings`` with ``REMIT_URL`` pointing at this service when it was not set: the fake processor in
     this process delivers its webhooks there, so ``remit up --port 9000`` receives its own events rather than
-    sending them to the default port. Left alone for ``--port 0`` (the port is not known before binding)."""
+    sending them to the default port. Left alone for port 0 (not known before binding: the CLI binds
+    ``--port 0`` first with :func:`bind_listener` and passes the port it got)."""
     if "url" in settings.model_fields_set or port == 0:
         return settings
     return settings.model_copy(update={"url": f"http://{display_host(host)}:{port}"})
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` as uvicorn binds one, for the server to listen on. ``remit up --port
+    0`` binds first so the port is known before the runtime is composed: ``REMIT_URL`` (where the fake delivers
+    this process's webhooks) then follows it instead of posting to the default port, where another remit may
+    be listening."""
+    family, kind, proto, _name, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 def display_host(host: str) -> str:
@@ -287,10 +307,11 @@ def build_server(
     return _Server(config, on_started)
 
 
-async def _serve(server: _Server) -> int:
-    """Run uvicorn; map its start-up ``sys.exit`` (e.g. the port is taken) to an exit code."""
+async def _serve(server: _Server, listener: socket.socket | None) -> int:
+    """Run uvicorn (on ``listener`` when one was bound beforehand); map its start-up ``sys.exit`` (e.g. the
+    port is taken) to an exit code."""
     try:
-        await server.serve()
+        await server.serve(sockets=[listener] if listener is not None else None)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else ExitCode.FAILED
     return ExitCode.OK if server.started else ExitCode.FAILED
@@ -326,8 +347,10 @@ async def run(
     on_started: Callable[[Endpoints], None] | None = None,
     worker_factory: WorkerFactory = default_worker,
     runtime: Runtime | None = None,
+    listener: socket.socket | None = None,
 ) -> int:
     """Serve the API (and, ``with_worker``, the job worker) until stopped; return the process exit code.
+    ``listener`` is a socket :func:`bind_listener` bound for ``host``:``port``, to listen on instead.
 
     A host module named in ``REMIT_JOB_MODULES`` that cannot be imported stops start-up before anything
     listens (the runtime is composed first)."""
@@ -347,6 +370,7 @@ async def run(
                 access_log=access_log,
                 on_started=on_started,
                 worker_factory=worker_factory,
+                listener=listener,
             )
     finally:
         await runtime.close()
@@ -362,6 +386,7 @@ async def _run_parts(
     access_log: bool,
     on_started: Callable[[Endpoints], None] | None,
     worker_factory: WorkerFactory,
+    listener: socket.socket | None = None,
 ) -> int:
     worker = worker_factory(runtime) if with_worker else None
     server = build_server(runtime, host, port, access_log=access_log, on_started=on_started)
@@ -372,7 +397,7 @@ async def _run_parts(
             server.force_exit = True
 
     shutdown.on_stop(stop_server)
-    tasks: dict[asyncio.Task[Any], str] = {asyncio.create_task(_serve(server), name="remit-http"): "http"}
+    tasks: dict[asyncio.Task[Any], str] = {asyncio.create_task(_serve(server, listener), name="remit-http"): "http"}
     if worker is not None:
         shutdown.on_stop(lambda _forced: worker.request_stop())
         tasks[asyncio.create_task(worker.run(), name="remit-worker")] = "worker"
@@ -405,6 +430,7 @@ __all__ = [
     "Endpoints",
     "ExitCode",
     "Shutdown",
+    "bind_listener",
     "build_server",
     "database_is_migrated",
     "default_worker",

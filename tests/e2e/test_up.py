@@ -284,3 +284,37 @@ def test_a_second_up_on_a_busy_port_says_so_before_migrating(tmp_path: Path) -> 
     assert f"port {port} in use on 127.0.0.1; pass --port" in result.stderr
     assert '"database migrated"' not in result.stderr
     assert not database.exists()  # it stopped before migrating
+
+
+def test_up_on_port_zero_delivers_its_fake_webhooks_to_itself(tmp_path: Path) -> None:
+    """``--port 0`` binds before the runtime is composed, so with REMIT_URL unset the fake in this process
+    posts its webhooks to the port it got, never to the default port (where another remit may listen)."""
+    url = f"sqlite:///{tmp_path / 'zero.db'}"
+    token = "port-zero-token-0123456789abcdef"
+    env = remit_env(url, REMIT_SERVICE_TOKENS=token)
+    assert "REMIT_URL" not in env
+    with remit_process("up", "--port", "0", env=env, cwd=tmp_path) as (proc, out, _err):
+        base_url = out.wait_for(READY, START_TIMEOUT_S).group(1)
+        created = httpx.post(
+            f"{base_url}/api/v1/billing/customers",
+            json={"metadata": {"test": "port-zero"}},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "port-zero-1"},
+            timeout=30,
+        )
+        assert created.status_code == 200, created.text
+        customer = created.json()["id"]
+        # The mirror learns of a customer only from the processor's webhook, which came back to this remit.
+        deadline = time.monotonic() + 30
+        mirrored = None
+        while time.monotonic() < deadline:
+            mirrored = httpx.get(
+                f"{base_url}/api/v1/billing/customers/{customer}",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=5,
+            )
+            if mirrored.status_code == 200:
+                break
+            time.sleep(0.2)
+        found = mirrored is not None and mirrored.status_code == 200
+        assert found, "the fake's customer.created never reached this remit"
+        assert stop(proc) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 import typer
@@ -81,15 +82,30 @@ def refuse_a_busy_port(host: str, port: int) -> None:
         fail(f"port {port} in use on {service.display_host(host)}; pass --port {free or 'PORT'}", code=2)
 
 
+def listen_on(host: str, port: int) -> tuple[socket.socket | None, int]:
+    """For ``--port 0``, a socket bound to a free port now and that port (so REMIT_URL can follow it, see
+    :func:`remit.service.bind_listener`); any other port is bound by the server itself, as before."""
+    if port != 0:
+        return None, port
+    try:
+        listener = service.bind_listener(host, 0)
+    except OSError as exc:
+        fail(f"cannot listen on {service.display_host(host)} ({exc.strerror or type(exc).__name__})", code=2)
+    return listener, int(listener.getsockname()[1])
+
+
 def serve_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: bool = ACCESS_LOG_OPTION) -> None:
     """Serve the HTTP API only; run workers with remit worker (scale each on its own)."""
-    settings = service.served_settings(load_settings_or_exit(), host, port)
+    loaded = load_settings_or_exit()
     refuse_a_busy_port(host, port)
+    listener, port = listen_on(host, port)
+    settings = service.served_settings(loaded, host, port)
     code = run_async(
         service.run(
             settings,
             host=host,
             port=port,
+            listener=listener,
             with_worker=False,
             run_migrations=False,
             access_log=access_log,
@@ -115,8 +131,10 @@ def up_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: boo
     app's webhook handlers (remit.sandbox), so remit demo has host handlers and a dead letter to show."""
     from remit import sandbox
 
-    settings = service.served_settings(load_settings_or_exit(), host, port)
+    loaded = load_settings_or_exit()
     refuse_a_busy_port(host, port)
+    listener, port = listen_on(host, port)
+    settings = service.served_settings(loaded, host, port)
     with_sandbox = sandbox.applies(settings)
     code = _or_configuration_exit(
         lambda: run_async(
@@ -124,6 +142,7 @@ def up_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: boo
                 settings,
                 host=host,
                 port=port,
+                listener=listener,
                 with_worker=True,
                 run_migrations=True,
                 access_log=access_log,
