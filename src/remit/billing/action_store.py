@@ -56,6 +56,8 @@ class ActionRecord:
     error: dict[str, Any] | None
     attempts: int
     claimed_at: datetime
+    #: When the key was first claimed, hence about when the processor first saw it.
+    created_at: datetime
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> ActionRecord:
@@ -73,6 +75,7 @@ class ActionRecord:
             error=dict(row["error"]) if row["error"] is not None else None,
             attempts=int(row["attempts"]),
             claimed_at=row["claimed_at"],
+            created_at=row["created_at"],
         )
 
 
