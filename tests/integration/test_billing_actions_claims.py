@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from remit import billing
+from remit.billing import action_store
 from remit.billing.actions import ActionInProgress
 from remit.db.tables import billing_actions
 from remit.errors import ProcessorError
@@ -208,3 +209,14 @@ async def test_a_waiting_repeat_polls_with_reads(rt: Runtime, fake: FakeProcesso
     made, repeated = await first, await second
     assert (made.replayed, repeated.replayed, repeated.id) == (False, True, made.id)
     assert len(inserts) == 2  # the first call's claim and the repeat's one attempt; no INSERT per poll
+
+
+async def test_a_finished_key_cannot_be_finished_again(rt: Runtime, fake: FakeProcessor) -> None:
+    await _create(rt, "done")
+    async with rt.db.begin() as conn:
+        record = await action_store.get(conn, "done")
+        assert record is not None
+        with pytest.raises(action_store.ActionStateError, match="cannot move from succeeded to failed"):
+            await action_store.finish(conn, record, now=rt.clock.now(), error={"code": "late"})
+    [row] = await _rows(rt)
+    assert (row["status"], row["error"]) == ("succeeded", None)

@@ -11,9 +11,11 @@
   keeps the outcomes, :mod:`remit.billing.action_params` checks the arguments);
 - :mod:`remit.billing.packages` — what a host sells.
 
-See ``docs/mirror.md`` and ``docs/billing.md``.
+See ``docs/mirror.md`` and ``docs/billing.md``. :data:`PART` declares what the billing part brings to a runtime:
+the state machine of a billing action's key (its mirror projection is the webhooks part's handler).
 """
 
+from remit.billing.action_store import ACTION_STATES
 from remit.billing.actions import (
     ActionInProgress,
     ActionRefused,
@@ -33,8 +35,12 @@ from remit.billing.actions import (
 from remit.billing.mirror import MirrorRecord, Page, UnknownCursor, get_object, list_objects
 from remit.billing.projection import ApplyResult, ApplyStatus, apply_event
 from remit.billing.routing import MalformedEvent
+from remit.part import Part
+
+PART = Part(name="billing", state_machines=(ACTION_STATES,))
 
 __all__ = [
+    "PART",
     "ActionInProgress",
     "ActionRefused",
     "ActionResult",

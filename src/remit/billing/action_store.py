@@ -7,7 +7,8 @@ Every write is guarded so a repeat never runs an action twice:
   finds the row (or, if that transaction rolled back, inserts it); SQLite runs one writer at a time.
 - :func:`take_over` re-claims a ``running`` row whose claim is older than the lease (its caller died between
   the processor's answer and recording it) with an UPDATE that re-checks the claim it read, so one caller wins.
-- :func:`finish` and :func:`release` touch only a ``running`` row with the claim they hold.
+- :func:`finish` and :func:`release` touch only a ``running`` row with the claim they hold; :func:`finish`
+  moves it through :data:`ACTION_STATES`, whose guarded UPDATE matches only the states allowed to move.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.db import dialect
 from remit.db.tables import billing_actions
+from remit.errors import RemitError
+from remit.statemachine import StateMachine
 
 T = billing_actions
 
@@ -33,6 +36,26 @@ class ActionStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+
+
+class ActionStateError(RemitError):
+    """A change of a key's status the table does not allow."""
+
+
+#: A key is claimed ``running`` and ends ``succeeded`` (the processor's answer) or ``failed`` (its refusal, or
+#: ``outcome_unknown``); a claim given back (:func:`release`) is deleted, and a stale one taken over
+#: (:func:`take_over`) stays ``running`` with a new claim.
+ACTION_STATES = StateMachine(
+    "billing_action",
+    ActionStatus,
+    {
+        ActionStatus.RUNNING: {ActionStatus.SUCCEEDED, ActionStatus.FAILED},
+        ActionStatus.SUCCEEDED: set(),
+        ActionStatus.FAILED: set(),
+    },
+    terminal=frozenset({ActionStatus.SUCCEEDED, ActionStatus.FAILED}),
+    error=ActionStateError,
+)
 
 
 def fingerprint(action: str, request: Mapping[str, Any]) -> str:
@@ -147,8 +170,8 @@ async def finish(
     """Record the outcome of the claim ``record`` holds: ``result`` (succeeded) or ``error`` (failed). False when
     the claim was lost (another caller took the row over and may have recorded it first)."""
     status = ActionStatus.FAILED if error is not None else ActionStatus.SUCCEEDED
+    ACTION_STATES.check(record.status, status)
     values: dict[str, Any] = {
-        "status": status.value,
         "result": result if result is not None else sa.null(),
         "error": error if error is not None else sa.null(),
         "object_id": object_id,
@@ -156,8 +179,10 @@ async def finish(
     }
     if customer_id is not None:
         values["customer_id"] = customer_id
-    done = await conn.execute(sa.update(T).where(*_holding(record)).values(**values))
-    return done.rowcount == 1
+    moved = await ACTION_STATES.move(
+        conn, T, status, T.c.id == record.id, T.c.claimed_at == record.claimed_at, column="status", **values
+    )
+    return moved == 1
 
 
 async def release(conn: AsyncConnection, record: ActionRecord) -> None:
@@ -166,4 +191,15 @@ async def release(conn: AsyncConnection, record: ActionRecord) -> None:
     await conn.execute(sa.delete(T).where(*_holding(record)))
 
 
-__all__ = ["ActionRecord", "ActionStatus", "claim", "fingerprint", "finish", "get", "release", "take_over"]
+__all__ = [
+    "ACTION_STATES",
+    "ActionRecord",
+    "ActionStateError",
+    "ActionStatus",
+    "claim",
+    "fingerprint",
+    "finish",
+    "get",
+    "release",
+    "take_over",
+]
