@@ -4,6 +4,7 @@ on the fake, the caller's idempotency key on the wire, and a repeat that sends n
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -140,3 +141,16 @@ async def test_inside_the_callers_transaction_on_the_adapter(rt: Runtime, live: 
         rt, account_id="acct_tx", package="starter", idempotency_key="t-1", success_url="https://a"
     )
     assert (again.replayed, again.id) == (True, session.id)
+
+
+async def test_joining_and_package_prices_are_the_processors_own(rt: Runtime, live: Served) -> None:
+    """Billing calls both through the protocol: the adapter joins nothing and has no demo catalogue; the fake
+    joins the caller's transaction and prices a demo package once (the same price every time)."""
+    async with rt.db.begin() as conn:
+        assert isinstance(rt.processor.joining(conn), contextlib.nullcontext)
+    assert await rt.processor.package_price(slug="starter", name="Starter") is None
+    assert len(live.wire.requests) == 0
+    first = await live.fake.package_price(slug="starter", name="Starter")
+    assert first == await live.fake.package_price(slug="starter", name="Starter")
+    price = await live.fake.engine.call("GET", f"/v1/prices/{first}")
+    assert (price.body["unit_amount"], price.body["recurring"]["interval"]) == (1500, "month")

@@ -2,7 +2,7 @@
 
 :func:`perform` is the one path every action of :mod:`remit.billing.actions` takes (see that module for the
 behaviour): claim the key in ``remit_billing_actions`` (:mod:`remit.billing.action_store`), or answer its stored
-outcome; call the processor with the key, joining the caller's transaction when the processor is the fake; store
+outcome; call the processor with the key, joining the caller's transaction (:meth:`Processor.joining`); store
 the answer or the refusal, or give the key back after an outage; all inside a ``billing.action`` span, timed in
 ``remit_billing_action_duration_seconds``.
 """
@@ -23,7 +23,6 @@ from remit.billing import action_store
 from remit.billing.action_store import ActionRecord, ActionStatus
 from remit.errors import ProcessorError, RemitError
 from remit.processor.base import Processor, StripeObject
-from remit.processor.fake.engine import FakeEngine
 from remit.processor.faults import Fault, classify
 from remit.runtime import Runtime
 from remit.telemetry import metrics
@@ -149,10 +148,7 @@ def _refusal(error: ProcessorError) -> dict[str, Any]:
 
 
 def _joining(processor: Processor, conn: AsyncConnection | None) -> AbstractContextManager[None]:
-    engine = getattr(processor, "engine", None)  # the fake's (a wrapper around it delegates)
-    if conn is not None and isinstance(engine, FakeEngine):
-        return engine.joining(conn)
-    return nullcontext()
+    return processor.joining(conn) if conn is not None else nullcontext()
 
 
 def _answer(request: ActionRequest, record: ActionRecord, current: Span) -> ActionResult:

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -68,7 +68,6 @@ from remit.billing.action_runner import (
 from remit.billing.packages import Package, UnknownPackage, get_package, packages_for
 from remit.db.tables import accounts
 from remit.processor.base import Processor, StripeObject
-from remit.processor.fake.processor import FakeProcessor
 from remit.provisioning.handoff import ACCOUNT_KEY, PACKAGE_KEY
 from remit.provisioning.jobs_table import ensure_account
 from remit.provisioning.states import AccountStatus
@@ -86,13 +85,8 @@ def resolve(target: Target) -> tuple[Runtime, AsyncConnection | None]:
     return runtime_of(target), (target if target.in_transaction() else None)
 
 
-FAKE = "fake"
 PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
 CHECKOUT_MODES = ("subscription", "payment")
-#: The demo packages' prices in the fake processor's catalogue (``DEMO_PACKAGES`` declare none): monthly, in
-#: cents, made once with fixed idempotency keys (the fake keeps keys for ever), so every run finds the same.
-DEMO_PRICES = {"starter": 1500, "pro": 4900}
-DEMO_PRICE_DEFAULT = 1000
 
 
 # --- accounts -------------------------------------------------------------------------------------------
@@ -122,42 +116,23 @@ def _package(runtime: Runtime, slug: object) -> Package:
     name = params_.text(slug, "package", required=True, limit=64)
     assert name is not None
     try:
-        return _sellable(runtime, get_package(packages_for(runtime.settings), name))
+        return get_package(packages_for(runtime.settings), name)
     except UnknownPackage as exc:
         raise InvalidActionRequest(str(exc), param="package", code="package_unknown") from None
 
 
-def _sellable(runtime: Runtime, package: Package) -> Package:
-    """``package``, unless it has no price and the processor is not the fake (nothing is called)."""
-    if not package.price and runtime.processor.name != FAKE:
-        raise InvalidActionRequest(
-            f"package {package.slug!r} has no price: declare one in REMIT_PACKAGES",
-            param="package",
-            code="package_without_price",
-        )
-    return package
-
-
 async def price_of(processor: Processor, package: Package) -> str:
-    """The processor price ``package`` sells at: its configured ``price``; on the fake processor, a demo
-    package without one gets its price in the fake's catalogue (made once, found again by its fixed keys)."""
-    if package.price:
-        return package.price
-    if processor.name != FAKE:
+    """The processor price ``package`` sells at: its configured ``price``, else the processor's own for it
+    (:meth:`~remit.processor.base.Processor.package_price`: the fake's demo catalogue; none on Stripe, where
+    the package is refused and nothing is called)."""
+    price = package.price or await processor.package_price(slug=package.slug, name=package.name)
+    if not price:
         raise InvalidActionRequest(
             f"package {package.slug!r} has no price: declare one in REMIT_PACKAGES",
             param="package",
             code="package_without_price",
         )
-    fake = cast(FakeProcessor, processor)
-    product = await fake.create_product(name=package.name, idempotency_key=f"remit-demo-package-{package.slug}-product")
-    price = await fake.create_price(
-        product=product["id"],
-        unit_amount=DEMO_PRICES.get(package.slug, DEMO_PRICE_DEFAULT),
-        idempotency_key=f"remit-demo-package-{package.slug}-price",
-        nickname=f"remit-{package.slug}-monthly",
-    )
-    return str(price["id"])
+    return price
 
 
 # --- customers ----------------------------------------------------------------------------------------------
@@ -480,11 +455,11 @@ async def change_plan(
     request = ActionRequest("change_plan", key, params)
 
     async def call(processor: Processor) -> StripeObject:
-        target = chosen_price or (await price_of(processor, chosen) if chosen else None)
+        new_price = chosen_price or (await price_of(processor, chosen) if chosen else None)
         return await processor.update_subscription(
             subscription,
             idempotency_key=key,
-            price=target,
+            price=new_price,
             quantity=params["quantity"],
             proration_behavior=proration_behavior,
             metadata={PACKAGE_KEY: chosen.slug} if chosen else None,
