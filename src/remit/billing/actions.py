@@ -31,7 +31,8 @@ processor is called; or one of the runtime's connections in the caller's open tr
 :func:`~remit.runtime.runtime_of` finds it, as ``report_usage`` and ``request_mail`` do), and the action
 writes its rows there — the key's
 outcome, the pending account a checkout pays for, the account's customer — so they commit (or roll back) with
-the caller's own rows; the processor is called while that transaction is open. The fake processor then joins
+the caller's own rows; the processor is called while that transaction is open (with Stripe up to its timeout;
+on SQLite that holds the database's only write lock meanwhile: see docs/billing.md). The fake processor then joins
 that transaction (its objects roll back with it; its events are delivered after commit), since on SQLite a
 transaction of its own would wait for the caller's write lock. If the caller rolls back after the processor
 answered, a repeat with the key calls the processor again with the same key, and the processor answers its
