@@ -102,16 +102,23 @@ def _create(rt: Runtime, key: str = "k") -> Any:
     return billing.create_customer(rt, idempotency_key=key, email="a@example.com", account_id="acct_1")
 
 
-async def test_a_caller_whose_claim_was_taken_over_answers_the_processors_object(
-    rt: Runtime, fake: FakeProcessor
-) -> None:
+async def _taken_over(rt: Runtime, fake: FakeProcessor) -> tuple[Gated, asyncio.Task[Any], asyncio.Task[Any]]:
+    """Two callers with one key, both held at the processor: the first claimed it, the second took it over
+    once the first's call outlived the lease."""
     gated = Gated(fake)
     rt.processor = gated  # type: ignore[assignment]
     first = asyncio.create_task(_create(rt))
     await gated.reached(1)
     rt.clock.advance(LEASE)  # type: ignore[attr-defined]
-    second = asyncio.create_task(_create(rt))  # takes the stale claim over
+    second = asyncio.create_task(_create(rt))
     await gated.reached(2)
+    return gated, first, second
+
+
+async def test_a_caller_whose_claim_was_taken_over_answers_the_processors_object(
+    rt: Runtime, fake: FakeProcessor
+) -> None:
+    gated, first, second = await _taken_over(rt, fake)
     gated.gates[0].set()  # the first caller's call returns while the second still holds the claim
     answered = await first
     assert not answered.replayed
@@ -126,13 +133,7 @@ async def test_a_caller_whose_claim_was_taken_over_answers_the_processors_object
 async def test_a_caller_whose_claim_was_taken_over_and_given_back_answers_the_processors_object(
     rt: Runtime, fake: FakeProcessor
 ) -> None:
-    gated = Gated(fake)
-    rt.processor = gated  # type: ignore[assignment]
-    first = asyncio.create_task(_create(rt))
-    await gated.reached(1)
-    rt.clock.advance(LEASE)  # type: ignore[attr-defined]
-    second = asyncio.create_task(_create(rt))
-    await gated.reached(2)
+    gated, first, second = await _taken_over(rt, fake)
     await fake.engine.fail_next("500")
     gated.gates[1].set()
     with pytest.raises(ProcessorError):
