@@ -7,8 +7,10 @@
 - :mod:`remit.billing.refetch` — completing truncated child lists from the processor;
 - :mod:`remit.billing.mirror` — reading the mirror, paged like the processor's own lists;
 - :mod:`remit.billing.actions` — the write side: customers, checkout and portal sessions, subscriptions,
-  each once per idempotency key (:mod:`remit.billing.action_runner` runs one, :mod:`remit.billing.action_store`
-  keeps the outcomes, :mod:`remit.billing.action_params` checks the arguments);
+  each once per idempotency key (by concept in :mod:`remit.billing.customer_actions`,
+  :mod:`remit.billing.session_actions` and :mod:`remit.billing.subscription_actions`, sharing
+  :mod:`remit.billing.action_common`; :mod:`remit.billing.action_runner` runs one,
+  :mod:`remit.billing.action_store` keeps the outcomes, :mod:`remit.billing.action_params` checks the arguments);
 - :mod:`remit.billing.packages` — what a host sells.
 
 See ``docs/mirror.md`` and ``docs/billing.md``. :data:`PART` declares what the billing part brings to a runtime:
