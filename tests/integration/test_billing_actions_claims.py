@@ -185,31 +185,41 @@ async def test_a_claim_older_than_the_processor_keeps_keys_is_not_taken_over(rt:
 
 
 @pytest.fixture
-def inserts(rt: Runtime) -> Iterator[list[str]]:
-    """The INSERT statements into remit_billing_actions while the test runs."""
+def written(rt: Runtime) -> Iterator[list[str]]:
+    """Each INSERT into remit_billing_actions, and each transaction begun, on the runtime's (writing) engine
+    while the test runs (``"begin"``; on SQLite each one takes the write lock)."""
     seen: list[str] = []
 
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO REMIT_BILLING_ACTIONS"):
-            seen.append(statement)
+    def statement(conn: Any, cursor: Any, text: str, *args: Any) -> None:
+        if text.lstrip().upper().startswith("INSERT INTO REMIT_BILLING_ACTIONS"):
+            seen.append("insert")
+
+    def begin(conn: Any) -> None:
+        seen.append("begin")
 
     engine = rt.db.engine.sync_engine
-    sa.event.listen(engine, "before_cursor_execute", count)
+    sa.event.listen(engine, "before_cursor_execute", statement)
+    sa.event.listen(engine, "begin", begin)
     yield seen
-    sa.event.remove(engine, "before_cursor_execute", count)
+    sa.event.remove(engine, "before_cursor_execute", statement)
+    sa.event.remove(engine, "begin", begin)
 
 
-async def test_a_waiting_repeat_polls_with_reads(rt: Runtime, fake: FakeProcessor, inserts: list[str]) -> None:
+async def test_a_waiting_repeat_polls_with_reads(rt: Runtime, fake: FakeProcessor, written: list[str]) -> None:
     gated = Gated(fake)
     rt.processor = gated  # type: ignore[assignment]
     first = asyncio.create_task(_create(rt))
     await gated.reached(1)
+    before = len(written)
     second = asyncio.create_task(_create(rt))
     await asyncio.sleep(0.5)  # about ten polls
+    while_waiting = written[before:]
     gated.gates[0].set()
     made, repeated = await first, await second
     assert (made.replayed, repeated.replayed, repeated.id) == (False, True, made.id)
-    assert len(inserts) == 2  # the first call's claim and the repeat's one attempt; no INSERT per poll
+    # the repeat's one claim attempt; then reads, on the read-only engine: no INSERT and no write transaction
+    assert while_waiting.count("insert") == 1
+    assert while_waiting.count("begin") <= 2
 
 
 async def test_a_finished_key_cannot_be_finished_again(rt: Runtime, fake: FakeProcessor) -> None:

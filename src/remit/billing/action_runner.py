@@ -198,7 +198,8 @@ async def _transaction(runtime: Runtime, conn: AsyncConnection | None) -> AsyncI
 
 
 async def _read(runtime: Runtime, key: str) -> ActionRecord | None:
-    async with runtime.db.connect() as own:
+    """The key's row, read in a read-only transaction (on SQLite it takes no write lock)."""
+    async with runtime.db.read() as own:
         return await action_store.get(own, key)
 
 
