@@ -164,7 +164,9 @@ async def test_the_processor_busy_with_the_key_is_in_progress_not_a_refusal(
     assert row["status"] == "succeeded"
 
 
-async def test_a_claim_older_than_the_processor_keeps_keys_is_not_taken_over(rt: Runtime, fake: FakeProcessor) -> None:
+async def test_a_claim_older_than_the_processor_keeps_keys_is_not_taken_over(
+    rt: Runtime, fake: FakeProcessor, ops_events: list[tuple[str, dict[str, Any]]]
+) -> None:
     await _create(rt, "old")
     async with rt.db.begin() as conn:  # as if the caller died after the processor answered: the row stays running
         await conn.execute(sa.update(billing_actions).values(status="running", result=sa.null()))
@@ -182,6 +184,16 @@ async def test_a_claim_older_than_the_processor_keeps_keys_is_not_taken_over(rt:
     assert answering.calls == 0  # the processor may have forgotten the key: it was not asked again
     [row] = await _rows(rt)
     assert (row["status"], row["error"]["code"]) == ("failed", "outcome_unknown")
+    [meta] = [m for name, m in ops_events if name == "billing_action_outcome_unknown"]  # once per key
+    assert meta == {
+        "attempt": 1,
+        "action": "create_customer",
+        "operation_id": "old",
+        "account_id": "acct_1",
+        "customer_id": row["customer_id"],
+        "processor": "fake",
+        "code": "outcome_unknown",
+    }
 
 
 @pytest.fixture

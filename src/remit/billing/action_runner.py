@@ -10,7 +10,6 @@ the answer or the refusal, or give the key back after an outage; all inside a ``
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -25,10 +24,8 @@ from remit.errors import ProcessorError, RemitError
 from remit.processor.base import Processor, StripeObject
 from remit.processor.faults import Fault, classify
 from remit.runtime import Runtime
-from remit.telemetry import metrics
+from remit.telemetry import metrics, ops
 from remit.telemetry.spans import Span, span
-
-logger = logging.getLogger(__name__)
 
 SPAN = "billing.action"
 #: How long a repeat waits for the first call with its key, still at the processor, before
@@ -241,10 +238,15 @@ async def _settle(
     if not forgotten:
         return None
     current.set(outcome="refused", code=OUTCOME_UNKNOWN)
-    logger.warning(
-        "billing action %s: a claim older than %.0f h was left running; its outcome is unknown (check the processor)",
-        request.action,
-        KEY_KEPT_S / 3600,
+    ops.emit(
+        "billing_action_outcome_unknown",
+        attempt=found.attempts,
+        action=request.action,
+        operation_id=request.key,
+        account_id=found.account_id,
+        customer_id=found.customer_id,
+        processor=found.processor,
+        code=OUTCOME_UNKNOWN,
     )
     raise ActionRefused(request.action, _unknown_outcome())
 

@@ -246,6 +246,17 @@ CATALOG: dict[str, OpsEventSpec] = {
             "remit reconcile fees --dry-run; read the subject at the processor; tell finance",
             "revenue-loss.md",
         ),
+        OpsEventSpec(
+            "billing_action_outcome_unknown",
+            "a billing action's claim was left running past the time the processor keeps idempotency keys "
+            "(23 h): remit marked the key failed with outcome_unknown instead of calling again, which could act "
+            "twice; once per key",
+            ("attempt",),
+            ("action", "operation_id", "account_id", "customer_id", "processor", "code"),
+            "find the key in remit_billing_actions; look its account's or customer's objects up at the "
+            "processor; act with a new key only if nothing was made",
+            "billing-action-outcome-unknown.md",
+        ),
     ]
 }
 
