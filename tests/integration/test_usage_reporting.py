@@ -373,3 +373,17 @@ async def test_401_pauses_remit_meters_once_and_resume_heals(
     assert (await record(rt, "op-401a")).state is MeterEventState.REPORTED
     assert (await record(rt, "op-401b")).state is MeterEventState.REPORTED
     assert len(await processor_meter_events(rt)) == 2
+
+
+async def test_a_connection_with_no_transaction_open_commits_the_record_at_once(rt: Runtime) -> None:
+    """``runtime.db.connect()`` opens no transaction: the record and its report job commit before
+    ``report_usage`` returns, never left in a transaction nobody commits (closing would roll them back)."""
+    cus = await customer(rt)
+    async with rt.db.connect() as conn:
+        outcome = await report_usage(conn, cus, "api_requests", 3, operation_id="op-no-tx")
+        assert outcome.created
+        assert not conn.in_transaction()
+    assert await stored(rt) == 1
+    async with rt.db.connect() as conn:
+        query = sa.select(sa.func.count()).select_from(jobs_table).where(jobs_table.c.name == REPORT_JOB)
+        assert (await conn.execute(query)).scalar_one() == 1

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.config import MeterSpec
 from remit.db.tables import meter_events
+from remit.db.transactions import within
 from remit.errors import ProcessorError, RemitError
 from remit.jobs.context import JobContext, PeriodicContext
 from remit.jobs.definition import job
@@ -89,7 +90,8 @@ async def report_usage(
 ) -> UsageOutcome:
     """Record one usage report in ``conn``'s transaction and queue its sending (see the module docs).
     ``conn`` is one of the runtime's connections (``runtime.db.begin()``, a job's or a handler's), which is
-    where the runtime is found (:func:`~remit.runtime.runtime_of`).
+    where the runtime is found (:func:`~remit.runtime.runtime_of`); on one with no open transaction
+    (``runtime.db.connect()``) the record commits at once (:func:`remit.db.transactions.within`).
 
     With ``sync=True`` pass a connection with no open transaction (``runtime.db.connect()``): the record is
     committed on it at once, then sent; a refusal marks it ``failed`` (source ``sync``), a throttle or an
@@ -114,7 +116,8 @@ async def report_usage_many(
     meters = runtime.settings.meters
     checked = [check(report, meters, now) for report in reports]
     if not sync:
-        return (await _store(runtime, conn, checked, now, enqueue=True))[0]
+        async with within(conn):
+            return (await _store(runtime, conn, checked, now, enqueue=True))[0]
     if conn.in_transaction():
         raise SyncReportInTransaction(
             "report_usage(sync=True) runs outside any open transaction: pass runtime.db.connect()'s connection"
