@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from remit import connect, control, documents, mail, money, provisioning, usage, webhooks
+from remit import billing, connect, control, documents, mail, money, provisioning, usage, webhooks
 from remit.clock import Clock, system_clock
 from remit.config import Settings
 from remit.jobs.states import JOB_STATES
@@ -26,9 +26,10 @@ from remit.statemachine import StateMachine
 #: remit's own parts, in the order their event handlers run: the mirror, then the invoice documents (so a
 #: receipt finds its PDF queued), then the mail, then provisioning (a paid checkout's job), then money (failed
 #: payments, dunning), then Connect's ops events, then the usage part's meter error reports; the control part
-#: (emergency stop, ops webhook, flags' gauges) handles no events.
+#: (emergency stop, ops webhook, flags' gauges) and the billing part (its actions' retention) handle no events.
 PARTS: tuple[Part, ...] = (
     webhooks.PART,
+    billing.PART,
     documents.PART,
     mail.PART,
     provisioning.PART,

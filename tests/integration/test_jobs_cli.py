@@ -185,6 +185,7 @@ def test_schedule_list_shows_every_periodic_task_and_cron_entry(cli, db_url):
         "jobs.prune",
         "webhooks.prune",
         "webhooks.release_held",
+        "billing.prune_actions",
         "mail.requeue",
         "provisioning.reconcile",
         "money.dunning_sweep",

@@ -54,6 +54,7 @@ REMITS_SCHEDULE = [
     "jobs.prune",
     "webhooks.prune",
     "webhooks.release_held",
+    "billing.prune_actions",
     "mail.requeue",
     "provisioning.reconcile",
     "money.dunning_sweep",
