@@ -8,7 +8,8 @@ flight is never pruned under its caller.
 
 A checkout or portal session's row also holds the session's URL and client secret. A session is dead within
 24 hours of its creation (a checkout session expires by then at the latest, a portal session sooner), so
-:func:`~remit.billing.action_store.finish` marks the row ``secrets_expire_at`` 24 h on; after that a repeat of
+:func:`~remit.billing.action_store.finish` marks the row ``secrets_expire_at`` 24 h on (or at a checkout's
+earlier ``expires_at``, see :func:`~remit.billing.action_store.secrets_expire_at`); after that a repeat of
 the key is answered :class:`~remit.billing.action_runner.SessionExpired` (HTTP 410 ``session_expired``: make a
 new session with a new key) instead of a URL that opens nothing, and this task blanks the URL and client secret
 in the stored outcome (``redacted_at``), so the table does not keep them for the rest of the retention.

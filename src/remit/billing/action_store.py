@@ -20,7 +20,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -47,10 +47,24 @@ def redacted(result: Mapping[str, Any]) -> dict[str, Any]:
     return {key: (None if key in SECRET_FIELDS else value) for key, value in result.items()}
 
 
-def secrets_expire_at(action: str, now: datetime) -> datetime | None:
-    """When the stored outcome of ``action`` recorded at ``now`` stops holding live secrets (None: it holds
-    none)."""
-    return now + SESSION_SECRETS_TTL if action in SESSION_ACTIONS else None
+def _epoch(value: object) -> datetime | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    return None
+
+
+def secrets_expire_at(action: str, now: datetime, result: Mapping[str, Any]) -> datetime | None:
+    """When the stored outcome ``result`` of ``action``, recorded at ``now``, stops holding live secrets (pure;
+    None: it holds none): :data:`SESSION_SECRETS_TTL` after the session was created (``created``, else ``now``),
+    or a checkout session's own ``expires_at`` when that is sooner."""
+    if action not in SESSION_ACTIONS:
+        return None
+    created = _epoch(result.get("created"))
+    candidates = [(min(created, now) if created else now) + SESSION_SECRETS_TTL]
+    expires = _epoch(result.get("expires_at"))
+    if expires is not None:
+        candidates.append(expires)
+    return min(candidates)
 
 
 class ActionStatus(StrEnum):
@@ -182,7 +196,7 @@ async def finish(
         "error": error if error is not None else sa.null(),
         "object_id": object_id,
         "updated_at": now,
-        "secrets_expire_at": secrets_expire_at(record.action, now) if result is not None else None,
+        "secrets_expire_at": secrets_expire_at(record.action, now, result) if result is not None else None,
     }
     if customer_id is not None:
         values["customer_id"] = customer_id

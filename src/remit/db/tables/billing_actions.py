@@ -6,10 +6,10 @@ checkout or portal session includes its URL — this table is where a repeat get
 else shows it) or its refusal (``failed``: status, code, param, message). ``fingerprint`` is the hash of the
 request, so a key reused for another request is refused instead of answering the first one's result.
 
-A session's row has ``secrets_expire_at`` (24 h after it was stored: every checkout or portal session has
-expired by then); the periodic task ``billing.prune_actions`` (:mod:`remit.billing.action_retention`) blanks its
-URL and client secret after that (``redacted_at``) and deletes every row whose claim is older than
-``REMIT_BILLING_ACTION_RETENTION_DAYS``.
+A session's row has ``secrets_expire_at`` (24 h after the session was made, when every checkout or portal
+session has expired, or a checkout's earlier ``expires_at``); the periodic task ``billing.prune_actions``
+(:mod:`remit.billing.action_retention`) blanks its URL and client secret after that (``redacted_at``) and
+deletes every row whose claim is older than ``REMIT_BILLING_ACTION_RETENTION_DAYS``.
 """
 
 from sqlalchemy import Column, Index, Integer, String, Table, UniqueConstraint
