@@ -26,10 +26,9 @@ from remit.statemachine import StateMachine
 #: remit's own parts, in the order their event handlers run: the mirror, then the invoice documents (so a
 #: receipt finds its PDF queued), then the mail, then provisioning (a paid checkout's job), then money (failed
 #: payments, dunning), then Connect's ops events, then the usage part's meter error reports; the control part
-#: (emergency stop, ops webhook, flags' gauges) and the billing part (its actions' retention) handle no events.
+#: (emergency stop, ops webhook, flags' gauges) and the billing part (its actions' retention) handle none.
 PARTS: tuple[Part, ...] = (
     webhooks.PART,
-    billing.PART,
     documents.PART,
     mail.PART,
     provisioning.PART,
@@ -37,6 +36,7 @@ PARTS: tuple[Part, ...] = (
     connect.PART,
     usage.PART,
     control.PART,
+    billing.PART,
 )
 
 if TYPE_CHECKING:

@@ -54,7 +54,6 @@ REMITS_SCHEDULE = [
     "jobs.prune",
     "webhooks.prune",
     "webhooks.release_held",
-    "billing.prune_actions",
     "mail.requeue",
     "provisioning.reconcile",
     "money.dunning_sweep",
@@ -63,6 +62,7 @@ REMITS_SCHEDULE = [
     "money.card_expiry",
     "meters.reconcile",
     "usage.rollup",
+    "billing.prune_actions",
 ]
 
 
