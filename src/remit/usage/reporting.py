@@ -253,7 +253,7 @@ async def send(runtime: Runtime, processor: Processor, ids: Sequence[int], sourc
             except ProcessorError as error:
                 if classify(error) is not Fault.REFUSED:
                     raise
-                if error.code != DUPLICATE_METER_EVENT:  # a duplicate: the processor counted it already
+                if error.code != DUPLICATE_METER_EVENT:  # a duplicate was counted already: reported, below
                     refused.append((record, error.code or f"http_{error.status_code}"))
                     continue
             reported.append(record.id)
