@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from remit import connect, control, documents, mail, money, provisioning, usage, webhooks
+from remit import billing, connect, control, documents, mail, money, provisioning, usage, webhooks
 from remit.clock import Clock, system_clock
 from remit.config import Settings
 from remit.jobs.states import JOB_STATES
@@ -26,7 +26,7 @@ from remit.statemachine import StateMachine
 #: remit's own parts, in the order their event handlers run: the mirror, then the invoice documents (so a
 #: receipt finds its PDF queued), then the mail, then provisioning (a paid checkout's job), then money (failed
 #: payments, dunning), then Connect's ops events, then the usage part's meter error reports; the control part
-#: (emergency stop, ops webhook, flags' gauges) handles no events.
+#: (emergency stop, ops webhook, flags' gauges) and the billing part (its actions' retention) handle none.
 PARTS: tuple[Part, ...] = (
     webhooks.PART,
     documents.PART,
@@ -36,6 +36,7 @@ PARTS: tuple[Part, ...] = (
     connect.PART,
     usage.PART,
     control.PART,
+    billing.PART,
 )
 
 if TYPE_CHECKING:

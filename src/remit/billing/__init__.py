@@ -9,11 +9,15 @@
 - :mod:`remit.billing.actions` — the write side: customers, checkout and portal sessions, subscriptions,
   each once per idempotency key (:mod:`remit.billing.action_runner` runs one, :mod:`remit.billing.action_store`
   keeps the outcomes, :mod:`remit.billing.action_params` checks the arguments);
+- :mod:`remit.billing.action_retention` — the periodic task ``billing.prune_actions``: outcomes deleted after
+  their retention, expired sessions' URLs and client secrets blanked;
 - :mod:`remit.billing.packages` — what a host sells.
 
-See ``docs/mirror.md`` and ``docs/billing.md``.
+Importing this package registers nothing: :data:`PART` declares what the billing part brings to a runtime (the
+periodic task), and :mod:`remit.parts` composes it. See ``docs/mirror.md`` and ``docs/billing.md``.
 """
 
+from remit.billing.action_retention import PRUNE_TASK as ACTIONS_PRUNE_TASK
 from remit.billing.actions import (
     ActionInProgress,
     ActionRefused,
@@ -21,6 +25,7 @@ from remit.billing.actions import (
     BillingActionError,
     IdempotencyKeyReused,
     InvalidActionRequest,
+    SessionExpired,
     cancel_subscription,
     change_plan,
     create_checkout_session,
@@ -33,8 +38,13 @@ from remit.billing.actions import (
 from remit.billing.mirror import MirrorRecord, Page, UnknownCursor, get_object, list_objects
 from remit.billing.projection import ApplyResult, ApplyStatus, apply_event
 from remit.billing.routing import MalformedEvent
+from remit.part import Part
+
+PART = Part(name="billing", periodic=(ACTIONS_PRUNE_TASK,))
 
 __all__ = [
+    "ACTIONS_PRUNE_TASK",
+    "PART",
     "ActionInProgress",
     "ActionRefused",
     "ActionResult",
@@ -46,6 +56,7 @@ __all__ = [
     "MalformedEvent",
     "MirrorRecord",
     "Page",
+    "SessionExpired",
     "UnknownCursor",
     "apply_event",
     "cancel_subscription",

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -70,6 +70,14 @@ class ActionInProgress(BillingActionError):
 
     status = 409
     code = "idempotency_key_in_use"
+
+
+class SessionExpired(BillingActionError):
+    """A repeat of a checkout or portal session's key after the session expired (24 h on): its URL and client
+    secret are no longer kept (they would open nothing). Create a new session with a new key."""
+
+    status = 410
+    code = "session_expired"
 
 
 class ActionRefused(BillingActionError):
@@ -146,8 +154,9 @@ def _joining(processor: Processor, conn: AsyncConnection | None) -> AbstractCont
     return nullcontext()
 
 
-def _answer(request: ActionRequest, record: ActionRecord, current: Span) -> ActionResult:
-    """The stored outcome of ``record`` for a repeat (or a caller whose claim another finished)."""
+def _answer(request: ActionRequest, record: ActionRecord, current: Span, now: datetime) -> ActionResult:
+    """The stored outcome of ``record`` for a repeat (or a caller whose claim another finished); for a session
+    that has expired by ``now``, :class:`SessionExpired`."""
     if record.action != request.action or record.fingerprint != action_store.fingerprint(
         request.action, request.params
     ):
@@ -161,6 +170,13 @@ def _answer(request: ActionRequest, record: ActionRecord, current: Span) -> Acti
         current.set(outcome="refused", code=(record.error or {}).get("code"))
         raise ActionRefused(request.action, record.error or {})
     assert record.result is not None
+    if record.session_expired(now):
+        current.set(outcome="refused", code=SessionExpired.code)
+        raise SessionExpired(
+            f"the session this idempotency_key made has expired ({request.action}); create a new one with a new "
+            "idempotency_key",
+            param="idempotency_key",
+        )
     current.set(outcome="replayed")
     return ActionResult(request.action, request.key, dict(record.result), replayed=True)
 
@@ -201,9 +217,9 @@ async def _claim(
             if found is None:  # given back between our insert and our read (or not visible yet): again
                 continue
             if found.status is not ActionStatus.RUNNING:
-                return _answer(request, found, current)
+                return _answer(request, found, current, now)
             if found.action != request.action or found.fingerprint != print_:
-                return _answer(request, found, current)  # raises IdempotencyKeyReused
+                return _answer(request, found, current, now)  # raises IdempotencyKeyReused
             if found.claimed_at <= now - timedelta(seconds=LEASE_S):
                 taken = await action_store.take_over(tx, found, now)
                 if taken is not None:
@@ -271,7 +287,7 @@ async def perform(
                     again = await action_store.get(tx, request.key)
                     assert again is not None
                     outcome = "replayed"
-                    return _answer(request, again, current)
+                    return _answer(request, again, current, runtime.clock.now())
                 if record is not None:
                     await record(tx, obj)
             outcome = "created"
@@ -300,5 +316,6 @@ __all__ = [
     "IdempotencyKeyReused",
     "InvalidActionRequest",
     "Record",
+    "SessionExpired",
     "perform",
 ]

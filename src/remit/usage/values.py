@@ -37,7 +37,8 @@ class UsageRefused(RemitError):
 @dataclass(frozen=True, slots=True)
 class UsageReport:
     """One usage report as a host makes it: who, which meter, how much, when (None: now), and the caller's
-    operation id — the idempotency key of the record and of the processor call."""
+    operation id — the idempotency key of the record, the meter event's ``identifier`` at the processor, and
+    (namespaced, see :func:`remit.usage.reporting.meter_idempotency_key`) its processor idempotency key."""
 
     customer_id: str
     meter: str
