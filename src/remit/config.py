@@ -403,6 +403,8 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(25, ge=1, alias="REMIT_WEBHOOK_MAX_ATTEMPTS")
     webhook_processed_retention_days: float = Field(14.0, gt=0, alias="REMIT_WEBHOOK_PROCESSED_RETENTION_DAYS")
     webhook_dead_retention_days: float = Field(90.0, gt=0, alias="REMIT_WEBHOOK_DEAD_RETENTION_DAYS")
+    #: At least a day: a key is kept at least as long as Stripe keeps it (24 h).
+    billing_action_retention_days: float = Field(7.0, ge=1.0, alias="REMIT_BILLING_ACTION_RETENTION_DAYS")
     flag_billing: bool = Field(True, alias="REMIT_FLAG_BILLING")
     flag_origin_guard: bool = Field(False, alias="REMIT_FLAG_ORIGIN_GUARD")
     flags_refresh_seconds: float = Field(2.0, ge=0, alias="REMIT_FLAGS_REFRESH_SECONDS")

@@ -23,14 +23,13 @@ from remit.part import Part, load_parts
 from remit.runtime import Runtime
 from remit.statemachine import StateMachine
 
-#: remit's own parts, in the order their event handlers run: the mirror, then the billing actions (no handlers:
-#: their keys' state machine), then the invoice documents (so a
+#: remit's own parts, in the order their event handlers run: the mirror, then the invoice documents (so a
 #: receipt finds its PDF queued), then the mail, then provisioning (a paid checkout's job), then money (failed
 #: payments, dunning), then Connect's ops events, then the usage part's meter error reports; the control part
-#: (emergency stop, ops webhook, flags' gauges) handles no events.
+#: (emergency stop, ops webhook, flags' gauges) and the billing part (its actions' retention and their keys' state
+#: machine) handle none.
 PARTS: tuple[Part, ...] = (
     webhooks.PART,
-    billing.PART,
     documents.PART,
     mail.PART,
     provisioning.PART,
@@ -38,6 +37,7 @@ PARTS: tuple[Part, ...] = (
     connect.PART,
     usage.PART,
     control.PART,
+    billing.PART,
 )
 
 if TYPE_CHECKING:

@@ -109,6 +109,10 @@ class Every:
 
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+#: What ``every …`` may say: at least a second (a leader-only task in a tight loop helps nobody), at most a
+#: month (longer is a cron expression's job).
+MIN_INTERVAL_S = 1.0
+MAX_INTERVAL_S = 31 * 86400.0
 
 
 def parse_schedule(text: str) -> Schedule:
@@ -122,8 +126,10 @@ def parse_schedule(text: str) -> Schedule:
             seconds = float(amount[:-1]) * unit if unit else float("nan")
         except ValueError:
             seconds = float("nan")
-        if not seconds > 0:
-            raise ValueError(f"{text!r} is not an interval such as 'every 30s', 'every 10m' or 'every 1h'")
+        if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S:  # NaN, inf and a busy loop fail here too
+            raise ValueError(
+                f"{text!r} is not an interval from 1s to 31 days such as 'every 30s', 'every 10m' or 'every 1h'"
+            )
         return Every(seconds)
     try:
         return Cron(text)

@@ -44,6 +44,15 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
+def shows(page: Any, text: str) -> None:
+    """The page says ``text`` once it has settled: a click that submits a form returns while the browser may
+    still be between the POST and the page its redirect leads to (``page.content()`` is then empty), so this
+    waits for the text, as a person would, instead of reading the page at once."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("body")).to_contain_text(text, timeout=15_000)
+
+
 def seed_dead_letter(db_url: str) -> int:
     """One dead webhook event, as a handler that kept failing leaves it."""
     engine = create_sync_engine(db_url)
@@ -169,7 +178,7 @@ def test_an_admin_logs_in_replays_pauses_and_resumes_in_chromium(
             page.fill("#user", USER)
             page.fill("#password", "not the password")
             page.click("button[type=submit]")
-            assert "Wrong user or password" in page.content()
+            shows(page, "Wrong user or password")
             page.fill("#user", USER)
             page.fill("#password", PASSWORD)
             page.click("button[type=submit]")
@@ -187,11 +196,11 @@ def test_an_admin_logs_in_replays_pauses_and_resumes_in_chromium(
             page.goto(f"{base_url}/admin/dead-letters")
             shot("dead-letters")
             page.click("#replay-all")
-            assert "1 dead event(s) match" in page.content()
+            shows(page, "1 dead event(s) match")
             assert read(db_url, sa.select(webhook_events.c.status)) == [("dead",)]
             shot("replay-dry-run")
             page.click("button.danger")
-            assert "Replayed 1 webhook event(s)" in page.content()
+            shows(page, "Replayed 1 webhook event(s)")
             assert read(db_url, sa.select(webhook_events.c.status)) == [("received",)]
             assert read(db_url, sa.select(sa.func.count()).select_from(jobs)) == [(1,)]
 
@@ -201,27 +210,27 @@ def test_an_admin_logs_in_replays_pauses_and_resumes_in_chromium(
             assert page.url.endswith("/admin/provisioning?stuck=1")
             shot("provisioning")
             page.click("#provisioning-1 button.danger")
-            assert "Re-arm provisioning job 1" in page.content()
-            assert "after 8 attempt(s)" in page.content()
+            shows(page, "Re-arm provisioning job 1")
+            shows(page, "after 8 attempt(s)")
             attempts = sa.select(provisioning_jobs.c.status, provisioning_jobs.c.attempts)
             assert read(db_url, attempts) == [("enqueued", 8)]
             shot("rearm-dry-run")
             page.click("button.danger")
-            assert "Provisioning job 1 re-armed" in page.content()
+            shows(page, "Provisioning job 1 re-armed")
             assert read(db_url, attempts) == [("enqueued", 0)]
             page.goto(f"{base_url}/admin/provisioning?stuck=1")
-            assert "No provisioning jobs stuck." in page.content()
+            shows(page, "No provisioning jobs stuck.")
 
             # A queue paused (after its confirmation) and resumed.
             page.goto(f"{base_url}/admin/queues")
             shot("queues")
             page.click("#queue-remit_mailers button.danger")
-            assert "Pause queue remit_mailers" in page.content()
+            shows(page, "Pause queue remit_mailers")
             page.click("button.danger")
-            assert "Paused queue remit_mailers." in page.content()
+            shows(page, "Paused queue remit_mailers.")
             assert page.locator("#queue-remit_mailers .state").inner_text() == "paused"
             page.click("#queue-remit_mailers button")
-            assert "Resumed queue remit_mailers." in page.content()
+            shows(page, "Resumed queue remit_mailers.")
             assert page.locator("#queue-remit_mailers .state").inner_text() == "running"
 
             for name in ("jobs", "flags", "audit", "customers"):
@@ -232,7 +241,7 @@ def test_an_admin_logs_in_replays_pauses_and_resumes_in_chromium(
             page.goto(f"{base_url}/admin/queues")
             page.eval_on_selector_all("input[name=csrf_token]", "els => els.forEach(e => e.value = 'forged')")
             page.click("#queue-remit_mailers button.danger")
-            assert "CSRF token is missing or wrong" in page.content()
+            shows(page, "CSRF token is missing or wrong")
             page.goto(f"{base_url}/admin/queues")
             assert page.locator("#queue-remit_mailers .state").inner_text() == "running"
 

@@ -9,12 +9,14 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from remit.clock import FrozenClock
 from remit.db.tables import billing_actions
 from remit.processor.fake import CollectingDelivery, FakeEngine, FakeProcessor
 from remit.runtime import Runtime
@@ -203,7 +205,7 @@ async def test_the_routes_are_in_the_openapi_document(client: httpx.AsyncClient)
     ):
         operation = paths[f"{BASE}{path}"]["post"]
         assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in operation["parameters"])
-        assert {"200", "400", "401", "404", "409", "503"} <= set(operation["responses"])
+        assert {"200", "400", "401", "404", "409", "410", "503"} <= set(operation["responses"])
         assert operation["security"] == [{"serviceToken": []}]
 
 
@@ -224,3 +226,18 @@ async def test_concurrent_requests_with_one_key_make_one_session_and_its_url_is_
     assert rows == ["many"]
     logged = caplog.text + "".join(json.dumps(r.__dict__, default=str) for r in caplog.records)
     assert url not in logged
+
+
+async def test_a_session_key_repeated_after_the_session_expired_is_a_410(
+    rt: Runtime, client: httpx.AsyncClient
+) -> None:
+    body = {"account_id": "acct_x", "package": "pro", "success_url": "https://app.example/ok"}
+    first = await post(client, "/checkout_sessions", body, "x-1")
+    assert first.status_code == 200, first.text
+    assert isinstance(rt.clock, FrozenClock)
+    rt.clock.advance(timedelta(hours=24, seconds=1))
+    again = await post(client, "/checkout_sessions", body, "x-1")
+    assert again.status_code == 410
+    error = again.json()["error"]
+    assert (error["code"], error["param"]) == ("session_expired", "idempotency_key")
+    assert first.json()["url"] not in again.text

@@ -7,12 +7,15 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from remit import billing
+from remit.billing.action_retention import prune_actions
+from remit.clock import FrozenClock
 from remit.db.tables import accounts, billing_actions
 from remit.processor.fake import CollectingDelivery
 from remit.processor.stripe import StripeProcessor
@@ -154,3 +157,21 @@ async def test_joining_and_package_prices_are_the_processors_own(rt: Runtime, li
     assert first == await live.fake.package_price(slug="starter", name="Starter")
     price = await live.fake.engine.call("GET", f"/v1/prices/{first}")
     assert (price.body["unit_amount"], price.body["recurring"]["interval"]) == (1500, "month")
+
+
+async def test_a_session_made_through_the_sdk_expires_after_a_day_and_its_url_is_blanked(
+    rt: Runtime, live: ServedFake
+) -> None:
+    body: dict[str, Any] = {"account_id": "acct_exp", "package": "pro", "success_url": "https://app.example/ok"}
+    checkout = await billing.create_checkout_session(rt, idempotency_key="e-1", **body)
+    assert str(checkout.url).startswith("https://")
+    assert isinstance(rt.clock, FrozenClock)
+    rt.clock.advance(timedelta(hours=24, seconds=1))
+    sent = len(live.wire.requests)
+    with pytest.raises(billing.SessionExpired):
+        await billing.create_checkout_session(rt, idempotency_key="e-1", **body)
+    assert len(live.wire.requests) == sent  # answered from the stored outcome: no request
+    assert (await prune_actions(rt)).redacted == 1
+    async with rt.db.connect() as conn:
+        result = (await conn.execute(sa.select(billing_actions.c.result))).scalar_one()
+    assert (result["id"], result["url"]) == (checkout.id, None)

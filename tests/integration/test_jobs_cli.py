@@ -193,6 +193,7 @@ def test_schedule_list_shows_every_periodic_task_and_cron_entry(cli, db_url):
         "money.card_expiry",
         "meters.reconcile",
         "usage.rollup",
+        "billing.prune_actions",
         "host.count_accounts",
         "host.nightly_sync",
     ]

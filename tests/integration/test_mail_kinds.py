@@ -151,3 +151,16 @@ async def test_a_customer_the_mirror_lacks_is_asked_of_the_processor_and_a_429_o
         assert states == {"receipt": ("sent", 1), "subscription_cancelled": ("sent", 1)}
         assert all(message["To"] == PLANTED_EMAIL for message in world.sink.parsed())
         assert max(attempts) <= 2
+
+
+async def test_request_mail_on_a_connection_with_no_transaction_open_owes_it_at_once(rt) -> None:
+    """``runtime.db.connect()`` opens no transaction: the mail and its send job commit before
+    ``request_mail`` returns, never left in a transaction nobody commits."""
+    request = MailRequest(MailKind.CARD_EXPIRING, "pm_no_tx", "7", customer_id="cus_no_tx", params={"days": 7})
+    async with rt.db.connect() as conn:
+        assert await request_mail(conn, request) is not None
+        assert not conn.in_transaction()
+    async with rt.db.connect() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(mail_log))).scalar_one() == 1
+        sends = sa.select(sa.func.count()).select_from(jobs).where(jobs.c.queue.like("%mail%"))
+        assert (await conn.execute(sends)).scalar_one() == 1

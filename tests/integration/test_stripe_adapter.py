@@ -7,11 +7,16 @@ import logging
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from remit.db.tables import fake_objects
 from remit.errors import ProcessorError
 from remit.processor.base import Processor
 from remit.processor.fake import FakeProcessor
 from remit.processor.stripe import StripeProcessor
+from remit.usage import MeterEventState, records, report_usage
+from remit.usage.records import FailureSource
+from remit.usage.reporting import ensure_fake_meters, send
 from remit.webhooks.event_types import handled_event_types
 from tests.support.fake_server import serve_fake
 
@@ -320,3 +325,42 @@ async def test_child_listings_page_through_the_sdk(live, served, wire):
     with pytest.raises(ProcessorError) as limited:
         await live.list_invoice_lines(sub["latest_invoice"])
     assert (limited.value.status_code, limited.value.retry_after) == (429, 4.0)
+
+
+async def test_usage_reaches_stripe_with_a_namespaced_key_and_a_counted_identifier_is_reported(
+    runtime, live, served, wire
+):
+    """Through the SDK: the meter event's ``identifier`` is the operation id and its ``Idempotency-Key`` the
+    operation id in remit's namespace, so an operation id a host used as another call's key is reported; and
+    Stripe's refusal of an identifier it counted already (sent before under another key) marks the record
+    ``reported``, not ``failed``."""
+    _, fake = served
+    customer = await fake.create_customer(idempotency_key="cus-usage")
+    await ensure_fake_meters(runtime)
+    await live.create_customer(idempotency_key="demo-9-1")  # the host's own call, with the same text as key
+    await live.create_meter_event(
+        event_name="api_requests",
+        payload={"stripe_customer_id": customer["id"], "value": "1"},
+        identifier="op-sent-before",
+        idempotency_key="op-sent-before",
+    )
+    async with runtime.db.begin() as conn:
+        fresh = await report_usage(conn, customer["id"], "api_requests", 2, operation_id="demo-9-1")
+        repeat = await report_usage(conn, customer["id"], "api_requests", 1, operation_id="op-sent-before")
+    wire.clear()
+    counts = await send(runtime, live, [fresh.record.id, repeat.record.id], FailureSource.SYNC)
+    assert counts == {"reported": 2, "failed": 0, "skipped": 0}
+    assert [key for verb, path, key in wire if path == "/fake/v1/billing/meter_events"] == [
+        "remit-meter-event:demo-9-1",
+        "remit-meter-event:op-sent-before",
+    ]
+    async with runtime.db.connect() as conn:
+        counted = await conn.execute(
+            sa.select(fake_objects.c.data).where(fake_objects.c.object == "billing.meter_event")
+        )
+        assert sorted(row.data["identifier"] for row in counted) == ["demo-9-1", "op-sent-before"]
+        stored = {r.operation_id: r for r in await records.by_ids(conn, [fresh.record.id, repeat.record.id])}
+    assert {op: r.state for op, r in stored.items()} == {
+        "demo-9-1": MeterEventState.REPORTED,
+        "op-sent-before": MeterEventState.REPORTED,
+    }

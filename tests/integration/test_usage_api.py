@@ -76,6 +76,11 @@ async def test_one_event_and_a_batch_are_recorded_and_a_repeat_is_a_duplicate(
         ({"customer": "c", "meter": "nope", "value": 1, "operation_id": "x"}, "meter", "meter_unknown"),
         ({"customer": "c", "meter": "api_requests", "value": -1, "operation_id": "x"}, "value", "parameter_invalid"),
         (
+            {"customer": "c", "meter": "api_requests", "value": 1, "operation_id": "x" * 101},
+            "operation_id",
+            "parameter_invalid",
+        ),
+        (
             {"customer": "c", "meter": "api_requests", "value": 1, "operation_id": "x", "timestamp": 1},
             "timestamp",
             "timestamp_too_old",

@@ -20,8 +20,10 @@ from remit.db.engine import async_url
 from remit.db.tables import fake_objects, meter_events
 from remit.db.tables import jobs as jobs_table
 from remit.db.tables.jobs import PENDING_STATES_SQL
+from remit.errors import ProcessorError
 from remit.jobs.context import PeriodicContext
 from remit.jobs.states import JobState
+from remit.processor.errors import DUPLICATE_METER_EVENT
 from remit.processor.fake import AsgiDelivery, CollectingDelivery, FakeEngine, FakeProcessor
 from remit.runtime import NoRuntime, Runtime
 from remit.usage import MeterEventState, UsageRefused, UsageReport, report_usage, report_usage_many
@@ -33,6 +35,7 @@ from remit.usage.reporting import (
     REPORT_JOB,
     SyncReportInTransaction,
     ensure_fake_meters,
+    meter_idempotency_key,
     reconcile,
 )
 from tests.support.webhooks import make_runtime, webhook_settings
@@ -98,6 +101,60 @@ async def test_a_repeated_operation_id_is_one_record_and_one_processor_event(rt:
     assert events[0]["identifier"] == "op-1"
     assert events[0]["payload"] == {"stripe_customer_id": cus, "value": "40"}
     assert (await record(rt, "op-1")).state is MeterEventState.REPORTED
+
+
+async def test_an_operation_id_a_host_used_as_a_processor_idempotency_key_is_still_reported(rt: Runtime) -> None:
+    """The meter event's idempotency key is the operation id in remit's namespace: a host that used
+    ``demo-7-1`` as the key of another processor call can use it as an operation id too."""
+    cus = await customer(rt)
+    await rt.processor.create_customer(idempotency_key="demo-7-1")
+    async with rt.db.begin() as conn:
+        await report_usage(conn, cus, "api_requests", 3, operation_id="demo-7-1")
+    await rt.drain()
+    assert (await record(rt, "demo-7-1")).state is MeterEventState.REPORTED
+    events = await processor_meter_events(rt)
+    assert [(e["identifier"], e["payload"]["value"]) for e in events] == [("demo-7-1", "3")]
+
+
+async def test_an_identifier_the_processor_counted_already_marks_the_record_reported_not_failed(
+    rt: Runtime, ops_events: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """Sent once under another key (an older remit used the bare operation id) and never recorded: the resend
+    is refused by identifier, as Stripe refuses it, and the record is reported; the processor counts it once."""
+    cus = await customer(rt)
+    await ensure_fake_meters(rt)
+    await rt.processor.create_meter_event(
+        event_name="api_requests",
+        payload={"stripe_customer_id": cus, "value": "4"},
+        identifier="op-sent",
+        idempotency_key="op-sent",
+    )
+    async with rt.db.begin() as conn:
+        await report_usage(conn, cus, "api_requests", 4, operation_id="op-sent")
+    await rt.drain()
+    assert (await record(rt, "op-sent")).state is MeterEventState.REPORTED
+    assert [e["identifier"] for e in await processor_meter_events(rt)] == ["op-sent"]
+    assert "meter_reporting_failed" not in [name for name, _ in ops_events]
+
+
+async def test_the_fake_refuses_a_repeated_identifier_under_another_key_and_replays_the_same_key(
+    rt: Runtime,
+) -> None:
+    cus = await customer(rt)
+    await ensure_fake_meters(rt)
+    params: dict[str, Any] = {"event_name": "api_requests", "payload": {"stripe_customer_id": cus, "value": "1"}}
+    first = await rt.processor.create_meter_event(
+        **params, identifier="op-x", idempotency_key=meter_idempotency_key("op-x")
+    )
+    again = await rt.processor.create_meter_event(
+        **params, identifier="op-x", idempotency_key=meter_idempotency_key("op-x")
+    )
+    assert again == first
+    with pytest.raises(ProcessorError) as refused:
+        await rt.processor.create_meter_event(**params, identifier="op-x", idempotency_key="another-key")
+    assert (refused.value.status_code, refused.value.code) == (400, DUPLICATE_METER_EVENT)
+    assert "op-x" not in str(refused.value)  # the processor's text stays out of remit's messages
+    assert len(await processor_meter_events(rt)) == 1
 
 
 async def test_twenty_concurrent_reports_of_one_operation_id_store_one_record(rt: Runtime) -> None:
@@ -373,3 +430,17 @@ async def test_401_pauses_remit_meters_once_and_resume_heals(
     assert (await record(rt, "op-401a")).state is MeterEventState.REPORTED
     assert (await record(rt, "op-401b")).state is MeterEventState.REPORTED
     assert len(await processor_meter_events(rt)) == 2
+
+
+async def test_a_connection_with_no_transaction_open_commits_the_record_at_once(rt: Runtime) -> None:
+    """``runtime.db.connect()`` opens no transaction: the record and its report job commit before
+    ``report_usage`` returns, never left in a transaction nobody commits (closing would roll them back)."""
+    cus = await customer(rt)
+    async with rt.db.connect() as conn:
+        outcome = await report_usage(conn, cus, "api_requests", 3, operation_id="op-no-tx")
+        assert outcome.created
+        assert not conn.in_transaction()
+    assert await stored(rt) == 1
+    async with rt.db.connect() as conn:
+        query = sa.select(sa.func.count()).select_from(jobs_table).where(jobs_table.c.name == REPORT_JOB)
+        assert (await conn.execute(query)).scalar_one() == 1

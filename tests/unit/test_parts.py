@@ -62,6 +62,7 @@ REMITS_SCHEDULE = [
     "money.card_expiry",
     "meters.reconcile",
     "usage.rollup",
+    "billing.prune_actions",
 ]
 
 

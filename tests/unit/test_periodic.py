@@ -73,7 +73,10 @@ def test_a_schedule_is_read_from_cron_or_every_with_a_unit():
     assert parse_schedule(" every 30s ") == Every(30)
     assert parse_schedule("every 10m") == Every(600)
     assert parse_schedule("every 1.5h") == Every(5400)
-    for bad in ("every 30", "every -1m", "every 0s", "every ms", "*/5 * *", "often"):
+    assert parse_schedule("every 1s") == Every(1)
+    assert parse_schedule("every 744h") == Every(31 * 86400)
+    bad_values = ("every 30", "every -1m", "every 0s", "every ms", "*/5 * *", "often")
+    for bad in (*bad_values, "every infs", "every nanm", "every 1e400h", "every 1e-6s", "every 745h"):
         with pytest.raises(ValueError, match="every 10m"):
             parse_schedule(bad)
 

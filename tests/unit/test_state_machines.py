@@ -22,12 +22,12 @@ def test_remit_declares_every_state_machine_in_parts_order() -> None:
     assert [machine.name for machine in MACHINES] == [
         "job",
         "webhook_event",
-        "billing_action",
         "mail",
         "provisioning_job",
         "account",
         "dunning_case",
         "meter_event",
+        "billing_action",
     ]
 
 

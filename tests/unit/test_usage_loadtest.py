@@ -10,7 +10,7 @@ import pytest
 
 from remit.cli.usage import production_reason
 from remit.config import Settings
-from remit.usage.loadtest import LoadPlan, LoadTestRefused, percentiles, waiting_for
+from remit.usage.loadtest import LoadPlan, LoadTestRefused, Progress, WatchedDelivery, percentiles, waiting_for
 
 NOW = datetime(2024, 6, 30, 12, 0, tzinfo=UTC)
 
@@ -84,3 +84,11 @@ def test_waiting_for_names_what_the_follow_up_still_needs():
     assert said == "12 events to be reported, the rollup, 2 invoices in the mirror, queues remit_meters 1"
     hinted = waiting_for(unsettled=0, rollup=False, invoices_missing=1, failed_webhooks=3, depths={})
     assert hinted == "1 invoices in the mirror (3 webhook deliveries failed: remit fake deliver)"
+
+
+def test_the_watched_delivery_never_shows_a_url_password():
+    inner = SimpleNamespace(url="http://ops:s3cret-pass@remit.internal:8000/webhooks/stripe?token=abc123")
+    watched = WatchedDelivery(inner, Progress(1), lambda _progress: None)  # type: ignore[arg-type]
+    assert "s3cret-pass" not in watched.url
+    assert "abc123" not in watched.url
+    assert watched.url.startswith("http://ops:")

@@ -32,7 +32,7 @@ from remit.runtime import Runtime
 #: Seconds a client waits before retrying an action the processor could not take.
 PROCESSOR_RETRY_AFTER_S = "5"
 #: The statuses a processor's refusal keeps; any other 4xx is answered as a 400.
-REFUSAL_STATUSES = frozenset({400, 402, 404, 409})
+REFUSAL_STATUSES = frozenset({400, 402, 404, 409, 410})
 
 router = APIRouter(
     prefix=PREFIX,
@@ -66,6 +66,10 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
     402: error("The processor declined the payment (`card_error`)."),
     404: error("The processor has no such object (`resource_missing`)."),
     409: error("A call with this key is still in progress (`idempotency_key_in_use`); retry with the key."),
+    410: error(
+        "A repeat of a checkout or portal session's key after the session expired (24 h on; "
+        "`session_expired`): its URL is no longer kept; create a new session with a new key."
+    ),
     503: error(
         "The processor could not be reached or refused remit's credentials (`processor_unavailable`), or the "
         "database is unavailable; retry after `Retry-After` seconds with the same key."

@@ -11,12 +11,16 @@
   :mod:`remit.billing.session_actions` and :mod:`remit.billing.subscription_actions`, sharing
   :mod:`remit.billing.action_common`; :mod:`remit.billing.action_runner` runs one,
   :mod:`remit.billing.action_store` keeps the outcomes, :mod:`remit.billing.action_params` checks the arguments);
+- :mod:`remit.billing.action_retention` — the periodic task ``billing.prune_actions``: outcomes deleted after
+  their retention, expired sessions' URLs and client secrets blanked;
 - :mod:`remit.billing.packages` — what a host sells.
 
-See ``docs/mirror.md`` and ``docs/billing.md``. :data:`PART` declares what the billing part brings to a runtime:
-the state machine of a billing action's key (its mirror projection is the webhooks part's handler).
+Importing this package registers nothing: :data:`PART` declares what the billing part brings to a runtime (the
+periodic task, the state machine of a billing action's key; its mirror projection is the webhooks part's
+handler), and :mod:`remit.parts` composes it. See ``docs/mirror.md`` and ``docs/billing.md``.
 """
 
+from remit.billing.action_retention import PRUNE_TASK as ACTIONS_PRUNE_TASK
 from remit.billing.action_store import ACTION_STATES
 from remit.billing.actions import (
     ActionInProgress,
@@ -25,6 +29,7 @@ from remit.billing.actions import (
     BillingActionError,
     IdempotencyKeyReused,
     InvalidActionRequest,
+    SessionExpired,
     cancel_subscription,
     change_plan,
     create_checkout_session,
@@ -39,9 +44,10 @@ from remit.billing.projection import ApplyResult, ApplyStatus, apply_event
 from remit.billing.routing import MalformedEvent
 from remit.part import Part
 
-PART = Part(name="billing", state_machines=(ACTION_STATES,))
+PART = Part(name="billing", periodic=(ACTIONS_PRUNE_TASK,), state_machines=(ACTION_STATES,))
 
 __all__ = [
+    "ACTIONS_PRUNE_TASK",
     "PART",
     "ActionInProgress",
     "ActionRefused",
@@ -54,6 +60,7 @@ __all__ = [
     "MalformedEvent",
     "MirrorRecord",
     "Page",
+    "SessionExpired",
     "UnknownCursor",
     "apply_event",
     "cancel_subscription",

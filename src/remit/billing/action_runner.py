@@ -77,6 +77,14 @@ class ActionInProgress(BillingActionError):
     code = "idempotency_key_in_use"
 
 
+class SessionExpired(BillingActionError):
+    """A repeat of a checkout or portal session's key after the session expired (24 h on): its URL and client
+    secret are no longer kept (they would open nothing). Create a new session with a new key."""
+
+    status = 410
+    code = "session_expired"
+
+
 class ActionRefused(BillingActionError):
     """The processor refused the action (a 4xx: a missing customer, a declined card …). It is the key's stored
     outcome: a repeat raises it again without calling."""
@@ -148,8 +156,9 @@ def _joining(processor: Processor, conn: AsyncConnection | None) -> AbstractCont
     return processor.joining(conn) if conn is not None else nullcontext()
 
 
-def _answer(request: ActionRequest, record: ActionRecord, current: Span) -> ActionResult:
-    """The stored outcome of ``record`` for a repeat (or a caller whose claim another finished)."""
+def _answer(request: ActionRequest, record: ActionRecord, current: Span, now: datetime) -> ActionResult:
+    """The stored outcome of ``record`` for a repeat (or a caller whose claim another finished); for a session
+    that has expired by ``now``, :class:`SessionExpired`."""
     if record.action != request.action or record.fingerprint != action_store.fingerprint(
         request.action, request.params
     ):
@@ -164,6 +173,13 @@ def _answer(request: ActionRequest, record: ActionRecord, current: Span) -> Acti
         raise ActionRefused(request.action, record.error or {})
     if record.status is not ActionStatus.SUCCEEDED or record.result is None:
         raise _in_progress(current)
+    if record.session_expired(now):
+        current.set(outcome="refused", code=SessionExpired.code)
+        raise SessionExpired(
+            f"the session this idempotency_key made has expired ({request.action}); create a new one with a new "
+            "idempotency_key",
+            param="idempotency_key",
+        )
     current.set(outcome="replayed")
     return ActionResult(request.action, request.key, dict(record.result), replayed=True)
 
@@ -228,7 +244,7 @@ async def _settle(
         if found is None:  # given back between our insert and our read (or not visible yet): again
             return None
         if found.status is not ActionStatus.RUNNING or found.action != request.action or found.fingerprint != print_:
-            return _answer(request, found, current)  # the outcome, or IdempotencyKeyReused
+            return _answer(request, found, current, now)  # the outcome, or IdempotencyKeyReused
         if not _stale(found, now):
             return None
         if found.created_at > now - timedelta(seconds=KEY_KEPT_S):
@@ -272,7 +288,7 @@ async def _claim(
             if seen is not None and seen.status is ActionStatus.RUNNING and not _stale(seen, runtime.clock.now()):
                 continue
             if seen is not None and seen.status is not ActionStatus.RUNNING:
-                return _answer(request, seen, current)
+                return _answer(request, seen, current, runtime.clock.now())
         settled = await _settle(runtime, conn, request, print_, current)
         if settled is not None:
             return settled
@@ -283,6 +299,7 @@ async def _lost(
     tx: AsyncConnection,
     request: ActionRequest,
     current: Span,
+    now: datetime,
     obj: StripeObject | None = None,
     refusal: dict[str, Any] | None = None,
 ) -> ActionResult:
@@ -291,7 +308,7 @@ async def _lost(
     ``refusal``; the claim's new holder records its own answer to the same key)."""
     again = await action_store.get(tx, request.key)
     if again is not None and again.status is not ActionStatus.RUNNING:
-        return _answer(request, again, current)
+        return _answer(request, again, current, now)
     if refusal is not None:
         current.set(outcome="refused")
         raise ActionRefused(request.action, refusal)
@@ -333,7 +350,7 @@ async def perform(
                 async with _transaction(runtime, conn) as tx:
                     if refused:
                         if not await action_store.finish(tx, claimed, now=runtime.clock.now(), error=stored):
-                            return await _lost(tx, request, current, refusal=stored)
+                            return await _lost(tx, request, current, runtime.clock.now(), refusal=stored)
                     else:
                         await action_store.release(tx, claimed)
                 if in_flight:
@@ -354,7 +371,7 @@ async def perform(
                     tx, claimed, now=runtime.clock.now(), result=obj, customer_id=customer, object_id=object_id
                 )
                 if not finished:  # another caller took the claim over
-                    lost = await _lost(tx, request, current, obj)
+                    lost = await _lost(tx, request, current, runtime.clock.now(), obj)
                     outcome = "replayed" if lost.replayed else "created"
                     return lost
                 if record is not None:
@@ -387,5 +404,6 @@ __all__ = [
     "IdempotencyKeyReused",
     "InvalidActionRequest",
     "Record",
+    "SessionExpired",
     "perform",
 ]

@@ -9,6 +9,10 @@ Every write is guarded so a repeat never runs an action twice:
   the processor's answer and recording it) with an UPDATE that re-checks the claim it read, so one caller wins.
 - :func:`finish` and :func:`release` touch only a ``running`` row with the claim they hold; :func:`finish`
   moves it through :data:`ACTION_STATES`, whose guarded UPDATE matches only the states allowed to move.
+
+A session's outcome holds its URL and client secret: :func:`finish` sets ``secrets_expire_at``
+(:data:`SESSION_SECRETS_TTL` on) for it, after which a repeat is told the session expired, and
+:mod:`remit.billing.action_retention` blanks them (:func:`redacted`).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -30,6 +34,40 @@ from remit.errors import RemitError
 from remit.statemachine import StateMachine
 
 T = billing_actions
+
+
+#: The actions whose outcome is a session with a URL (and, for an embedded checkout, a client secret).
+SESSION_ACTIONS = frozenset({"create_checkout_session", "create_portal_session"})
+#: The fields of a session that let someone act as the customer: blanked once the session expired.
+SECRET_FIELDS = ("url", "client_secret")
+#: How long a session's secrets are kept: a checkout session expires within 24 h of its creation (Stripe's
+#: longest ``expires_at``), a portal session sooner, so by then the URL opens nothing.
+SESSION_SECRETS_TTL = timedelta(hours=24)
+
+
+def redacted(result: Mapping[str, Any]) -> dict[str, Any]:
+    """``result`` with its :data:`SECRET_FIELDS` set to None (pure; fields it lacks stay absent)."""
+    return {key: (None if key in SECRET_FIELDS else value) for key, value in result.items()}
+
+
+def _epoch(value: object) -> datetime | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    return None
+
+
+def secrets_expire_at(action: str, now: datetime, result: Mapping[str, Any]) -> datetime | None:
+    """When the stored outcome ``result`` of ``action``, recorded at ``now``, stops holding live secrets (pure;
+    None: it holds none): :data:`SESSION_SECRETS_TTL` after the session was created (``created``, else ``now``),
+    or a checkout session's own ``expires_at`` when that is sooner."""
+    if action not in SESSION_ACTIONS:
+        return None
+    created = _epoch(result.get("created"))
+    candidates = [(min(created, now) if created else now) + SESSION_SECRETS_TTL]
+    expires = _epoch(result.get("expires_at"))
+    if expires is not None:
+        candidates.append(expires)
+    return min(candidates)
 
 
 class ActionStatus(StrEnum):
@@ -81,6 +119,12 @@ class ActionRecord:
     claimed_at: datetime
     #: When the key was first claimed, hence about when the processor first saw it.
     created_at: datetime
+    secrets_expire_at: datetime | None = None
+    redacted_at: datetime | None = None
+
+    def session_expired(self, now: datetime) -> bool:
+        """Whether this is a session whose URL and client secret are dead (or already blanked) at ``now``."""
+        return self.redacted_at is not None or (self.secrets_expire_at is not None and self.secrets_expire_at <= now)
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> ActionRecord:
@@ -99,6 +143,8 @@ class ActionRecord:
             attempts=int(row["attempts"]),
             claimed_at=row["claimed_at"],
             created_at=row["created_at"],
+            secrets_expire_at=row["secrets_expire_at"],
+            redacted_at=row["redacted_at"],
         )
 
 
@@ -176,6 +222,7 @@ async def finish(
         "error": error if error is not None else sa.null(),
         "object_id": object_id,
         "updated_at": now,
+        "secrets_expire_at": secrets_expire_at(record.action, now, result) if result is not None else None,
     }
     if customer_id is not None:
         values["customer_id"] = customer_id
@@ -193,6 +240,9 @@ async def release(conn: AsyncConnection, record: ActionRecord) -> None:
 
 __all__ = [
     "ACTION_STATES",
+    "SECRET_FIELDS",
+    "SESSION_ACTIONS",
+    "SESSION_SECRETS_TTL",
     "ActionRecord",
     "ActionStateError",
     "ActionStatus",
@@ -200,6 +250,8 @@ __all__ = [
     "fingerprint",
     "finish",
     "get",
+    "redacted",
     "release",
+    "secrets_expire_at",
     "take_over",
 ]

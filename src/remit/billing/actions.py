@@ -23,7 +23,9 @@ between the processor's answer and recording it is taken over after
 :data:`~remit.billing.action_runner.LEASE_S` and re-asks the processor with the same key, which
 answers its first result. A failure a retry may not meet (the processor unreachable, throttled, a 5xx) gives
 the key back: calling again with it is the retry. Reusing a key for another request is refused
-(:class:`IdempotencyKeyReused`).
+(:class:`IdempotencyKeyReused`). A session's key repeated after the session expired (24 h on) is refused
+(:class:`SessionExpired`), and outcomes are deleted after ``REMIT_BILLING_ACTION_RETENTION_DAYS``
+(:mod:`remit.billing.action_retention`).
 
 The first argument is where the action runs (:data:`Target`): the runtime (or one of its connections outside
 a transaction), and each action commits its own short transactions, with no transaction open while the
@@ -60,6 +62,7 @@ from remit.billing.action_runner import (
     BillingActionError,
     IdempotencyKeyReused,
     InvalidActionRequest,
+    SessionExpired,
 )
 from remit.billing.customer_actions import create_customer, update_customer
 from remit.billing.session_actions import CHECKOUT_MODES, create_checkout_session, create_portal_session
@@ -93,6 +96,7 @@ __all__ = [
     "BillingActionError",
     "IdempotencyKeyReused",
     "InvalidActionRequest",
+    "SessionExpired",
     "Target",
     "cancel_subscription",
     "change_plan",

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.audit import record
 from remit.db.tables import mail_log
+from remit.db.transactions import within
 from remit.jobs.context import JobContext, PeriodicContext
 from remit.jobs.definition import UniqueBy, job
 from remit.jobs.retry import Backoff
@@ -72,12 +73,14 @@ async def enqueue_send(conn: AsyncConnection, runtime: Runtime, mail_id: int) ->
 async def request_mail(conn: AsyncConnection, request: MailRequest) -> int | None:
     """Owe the mail ``request`` describes, once, in ``conn``'s transaction (see the module docs): the new
     mail's id, or None when a mail with its key is already owed or sent. ``conn`` is one of the runtime's
-    connections, where the runtime is found (:func:`~remit.runtime.runtime_of`)."""
+    connections, where the runtime is found (:func:`~remit.runtime.runtime_of`); on one with no open
+    transaction the mail is owed at once (:func:`remit.db.transactions.within`)."""
     runtime = runtime_of(conn)
     message_id = message_id_for(request.key, runtime.settings.mail_sender)
-    mail_id = await insert_mail(conn, request, message_id, runtime.clock.now())
-    if mail_id is not None:
-        await enqueue_send(conn, runtime, mail_id)
+    async with within(conn):
+        mail_id = await insert_mail(conn, request, message_id, runtime.clock.now())
+        if mail_id is not None:
+            await enqueue_send(conn, runtime, mail_id)
     return mail_id
 
 

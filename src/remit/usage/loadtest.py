@@ -44,6 +44,7 @@ from remit.jobs.scheduler import PERIODIC_DEFINITION
 from remit.processor.fake.delivery import Delivery, DeliveryResult, SignedEvent
 from remit.processor.fake.processor import FakeProcessor
 from remit.runtime import Runtime
+from remit.telemetry.redaction import mask_text
 from remit.usage.records import MeterEventState
 from remit.usage.reporting import BATCH_LIMIT, report_usage_many
 from remit.usage.rollups import ROLLUP_TASK, watermark
@@ -272,7 +273,8 @@ class WatchedDelivery:
 
     def __init__(self, inner: Delivery, progress: Progress, on_progress: Callable[[Progress], None]) -> None:
         self.inner = inner
-        self.url = str(getattr(inner, "url", "the configured delivery"))
+        # Shown in the progress and in refusals: a URL's password or query credential never is.
+        self.url = mask_text(str(getattr(inner, "url", "the configured delivery")))
         self.progress = progress
         self.on_progress = on_progress
         self.deliveries: list[WebhookDelivery] = []

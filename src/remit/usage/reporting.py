@@ -11,12 +11,17 @@ pending.
 
 The record and its report job commit with the caller's transaction, or neither does. A repeated operation id
 returns the stored record and writes nothing. The job sends each record with the operation id as Stripe's
-meter-event ``identifier`` and as the idempotency key, so a resend — a retried job, the reconciler, a crash
-between the processor's answer and our commit — is counted once by the processor.
+meter-event ``identifier`` (what Stripe dedupes meter events by) and, as the idempotency key, the operation id
+in remit's own namespace (:func:`meter_idempotency_key`: ``remit-meter-event:<operation id>``), so a resend —
+a retried job, the reconciler, a crash between the processor's answer and our commit — is counted once by the
+processor, and a host's operation id never collides with another idempotency key on the account (a host that
+also used ``demo-1`` as the key of a customer it created would otherwise have its report refused with
+``idempotency_key_in_use``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.config import MeterSpec
 from remit.db.tables import meter_events
+from remit.db.transactions import within
 from remit.errors import ProcessorError, RemitError
 from remit.jobs.context import JobContext, PeriodicContext
 from remit.jobs.definition import job
@@ -34,6 +40,7 @@ from remit.jobs.rows import JobRequest
 from remit.periodic import Counts, Cron, PeriodicTask
 from remit.processor.base import Processor
 from remit.processor.calls import processor_call
+from remit.processor.errors import DUPLICATE_METER_EVENT
 from remit.processor.faults import Fault, classify
 from remit.runtime import Runtime, runtime_of
 from remit.telemetry import ops
@@ -62,6 +69,21 @@ MARK_EVERY = 100
 ACTIVITY = "usage reporting"
 #: Where the fake processor's meters are known to exist, once per runtime.
 _FAKE_METERS_READY = "usage.fake_meters_ready"
+#: The namespace of a meter event's idempotency key, and (with ``-sha256:``) of a hashed one.
+METER_KEY_PREFIX = "remit-meter-event"
+#: Stripe's longest idempotency key.
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def meter_idempotency_key(operation_id: str) -> str:
+    """The processor idempotency key of the meter event for ``operation_id`` (pure):
+    ``remit-meter-event:<operation id>``, or, when that would pass Stripe's 255 characters,
+    ``remit-meter-event-sha256:<hex of the operation id>``. The two forms cannot meet (``:`` or ``-`` follows
+    the prefix), and one operation id always gives one key, so a resend is the same request to the processor."""
+    key = f"{METER_KEY_PREFIX}:{operation_id}"
+    if len(key) <= MAX_IDEMPOTENCY_KEY:
+        return key
+    return f"{METER_KEY_PREFIX}-sha256:{hashlib.sha256(operation_id.encode()).hexdigest()}"
 
 
 class SyncReportInTransaction(RemitError):
@@ -89,7 +111,8 @@ async def report_usage(
 ) -> UsageOutcome:
     """Record one usage report in ``conn``'s transaction and queue its sending (see the module docs).
     ``conn`` is one of the runtime's connections (``runtime.db.begin()``, a job's or a handler's), which is
-    where the runtime is found (:func:`~remit.runtime.runtime_of`).
+    where the runtime is found (:func:`~remit.runtime.runtime_of`); on one with no open transaction
+    (``runtime.db.connect()``) the record commits at once (:func:`remit.db.transactions.within`).
 
     With ``sync=True`` pass a connection with no open transaction (``runtime.db.connect()``): the record is
     committed on it at once, then sent; a refusal marks it ``failed`` (source ``sync``), a throttle or an
@@ -114,7 +137,8 @@ async def report_usage_many(
     meters = runtime.settings.meters
     checked = [check(report, meters, now) for report in reports]
     if not sync:
-        return (await _store(runtime, conn, checked, now, enqueue=True))[0]
+        async with within(conn):
+            return (await _store(runtime, conn, checked, now, enqueue=True))[0]
     if conn.in_transaction():
         raise SyncReportInTransaction(
             "report_usage(sync=True) runs outside any open transaction: pass runtime.db.connect()'s connection"
@@ -198,8 +222,11 @@ async def send(runtime: Runtime, processor: Processor, ids: Sequence[int], sourc
     What was sent is marked ``reported`` every :data:`MARK_EVERY` records and at the end.
 
     A refusal (a 4xx other than 429/401/403) marks the record ``failed`` with the processor's code and emits
-    ``meter_reporting_failed`` once; any other fault is raised after what was sent so far is recorded (the
-    caller's job snoozes or retries; the rest stay ``pending``)."""
+    ``meter_reporting_failed`` once, except Stripe's refusal of an ``identifier`` it has counted already
+    (:data:`~remit.processor.errors.DUPLICATE_METER_EVENT`: an earlier send whose answer we never recorded,
+    under a key Stripe has forgotten or the key an older remit used), which marks it ``reported``; any other
+    fault is raised after what was sent so far is recorded (the caller's job snoozes or retries; the rest stay
+    ``pending``)."""
     counts = {"reported": 0, "failed": 0, "skipped": 0}
     async with runtime.db.read() as conn:
         rows = await records.by_ids(conn, ids)
@@ -223,14 +250,15 @@ async def send(runtime: Runtime, processor: Processor, ids: Sequence[int], sourc
                     event_name=meter.event_name,
                     payload=_payload(record, meter),
                     identifier=record.operation_id,
-                    idempotency_key=record.operation_id,
+                    idempotency_key=meter_idempotency_key(record.operation_id),
                     timestamp=int(record.timestamp.timestamp()),
                 )
             except ProcessorError as error:
                 if classify(error) is not Fault.REFUSED:
                     raise
-                refused.append((record, error.code or f"http_{error.status_code}"))
-                continue
+                if error.code != DUPLICATE_METER_EVENT:  # a duplicate was counted already: reported, below
+                    refused.append((record, error.code or f"http_{error.status_code}"))
+                    continue
             reported.append(record.id)
             if len(reported) >= MARK_EVERY:
                 async with runtime.db.begin() as conn:
@@ -319,6 +347,8 @@ __all__ = [
     "ACTIVITY",
     "BATCH_LIMIT",
     "MARK_EVERY",
+    "MAX_IDEMPOTENCY_KEY",
+    "METER_KEY_PREFIX",
     "RECONCILE_AFTER",
     "RECONCILE_BATCH",
     "RECONCILE_TASK",
@@ -329,6 +359,7 @@ __all__ = [
     "UsageOutcome",
     "announce_failed",
     "ensure_fake_meters",
+    "meter_idempotency_key",
     "reconcile",
     "reconciler_slot_key",
     "report_meter_events",

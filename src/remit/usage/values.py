@@ -21,6 +21,9 @@ MAX_AGE = timedelta(days=35)
 MAX_AHEAD = timedelta(minutes=5)
 #: The longest operation id or customer id (the columns' width).
 MAX_ID_LENGTH = 255
+#: The operation id is the meter event's ``identifier`` at the processor, which Stripe caps at 100 characters:
+#: a longer one is refused here, before anything is stored, rather than failed by the processor later.
+MAX_OPERATION_ID_LENGTH = 100
 #: The largest value one event may carry, in the meter's smallest unit (a signed 64-bit column).
 MAX_UNITS = 2**63 - 1
 
@@ -37,7 +40,8 @@ class UsageRefused(RemitError):
 @dataclass(frozen=True, slots=True)
 class UsageReport:
     """One usage report as a host makes it: who, which meter, how much, when (None: now), and the caller's
-    operation id — the idempotency key of the record and of the processor call."""
+    operation id — the idempotency key of the record, the meter event's ``identifier`` at the processor, and
+    (namespaced, see :func:`remit.usage.reporting.meter_idempotency_key`) its processor idempotency key."""
 
     customer_id: str
     meter: str
@@ -58,11 +62,11 @@ class CheckedUsage:
     hour: datetime
 
 
-def _identifier(value: object, field: str) -> str:
+def _identifier(value: object, field: str, limit: int = MAX_ID_LENGTH) -> str:
     if not isinstance(value, str) or not value.strip():
         raise UsageRefused(field, "parameter_missing", f"{field} is required")
-    if len(value) > MAX_ID_LENGTH or "\x00" in value or value != value.strip():
-        raise UsageRefused(field, "parameter_invalid", f"{field} must be at most {MAX_ID_LENGTH} plain characters")
+    if len(value) > limit or "\x00" in value or value != value.strip():
+        raise UsageRefused(field, "parameter_invalid", f"{field} must be at most {limit} plain characters")
     return value
 
 
@@ -103,7 +107,7 @@ def hour_of(moment: datetime) -> datetime:
 
 def check(report: UsageReport, meters: Mapping[str, MeterSpec], now: datetime) -> CheckedUsage:
     """``report`` checked against the declared ``meters`` and the processor's window around ``now``."""
-    operation_id = _identifier(report.operation_id, "operation_id")
+    operation_id = _identifier(report.operation_id, "operation_id", MAX_OPERATION_ID_LENGTH)
     customer_id = _identifier(report.customer_id, "customer")
     meter = meters.get(report.meter) if isinstance(report.meter, str) else None
     if meter is None:
@@ -124,6 +128,7 @@ __all__ = [
     "MAX_AGE",
     "MAX_AHEAD",
     "MAX_ID_LENGTH",
+    "MAX_OPERATION_ID_LENGTH",
     "CheckedUsage",
     "UsageRefused",
     "UsageReport",

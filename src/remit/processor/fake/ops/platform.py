@@ -141,8 +141,10 @@ async def create_meter_event(tx: Tx, p: Params) -> dict[str, Any]:
     """``POST /v1/billing/meter_events``. A timestamp more than 35 days back or 5 minutes ahead is refused at
     once (400), as at Stripe; anything else is accepted, and problems surface later as Stripe's thin events
     ``v1.billing.meter.no_meter_found`` / ``v1.billing.meter.error_report_triggered`` (whose full form,
-    ``GET /v2/core/events/{id}``, names the event by its identifier). A repeated ``identifier`` returns the
-    first event (the fake counts it once)."""
+    ``GET /v2/core/events/{id}``, names the event by its identifier). An ``identifier`` already used is
+    refused as Stripe refuses it — a 400 ``invalid_request_error`` without a code, "An event already exists
+    with identifier …" — and counted once; a repeat of the same request with its idempotency key answers the
+    first event, by the idempotency layer, before this runs."""
     event_name = p.require_str("event_name")
     payload = {str(k): str(v) for k, v in p.mapping("payload").items()}
     if not payload:
@@ -154,9 +156,8 @@ async def create_meter_event(tx: Tx, p: Params) -> dict[str, Any]:
         raise invalid("Timestamp must not be more than 5 minutes in the future.", param="timestamp")
     identifier = p.string("identifier") or f"fake-{await tx.number('meter_event')}"
     key = f"mevt_{identifier}"
-    existing = await tx.find(key)
-    if existing is not None:
-        return {k: v for k, v in existing.data.items() if k != "id"}
+    if await tx.find(key) is not None:
+        raise invalid(f"An event already exists with identifier {identifier}.")
     stored = dict(
         shapes.meter_event(
             created=tx.now,
@@ -256,6 +257,9 @@ async def create_meter_event_stream(tx: Tx, p: Params) -> dict[str, Any]:
     """``POST /v2/billing/meter_event_stream``: each event as a meter event."""
     for raw in p.array("events"):
         event = Params(raw if isinstance(raw, dict) else {})
+        identifier = event.string("identifier")
+        if identifier and await tx.find(f"mevt_{identifier}") is not None:
+            continue  # a stream is processed later at Stripe: a repeated identifier is dropped, not refused
         await create_meter_event(
             tx,
             Params(
