@@ -26,7 +26,8 @@ from remit.statemachine import StateMachine
 #: remit's own parts, in the order their event handlers run: the mirror, then the invoice documents (so a
 #: receipt finds its PDF queued), then the mail, then provisioning (a paid checkout's job), then money (failed
 #: payments, dunning), then Connect's ops events, then the usage part's meter error reports; the control part
-#: (emergency stop, ops webhook, flags' gauges) and the billing part (its actions' retention) handle none.
+#: (emergency stop, ops webhook, flags' gauges) and the billing part (its actions' retention and their keys' state
+#: machine) handle none.
 PARTS: tuple[Part, ...] = (
     webhooks.PART,
     documents.PART,

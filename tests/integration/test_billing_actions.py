@@ -6,6 +6,7 @@ in the answer."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 from collections import Counter
@@ -40,7 +41,7 @@ class Counting:
 
     def __getattr__(self, attr: str) -> Any:
         target = getattr(self.inner, attr)
-        if not callable(target):
+        if not inspect.iscoroutinefunction(target):
             return target
 
         async def counted(*args: Any, **kwargs: Any) -> Any:

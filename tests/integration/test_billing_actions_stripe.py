@@ -4,6 +4,7 @@ on the fake, the caller's idempotency key on the wire, and a repeat that sends n
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -20,16 +21,16 @@ from remit.processor.fake import CollectingDelivery
 from remit.processor.stripe import StripeProcessor
 from remit.runtime import Runtime
 from remit.telemetry import spans
-from tests.support.stripe_server import Served, serve_fake
+from tests.support.fake_server import ServedFake, serve_fake
 
 # The SDK's httpx client passes form bodies as ``data=str``, which httpx deprecates; not ours to change.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 
 
 @pytest.fixture
-async def live(rt: Runtime, collected: CollectingDelivery) -> AsyncIterator[Served]:
+async def live(rt: Runtime, collected: CollectingDelivery) -> AsyncIterator[ServedFake]:
     """``rt`` on the Stripe adapter against the served fake, with packages priced in the fake's catalogue."""
-    async with serve_fake(rt, collected) as served:
+    async with serve_fake(rt, delivery=collected, clock=rt.clock, secret="whsec_adapter") as served:
         packages: dict[str, Any] = {}
         for slug, amount, quota in (("starter", 1500, 100_000), ("pro", 4900, 1_100_000)):
             product = await served.fake.create_product(name=slug, idempotency_key=f"product-{slug}")
@@ -38,7 +39,7 @@ async def live(rt: Runtime, collected: CollectingDelivery) -> AsyncIterator[Serv
             )
             packages[slug] = {"price": price["id"], "tokens_quota": quota, "name": slug.title()}
         rt.settings = rt.settings.model_copy(update={"packages_spec": json.dumps(packages)})
-        adapter = StripeProcessor("sk_test_remit", api_base=served.api_base, timeout=5.0)
+        adapter = StripeProcessor("sk_test_remit", api_base=served.base, timeout=5.0)
         rt.processor = adapter
         served.wire.requests.clear()
         try:
@@ -47,7 +48,7 @@ async def live(rt: Runtime, collected: CollectingDelivery) -> AsyncIterator[Serv
             await adapter.close()
 
 
-async def test_the_actions_through_the_sdk_and_repeats_send_nothing(rt: Runtime, live: Served) -> None:
+async def test_the_actions_through_the_sdk_and_repeats_send_nothing(rt: Runtime, live: ServedFake) -> None:
     seen: list[spans.SpanEvent] = []
     detach = spans.attach(seen.append)
 
@@ -109,7 +110,7 @@ async def test_the_actions_through_the_sdk_and_repeats_send_nothing(rt: Runtime,
 
 
 async def test_a_refusal_through_the_sdk_is_stored_and_a_package_without_price_is_refused_first(
-    rt: Runtime, live: Served
+    rt: Runtime, live: ServedFake
 ) -> None:
     with pytest.raises(billing.ActionRefused) as refused:
         await billing.cancel_subscription(rt, "sub_missing", idempotency_key="r-1")
@@ -128,7 +129,7 @@ async def test_a_refusal_through_the_sdk_is_stored_and_a_package_without_price_i
     assert len(live.wire.requests) == sent
 
 
-async def test_inside_the_callers_transaction_on_the_adapter(rt: Runtime, live: Served, db_url: str) -> None:
+async def test_inside_the_callers_transaction_on_the_adapter(rt: Runtime, live: ServedFake, db_url: str) -> None:
     if db_url.startswith("sqlite"):
         pytest.skip(
             "the served stand-in keeps its world in this very SQLite file, so its own transaction would wait for "
@@ -145,8 +146,21 @@ async def test_inside_the_callers_transaction_on_the_adapter(rt: Runtime, live: 
     assert (again.replayed, again.id) == (True, session.id)
 
 
+async def test_joining_and_package_prices_are_the_processors_own(rt: Runtime, live: ServedFake) -> None:
+    """Billing calls both through the protocol: the adapter joins nothing and has no demo catalogue; the fake
+    joins the caller's transaction and prices a demo package once (the same price every time)."""
+    async with rt.db.begin() as conn:
+        assert isinstance(rt.processor.joining(conn), contextlib.nullcontext)
+    assert await rt.processor.package_price(slug="starter", name="Starter") is None
+    assert len(live.wire.requests) == 0
+    first = await live.fake.package_price(slug="starter", name="Starter")
+    assert first == await live.fake.package_price(slug="starter", name="Starter")
+    price = await live.fake.engine.call("GET", f"/v1/prices/{first}")
+    assert (price.body["unit_amount"], price.body["recurring"]["interval"]) == (1500, "month")
+
+
 async def test_a_session_made_through_the_sdk_expires_after_a_day_and_its_url_is_blanked(
-    rt: Runtime, live: Served
+    rt: Runtime, live: ServedFake
 ) -> None:
     body: dict[str, Any] = {"account_id": "acct_exp", "package": "pro", "success_url": "https://app.example/ok"}
     checkout = await billing.create_checkout_session(rt, idempotency_key="e-1", **body)

@@ -73,3 +73,22 @@ def test_the_cli_trigger_goes_through_the_action(db_url: str, monkeypatch: pytes
         engine.dispose()
     assert (action["action"], action["status"]) == ("create_checkout_session", "succeeded")
     assert (account["id"], account["status"], account["package_slug"]) == (action["account_id"], "pending", "starter")
+
+
+def test_a_processor_failure_in_the_cli_triggers_checkout_is_one_line(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("REMIT_ENV", "test")
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
+    monkeypatch.delenv("REMIT_PROCESSOR", raising=False)
+    runner = CliRunner()
+    scripted = runner.invoke(remit_app, ["fake", "fail", "--status", "500", "--method", "checkout.sessions.create"])
+    assert scripted.exit_code == 0, scripted.output
+    triggered = runner.invoke(remit_app, ["fake", "trigger", "checkout.session.completed", "--url", dead_url()])
+    assert triggered.exit_code == 1
+    assert isinstance(triggered.exception, SystemExit)  # fail(), not an escaping ProcessorError
+    [line] = [text for text in triggered.stderr.splitlines() if text.startswith("error:")]  # besides the span's log
+    assert "checkout action" in line
+    assert "500" in line
+    assert "Traceback" not in triggered.stderr

@@ -1,72 +1,45 @@
 """The live adapter end to end: StripeProcessor → the official SDK → HTTP → the fake's ``/fake/v1`` (served by
 uvicorn on a free loopback port) → the fake's world → webhooks emitted."""
 
-import asyncio
 import inspect
 import json
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
-from remit.api.app import create_app
-from remit.clock import FrozenClock
 from remit.db.tables import fake_objects
 from remit.errors import ProcessorError
 from remit.processor.base import Processor
-from remit.processor.fake import FakeEngine, FakeProcessor
+from remit.processor.fake import FakeProcessor
 from remit.processor.stripe import StripeProcessor
 from remit.usage import MeterEventState, records, report_usage
 from remit.usage.records import FailureSource
 from remit.usage.reporting import ensure_fake_meters, send
 from remit.webhooks.event_types import handled_event_types
+from tests.support.fake_server import serve_fake
 
 # The SDK's httpx client passes form bodies as ``data=str``, which httpx deprecates; not ours to change.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 
 
-@dataclass
-class Wire:
-    """An ASGI wrapper that records each HTTP request's method, path and ``Idempotency-Key`` header as the
-    local server received it, so a test sees what the SDK really sent."""
-
-    app: Any
-    requests: list[tuple[str, str, str | None]] = field(default_factory=list)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-            self.requests.append((scope["method"], scope["path"], headers.get("idempotency-key")))
-        await self.app(scope, receive, send)
+@pytest.fixture
+async def served_fake(runtime, collected):
+    async with serve_fake(runtime, delivery=collected, secret="whsec_adapter") as served:
+        yield served
 
 
 @pytest.fixture
-def wire() -> list[tuple[str, str, str | None]]:
-    return []
+def served(served_fake):
+    """(the app's base URL, the fake processor for setup and inspection)."""
+    return served_fake.root, served_fake.fake
 
 
 @pytest.fixture
-async def served(runtime, collected, wire):
-    """The app on a free port; yields (base URL, fake processor for setup and inspection)."""
-    fake = FakeProcessor(
-        FakeEngine(runtime.db, FrozenClock(datetime.now(UTC)), delivery=collected, secret="whsec_adapter")
-    )
-    runtime.processor = fake
-    app = Wire(create_app(runtime), wire)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", fake
-    server.should_exit = True
-    await task
+def wire(served_fake) -> list[tuple[str, str, str | None]]:
+    """Each request the served app got: method, path, ``Idempotency-Key``."""
+    return served_fake.wire.requests
 
 
 @pytest.fixture

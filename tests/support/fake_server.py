@@ -1,7 +1,9 @@
 """The fake's HTTP face served for real: remit's ASGI app on uvicorn, on a free loopback port.
 
-The official SDK then talks to it over real HTTP, as a host's tests would; the fake behind it delivers its
-events to a :class:`CollectingDelivery` the test can inspect.
+The official SDK then talks to it over real HTTP (``StripeProcessor`` in the adapter, parity and billing
+action tests, as a host's tests would); the fake behind it delivers its events to a :class:`CollectingDelivery`
+the test can inspect (or to the ``delivery`` given), and :class:`Wire` records every request as the server got
+it, so a test sees what the SDK really sent.
 """
 
 from __future__ import annotations
@@ -9,32 +11,73 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import uvicorn
 
 from remit.api.app import create_app
-from remit.clock import FrozenClock
+from remit.clock import Clock, FrozenClock
 from remit.processor.fake import CollectingDelivery, FakeEngine, FakeProcessor
+from remit.processor.fake.delivery import Delivery
 from remit.runtime import Runtime
+
+
+@dataclass
+class Wire:
+    """An ASGI wrapper that records each HTTP request's method, path and ``Idempotency-Key`` header as the
+    server received it."""
+
+    app: Any
+    requests: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+            self.requests.append((scope["method"], scope["path"], headers.get("idempotency-key")))
+        await self.app(scope, receive, send)
 
 
 @dataclass(frozen=True)
 class ServedFake:
-    base: str  # e.g. http://127.0.0.1:PORT/fake — what STRIPE_API_BASE / base_addresses take
+    root: str  # http://127.0.0.1:PORT — the whole app
     fake: FakeProcessor
-    collected: CollectingDelivery
+    delivery: Delivery
+    wire: Wire
+
+    @property
+    def base(self) -> str:
+        """``http://127.0.0.1:PORT/fake``: what ``STRIPE_API_BASE`` / the SDK's ``base_addresses`` take."""
+        return f"{self.root}/fake"
+
+    @property
+    def collected(self) -> CollectingDelivery:
+        assert isinstance(self.delivery, CollectingDelivery), "served with a delivery of the test's own"
+        return self.delivery
 
 
 @asynccontextmanager
-async def serve_fake(runtime: Runtime, *, secret: str = "whsec_served") -> AsyncIterator[ServedFake]:
-    collected = CollectingDelivery()
-    fake = FakeProcessor(FakeEngine(runtime.db, FrozenClock(datetime.now(UTC)), delivery=collected, secret=secret))
-    runtime.processor = fake
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(runtime), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+async def serve_fake(
+    runtime: Runtime,
+    *,
+    delivery: Delivery | None = None,
+    clock: Clock | None = None,
+    secret: str = "whsec_served",
+) -> AsyncIterator[ServedFake]:
+    """Serve ``runtime``'s app (the fake's HTTP face included) with a fake over ``runtime``'s database that
+    delivers to ``delivery`` (default: a new :class:`CollectingDelivery`) on ``clock`` (default: frozen at now).
+    ``runtime.processor`` is that fake while serving; the served fake stays this one if the test sets the
+    runtime's processor to the adapter afterwards."""
+    delivery = delivery if delivery is not None else CollectingDelivery()
+    fake = FakeProcessor(
+        FakeEngine(runtime.db, clock or FrozenClock(datetime.now(UTC)), delivery=delivery, secret=secret)
     )
+    runtime.processor = fake
+    app = create_app(runtime)
+    app.state.fake_engine = fake.engine
+    wire = Wire(app)
+    server = uvicorn.Server(uvicorn.Config(wire, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -42,7 +85,10 @@ async def serve_fake(runtime: Runtime, *, secret: str = "whsec_served") -> Async
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield ServedFake(f"http://127.0.0.1:{port}/fake", fake, collected)
+        yield ServedFake(f"http://127.0.0.1:{port}", fake, delivery, wire)
     finally:
         server.should_exit = True
         await task
+
+
+__all__ = ["ServedFake", "Wire", "serve_fake"]

@@ -18,7 +18,7 @@ from remit.statemachine import InvalidTransition, StateMachine
 MACHINES = state_machines()
 
 
-def test_remit_declares_the_job_webhook_event_mail_provisioning_account_dunning_case_and_meter_event_machines() -> None:
+def test_remit_declares_every_state_machine_in_parts_order() -> None:
     assert [machine.name for machine in MACHINES] == [
         "job",
         "webhook_event",
@@ -27,6 +27,7 @@ def test_remit_declares_the_job_webhook_event_mail_provisioning_account_dunning_
         "account",
         "dunning_case",
         "meter_event",
+        "billing_action",
     ]
 
 

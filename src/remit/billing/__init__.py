@@ -7,17 +7,21 @@
 - :mod:`remit.billing.refetch` — completing truncated child lists from the processor;
 - :mod:`remit.billing.mirror` — reading the mirror, paged like the processor's own lists;
 - :mod:`remit.billing.actions` — the write side: customers, checkout and portal sessions, subscriptions,
-  each once per idempotency key (:mod:`remit.billing.action_runner` runs one, :mod:`remit.billing.action_store`
-  keeps the outcomes, :mod:`remit.billing.action_params` checks the arguments);
+  each once per idempotency key (by concept in :mod:`remit.billing.customer_actions`,
+  :mod:`remit.billing.session_actions` and :mod:`remit.billing.subscription_actions`, sharing
+  :mod:`remit.billing.action_common`; :mod:`remit.billing.action_runner` runs one,
+  :mod:`remit.billing.action_store` keeps the outcomes, :mod:`remit.billing.action_params` checks the arguments);
 - :mod:`remit.billing.action_retention` — the periodic task ``billing.prune_actions``: outcomes deleted after
   their retention, expired sessions' URLs and client secrets blanked;
 - :mod:`remit.billing.packages` — what a host sells.
 
 Importing this package registers nothing: :data:`PART` declares what the billing part brings to a runtime (the
-periodic task), and :mod:`remit.parts` composes it. See ``docs/mirror.md`` and ``docs/billing.md``.
+periodic task, the state machine of a billing action's key; its mirror projection is the webhooks part's
+handler), and :mod:`remit.parts` composes it. See ``docs/mirror.md`` and ``docs/billing.md``.
 """
 
 from remit.billing.action_retention import PRUNE_TASK as ACTIONS_PRUNE_TASK
+from remit.billing.action_store import ACTION_STATES
 from remit.billing.actions import (
     ActionInProgress,
     ActionRefused,
@@ -40,7 +44,7 @@ from remit.billing.projection import ApplyResult, ApplyStatus, apply_event
 from remit.billing.routing import MalformedEvent
 from remit.part import Part
 
-PART = Part(name="billing", periodic=(ACTIONS_PRUNE_TASK,))
+PART = Part(name="billing", periodic=(ACTIONS_PRUNE_TASK,), state_machines=(ACTION_STATES,))
 
 __all__ = [
     "ACTIONS_PRUNE_TASK",

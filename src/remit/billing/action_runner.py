@@ -2,7 +2,7 @@
 
 :func:`perform` is the one path every action of :mod:`remit.billing.actions` takes (see that module for the
 behaviour): claim the key in ``remit_billing_actions`` (:mod:`remit.billing.action_store`), or answer its stored
-outcome; call the processor with the key, joining the caller's transaction when the processor is the fake; store
+outcome; call the processor with the key, joining the caller's transaction (:meth:`Processor.joining`); store
 the answer or the refusal, or give the key back after an outage; all inside a ``billing.action`` span, timed in
 ``remit_billing_action_duration_seconds``.
 """
@@ -22,10 +22,9 @@ from remit.billing import action_store
 from remit.billing.action_store import ActionRecord, ActionStatus
 from remit.errors import ProcessorError, RemitError
 from remit.processor.base import Processor, StripeObject
-from remit.processor.fake.engine import FakeEngine
 from remit.processor.faults import Fault, classify
 from remit.runtime import Runtime
-from remit.telemetry import metrics
+from remit.telemetry import metrics, ops
 from remit.telemetry.spans import Span, span
 
 SPAN = "billing.action"
@@ -35,6 +34,12 @@ WAIT_S = 10.0
 POLL_S = 0.05
 #: A claim older than this is a caller that died mid-call: a repeat takes it over.
 LEASE_S = 120.0
+#: Stripe keeps an idempotency key 24 hours: past this a stale claim is not taken over (the processor may have
+#: forgotten the key, and calling again could act twice); it is marked failed with :data:`OUTCOME_UNKNOWN`.
+KEY_KEPT_S = 23 * 3600.0
+OUTCOME_UNKNOWN = "outcome_unknown"
+#: Processor error codes for "another request with this key is in flight", whatever their status.
+IN_FLIGHT_CODES = frozenset({"idempotency_key_in_use", "lock_timeout"})
 #: Bounds the claim loop whatever the caller's isolation level shows it (WAIT_S / POLL_S, and some).
 MAX_CLAIMS = int(WAIT_S / POLL_S) + 20
 
@@ -148,10 +153,7 @@ def _refusal(error: ProcessorError) -> dict[str, Any]:
 
 
 def _joining(processor: Processor, conn: AsyncConnection | None) -> AbstractContextManager[None]:
-    engine = getattr(processor, "engine", None)  # the fake's (a wrapper around it delegates)
-    if conn is not None and isinstance(engine, FakeEngine):
-        return engine.joining(conn)
-    return nullcontext()
+    return processor.joining(conn) if conn is not None else nullcontext()
 
 
 def _answer(request: ActionRequest, record: ActionRecord, current: Span, now: datetime) -> ActionResult:
@@ -169,7 +171,8 @@ def _answer(request: ActionRequest, record: ActionRecord, current: Span, now: da
     if record.status is ActionStatus.FAILED:
         current.set(outcome="refused", code=(record.error or {}).get("code"))
         raise ActionRefused(request.action, record.error or {})
-    assert record.result is not None
+    if record.status is not ActionStatus.SUCCEEDED or record.result is None:
+        raise _in_progress(current)
     if record.session_expired(now):
         current.set(outcome="refused", code=SessionExpired.code)
         raise SessionExpired(
@@ -181,6 +184,23 @@ def _answer(request: ActionRequest, record: ActionRecord, current: Span, now: da
     return ActionResult(request.action, request.key, dict(record.result), replayed=True)
 
 
+def _in_progress(current: Span) -> ActionInProgress:
+    current.set(outcome="refused", code=ActionInProgress.code)
+    return ActionInProgress(
+        "a call with this idempotency_key is still in progress; retry with the same key", param="idempotency_key"
+    )
+
+
+def _in_flight(error: ProcessorError) -> bool:
+    """The processor is still working on another request with this key (Stripe's and the fake's 409
+    ``idempotency_key_in_use``, Stripe's ``lock_timeout``): not the key's outcome, a retry later meets another."""
+    return error.status_code == 409 or error.code in IN_FLIGHT_CODES
+
+
+def _unknown_outcome() -> dict[str, Any]:
+    return {"status": 409, "code": OUTCOME_UNKNOWN, "param": "idempotency_key"}
+
+
 @asynccontextmanager
 async def _transaction(runtime: Runtime, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
     if conn is not None:
@@ -190,49 +210,112 @@ async def _transaction(runtime: Runtime, conn: AsyncConnection | None) -> AsyncI
         yield own
 
 
+async def _read(runtime: Runtime, key: str) -> ActionRecord | None:
+    """The key's row, read in a read-only transaction (on SQLite it takes no write lock)."""
+    async with runtime.db.read() as own:
+        return await action_store.get(own, key)
+
+
+def _stale(record: ActionRecord, now: datetime) -> bool:
+    return record.status is ActionStatus.RUNNING and record.claimed_at <= now - timedelta(seconds=LEASE_S)
+
+
+async def _settle(
+    runtime: Runtime, conn: AsyncConnection | None, request: ActionRequest, print_: str, current: Span
+) -> ActionRecord | ActionResult | None:
+    """One write attempt on the key: this call's claim (a new row, or a stale one taken over), the stored
+    outcome a repeat answers, or None (another caller holds it; or the row went between insert and read)."""
+    now = runtime.clock.now()
+    forgotten = False
+    async with _transaction(runtime, conn) as tx:
+        mine = await action_store.claim(
+            tx,
+            request.key,
+            action=request.action,
+            print_=print_,
+            processor=runtime.processor.name,
+            account_id=request.account_id,
+            customer_id=request.customer_id,
+            now=now,
+        )
+        if mine is not None:
+            return mine
+        found = await action_store.get(tx, request.key)
+        if found is None:  # given back between our insert and our read (or not visible yet): again
+            return None
+        if found.status is not ActionStatus.RUNNING or found.action != request.action or found.fingerprint != print_:
+            return _answer(request, found, current, now)  # the outcome, or IdempotencyKeyReused
+        if not _stale(found, now):
+            return None
+        if found.created_at > now - timedelta(seconds=KEY_KEPT_S):
+            return await action_store.take_over(tx, found, now)  # None: another caller took it first
+        # The processor has forgotten the key by now: calling again could act twice. Leave it to an operator.
+        forgotten = await action_store.finish(tx, found, now=now, error=_unknown_outcome())
+    if not forgotten:
+        return None
+    current.set(outcome="refused", code=OUTCOME_UNKNOWN)
+    ops.emit(
+        "billing_action_outcome_unknown",
+        attempt=found.attempts,
+        action=request.action,
+        operation_id=request.key,
+        account_id=found.account_id,
+        customer_id=found.customer_id,
+        processor=found.processor,
+        code=OUTCOME_UNKNOWN,
+    )
+    raise ActionRefused(request.action, _unknown_outcome())
+
+
 async def _claim(
     runtime: Runtime, conn: AsyncConnection | None, request: ActionRequest, current: Span
 ) -> ActionRecord | ActionResult:
-    """This call's claim on the key, or the stored outcome a repeat answers."""
+    """This call's claim on the key, or the stored outcome a repeat answers.
+
+    The first attempt writes (a new key is the common case: one INSERT). A repeat that finds the first call
+    still at the processor then polls with reads, and writes again only when the row went (the key was given
+    back) or its claim is stale."""
     print_ = action_store.fingerprint(request.action, request.params)
     deadline = asyncio.get_running_loop().time() + WAIT_S
     for attempt in range(MAX_CLAIMS):
         if attempt:
+            # The first call is at the processor. Inside the caller's transaction we must not wait: on SQLite
+            # it holds the write lock the first call needs to record its outcome.
+            if conn is not None or asyncio.get_running_loop().time() >= deadline:
+                break
             await asyncio.sleep(POLL_S)
-        now = runtime.clock.now()
-        async with _transaction(runtime, conn) as tx:
-            mine = await action_store.claim(
-                tx,
-                request.key,
-                action=request.action,
-                print_=print_,
-                processor=runtime.processor.name,
-                account_id=request.account_id,
-                customer_id=request.customer_id,
-                now=now,
-            )
-            if mine is not None:
-                return mine
-            found = await action_store.get(tx, request.key)
-            if found is None:  # given back between our insert and our read (or not visible yet): again
+            seen = await _read(runtime, request.key)
+            if seen is not None and seen.status is ActionStatus.RUNNING and not _stale(seen, runtime.clock.now()):
                 continue
-            if found.status is not ActionStatus.RUNNING:
-                return _answer(request, found, current, now)
-            if found.action != request.action or found.fingerprint != print_:
-                return _answer(request, found, current, now)  # raises IdempotencyKeyReused
-            if found.claimed_at <= now - timedelta(seconds=LEASE_S):
-                taken = await action_store.take_over(tx, found, now)
-                if taken is not None:
-                    return taken
-                continue
-        # The first call is at the processor. Inside the caller's transaction we must not wait: on SQLite it
-        # holds the write lock the first call needs to record its outcome.
-        if conn is not None or asyncio.get_running_loop().time() >= deadline:
-            break
-    current.set(outcome="refused", code=ActionInProgress.code)
-    raise ActionInProgress(
-        "a call with this idempotency_key is still in progress; retry with the same key", param="idempotency_key"
-    )
+            if seen is not None and seen.status is not ActionStatus.RUNNING:
+                return _answer(request, seen, current, runtime.clock.now())
+        settled = await _settle(runtime, conn, request, print_, current)
+        if settled is not None:
+            return settled
+    raise _in_progress(current)
+
+
+async def _lost(
+    tx: AsyncConnection,
+    request: ActionRequest,
+    current: Span,
+    now: datetime,
+    obj: StripeObject | None = None,
+    refusal: dict[str, Any] | None = None,
+) -> ActionResult:
+    """The answer of a caller whose claim another caller took over (its processor call outlived the lease):
+    the outcome the key now holds, else what the processor answered this caller for the key (``obj``, or its
+    ``refusal``; the claim's new holder records its own answer to the same key)."""
+    again = await action_store.get(tx, request.key)
+    if again is not None and again.status is not ActionStatus.RUNNING:
+        return _answer(request, again, current, now)
+    if refusal is not None:
+        current.set(outcome="refused")
+        raise ActionRefused(request.action, refusal)
+    if obj is None:
+        raise _in_progress(current)
+    current.set(outcome="created", replayed=False)
+    return ActionResult(request.action, request.key, obj, replayed=False)
 
 
 async def perform(
@@ -261,13 +344,17 @@ async def perform(
                 raise  # the claim stays; its lease lets a repeat take it over
             except ProcessorError as error:
                 current.set(code=error.code, status=error.status_code)
-                refused = classify(error) is Fault.REFUSED
+                in_flight = _in_flight(error)
+                refused = not in_flight and classify(error) is Fault.REFUSED
                 stored = _refusal(error)
                 async with _transaction(runtime, conn) as tx:
                     if refused:
-                        refused = await action_store.finish(tx, claimed, now=runtime.clock.now(), error=stored)
+                        if not await action_store.finish(tx, claimed, now=runtime.clock.now(), error=stored):
+                            return await _lost(tx, request, current, runtime.clock.now(), refusal=stored)
                     else:
                         await action_store.release(tx, claimed)
+                if in_flight:
+                    raise _in_progress(current) from None
                 if refused:
                     current.set(outcome="refused")
                     raise ActionRefused(request.action, stored) from None
@@ -283,11 +370,10 @@ async def perform(
                 finished = await action_store.finish(
                     tx, claimed, now=runtime.clock.now(), result=obj, customer_id=customer, object_id=object_id
                 )
-                if not finished:  # another caller took the claim over and recorded the same outcome
-                    again = await action_store.get(tx, request.key)
-                    assert again is not None
-                    outcome = "replayed"
-                    return _answer(request, again, current, runtime.clock.now())
+                if not finished:  # another caller took the claim over
+                    lost = await _lost(tx, request, current, runtime.clock.now(), obj)
+                    outcome = "replayed" if lost.replayed else "created"
+                    return lost
                 if record is not None:
                     await record(tx, obj)
             outcome = "created"
@@ -304,7 +390,9 @@ async def perform(
 
 
 __all__ = [
+    "KEY_KEPT_S",
     "LEASE_S",
+    "OUTCOME_UNKNOWN",
     "SPAN",
     "WAIT_S",
     "ActionInProgress",

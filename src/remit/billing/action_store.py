@@ -7,7 +7,8 @@ Every write is guarded so a repeat never runs an action twice:
   finds the row (or, if that transaction rolled back, inserts it); SQLite runs one writer at a time.
 - :func:`take_over` re-claims a ``running`` row whose claim is older than the lease (its caller died between
   the processor's answer and recording it) with an UPDATE that re-checks the claim it read, so one caller wins.
-- :func:`finish` and :func:`release` touch only a ``running`` row with the claim they hold.
+- :func:`finish` and :func:`release` touch only a ``running`` row with the claim they hold; :func:`finish`
+  moves it through :data:`ACTION_STATES`, whose guarded UPDATE matches only the states allowed to move.
 
 A session's outcome holds its URL and client secret: :func:`finish` sets ``secrets_expire_at``
 (:data:`SESSION_SECRETS_TTL` on) for it, after which a repeat is told the session expired, and
@@ -29,6 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.db import dialect
 from remit.db.tables import billing_actions
+from remit.errors import RemitError
+from remit.statemachine import StateMachine
 
 T = billing_actions
 
@@ -73,6 +76,26 @@ class ActionStatus(StrEnum):
     FAILED = "failed"
 
 
+class ActionStateError(RemitError):
+    """A change of a key's status the table does not allow."""
+
+
+#: A key is claimed ``running`` and ends ``succeeded`` (the processor's answer) or ``failed`` (its refusal, or
+#: ``outcome_unknown``); a claim given back (:func:`release`) is deleted, and a stale one taken over
+#: (:func:`take_over`) stays ``running`` with a new claim.
+ACTION_STATES = StateMachine(
+    "billing_action",
+    ActionStatus,
+    {
+        ActionStatus.RUNNING: {ActionStatus.SUCCEEDED, ActionStatus.FAILED},
+        ActionStatus.SUCCEEDED: set(),
+        ActionStatus.FAILED: set(),
+    },
+    terminal=frozenset({ActionStatus.SUCCEEDED, ActionStatus.FAILED}),
+    error=ActionStateError,
+)
+
+
 def fingerprint(action: str, request: Mapping[str, Any]) -> str:
     """The hash of one request (pure): a key reused for another request is told apart by it."""
     text = json.dumps([action, request], sort_keys=True, separators=(",", ":"), default=str)
@@ -94,6 +117,8 @@ class ActionRecord:
     error: dict[str, Any] | None
     attempts: int
     claimed_at: datetime
+    #: When the key was first claimed, hence about when the processor first saw it.
+    created_at: datetime
     secrets_expire_at: datetime | None = None
     redacted_at: datetime | None = None
 
@@ -117,6 +142,7 @@ class ActionRecord:
             error=dict(row["error"]) if row["error"] is not None else None,
             attempts=int(row["attempts"]),
             claimed_at=row["claimed_at"],
+            created_at=row["created_at"],
             secrets_expire_at=row["secrets_expire_at"],
             redacted_at=row["redacted_at"],
         )
@@ -190,8 +216,8 @@ async def finish(
     """Record the outcome of the claim ``record`` holds: ``result`` (succeeded) or ``error`` (failed). False when
     the claim was lost (another caller took the row over and may have recorded it first)."""
     status = ActionStatus.FAILED if error is not None else ActionStatus.SUCCEEDED
+    ACTION_STATES.check(record.status, status)
     values: dict[str, Any] = {
-        "status": status.value,
         "result": result if result is not None else sa.null(),
         "error": error if error is not None else sa.null(),
         "object_id": object_id,
@@ -200,8 +226,10 @@ async def finish(
     }
     if customer_id is not None:
         values["customer_id"] = customer_id
-    done = await conn.execute(sa.update(T).where(*_holding(record)).values(**values))
-    return done.rowcount == 1
+    moved = await ACTION_STATES.move(
+        conn, T, status, T.c.id == record.id, T.c.claimed_at == record.claimed_at, column="status", **values
+    )
+    return moved == 1
 
 
 async def release(conn: AsyncConnection, record: ActionRecord) -> None:
@@ -211,10 +239,12 @@ async def release(conn: AsyncConnection, record: ActionRecord) -> None:
 
 
 __all__ = [
+    "ACTION_STATES",
     "SECRET_FIELDS",
     "SESSION_ACTIONS",
     "SESSION_SECRETS_TTL",
     "ActionRecord",
+    "ActionStateError",
     "ActionStatus",
     "claim",
     "fingerprint",

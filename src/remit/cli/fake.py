@@ -26,6 +26,7 @@ from remit.billing.actions import BillingActionError, create_checkout_session
 from remit.cli.hints import command
 from remit.cli.output import dumps, fail, print_list, run_with_runtime
 from remit.db.location import describe
+from remit.errors import ProcessorError
 from remit.processor import build_fake_engine, webhook_url
 from remit.processor.fake.delivery import Delivery, DeliveryResult, HttpDelivery, SignedEvent
 from remit.processor.fake.engine import Delivered, FakeEngine
@@ -245,6 +246,8 @@ def trigger_command(
             fail(str(exc))
         except BillingActionError as exc:
             fail(f"remit's checkout action refused: {exc}")
+        except ProcessorError as exc:  # its message names the method, status and code only
+            fail(f"remit's checkout action could not reach an answer from the processor: {exc}")
         return await delivered_to(runtime, recorded.outcomes, url)
 
     report_deliveries(with_engine(url, act), url, as_json=as_json, title=f"{event_type}: events delivered to {{url}}")

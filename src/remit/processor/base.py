@@ -18,7 +18,11 @@ Parameters are named as in Stripe's API; ``extra`` passes any further Stripe par
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 #: The Stripe API version remit speaks: the live adapter pins every call to it, the fake processor keeps its world
 #: and emits its events in its shapes, and remit's fixtures and webhook endpoints are in it. One shape of every
@@ -43,6 +47,18 @@ class Processor(Protocol):
 
     async def close(self) -> None:
         """Release connections; the processor is not used afterwards."""
+        ...
+
+    def joining(self, conn: AsyncConnection) -> AbstractContextManager[None]:
+        """Within the block, calls run in ``conn``'s open transaction where the processor keeps its world in
+        remit's database (the fake: its objects commit or roll back with the caller's rows, its events are
+        delivered after the commit); elsewhere nothing changes (Stripe). For callers that call the processor
+        inside their own transaction (:mod:`remit.billing.actions`)."""
+        ...
+
+    async def package_price(self, *, slug: str, name: str) -> str | None:
+        """The price a package that declares none sells at: the fake's demo catalogue makes one (once, found
+        again by fixed idempotency keys); Stripe has none (None, and no request)."""
         ...
 
     # customers ---------------------------------------------------------------------------------------------

@@ -16,8 +16,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 
@@ -25,6 +26,9 @@ from remit.processor.base import API_VERSION, Metadata, StripeObject
 from remit.processor.errors import from_answer, unreachable
 from remit.processor.requests import balance_transaction_list_params, item_change, request_params
 from remit.telemetry.logging import quiet_payload_loggers
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 NAME = "stripe"
 DEFAULT_TIMEOUT = 30.0
@@ -101,6 +105,14 @@ class StripeProcessor:
 
     async def ping(self) -> None:
         await self._call("balance.retrieve", self._v1.balance.retrieve_async)
+
+    def joining(self, conn: AsyncConnection) -> AbstractContextManager[None]:
+        """Stripe keeps its world elsewhere: a caller's transaction changes nothing."""
+        return nullcontext()
+
+    async def package_price(self, *, slug: str, name: str) -> str | None:
+        """Stripe has no demo catalogue: a package sells at the price it declares."""
+        return None
 
     async def close(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]

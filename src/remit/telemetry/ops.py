@@ -11,7 +11,8 @@ somewhere in ``src/``, and that every ``ops.emit`` call passes only fields its e
 act), counts it in ``remit_ops_events_total{event}`` and hands it to every sink (:func:`add_sink`: a host's
 callable, or remit's own ops webhook, :mod:`remit.control.forward`). Metadata is filtered twice: only fields
 the event declares, and only those on the allow-list :data:`ALLOWED_FIELDS` (identifiers, codes, counts and
-amounts, as scalars) — so an email, a name, a raw body or a secret cannot leave through here.
+amounts, as scalars) — so an email, a name, a raw body or a secret cannot leave through here. The allow-list, the
+filter and the sinks are :mod:`remit.telemetry.sinks`', shared with spans.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from remit.telemetry.metrics import ops_events_total
+from remit.telemetry.sinks import ALLOWED_FIELDS, Sinks, log_fields, safe_metadata
 
 log = logging.getLogger("remit.ops")
 
@@ -244,94 +246,29 @@ CATALOG: dict[str, OpsEventSpec] = {
             "remit reconcile fees --dry-run; read the subject at the processor; tell finance",
             "revenue-loss.md",
         ),
+        OpsEventSpec(
+            "billing_action_outcome_unknown",
+            "a billing action's claim was left running past the time the processor keeps idempotency keys "
+            "(23 h): remit marked the key failed with outcome_unknown instead of calling again, which could act "
+            "twice; once per key",
+            ("attempt",),
+            ("action", "operation_id", "account_id", "customer_id", "processor", "code"),
+            "find the key in remit_billing_actions; look its account's or customer's objects up at the "
+            "processor; act with a new key only if nothing was made",
+            "billing-action-outcome-unknown.md",
+        ),
     ]
 }
 
-#: Metadata keys any ops event may carry: identifiers, names from fixed sets, codes, counts and amounts.
-ALLOWED_FIELDS = frozenset(
-    {
-        "event_id",
-        "processor_event_id",
-        "event_type",
-        "job_id",
-        "job_name",
-        "queue",
-        "attempt",
-        "status",
-        "customer_id",
-        "subscription_id",
-        "invoice_id",
-        "charge_id",
-        "refund_id",
-        "payout_id",
-        "operation_id",
-        "account_id",
-        "session_id",
-        "object_type",
-        "object_id",
-        "schema_version",
-        "reason",
-        "source",
-        "actor",
-        "count",
-        "matched",
-        "replayed",
-        "deleted",
-        "dry_run",
-        "error_type",
-        "failure_code",
-        "capability",
-        "amount",
-        "currency",
-        "expected",
-        "actual",
-        "processor",
-        "since",
-        "older_than_days",
-        "processed",
-        "dead",
-        "hurried",
-        "stagger",
-        "limit",
-        "endpoint",
-        "task",
-        "code",
-        "queues",
-        "mail_id",
-        "mail_kind",
-        "meter_event_id",
-        "meter",
-        "deliveries",
-        "enabled",
-        "previous",
-        "action",
-        "scope",
-        "decline_code",
-        "fee",
-    }
-)
-
 Sink = Callable[[str, dict[str, Any]], None]
-_sinks: list[Sink] = []
+_sinks: Sinks[Sink] = Sinks("ops", "ops event sink")
 
 
 def add_sink(sink: Sink) -> Callable[[], None]:
     """Send every ops event to ``sink(name, metadata)`` too (a host's alerting, a test); returns a remover.
 
     A sink that raises is logged (its error type) and skipped: the work that emitted the event goes on."""
-    _sinks.append(sink)
-    return lambda: _sinks.remove(sink) if sink in _sinks else None
-
-
-def safe_metadata(metadata: dict[str, Any], declared: frozenset[str] | None = None) -> dict[str, Any]:
-    """Keep only allow-listed keys (and of those, the ``declared`` ones when given) with scalar values."""
-    return {
-        key: value
-        for key, value in metadata.items()
-        if key in ALLOWED_FIELDS
-        and (declared is None or key in declared)
-        and (value is None or isinstance(value, (str, int, float, bool)))
-    }
+    return _sinks.add(sink)
 
 
 def emit(name: str, **metadata: Any) -> dict[str, Any]:
@@ -341,12 +278,8 @@ def emit(name: str, **metadata: Any) -> dict[str, Any]:
         raise KeyError(f"ops event {name!r} is not in the catalog")
     kept = safe_metadata(metadata, spec.fields)
     ops_events_total.labels(event=name).inc()
-    log.log(spec.level, "remit.ops.%s", name, extra={"ops_event": name, "ops": kept})
-    for sink in list(_sinks):
-        try:
-            sink(name, dict(kept))
-        except Exception as exc:  # a host's sink must not undo the work that emitted the event
-            log.error("ops event sink failed", extra={"ops_event": name, "error_type": type(exc).__name__})
+    log.log(spec.level, "remit.ops.%s", name, extra=log_fields("ops", name, kept))
+    _sinks.send(log, name, name, dict(kept))
     return kept
 
 

@@ -12,9 +12,11 @@ WARNING on an exception) and times billing actions in ``remit_billing_action_dur
         subscription = await processor.create_subscription(...)
         current.set(customer_id=subscription["customer"], object_id=subscription["id"])
 
-Metadata is filtered as ops events' are (:data:`SPAN_FIELDS`: identifiers, names from fixed sets, codes and
-counts, as scalars): a session URL, a client secret, an email or a body cannot leave through a span, whatever a
-caller passes. A handler that raises is logged by its error type and skipped; the work goes on.
+Metadata is filtered by the ops events' filter (:mod:`remit.telemetry.sinks`: the shared allow-list, and of it
+:data:`SPAN_FIELDS`, as scalars): a session URL, a client secret, an email or a body cannot leave through a span,
+whatever a caller passes. Handlers are dispatched as ops events' sinks are: one that raises is logged by its
+error type and skipped; the work goes on. The log line has the ops events' layout: the span's name in
+``span_event``, its metadata (with ``duration_s``) under ``span``.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from remit.telemetry.sinks import Sinks, log_fields, safe_metadata
+
 log = logging.getLogger("remit.span")
 
 Phase = Literal["start", "stop", "exception"]
 
-#: The metadata keys a span may carry.
+#: The metadata keys a span may carry (each on the shared allow-list, :data:`~remit.telemetry.sinks.ALLOWED_FIELDS`).
 SPAN_FIELDS = frozenset(
     {
         "action",
@@ -62,30 +66,25 @@ class SpanEvent:
 
 
 SpanHandler = Callable[[SpanEvent], None]
-_handlers: list[SpanHandler] = []
+_handlers: Sinks[SpanHandler] = Sinks("span", "span handler")
 
 
 def attach(handler: SpanHandler) -> Callable[[], None]:
     """Send every span event to ``handler`` too; returns a remover."""
-    _handlers.append(handler)
-    return lambda: _handlers.remove(handler) if handler in _handlers else None
+    return _handlers.add(handler)
 
 
 def span_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     """Only :data:`SPAN_FIELDS`, only scalar values (pure)."""
-    return {
-        key: value
-        for key, value in metadata.items()
-        if key in SPAN_FIELDS and (value is None or isinstance(value, (str, int, float, bool)))
-    }
+    return safe_metadata(metadata, SPAN_FIELDS)
 
 
 def _send(event: SpanEvent) -> None:
-    for handler in list(_handlers):
-        try:
-            handler(event)
-        except Exception as exc:  # a host's handler must not undo the work the span times
-            log.error("span handler failed", extra={"span": event.name, "error_type": type(exc).__name__})
+    _handlers.send(log, event.name, event)
+
+
+def _log(level: int, name: str, message: str, duration: float, metadata: dict[str, Any]) -> None:
+    log.log(level, message, name, extra=log_fields("span", name, {**metadata, "duration_s": round(duration, 6)}))
 
 
 @dataclass
@@ -117,11 +116,11 @@ async def span(name: str, **metadata: Any) -> AsyncIterator[Span]:
         current.metadata["error_type"] = type(exc).__name__
         duration = current.elapsed
         _send(SpanEvent(name, "exception", {"duration": duration}, dict(current.metadata)))
-        log.warning("%s failed", name, extra={"span": name, "duration_s": round(duration, 6), **current.metadata})
+        _log(logging.WARNING, name, "%s failed", duration, current.metadata)
         raise
     duration = current.elapsed
     _send(SpanEvent(name, "stop", {"duration": duration}, dict(current.metadata)))
-    log.debug("%s done", name, extra={"span": name, "duration_s": round(duration, 6), **current.metadata})
+    _log(logging.DEBUG, name, "%s done", duration, current.metadata)
 
 
 __all__ = ["SPAN_FIELDS", "Span", "SpanEvent", "SpanHandler", "attach", "span", "span_metadata"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
@@ -136,8 +137,21 @@ def _lookup(conn: AsyncConnection) -> Lookup:
     return lookup
 
 
+logger = logging.getLogger(__name__)
+
 #: How often a delivery deferred to a joined caller's commit looks whether the transaction ended.
 DEFERRED_POLL_S = 0.02
+
+
+def _log_failed_delivery(task: asyncio.Task[list[Delivered]]) -> None:
+    """A deferred delivery's failure, logged (its type only: an error's text may quote the event)."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        logger.warning("fake processor: a delivery deferred to a commit failed (%s)", type(error).__name__)
+
+
 #: The caller's transaction the fake's calls join (see :meth:`FakeEngine.joining`).
 _JOINED: ContextVar[AsyncConnection | None] = ContextVar("remit_fake_joined", default=None)
 
@@ -195,6 +209,7 @@ class FakeEngine:
         previous = self._last_deferred
 
         async def after() -> list[Delivered]:
+            _JOINED.set(None)  # this task copied the caller's context: its calls must not join ``conn``
             while conn.in_transaction():  # noqa: ASYNC110 - a transaction's end sets no event to await
                 await asyncio.sleep(DEFERRED_POLL_S)
             if previous is not None and not previous.done():
@@ -208,6 +223,7 @@ class FakeEngine:
         self._last_deferred = task
         self._deferred.add(task)
         task.add_done_callback(self._deferred.discard)
+        task.add_done_callback(_log_failed_delivery)
 
     async def settle(self) -> list[Delivered]:
         """Wait for the deliveries deferred to joined callers' commits; their outcomes."""

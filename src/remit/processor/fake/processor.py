@@ -9,14 +9,22 @@ checkout, moving the clock, scripting failures) are for tests, triggers and the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 from remit.processor.base import Metadata, StripeObject
 from remit.processor.errors import from_answer, unreachable
 from remit.processor.fake.engine import FakeEngine, FakeResponse, FakeTimeout
 from remit.processor.requests import balance_transaction_list_params, item_change, request_params
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
 NAME = "fake"
+#: The demo packages' monthly prices (cents) in the fake's catalogue (``DEMO_PACKAGES`` declare none); any other
+#: package without a price sells at the default.
+DEMO_PRICES = {"starter": 1500, "pro": 4900}
+DEMO_PRICE_DEFAULT = 1000
 
 
 class FakeProcessor:
@@ -52,6 +60,21 @@ class FakeProcessor:
 
     async def close(self) -> None:
         return None
+
+    def joining(self, conn: AsyncConnection) -> AbstractContextManager[None]:
+        return self.engine.joining(conn)
+
+    async def package_price(self, *, slug: str, name: str) -> str | None:
+        """The demo catalogue's price for ``slug`` (:data:`DEMO_PRICES`), made once with fixed idempotency keys
+        (the fake keeps keys for ever), so every run finds the same."""
+        product = await self.create_product(name=name, idempotency_key=f"remit-demo-package-{slug}-product")
+        price = await self.create_price(
+            product=product["id"],
+            unit_amount=DEMO_PRICES.get(slug, DEMO_PRICE_DEFAULT),
+            idempotency_key=f"remit-demo-package-{slug}-price",
+            nickname=f"remit-{slug}-monthly",
+        )
+        return str(price["id"])
 
     # customers
     async def create_customer(
