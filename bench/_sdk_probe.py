@@ -11,7 +11,7 @@ fake answers an id it does not know with Stripe's 404, so the relay gives each t
 first time a test names an id of a kind the fake keeps (``cus_123``, ``in_123``, ``card_123``…), the relay
 creates such an object through the fake's public API (a customer with a card, a draft invoice…) and from then
 on, for that test, rewrites the test's id to the fake's id in requests and back in answers. Ids of kinds the
-fake does not keep (persons, quotes, files, Sources-API sources) pass unchanged and meet the fake's 404.
+fake does not keep (persons, files, Sources-API sources) pass unchanged and meet the fake's 404.
 A call Stripe answers only for an object in some state (voiding an invoice, deleting a discount) first puts the
 object the relay made for this test in that state (:data:`STATES`), as the test's own setup would against
 Stripe. Nothing else is touched. A few objects are made once at the start, so that lists are not empty.
@@ -201,6 +201,11 @@ def _credit_note() -> str:
     return str(note["id"])
 
 
+def _quote() -> str:
+    made = _call("POST", "/v1/quotes", {"customer": _need("cus"), "line_items": [{"price": _need("price")}]})
+    return str(made["id"])
+
+
 FACTORIES: dict[str, Callable[[], str]] = {
     "cus": _customer,
     "card": lambda: str(_call("POST", f"/v1/customers/{_need('cus')}/sources", {"source": "tok_visa"})["id"]),
@@ -229,6 +234,7 @@ FACTORIES: dict[str, Callable[[], str]] = {
     "cs_test": _checkout_session,
     "sess": _checkout_session,
     "cn": _credit_note,
+    "qt": _quote,
     "si": lambda: str(_call("GET", f"/v1/subscriptions/{_need('sub')}")["items"]["data"][0]["id"]),
     "txn": lambda: str(_call("GET", f"/v1/charges/{_need('ch')}")["balance_transaction"]),
     "evt": lambda: str(_call("GET", "/v1/events", {"limit": 1})["data"][0]["id"]),
@@ -251,7 +257,7 @@ def _seed() -> None:
     """One of each, so that a list is not empty."""
     with _lock:
         _aliases.clear()
-        for prefix in ("sub", "in", "ii", "ch", "txi", "cbtxn", "card", "po"):
+        for prefix in ("sub", "in", "ii", "ch", "txi", "cbtxn", "card", "po", "qt"):
             _need(prefix)
         _aliases.clear()
 
@@ -266,6 +272,11 @@ def _open_invoice(invoice: str) -> None:
         _call("POST", f"/v1/invoices/{invoice}/finalize")
 
 
+def _open_quote(quote: str) -> None:
+    if _call("GET", f"/v1/quotes/{quote}")["status"] == "draft":
+        _call("POST", f"/v1/quotes/{quote}/finalize")
+
+
 def _with_discount(kind: str) -> Callable[[str], None]:
     def prepare(owner: str) -> None:
         if _call("GET", f"/v1/{kind}/{owner}").get("discount") is None:
@@ -278,6 +289,7 @@ def _with_discount(kind: str) -> Callable[[str], None]:
 #: ``(method, path pattern) → what the object named in the path needs first``.
 STATES: tuple[tuple[str, re.Pattern[str], Callable[[str], None]], ...] = (
     ("POST", re.compile(r"^/v1/invoices/([^/?]+)/(?:void|mark_uncollectible)\b"), _open_invoice),
+    ("POST", re.compile(r"^/v1/quotes/([^/?]+)/accept\b"), _open_quote),
     ("DELETE", re.compile(r"^/v1/customers/([^/?]+)/discount\b"), _with_discount("customers")),
     ("DELETE", re.compile(r"^/v1/subscriptions/([^/?]+)/discount\b"), _with_discount("subscriptions")),
 )

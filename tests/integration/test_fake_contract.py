@@ -56,6 +56,7 @@ SOMETIMES: dict[str, set[str]] = {
     },
     "LineItem": {"discounts", "taxes"},
     "Coupon": {"applies_to", "currency_options"},
+    "Quote": {"line_items"},
     "BankAccount": {
         "account",
         "available_payout_methods",
@@ -738,6 +739,71 @@ async def _credit_note_void(w: World) -> Any:
     return note
 
 
+@case("quotes.create", stripe.Quote)
+async def _quote(w: World) -> Any:
+    quote = await w.v1.quotes.create_async(
+        {"customer": w["customer"], "line_items": [{"price": w["one_time_price"], "quantity": 2}]}
+    )
+    assert (quote.status, quote.computed.recurring) == ("draft", None)
+    w["quote"] = quote.id
+    return quote
+
+
+@case("quotes.retrieve", stripe.Quote)
+async def _quote_get(w: World) -> Any:
+    quote = await w.v1.quotes.retrieve_async(w["quote"], {"expand": ["line_items"]})
+    assert isinstance(quote.line_items.data[0], stripe.LineItem)
+    return quote
+
+
+@case("quotes.update", stripe.Quote)
+async def _quote_update(w: World) -> Any:
+    return await w.v1.quotes.update_async(w["quote"], {"metadata": {"deal": "42"}, "description": "Setup work"})
+
+
+@case("quotes.list", stripe.ListObject)
+async def _quotes(w: World) -> Any:
+    listed = await w.v1.quotes.list_async({"customer": w["customer"], "status": "draft"})
+    assert [quote.id for quote in listed.data] == [w["quote"]]
+    return listed
+
+
+@case("quotes.line_items.list", stripe.ListObject)
+async def _quote_lines(w: World) -> Any:
+    listed = await w.v1.quotes.line_items.list_async(w["quote"])
+    assert isinstance(listed.data[0], stripe.LineItem)
+    return listed
+
+
+@case("quotes.computed_upfront_line_items.list", stripe.ListObject)
+async def _quote_upfront(w: World) -> Any:
+    listed = await w.v1.quotes.computed_upfront_line_items.list_async(w["quote"])
+    assert isinstance(listed.data[0], stripe.LineItem)
+    return listed
+
+
+@case("quotes.finalize_quote", stripe.Quote)
+async def _quote_finalize(w: World) -> Any:
+    quote = await w.v1.quotes.finalize_quote_async(w["quote"])
+    assert quote.status == "open" and quote.number
+    return quote
+
+
+@case("quotes.accept", stripe.Quote)
+async def _quote_accept(w: World) -> Any:
+    quote = await w.v1.quotes.accept_async(w["quote"])
+    assert quote.status == "accepted" and quote.invoice
+    return quote
+
+
+@case("quotes.cancel", stripe.Quote)
+async def _quote_cancel(w: World) -> Any:
+    draft = await w.v1.quotes.create_async({"customer": w["customer"]})
+    quote = await w.v1.quotes.cancel_async(draft.id)
+    assert quote.status == "canceled"
+    return quote
+
+
 @case("payment_intents.create", stripe.PaymentIntent)
 async def _payment_intent(w: World) -> Any:
     pi = await w.v1.payment_intents.create_async(
@@ -1253,6 +1319,7 @@ def _setup_events(route: str) -> set[str]:
             "payment_method.attached",
         },
         "checkout.sessions.create": set(),
+        "quotes.cancel": {"quote.created"},
     }
     return setup.get(route, set())
 

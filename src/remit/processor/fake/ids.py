@@ -34,6 +34,7 @@ PREFIXES: dict[str, str] = {
     "payment_method": "pm",
     "payout": "po",
     "price": "price",
+    "quote": "qt",
     "product": "prod",
     "refund": "re",
     "request": "req",

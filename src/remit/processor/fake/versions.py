@@ -426,6 +426,7 @@ CHANGES: tuple[Change, ...] = (
         ),
     ),
     Change("item", DAHLIA, _add(adjustable_quantity=None, metadata={})),
+    Change("quote", DAHLIA, _add(customer_account=None)),
     Change("discount", DAHLIA, _discount),
     Change("product", ENDIVE, _add(tax_details=None)),
     Change("subscription", ENDIVE, _add(status_details=None)),
