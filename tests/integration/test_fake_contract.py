@@ -402,6 +402,36 @@ async def _tax_id_delete(w: World) -> Any:
     return await w.v1.customers.tax_ids.delete_async(w["customer"], w["tax_id"])
 
 
+@case("tax_ids.create", stripe.TaxId)
+async def _account_tax_id(w: World) -> Any:
+    tax_id = await w.v1.tax_ids.create_async({"type": "eu_vat", "value": "DE123456789"})
+    assert (tax_id.owner.type, tax_id.customer, tax_id.country) == ("self", None, "DE")
+    w["account_tax_id"] = tax_id.id
+    return tax_id
+
+
+@case("tax_ids.retrieve", stripe.TaxId)
+async def _account_tax_id_get(w: World) -> Any:
+    return await w.v1.tax_ids.retrieve_async(w["account_tax_id"])
+
+
+@case("tax_ids.list", stripe.ListObject)
+async def _account_tax_ids(w: World) -> Any:
+    own = await w.v1.tax_ids.list_async()
+    assert [tax_id.id for tax_id in own.data] == [w["account_tax_id"]]
+    theirs = await w.v1.tax_ids.list_async({"owner": {"type": "customer", "customer": w["customer"]}})
+    assert w["account_tax_id"] not in {tax_id.id for tax_id in theirs.data}
+    assert theirs.data
+    return own
+
+
+@case("tax_ids.delete", stripe.TaxId)
+async def _account_tax_id_delete(w: World) -> Any:
+    removed = await w.v1.tax_ids.delete_async(w["account_tax_id"])
+    assert removed.deleted is True
+    return removed
+
+
 @case("customers.payment_sources.create", stripe.Card)
 async def _source(w: World) -> Any:
     card = await w.v1.customers.payment_sources.create_async(w["customer"], {"source": "tok_mastercard"})
@@ -785,14 +815,16 @@ async def _quote_upfront(w: World) -> Any:
 @case("quotes.finalize_quote", stripe.Quote)
 async def _quote_finalize(w: World) -> Any:
     quote = await w.v1.quotes.finalize_quote_async(w["quote"])
-    assert quote.status == "open" and quote.number
+    assert quote.status == "open"
+    assert quote.number
     return quote
 
 
 @case("quotes.accept", stripe.Quote)
 async def _quote_accept(w: World) -> Any:
     quote = await w.v1.quotes.accept_async(w["quote"])
-    assert quote.status == "accepted" and quote.invoice
+    assert quote.status == "accepted"
+    assert quote.invoice
     return quote
 
 

@@ -52,19 +52,22 @@ async def test_a_one_time_quote_is_finalized_then_accepted_into_a_draft_invoice_
         },
     )
     assert (quote["status"], quote["amount_total"], quote["number"]) == ("draft", 15000, None)
-    assert quote["computed"]["recurring"] is None and quote["computed"]["upfront"]["amount_total"] == 15000
+    assert quote["computed"]["recurring"] is None
+    assert quote["computed"]["upfront"]["amount_total"] == 15000
     assert quote["expires_at"] == quote["created"] + 30 * DAY
     assert "line_items" not in quote
     accepting_a_draft = await refused(fake.request("POST", f"/v1/quotes/{quote['id']}/accept"))
     assert (accepting_a_draft.status_code, accepting_a_draft.code) == (400, "quote_unexpected_state")
 
     opened = await fake.request("POST", f"/v1/quotes/{quote['id']}/finalize")
-    assert opened["status"] == "open" and opened["number"].startswith("QT-")
+    assert opened["status"] == "open"
+    assert opened["number"].startswith("QT-")
     changing_it = await refused(fake.request("POST", f"/v1/quotes/{quote['id']}", {"description": "late"}))
     assert (changing_it.status_code, changing_it.code) == (400, "quote_unexpected_state")
 
     accepted = await fake.request("POST", f"/v1/quotes/{quote['id']}/accept", {"expand": ["line_items"]})
-    assert accepted["status"] == "accepted" and accepted["status_transitions"]["accepted_at"] is not None
+    assert accepted["status"] == "accepted"
+    assert accepted["status_transitions"]["accepted_at"] is not None
     assert accepted["line_items"]["data"][0]["amount_total"] == 15000
     invoice = await fake.retrieve_invoice(accepted["invoice"])
     assert (invoice["status"], invoice["billing_reason"], invoice["quote"]) == ("draft", "quote_accept", quote["id"])

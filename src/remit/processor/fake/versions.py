@@ -342,7 +342,13 @@ def _checkout_session(session: dict[str, Any]) -> None:
 
 
 def _tax_id(tax_id: dict[str, Any]) -> None:
-    tax_id["owner"] = {"account": None, "application": None, "customer": tax_id.get("customer"), "type": "customer"}
+    customer = tax_id.get("customer")
+    tax_id["owner"] = {
+        "account": None,
+        "application": None,
+        "customer": customer,
+        "type": "customer" if customer else "self",
+    }
     tax_id.setdefault("customer_account", None)
 
 

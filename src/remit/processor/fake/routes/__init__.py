@@ -41,7 +41,6 @@ NOT_SERVED: tuple[tuple[str, str, str], ...] = (
     ("POST", "/v1/invoices/create_preview", "no previews of upcoming invoices"),
     ("GET", "/v1/credit_notes/preview", "no previews of credit notes"),
     ("*", "/v1/customers/{id}/cash_balance_transactions", "no cash balances (see customers.cash_balance.*)"),
-    ("*", "/v1/tax_ids", "account tax ids; a customer's are customers.tax_ids.*"),
     ("*", "/v1/billing_portal/configurations", "one built-in portal configuration"),
     ("*", "/v1/billing/meters/{id}/deactivate, /v1/billing/meters/{id}/reactivate", "meters stay active"),
     ("*", "/v1/files, /v1/sources, /v1/transfers, /v1/application_fees", "outside billing"),
