@@ -211,6 +211,8 @@ FACTORIES: dict[str, Callable[[], str]] = {
     "card": lambda: str(_call("POST", f"/v1/customers/{_need('cus')}/sources", {"source": "tok_visa"})["id"]),
     "ba": lambda: str(_call("POST", f"/v1/customers/{_need('cus')}/sources", {"source": "btok_us"})["id"]),
     "acct": lambda: str(_call("POST", "/v1/accounts", {"type": "express"})["id"]),
+    # a capability's id is its name (stripe-mock's acap_123 names none)
+    "acap": lambda: "card_payments",
     "txi": lambda: str(
         _call("POST", f"/v1/customers/{_need('cus')}/tax_ids", {"type": "us_ein", "value": "12-3456789"})["id"]
     ),
@@ -257,7 +259,7 @@ def _seed() -> None:
     """One of each, so that a list is not empty."""
     with _lock:
         _aliases.clear()
-        for prefix in ("sub", "in", "ii", "ch", "txi", "cbtxn", "card", "po", "qt"):
+        for prefix in ("sub", "in", "ii", "ch", "txi", "cbtxn", "card", "po", "qt", "acct"):
             _need(prefix)
         _aliases.clear()
         _call("POST", "/v1/tax_ids", {"type": "eu_vat", "value": "DE123456789"})  # the account's own

@@ -30,6 +30,7 @@ PREFIXES: dict[str, str] = {
     "invoice": "in",
     "invoiceitem": "ii",
     "line_item": "il",
+    "login_link": "ll",
     "payment_intent": "pi",
     "payment_method": "pm",
     "payout": "po",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from remit.processor.fake.ops import checkout, platform
+from remit.processor.fake.ops import accounts, checkout, platform
 from remit.processor.fake.ops.platform import CAPABILITIES
 from remit.processor.fake.routes.declarations import PAYMENT_EVENTS, PRICE_DATA_UNSUPPORTED, SUBSCRIPTION_EVENTS
 from remit.processor.fake.routes.route import Route, route
@@ -20,6 +20,8 @@ from remit.processor.fake.schema import (
     string,
 )
 from remit.processor.fake.versions import ENDIVE
+
+_CAPABILITIES = hash_of({name: hash_of(requested=boolean()) for name in CAPABILITIES})
 
 ROUTES: tuple[Route, ...] = (
     # checkout and the billing portal -------------------------------------------------------------------------
@@ -251,7 +253,7 @@ ROUTES: tuple[Route, ...] = (
         "accounts.create",
         platform.create_account,
         schema(
-            capabilities=hash_of({name: hash_of(requested=boolean()) for name in CAPABILITIES}),
+            capabilities=_CAPABILITIES,
             country=string(),
             email=string(),
             metadata=metadata(),
@@ -263,7 +265,54 @@ ROUTES: tuple[Route, ...] = (
             tos_acceptance=anything().refused(),
         ),
     ),
+    route("GET", "/v1/accounts", "accounts.list", accounts.list_accounts, schema(LIST, created=range_filter())),
     route("GET", "/v1/accounts/{id}", "accounts.retrieve", platform.retrieve_account),
+    route("GET", "/v1/account", "accounts.retrieve_current", accounts.retrieve_current_account),
+    route(
+        "POST",
+        "/v1/accounts/{id}",
+        "accounts.update",
+        accounts.update_account,
+        schema(
+            capabilities=_CAPABILITIES,
+            email=string(),
+            metadata=metadata(),
+            business_profile=anything().refused(),
+            business_type=anything().refused(),
+            company=anything().refused(),
+            external_account=anything().refused(),
+            individual=anything().refused(),
+            settings=anything().refused(),
+            tos_acceptance=anything().refused(),
+        ),
+        emits=("account.updated",),
+    ),
+    route(
+        "POST",
+        "/v1/accounts/{id}/reject",
+        "accounts.reject",
+        accounts.reject_account,
+        schema(reason=enum("fraud", "other", "terms_of_service", required=True)),
+        emits=("account.updated",),
+    ),
+    route(
+        "GET", "/v1/accounts/{id}/capabilities", "accounts.capabilities.list", accounts.list_capabilities, schema(LIST)
+    ),
+    route(
+        "GET",
+        "/v1/accounts/{id}/capabilities/{capability}",
+        "accounts.capabilities.retrieve",
+        accounts.retrieve_capability,
+    ),
+    route(
+        "POST",
+        "/v1/accounts/{id}/capabilities/{capability}",
+        "accounts.capabilities.update",
+        accounts.update_capability,
+        schema(requested=boolean()),
+        emits=("capability.updated", "account.updated"),
+    ),
+    route("POST", "/v1/accounts/{id}/login_links", "accounts.login_links.create", accounts.create_login_link),
     route(
         "DELETE",
         "/v1/accounts/{id}",

@@ -1,0 +1,61 @@
+"""Connected accounts in the fake beyond create and delete, as at Stripe: updates and capabilities announce
+themselves (``account.updated``, ``capability.updated``), only custom and Express accounts can be rejected, only
+Express ones get dashboard login links, and a capability Stripe does not have is a 404."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from remit.clock import FrozenClock
+from remit.errors import ProcessorError
+from remit.processor.fake import CollectingDelivery, FakeEngine, FakeProcessor
+
+
+@pytest.fixture
+def collected() -> CollectingDelivery:
+    return CollectingDelivery()
+
+
+@pytest.fixture
+def fake(database, collected) -> FakeProcessor:
+    clock = FrozenClock(datetime(2026, 1, 10, 12, 0, tzinfo=UTC))
+    return FakeProcessor(FakeEngine(database, clock, delivery=collected, secret="whsec_accounts"))
+
+
+async def refused(call) -> ProcessorError:
+    with pytest.raises(ProcessorError) as caught:
+        await call
+    return caught.value
+
+
+async def test_capabilities_are_requested_and_unrequested_with_their_events(fake, collected):
+    account = await fake.request("POST", "/v1/accounts", {"type": "express"})
+    requested = await fake.request("POST", f"/v1/accounts/{account['id']}/capabilities/transfers", {"requested": True})
+    assert (requested["status"], requested["requested_at"]) == ("inactive", 1768046400)
+    assert collected.types == ["capability.updated", "account.updated"]
+    again = await fake.request("POST", f"/v1/accounts/{account['id']}/capabilities/transfers", {"requested": True})
+    assert again == requested
+    assert len(collected.types) == 2
+    dropped = await fake.request("POST", f"/v1/accounts/{account['id']}/capabilities/transfers", {"requested": False})
+    assert (dropped["status"], dropped["requested_at"]) == ("unrequested", None)
+    unknown = await refused(fake.request("GET", f"/v1/accounts/{account['id']}/capabilities/acap_123"))
+    assert unknown.status_code == 404
+
+
+async def test_rejecting_and_login_links_are_for_the_accounts_stripe_allows(fake, collected):
+    standard = await fake.request("POST", "/v1/accounts", {"type": "standard"})
+    express = await fake.request("POST", "/v1/accounts", {"type": "express"})
+    assert (
+        await refused(fake.request("POST", f"/v1/accounts/{standard['id']}/reject", {"reason": "fraud"}))
+    ).status_code == 400
+    assert (await refused(fake.request("POST", f"/v1/accounts/{standard['id']}/login_links"))).status_code == 400
+    link = await fake.request("POST", f"/v1/accounts/{express['id']}/login_links")
+    assert link["object"] == "login_link"
+    rejected = await fake.request("POST", f"/v1/accounts/{express['id']}/reject", {"reason": "terms_of_service"})
+    assert (rejected["charges_enabled"], rejected["payouts_enabled"]) == (False, False)
+    assert collected.types == ["account.updated"]
+    twice = await refused(fake.request("POST", f"/v1/accounts/{express['id']}/reject", {"reason": "fraud"}))
+    assert twice.status_code == 400
+    own = await fake.request("GET", "/v1/account")
+    listed = await fake.request("GET", "/v1/accounts")
+    assert own["id"] not in {a["id"] for a in listed["data"]}
