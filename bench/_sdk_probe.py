@@ -237,6 +237,11 @@ FACTORIES: dict[str, Callable[[], str]] = {
     "sess": _checkout_session,
     "cn": _credit_note,
     "qt": _quote,
+    "shr": lambda: str(
+        _call(
+            "POST", "/v1/shipping_rates", {"display_name": "Ground", "fixed_amount": {"amount": 500, "currency": "usd"}}
+        )["id"]
+    ),
     "si": lambda: str(_call("GET", f"/v1/subscriptions/{_need('sub')}")["items"]["data"][0]["id"]),
     "txn": lambda: str(_call("GET", f"/v1/charges/{_need('ch')}")["balance_transaction"]),
     "evt": lambda: str(_call("GET", "/v1/events", {"limit": 1})["data"][0]["id"]),

@@ -1031,6 +1031,37 @@ async def _payout_cancel(w: World) -> Any:
     return payout
 
 
+@case("shipping_rates.create", stripe.ShippingRate)
+async def _shipping_rate(w: World) -> Any:
+    rate = await w.v1.shipping_rates.create_async(
+        {
+            "display_name": "Ground",
+            "fixed_amount": {"amount": 500, "currency": "usd"},
+            "delivery_estimate": {"minimum": {"unit": "business_day", "value": 3}},
+        }
+    )
+    assert (rate.type, rate.active, rate.delivery_estimate.maximum) == ("fixed_amount", True, None)
+    w["shipping_rate"] = rate.id
+    return rate
+
+
+@case("shipping_rates.retrieve", stripe.ShippingRate)
+async def _shipping_rate_get(w: World) -> Any:
+    return await w.v1.shipping_rates.retrieve_async(w["shipping_rate"])
+
+
+@case("shipping_rates.list", stripe.ListObject)
+async def _shipping_rates(w: World) -> Any:
+    listed = await w.v1.shipping_rates.list_async({"active": True, "currency": "usd"})
+    assert [rate.id for rate in listed.data] == [w["shipping_rate"]]
+    return listed
+
+
+@case("shipping_rates.update", stripe.ShippingRate)
+async def _shipping_rate_update(w: World) -> Any:
+    return await w.v1.shipping_rates.update_async(w["shipping_rate"], {"metadata": {"carrier": "ups"}})
+
+
 @case("checkout.sessions.create", stripe.checkout.Session)
 async def _session(w: World) -> Any:
     session = await w.v1.checkout.sessions.create_async(
@@ -1043,8 +1074,15 @@ async def _session(w: World) -> Any:
     )
     w["session"] = session.id
     spare = await w.v1.checkout.sessions.create_async(
-        {"mode": "payment", "success_url": "https://e.x/", "line_items": [{"price": w["one_time_price"]}]}
+        {
+            "mode": "payment",
+            "success_url": "https://e.x/",
+            "line_items": [{"price": w["one_time_price"]}],
+            "shipping_options": [{"shipping_rate": w["shipping_rate"]}],
+        }
     )
+    assert (spare.shipping_cost.shipping_rate, spare.total_details.amount_shipping) == (w["shipping_rate"], 500)
+    assert spare.amount_total == spare.amount_subtotal + 500
     w["spare_session"] = spare.id
     return session
 

@@ -45,6 +45,7 @@ PREFIXES: dict[str, str] = {
     "webhook_endpoint": "we",
     "meter_event_session": "mes",
     "setup_intent": "seti",
+    "shipping_rate": "shr",
 }
 
 WIDTH = 6

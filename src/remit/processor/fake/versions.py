@@ -302,7 +302,16 @@ def _refund(refund: dict[str, Any]) -> None:
 
 def _checkout_session(session: dict[str, Any]) -> None:
     shipping = session.pop("shipping", None)
-    _drop("shipping_rate")(session)
+    rate = session.pop("shipping_rate", None)
+    if rate is not None:
+        amount = int((session.get("total_details") or {}).get("amount_shipping") or 0)
+        session["shipping_cost"] = {
+            "amount_subtotal": amount,
+            "amount_tax": 0,
+            "amount_total": amount,
+            "shipping_rate": rate,
+            "taxes": [],
+        }
     _add(
         adaptive_pricing=None,
         branding_settings=None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from remit.processor.fake.ops import accounts, checkout, platform
+from remit.processor.fake.ops import accounts, checkout, platform, shipping
 from remit.processor.fake.ops.platform import CAPABILITIES
 from remit.processor.fake.routes.declarations import PAYMENT_EVENTS, PRICE_DATA_UNSUPPORTED, SUBSCRIPTION_EVENTS
 from remit.processor.fake.routes.route import Route, route
@@ -20,6 +20,21 @@ from remit.processor.fake.schema import (
     string,
 )
 from remit.processor.fake.versions import ENDIVE
+
+_BOUND = hash_of(unit=enum(*shipping.DELIVERY_UNITS, required=True), value=integer(required=True))
+#: What makes a shipping rate (``POST /v1/shipping_rates``, a checkout option's ``shipping_rate_data``).
+_SHIPPING_RATE = {
+    "display_name": string(required=True),
+    "delivery_estimate": hash_of(maximum=_BOUND, minimum=_BOUND),
+    "fixed_amount": hash_of(
+        amount=integer(required=True), currency=string(required=True), currency_options=anything().refused()
+    ),
+    "metadata": metadata(),
+    "tax_behavior": enum(*shipping.TAX_BEHAVIORS),
+    "type": enum("fixed_amount"),
+    "tax_code": anything().refused(),
+}
+_SHIPPING_RATE_DATA = hash_of(_SHIPPING_RATE)
 
 _CAPABILITIES = hash_of({name: hash_of(requested=boolean()) for name in CAPABILITIES})
 
@@ -61,7 +76,34 @@ ROUTES: tuple[Route, ...] = (
             locale=string(ignored=True),
             automatic_tax=anything().refused(),
             shipping_address_collection=anything().refused(),
-            shipping_options=anything().refused(),
+            shipping_options=array_of(hash_of(shipping_rate=string(), shipping_rate_data=_SHIPPING_RATE_DATA)),
+        ),
+    ),
+    route(
+        "POST",
+        "/v1/shipping_rates",
+        "shipping_rates.create",
+        shipping.create_shipping_rate,
+        schema(_SHIPPING_RATE),
+    ),
+    route(
+        "GET",
+        "/v1/shipping_rates",
+        "shipping_rates.list",
+        shipping.list_shipping_rates,
+        schema(LIST, active=boolean(), created=range_filter(), currency=string()),
+    ),
+    route("GET", "/v1/shipping_rates/{id}", "shipping_rates.retrieve", shipping.retrieve_shipping_rate),
+    route(
+        "POST",
+        "/v1/shipping_rates/{id}",
+        "shipping_rates.update",
+        shipping.update_shipping_rate,
+        schema(
+            active=boolean(),
+            metadata=metadata(),
+            tax_behavior=enum(*shipping.TAX_BEHAVIORS),
+            fixed_amount=anything().refused(),
         ),
     ),
     route(
