@@ -201,6 +201,11 @@ def _credit_note() -> str:
     return str(note["id"])
 
 
+def _person() -> str:
+    made = _call("POST", f"/v1/accounts/{_need('acct')}/persons", {"first_name": "Jenny", "last_name": "Rosen"})
+    return str(made["id"])
+
+
 def _quote() -> str:
     made = _call("POST", "/v1/quotes", {"customer": _need("cus"), "line_items": [{"price": _need("price")}]})
     return str(made["id"])
@@ -213,6 +218,9 @@ FACTORIES: dict[str, Callable[[], str]] = {
     "acct": lambda: str(_call("POST", "/v1/accounts", {"type": "express"})["id"]),
     # a capability's id is its name (stripe-mock's acap_123 names none)
     "acap": lambda: "card_payments",
+    "person": _person,
+    # the SDK's person test names its person trr_123
+    "trr": _person,
     "txi": lambda: str(
         _call("POST", f"/v1/customers/{_need('cus')}/tax_ids", {"type": "us_ein", "value": "12-3456789"})["id"]
     ),
@@ -285,6 +293,11 @@ def _open_quote(quote: str) -> None:
         _call("POST", f"/v1/quotes/{quote}/finalize")
 
 
+def _with_person(account: str) -> None:
+    if not _call("GET", f"/v1/accounts/{account}/persons")["data"]:
+        _call("POST", f"/v1/accounts/{account}/persons", {"first_name": "Jenny", "last_name": "Rosen"})
+
+
 def _with_discount(kind: str) -> Callable[[str], None]:
     def prepare(owner: str) -> None:
         if _call("GET", f"/v1/{kind}/{owner}").get("discount") is None:
@@ -298,6 +311,7 @@ def _with_discount(kind: str) -> Callable[[str], None]:
 STATES: tuple[tuple[str, re.Pattern[str], Callable[[str], None]], ...] = (
     ("POST", re.compile(r"^/v1/invoices/([^/?]+)/(?:void|mark_uncollectible)\b"), _open_invoice),
     ("POST", re.compile(r"^/v1/quotes/([^/?]+)/accept\b"), _open_quote),
+    ("GET", re.compile(r"^/v1/accounts/([^/?]+)/persons(?:\?|$)"), _with_person),
     ("DELETE", re.compile(r"^/v1/customers/([^/?]+)/discount\b"), _with_discount("customers")),
     ("DELETE", re.compile(r"^/v1/subscriptions/([^/?]+)/discount\b"), _with_discount("subscriptions")),
 )

@@ -59,3 +59,21 @@ async def test_rejecting_and_login_links_are_for_the_accounts_stripe_allows(fake
     own = await fake.request("GET", "/v1/account")
     listed = await fake.request("GET", "/v1/accounts")
     assert own["id"] not in {a["id"] for a in listed["data"]}
+
+
+async def test_persons_belong_to_their_account_and_announce_themselves(fake, collected):
+    first = await fake.request("POST", "/v1/accounts", {"type": "custom"})
+    other = await fake.request("POST", "/v1/accounts", {"type": "custom"})
+    person = await fake.request(
+        "POST", f"/v1/accounts/{first['id']}/persons", {"first_name": "Ada", "ssn_last_4": "1234"}
+    )
+    assert (person["ssn_last_4_provided"], person["verification"]["status"]) == (True, "unverified")
+    assert "ssn_last_4" not in person
+    elsewhere = await refused(fake.request("GET", f"/v1/accounts/{other['id']}/persons/{person['id']}"))
+    assert elsewhere.status_code == 404
+    for bad in ({"dob": {"day": 40, "month": 1, "year": 1990}}, {"relationship": {"percent_ownership": 120}}):
+        assert (await refused(fake.request("POST", f"/v1/accounts/{first['id']}/persons", bad))).status_code == 400
+    await fake.request("POST", f"/v1/accounts/{first['id']}/persons/{person['id']}", {"last_name": "Lovelace"})
+    await fake.request("DELETE", f"/v1/accounts/{first['id']}/persons/{person['id']}")
+    assert collected.types == ["person.created", "person.updated", "person.deleted"]
+    assert (await fake.request("GET", f"/v1/accounts/{first['id']}/persons"))["data"] == []

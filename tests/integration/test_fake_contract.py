@@ -1346,6 +1346,49 @@ async def _login_link(w: World) -> Any:
     return link
 
 
+@case("accounts.persons.create", stripe.Person)
+async def _person(w: World) -> Any:
+    person = await w.v1.accounts.persons.create_async(
+        w["account"],
+        {
+            "first_name": "Jenny",
+            "last_name": "Rosen",
+            "dob": {"day": 1, "month": 2, "year": 1980},
+            "relationship": {"representative": True, "owner": True, "percent_ownership": 60},
+            "id_number": "000000000",
+        },
+    )
+    assert (person.id_number_provided, person.relationship.percent_ownership) == (True, 60)
+    w["person"] = person.id
+    return person
+
+
+@case("accounts.persons.retrieve", stripe.Person)
+async def _person_get(w: World) -> Any:
+    return await w.v1.accounts.persons.retrieve_async(w["account"], w["person"])
+
+
+@case("accounts.persons.update", stripe.Person)
+async def _person_update(w: World) -> Any:
+    return await w.v1.accounts.persons.update_async(w["account"], w["person"], {"email": "jenny@example.com"})
+
+
+@case("accounts.persons.list", stripe.ListObject)
+async def _persons(w: World) -> Any:
+    owners = await w.v1.accounts.persons.list_async(w["account"], {"relationship": {"owner": True}})
+    assert [person.id for person in owners.data] == [w["person"]]
+    directors = await w.v1.accounts.persons.list_async(w["account"], {"relationship": {"director": True}})
+    assert directors.data == []
+    return owners
+
+
+@case("accounts.persons.delete", stripe.Person)
+async def _person_delete(w: World) -> Any:
+    removed = await w.v1.accounts.persons.delete_async(w["account"], w["person"])
+    assert removed.deleted is True
+    return removed
+
+
 @case("accounts.reject", stripe.Account)
 async def _account_reject(w: World) -> Any:
     account = await w.v1.accounts.reject_async(w["account"], {"reason": "fraud"})

@@ -34,6 +34,7 @@ PREFIXES: dict[str, str] = {
     "payment_intent": "pi",
     "payment_method": "pm",
     "payout": "po",
+    "person": "person",
     "price": "price",
     "quote": "qt",
     "product": "prod",

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from remit.processor.fake.ops import accounts, checkout, platform, shipping
+from remit.processor.fake.ops import accounts, checkout, persons, platform, shipping
 from remit.processor.fake.ops.platform import CAPABILITIES
-from remit.processor.fake.routes.declarations import PAYMENT_EVENTS, PRICE_DATA_UNSUPPORTED, SUBSCRIPTION_EVENTS
+from remit.processor.fake.routes.declarations import (
+    PAYMENT_EVENTS,
+    PRICE_DATA_UNSUPPORTED,
+    SUBSCRIPTION_EVENTS,
+    address,
+)
 from remit.processor.fake.routes.route import Route, route
 from remit.processor.fake.schema import (
     LIST,
     anything,
     array_of,
     boolean,
+    decimal,
     enum,
     hash_of,
     integer,
@@ -35,6 +41,28 @@ _SHIPPING_RATE = {
     "tax_code": anything().refused(),
 }
 _SHIPPING_RATE_DATA = hash_of(_SHIPPING_RATE)
+
+_PERSON = {
+    "address": address(),
+    "dob": hash_of(
+        day=integer(required=True), month=integer(required=True), year=integer(required=True), emptyable=True
+    ),
+    "email": string(),
+    "first_name": string(),
+    "gender": string(),
+    "id_number": string(),
+    "last_name": string(),
+    "maiden_name": string(),
+    "metadata": metadata(),
+    "nationality": string(),
+    "phone": string(),
+    "relationship": hash_of(
+        {role: boolean() for role in persons.ROLES}, percent_ownership=decimal(), title=string(emptyable=True)
+    ),
+    "ssn_last_4": string(),
+    "documents": anything().refused(),
+    "verification": anything().refused(),
+}
 
 _CAPABILITIES = hash_of({name: hash_of(requested=boolean()) for name in CAPABILITIES})
 
@@ -353,6 +381,37 @@ ROUTES: tuple[Route, ...] = (
         accounts.update_capability,
         schema(requested=boolean()),
         emits=("capability.updated", "account.updated"),
+    ),
+    route(
+        "POST",
+        "/v1/accounts/{id}/persons",
+        "accounts.persons.create",
+        persons.create_person,
+        schema(_PERSON),
+        emits=("person.created",),
+    ),
+    route(
+        "GET",
+        "/v1/accounts/{id}/persons",
+        "accounts.persons.list",
+        persons.list_persons,
+        schema(LIST, relationship=hash_of({role: boolean() for role in persons.ROLES})),
+    ),
+    route("GET", "/v1/accounts/{id}/persons/{person}", "accounts.persons.retrieve", persons.retrieve_person),
+    route(
+        "POST",
+        "/v1/accounts/{id}/persons/{person}",
+        "accounts.persons.update",
+        persons.update_person,
+        schema(_PERSON),
+        emits=("person.updated",),
+    ),
+    route(
+        "DELETE",
+        "/v1/accounts/{id}/persons/{person}",
+        "accounts.persons.delete",
+        persons.delete_person,
+        emits=("person.deleted",),
     ),
     route("POST", "/v1/accounts/{id}/login_links", "accounts.login_links.create", accounts.create_login_link),
     route(
