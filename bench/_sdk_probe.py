@@ -298,6 +298,14 @@ def _with_person(account: str) -> None:
         _call("POST", f"/v1/accounts/{account}/persons", {"first_name": "Jenny", "last_name": "Rosen"})
 
 
+def _not_the_default(account: str, bank_account: str) -> None:
+    """Stripe deletes no currency's default payout account: another becomes the default first."""
+    listed = _call("GET", f"/v1/accounts/{account}/external_accounts")["data"]
+    if any(ba["id"] == bank_account and ba["default_for_currency"] for ba in listed):
+        other = _call("POST", f"/v1/accounts/{account}/external_accounts", {"external_account": "btok_us"})
+        _call("POST", f"/v1/accounts/{account}/external_accounts/{other['id']}", {"default_for_currency": True})
+
+
 def _with_discount(kind: str) -> Callable[[str], None]:
     def prepare(owner: str) -> None:
         if _call("GET", f"/v1/{kind}/{owner}").get("discount") is None:
@@ -308,10 +316,11 @@ def _with_discount(kind: str) -> Callable[[str], None]:
 
 
 #: ``(method, path pattern) → what the object named in the path needs first``.
-STATES: tuple[tuple[str, re.Pattern[str], Callable[[str], None]], ...] = (
+STATES: tuple[tuple[str, re.Pattern[str], Callable[..., None]], ...] = (
     ("POST", re.compile(r"^/v1/invoices/([^/?]+)/(?:void|mark_uncollectible)\b"), _open_invoice),
     ("POST", re.compile(r"^/v1/quotes/([^/?]+)/accept\b"), _open_quote),
     ("GET", re.compile(r"^/v1/accounts/([^/?]+)/persons(?:\?|$)"), _with_person),
+    ("DELETE", re.compile(r"^/v1/accounts/([^/?]+)/external_accounts/([^/?]+)"), _not_the_default),
     ("DELETE", re.compile(r"^/v1/customers/([^/?]+)/discount\b"), _with_discount("customers")),
     ("DELETE", re.compile(r"^/v1/subscriptions/([^/?]+)/discount\b"), _with_discount("subscriptions")),
 )
@@ -325,12 +334,27 @@ def _prepare(method: str, path: str) -> None:
         found = pattern.match(path) if method == rule_method else None
         if found is not None and found.group(1) in made and (pattern.pattern, found.group(1)) not in _prepared:
             _prepared.add((pattern.pattern, found.group(1)))
-            prepare(found.group(1))
+            prepare(*found.groups())
+
+
+def _external_account() -> str:
+    made = _call("POST", f"/v1/accounts/{_need('acct')}/external_accounts", {"external_account": "btok_us"})
+    return str(made["id"])
+
+
+#: Factories for ids named under a path where they are another kind of object than elsewhere (a ``ba_`` under
+#: ``/v1/accounts/…/external_accounts`` is the account's payout account, not a customer's source).
+IN_CONTEXT: tuple[tuple[re.Pattern[str], str, Callable[[], str]], ...] = (
+    (re.compile(r"/v1/accounts/[^/?]+/external_accounts/"), "ba", _external_account),
+)
 
 
 def _alias_request(text: str) -> str:
     def replace(match: re.Match[str]) -> str:
         prefix = match.group(1)
+        for context, kind, factory in IN_CONTEXT:
+            if prefix == kind and context.search(text) and match.group(0) not in _aliases:
+                _aliases[match.group(0)] = factory()
         if prefix not in FACTORIES:
             return match.group(0)
         return _need(prefix, match.group(0))

@@ -77,3 +77,34 @@ async def test_persons_belong_to_their_account_and_announce_themselves(fake, col
     await fake.request("DELETE", f"/v1/accounts/{first['id']}/persons/{person['id']}")
     assert collected.types == ["person.created", "person.updated", "person.deleted"]
     assert (await fake.request("GET", f"/v1/accounts/{first['id']}/persons"))["data"] == []
+
+
+async def test_a_currencys_default_payout_account_is_kept_until_another_is_made_the_default(fake, collected):
+    account = await fake.request("POST", "/v1/accounts", {"type": "custom"})
+    base = f"/v1/accounts/{account['id']}/external_accounts"
+    first = await fake.request("POST", base, {"external_account": "btok_us"})
+    second = await fake.request("POST", base, {"external_account": "btok_us_verified"})
+    assert (first["default_for_currency"], second["default_for_currency"]) == (True, False)
+    assert (await refused(fake.request("DELETE", f"{base}/{first['id']}"))).status_code == 400
+    undefault = await refused(fake.request("POST", f"{base}/{first['id']}", {"default_for_currency": False}))
+    assert undefault.status_code == 400
+    await fake.request("POST", f"{base}/{second['id']}", {"default_for_currency": True})
+    assert (await fake.request("GET", f"{base}/{first['id']}"))["default_for_currency"] is False
+    await fake.request("DELETE", f"{base}/{first['id']}")
+    assert collected.types == [
+        "account.external_account.created",
+        "account.external_account.created",
+        "account.external_account.updated",
+        "account.external_account.updated",
+        "account.external_account.deleted",
+    ]
+    for bad in (
+        {"external_account": "tok_visa_debit"},
+        {"external_account": "btok_nope"},
+        {"external_account": {"object": "bank_account", "country": "US", "currency": "usd", "account_number": "12"}},
+        {"external_account": {"object": "bank_account", "swift": "x"}},
+    ):
+        assert (await refused(fake.request("POST", base, bad))).status_code in {400, 404}
+    customer = await fake.create_customer(idempotency_key="cus")
+    theirs = await fake.request("POST", f"/v1/customers/{customer['id']}/sources", {"source": "btok_us"})
+    assert (await refused(fake.request("GET", f"{base}/{theirs['id']}"))).status_code == 404

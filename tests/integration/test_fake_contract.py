@@ -59,6 +59,7 @@ SOMETIMES: dict[str, set[str]] = {
     "Quote": {"line_items"},
     "BankAccount": {
         "account",
+        "customer",
         "available_payout_methods",
         "default_for_currency",
         "future_requirements",
@@ -1385,6 +1386,55 @@ async def _persons(w: World) -> Any:
 @case("accounts.persons.delete", stripe.Person)
 async def _person_delete(w: World) -> Any:
     removed = await w.v1.accounts.persons.delete_async(w["account"], w["person"])
+    assert removed.deleted is True
+    return removed
+
+
+@case("accounts.external_accounts.create", stripe.BankAccount)
+async def _external_account(w: World) -> Any:
+    first = await w.v1.accounts.external_accounts.create_async(w["account"], {"external_account": "btok_us"})
+    assert first.default_for_currency is True
+    second = await w.v1.accounts.external_accounts.create_async(
+        w["account"],
+        {
+            "external_account": {
+                "object": "bank_account",
+                "country": "us",
+                "currency": "usd",
+                "account_number": "000123456789",
+                "routing_number": "110000000",
+            }
+        },
+    )
+    assert (second.default_for_currency, second.last4) == (False, "6789")
+    w["external_account"], w["second_external_account"] = first.id, second.id
+    return second
+
+
+@case("accounts.external_accounts.retrieve", stripe.BankAccount)
+async def _external_account_get(w: World) -> Any:
+    return await w.v1.accounts.external_accounts.retrieve_async(w["account"], w["external_account"])
+
+
+@case("accounts.external_accounts.list", stripe.ListObject)
+async def _external_accounts(w: World) -> Any:
+    listed = await w.v1.accounts.external_accounts.list_async(w["account"], {"object": "bank_account"})
+    assert {ba.id for ba in listed.data} == {w["external_account"], w["second_external_account"]}
+    return listed
+
+
+@case("accounts.external_accounts.update", stripe.BankAccount)
+async def _external_account_update(w: World) -> Any:
+    made_default = await w.v1.accounts.external_accounts.update_async(
+        w["account"], w["second_external_account"], {"default_for_currency": True}
+    )
+    assert made_default.default_for_currency is True
+    return made_default
+
+
+@case("accounts.external_accounts.delete", stripe.BankAccount)
+async def _external_account_delete(w: World) -> Any:
+    removed = await w.v1.accounts.external_accounts.delete_async(w["account"], w["external_account"])
     assert removed.deleted is True
     return removed
 

@@ -44,7 +44,6 @@ NOT_SERVED: tuple[tuple[str, str, str], ...] = (
     ("*", "/v1/billing_portal/configurations", "one built-in portal configuration"),
     ("*", "/v1/billing/meters/{id}/deactivate, /v1/billing/meters/{id}/reactivate", "meters stay active"),
     ("*", "/v1/files, /v1/sources, /v1/transfers, /v1/application_fees", "outside billing"),
-    ("*", "/v1/accounts/{id}/external_accounts", "connected accounts' payout accounts"),
 )
 
 #: Every method name the fake answers, for ``remit fake fail --method`` to check against.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from remit.processor.fake.ops import accounts, checkout, persons, platform, shipping
+from remit.processor.fake.ops import accounts, checkout, external_accounts, persons, platform, shipping
 from remit.processor.fake.ops.platform import CAPABILITIES
 from remit.processor.fake.routes.declarations import (
     PAYMENT_EVENTS,
@@ -412,6 +412,53 @@ ROUTES: tuple[Route, ...] = (
         "accounts.persons.delete",
         persons.delete_person,
         emits=("person.deleted",),
+    ),
+    route(
+        "POST",
+        "/v1/accounts/{id}/external_accounts",
+        "accounts.external_accounts.create",
+        external_accounts.create_external_account,
+        schema(
+            default_for_currency=boolean(),
+            external_account=anything(required=True),
+            metadata=metadata(),
+        ),
+        emits=("account.external_account.created", "account.external_account.updated"),
+    ),
+    route(
+        "GET",
+        "/v1/accounts/{id}/external_accounts",
+        "accounts.external_accounts.list",
+        external_accounts.list_external_accounts,
+        schema(LIST, object=enum("bank_account", "card")),
+    ),
+    route(
+        "GET",
+        "/v1/accounts/{id}/external_accounts/{external_account}",
+        "accounts.external_accounts.retrieve",
+        external_accounts.retrieve_external_account,
+    ),
+    route(
+        "POST",
+        "/v1/accounts/{id}/external_accounts/{external_account}",
+        "accounts.external_accounts.update",
+        external_accounts.update_external_account,
+        schema(
+            account_holder_name=string(),
+            account_holder_type=enum("company", "individual", emptyable=True),
+            default_for_currency=boolean(),
+            metadata=metadata(),
+            account_type=anything().refused(),
+            documents=anything().refused(),
+        ),
+        emits=("account.external_account.updated",),
+    ),
+    route(
+        "DELETE",
+        "/v1/accounts/{id}/external_accounts/{external_account}",
+        "accounts.external_accounts.delete",
+        external_accounts.delete_external_account,
+        emits=("account.external_account.deleted",),
     ),
     route("POST", "/v1/accounts/{id}/login_links", "accounts.login_links.create", accounts.create_login_link),
     route(
