@@ -244,6 +244,8 @@ FACTORIES: dict[str, Callable[[], str]] = {
     "cs_test": _checkout_session,
     "sess": _checkout_session,
     "cn": _credit_note,
+    # stripe-mock's account tax id (Stripe's are txi_…)
+    "taxid": lambda: str(_call("POST", "/v1/tax_ids", {"type": "eu_vat", "value": "DE123456789"})["id"]),
     "qt": _quote,
     "shr": lambda: str(
         _call(
@@ -315,23 +317,34 @@ def _with_discount(kind: str) -> Callable[[str], None]:
     return prepare
 
 
-#: ``(method, path pattern) → what the object named in the path needs first``.
+def _capturable(payment_intent: str) -> None:
+    """A payment intent is captured once confirmed with manual capture, as the test's setup would make it."""
+    if _call("GET", f"/v1/payment_intents/{payment_intent}")["status"] == "requires_confirmation":
+        _call("POST", f"/v1/payment_intents/{payment_intent}", {"capture_method": "manual"})
+        _call("POST", f"/v1/payment_intents/{payment_intent}/confirm")
+
+
+#: ``(method, pattern) → what the object it names needs first``; the pattern is matched against the path, a
+#: newline and the form body (a credit note names its invoice in the body).
 STATES: tuple[tuple[str, re.Pattern[str], Callable[..., None]], ...] = (
-    ("POST", re.compile(r"^/v1/invoices/([^/?]+)/(?:void|mark_uncollectible)\b"), _open_invoice),
-    ("POST", re.compile(r"^/v1/quotes/([^/?]+)/accept\b"), _open_quote),
-    ("GET", re.compile(r"^/v1/accounts/([^/?]+)/persons(?:\?|$)"), _with_person),
-    ("DELETE", re.compile(r"^/v1/accounts/([^/?]+)/external_accounts/([^/?]+)"), _not_the_default),
-    ("DELETE", re.compile(r"^/v1/customers/([^/?]+)/discount\b"), _with_discount("customers")),
-    ("DELETE", re.compile(r"^/v1/subscriptions/([^/?]+)/discount\b"), _with_discount("subscriptions")),
+    ("POST", re.compile(r"^/v1/invoices/([^/?\s]+)/(?:void|mark_uncollectible)\b"), _open_invoice),
+    ("POST", re.compile(r"^/v1/quotes/([^/?\s]+)/accept\b"), _open_quote),
+    ("POST", re.compile(r"^/v1/credit_notes\n(?:.*&)?invoice=([^&\s]+)"), _open_invoice),
+    ("POST", re.compile(r"^/v1/payment_intents/([^/?\s]+)/capture\b"), _capturable),
+    ("GET", re.compile(r"^/v1/accounts/([^/?\s]+)/persons(?:\?|\n)"), _with_person),
+    ("DELETE", re.compile(r"^/v1/accounts/([^/?\s]+)/external_accounts/([^/?\s]+)"), _not_the_default),
+    ("DELETE", re.compile(r"^/v1/customers/([^/?\s]+)/discount\b"), _with_discount("customers")),
+    ("DELETE", re.compile(r"^/v1/subscriptions/([^/?\s]+)/discount\b"), _with_discount("subscriptions")),
 )
 _prepared: set[tuple[str, str]] = set()
 
 
-def _prepare(method: str, path: str) -> None:
+def _prepare(method: str, path: str, body: str) -> None:
     """Put the object an (aliased) call names in the state the call needs, once per test and object."""
     made = set(_aliases.values())
+    request = f"{path}\n{urllib.parse.unquote(body)}"
     for rule_method, pattern, prepare in STATES:
-        found = pattern.match(path) if method == rule_method else None
+        found = pattern.match(request) if method == rule_method else None
         if found is not None and found.group(1) in made and (pattern.pattern, found.group(1)) not in _prepared:
             _prepared.add((pattern.pattern, found.group(1)))
             prepare(*found.groups())
@@ -387,7 +400,7 @@ class _Relay(BaseHTTPRequestHandler):
             if body:  # the body first: a customer it names is the one the path's objects belong to
                 body = _alias_request(body.decode("utf-8")).encode("utf-8")
             path = _alias_request(self.path)
-            _prepare(self.command, path)
+            _prepare(self.command, path, body.decode("utf-8"))
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
         upstream = http.client.HTTPConnection(UPSTREAM, timeout=60)
         try:
