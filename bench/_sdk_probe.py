@@ -350,15 +350,16 @@ def _prepare(method: str, path: str, body: str) -> None:
             prepare(*found.groups())
 
 
-def _external_account() -> str:
-    made = _call("POST", f"/v1/accounts/{_need('acct')}/external_accounts", {"external_account": "btok_us"})
+def _external_account(token: str = "btok_us") -> str:
+    made = _call("POST", f"/v1/accounts/{_need('acct')}/external_accounts", {"external_account": token})
     return str(made["id"])
 
 
-#: Factories for ids named under a path where they are another kind of object than elsewhere (a ``ba_`` under
-#: ``/v1/accounts/…/external_accounts`` is the account's payout account, not a customer's source).
+#: Factories for ids named under a path where they are another kind of object than elsewhere (a ``ba_`` or
+#: ``card_`` under ``/v1/accounts/…/external_accounts`` is the account's payout account, not a customer's source).
 IN_CONTEXT: tuple[tuple[re.Pattern[str], str, Callable[[], str]], ...] = (
     (re.compile(r"/v1/accounts/[^/?]+/external_accounts/"), "ba", _external_account),
+    (re.compile(r"/v1/accounts/[^/?]+/external_accounts/"), "card", lambda: _external_account("tok_visa_debit")),
 )
 
 

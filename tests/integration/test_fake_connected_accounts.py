@@ -99,7 +99,7 @@ async def test_a_currencys_default_payout_account_is_kept_until_another_is_made_
         "account.external_account.deleted",
     ]
     for bad in (
-        {"external_account": "tok_visa_debit"},
+        {"external_account": "tok_visa"},
         {"external_account": "btok_nope"},
         {"external_account": {"object": "bank_account", "country": "US", "currency": "usd", "account_number": "12"}},
         {"external_account": {"object": "bank_account", "swift": "x"}},
@@ -108,3 +108,22 @@ async def test_a_currencys_default_payout_account_is_kept_until_another_is_made_
     customer = await fake.create_customer(idempotency_key="cus")
     theirs = await fake.request("POST", f"/v1/customers/{customer['id']}/sources", {"source": "btok_us"})
     assert (await refused(fake.request("GET", f"{base}/{theirs['id']}"))).status_code == 404
+
+
+async def test_debit_cards_take_payouts_and_credit_cards_do_not(fake, collected):
+    account = await fake.request("POST", "/v1/accounts", {"type": "custom"})
+    base = f"/v1/accounts/{account['id']}/external_accounts"
+    card = await fake.request("POST", base, {"external_account": "tok_visa_debit"})
+    assert (card["object"], card["funding"], card["default_for_currency"]) == ("card", "debit", True)
+    assert "customer" not in card
+    credit = await refused(fake.request("POST", base, {"external_account": "tok_visa"}))
+    assert (credit.status_code, credit.code) == (400, "invalid_card_type")
+    bank = await fake.request("POST", base, {"external_account": "btok_us"})
+    assert bank["default_for_currency"] is False
+    cards = await fake.request("GET", base, {"object": "card"})
+    assert [c["id"] for c in cards["data"]] == [card["id"]]
+    both = await fake.request("GET", base)
+    assert {x["id"] for x in both["data"]} == {bank["id"], card["id"]}
+    await fake.request("POST", f"{base}/{bank['id']}", {"default_for_currency": True})
+    removed = await fake.request("DELETE", f"{base}/{card['id']}")
+    assert (removed["object"], removed["deleted"]) == ("card", True)

@@ -1,11 +1,12 @@
-"""A connected account's external accounts — the bank accounts its payouts go to: create, list, retrieve, update,
-delete.
+"""A connected account's external accounts — the bank accounts and debit cards its payouts go to: create, list,
+retrieve, update, delete.
 
-As at Stripe: one is made from a test bank token (``btok_us``, ``btok_us_verified``) or from bank details
-(``external_account[object]=bank_account``, country, currency, routing and account numbers); the first for a
-currency is that currency's default (``default_for_currency``), and another becomes the default only when it is
-made one; the default for a currency cannot be deleted while it is the default. The fake pays out nothing to
-them and takes no debit cards. Events: ``account.external_account.created|updated|deleted`` (on the account).
+As at Stripe: a bank account is made from a test bank token (``btok_us``, ``btok_us_verified``) or from bank
+details (``external_account[object]=bank_account``, country, currency, routing and account numbers), a card from
+a test token of a debit card (``tok_visa_debit``; a credit card is refused, ``invalid_card_type``); the first for
+a currency is that currency's default (``default_for_currency``), and another becomes the default only when it
+is made one; the default for a currency cannot be deleted while it is the default. The fake pays out nothing to
+them. Events: ``account.external_account.created|updated|deleted`` (on the account).
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import copy
 import hashlib
 from typing import Any
 
+from remit.processor.fake import listing
+from remit.processor.fake.cards import magic_card
 from remit.processor.fake.errors import INVALID_REQUEST, ApiError, invalid, missing
-from remit.processor.fake.ops.common import apply_fields, listed
+from remit.processor.fake.ops.common import apply_fields
 from remit.processor.fake.ops.methods import BANK_TOKENS
 from remit.processor.fake.params import Params, merge_metadata
 from remit.processor.fake.schema import unknown
+from remit.processor.fake.shapes.customers import card_source
 from remit.processor.fake.tx import Tx
 
 #: What bank details ``external_account`` takes (it is a token or these; anything else is unknown).
@@ -40,10 +44,7 @@ def _details(p: Params) -> dict[str, Any]:
     raw = p.raw("external_account")
     if isinstance(raw, str):
         if raw.startswith("tok_"):
-            raise invalid(
-                "The fake processor takes bank accounts as external accounts, not debit cards.",
-                param="external_account",
-            )
+            return _debit_card(raw)
         if raw not in BANK_TOKENS:
             raise missing("token", raw, "external_account")
         return {
@@ -75,17 +76,43 @@ def _details(p: Params) -> dict[str, Any]:
     }
 
 
+def _debit_card(token: str) -> dict[str, Any]:
+    card = magic_card(token)
+    if card is None:
+        raise missing("token", token, "external_account")
+    if card.funding != "debit":
+        raise ApiError(
+            400,
+            INVALID_REQUEST,
+            "This card doesn't appear to be a debit card.",
+            code="invalid_card_type",
+            param="external_account",
+        )
+    details = card_source("", card, customer="", exp_year=2030)
+    for key in ("id", "customer", "metadata"):
+        details.pop(key)
+    return {**details, "currency": "usd", "status": None}
+
+
 def _requirements() -> dict[str, Any]:
     return {"currently_due": [], "errors": [], "past_due": [], "pending_verification": []}
 
 
+_KINDS = ("bank_account", "card")
+
+
+async def _external(tx: Tx, account_id: str) -> list[dict[str, Any]]:
+    """The account's external accounts of both kinds, newest first."""
+    found = [obj for kind in _KINDS for obj in await tx.list(kind) if obj.data.get("account") == account_id]
+    found.sort(key=lambda obj: (obj.created, obj.id), reverse=True)
+    return [obj.data for obj in found]
+
+
 async def _defaults(tx: Tx, account_id: str, currency: str) -> list[dict[str, Any]]:
     return [
-        obj.data
-        for obj in await tx.list("bank_account")
-        if obj.data.get("account") == account_id
-        and obj.data["currency"] == currency
-        and obj.data.get("default_for_currency")
+        data
+        for data in await _external(tx, account_id)
+        if data["currency"] == currency and data.get("default_for_currency")
     ]
 
 
@@ -103,21 +130,31 @@ async def create_external_account(tx: Tx, p: Params, account_id: str) -> dict[st
     """``POST /v1/accounts/{id}/external_accounts``: ``account.external_account.created``."""
     await tx.get(account_id, "account", param="account")
     details = _details(p)
-    ba_id = await tx.new_id("bank_account")
-    data: dict[str, Any] = {
-        "id": ba_id,
-        "object": "bank_account",
-        "account": account_id,
-        "account_type": None,
-        "available_payout_methods": ["standard"],
-        "bank_name": "STRIPE TEST BANK",
-        "default_for_currency": False,
-        "fingerprint": hashlib.sha256(f"{details['routing_number']}:{details['last4']}".encode()).hexdigest()[:16],
-        "future_requirements": _requirements(),
-        "metadata": merge_metadata({}, p.raw("metadata")),
-        "requirements": _requirements(),
-        **details,
-    }
+    data: dict[str, Any]
+    if details.get("object") == "card":
+        data = {
+            "id": await tx.new_id("card"),
+            "account": account_id,
+            "available_payout_methods": ["instant", "standard"],
+            "default_for_currency": False,
+            "metadata": merge_metadata({}, p.raw("metadata")),
+            **details,
+        }
+    else:
+        data = {
+            "id": await tx.new_id("bank_account"),
+            "object": "bank_account",
+            "account": account_id,
+            "account_type": None,
+            "available_payout_methods": ["standard"],
+            "bank_name": "STRIPE TEST BANK",
+            "default_for_currency": False,
+            "fingerprint": hashlib.sha256(f"{details['routing_number']}:{details['last4']}".encode()).hexdigest()[:16],
+            "future_requirements": _requirements(),
+            "metadata": merge_metadata({}, p.raw("metadata")),
+            "requirements": _requirements(),
+            **details,
+        }
     first = not await _defaults(tx, account_id, data["currency"])
     if first or p.boolean("default_for_currency"):
         await _make_default(tx, data)
@@ -129,7 +166,7 @@ async def create_external_account(tx: Tx, p: Params, account_id: str) -> dict[st
 async def _own(tx: Tx, account_id: str, ba_id: str) -> dict[str, Any]:
     await tx.get(account_id, "account", param="account")
     found = await tx.find(ba_id)
-    if found is None or found.object != "bank_account" or found.deleted or found.data.get("account") != account_id:
+    if found is None or found.object not in _KINDS or found.deleted or found.data.get("account") != account_id:
         raise ApiError(
             404, INVALID_REQUEST, f"No such external account: '{ba_id}'", code="resource_missing", param="id"
         )
@@ -143,12 +180,9 @@ async def retrieve_external_account(tx: Tx, p: Params, account_id: str, ba_id: s
 async def list_external_accounts(tx: Tx, p: Params, account_id: str) -> dict[str, Any]:
     await tx.get(account_id, "account", param="account")
     kind = p.string("object")
-    return await listed(
-        tx,
-        p,
-        "bank_account",
-        url=f"/v1/accounts/{account_id}/external_accounts",
-        where=[lambda data: data.get("account") == account_id and kind in {None, "bank_account"}],
+    items = [data for data in await _external(tx, account_id) if kind in {None, data["object"]}]
+    return listing.page(
+        items, p, url=f"/v1/accounts/{account_id}/external_accounts", object_type=kind or "external_account"
     )
 
 
@@ -184,7 +218,7 @@ async def delete_external_account(tx: Tx, p: Params, account_id: str, ba_id: str
         )
     await tx.save(data, deleted=True)
     await tx.emit("account.external_account.deleted", data, account=account_id)
-    return {"id": ba_id, "object": "bank_account", "deleted": True}
+    return {"id": ba_id, "object": data["object"], "deleted": True}
 
 
 __all__ = [
