@@ -772,6 +772,44 @@ async def _credit_note_void(w: World) -> Any:
     return note
 
 
+@case("plans.create", stripe.Plan)
+async def _plan(w: World) -> Any:
+    plan = await w.v1.plans.create_async(
+        {"amount": 1500, "currency": "usd", "interval": "month", "product": {"name": "Legacy"}, "nickname": "Old"}
+    )
+    assert (plan.amount, plan.interval, plan.id.startswith("price_")) == (1500, "month", True)
+    w["plan"] = plan.id
+    return plan
+
+
+@case("plans.retrieve", stripe.Plan)
+async def _plan_get(w: World) -> Any:
+    return await w.v1.plans.retrieve_async(w["plan"])
+
+
+@case("plans.update", stripe.Plan)
+async def _plan_update(w: World) -> Any:
+    plan = await w.v1.plans.update_async(w["plan"], {"nickname": "Older", "trial_period_days": 7})
+    assert (plan.nickname, plan.trial_period_days) == ("Older", 7)
+    return plan
+
+
+@case("plans.list", stripe.ListObject)
+async def _plans(w: World) -> Any:
+    listed = await w.v1.plans.list_async({"active": True})
+    assert w["plan"] in {plan.id for plan in listed.data}
+    assert w["one_time_price"] not in {plan.id for plan in listed.data}
+    return listed
+
+
+@case("plans.delete", stripe.Plan)
+async def _plan_delete(w: World) -> Any:
+    removed = await w.v1.plans.delete_async(w["plan"])
+    assert removed.deleted is True
+    assert (await w.v1.prices.retrieve_async(w["plan"])).active is False
+    return removed
+
+
 @case("quotes.create", stripe.Quote)
 async def _quote(w: World) -> Any:
     quote = await w.v1.quotes.create_async(
@@ -1548,6 +1586,7 @@ def _setup_events(route: str) -> set[str]:
         },
         "checkout.sessions.create": set(),
         "quotes.cancel": {"quote.created"},
+        "plans.create": {"product.created"},
     }
     return setup.get(route, set())
 

@@ -13,7 +13,7 @@ reference and the contract tests are generated from this table (:mod:`~remit.pro
 from __future__ import annotations
 
 from remit.processor.fake.errors import ApiError
-from remit.processor.fake.routes import billing, customers, payments, platform, quotes
+from remit.processor.fake.routes import billing, customers, payments, plans, platform, quotes
 from remit.processor.fake.routes.declarations import PAYMENT_METHOD_TYPES
 from remit.processor.fake.routes.route import Match, Route
 
@@ -23,6 +23,7 @@ ROUTES: tuple[Route, ...] = (
     *customers.ROUTES,
     *billing.ROUTES,
     *quotes.ROUTES,
+    *plans.ROUTES,
     *payments.ROUTES,
     *platform.ROUTES,
 )
