@@ -11,7 +11,7 @@ fake answers an id it does not know with Stripe's 404, so the relay gives each t
 first time a test names an id of a kind the fake keeps (``cus_123``, ``in_123``, ``card_123``…), the relay
 creates such an object through the fake's public API (a customer with a card, a draft invoice…) and from then
 on, for that test, rewrites the test's id to the fake's id in requests and back in answers. Ids of kinds the
-fake does not keep (persons, quotes, files, Sources-API sources) pass unchanged and meet the fake's 404.
+fake does not keep (persons, files, Sources-API sources) pass unchanged and meet the fake's 404.
 A call Stripe answers only for an object in some state (voiding an invoice, deleting a discount) first puts the
 object the relay made for this test in that state (:data:`STATES`), as the test's own setup would against
 Stripe. Nothing else is touched. A few objects are made once at the start, so that lists are not empty.
@@ -201,11 +201,26 @@ def _credit_note() -> str:
     return str(note["id"])
 
 
+def _person() -> str:
+    made = _call("POST", f"/v1/accounts/{_need('acct')}/persons", {"first_name": "Jenny", "last_name": "Rosen"})
+    return str(made["id"])
+
+
+def _quote() -> str:
+    made = _call("POST", "/v1/quotes", {"customer": _need("cus"), "line_items": [{"price": _need("price")}]})
+    return str(made["id"])
+
+
 FACTORIES: dict[str, Callable[[], str]] = {
     "cus": _customer,
     "card": lambda: str(_call("POST", f"/v1/customers/{_need('cus')}/sources", {"source": "tok_visa"})["id"]),
     "ba": lambda: str(_call("POST", f"/v1/customers/{_need('cus')}/sources", {"source": "btok_us"})["id"]),
     "acct": lambda: str(_call("POST", "/v1/accounts", {"type": "express"})["id"]),
+    # a capability's id is its name (stripe-mock's acap_123 names none)
+    "acap": lambda: "card_payments",
+    "person": _person,
+    # the SDK's person test names its person trr_123
+    "trr": _person,
     "txi": lambda: str(
         _call("POST", f"/v1/customers/{_need('cus')}/tax_ids", {"type": "us_ein", "value": "12-3456789"})["id"]
     ),
@@ -229,6 +244,14 @@ FACTORIES: dict[str, Callable[[], str]] = {
     "cs_test": _checkout_session,
     "sess": _checkout_session,
     "cn": _credit_note,
+    # stripe-mock's account tax id (Stripe's are txi_…)
+    "taxid": lambda: str(_call("POST", "/v1/tax_ids", {"type": "eu_vat", "value": "DE123456789"})["id"]),
+    "qt": _quote,
+    "shr": lambda: str(
+        _call(
+            "POST", "/v1/shipping_rates", {"display_name": "Ground", "fixed_amount": {"amount": 500, "currency": "usd"}}
+        )["id"]
+    ),
     "si": lambda: str(_call("GET", f"/v1/subscriptions/{_need('sub')}")["items"]["data"][0]["id"]),
     "txn": lambda: str(_call("GET", f"/v1/charges/{_need('ch')}")["balance_transaction"]),
     "evt": lambda: str(_call("GET", "/v1/events", {"limit": 1})["data"][0]["id"]),
@@ -251,9 +274,10 @@ def _seed() -> None:
     """One of each, so that a list is not empty."""
     with _lock:
         _aliases.clear()
-        for prefix in ("sub", "in", "ii", "ch", "txi", "cbtxn", "card", "po"):
+        for prefix in ("sub", "in", "ii", "ch", "txi", "cbtxn", "card", "po", "qt", "acct"):
             _need(prefix)
         _aliases.clear()
+        _call("POST", "/v1/tax_ids", {"type": "eu_vat", "value": "DE123456789"})  # the account's own
 
 
 # States: a call that Stripe answers only for an object in some state gets, when it names an object the relay made
@@ -266,6 +290,24 @@ def _open_invoice(invoice: str) -> None:
         _call("POST", f"/v1/invoices/{invoice}/finalize")
 
 
+def _open_quote(quote: str) -> None:
+    if _call("GET", f"/v1/quotes/{quote}")["status"] == "draft":
+        _call("POST", f"/v1/quotes/{quote}/finalize")
+
+
+def _with_person(account: str) -> None:
+    if not _call("GET", f"/v1/accounts/{account}/persons")["data"]:
+        _call("POST", f"/v1/accounts/{account}/persons", {"first_name": "Jenny", "last_name": "Rosen"})
+
+
+def _not_the_default(account: str, bank_account: str) -> None:
+    """Stripe deletes no currency's default payout account: another becomes the default first."""
+    listed = _call("GET", f"/v1/accounts/{account}/external_accounts")["data"]
+    if any(ba["id"] == bank_account and ba["default_for_currency"] for ba in listed):
+        other = _call("POST", f"/v1/accounts/{account}/external_accounts", {"external_account": "btok_us"})
+        _call("POST", f"/v1/accounts/{account}/external_accounts/{other['id']}", {"default_for_currency": True})
+
+
 def _with_discount(kind: str) -> Callable[[str], None]:
     def prepare(owner: str) -> None:
         if _call("GET", f"/v1/{kind}/{owner}").get("discount") is None:
@@ -275,28 +317,58 @@ def _with_discount(kind: str) -> Callable[[str], None]:
     return prepare
 
 
-#: ``(method, path pattern) → what the object named in the path needs first``.
-STATES: tuple[tuple[str, re.Pattern[str], Callable[[str], None]], ...] = (
-    ("POST", re.compile(r"^/v1/invoices/([^/?]+)/(?:void|mark_uncollectible)\b"), _open_invoice),
-    ("DELETE", re.compile(r"^/v1/customers/([^/?]+)/discount\b"), _with_discount("customers")),
-    ("DELETE", re.compile(r"^/v1/subscriptions/([^/?]+)/discount\b"), _with_discount("subscriptions")),
+def _capturable(payment_intent: str) -> None:
+    """A payment intent is captured once confirmed with manual capture, as the test's setup would make it."""
+    if _call("GET", f"/v1/payment_intents/{payment_intent}")["status"] == "requires_confirmation":
+        _call("POST", f"/v1/payment_intents/{payment_intent}", {"capture_method": "manual"})
+        _call("POST", f"/v1/payment_intents/{payment_intent}/confirm")
+
+
+#: ``(method, pattern) → what the object it names needs first``; the pattern is matched against the path, a
+#: newline and the form body (a credit note names its invoice in the body).
+STATES: tuple[tuple[str, re.Pattern[str], Callable[..., None]], ...] = (
+    ("POST", re.compile(r"^/v1/invoices/([^/?\s]+)/(?:void|mark_uncollectible)\b"), _open_invoice),
+    ("POST", re.compile(r"^/v1/quotes/([^/?\s]+)/accept\b"), _open_quote),
+    ("POST", re.compile(r"^/v1/credit_notes\n(?:.*&)?invoice=([^&\s]+)"), _open_invoice),
+    ("POST", re.compile(r"^/v1/payment_intents/([^/?\s]+)/capture\b"), _capturable),
+    ("GET", re.compile(r"^/v1/accounts/([^/?\s]+)/persons(?:\?|\n)"), _with_person),
+    ("DELETE", re.compile(r"^/v1/accounts/([^/?\s]+)/external_accounts/([^/?\s]+)"), _not_the_default),
+    ("DELETE", re.compile(r"^/v1/customers/([^/?\s]+)/discount\b"), _with_discount("customers")),
+    ("DELETE", re.compile(r"^/v1/subscriptions/([^/?\s]+)/discount\b"), _with_discount("subscriptions")),
 )
 _prepared: set[tuple[str, str]] = set()
 
 
-def _prepare(method: str, path: str) -> None:
+def _prepare(method: str, path: str, body: str) -> None:
     """Put the object an (aliased) call names in the state the call needs, once per test and object."""
     made = set(_aliases.values())
+    request = f"{path}\n{urllib.parse.unquote(body)}"
     for rule_method, pattern, prepare in STATES:
-        found = pattern.match(path) if method == rule_method else None
+        found = pattern.match(request) if method == rule_method else None
         if found is not None and found.group(1) in made and (pattern.pattern, found.group(1)) not in _prepared:
             _prepared.add((pattern.pattern, found.group(1)))
-            prepare(found.group(1))
+            prepare(*found.groups())
+
+
+def _external_account(token: str = "btok_us") -> str:
+    made = _call("POST", f"/v1/accounts/{_need('acct')}/external_accounts", {"external_account": token})
+    return str(made["id"])
+
+
+#: Factories for ids named under a path where they are another kind of object than elsewhere (a ``ba_`` or
+#: ``card_`` under ``/v1/accounts/…/external_accounts`` is the account's payout account, not a customer's source).
+IN_CONTEXT: tuple[tuple[re.Pattern[str], str, Callable[[], str]], ...] = (
+    (re.compile(r"/v1/accounts/[^/?]+/external_accounts/"), "ba", _external_account),
+    (re.compile(r"/v1/accounts/[^/?]+/external_accounts/"), "card", lambda: _external_account("tok_visa_debit")),
+)
 
 
 def _alias_request(text: str) -> str:
     def replace(match: re.Match[str]) -> str:
         prefix = match.group(1)
+        for context, kind, factory in IN_CONTEXT:
+            if prefix == kind and context.search(text) and match.group(0) not in _aliases:
+                _aliases[match.group(0)] = factory()
         if prefix not in FACTORIES:
             return match.group(0)
         return _need(prefix, match.group(0))
@@ -329,7 +401,7 @@ class _Relay(BaseHTTPRequestHandler):
             if body:  # the body first: a customer it names is the one the path's objects belong to
                 body = _alias_request(body.decode("utf-8")).encode("utf-8")
             path = _alias_request(self.path)
-            _prepare(self.command, path)
+            _prepare(self.command, path, body.decode("utf-8"))
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
         upstream = http.client.HTTPConnection(UPSTREAM, timeout=60)
         try:

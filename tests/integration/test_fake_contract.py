@@ -56,8 +56,10 @@ SOMETIMES: dict[str, set[str]] = {
     },
     "LineItem": {"discounts", "taxes"},
     "Coupon": {"applies_to", "currency_options"},
+    "Quote": {"line_items"},
     "BankAccount": {
         "account",
+        "customer",
         "available_payout_methods",
         "default_for_currency",
         "future_requirements",
@@ -84,6 +86,8 @@ def assert_sdk_shape(obj: Any, where: str) -> None:
             assert_sdk_shape(item, where)
         return
     if not isinstance(obj, stripe.StripeObject) or type(obj) is stripe.StripeObject:
+        return
+    if type(obj).__name__ in UNCHECKED_SHAPES:
         return
     keys = set(obj.to_dict())
     if obj.to_dict().get("deleted"):
@@ -399,6 +403,36 @@ async def _tax_ids(w: World) -> Any:
 @case("customers.tax_ids.delete", stripe.TaxId)
 async def _tax_id_delete(w: World) -> Any:
     return await w.v1.customers.tax_ids.delete_async(w["customer"], w["tax_id"])
+
+
+@case("tax_ids.create", stripe.TaxId)
+async def _account_tax_id(w: World) -> Any:
+    tax_id = await w.v1.tax_ids.create_async({"type": "eu_vat", "value": "DE123456789"})
+    assert (tax_id.owner.type, tax_id.customer, tax_id.country) == ("self", None, "DE")
+    w["account_tax_id"] = tax_id.id
+    return tax_id
+
+
+@case("tax_ids.retrieve", stripe.TaxId)
+async def _account_tax_id_get(w: World) -> Any:
+    return await w.v1.tax_ids.retrieve_async(w["account_tax_id"])
+
+
+@case("tax_ids.list", stripe.ListObject)
+async def _account_tax_ids(w: World) -> Any:
+    own = await w.v1.tax_ids.list_async()
+    assert [tax_id.id for tax_id in own.data] == [w["account_tax_id"]]
+    theirs = await w.v1.tax_ids.list_async({"owner": {"type": "customer", "customer": w["customer"]}})
+    assert w["account_tax_id"] not in {tax_id.id for tax_id in theirs.data}
+    assert theirs.data
+    return own
+
+
+@case("tax_ids.delete", stripe.TaxId)
+async def _account_tax_id_delete(w: World) -> Any:
+    removed = await w.v1.tax_ids.delete_async(w["account_tax_id"])
+    assert removed.deleted is True
+    return removed
 
 
 @case("customers.payment_sources.create", stripe.Card)
@@ -738,6 +772,111 @@ async def _credit_note_void(w: World) -> Any:
     return note
 
 
+@case("plans.create", stripe.Plan)
+async def _plan(w: World) -> Any:
+    plan = await w.v1.plans.create_async(
+        {"amount": 1500, "currency": "usd", "interval": "month", "product": {"name": "Legacy"}, "nickname": "Old"}
+    )
+    assert (plan.amount, plan.interval, plan.id.startswith("price_")) == (1500, "month", True)
+    w["plan"] = plan.id
+    return plan
+
+
+@case("plans.retrieve", stripe.Plan)
+async def _plan_get(w: World) -> Any:
+    return await w.v1.plans.retrieve_async(w["plan"])
+
+
+@case("plans.update", stripe.Plan)
+async def _plan_update(w: World) -> Any:
+    plan = await w.v1.plans.update_async(w["plan"], {"nickname": "Older", "trial_period_days": 7})
+    assert (plan.nickname, plan.trial_period_days) == ("Older", 7)
+    return plan
+
+
+@case("plans.list", stripe.ListObject)
+async def _plans(w: World) -> Any:
+    listed = await w.v1.plans.list_async({"active": True})
+    assert w["plan"] in {plan.id for plan in listed.data}
+    assert w["one_time_price"] not in {plan.id for plan in listed.data}
+    return listed
+
+
+@case("plans.delete", stripe.Plan)
+async def _plan_delete(w: World) -> Any:
+    removed = await w.v1.plans.delete_async(w["plan"])
+    assert removed.deleted is True
+    assert (await w.v1.prices.retrieve_async(w["plan"])).active is False
+    return removed
+
+
+@case("quotes.create", stripe.Quote)
+async def _quote(w: World) -> Any:
+    quote = await w.v1.quotes.create_async(
+        {"customer": w["customer"], "line_items": [{"price": w["one_time_price"], "quantity": 2}]}
+    )
+    assert (quote.status, quote.computed.recurring) == ("draft", None)
+    w["quote"] = quote.id
+    return quote
+
+
+@case("quotes.retrieve", stripe.Quote)
+async def _quote_get(w: World) -> Any:
+    quote = await w.v1.quotes.retrieve_async(w["quote"], {"expand": ["line_items"]})
+    assert isinstance(quote.line_items.data[0], stripe.LineItem)
+    return quote
+
+
+@case("quotes.update", stripe.Quote)
+async def _quote_update(w: World) -> Any:
+    return await w.v1.quotes.update_async(w["quote"], {"metadata": {"deal": "42"}, "description": "Setup work"})
+
+
+@case("quotes.list", stripe.ListObject)
+async def _quotes(w: World) -> Any:
+    listed = await w.v1.quotes.list_async({"customer": w["customer"], "status": "draft"})
+    assert [quote.id for quote in listed.data] == [w["quote"]]
+    return listed
+
+
+@case("quotes.line_items.list", stripe.ListObject)
+async def _quote_lines(w: World) -> Any:
+    listed = await w.v1.quotes.line_items.list_async(w["quote"])
+    assert isinstance(listed.data[0], stripe.LineItem)
+    return listed
+
+
+@case("quotes.computed_upfront_line_items.list", stripe.ListObject)
+async def _quote_upfront(w: World) -> Any:
+    listed = await w.v1.quotes.computed_upfront_line_items.list_async(w["quote"])
+    assert isinstance(listed.data[0], stripe.LineItem)
+    return listed
+
+
+@case("quotes.finalize_quote", stripe.Quote)
+async def _quote_finalize(w: World) -> Any:
+    quote = await w.v1.quotes.finalize_quote_async(w["quote"])
+    assert quote.status == "open"
+    assert quote.number
+    return quote
+
+
+@case("quotes.accept", stripe.Quote)
+async def _quote_accept(w: World) -> Any:
+    quote = await w.v1.quotes.accept_async(w["quote"])
+    assert quote.status == "accepted"
+    assert quote.invoice
+    return quote
+
+
+@case("quotes.cancel", stripe.Quote)
+async def _quote_cancel(w: World) -> Any:
+    draft = await w.v1.quotes.create_async({"customer": w["customer"]})
+    quote = await w.v1.quotes.cancel_async(draft.id)
+    assert quote.status == "canceled"
+    return quote
+
+
 @case("payment_intents.create", stripe.PaymentIntent)
 async def _payment_intent(w: World) -> Any:
     pi = await w.v1.payment_intents.create_async(
@@ -931,6 +1070,37 @@ async def _payout_cancel(w: World) -> Any:
     return payout
 
 
+@case("shipping_rates.create", stripe.ShippingRate)
+async def _shipping_rate(w: World) -> Any:
+    rate = await w.v1.shipping_rates.create_async(
+        {
+            "display_name": "Ground",
+            "fixed_amount": {"amount": 500, "currency": "usd"},
+            "delivery_estimate": {"minimum": {"unit": "business_day", "value": 3}},
+        }
+    )
+    assert (rate.type, rate.active, rate.delivery_estimate.maximum) == ("fixed_amount", True, None)
+    w["shipping_rate"] = rate.id
+    return rate
+
+
+@case("shipping_rates.retrieve", stripe.ShippingRate)
+async def _shipping_rate_get(w: World) -> Any:
+    return await w.v1.shipping_rates.retrieve_async(w["shipping_rate"])
+
+
+@case("shipping_rates.list", stripe.ListObject)
+async def _shipping_rates(w: World) -> Any:
+    listed = await w.v1.shipping_rates.list_async({"active": True, "currency": "usd"})
+    assert [rate.id for rate in listed.data] == [w["shipping_rate"]]
+    return listed
+
+
+@case("shipping_rates.update", stripe.ShippingRate)
+async def _shipping_rate_update(w: World) -> Any:
+    return await w.v1.shipping_rates.update_async(w["shipping_rate"], {"metadata": {"carrier": "ups"}})
+
+
 @case("checkout.sessions.create", stripe.checkout.Session)
 async def _session(w: World) -> Any:
     session = await w.v1.checkout.sessions.create_async(
@@ -943,8 +1113,15 @@ async def _session(w: World) -> Any:
     )
     w["session"] = session.id
     spare = await w.v1.checkout.sessions.create_async(
-        {"mode": "payment", "success_url": "https://e.x/", "line_items": [{"price": w["one_time_price"]}]}
+        {
+            "mode": "payment",
+            "success_url": "https://e.x/",
+            "line_items": [{"price": w["one_time_price"]}],
+            "shipping_options": [{"shipping_rate": w["shipping_rate"]}],
+        }
     )
+    assert (spare.shipping_cost.shipping_rate, spare.total_details.amount_shipping) == (w["shipping_rate"], 500)
+    assert spare.amount_total == spare.amount_subtotal + 500
     w["spare_session"] = spare.id
     return session
 
@@ -1152,6 +1329,161 @@ async def _account_get(w: World) -> Any:
     return await w.v1.accounts.retrieve_async(w["account"])
 
 
+@case("accounts.retrieve_current", stripe.Account)
+async def _account_current(w: World) -> Any:
+    own = await w.v1.accounts.retrieve_current_async()
+    assert own.charges_enabled is True
+    assert own.id != w["account"]
+    return own
+
+
+@case("accounts.list", stripe.ListObject)
+async def _accounts(w: World) -> Any:
+    listed = await w.v1.accounts.list_async()
+    assert [account.id for account in listed.data] == [w["account"]]
+    return listed
+
+
+@case("accounts.update", stripe.Account)
+async def _account_update(w: World) -> Any:
+    account = await w.v1.accounts.update_async(
+        w["account"], {"metadata": {"shop": "7"}, "capabilities": {"card_payments": {"requested": True}}}
+    )
+    assert account.capabilities.to_dict() == {"transfers": "inactive", "card_payments": "inactive"}
+    return account
+
+
+@case("accounts.capabilities.list", stripe.ListObject)
+async def _capabilities(w: World) -> Any:
+    listed = await w.v1.accounts.capabilities.list_async(w["account"])
+    assert {c.id: c.requested for c in listed.data} == {
+        "card_payments": True,
+        "sepa_debit_payments": False,
+        "transfers": True,
+    }
+    return listed
+
+
+@case("accounts.capabilities.retrieve", stripe.Capability)
+async def _capability(w: World) -> Any:
+    capability = await w.v1.accounts.capabilities.retrieve_async(w["account"], "transfers")
+    assert capability.status == "inactive"
+    return capability
+
+
+@case("accounts.capabilities.update", stripe.Capability)
+async def _capability_update(w: World) -> Any:
+    capability = await w.v1.accounts.capabilities.update_async(w["account"], "transfers", {"requested": False})
+    assert (capability.requested, capability.status) == (False, "unrequested")
+    return capability
+
+
+@case("accounts.login_links.create", stripe.LoginLink)
+async def _login_link(w: World) -> Any:
+    link = await w.v1.accounts.login_links.create_async(w["account"])
+    assert link.url.startswith("https://")
+    return link
+
+
+@case("accounts.persons.create", stripe.Person)
+async def _person(w: World) -> Any:
+    person = await w.v1.accounts.persons.create_async(
+        w["account"],
+        {
+            "first_name": "Jenny",
+            "last_name": "Rosen",
+            "dob": {"day": 1, "month": 2, "year": 1980},
+            "relationship": {"representative": True, "owner": True, "percent_ownership": 60},
+            "id_number": "000000000",
+        },
+    )
+    assert (person.id_number_provided, person.relationship.percent_ownership) == (True, 60)
+    w["person"] = person.id
+    return person
+
+
+@case("accounts.persons.retrieve", stripe.Person)
+async def _person_get(w: World) -> Any:
+    return await w.v1.accounts.persons.retrieve_async(w["account"], w["person"])
+
+
+@case("accounts.persons.update", stripe.Person)
+async def _person_update(w: World) -> Any:
+    return await w.v1.accounts.persons.update_async(w["account"], w["person"], {"email": "jenny@example.com"})
+
+
+@case("accounts.persons.list", stripe.ListObject)
+async def _persons(w: World) -> Any:
+    owners = await w.v1.accounts.persons.list_async(w["account"], {"relationship": {"owner": True}})
+    assert [person.id for person in owners.data] == [w["person"]]
+    directors = await w.v1.accounts.persons.list_async(w["account"], {"relationship": {"director": True}})
+    assert directors.data == []
+    return owners
+
+
+@case("accounts.persons.delete", stripe.Person)
+async def _person_delete(w: World) -> Any:
+    removed = await w.v1.accounts.persons.delete_async(w["account"], w["person"])
+    assert removed.deleted is True
+    return removed
+
+
+@case("accounts.external_accounts.create", stripe.BankAccount)
+async def _external_account(w: World) -> Any:
+    first = await w.v1.accounts.external_accounts.create_async(w["account"], {"external_account": "btok_us"})
+    assert first.default_for_currency is True
+    second = await w.v1.accounts.external_accounts.create_async(
+        w["account"],
+        {
+            "external_account": {
+                "object": "bank_account",
+                "country": "us",
+                "currency": "usd",
+                "account_number": "000123456789",
+                "routing_number": "110000000",
+            }
+        },
+    )
+    assert (second.default_for_currency, second.last4) == (False, "6789")
+    w["external_account"], w["second_external_account"] = first.id, second.id
+    return second
+
+
+@case("accounts.external_accounts.retrieve", stripe.BankAccount)
+async def _external_account_get(w: World) -> Any:
+    return await w.v1.accounts.external_accounts.retrieve_async(w["account"], w["external_account"])
+
+
+@case("accounts.external_accounts.list", stripe.ListObject)
+async def _external_accounts(w: World) -> Any:
+    listed = await w.v1.accounts.external_accounts.list_async(w["account"], {"object": "bank_account"})
+    assert {ba.id for ba in listed.data} == {w["external_account"], w["second_external_account"]}
+    return listed
+
+
+@case("accounts.external_accounts.update", stripe.BankAccount)
+async def _external_account_update(w: World) -> Any:
+    made_default = await w.v1.accounts.external_accounts.update_async(
+        w["account"], w["second_external_account"], {"default_for_currency": True}
+    )
+    assert made_default.default_for_currency is True
+    return made_default
+
+
+@case("accounts.external_accounts.delete", stripe.BankAccount)
+async def _external_account_delete(w: World) -> Any:
+    removed = await w.v1.accounts.external_accounts.delete_async(w["account"], w["external_account"])
+    assert removed.deleted is True
+    return removed
+
+
+@case("accounts.reject", stripe.Account)
+async def _account_reject(w: World) -> Any:
+    account = await w.v1.accounts.reject_async(w["account"], {"reason": "fraud"})
+    assert (account.charges_enabled, account.payouts_enabled) == (False, False)
+    return account
+
+
 @case("accounts.delete", stripe.Account)
 async def _account_delete(w: World) -> Any:
     return await w.v1.accounts.delete_async(w["account"])
@@ -1253,6 +1585,8 @@ def _setup_events(route: str) -> set[str]:
             "payment_method.attached",
         },
         "checkout.sessions.create": set(),
+        "quotes.cancel": {"quote.created"},
+        "plans.create": {"product.created"},
     }
     return setup.get(route, set())
 

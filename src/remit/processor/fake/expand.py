@@ -21,7 +21,10 @@ Lookup = Callable[[str], Awaitable[dict[str, Any] | None]]
 _LISTS = {"list", "search_result"}
 #: Fields Stripe leaves out unless expanded (by object type): the operation that answers includes them when
 #: ``expand[]`` names them, so expanding has nothing left to do.
-INCLUDABLE: dict[str, frozenset[str]] = {"price": frozenset({"currency_options"})}
+INCLUDABLE: dict[str, frozenset[str]] = {
+    "price": frozenset({"currency_options"}),
+    "quote": frozenset({"line_items"}),
+}
 
 
 def cannot_expand(path: str, hint: str = "") -> ApiError:

@@ -30,10 +30,13 @@ PREFIXES: dict[str, str] = {
     "invoice": "in",
     "invoiceitem": "ii",
     "line_item": "il",
+    "login_link": "ll",
     "payment_intent": "pi",
     "payment_method": "pm",
     "payout": "po",
+    "person": "person",
     "price": "price",
+    "quote": "qt",
     "product": "prod",
     "refund": "re",
     "request": "req",
@@ -43,6 +46,7 @@ PREFIXES: dict[str, str] = {
     "webhook_endpoint": "we",
     "meter_event_session": "mes",
     "setup_intent": "seti",
+    "shipping_rate": "shr",
 }
 
 WIDTH = 6

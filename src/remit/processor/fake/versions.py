@@ -302,7 +302,16 @@ def _refund(refund: dict[str, Any]) -> None:
 
 def _checkout_session(session: dict[str, Any]) -> None:
     shipping = session.pop("shipping", None)
-    _drop("shipping_rate")(session)
+    rate = session.pop("shipping_rate", None)
+    if rate is not None:
+        amount = int((session.get("total_details") or {}).get("amount_shipping") or 0)
+        session["shipping_cost"] = {
+            "amount_subtotal": amount,
+            "amount_tax": 0,
+            "amount_total": amount,
+            "shipping_rate": rate,
+            "taxes": [],
+        }
     _add(
         adaptive_pricing=None,
         branding_settings=None,
@@ -342,7 +351,13 @@ def _checkout_session(session: dict[str, Any]) -> None:
 
 
 def _tax_id(tax_id: dict[str, Any]) -> None:
-    tax_id["owner"] = {"account": None, "application": None, "customer": tax_id.get("customer"), "type": "customer"}
+    customer = tax_id.get("customer")
+    tax_id["owner"] = {
+        "account": None,
+        "application": None,
+        "customer": customer,
+        "type": "customer" if customer else "self",
+    }
     tax_id.setdefault("customer_account", None)
 
 
@@ -426,6 +441,35 @@ CHANGES: tuple[Change, ...] = (
         ),
     ),
     Change("item", DAHLIA, _add(adjustable_quantity=None, metadata={})),
+    Change("quote", DAHLIA, _add(customer_account=None)),
+    Change(
+        "person",
+        DAHLIA,
+        _add(
+            additional_tos_acceptances={"account": None},
+            address_kana=None,
+            address_kanji=None,
+            first_name_kana=None,
+            first_name_kanji=None,
+            full_name_aliases=[],
+            future_requirements={
+                "alternatives": [],
+                "currently_due": [],
+                "errors": [],
+                "eventually_due": [],
+                "past_due": [],
+                "pending_verification": [],
+            },
+            id_number_secondary_provided=False,
+            last_name_kana=None,
+            last_name_kanji=None,
+            political_exposure=None,
+            registered_address=None,
+            us_cfpb_data=None,
+        ),
+    ),
+    Change("person", DAHLIA, lambda person: person["relationship"].setdefault("authorizer", None)),
+    Change("person", DAHLIA, lambda person: person["relationship"].setdefault("legal_guardian", None)),
     Change("discount", DAHLIA, _discount),
     Change("product", ENDIVE, _add(tax_details=None)),
     Change("subscription", ENDIVE, _add(status_details=None)),

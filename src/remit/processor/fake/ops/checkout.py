@@ -13,7 +13,7 @@ from typing import Any
 
 from remit.processor.fake import listing
 from remit.processor.fake.errors import CARD_ERROR, ApiError, invalid, parameter_missing
-from remit.processor.fake.ops import customers, methods, payments, subscriptions
+from remit.processor.fake.ops import customers, methods, payments, shipping, subscriptions
 from remit.processor.fake.ops.common import equal_to, listed
 from remit.processor.fake.params import Params, merge_metadata
 from remit.processor.fake.shapes import sessions as shapes
@@ -44,6 +44,7 @@ async def create_checkout_session(tx: Tx, p: Params) -> dict[str, Any]:
         lines.append({"price": price["id"], "quantity": quantity})
     if mode != "setup" and not lines:
         raise parameter_missing("line_items")
+    options = await shipping.checkout_options(tx, p, mode=mode, currency=currency)
     data = shapes.checkout_session(
         await tx.new_id("checkout.session"),
         created=tx.now,
@@ -58,6 +59,11 @@ async def create_checkout_session(tx: Tx, p: Params) -> dict[str, Any]:
         payment_method_types=p.strings("payment_method_types") or p.strings("allowed_payment_method_types") or ["card"],
         metadata=merge_metadata({}, p.raw("metadata")),
     )
+    if options:
+        chosen = options[0]
+        data.update(shipping_options=options, shipping_rate=chosen["shipping_rate"])
+        data["amount_total"] = total + chosen["shipping_amount"]
+        data["total_details"]["amount_shipping"] = chosen["shipping_amount"]
     private = {"line_items": lines, "subscription_data": p.mapping("subscription_data")}
     return await tx.insert(data, private)
 

@@ -20,22 +20,37 @@ async def create_credit_note(tx: Tx, p: Params) -> dict[str, Any]:
         raise invalid("You can only create credit notes for open or paid invoices.", code="invoice_not_editable")
     note_id = await tx.new_id("credit_note")
     lines = []
+    invoice_lines = {line["id"]: line for line in inv["lines"]["data"]}
     for index, raw in enumerate(p.array("lines")):
         line = Params(raw if isinstance(raw, dict) else {})
-        amount = (line.integer("unit_amount", 0) or 0) * (line.integer("quantity", 1) or 1)
-        if line.has("amount"):
-            amount = line.integer("amount", 0) or 0
-        lines.append(
-            {
-                "id": f"cnli_{note_id}_{index}",
-                "object": "credit_note_line_item",
-                "amount": amount,
-                "description": line.string("description"),
-                "quantity": line.integer("quantity", 1),
-                "type": line.string("type", "custom_line_item"),
-                "unit_amount": line.integer("unit_amount"),
-            }
-        )
+        kind = line.string("type", "custom_line_item")
+        credited: dict[str, Any] | None = None
+        if kind == "invoice_line_item":
+            name = f"lines[{index}][invoice_line_item]"
+            credited = invoice_lines.get(line.require_str("invoice_line_item"))
+            if credited is None:
+                raise invalid(
+                    f"The invoice {inv['id']} has no line item {line.string('invoice_line_item')}.", param=name
+                )
+            quantity = line.integer("quantity", credited["quantity"] or 1) or 1
+            unit = int(credited["amount"]) // max(int(credited["quantity"] or 1), 1)
+            amount = line.integer("amount", unit * quantity) or 0
+        else:
+            quantity = line.integer("quantity", 1) or 1
+            unit = line.integer("unit_amount", 0) or 0
+            amount = line.integer("amount", unit * quantity) or 0
+        entry: dict[str, Any] = {
+            "id": f"cnli_{note_id}_{index}",
+            "object": "credit_note_line_item",
+            "amount": amount,
+            "description": line.string("description") or (credited or {}).get("description"),
+            "quantity": quantity,
+            "type": kind,
+            "unit_amount": line.integer("unit_amount") if credited is None else unit,
+        }
+        if credited is not None:
+            entry["invoice_line_item"] = credited["id"]
+        lines.append(entry)
     if not lines:
         total = p.integer("amount")
         if total is None:
@@ -50,6 +65,15 @@ async def create_credit_note(tx: Tx, p: Params) -> dict[str, Any]:
                 "type": "custom_line_item",
                 "unit_amount": total,
             }
+        )
+    credited_total = sum(int(entry["amount"]) for entry in lines)
+    left = (
+        int(inv["total"]) - int(inv["pre_payment_credit_notes_amount"]) - int(inv["post_payment_credit_notes_amount"])
+    )
+    if credited_total > left:
+        raise invalid(
+            f"The credit note's amount ({credited_total}) is more than is left to credit on the invoice ({left}).",
+            param="lines" if p.array("lines") else "amount",
         )
     sequence = await tx.number(f"credit_note:{inv['id']}")
     note = shapes.credit_note(

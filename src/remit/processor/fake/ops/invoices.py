@@ -40,9 +40,10 @@ async def new_invoice(
     days_until_due: int | None = None,
     metadata: dict[str, str] | None = None,
     invoice_id: str | None = None,
+    quote: str | None = None,
 ) -> dict[str, Any]:
     """Insert a draft invoice and emit ``invoice.created``; the subscription's discount (else the
-    customer's) comes off its total."""
+    customer's) comes off its total. ``quote``: the accepted quote it bills."""
     data = shapes.invoice(
         invoice_id or await tx.new_id("invoice"),
         created=tx.now,
@@ -58,6 +59,7 @@ async def new_invoice(
         days_until_due=days_until_due,
         metadata=metadata or {},
     )
+    data["quote"] = quote
     if collection_method == "charge_automatically":
         data["next_payment_attempt"] = tx.now + 3600
     used = await discounts.apply_to(tx, data, customer["id"], subscription)

@@ -186,12 +186,12 @@ async def cancel_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any]
     return pi
 
 
-_UPDATABLE_AMOUNTS = ("amount", "currency", "customer", "payment_method")
+_UPDATABLE_AMOUNTS = ("capture_method", "amount", "currency", "customer", "payment_method")
 
 
 async def update_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any]:
     """``POST /v1/payment_intents/{id}``: description, metadata, receipt email and shipping always; amount,
-    currency, customer and payment method only before it is confirmed. No event (Stripe has none)."""
+    currency, customer, payment method and capture method only before it is confirmed. No event (Stripe has none)."""
     before = (await tx.get(pi_id, "payment_intent")).data
     after = copy.deepcopy(before)
     changing = [key for key in _UPDATABLE_AMOUNTS if key in p.data]
@@ -209,7 +209,9 @@ async def update_payment_intent(tx: Tx, p: Params, pi_id: str) -> dict[str, Any]
             after["status"] = "requires_confirmation"
     if p.has("currency"):
         after["currency"] = p.require_str("currency").lower()
-    apply_fields(after, p, "amount", "customer", "description", "metadata", "receipt_email", "shipping")
+    apply_fields(
+        after, p, "amount", "capture_method", "customer", "description", "metadata", "receipt_email", "shipping"
+    )
     if after != before:
         await tx.save(after)
     return after

@@ -365,7 +365,11 @@ async def create_account(tx: Tx, p: Params) -> dict[str, Any]:
     data["capabilities"] = {
         name: "inactive" for name, wanted in p.mapping("capabilities").items() if Params(wanted).boolean("requested")
     }
-    return await tx.insert(data, {"application": await tx.new_id("application")})
+    private = {
+        "application": await tx.new_id("application"),
+        "requested_at": dict.fromkeys(data["capabilities"], tx.now),
+    }
+    return await tx.insert(data, private)
 
 
 async def retrieve_account(tx: Tx, p: Params, account_id: str) -> dict[str, Any]:

@@ -4,6 +4,11 @@ Stripe checks a tax id's format when it is created and refuses a malformed one (
 checks the formats of the types a billing app meets most (EU and UK VAT, US EIN, Australian ABN, Canadian BN)
 and that any other value is a plausible identifier. Verification with the tax authorities is not modelled:
 a verifiable id stays ``pending``. Events: ``customer.tax_id.created`` and ``customer.tax_id.deleted``.
+
+``/v1/tax_ids`` holds the account's own tax ids (``owner[type]=self``, the default: ``tax_id.created``,
+``tax_id.deleted``) and reaches a customer's (``owner[type]=customer``); retrieving and deleting by id take
+either, as at Stripe. Tax ids of connected accounts and applications (``owner[type]=account|application``)
+are not modelled (a 400 says so).
 """
 
 from __future__ import annotations
@@ -190,7 +195,7 @@ def _country(kind: str, value: str) -> str | None:
     return kind.split("_", 1)[0].upper()
 
 
-def tax_id(txi_id: str, *, created: int, customer: str, kind: str, value: str) -> dict[str, Any]:
+def tax_id(txi_id: str, *, created: int, customer: str | None, kind: str, value: str) -> dict[str, Any]:
     return {
         "id": txi_id,
         "object": "tax_id",
@@ -208,8 +213,8 @@ def tax_id(txi_id: str, *, created: int, customer: str, kind: str, value: str) -
     }
 
 
-async def add(tx: Tx, customer_id: str, p: Params) -> dict[str, Any]:
-    """Keep a checked tax id for the customer and announce it."""
+async def add(tx: Tx, customer_id: str | None, p: Params) -> dict[str, Any]:
+    """Keep a checked tax id for the customer (None: the account's own) and announce it."""
     kind = p.require_str("type")
     data = tax_id(
         await tx.new_id("tax_id"),
@@ -219,7 +224,7 @@ async def add(tx: Tx, customer_id: str, p: Params) -> dict[str, Any]:
         value=_normalized(kind, p.require_str("value")),
     )
     await tx.insert(data)
-    await tx.emit("customer.tax_id.created", data)
+    await tx.emit("customer.tax_id.created" if customer_id else "tax_id.created", data)
     return data
 
 
@@ -255,4 +260,81 @@ async def list_tax_ids(tx: Tx, p: Params, customer_id: str) -> dict[str, Any]:
     return await listed(tx, p, "tax_id", url=f"/v1/customers/{customer_id}/tax_ids", customer=customer_id)
 
 
-__all__ = ["TYPES", "add", "check", "create_tax_id", "delete_tax_id", "list_tax_ids", "retrieve_tax_id", "tax_id"]
+# The account's tax ids and any by id (``/v1/tax_ids``) ---------------------------------------------------------
+
+
+async def _owner(tx: Tx, p: Params) -> str | None:
+    """The customer ``owner`` names (None: the account itself), refused as Stripe refuses a bad owner."""
+    owner = p.sub("owner")
+    kind = owner.string("type", "self") if p.has("owner") else "self"
+    if kind in {"account", "application"}:
+        raise invalid(
+            f"The fake processor keeps no tax ids of connected accounts or applications (owner[type]={kind}).",
+            param="owner[type]",
+        )
+    if kind == "customer":
+        customer = owner.string("customer")
+        if not customer:
+            raise invalid(
+                "Missing required param: owner[customer] when owner[type] is customer.",
+                param="owner[customer]",
+                code="parameter_missing",
+            )
+        await tx.get(customer, "customer", param="owner[customer]")
+        return customer
+    if owner.has("customer"):
+        raise invalid("owner[customer] can only be set when owner[type] is customer.", param="owner[customer]")
+    return None
+
+
+async def create_any_tax_id(tx: Tx, p: Params) -> dict[str, Any]:
+    """``POST /v1/tax_ids``: the account's own tax id (``tax_id.created``) or, with ``owner[type]=customer``,
+    a customer's (``customer.tax_id.created``)."""
+    customer = await _owner(tx, p)
+    check(p)
+    return await add(tx, customer, p)
+
+
+async def _any(tx: Tx, txi_id: str) -> dict[str, Any]:
+    found = await tx.find(txi_id)
+    if found is None or found.object != "tax_id" or found.deleted:
+        raise ApiError(404, INVALID_REQUEST, f"No such tax id: '{txi_id}'", code="resource_missing", param="id")
+    return found.data
+
+
+async def retrieve_any_tax_id(tx: Tx, p: Params, txi_id: str) -> dict[str, Any]:
+    """``GET /v1/tax_ids/{id}``: an account or customer tax id."""
+    return await _any(tx, txi_id)
+
+
+async def delete_any_tax_id(tx: Tx, p: Params, txi_id: str) -> dict[str, Any]:
+    """``DELETE /v1/tax_ids/{id}``: an account tax id (``tax_id.deleted``) or a customer's
+    (``customer.tax_id.deleted``)."""
+    data = await _any(tx, txi_id)
+    await tx.save(data, deleted=True)
+    await tx.emit("customer.tax_id.deleted" if data["customer"] else "tax_id.deleted", data)
+    return {"id": txi_id, "object": "tax_id", "deleted": True}
+
+
+async def list_any_tax_ids(tx: Tx, p: Params) -> dict[str, Any]:
+    """``GET /v1/tax_ids``: the account's own tax ids, or a customer's with ``owner[type]=customer``."""
+    customer = await _owner(tx, p)
+    return await listed(
+        tx, p, "tax_id", url="/v1/tax_ids", customer=customer, where=[lambda data: data["customer"] == customer]
+    )
+
+
+__all__ = [
+    "TYPES",
+    "add",
+    "check",
+    "create_any_tax_id",
+    "create_tax_id",
+    "delete_any_tax_id",
+    "delete_tax_id",
+    "list_any_tax_ids",
+    "list_tax_ids",
+    "retrieve_any_tax_id",
+    "retrieve_tax_id",
+    "tax_id",
+]

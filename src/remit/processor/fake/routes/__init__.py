@@ -13,13 +13,20 @@ reference and the contract tests are generated from this table (:mod:`~remit.pro
 from __future__ import annotations
 
 from remit.processor.fake.errors import ApiError
-from remit.processor.fake.routes import billing, customers, payments, platform
+from remit.processor.fake.routes import billing, customers, payments, plans, platform, quotes
 from remit.processor.fake.routes.declarations import PAYMENT_METHOD_TYPES
 from remit.processor.fake.routes.route import Match, Route
 
 #: Every route, a literal path before a path with an id in the same place (``/v1/customers/search`` before
 #: ``/v1/customers/{id}``).
-ROUTES: tuple[Route, ...] = (*customers.ROUTES, *billing.ROUTES, *payments.ROUTES, *platform.ROUTES)
+ROUTES: tuple[Route, ...] = (
+    *customers.ROUTES,
+    *billing.ROUTES,
+    *quotes.ROUTES,
+    *plans.ROUTES,
+    *payments.ROUTES,
+    *platform.ROUTES,
+)
 
 #: Stripe endpoints a billing app may reach for that the fake does not serve (they answer Stripe's 404 for an
 #: unknown URL): ``(method, path, why)``.
@@ -31,15 +38,13 @@ NOT_SERVED: tuple[tuple[str, str, str], ...] = (
     ("*", "/v1/setup_intents", "cards are saved by attaching payment methods or by setup-mode checkout"),
     ("*", "/v1/subscription_schedules", "no schedules"),
     ("POST", "/v1/subscription_items", "add items with subscriptions.update"),
-    ("*", "/v1/quotes", "no quotes"),
+    ("GET", "/v1/quotes/{id}/pdf", "no quote PDFs"),
     ("POST", "/v1/invoices/create_preview", "no previews of upcoming invoices"),
     ("GET", "/v1/credit_notes/preview", "no previews of credit notes"),
     ("*", "/v1/customers/{id}/cash_balance_transactions", "no cash balances (see customers.cash_balance.*)"),
-    ("*", "/v1/tax_ids", "account tax ids; a customer's are customers.tax_ids.*"),
     ("*", "/v1/billing_portal/configurations", "one built-in portal configuration"),
     ("*", "/v1/billing/meters/{id}/deactivate, /v1/billing/meters/{id}/reactivate", "meters stay active"),
     ("*", "/v1/files, /v1/sources, /v1/transfers, /v1/application_fees", "outside billing"),
-    ("*", "/v1/accounts/{id}/*, /v1/account", "Connect beyond creating and deleting accounts"),
 )
 
 #: Every method name the fake answers, for ``remit fake fail --method`` to check against.

@@ -30,6 +30,14 @@ from remit.processor.fake.schema import (
 )
 from remit.processor.fake.versions import DAHLIA
 
+#: Whose tax id (``/v1/tax_ids``): the account's own (``self``, the default) or a customer's.
+_TAX_ID_OWNER = hash_of(
+    type=enum("account", "application", "customer", "self", required=True),
+    account=string(),
+    customer=string(),
+    customer_account=anything().refused(),
+)
+
 ROUTES: tuple[Route, ...] = (
     # coupons -------------------------------------------------------------------------------------------------
     route(
@@ -245,6 +253,23 @@ ROUTES: tuple[Route, ...] = (
         "customers.tax_ids.delete",
         tax_ids.delete_tax_id,
         emits=("customer.tax_id.deleted",),
+    ),
+    route(
+        "POST",
+        "/v1/tax_ids",
+        "tax_ids.create",
+        tax_ids.create_any_tax_id,
+        schema(type=enum(*tax_ids.TYPES, required=True), value=string(required=True), owner=_TAX_ID_OWNER),
+        emits=("tax_id.created", "customer.tax_id.created"),
+    ),
+    route("GET", "/v1/tax_ids", "tax_ids.list", tax_ids.list_any_tax_ids, schema(LIST, owner=_TAX_ID_OWNER)),
+    route("GET", "/v1/tax_ids/{id}", "tax_ids.retrieve", tax_ids.retrieve_any_tax_id),
+    route(
+        "DELETE",
+        "/v1/tax_ids/{id}",
+        "tax_ids.delete",
+        tax_ids.delete_any_tax_id,
+        emits=("tax_id.deleted", "customer.tax_id.deleted"),
     ),
     route(
         "POST",

@@ -91,6 +91,7 @@ ROUTES: tuple[Route, ...] = (
         payment_intents.update_payment_intent,
         schema(
             amount=integer(),
+            capture_method=enum("automatic", "automatic_async", "manual"),
             currency=string(),
             customer=string(),
             description=string(),

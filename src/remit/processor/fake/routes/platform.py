@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from remit.processor.fake.ops import checkout, platform
+from remit.processor.fake.ops import accounts, checkout, external_accounts, persons, platform, shipping
 from remit.processor.fake.ops.platform import CAPABILITIES
-from remit.processor.fake.routes.declarations import PAYMENT_EVENTS, PRICE_DATA_UNSUPPORTED, SUBSCRIPTION_EVENTS
+from remit.processor.fake.routes.declarations import (
+    PAYMENT_EVENTS,
+    PRICE_DATA_UNSUPPORTED,
+    SUBSCRIPTION_EVENTS,
+    address,
+)
 from remit.processor.fake.routes.route import Route, route
 from remit.processor.fake.schema import (
     LIST,
     anything,
     array_of,
     boolean,
+    decimal,
     enum,
     hash_of,
     integer,
@@ -20,6 +26,45 @@ from remit.processor.fake.schema import (
     string,
 )
 from remit.processor.fake.versions import ENDIVE
+
+_BOUND = hash_of(unit=enum(*shipping.DELIVERY_UNITS, required=True), value=integer(required=True))
+#: What makes a shipping rate (``POST /v1/shipping_rates``, a checkout option's ``shipping_rate_data``).
+_SHIPPING_RATE = {
+    "display_name": string(required=True),
+    "delivery_estimate": hash_of(maximum=_BOUND, minimum=_BOUND),
+    "fixed_amount": hash_of(
+        amount=integer(required=True), currency=string(required=True), currency_options=anything().refused()
+    ),
+    "metadata": metadata(),
+    "tax_behavior": enum(*shipping.TAX_BEHAVIORS),
+    "type": enum("fixed_amount"),
+    "tax_code": anything().refused(),
+}
+_SHIPPING_RATE_DATA = hash_of(_SHIPPING_RATE)
+
+_PERSON = {
+    "address": address(),
+    "dob": hash_of(
+        day=integer(required=True), month=integer(required=True), year=integer(required=True), emptyable=True
+    ),
+    "email": string(),
+    "first_name": string(),
+    "gender": string(),
+    "id_number": string(),
+    "last_name": string(),
+    "maiden_name": string(),
+    "metadata": metadata(),
+    "nationality": string(),
+    "phone": string(),
+    "relationship": hash_of(
+        {role: boolean() for role in persons.ROLES}, percent_ownership=decimal(), title=string(emptyable=True)
+    ),
+    "ssn_last_4": string(),
+    "documents": anything().refused(),
+    "verification": anything().refused(),
+}
+
+_CAPABILITIES = hash_of({name: hash_of(requested=boolean()) for name in CAPABILITIES})
 
 ROUTES: tuple[Route, ...] = (
     # checkout and the billing portal -------------------------------------------------------------------------
@@ -59,7 +104,34 @@ ROUTES: tuple[Route, ...] = (
             locale=string(ignored=True),
             automatic_tax=anything().refused(),
             shipping_address_collection=anything().refused(),
-            shipping_options=anything().refused(),
+            shipping_options=array_of(hash_of(shipping_rate=string(), shipping_rate_data=_SHIPPING_RATE_DATA)),
+        ),
+    ),
+    route(
+        "POST",
+        "/v1/shipping_rates",
+        "shipping_rates.create",
+        shipping.create_shipping_rate,
+        schema(_SHIPPING_RATE),
+    ),
+    route(
+        "GET",
+        "/v1/shipping_rates",
+        "shipping_rates.list",
+        shipping.list_shipping_rates,
+        schema(LIST, active=boolean(), created=range_filter(), currency=string()),
+    ),
+    route("GET", "/v1/shipping_rates/{id}", "shipping_rates.retrieve", shipping.retrieve_shipping_rate),
+    route(
+        "POST",
+        "/v1/shipping_rates/{id}",
+        "shipping_rates.update",
+        shipping.update_shipping_rate,
+        schema(
+            active=boolean(),
+            metadata=metadata(),
+            tax_behavior=enum(*shipping.TAX_BEHAVIORS),
+            fixed_amount=anything().refused(),
         ),
     ),
     route(
@@ -251,7 +323,7 @@ ROUTES: tuple[Route, ...] = (
         "accounts.create",
         platform.create_account,
         schema(
-            capabilities=hash_of({name: hash_of(requested=boolean()) for name in CAPABILITIES}),
+            capabilities=_CAPABILITIES,
             country=string(),
             email=string(),
             metadata=metadata(),
@@ -263,7 +335,132 @@ ROUTES: tuple[Route, ...] = (
             tos_acceptance=anything().refused(),
         ),
     ),
+    route("GET", "/v1/accounts", "accounts.list", accounts.list_accounts, schema(LIST, created=range_filter())),
     route("GET", "/v1/accounts/{id}", "accounts.retrieve", platform.retrieve_account),
+    route("GET", "/v1/account", "accounts.retrieve_current", accounts.retrieve_current_account),
+    route(
+        "POST",
+        "/v1/accounts/{id}",
+        "accounts.update",
+        accounts.update_account,
+        schema(
+            capabilities=_CAPABILITIES,
+            email=string(),
+            metadata=metadata(),
+            business_profile=anything().refused(),
+            business_type=anything().refused(),
+            company=anything().refused(),
+            external_account=anything().refused(),
+            individual=anything().refused(),
+            settings=anything().refused(),
+            tos_acceptance=anything().refused(),
+        ),
+        emits=("account.updated",),
+    ),
+    route(
+        "POST",
+        "/v1/accounts/{id}/reject",
+        "accounts.reject",
+        accounts.reject_account,
+        schema(reason=enum("fraud", "other", "terms_of_service", required=True)),
+        emits=("account.updated",),
+    ),
+    route(
+        "GET", "/v1/accounts/{id}/capabilities", "accounts.capabilities.list", accounts.list_capabilities, schema(LIST)
+    ),
+    route(
+        "GET",
+        "/v1/accounts/{id}/capabilities/{capability}",
+        "accounts.capabilities.retrieve",
+        accounts.retrieve_capability,
+    ),
+    route(
+        "POST",
+        "/v1/accounts/{id}/capabilities/{capability}",
+        "accounts.capabilities.update",
+        accounts.update_capability,
+        schema(requested=boolean()),
+        emits=("capability.updated", "account.updated"),
+    ),
+    route(
+        "POST",
+        "/v1/accounts/{id}/persons",
+        "accounts.persons.create",
+        persons.create_person,
+        schema(_PERSON),
+        emits=("person.created",),
+    ),
+    route(
+        "GET",
+        "/v1/accounts/{id}/persons",
+        "accounts.persons.list",
+        persons.list_persons,
+        schema(LIST, relationship=hash_of({role: boolean() for role in persons.ROLES})),
+    ),
+    route("GET", "/v1/accounts/{id}/persons/{person}", "accounts.persons.retrieve", persons.retrieve_person),
+    route(
+        "POST",
+        "/v1/accounts/{id}/persons/{person}",
+        "accounts.persons.update",
+        persons.update_person,
+        schema(_PERSON),
+        emits=("person.updated",),
+    ),
+    route(
+        "DELETE",
+        "/v1/accounts/{id}/persons/{person}",
+        "accounts.persons.delete",
+        persons.delete_person,
+        emits=("person.deleted",),
+    ),
+    route(
+        "POST",
+        "/v1/accounts/{id}/external_accounts",
+        "accounts.external_accounts.create",
+        external_accounts.create_external_account,
+        schema(
+            default_for_currency=boolean(),
+            external_account=anything(required=True),
+            metadata=metadata(),
+        ),
+        emits=("account.external_account.created", "account.external_account.updated"),
+    ),
+    route(
+        "GET",
+        "/v1/accounts/{id}/external_accounts",
+        "accounts.external_accounts.list",
+        external_accounts.list_external_accounts,
+        schema(LIST, object=enum("bank_account", "card")),
+    ),
+    route(
+        "GET",
+        "/v1/accounts/{id}/external_accounts/{external_account}",
+        "accounts.external_accounts.retrieve",
+        external_accounts.retrieve_external_account,
+    ),
+    route(
+        "POST",
+        "/v1/accounts/{id}/external_accounts/{external_account}",
+        "accounts.external_accounts.update",
+        external_accounts.update_external_account,
+        schema(
+            account_holder_name=string(),
+            account_holder_type=enum("company", "individual", emptyable=True),
+            default_for_currency=boolean(),
+            metadata=metadata(),
+            account_type=anything().refused(),
+            documents=anything().refused(),
+        ),
+        emits=("account.external_account.updated",),
+    ),
+    route(
+        "DELETE",
+        "/v1/accounts/{id}/external_accounts/{external_account}",
+        "accounts.external_accounts.delete",
+        external_accounts.delete_external_account,
+        emits=("account.external_account.deleted",),
+    ),
+    route("POST", "/v1/accounts/{id}/login_links", "accounts.login_links.create", accounts.create_login_link),
     route(
         "DELETE",
         "/v1/accounts/{id}",
