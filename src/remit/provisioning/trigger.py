@@ -163,11 +163,10 @@ async def send_triggers(runtime: Runtime, payloads: Sequence[Mapping[str, Any]])
             for index in pending:
                 request = target.request(payloads[index])
                 try:
-                    if connection.is_closed():  # the orchestrator answered "Connection: close"
-                        connection = httpcore.AsyncHTTPConnection(target.origin)
                     try:
                         outcomes[index] = await _post(connection, request)
-                    except httpcore.ConnectionNotAvailable:  # nothing was sent: once more on a new connection
+                    except httpcore.ConnectionNotAvailable:
+                        # The last answer said "Connection: close": nothing was sent; once more on a new one.
                         await connection.aclose()
                         connection = httpcore.AsyncHTTPConnection(target.origin)
                         outcomes[index] = await _post(connection, request)
