@@ -260,7 +260,14 @@ def claim_stale_statement(
     stale = sa.func.coalesce(T.c.last_attempt_at, T.c.created_at) < cutoff
     inner = (
         sa.select(T.c.id)
-        .where(sa.text("status IN ('enqueued', 'provisioning', 'failed')"), *_claimable(max_attempts), stale)
+        # The status test once, written as the claimable index's predicate (migration 0019), so the planner reads
+        # that index in ``created_at, id`` order and stops at ``batch`` (the outer WHERE re-checks every row).
+        .where(
+            sa.text("status IN ('enqueued', 'provisioning', 'failed')"),
+            T.c.attempts < max_attempts,
+            T.c.trigger_payload.is_not(None),
+            stale,
+        )
         .order_by(T.c.created_at, T.c.id)
         .limit(batch)
     )

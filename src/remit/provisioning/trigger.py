@@ -3,13 +3,15 @@
 The body is the payload as canonical JSON (sorted keys, no spaces), so a replay sends exactly the bytes the
 first attempt sent; ``X-Provisioning-Signature`` is the hex HMAC-SHA256 of those bytes under
 ``PROVISIONING_TRIGGER_SECRET`` (:func:`remit.signing.hex_signature`). The outcome is ``None`` (accepted, any
-2xx) or one of :data:`TRIGGER_ERRORS`; neither the URL, the secret nor the body ever appears in it. The HTTP
-client is one per runtime (connections are reused across a reconciler run's re-drives) and closed with it.
+2xx) or one of :data:`TRIGGER_ERRORS`; neither the URL, the secret nor the body ever appears in it.
 
-:func:`send_triggers` sends many (a reconciler run's batch) with at most
-``REMIT_PROVISIONING_TRIGGER_CONCURRENCY`` in flight: all at once would open a connection each and cost the
-client more CPU per request than the network saves (httpx's pool does work per request that grows with the
-requests waiting in it), while a small bound keeps a few warm connections busy.
+:func:`send_triggers` sends many (a reconciler run's batch) over at most
+``REMIT_PROVISIONING_TRIGGER_CONCURRENCY`` keep-alive connections, one request at a time on each: all at once
+would open a connection each and cost the client more CPU per request than the network saves, while a small
+bound keeps a few warm connections busy. The connections are the runtime's (idle ones are reused by the next
+run, closed with the runtime) and are driven with httpcore directly, one per lane, with no pool in between: the
+client's cost per request does not grow with the batch (httpx's pool scans its connections and waiting
+requests on every request).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import httpx
+import httpcore
 
 from remit.runtime import Runtime
 from remit.signing import hex_signature
@@ -34,7 +36,8 @@ TRIGGER_ERRORS = (NOT_CONFIGURED, FETCH_ERROR, HTTP_4XX, HTTP_5XX)
 #: payload, and an unset URL needs an operator; the reconciler still retries those on its own schedule.
 TRANSIENT = frozenset({FETCH_ERROR, HTTP_5XX})
 
-_CLIENT_KEY = "provisioning.http"
+_LANES_KEY = "provisioning.http"
+_SCHEMES = {"http": 80, "https": 443}
 
 
 def body_of(payload: Mapping[str, Any]) -> bytes:
@@ -52,44 +55,134 @@ def classify(status_code: int) -> str | None:
     return HTTP_5XX
 
 
-def _client(runtime: Runtime) -> httpx.AsyncClient:
-    client = runtime.extensions.get(_CLIENT_KEY)
-    if isinstance(client, httpx.AsyncClient):
-        return client
-    settings = runtime.settings
-    # Keep-alive for every connection a run's bounded fan-out uses, so the next run finds them warm.
-    limits = httpx.Limits(max_keepalive_connections=max(20, settings.provisioning_trigger_concurrency))
-    made = httpx.AsyncClient(timeout=settings.provisioning_trigger_timeout, follow_redirects=False, limits=limits)
-    runtime.extensions[_CLIENT_KEY] = made
+class _Lanes:
+    """The runtime's idle keep-alive connections to the orchestrator, one per lane of a fan-out: a lane takes
+    one, sends its share of a batch over it one request at a time and gives it back, so the next run finds it
+    warm. No pool sits between a request and its connection (httpx's pool does work per request that grows
+    with the connections and the requests waiting on it)."""
+
+    def __init__(self) -> None:
+        self.idle: list[httpcore.AsyncHTTPConnection] = []
+
+    async def aclose(self) -> None:
+        idle, self.idle = self.idle, []
+        for connection in idle:
+            await connection.aclose()
+
+
+def _lanes(runtime: Runtime) -> _Lanes:
+    lanes = runtime.extensions.get(_LANES_KEY)
+    if isinstance(lanes, _Lanes):
+        return lanes
+    made = _Lanes()
+    runtime.extensions[_LANES_KEY] = made
     runtime.closers.append(made.aclose)
     return made
 
 
+class _Target:
+    """The orchestrator's URL, parsed once per fan-out, and the request parts every trigger shares."""
+
+    def __init__(self, url: str, secret: str, timeout: float) -> None:
+        parsed = httpcore.URL(url)
+        scheme = parsed.scheme.decode("ascii")
+        if scheme not in _SCHEMES or not parsed.host:
+            raise httpcore.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}")
+        self.url = parsed
+        self.origin = parsed.origin
+        port = parsed.port
+        self.host = parsed.host if port is None or port == _SCHEMES[scheme] else b"%b:%d" % (parsed.host, port)
+        self.secret = secret
+        self.timeouts = {"timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}}
+
+    async def connection(self, idle: list[httpcore.AsyncHTTPConnection]) -> httpcore.AsyncHTTPConnection:
+        """A warm idle connection to the orchestrator, else a new one (connected on its first request)."""
+        while idle:
+            connection = idle.pop()
+            if connection.can_handle_request(self.origin) and not connection.has_expired():
+                return connection
+            # Closed by the orchestrator while idle, or to another URL: dropped, never reused.
+            await connection.aclose()
+        return httpcore.AsyncHTTPConnection(self.origin)
+
+    def request(self, payload: Mapping[str, Any]) -> httpcore.Request:
+        body = body_of(payload)
+        headers = [
+            (b"Host", self.host),
+            (b"Content-Type", b"application/json"),
+            (b"Content-Length", b"%d" % len(body)),
+            (SIGNATURE_HEADER.encode("ascii"), hex_signature(body, self.secret).encode("ascii")),
+        ]
+        return httpcore.Request(b"POST", self.url, headers=headers, content=body, extensions=self.timeouts)
+
+
+#: What a failed POST can raise (the network, the TLS handshake, a timeout, a broken answer): ``fetch_error``.
+_FETCH_ERRORS = (
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+    httpcore.ConnectionNotAvailable,
+    httpcore.ProxyError,
+    OSError,
+)
+
+
+async def _post(connection: httpcore.AsyncHTTPConnection, request: httpcore.Request) -> str | None:
+    response = await connection.handle_async_request(request)
+    try:
+        await response.aread()
+    finally:
+        await response.aclose()
+    return classify(response.status)
+
+
 async def send_trigger(runtime: Runtime, payload: Mapping[str, Any]) -> str | None:
     """POST ``payload``; None when the orchestrator accepted it, else the reason (see the module docs)."""
-    url = runtime.settings.provisioning_trigger_url
-    secret = runtime.settings.provisioning_trigger_secret
-    if not url or not secret:
-        return NOT_CONFIGURED
-    body = body_of(payload)
-    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: hex_signature(body, secret)}
-    try:
-        response = await _client(runtime).post(url, content=body, headers=headers)
-    except httpx.HTTPError:
-        return FETCH_ERROR
-    return classify(response.status_code)
+    return (await send_triggers(runtime, [payload]))[0]
 
 
 async def send_triggers(runtime: Runtime, payloads: Sequence[Mapping[str, Any]]) -> list[str | None]:
-    """POST each of ``payloads``, at most ``REMIT_PROVISIONING_TRIGGER_CONCURRENCY`` at a time; the outcomes
-    in the same order (see :func:`send_trigger`)."""
-    gate = asyncio.Semaphore(runtime.settings.provisioning_trigger_concurrency)
+    """POST each of ``payloads`` over at most ``REMIT_PROVISIONING_TRIGGER_CONCURRENCY`` connections, one
+    request at a time on each; the outcomes in the same order (see :func:`send_trigger`)."""
+    settings = runtime.settings
+    url, secret = settings.provisioning_trigger_url, settings.provisioning_trigger_secret
+    if not url or not secret:
+        return [NOT_CONFIGURED] * len(payloads)
+    try:
+        target = _Target(url, secret, settings.provisioning_trigger_timeout)
+    except _FETCH_ERRORS:
+        return [FETCH_ERROR] * len(payloads)
+    idle = _lanes(runtime).idle
+    outcomes: list[str | None] = [FETCH_ERROR] * len(payloads)
+    pending = iter(range(len(payloads)))  # shared by the lanes: each index is taken by one lane, once
 
-    async def one(payload: Mapping[str, Any]) -> str | None:
-        async with gate:
-            return await send_trigger(runtime, payload)
+    async def lane() -> None:
+        connection = await target.connection(idle)
+        try:
+            for index in pending:
+                request = target.request(payloads[index])
+                try:
+                    try:
+                        outcomes[index] = await _post(connection, request)
+                    except httpcore.ConnectionNotAvailable:
+                        # The last answer said "Connection: close": nothing was sent; once more on a new one.
+                        await connection.aclose()
+                        connection = httpcore.AsyncHTTPConnection(target.origin)
+                        outcomes[index] = await _post(connection, request)
+                except _FETCH_ERRORS:
+                    outcomes[index] = FETCH_ERROR
+                    await connection.aclose()
+                    connection = httpcore.AsyncHTTPConnection(target.origin)
+        finally:
+            if connection.is_idle() and not connection.is_closed():
+                idle.append(connection)
+            else:
+                await connection.aclose()
 
-    return list(await asyncio.gather(*(one(payload) for payload in payloads)))
+    lanes = min(settings.provisioning_trigger_concurrency, len(payloads))
+    await asyncio.gather(*(lane() for _ in range(lanes)))
+    return outcomes
 
 
 __all__ = [

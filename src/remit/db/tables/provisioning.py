@@ -62,5 +62,21 @@ Index(
     sqlite_where=text(OPEN_STATUSES_SQL),
 )
 Index("ix_remit_provisioning_jobs_account_id", provisioning_jobs.c.account_id)
+# The reconciler's claim order over the jobs it can replay, and the open jobs it cannot (migration 0019).
+CLAIMABLE_SQL = f"{OPEN_STATUSES_SQL} AND trigger_payload IS NOT NULL"
+NO_PAYLOAD_SQL = f"{OPEN_STATUSES_SQL} AND trigger_payload IS NULL"
+Index(
+    "ix_remit_provisioning_jobs_claimable",
+    provisioning_jobs.c.created_at,
+    provisioning_jobs.c.id,
+    postgresql_where=text(CLAIMABLE_SQL),
+    sqlite_where=text(CLAIMABLE_SQL),
+)
+Index(
+    "ix_remit_provisioning_jobs_no_payload",
+    provisioning_jobs.c.created_at,
+    postgresql_where=text(NO_PAYLOAD_SQL),
+    sqlite_where=text(NO_PAYLOAD_SQL),
+)
 
 __all__ = ["OPEN_STATUSES_SQL", "accounts", "provisioning_jobs"]
