@@ -16,9 +16,9 @@ stuck, each with a stored payload), the rest ``provisioned`` over 30 days; then 
   (``remit provisioning orchestrator``, a separate process, answering 202, no callback); the rows a run
   changed are reset between runs (not timed). Every run must re-drive them all with none failing.
   ``reconcile10_ms_<size>``: the same with a batch of 10 (the 10k table's open jobs), so the sizes compare the
-  same work. Beside it: the floor,
-  the same number of signed POSTs of the same payloads through the same HTTP client and the same bounded
-  fan-out (:func:`remit.provisioning.trigger.send_triggers`) with no database (``http_floor_ms_<size>``).
+  same work. Beside it: the floor, the same number of signed POSTs of the same payloads through the same HTTP
+  client and the same bounded fan-out (:func:`remit.provisioning.trigger.send_triggers`) with no database
+  (``http_floor_ms_<size>``).
 - ``--explain`` prints ``EXPLAIN (ANALYZE, BUFFERS)`` of the gauge's statement and of the reconciler's claiming
   UPDATE (rolled back) at each size; each run checks that neither plan reads the jobs table sequentially.
 
