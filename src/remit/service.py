@@ -149,17 +149,12 @@ def port_in_use(host: str, port: int) -> bool:
     if port == 0:
         return False
     try:
-        family, kind, proto, _name, address = socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
+        probe = bind_listener(host, port)  # SO_REUSEADDR as uvicorn binds: TIME_WAIT is not "in use"
     except socket.gaierror:
         return False  # a host that does not resolve: uvicorn says so when it binds
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is not "in use"
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            return exc.errno == errno.EADDRINUSE
+    except OSError as exc:
+        return exc.errno == errno.EADDRINUSE
+    probe.close()
     return False
 
 
