@@ -1,5 +1,7 @@
 """The main job on a fresh machine, as real processes: ``remit up`` on SQLite with the fake processor, then
-``remit demo`` against it — the mirror, the ledger and the dead-letter queue fill, and every line it prints
+``remit demo`` against it — the mirror, the ledger and the dead-letter queue fill, the run's receipt is in the
+development outbox with its PDF, its dunning case is in grace and one fee pass recorded fees (as the demo
+says and as ``remit mail list`` and ``remit dunning list`` show) — and every line it prints
 under "where to look next" runs as printed (in a shell, from another directory): the fix and the replay
 empty the dead-letter queue again, doctor stops counting it, the clock reaches the renewals. A demo
 interrupted with Ctrl-C names the command that delivers the rest, and a demo run against another database
@@ -113,13 +115,36 @@ def test_up_then_demo_fills_mirror_ledger_and_dead_letters_and_the_fix_replays_t
         assert "webhooks sent" in demo.stdout
         assert "remit webhooks list --status dead" in demo.stdout
 
+        # The money part's side of the story: this run's receipt in the outbox, its dunning case, the fees one
+        # pass recorded — each as the demo says, and as the commands list them.
+        receipt = re.search(
+            r"^receipt for invoice (in_\S+): mail (\d+), sent in the development outbox$", demo.stdout, re.M
+        )
+        assert receipt, demo.stdout
+        dunning = re.search(r"^dunning case for subscription (sub_\S+): in_grace until \S+$", demo.stdout, re.M)
+        assert dunning, demo.stdout
+        fees = re.search(r"^fees reconciled: (\d+) charge\(s\) and refund\(s\) recorded", demo.stdout, re.M)
+        assert fees, demo.stdout
+        assert int(fees.group(1)) > 0, demo.stdout
+
         auth = {"Authorization": f"Bearer {TOKEN}"}
-        dead, received, customers, charges = side_by_side(
+        dead, received, customers, charges, mails, cases = side_by_side(
             lambda: listed(env, tmp_path, "webhooks", "list", "--status", "dead"),
             lambda: listed(env, tmp_path, "webhooks", "list"),
             lambda: httpx.get(f"{base_url}/api/v1/billing/customers?limit=100", headers=auth, timeout=10).json(),
             lambda: httpx.get(f"{base_url}/api/v1/billing/charges?limit=100", headers=auth, timeout=10).json(),
+            lambda: listed(env, tmp_path, "mail", "list"),
+            lambda: listed(env, tmp_path, "dunning", "list"),
         )
+        [receipt_row] = [row for row in mails if row["id"] == int(receipt.group(2))]
+        assert (receipt_row["kind"], receipt_row["subject_id"], receipt_row["state"], receipt_row["transport"]) == (
+            "receipt",
+            receipt.group(1),
+            "sent",
+            "outbox",
+        )
+        assert receipt_row["attachment"] == "pdf"
+        assert [(row["subscription_id"], row["state"]) for row in cases] == [(dunning.group(1), "in_grace")]
         assert [row["type"] for row in dead] == ["customer.subscription.created"]
         assert f"remit webhooks show {dead[0]['id']}" in demo.stdout
         failed_or_received = [row for row in received if row["status"] not in ("processed", "dead")]

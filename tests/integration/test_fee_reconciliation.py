@@ -114,3 +114,37 @@ async def test_slices_listed_side_by_side_record_the_same_fees(db_url: str) -> N
         assert done.recorded == 3
         assert done.calls == 4  # one per slice: the listing's pages, at most one more per slice
         assert set(await stored_fees(world)) == set(charge_ids)
+
+
+async def test_a_refund_beyond_the_net_is_a_loss_only_when_its_fee_was_not_returned(
+    db_url: str, ops_events: Emitted
+) -> None:
+    async with mail_world(db_url, REMIT_FEES_CONCURRENCY="1") as world:
+        kept, returned = await paid_charges(world, 2)
+        refunds = {}
+        for charge_id in (kept, returned):  # refunded in full
+            refunds[charge_id] = await world.fake.create_refund(charge=charge_id, idempotency_key=world.key())
+        await world.drain()
+        # The processor returned the second charge's fee with its refund: the business is out nothing.
+        charge_txn = (await world.fake.retrieve_charge(returned))["balance_transaction"]
+        refund_txn = refunds[returned]["balance_transaction"]
+        async with world.runtime.db.begin() as conn:
+            fee = (
+                await conn.execute(sa.select(fake_objects.c.data).where(fake_objects.c.id == charge_txn))
+            ).scalar_one()["fee"]
+            data = (
+                await conn.execute(sa.select(fake_objects.c.data).where(fake_objects.c.id == refund_txn))
+            ).scalar_one()
+            data = dict(data, fee=-fee, net=data["amount"] + fee)
+            await conn.execute(sa.update(fake_objects).where(fake_objects.c.id == refund_txn).values(data=data))
+
+        world.runtime.clock.advance(timedelta(days=2))  # type: ignore[attr-defined]
+        done = await reconcile_fees(world.runtime)
+        assert done.recorded == 4
+        recorded = await stored_fees(world)
+
+    losses = sorted(
+        (meta["reason"], meta["charge_id"], meta["amount"]) for name, meta in ops_events if name == "revenue_loss"
+    )
+    kept_fee = recorded[kept][1]
+    assert losses == [("refund_exceeds_net", kept, kept_fee), ("refund_fee_not_returned", kept, kept_fee)]

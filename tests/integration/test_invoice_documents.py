@@ -18,11 +18,12 @@ from remit.api.app import create_app
 from remit.billing import apply_event
 from remit.cli import app as cli
 from remit.config import Settings
-from remit.db.tables import invoice_documents
+from remit.db.tables import invoice_documents, jobs
 from remit.documents import UnavailableEngine, ensure_document, use_pdf_engine
 from remit.documents.jobs import render_invoice_document
 from remit.parts import build_runtime
 from remit.runtime import Runtime
+from tests.support.mail import mail_world
 
 TOKEN = "tok_documents_0123456789abcdefghij"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -213,3 +214,26 @@ def test_the_cli_writes_the_pdf(db_url: str, tmp_path: Path) -> None:
     draft = runner.invoke(cli, ["invoices", "pdf", "in_cli_draft", "-o", str(target)], env=env)
     assert draft.exit_code == 1
     assert "draft" in draft.output
+
+
+async def test_finalized_then_paid_each_store_their_version_through_the_job_on_remit_invoices(db_url: str) -> None:
+    async with mail_world(db_url) as world:
+        customer = await world.customer("pm_card_chargeCustomerFail")
+        subscription = await world.subscribe(customer, await world.price(1500))  # finalized, payment declined
+        invoice_id = str(subscription["latest_invoice"])
+        await world.drain()
+        assert [doc["invoice_status"] for doc in await stored(world.runtime, invoice_id)] == ["open"]
+
+        visa = await world.fake.attach_payment_method("pm_card_visa", customer=customer, idempotency_key=world.key())
+        await world.fake.pay_invoice(invoice_id, payment_method=visa["id"], idempotency_key=world.key())
+        await world.drain()
+        documents = await stored(world.runtime, invoice_id)
+        async with world.runtime.db.connect() as conn:
+            renders = (
+                await conn.execute(
+                    sa.select(jobs.c.queue, jobs.c.state).where(jobs.c.name == "remit.documents.render_invoice")
+                )
+            ).all()
+    assert [doc["invoice_status"] for doc in documents] == ["open", "paid"]
+    assert documents[0]["version"] != documents[1]["version"]
+    assert {(row.queue, row.state) for row in renders} == {("remit_invoices", "completed")}

@@ -1,4 +1,5 @@
-"""No PDF engine: the receipt links to the hosted invoice and ``pdf_adapter_unavailable`` is emitted once.
+"""No PDF engine: the receipt links to the hosted invoice and ``pdf_adapter_unavailable`` is emitted once; any
+other rendering error retries (the document job and the receipt), and the receipt then carries its PDF.
 And the customer's address reaches the mail server only: never a log line, an ops event, the mail log, an
 error or the CLI."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from typer.testing import CliRunner
 from remit.cli import app as cli
 from remit.db.tables import jobs, mail_log, webhook_events
 from remit.documents import UnavailableEngine, use_pdf_engine
+from remit.documents.engine import RenderedPdf, WeasyPrintEngine
 from remit.telemetry import ops
 from remit.telemetry.logging import PAYLOAD_LOGGERS
 from tests.support.mail import PLANTED_EMAIL, PLANTED_NAME, mail_outcomes, mail_world, outcomes_since
@@ -76,6 +79,52 @@ async def test_without_a_pdf_engine_the_receipt_links_to_the_hosted_invoice(
                 "reason": "ImportError: WeasyPrint is not installed",
             }
         ]
+
+
+class FailingFirst:
+    """WeasyPrint, but its first ``failures`` renders raise an ordinary error (a template bug, a font crash):
+    a rendering error, not a missing engine."""
+
+    name = "failing-first"
+
+    def __init__(self, failures: int) -> None:
+        self.left = failures
+        self.engine = WeasyPrintEngine()
+
+    def problem(self) -> str | None:
+        return self.engine.problem()
+
+    def render(self, html: str) -> RenderedPdf:
+        if self.left > 0:
+            self.left -= 1
+            raise RuntimeError("the renderer crashed")
+        return self.engine.render(html)
+
+
+async def test_any_other_rendering_error_retries_and_the_receipt_then_carries_its_pdf(
+    db_url: str, ops_events: list[tuple[str, dict[str, Any]]]
+) -> None:
+    async with mail_world(db_url) as world:
+        use_pdf_engine(world.runtime, FailingFirst(2))  # the document job's render and the receipt's both fail
+        await world.paid_invoice()
+        assert world.sink.messages == []  # no mail with a link: the receipt waits for its PDF
+        async with world.runtime.db.connect() as conn:
+            receipt = (await conn.execute(sa.select(mail_log).where(mail_log.c.kind == "receipt"))).mappings().one()
+            renders = (
+                await conn.execute(sa.select(jobs.c.state).where(jobs.c.name == "remit.documents.render_invoice"))
+            ).all()
+        assert (receipt["state"], receipt["deliveries"]) == ("pending", 0)
+        assert "cancelled" not in {row.state for row in renders}  # retried, not given up as a missing engine
+
+        world.runtime.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+        await world.drain()
+        [message] = world.sink.parsed()
+        [attachment] = list(message.iter_attachments())
+        assert attachment.get_content().startswith(b"%PDF-")
+        async with world.runtime.db.connect() as conn:
+            receipt = (await conn.execute(sa.select(mail_log).where(mail_log.c.kind == "receipt"))).mappings().one()
+        assert (receipt["state"], receipt["attachment"]) == ("sent", "pdf")
+    assert [name for name, _ in ops_events if name == "pdf_adapter_unavailable"] == []
 
 
 async def test_the_address_goes_to_the_mail_server_and_nowhere_else(

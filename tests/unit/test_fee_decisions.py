@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import re
+from pathlib import Path
 
 from remit.money.fees import FeeOutcome, Stored, Txn, decide
 from remit.money.losses import LossReason, dispute_loss, refund_exceeds_net, refund_fee_loss
@@ -75,6 +77,13 @@ def test_each_loss_reason_and_its_amounts() -> None:
     assert lost is not None
     assert (lost.reason, lost.amount, lost.fee, lost.charge_id) == (LossReason.DISPUTE_LOST, 2000, 1500, "ch_1")
     assert dispute_loss({"id": "dp_1", "status": "won"}) is None
+
+
+def test_docs_list_every_loss_reason_and_no_other() -> None:
+    money = (Path(__file__).resolve().parents[2] / "docs" / "money.md").read_text()
+    section = money.split("## Revenue loss", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE))
+    assert documented == {reason.value for reason in LossReason}
 
 
 def test_a_card_expires_after_its_month_and_the_most_urgent_reached_notice_is_due() -> None:

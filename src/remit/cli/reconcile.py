@@ -37,7 +37,9 @@ def parse_since(value: str, now: datetime) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise typer.BadParameter("give an age such as 30d or 12h, or a date such as 2025-06-01") from None
+        raise typer.BadParameter(
+            "give an age such as 30d or 12h, or a date such as 2025-06-01", param_hint="'--since'"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

@@ -5,8 +5,10 @@ Reasons (``docs/money.md`` lists the same):
 - ``dispute_lost`` — a dispute closed ``lost``: the disputed amount is gone, and the dispute fee with it;
 - ``refund_fee_not_returned`` — a refund whose balance transaction returned less of the original charge's fee
   than its share (Stripe keeps the processing fee on refunds): the fee kept is the loss;
-- ``refund_exceeds_net`` — refunds of a charge add up to more than the charge's net: the business paid out
-  more than it ever received for it.
+- ``refund_exceeds_net`` — refunds of a charge took more out of the balance (their balance transactions' net,
+  so a fee returned with a refund counts for the business) than the charge's net put in: the business paid out
+  more than it ever received for it. A full refund whose fee the processor kept raises this and
+  ``refund_fee_not_returned`` for the same money, seen two ways: do not add the two reasons' amounts.
 
 A :class:`Loss` is keyed by its reason and subject, so the reconciler and the webhook handler, however often
 they run, raise it once (:func:`remit.money.signals.claim`).
@@ -108,7 +110,8 @@ def refund_fee_loss(
 def refund_exceeds_net(
     charge_id: str, refunded_total: int, charge_net: int, currency: str, last_refund_id: str | None
 ) -> Loss | None:
-    """Refunds of ``charge_id`` totalling more than its net: the excess is the loss."""
+    """Refunds of ``charge_id`` that took more out of the balance (``refunded_total``: minus the sum of their
+    balance transactions' net) than the charge's net put in: the excess is the loss."""
     excess = refunded_total - charge_net
     if excess <= 0:
         return None

@@ -221,9 +221,11 @@ async def refund_losses(conn: AsyncConnection, refund_ids: Iterable[str]) -> lis
         row["subject_id"]: row
         for row in (await conn.execute(sa.select(fees).where(fees.c.subject_id.in_(list(by_charge))))).mappings()
     }
+    # What the charge's refunds took out of the balance: their net, so a fee the processor returned with a
+    # refund is taken off (the amount refunded alone would call a refund that cost nothing beyond the net a loss).
     all_refunds = (
         await conn.execute(
-            sa.select(fees.c.charge_id, sa.func.sum(fees.c.amount))
+            sa.select(fees.c.charge_id, sa.func.sum(fees.c.net))
             .where(fees.c.charge_id.in_(list(by_charge)), fees.c.subject_type == "refund")
             .group_by(fees.c.charge_id)
         )
