@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 from remit import ledger
 from remit.api.app import create_app
@@ -231,3 +232,37 @@ async def test_without_a_trigger_the_job_waits_with_trigger_not_configured(rt: R
     async with client_for(rt) as client:
         assert (await client.post("/api/cron/reconcile-provisioning")).status_code == 503
     assert isinstance(httpx, object)
+
+
+async def test_an_outcome_writes_only_a_changed_last_error_heap_only_on_postgresql(rt: Runtime) -> None:
+    # An outcome is not progress (the attempt was, and its claim moved updated_at): it writes last_error alone,
+    # no indexed column, so PostgreSQL keeps each write heap-only; a repeated outcome writes nothing. A revived
+    # job changes status, so it moves updated_at (and cannot be heap-only).
+    cases = {"same": "enqueued", "cleared": "enqueued", "changed": "provisioning", "revived": "failed"}
+    for name, status in cases.items():  # planted with last_error http_5xx
+        await plant_job(rt, f"cs_hot_{name}", status=status, attempts=2, account_id=f"acct_hot_{name}")
+    claimed_at = rt.clock.now()
+    async with rt.db.begin() as conn:
+        claimed = await jobs_table.claim_stale(conn, claimed_at, stale_seconds=300, max_attempts=8, batch=25)
+    by = {job.stripe_session_id.removeprefix("cs_hot_"): job for job in claimed}
+    _later(rt, 0.5)  # the POSTs took 30 s
+    errors = {"same": "http_5xx", "cleared": None, "changed": "fetch_error", "revived": None}
+    # This backend's row-update counters, read in the transaction before and after (they may still hold the
+    # claim's counts, not yet flushed): the difference is the outcomes' own writes.
+    counters = sa.text(
+        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'remit_provisioning_jobs'"
+    )
+    async with rt.db.begin() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        before = (await conn.execute(counters)).one() if postgres else (0, 0)
+        await jobs_table.record_outcomes(conn, [(by[name], error) for name, error in errors.items()], rt.clock.now())
+        if postgres:
+            written, heap_only = (a - b for a, b in zip((await conn.execute(counters)).one(), before, strict=True))
+            assert (written, heap_only) == (3, 2)  # "same" not written; "cleared" and "changed" heap-only
+    after = {job.stripe_session_id.removeprefix("cs_hot_"): job for job in await provisioning_rows(rt)}
+    assert {name: (job.status, job.last_error, job.updated_at) for name, job in after.items()} == {
+        "same": ("enqueued", "http_5xx", claimed_at),
+        "cleared": ("enqueued", None, claimed_at),
+        "changed": ("provisioning", "fetch_error", claimed_at),
+        "revived": ("enqueued", None, rt.clock.now()),
+    }

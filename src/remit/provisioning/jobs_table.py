@@ -310,14 +310,30 @@ async def count_stale_without_payload(conn: AsyncConnection, now: datetime, *, s
     return int((await conn.execute(stmt)).scalar_one())
 
 
+def outcomes_statement(errors: Mapping[int, str | None]) -> sa.Update:
+    """The one UPDATE that records attempts' outcomes (job id → error, None when accepted) in ``last_error``: only
+    on open rows, and only where the value changes. It leaves ``updated_at`` as the attempt's claim set it, so it
+    changes no indexed column and PostgreSQL can write it heap-only, beside the claimed row version, without a
+    new entry in any of the table's indexes (migration 0020 keeps room on the page for it); a job whose outcome
+    repeats its last one is not written at all."""
+    failing = {job_id: _clip(error) for job_id, error in errors.items() if error is not None}
+    value: sa.ColumnElement[Any] = sa.case(failing, value=T.c.id, else_=sa.null()) if failing else sa.null()
+    return (
+        sa.update(T)
+        .where(T.c.id.in_(list(errors)), T.c.status.in_(OPEN_VALUES), T.c.last_error.is_distinct_from(value))
+        .values(last_error=value)
+    )
+
+
 async def record_outcomes(
     conn: AsyncConnection, outcomes: Sequence[tuple[ProvisioningJob, str | None]], now: datetime
 ) -> list[ProvisioningJob]:
-    """Record attempts' outcomes (``error`` None: the orchestrator accepted it) in a few statements — one per
-    distinct outcome, not one per job, and one batched ledger insert for all the jobs that moved — so a
-    reconciler run's cost does not grow with round trips. An accepted re-drive of a ``failed`` job puts it back
-    to ``enqueued`` (ledgered); nothing here touches a ``provisioned`` row. Returns the jobs that moved back to
-    ``enqueued``."""
+    """Record attempts' outcomes (``error`` None: the orchestrator accepted it) in at most three statements —
+    whatever the number of jobs: the accepted re-drives of ``failed`` jobs go back to ``enqueued`` (one guarded
+    UPDATE, ledgered in one batched insert), and every other outcome lands in ``last_error`` in one UPDATE
+    (:func:`outcomes_statement`). Nothing here touches a ``provisioned`` row. An outcome is not progress: the
+    attempt was, and its claim moved ``updated_at`` already; only a status change moves it again. Returns the
+    jobs that moved back to ``enqueued``."""
     revive = [job.id for job, error in outcomes if error is None and job.status is ProvisioningStatus.FAILED]
     moved: list[ProvisioningJob] = []
     if revive:
@@ -330,16 +346,9 @@ async def record_outcomes(
             [_ledger_entry(job, "system", f"enqueued:a{job.attempts}", reason="redrive_accepted") for job in moved],
         )
     done = {job.id for job in moved}
-    by_outcome: dict[str | None, list[int]] = {}
-    for job, error in outcomes:
-        if job.id not in done:
-            by_outcome.setdefault(error, []).append(job.id)
-    for error, ids in by_outcome.items():
-        await conn.execute(
-            sa.update(T)
-            .where(T.c.id.in_(ids), T.c.status.in_(OPEN_VALUES))
-            .values(last_error=_clip(error), updated_at=now)
-        )
+    errors = {job.id: error for job, error in outcomes if job.id not in done}
+    if errors:
+        await conn.execute(outcomes_statement(errors))
     return moved
 
 
@@ -366,6 +375,7 @@ __all__ = [
     "get_by_session",
     "get_job",
     "list_jobs",
+    "outcomes_statement",
     "record_handoff",
     "record_outcome",
     "record_outcomes",

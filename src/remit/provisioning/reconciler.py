@@ -5,11 +5,12 @@ never tried, creation) is older than ``REMIT_PROVISIONING_STALE_SECONDS``, oldes
 on each in the claiming statement (:func:`~remit.provisioning.jobs_table.claim_stale`: two concurrent runs
 never take one job), replays each stored payload exactly — ``REMIT_PROVISIONING_TRIGGER_CONCURRENCY`` POSTs in
 flight at a time (:func:`~remit.provisioning.trigger.send_triggers`) — and records the outcomes in one
-transaction of a few statements (:func:`~remit.provisioning.jobs_table.record_outcomes`). Jobs without a payload are
-never replayed — remit will not guess a package — and are counted as ``skipped_no_payload``. The run returns
-and logs one summary: ``event`` ``provisioning.reconcile.run``, ``scanned``, ``redriven``, ``still_failing``,
-``skipped_no_payload``, ``stuck_total``. The same run serves the periodic task, ``POST
-/api/cron/reconcile-provisioning`` and ``remit provisioning reconcile``.
+transaction of at most three statements, whatever the batch
+(:func:`~remit.provisioning.jobs_table.record_outcomes`). Jobs without a payload are never replayed — remit will
+not guess a package — and are counted as ``skipped_no_payload``. The run returns and logs one summary:
+``event`` ``provisioning.reconcile.run``, ``scanned``, ``redriven``, ``still_failing``, ``skipped_no_payload``,
+``stuck_total``. The same run serves the periodic task, ``POST /api/cron/reconcile-provisioning`` and ``remit
+provisioning reconcile``.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ async def reconcile(runtime: Runtime) -> dict[str, Any]:
     # The POSTs go out a few at a time, outside any transaction (the claim has committed the attempts and holds
     # no lock while the orchestrator answers); their outcomes are written in one transaction after them.
     outcomes = await send_triggers(runtime, [_payload(job) for job in claimed])
-    # The outcomes and the stuck count after them: one transaction, a few statements.
+    # The outcomes and the stuck count after them: one transaction, at most four statements.
     async with runtime.db.begin() as conn:
         if claimed:
             await jobs_table.record_outcomes(conn, list(zip(claimed, outcomes, strict=True)), runtime.clock.now())
