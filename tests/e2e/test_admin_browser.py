@@ -140,10 +140,10 @@ def read(db_url: str, stmt: sa.Select[tuple[object, ...]]) -> list[tuple[object,
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A migrated SQLite database with one dead letter and one stuck provisioning job, and the base URL of
-    ``remit serve`` on it (the trigger configured, at a port nothing listens on: nothing here sends)."""
-    db_url = f"sqlite:///{tmp_path / 'admin.db'}"
+def served(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A migrated database (SQLite, then PostgreSQL) with one dead letter, one stuck provisioning job and one
+    mirrored customer, and the base URL of ``remit serve`` on it (the trigger configured, at a port nothing
+    listens on: nothing here sends)."""
     env = remit_env(
         db_url,
         REMIT_ADMIN_PASSWORD_HASH=password_hash(),
