@@ -4,17 +4,22 @@ condition each alert watches really happened — on SQLite and PostgreSQL.
 promtool's tests (tests/unit/test_alert_rules.py) prove each rule fires on the series it is given; these prove
 remit gives it those series: a dead letter sets the last-dead-letter time, a webhook event waiting ages the
 oldest pending one, a paused queue's due job ages its queue, billing switched off, an emergency stop and
-expired processor credentials each flip their gauge — and flip it back.
+expired processor credentials each flip their gauge — and flip it back; failed and waiting usage records and an
+exhausted dunning case are counted from their rows.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
+import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from remit.control.stop import start_all, stop_all
 from remit.control.switches import switch
+from remit.db.tables import dunning_cases, meter_events
 from remit.errors import ProcessorError
 from remit.processor import credentials
 from remit.runtime import Runtime
@@ -115,3 +120,42 @@ async def test_billing_off_an_emergency_stop_and_expired_credentials_flip_their_
         assert value(after, "remit_emergency_stop") == 0
         assert value(after, "remit_emergency_stop_since_timestamp_seconds") == 0
         assert value(after, "remit_processor_credentials_expired") == 0
+
+
+async def test_failed_and_waiting_usage_records_and_an_exhausted_dunning_case_set_their_series(rt: Runtime) -> None:
+    now = rt.clock.now()
+    async with client_for(rt) as client:
+        before = await scrape(client)
+        assert value(before, "remit_meter_events", status="failed") == 0
+        assert value(before, "remit_meter_oldest_pending_age_seconds") == 0
+        assert value(before, "remit_dunning_cases", state="exhausted") == 0
+
+        record = {"customer_id": "cus_g", "meter": "api_calls", "value": 1, "timestamp": now, "hour": now}
+        waiting = now - timedelta(seconds=1200)
+        async with rt.db.begin() as conn:
+            await conn.execute(
+                sa.insert(meter_events),
+                [
+                    {**record, "operation_id": "op-failed", "state": "failed", "attempts": 1, "error_code": "x"}
+                    | {"failed_source": "sync", "created_at": now, "updated_at": now},
+                    {**record, "operation_id": "op-waiting", "state": "pending", "attempts": 0, "error_code": None}
+                    | {"failed_source": None, "created_at": waiting, "updated_at": waiting},
+                ],
+            )
+            await conn.execute(
+                sa.insert(dunning_cases).values(
+                    subscription_id="sub_g",
+                    customer_id="cus_g",
+                    state="exhausted",
+                    past_due_since=now - timedelta(days=20),
+                    grace_until=now - timedelta(days=6),
+                    attempts=1,
+                    exhausted_at=now,
+                    updated_at=now,
+                )
+            )
+        after = await scrape(client)
+        assert value(after, "remit_meter_events", status="failed") == 1  # RemitMeterReportingFailed
+        assert value(after, "remit_meter_events", status="pending") == 1
+        assert value(after, "remit_meter_oldest_pending_age_seconds") == 1200  # RemitMeterReportingStalled: > 900
+        assert value(after, "remit_dunning_cases", state="exhausted") == 1  # RemitDunningExhausted
