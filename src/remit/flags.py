@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -244,6 +244,8 @@ class FlagCache:
     db: Database
     settings: Settings
     ttl: float = 2.0
+    #: The clock ages are measured on (seconds, only differences matter); a test steps its own.
+    monotonic: Callable[[], float] = time.monotonic
     _value: Switches | None = field(default=None, init=False, repr=False)
     _read_at: float = field(default=0.0, init=False, repr=False)
     _reading: asyncio.Future[Switches] | None = field(default=None, init=False, repr=False)
@@ -252,7 +254,7 @@ class FlagCache:
     async def switches(self, *, fresh: bool = False) -> Switches:
         """The switches, from the cache when it is younger than ``ttl`` (``fresh``: from the database now)."""
         if not fresh and self._value is not None:
-            age = time.monotonic() - self._read_at
+            age = self.monotonic() - self._read_at
             if age < self.ttl:
                 if age >= self.ttl / 2 and self._reading is None:
                     self._read_ahead()
@@ -271,7 +273,7 @@ class FlagCache:
         finally:
             if self._reading is reading:
                 self._reading = None
-        self._value, self._read_at = value, time.monotonic()
+        self._value, self._read_at = value, self.monotonic()
         reading.set_result(value)
         return value
 
@@ -289,7 +291,7 @@ class FlagCache:
 
     def remember(self, switches: Switches) -> None:
         """Take ``switches`` as just read from the database (a runtime that has no database to ask yet)."""
-        self._value, self._read_at = switches, time.monotonic()
+        self._value, self._read_at = switches, self.monotonic()
 
     def invalidate(self) -> None:
         """Forget the cached switches (this process just changed one)."""

@@ -1,14 +1,15 @@
 """The admin page in a real browser: Playwright drives Debian's Chromium against a real ``remit serve``.
 
 It logs in, replays a dead letter after the dry run, re-arms a stuck provisioning job after its dry run, pauses
-and resumes a queue, is refused without a login and with a forged CSRF token, and saves a screenshot of every
-page, each checked to be non-blank. A second test watches a job's progress bar move, step by step, while a real
-``remit worker`` runs the job, until it shows the end. Chromium comes from apt (``./scripts/test`` installs it);
-without it the tests are skipped, and under ``CI=true`` they fail.
+and resumes a queue, opens a mirrored customer's page, is refused without a login and with a forged CSRF token,
+and saves a screenshot of every page, each checked to be non-blank. A second test watches a job's progress bar
+move, step by step, while a real ``remit worker`` runs the job, until it shows the end. Chromium comes from apt
+(``./scripts/test`` installs it); without it the tests are skipped, and under ``CI=true`` they fail.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -22,10 +23,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from remit.config import Settings
 from remit.db.engine import create_sync_engine
 from remit.db.tables import audit_log, jobs, provisioning_jobs, webhook_events
+from remit.parts import build_runtime
 from tests.e2e.test_up import READY, REMIT, START_TIMEOUT_S, remit_env, remit_process, stop
 from tests.e2e.workers import ROOT, start_worker, worker_env
+from tests.integration.test_admin_customers import CUSTOMER, EMAIL
+from tests.integration.test_admin_customers import seed as seed_customer_rows
 from tests.support.admin import PASSWORD, USER, password_hash
 
 pytestmark = pytest.mark.slow
@@ -112,6 +117,19 @@ def seed_stuck_provisioning(db_url: str) -> int:
         engine.dispose()
 
 
+def seed_customer(db_url: str) -> None:
+    """A mirrored customer (real dj-stripe fixtures) with its subscription, invoice, charge, mail and ledger entry."""
+
+    async def run() -> None:
+        runtime = build_runtime(Settings.model_validate({"DATABASE_URL": db_url, "REMIT_ENV": "test"}))
+        try:
+            await seed_customer_rows(runtime)
+        finally:
+            await runtime.close()
+
+    asyncio.run(run())
+
+
 def read(db_url: str, stmt: sa.Select[tuple[object, ...]]) -> list[tuple[object, ...]]:
     engine = create_sync_engine(db_url)
     try:
@@ -122,10 +140,10 @@ def read(db_url: str, stmt: sa.Select[tuple[object, ...]]) -> list[tuple[object,
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A migrated SQLite database with one dead letter and one stuck provisioning job, and the base URL of
-    ``remit serve`` on it (the trigger configured, at a port nothing listens on: nothing here sends)."""
-    db_url = f"sqlite:///{tmp_path / 'admin.db'}"
+def served(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """A migrated database (SQLite, then PostgreSQL) with one dead letter, one stuck provisioning job and one
+    mirrored customer, and the base URL of ``remit serve`` on it (the trigger configured, at a port nothing
+    listens on: nothing here sends)."""
     env = remit_env(
         db_url,
         REMIT_ADMIN_PASSWORD_HASH=password_hash(),
@@ -136,6 +154,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
     subprocess.run([REMIT, "migrate"], env=env, cwd=tmp_path, check=True, capture_output=True)
     seed_dead_letter(db_url)
     seed_stuck_provisioning(db_url)
+    seed_customer(db_url)
     with remit_process("serve", "--port", "0", env=env, cwd=tmp_path) as (proc, out, _err):
         base_url = out.wait_for(READY, START_TIMEOUT_S).group(1)
         yield db_url, base_url
@@ -237,6 +256,14 @@ def test_an_admin_logs_in_replays_pauses_and_resumes_in_chromium(
                 page.goto(f"{base_url}/admin/{name}")
                 shot(name)
 
+            # A customer, from the list: every layer on one page, the email shown (logged in), never in the URL.
+            page.click(f"#customer-{CUSTOMER} a")
+            page.wait_for_url(f"{base_url}/admin/customers/{CUSTOMER}")
+            shows(page, EMAIL)
+            shows(page, "in_fakefakefakefakefake0001")
+            assert EMAIL not in page.url
+            shot("customer")
+
             # A form whose CSRF token was tampered with is refused, and nothing changes.
             page.goto(f"{base_url}/admin/queues")
             page.eval_on_selector_all("input[name=csrf_token]", "els => els.forEach(e => e.value = 'forged')")
@@ -276,6 +303,7 @@ def test_an_admin_logs_in_replays_pauses_and_resumes_in_chromium(
             "flags",
             "audit",
             "customers",
+            "customer",
         )
     )
 

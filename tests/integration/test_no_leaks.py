@@ -47,14 +47,22 @@ SERVICE_TOKEN = "svc_PlantedServiceToken_9Zq8Xw7Vu6Ts5Rq4"
 OPS_SECRET = "ops_PlantedOpsSecret_4Kd9Lm2Np7Qr"
 URL_TOKEN = "PlantedUrlToken7Hx2Jc5"
 API_KEY = "sk_live_PlantedApiKey51Hx9Lw2Mq8Zr"
+CRON_SECRET = "cron_PlantedCronSecret_3Vb8Nm1Kq6"
 EMAIL = "grace.hopper@example.org"
 NAME = "Grace Brewster Hopper"
 RAW = "RAWBODY-PlantedMarker-6b1f"
 ACCOUNT_EMAIL = "owner-of-acct@example.net"
 
-PLANTED = [SIGNING_SECRET, SERVICE_TOKEN, OPS_SECRET, URL_TOKEN, API_KEY, EMAIL, NAME, RAW, ACCOUNT_EMAIL]
+PLANTED = [SIGNING_SECRET, SERVICE_TOKEN, OPS_SECRET, URL_TOKEN, API_KEY, CRON_SECRET, EMAIL, NAME, RAW, ACCOUNT_EMAIL]
 #: Parts of the planted values that must not survive either (a partial mask is still a leak).
-FRAGMENTS = ["PlantedSigningSecret", "PlantedServiceToken", "PlantedOpsSecret", "PlantedApiKey", "grace.hopper"]
+FRAGMENTS = [
+    "PlantedSigningSecret",
+    "PlantedServiceToken",
+    "PlantedOpsSecret",
+    "PlantedApiKey",
+    "PlantedCronSecret",
+    "grace.hopper",
+]
 
 
 async def careless_handler(ctx: Any) -> None:
@@ -132,6 +140,8 @@ async def test_no_planted_secret_email_name_or_body_reaches_logs_metrics_ops_eve
         REMIT_SERVICE_TOKENS=SERVICE_TOKEN,
         REMIT_OPS_WEBHOOK_URL=ops_url,
         REMIT_OPS_WEBHOOK_SECRET=OPS_SECRET,
+        STRIPE_API_KEY=API_KEY,
+        CRON_SECRET=CRON_SECRET,
         REMIT_WEBHOOK_MAX_ATTEMPTS="2",
         REMIT_FLAGS_REFRESH_SECONDS="0",
         REMIT_LOG_LEVEL="DEBUG",
@@ -210,6 +220,11 @@ async def test_no_planted_secret_email_name_or_body_reaches_logs_metrics_ops_eve
             await start_all(runtime, actor="operator:test")
             await runtime.closers[0]()  # queue the ops webhook deliveries noted so far
             await runtime.drain(["remit_ops"])
+            cron = await client.post("/api/cron/webhooks.prune", headers={"Authorization": f"Bearer {CRON_SECRET}"})
+            assert cron.status_code == 202, cron.text
+            wrong = await client.post("/api/cron/webhooks.prune", headers={"X-Cron-Secret": SERVICE_TOKEN})
+            assert wrong.status_code == 401
+            surfaces["cron answers"] = cron.text + wrong.text
             surfaces["metrics"] = (await client.get("/metrics")).text
             surfaces["health"] = (await client.get("/health")).text
             surfaces["api"] = (
@@ -242,7 +257,7 @@ async def test_no_planted_secret_email_name_or_body_reaches_logs_metrics_ops_eve
     assert "remit_webhook_events" in surfaces["metrics"]
     assert "cus_leak1" in surfaces["api"]  # the API serves its data (emails of customers are the API's to give)
 
-    secrets = [SIGNING_SECRET, SERVICE_TOKEN, OPS_SECRET, URL_TOKEN, API_KEY]
+    secrets = [SIGNING_SECRET, SERVICE_TOKEN, OPS_SECRET, URL_TOKEN, API_KEY, CRON_SECRET]
     leaks = {
         surface: [value for value in (secrets if surface == "api" else [*PLANTED, *FRAGMENTS]) if value in text]
         for surface, text in surfaces.items()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 from remit.telemetry.metrics import REGISTRY
 from tests.support.metric_names import exported_series, series_in
+from tests.unit.test_alert_rules import promtool
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "remit.json"
 
@@ -66,3 +68,19 @@ def test_the_checks_would_catch_a_panel_on_a_series_nobody_exports() -> None:
     assert series_in("sum(rate(remit_no_such_series_total[5m]))") - exported_series(REGISTRY) == {
         "remit_no_such_series_total"
     }
+
+
+def test_every_panel_query_is_promql_promtool_accepts(tmp_path: Path) -> None:
+    """Each query, as a recording rule, through ``promtool check rules``: a typo in the PromQL (a bracket, a
+    function name) fails here instead of on the dashboard. Skipped without promtool, as the alert tests are."""
+    document = json.loads(DASHBOARD.read_text())
+    rules = [
+        {"record": f"remit_dashboard:panel_{n}_{m}", "expr": target["expr"]}
+        for n, panel in enumerate(panels(document))
+        for m, target in enumerate(panel["targets"])
+    ]
+    checked = tmp_path / "dashboard_queries.yml"
+    checked.write_text(json.dumps({"groups": [{"name": "dashboard", "rules": rules}]}))  # JSON is YAML
+    result = subprocess.run([promtool(), "check", "rules", str(checked)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(rules)} rules found" in result.stdout
