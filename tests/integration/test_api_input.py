@@ -129,3 +129,15 @@ async def test_webhook_refusals_and_api_errors_share_one_shape(api_runtime: Runt
         error = response.json()["error"]
         assert {"type", "code", "message"} <= set(error), error
     assert refused.json()["error"]["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize("raw", ["+{id}", "%20{id}", "{id}%20", "{id}_0", "٣", "{id}.0", "-{id}", "{id}%00", "1" * 20])
+async def test_a_job_id_takes_plain_ascii_digits_only(api_runtime: Runtime, raw: str) -> None:
+    async with api_runtime.db.begin() as conn:
+        job_id = await api_runtime.engine.enqueue(conn, "remit.usage.recompute", {})
+    transport = httpx.ASGITransport(app=create_app(api_runtime), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://remit/api/v1/jobs", headers=AUTH) as http:
+        assert (await http.get(f"/{job_id}")).json()["id"] == job_id
+        assert (await http.get(f"/00{job_id}")).json()["id"] == job_id
+        for suffix in ("", "/progress"):
+            assert_json_400(await http.get(f"/{raw.format(id=job_id)}{suffix}"), "id", "parameter_invalid_integer")

@@ -130,3 +130,43 @@ def test_trigger_list_json_prints_one_json_array_of_the_names():
     names = json.loads(listed.stdout)
     assert "invoice.paid" in names
     assert names == sorted(set(names), key=names.index)  # each once
+
+
+async def test_trigger_fails_when_the_service_called_every_new_event_a_duplicate(db_url, tmp_path, monkeypatch):
+    """The service's database already holds this world's event ids, from another fake world (a trigger run
+    with another DATABASE_URL delivered there first): the ids are found here, but the service stored none of
+    this world's events. That is a failure naming the duplicates, not a success."""
+    import asyncio
+
+    from remit.config import Settings
+    from remit.parts import build_runtime
+    from remit.service import build_server
+
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
+    monkeypatch.delenv("REMIT_PROCESSOR", raising=False)
+    other = {"DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}", "REMIT_ENV": "test"}
+    here = {"DATABASE_URL": db_url, "REMIT_ENV": "test"}
+    assert (await asyncio.to_thread(runner.invoke, remit_app, ["migrate"], env=other)).exit_code == 0
+    runtime = build_runtime(Settings.model_validate(here))
+    listening = asyncio.get_running_loop().create_future()
+    server = build_server(runtime, "127.0.0.1", 0, access_log=False, on_started=listening.set_result)
+    serving = asyncio.create_task(server.serve())
+    try:
+        url = (await asyncio.wait_for(listening, 10)).base_url
+
+        def trigger(env):
+            return runner.invoke(remit_app, ["fake", "trigger", "customer.created", "--url", url], env=env)
+
+        foreign = await asyncio.to_thread(trigger, other)
+        assert foreign.exit_code == 1, foreign.output
+        assert "not in this command's database" in foreign.output
+        duplicated = await asyncio.to_thread(trigger, here)
+        assert duplicated.exit_code == 1, duplicated.output
+        assert "duplicates of events it already had" in duplicated.output
+        assert "another fake world" in duplicated.output
+        fresh = await asyncio.to_thread(trigger, here)  # this world's next ids are new to the service
+        assert fresh.exit_code == 0, fresh.output
+    finally:
+        server.should_exit = True
+        await serving
+        await runtime.close()

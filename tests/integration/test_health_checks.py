@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import event
 
 from remit import __version__
@@ -17,8 +18,11 @@ from remit.api.app import create_app
 from remit.config import Settings
 from remit.control.stop import start_all, stop_all
 from remit.control.switches import switch
+from remit.db import migrate
+from remit.db.engine import create_sync_engine
 from remit.parts import build_runtime
 from remit.runtime import Runtime
+from tests.support import postgres
 
 CHECK_NAMES = {"database", "migrations", "workers", "queues", "billing", "emergency_stop", "processor_credentials"}
 
@@ -180,3 +184,39 @@ async def test_concurrent_polls_share_one_computation(rt: Runtime, monkeypatch: 
     reports = await asyncio.gather(*(cache.report() for _ in range(8)))
     assert len(computed) == 1
     assert len({id(report) for report in reports}) == 1
+
+
+async def test_a_database_lost_between_the_probe_and_the_other_checks_is_down_not_degraded() -> None:
+    """The probe's pooled connection still answers, but the read transaction of the other checks finds the
+    database refusing connections (a restart, a failover, ``ALLOW_CONNECTIONS false``): that is ``down`` with
+    503, as the probe would have said a moment later — never a ``degraded`` 200 that keeps webhooks coming to a
+    process that cannot store them (the PostgreSQL fault test met it at the start of the outage)."""
+    with postgres.new_database("remit_health") as url:
+        db_url = url.render_as_string(hide_password=False)
+        engine = create_sync_engine(db_url, poolclass=sa.pool.NullPool)
+        migrate.upgrade(engine)
+        engine.dispose()
+        admin = create_sync_engine(postgres.admin_url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        runtime = build_runtime(_settings(db_url, REMIT_HEALTH_CACHE_SECONDS="0"))
+        try:
+            await _a_worker_is_alive(runtime)
+            assert (await _health(runtime)).json()["status"] == "ok"  # both pools hold a connection now
+            async with runtime.db.engine.connect() as conn:  # the one the probe gets next
+                kept = (await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS false')
+                conn.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    f"WHERE datname = '{url.database}' AND pid <> {int(kept)}"
+                )
+            response = await _health(runtime)
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true')
+            await runtime.close()
+            admin.dispose()
+    body = response.json()
+    assert (response.status_code, body["status"]) == (503, "down"), body
+    assert body["checks"]["database"]["status"] == "down"
+    assert body["checks"]["database"]["detail"] == "lost during the checks (OperationalError)"
+    assert {check["status"] for check in body["checks"].values()} == {"down"}

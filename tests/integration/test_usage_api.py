@@ -114,3 +114,21 @@ async def test_without_a_token_nothing_is_recorded(rt: Runtime, client: httpx.As
     one = {"customer": "cus_1", "meter": "api_requests", "value": 3, "operation_id": "api-1"}
     assert (await client.post("/api/v1/usage", json=one)).status_code == 401
     assert await stored(rt) == 0
+
+
+@pytest.mark.parametrize(
+    ("depth", "code"),
+    [(65, "json_too_deep"), (1_000, "json_too_deep"), (2_000, "invalid_json"), (100_000, "invalid_json")],
+)
+async def test_json_nested_too_deep_is_a_400_not_a_500(
+    rt: Runtime, client: httpx.AsyncClient, depth: int, code: str
+) -> None:
+    """The standard parser raised RecursionError past about 1,000 levels (a 500); orjson refuses past 1,024 and
+    the webhook endpoint's depth rule (64 levels) refuses the rest, as it does for deliveries."""
+    body = '{"customer": "cus_1", "meter": "api_requests", "value": 1, "operation_id": "deep", "x": %s}' % (
+        "[" * depth + "]" * depth
+    )
+    answer = await client.post("/api/v1/usage", content=body, headers={**AUTH, "Content-Type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert (answer.json()["error"]["param"], answer.json()["error"]["code"]) == ("body", code)
+    assert await stored(rt) == 0

@@ -6,16 +6,21 @@ streams ``text/event-stream``: an ``event: progress`` with the same JSON now and
 stream closes; a comment line every :data:`KEEPALIVE_SECONDS` keeps proxies from closing a quiet stream. The
 stream itself is :mod:`remit.jobs.progress_stream`, shared with the admin page. Only the job's id,
 name, queue, state, attempts and counts are shown — never its arguments, which may carry customer data.
+
+The id takes plain ASCII digits only, as ``limit`` does (:func:`~remit.api.billing.plain_integer`): anything
+else (``+1``, `` 1``, ``1_0``, digits of other scripts, a NUL) is a 400 ``parameter_invalid_integer``, never
+read as some other job's id.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from remit.api.auth import SERVICE_DEPENDENCIES, ApiError, ServiceRoute
+from remit.api.billing import plain_integer
 from remit.api.schemas import SERVICE_ERRORS, JobProgress, error
 from remit.jobs.progress import Progress
 from remit.jobs.progress_stream import KEEPALIVE_SECONDS, STREAM_HEADERS, progress_events, sse
@@ -36,7 +41,23 @@ EVENT_SCHEMA: dict[str, Any] = {
     },
 }
 
-router = APIRouter(prefix=PREFIX, tags=["jobs"], route_class=ServiceRoute, dependencies=SERVICE_DEPENDENCIES)
+#: Digits of the largest job id.
+MAX_JOB_ID_DIGITS = len(str(MAX_JOB_ID))
+
+
+async def plain_job_id(request: Request) -> None:
+    """FastAPI dependency (after the token's): a 400 unless the path's job id is plain ASCII digits (FastAPI's
+    ``int`` would also read ``+1``, `` 1`` and ``1_0``)."""
+    if plain_integer(str(request.path_params.get("job_id", "")), max_digits=MAX_JOB_ID_DIGITS) is None:
+        raise ApiError(400, "parameter_invalid_integer", "id must be a job id in plain ASCII digits", param="id")
+
+
+router = APIRouter(
+    prefix=PREFIX,
+    tags=["jobs"],
+    route_class=ServiceRoute,
+    dependencies=[*SERVICE_DEPENDENCIES, Depends(plain_job_id)],
+)
 
 JOB_ERRORS: dict[int | str, dict[str, Any]] = {**SERVICE_ERRORS, 404: error("No job has this id (`resource_missing`).")}
 

@@ -11,7 +11,6 @@ is Unix seconds or ISO 8601; ``value`` a number or a decimal string.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +24,7 @@ from remit.errors import WebhookError
 from remit.runtime import Runtime
 from remit.usage import Resolution, UsageRefused, UsageReport, list_rollups, report_usage_many
 from remit.usage.reporting import BATCH_LIMIT
+from remit.webhooks.envelope import loads, refuse_deep_nesting
 
 PREFIX = "/api/v1/usage"
 #: A full batch of 1,000 events fits well inside this.
@@ -128,11 +128,15 @@ def parse_event(raw: object, where: str) -> UsageReport:
 
 
 def parse_body(body: bytes) -> tuple[list[UsageReport], bool]:
-    """The reports a body holds, and whether it was a batch."""
+    """The reports a body holds, and whether it was a batch.
+
+    Parsed as webhook deliveries are: orjson refuses nesting past 1,024 levels (``invalid_json``; the standard
+    parser raised ``RecursionError``, a 500) and the depth rule refuses past 64 (``json_too_deep``)."""
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise _bad("body", "the body is not JSON", "invalid_json") from None
+        document = loads(body)
+        refuse_deep_nesting(document)
+    except WebhookError as error:
+        raise _bad("body", str(error), error.code) from None
     if isinstance(document, dict) and "events" in document:
         events = document["events"]
         if not isinstance(events, list) or not events:

@@ -128,6 +128,21 @@ def world_mismatch_message(outcomes: Sequence[Delivered], stored: set[str], url:
     )
 
 
+def all_duplicates_message(outcomes: Sequence[Delivered], url: str) -> str | None:
+    """Why new events that a service accepted changed nothing (pure): it called every one a duplicate, so its
+    database already held events with these ids — another fake world's, delivered there by a command run with
+    another ``DATABASE_URL`` — and the ids found there are not this world's events. None otherwise."""
+    accepted = [o for o in outcomes if o.ok]
+    if not accepted or not all(o.duplicate for o in accepted):
+        return None
+    return (
+        f"{url} called all {len(accepted)} new event(s) duplicates of events it already had, so it stored none of "
+        "them: its database holds events with these ids from another fake world (a command run with another "
+        "DATABASE_URL delivered there). Run fake commands with the service's DATABASE_URL from the start, or "
+        "start over on a fresh database."
+    )
+
+
 def delivery_failure_message(outcomes: list[Delivered], url: str, redeliver: str | None = None) -> str | None:
     """Why deliveries failed, told apart (pure): nothing answered (is remit serving there?), or remit answered
     and refused (a signature refusal means this command and the service sign with different secrets)."""
@@ -163,10 +178,16 @@ async def delivered_to(
 
 
 def report_deliveries(
-    delivered: tuple[list[Delivered], str, str | None], url: str | None, *, as_json: bool, title: str
+    delivered: tuple[list[Delivered], str, str | None],
+    url: str | None,
+    *,
+    as_json: bool,
+    title: str,
+    new_events: bool = True,
 ) -> None:
-    """Print what was delivered; exit 1 when a delivery failed (the events stay for ``remit fake deliver``)
-    or when the service that accepted them works on another database."""
+    """Print what was delivered; exit 1 when a delivery failed (the events stay for ``remit fake deliver``),
+    when the service that accepted them works on another database, or when it called every one of these
+    ``new_events`` a duplicate (a redelivery may rightly be one: ``new_events=False``)."""
     outcomes, target, mismatch = delivered
     print_list(delivery_rows(outcomes), as_json=as_json, columns=DELIVERY_COLUMNS, title=title.format(url=target))
     message = delivery_failure_message(outcomes, target, command("fake deliver", *url_option(url)))
@@ -174,6 +195,9 @@ def report_deliveries(
         fail(message)
     if mismatch:
         fail(mismatch)
+    duplicates = all_duplicates_message(outcomes, target) if new_events else None
+    if duplicates:
+        fail(duplicates)
 
 
 #: Triggers whose checkout session remit's own checkout action makes (for a new demo account on the demo
@@ -369,10 +393,11 @@ def deliver_command(url: UrlOption = None, as_json: JsonOption = False) -> None:
     async def act(engine: FakeEngine, runtime: Runtime) -> tuple[list[Delivered], str, str | None]:
         return await delivered_to(runtime, await engine.redeliver(), url)
 
-    report_deliveries(with_engine(url, act), url, as_json=as_json, title="events delivered to {url}")
+    report_deliveries(with_engine(url, act), url, as_json=as_json, title="events delivered to {url}", new_events=False)
 
 
 __all__ = [
+    "all_duplicates_message",
     "app",
     "delivery_failure_message",
     "parse_duration",

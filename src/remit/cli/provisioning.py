@@ -70,10 +70,13 @@ def list_command(
         settings = runtime.settings
         window = (runtime.clock.now(), settings.provisioning_stuck_seconds, settings.provisioning_max_attempts)
         async with runtime.db.connect() as conn:
-            found = await jobs_table.list_jobs(conn, statuses=chosen, stuck=window if stuck else None, limit=limit)
+            found = await jobs_table.list_jobs(
+                conn, statuses=chosen, stuck=window if stuck else None, limit=limit + 1
+            )  # one more than shown tells whether there are more
         return [job.to_json() for job in found]
 
-    print_list(run_with_runtime(main), as_json=as_json, columns=LIST_COLUMNS, title="provisioning jobs")
+    rows = run_with_runtime(main)
+    print_list(rows[:limit], more=len(rows) > limit, as_json=as_json, columns=LIST_COLUMNS, title="provisioning jobs")
 
 
 @app.command("show")

@@ -111,10 +111,13 @@ def list_command(
 
     async def main(runtime: Runtime) -> list[dict[str, Any]]:
         async with runtime.db.connect() as conn:
-            found = await records.list_meter_events(conn, states=states, customer_id=customer, meter=meter, limit=limit)
+            found = await records.list_meter_events(
+                conn, states=states, customer_id=customer, meter=meter, limit=limit + 1
+            )  # one more than shown tells whether there are more
         return [r.to_json(_decimals(runtime, r.meter)) for r in found]
 
-    print_list(run_with_runtime(main), as_json=as_json, columns=LIST_COLUMNS, title="usage")
+    rows = run_with_runtime(main)
+    print_list(rows[:limit], more=len(rows) > limit, as_json=as_json, columns=LIST_COLUMNS, title="usage")
 
 
 @app.command("show")

@@ -24,6 +24,7 @@ import asyncio
 import functools
 import logging
 import os
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from remit.db import location, migrate
-from remit.db.engine import Database
+from remit.db.engine import Database, is_sqlite_file_fault, is_unavailable_error
 from remit.flags import read_switches
 from remit.processor import credentials
 from remit.runtime import Runtime
@@ -173,6 +174,15 @@ async def database_check(db: Database, timeout: float = DATABASE_PROBE_TIMEOUT_S
     return OK
 
 
+def _database_lost(exc: BaseException) -> bool:
+    """Whether a check failed because the database went away, not because it was slow or met a missing table
+    (sqlite3's ``OperationalError`` means both, so on SQLite only a file fault counts)."""
+    driver = getattr(exc, "orig", exc)
+    if isinstance(driver, sqlite3.Error):
+        return is_sqlite_file_fault(driver)
+    return is_unavailable_error(exc) and not isinstance(exc, TimeoutError)
+
+
 @functools.cache
 def head_revision() -> str | None:
     """The newest migration this code ships (read from the migration scripts once per process)."""
@@ -186,6 +196,8 @@ async def migrations_check(ctx: CheckContext) -> CheckResult:
             stmt = sa.text(f"SELECT version_num FROM {migrate.VERSION_TABLE}")
             current = (await ctx.conn.execute(stmt)).scalar_one_or_none()
     except Exception as exc:
+        if _database_lost(exc):
+            raise
         log.warning("health check: no migration version", extra={"error_type": type(exc).__name__})
         current = None
     head = head_revision()
@@ -257,6 +269,8 @@ CHECKS: list[HealthCheck] = [
 
 
 async def _run_checks(runtime: Runtime, checks: list[HealthCheck]) -> dict[str, CheckResult]:
+    """Every check in one read transaction; one that fails is ``degraded``, unless the database went away
+    (raised: the whole report is then ``down``)."""
     results: dict[str, CheckResult] = {}
     async with runtime.db.read() as conn:
         context = CheckContext(runtime, conn)
@@ -264,6 +278,8 @@ async def _run_checks(runtime: Runtime, checks: list[HealthCheck]) -> dict[str, 
             try:
                 results[item.name] = await item.check(context)
             except Exception as exc:
+                if _database_lost(exc):
+                    raise
                 log.warning("health check failed", extra={"check": item.name, "error_type": type(exc).__name__})
                 results[item.name] = CheckResult(Level.DEGRADED, f"the check failed ({type(exc).__name__})")
     return results
@@ -271,7 +287,11 @@ async def _run_checks(runtime: Runtime, checks: list[HealthCheck]) -> dict[str, 
 
 async def health_report(runtime: Runtime, version: str, checks: list[HealthCheck] | None = None) -> HealthReport:
     """Run every check now: ``database`` first; when it is down the others are not attempted. ``version`` is
-    remit's, for the body (the package's ``__version__``, which this part cannot import)."""
+    remit's, for the body (the package's ``__version__``, which this part cannot import).
+
+    The database can go away between its probe and the other checks' read transaction (the start of an outage):
+    that report is ``down`` too, never a ``degraded`` 200 that keeps webhooks coming to a process that cannot
+    store them. Checks that are only slow, or fail for another reason, leave it ``degraded``."""
     wanted = CHECKS if checks is None else checks
     results = {"database": await database_check(runtime.db)}
     if results["database"].status is Level.DOWN:
@@ -281,9 +301,13 @@ async def health_report(runtime: Runtime, version: str, checks: list[HealthCheck
             results.update(await asyncio.wait_for(_run_checks(runtime, wanted), timeout=CHECKS_TIMEOUT_S))
         except Exception as exc:
             log.warning("health checks did not finish", extra={"error_type": type(exc).__name__})
-            results.update(
-                {item.name: CheckResult(Level.DEGRADED, f"not answered ({type(exc).__name__})") for item in wanted}
-            )
+            if _database_lost(exc):
+                results["database"] = CheckResult(Level.DOWN, f"lost during the checks ({type(exc).__name__})")
+                results.update({item.name: CheckResult(Level.DOWN, "database unreachable") for item in wanted})
+            else:
+                results.update(
+                    {item.name: CheckResult(Level.DEGRADED, f"not answered ({type(exc).__name__})") for item in wanted}
+                )
     worst = max((result.status for result in results.values()), key=lambda level: level.rank)
     return HealthReport(worst, results, runtime.clock.now(), version)
 
