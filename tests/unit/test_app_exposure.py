@@ -13,8 +13,10 @@ import httpx
 import pytest
 
 from remit.api.app import create_app
+from remit.cli.service import api_docs_hint
 from remit.config import Settings
 from remit.parts import build_runtime
+from remit.service import Endpoints
 
 STRONG_TOKEN = "9f1c2a7be4d08356aa1ec2f9b7d3e6045c8b1f2e"
 DOC_PATHS = ("/docs", "/redoc", "/openapi.json")
@@ -104,3 +106,18 @@ async def test_the_fake_api_is_not_mounted_otherwise(app_client: Client, environ
         for method in ("GET", "POST"):
             response = await client.request(method, "/fake/v1/customers", headers={"Authorization": "Bearer sk_x"})
             assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("environ", "says"),
+    [
+        ({}, "http://remit/docs (the document: http://remit/openapi.json)"),
+        ({"REMIT_PROCESSOR": "stripe", "STRIPE_API_KEY": "sk_test_x"}, "http://remit/openapi.json (the document only"),
+        ({"REMIT_API_DOCS": "off"}, "off (REMIT_API_DOCS=on"),
+    ],
+)
+def test_the_banner_names_only_the_docs_this_configuration_serves(
+    tmp_path: Path, environ: dict[str, str], says: str
+) -> None:
+    settings = Settings.model_validate({"DATABASE_URL": f"sqlite:///{tmp_path / 'never-opened.db'}", **environ})
+    assert api_docs_hint(settings, Endpoints("http://remit")).startswith(says)

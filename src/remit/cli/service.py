@@ -31,6 +31,15 @@ def admin_hint(settings: Settings, admin_url: str) -> str:
     return f"{admin_url} (off until REMIT_ADMIN_PASSWORD_HASH is set: {command('admin hash-password')}; docs/admin.md)"
 
 
+def api_docs_hint(settings: Settings, endpoints: service.Endpoints) -> str:
+    """What the banner says of the API docs: only the pages this configuration serves."""
+    if settings.serves_interactive_docs:
+        return f"{endpoints.docs} (the document: {endpoints.openapi})"
+    if settings.serves_api_docs:
+        return f"{endpoints.openapi} (the document only: no interactive page here)"
+    return "off (REMIT_API_DOCS=on serves the document at /openapi.json)"
+
+
 def _print_where_to_look(
     endpoints: service.Endpoints,
     settings: Settings,
@@ -45,7 +54,7 @@ def _print_where_to_look(
     console.print(f"  database {describe(settings.database_url)}", highlight=False, markup=False)
     console.print(f"  health   {endpoints.health}", highlight=False)
     console.print(f"  metrics  {endpoints.metrics}", highlight=False)
-    console.print(f"  API docs {endpoints.docs} (the document: {endpoints.openapi})", highlight=False)
+    console.print(f"  API docs {api_docs_hint(settings, endpoints)}", highlight=False)
     if sandbox:
         demo = command("demo") if default_url else command("demo --url", endpoints.base_url)
         console.print(f"  sandbox  fake processor + the sandbox host app's handlers · try {demo}", highlight=False)
