@@ -1,7 +1,8 @@
 """Payment sync's read of the processor's event stream, against the fake processor on SQLite and PostgreSQL:
-rows that look final (an ``active`` subscription, a ``succeeded`` charge) whose webhooks were never delivered
-are healed by one pass, without ``--since`` and without waiting out the stuck-state window; a row already current
-costs no re-fetch; a 429 keeps the cursor, so the next pass still finds what the throttled one could not fetch."""
+rows that look final (an ``active`` subscription, a ``succeeded`` charge) whose webhooks were never delivered,
+and an ``open`` invoice voided at the processor, are healed by one pass, without ``--since`` and without waiting
+out the stuck-state window; a row already current costs no re-fetch; a 429 keeps the cursor, so the next pass
+still finds what the throttled one could not fetch."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 import remit.money.sync_events as sync_events
-from remit.db.tables import charges, payment_sync_cursors, subscriptions
+from remit.db.tables import charges, invoices, payment_sync_cursors, subscriptions
 from remit.money.sync import sync_payments
 from remit.processor.fake import FailureKind
+from tests.integration.test_dunning import past_due_subscription
 from tests.support.mail import MailWorld, mail_world
 
 
@@ -81,6 +83,12 @@ async def charge_row(world: MailWorld, charge_id: str) -> tuple[int, bool]:
             )
         ).one()
     return int(row.amount_refunded), bool(row.refunded)
+
+
+async def invoice_status(world: MailWorld, invoice_id: str) -> str:
+    async with world.runtime.db.connect() as conn:
+        query = sa.select(invoices.c.status).where(invoices.c.stripe_id == invoice_id)
+        return str((await conn.execute(query)).scalar_one())
 
 
 async def stored_since(world: MailWorld) -> Any:
@@ -211,3 +219,17 @@ async def test_an_event_list_that_fails_is_logged_keeps_the_cursor_and_the_next_
         healed = await sync_payments(world.runtime)
         assert (healed.stale_by_events, healed.applied) == (1, 1)
         assert await subscription_row(world, subscription_id) == ("canceled", True)
+
+
+async def test_an_invoice_voided_at_the_processor_is_healed_without_waiting_out_the_stuck_window(
+    db_url: str,
+) -> None:
+    async with mail_world(db_url) as world:
+        _, subscription_id = await past_due_subscription(world)
+        invoice_id = str((await world.fake.retrieve_subscription(subscription_id))["latest_invoice"])
+        with webhooks_lost(world):
+            await world.fake.request("POST", f"/v1/invoices/{invoice_id}/void", idempotency_key=world.key())
+        assert await invoice_status(world, invoice_id) == "open"
+        done = await sync_payments(world.runtime)  # the stuck window (60 min) has not passed
+        assert (done.stale_by_events, done.failed) == (1, 0)
+        assert await invoice_status(world, invoice_id) == "void"
