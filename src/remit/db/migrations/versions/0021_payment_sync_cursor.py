@@ -1,7 +1,7 @@
 """Payment sync's cursor over the processor's event stream: ``remit_payment_sync_cursors``.
 
-Revision ID: 0020_payment_sync_cursor
-Revises: 0019_provisioning_claim
+Revision ID: 0021_payment_sync_cursor
+Revises: 0020_provisioning_fillfactor
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from remit.db.types import UtcDateTime
 
-revision = "0020_payment_sync_cursor"
-down_revision = "0019_provisioning_claim"
+revision = "0021_payment_sync_cursor"
+down_revision = "0020_provisioning_fillfactor"
 branch_labels = None
 depends_on = None
 
