@@ -453,6 +453,13 @@ class Settings(BaseSettings):
     fees_concurrency: int = Field(8, ge=1, le=32, alias="REMIT_FEES_CONCURRENCY")
     payment_sync_stale_minutes: float = Field(60.0, gt=0, alias="REMIT_PAYMENT_SYNC_STALE_MINUTES")
     payment_sync_batch: int = Field(200, ge=1, le=10_000, alias="REMIT_PAYMENT_SYNC_BATCH")
+    payment_sync_events_window_hours: float = Field(
+        24.0, gt=0, le=24 * 30, alias="REMIT_PAYMENT_SYNC_EVENTS_WINDOW_HOURS"
+    )
+    payment_sync_events_overlap_seconds: int = Field(
+        300, ge=0, le=86_400, alias="REMIT_PAYMENT_SYNC_EVENTS_OVERLAP_SECONDS"
+    )
+    payment_sync_event_pages: int = Field(10, ge=1, le=1000, alias="REMIT_PAYMENT_SYNC_EVENT_PAGES")
     card_expiry_days_spec: str = Field("30,7,1", alias="REMIT_CARD_EXPIRY_DAYS")
     schedules_spec: str = Field("", alias="REMIT_SCHEDULES")
 

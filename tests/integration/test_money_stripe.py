@@ -6,7 +6,8 @@ outcomes as on the in-process fake, and what went over the wire checked request 
   ``bench/money.py`` reports as ``fee_pass_processor_calls``) are the requests the server received;
 - the dunning sweeper's request reaches the processor with the idempotency key of its subscription and
   attempt, and the processor's webhook ends the case with ``dunning_exhaustion`` once;
-- payment sync re-fetches a row whose webhook was never delivered and heals it.
+- payment sync re-fetches a row whose webhook was never delivered and heals it, and reads the event list
+  (``types[]``, ``created[gte]``, 100 a page) to find a final-looking row whose webhook was lost.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ async def on_the_adapter(world: MailWorld) -> AsyncIterator[ServedFake]:
         adapter = StripeProcessor("sk_test_remit", api_base=served.base, timeout=5.0)
         world.runtime.processor = adapter
         served.wire.requests.clear()
+        served.wire.queries.clear()
         try:
             yield served
         finally:
@@ -114,3 +116,27 @@ async def test_payment_sync_heals_a_row_through_the_sdk(db_url: str) -> None:
         assert done.failed == 0
         assert {f"/fake/v1/subscriptions/{subscription_id}", f"/fake/v1/invoices/{invoice_id}"} <= fetched
         assert await statuses(world, subscription_id, invoice_id) == ("active", "paid")
+
+
+async def test_payment_sync_reads_the_event_list_through_the_sdk_and_heals_a_cancelled_subscription(
+    db_url: str,
+) -> None:
+    async with mail_world(db_url) as world:
+        customer = await world.customer()
+        subscription_id = str((await world.subscribe(customer, await world.price(1500)))["id"])
+        await world.drain()
+        delivery, world.fake.engine.delivery = world.fake.engine.delivery, None  # the endpoint is down
+        await world.fake.cancel_subscription(subscription_id, idempotency_key=world.key())
+        world.fake.engine.delivery = delivery
+        assert await mirrored_status(world, subscription_id) == "active"  # looks final, is stale
+        async with on_the_adapter(world) as served:
+            done = await sync_payments(world.runtime)  # no clock moved, no --since
+            asked = [(method, path) for method, path, _ in served.wire.requests]
+            listed = served.wire.queries[0]
+        assert (done.stale_by_events, done.applied, done.failed) == (1, 1, 0)
+        assert asked == [("GET", "/fake/v1/events"), ("GET", f"/fake/v1/subscriptions/{subscription_id}")]
+        assert "types[0]=charge.captured" in listed
+        assert "types[19]=customer.subscription.updated" in listed
+        assert "created[gte]=" in listed
+        assert "limit=100" in listed
+        assert await mirrored_status(world, subscription_id) == "canceled"

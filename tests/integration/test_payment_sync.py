@@ -14,6 +14,7 @@ from remit.db.tables import invoices, subscriptions
 from remit.money.dunning import get_case
 from remit.money.policy import CaseState
 from remit.money.sync import sync_payments
+from remit.money.sync_events import Cursor, save_cursor
 from remit.processor.fake import FailureKind
 from tests.integration.test_dunning import Emitted, mirrored_status, past_due_subscription, sweep
 from tests.support.mail import MailWorld, mail_world
@@ -38,8 +39,9 @@ async def test_a_row_whose_webhook_was_never_delivered_is_healed(db_url: str) ->
         world.fake.engine.delivery = delivery
         assert await statuses(world, subscription_id, invoice_id) == ("past_due", "open")  # stale
 
-        early = await sync_payments(world.runtime, dry_run=True)
-        assert early.candidates == []  # not stale for long enough yet
+        early = await sync_payments(world.runtime, dry_run=True)  # the event stream shows them newer at once
+        assert {("subscription", subscription_id), ("invoice", invoice_id)} <= set(early.candidates)
+        assert early.stale_by_events == len(early.candidates)
         world.runtime.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
         dry = await sync_payments(world.runtime, dry_run=True)
         assert ("subscription", subscription_id) in dry.candidates
@@ -54,6 +56,30 @@ async def test_a_row_whose_webhook_was_never_delivered_is_healed(db_url: str) ->
         # The lost webhooks arrive late: older than the synced rows, they change nothing.
         await world.fake.engine.redeliver()
         await world.drain()
+        assert await statuses(world, subscription_id, invoice_id) == ("active", "paid")
+
+
+async def test_without_events_a_row_is_refetched_once_stuck_past_the_window(db_url: str) -> None:
+    async with mail_world(db_url) as world:
+        customer, subscription_id = await past_due_subscription(world)
+        invoice_id = str((await world.fake.retrieve_subscription(subscription_id))["latest_invoice"])
+        visa = await world.fake.attach_payment_method("pm_card_visa", customer=customer, idempotency_key=world.key())
+        delivery, world.fake.engine.delivery = world.fake.engine.delivery, None  # the endpoint is down
+        await world.fake.pay_invoice(invoice_id, payment_method=visa["id"], idempotency_key=world.key())
+        world.fake.engine.delivery = delivery
+        async with world.runtime.db.begin() as conn:  # the event stream already read past these events
+            await save_cursor(
+                conn, Cursor(world.runtime.clock.now() + timedelta(days=365)), now=world.runtime.clock.now()
+            )
+
+        early = await sync_payments(world.runtime, dry_run=True)
+        assert (early.candidates, early.stale_by_events) == ([], 0)  # not stuck for long enough yet
+        world.runtime.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+        dry = await sync_payments(world.runtime, dry_run=True)
+        assert {("subscription", subscription_id), ("invoice", invoice_id)} <= set(dry.candidates)
+        assert {item["reason"] for item in dry.to_json()["objects"]} == {"stuck"}
+        done = await sync_payments(world.runtime)
+        assert done.failed == 0
         assert await statuses(world, subscription_id, invoice_id) == ("active", "paid")
 
 

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import uvicorn
 
@@ -27,15 +28,17 @@ from remit.runtime import Runtime
 @dataclass
 class Wire:
     """An ASGI wrapper that records each HTTP request's method, path and ``Idempotency-Key`` header as the
-    server received it."""
+    server received it (and, in ``queries``, each request's query string, decoded)."""
 
     app: Any
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
             self.requests.append((scope["method"], scope["path"], headers.get("idempotency-key")))
+            self.queries.append(unquote(scope.get("query_string", b"").decode("latin-1")))
         await self.app(scope, receive, send)
 
 

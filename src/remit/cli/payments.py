@@ -1,8 +1,10 @@
 """``remit payments sync``: re-fetch charges, invoices and subscriptions the mirror may hold stale.
 
-Without ``--since``: the rows stuck in a non-final state past ``REMIT_PAYMENT_SYNC_STALE_MINUTES`` (what the
-periodic ``money.payment_sync`` does). With ``--since 7d`` (or a date): every row created since then.
-``--dry-run`` lists what would be re-fetched and asks the processor nothing.
+Without ``--since`` (what the periodic ``money.payment_sync`` does): the rows whose newest event at the processor
+is newer than the mirror's (read from its event stream since the kept cursor, ``stale_by_events``), and the rows
+stuck in a non-final state past ``REMIT_PAYMENT_SYNC_STALE_MINUTES``. With ``--since 7d`` (or a date): every row
+created since then. ``--dry-run`` lists what would be re-fetched: it reads the event list, fetches nothing and
+moves no cursor.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ def register(root: typer.Typer) -> None:
 def sync_command(
     since: Annotated[str | None, typer.Option("--since", help="Every row created since this date or age (7d).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be re-fetched; change nothing.")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, max=100_000, help="At most this many.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, max=100_000, help="At most this many stuck rows.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Re-fetch stale charges, invoices and subscriptions and apply them as the webhooks would."""

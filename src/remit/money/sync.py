@@ -16,8 +16,14 @@ A re-fetched subscription that changed also goes through the dunning handler's w
 confirming webhook never arrived is exhausted (``dunning_exhaustion`` once) when the sync sees ``unpaid`` or
 ``canceled``, and a subscription seen ``past_due`` or paid again opens or recovers its case.
 
-A 429 ends the run with the log line ``payment sync throttled`` (the next run continues); any other error on
-one object is counted ``failed`` and the run goes on.
+A row that looks final is never stuck, so the run also reads the processor's event stream since its cursor
+(:mod:`remit.money.sync_events`): each charge, invoice or subscription whose newest event there is newer than the
+mirror row's watermark (or has no row) is re-fetched first (``stale_by_events``), stamped at least one second
+past that event, and the cursor moves on once the pass has applied them. ``since`` runs skip the stream.
+
+A 429 ends the run with the log line ``payment sync throttled``, keeping the cursor where it was (the next run
+continues from it); any other error on one object is counted ``failed`` and the run goes on, and any other error
+on the event list is logged (``payment sync event read failed``) and the run goes on with the stuck rows.
 """
 
 from __future__ import annotations
@@ -34,6 +40,18 @@ from remit.db.tables import charges, invoices, subscriptions
 from remit.errors import ProcessorError
 from remit.jobs.context import PeriodicContext
 from remit.money.dunning import follow_subscription
+from remit.money.sync_events import (
+    Cursor,
+    Newest,
+    advance,
+    load_cursor,
+    newest_per_object,
+    read_events,
+    read_window,
+    save_cursor,
+    stale_objects,
+    stored_watermarks,
+)
 from remit.periodic import Counts, Cron, PeriodicTask
 from remit.processor.base import Processor, StripeObject
 from remit.runtime import Runtime
@@ -57,35 +75,57 @@ KINDS = (
     SyncKind("invoice", invoices, ("draft", "open"), "invoice.updated"),
     SyncKind("subscription", subscriptions, ("incomplete", "past_due", "trialing"), "customer.subscription.updated"),
 )
+BY_TYPE = {kind.object_type: kind for kind in KINDS}
 
 
 @dataclass
 class SyncRun:
     dry_run: bool
     candidates: list[tuple[str, str]] = field(default_factory=list)
+    stale_by_events: int = 0
+    events_read: int = 0
+    cursor: Cursor | None = None
     applied: int = 0
     unchanged: int = 0
     failed: int = 0
     throttled: bool = False
 
     def to_json(self) -> dict[str, Any]:
+        events = self.stale_by_events
         return {
             "dry_run": self.dry_run,
             "candidates": len(self.candidates),
-            "objects": [{"object_type": kind, "id": object_id} for kind, object_id in self.candidates],
+            "stale_by_events": events,
+            "events_read": self.events_read,
+            "objects": [
+                {"object_type": kind, "id": object_id, "reason": "events" if index < events else "stuck"}
+                for index, (kind, object_id) in enumerate(self.candidates)
+            ],
             "applied": self.applied,
             "unchanged": self.unchanged,
             "failed": self.failed,
             "throttled": self.throttled,
+            "cursor": self.cursor.to_json() if self.cursor else None,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Refetch:
+    """One object to re-fetch: the mirror row's watermark time (if any) and, when the event stream found it
+    stale, its newest event there."""
+
+    object_type: str
+    object_id: str
+    stored: datetime | None
+    newest: Newest | None = None
 
 
 async def candidates(runtime: Runtime, *, since: datetime | None, limit: int) -> list[tuple[str, str]]:
     """``(object type, id)`` to re-fetch, oldest update first, at most ``limit``."""
-    return [(object_type, object_id) for object_type, object_id, _ in await _candidates(runtime, since, limit)]
+    return [(found.object_type, found.object_id) for found in await _candidates(runtime, since, limit)]
 
 
-async def _candidates(runtime: Runtime, since: datetime | None, limit: int) -> list[tuple[str, str, datetime]]:
+async def _candidates(runtime: Runtime, since: datetime | None, limit: int) -> list[Refetch]:
     now = runtime.clock.now()
     cutoff = now - timedelta(minutes=runtime.settings.payment_sync_stale_minutes)
     found: list[tuple[datetime, str, str, datetime]] = []
@@ -105,7 +145,7 @@ async def _candidates(runtime: Runtime, since: datetime | None, limit: int) -> l
                 for row in await conn.execute(query)
             ]
     found.sort()
-    return [(object_type, object_id, mark) for _, object_type, object_id, mark in found[:limit]]
+    return [Refetch(object_type, object_id, mark) for _, object_type, object_id, mark in found[:limit]]
 
 
 async def _fetch(processor: Processor, object_type: str, object_id: str) -> StripeObject:
@@ -116,18 +156,59 @@ async def _fetch(processor: Processor, object_type: str, object_id: str) -> Stri
     return await processor.retrieve_subscription(object_id)
 
 
-def synthetic_event(kind: SyncKind, obj: StripeObject, fetched_at: datetime, stored: datetime) -> dict[str, Any]:
+def synthetic_event(
+    kind: SyncKind,
+    obj: StripeObject,
+    fetched_at: datetime,
+    stored: datetime | None,
+    newest: Newest | None = None,
+) -> dict[str, Any]:
     """The fetched object as the event a webhook would have carried, stamped with the fetch time or one second
-    past the stored watermark, whichever is later."""
-    stamp = max(int(fetched_at.timestamp()), int(stored.timestamp()) + 1)
+    past the stored watermark or past the newest listed event, whichever is latest: the fetch saw every one of
+    them. A deleting newest event (``customer.subscription.deleted``) keeps its type, so the row is deleted as
+    its webhook would have deleted it."""
+    floors = [int(fetched_at.timestamp())]
+    floors += [int(stored.timestamp()) + 1] if stored is not None else []
+    floors += [int(newest.watermark.event_created.timestamp()) + 1] if newest is not None else []
+    stamp = max(floors)
     return {
         "id": f"evt_remit_sync_{obj.get('id')}_{stamp}",
         "object": "event",
-        "type": kind.event_type,
+        "type": newest.event_type if newest is not None and newest.deleting else kind.event_type,
         "created": stamp,
         "livemode": bool(obj.get("livemode")),
         "data": {"object": obj},
     }
+
+
+async def _stale_by_events(runtime: Runtime, run: SyncRun) -> tuple[list[Refetch], Cursor]:
+    """The objects the event stream shows stale, and the cursor to keep once they are applied."""
+    settings = runtime.settings
+    async with runtime.db.connect() as conn:
+        cursor = await load_cursor(
+            conn, now=runtime.clock.now(), window=timedelta(hours=settings.payment_sync_events_window_hours)
+        )
+    gte, lte = read_window(cursor, timedelta(seconds=settings.payment_sync_events_overlap_seconds))
+    read = await read_events(runtime.processor, gte, lte, max_pages=settings.payment_sync_event_pages)
+    run.events_read = len(read.events)
+    newest = newest_per_object(read.events)
+    async with runtime.db.connect() as conn:
+        stored = await stored_watermarks(conn, newest)
+    stale = [
+        Refetch(
+            kind,
+            object_id,
+            stored[(kind, object_id)].event_created if (kind, object_id) in stored else None,
+            newest[(kind, object_id)],
+        )
+        for kind, object_id in stale_objects(newest, stored)
+    ]
+    return stale, advance(cursor, read.events, complete=read.complete)
+
+
+def _throttled(run: SyncRun, error: ProcessorError) -> None:
+    run.throttled = True
+    log.warning("payment sync throttled", extra={"retry_after": error.retry_after, "done": run.applied})
 
 
 async def sync_payments(
@@ -135,42 +216,75 @@ async def sync_payments(
 ) -> SyncRun:
     """One payment sync run (see the module docs)."""
     run = SyncRun(dry_run)
-    found = await _candidates(runtime, since, limit or runtime.settings.payment_sync_batch)
-    run.candidates = [(object_type, object_id) for object_type, object_id, _ in found]
-    if dry_run:
-        return run
-    by_type = {kind.object_type: kind for kind in KINDS}
-    for object_type, object_id, stored in found:
-        kind = by_type[object_type]
+    found: list[Refetch] = []
+    next_cursor: Cursor | None = None
+    if since is None:
         try:
-            obj = await _fetch(runtime.processor, object_type, object_id)
+            found, next_cursor = await _stale_by_events(runtime, run)
         except ProcessorError as error:
             if error.status_code == 429:
-                run.throttled = True
-                log.warning("payment sync throttled", extra={"retry_after": error.retry_after, "done": run.applied})
-                break
+                _throttled(run, error)
+                return run
+            # The stream stays unread and the cursor where it was; the stuck rows are still worth fetching.
+            log.warning("payment sync event read failed", extra={"status_code": error.status_code})
+    run.stale_by_events = len(found)
+    seen = {(item.object_type, item.object_id) for item in found}
+    found += [
+        item
+        for item in await _candidates(runtime, since, limit or runtime.settings.payment_sync_batch)
+        if (item.object_type, item.object_id) not in seen
+    ]
+    run.candidates = [(item.object_type, item.object_id) for item in found]
+    run.cursor = next_cursor
+    if dry_run:
+        return run
+    for item in found:
+        try:
+            await _refetch(runtime, run, item)
+        except ProcessorError as error:
+            if error.status_code == 429:
+                _throttled(run, error)
+                return run  # the cursor stays: the next run reads the same events and fetches what is left
             run.failed += 1
-            metrics.payment_sync_objects_total.labels(object_type=object_type, outcome="failed").inc()
+            metrics.payment_sync_objects_total.labels(object_type=item.object_type, outcome="failed").inc()
             log.warning(
                 "payment sync fetch failed",
-                extra={"object_type": object_type, "object_id": object_id, "status_code": error.status_code},
+                extra={"object_type": item.object_type, "object_id": item.object_id, "status_code": error.status_code},
             )
-            continue
-        event = synthetic_event(kind, obj, runtime.clock.now(), stored)
+    if next_cursor is not None:
         async with runtime.db.begin() as conn:
-            result = await apply_event(conn, runtime, event)
-            applied = result.status in (ApplyStatus.APPLIED, ApplyStatus.DELETED)
-            if applied and object_type == "subscription":
-                await follow_subscription(runtime, conn, event, event_id=None, processor_event_id=str(event["id"]))
-        outcome = "applied" if applied else "unchanged"
-        setattr(run, outcome, getattr(run, outcome) + 1)
-        metrics.payment_sync_objects_total.labels(object_type=object_type, outcome=outcome).inc()
+            await save_cursor(conn, next_cursor, now=runtime.clock.now())
     return run
+
+
+async def _refetch(runtime: Runtime, run: SyncRun, item: Refetch) -> None:
+    """Fetch one object and apply it through the webhooks' watermarked upsert (and the dunning handler's work)."""
+    kind = BY_TYPE[item.object_type]
+    try:
+        obj = await _fetch(runtime.processor, item.object_type, item.object_id)
+    except ProcessorError as error:
+        if not (error.status_code == 404 and item.newest is not None and item.newest.deleting):
+            raise
+        obj = {"id": item.object_id, "object": item.object_type, "deleted": True}  # gone, as its event said
+    event = synthetic_event(kind, obj, runtime.clock.now(), item.stored, item.newest)
+    async with runtime.db.begin() as conn:
+        result = await apply_event(conn, runtime, event)
+        applied = result.status in (ApplyStatus.APPLIED, ApplyStatus.DELETED)
+        if applied and item.object_type == "subscription":
+            await follow_subscription(runtime, conn, event, event_id=None, processor_event_id=str(event["id"]))
+    outcome = "applied" if applied else "unchanged"
+    setattr(run, outcome, getattr(run, outcome) + 1)
+    metrics.payment_sync_objects_total.labels(object_type=item.object_type, outcome=outcome).inc()
 
 
 async def sync_task(ctx: PeriodicContext[Runtime]) -> Counts:
     done = await sync_payments(ctx.app)
-    return {"candidates": len(done.candidates), "applied": done.applied, "failed": done.failed}
+    return {
+        "candidates": len(done.candidates),
+        "stale_by_events": done.stale_by_events,
+        "applied": done.applied,
+        "failed": done.failed,
+    }
 
 
 #: Every 30 minutes, leader only, as a job on ``remit_payment_sync``.
@@ -178,4 +292,14 @@ SYNC_TASK: PeriodicTask[PeriodicContext[Runtime]] = PeriodicTask(
     SYNC_TASK_NAME, Cron("*/30 * * * *"), sync_task, queue="remit_payment_sync"
 )
 
-__all__ = ["KINDS", "SYNC_TASK", "SYNC_TASK_NAME", "SyncRun", "candidates", "sync_payments", "synthetic_event"]
+__all__ = [
+    "BY_TYPE",
+    "KINDS",
+    "SYNC_TASK",
+    "SYNC_TASK_NAME",
+    "Refetch",
+    "SyncRun",
+    "candidates",
+    "sync_payments",
+    "synthetic_event",
+]

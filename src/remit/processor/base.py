@@ -269,6 +269,20 @@ class Processor(Protocol):
         """Re-fetch an event: the authoritative copy of what a webhook carried."""
         ...
 
+    async def list_events(
+        self,
+        *,
+        types: Sequence[str] = (),
+        created_gte: int | None = None,
+        created_lte: int | None = None,
+        limit: int = 100,
+        starting_after: str | None = None,
+    ) -> StripeObject:
+        """One page of events, newest first (``GET /v1/events``), of the given ``types`` (exact names, at most
+        20, Stripe's ``types[]``) in a ``created`` range in Unix seconds: payment sync reads what changed at the
+        processor since its last pass this way, whether or not its webhook arrived."""
+        ...
+
     async def create_webhook_endpoint(
         self,
         *,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -20,6 +20,18 @@ def balance_transaction_list_params(
     """The query of one page of ``GET /v1/balance_transactions``, as both processors send it: the set filters,
     with the creation bounds nested under ``created`` (Stripe's ``created[gte]``/``created[lte]``)."""
     params = request_params(type=type, limit=limit, starting_after=starting_after)
+    created = request_params(gte=created_gte, lte=created_lte)
+    if created:
+        params["created"] = created
+    return params
+
+
+def event_list_params(
+    *, types: Sequence[str], created_gte: int | None, created_lte: int | None, limit: int, starting_after: str | None
+) -> dict[str, Any]:
+    """The query of one page of ``GET /v1/events``, as both processors send it: ``types`` (when given) and the
+    creation bounds nested under ``created``."""
+    params = request_params(limit=limit, starting_after=starting_after, types=list(types) or None)
     created = request_params(gte=created_gte, lte=created_lte)
     if created:
         params["created"] = created

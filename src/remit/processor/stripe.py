@@ -24,7 +24,12 @@ import stripe
 
 from remit.processor.base import API_VERSION, Metadata, StripeObject
 from remit.processor.errors import from_answer, unreachable
-from remit.processor.requests import balance_transaction_list_params, item_change, request_params
+from remit.processor.requests import (
+    balance_transaction_list_params,
+    event_list_params,
+    item_change,
+    request_params,
+)
 from remit.telemetry.logging import quiet_payload_loggers
 
 if TYPE_CHECKING:
@@ -469,6 +474,21 @@ class StripeProcessor:
 
     async def retrieve_event(self, event_id: str) -> StripeObject:
         result: StripeObject = await self._call("events.retrieve", self._v1.events.retrieve_async, event_id)
+        return result
+
+    async def list_events(
+        self,
+        *,
+        types: Sequence[str] = (),
+        created_gte: int | None = None,
+        created_lte: int | None = None,
+        limit: int = 100,
+        starting_after: str | None = None,
+    ) -> StripeObject:
+        params = event_list_params(
+            types=types, created_gte=created_gte, created_lte=created_lte, limit=limit, starting_after=starting_after
+        )
+        result: StripeObject = await self._call("events.list", self._v1.events.list_async, params=params)
         return result
 
     async def create_webhook_endpoint(

@@ -35,7 +35,7 @@ from remit.db.tables.mirror import (
     subscription_items,
     subscriptions,
 )
-from remit.db.tables.money import dunning_cases, fee_drifts, fees, money_signals
+from remit.db.tables.money import dunning_cases, fee_drifts, fees, money_signals, payment_sync_cursors
 from remit.db.tables.ops import ops_events
 from remit.db.tables.processor import credential_expiries
 from remit.db.tables.provisioning import accounts, provisioning_jobs
@@ -74,6 +74,7 @@ __all__ = [
     "money_signals",
     "ops_events",
     "payment_methods",
+    "payment_sync_cursors",
     "periodic_tasks",
     "prices",
     "products",

@@ -84,4 +84,18 @@ money_signals = Table(
 )
 Index("ix_remit_money_signals_event_created_at", money_signals.c.event, money_signals.c.created_at)
 
-__all__ = ["dunning_cases", "fee_drifts", "fees", "money_signals"]
+#: Where payment sync's read of the processor's event stream got to (one row, ``name`` ``events``): every event
+#: created up to ``since`` has been judged; while a backlog larger than one pass is worked through (the list is
+#: newest first), ``backlog_until`` is the oldest event time still to read down from and ``backlog_newest`` the
+#: newest time already read, which becomes ``since`` once the backlog is done.
+payment_sync_cursors = Table(
+    "remit_payment_sync_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("since", UtcDateTime, nullable=False),
+    Column("backlog_until", UtcDateTime, nullable=True),
+    Column("backlog_newest", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+__all__ = ["dunning_cases", "fee_drifts", "fees", "money_signals", "payment_sync_cursors"]

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 from remit.processor.base import Metadata, StripeObject
 from remit.processor.errors import from_answer, unreachable
 from remit.processor.fake.engine import FakeEngine, FakeResponse, FakeTimeout
-from remit.processor.requests import balance_transaction_list_params, item_change, request_params
+from remit.processor.requests import (
+    balance_transaction_list_params,
+    event_list_params,
+    item_change,
+    request_params,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -339,6 +344,20 @@ class FakeProcessor:
 
     async def retrieve_event(self, event_id: str) -> StripeObject:
         return await self._call("GET", f"/v1/events/{event_id}")
+
+    async def list_events(
+        self,
+        *,
+        types: Sequence[str] = (),
+        created_gte: int | None = None,
+        created_lte: int | None = None,
+        limit: int = 100,
+        starting_after: str | None = None,
+    ) -> StripeObject:
+        params = event_list_params(
+            types=types, created_gte=created_gte, created_lte=created_lte, limit=limit, starting_after=starting_after
+        )
+        return await self._call("GET", "/v1/events", params)
 
     async def create_webhook_endpoint(
         self,

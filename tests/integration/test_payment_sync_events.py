@@ -1,0 +1,235 @@
+"""Payment sync's read of the processor's event stream, against the fake processor on SQLite and PostgreSQL:
+rows that look final (an ``active`` subscription, a ``succeeded`` charge) whose webhooks were never delivered,
+and an ``open`` invoice voided at the processor, are healed by one pass, without ``--since`` and without waiting
+out the stuck-state window; a row already current costs no re-fetch; a 429 keeps the cursor, so the next pass
+still finds what the throttled one could not fetch."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import remit.money.sync_events as sync_events
+from remit.db.tables import charges, invoices, payment_sync_cursors, subscriptions
+from remit.money.sync import sync_payments
+from remit.processor.fake import FailureKind
+from tests.integration.test_dunning import past_due_subscription
+from tests.support.mail import MailWorld, mail_world
+
+
+class CountingProcessor:
+    """The runtime's processor, with every method called recorded by name."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.inner, name)
+        if not callable(attribute) or name.startswith("_") or name == "joining":
+            return attribute
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return await attribute(*args, **kwargs)
+
+        return counted
+
+
+@contextmanager
+def counting(world: MailWorld) -> Iterator[CountingProcessor]:
+    original = world.runtime.processor
+    proxy = CountingProcessor(original)
+    world.runtime.processor = proxy  # type: ignore[assignment]
+    try:
+        yield proxy
+    finally:
+        world.runtime.processor = original
+
+
+@contextmanager
+def webhooks_lost(world: MailWorld) -> Iterator[None]:
+    """The endpoint is down: the fake records its events but delivers none of them."""
+    delivery, world.fake.engine.delivery = world.fake.engine.delivery, None
+    try:
+        yield
+    finally:
+        world.fake.engine.delivery = delivery
+
+
+async def subscription_row(world: MailWorld, subscription_id: str) -> tuple[str, bool]:
+    async with world.runtime.db.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.select(subscriptions.c.status, subscriptions.c.deleted).where(
+                    subscriptions.c.stripe_id == subscription_id
+                )
+            )
+        ).one()
+    return str(row.status), bool(row.deleted)
+
+
+async def charge_row(world: MailWorld, charge_id: str) -> tuple[int, bool]:
+    async with world.runtime.db.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.select(charges.c.amount_refunded, charges.c.refunded).where(charges.c.stripe_id == charge_id)
+            )
+        ).one()
+    return int(row.amount_refunded), bool(row.refunded)
+
+
+async def invoice_status(world: MailWorld, invoice_id: str) -> str:
+    async with world.runtime.db.connect() as conn:
+        query = sa.select(invoices.c.status).where(invoices.c.stripe_id == invoice_id)
+        return str((await conn.execute(query)).scalar_one())
+
+
+async def stored_since(world: MailWorld) -> Any:
+    async with world.runtime.db.connect() as conn:
+        return (await conn.execute(sa.select(payment_sync_cursors.c.since))).scalar_one_or_none()
+
+
+async def active_subscription(world: MailWorld) -> tuple[str, str]:
+    """A customer subscribed and paid, every webhook delivered and dispatched: (subscription id, charge id)."""
+    customer = await world.customer()
+    subscription = await world.subscribe(customer, await world.price(1500))
+    await world.drain()
+    invoice = await world.fake.retrieve_invoice(str(subscription["latest_invoice"]))
+    return str(subscription["id"]), str(invoice["charge"])
+
+
+async def test_final_looking_rows_whose_webhooks_were_lost_are_healed_by_one_pass(db_url: str) -> None:
+    async with mail_world(db_url) as world:
+        subscription_id, charge_id = await active_subscription(world)
+        current_id, _ = await active_subscription(world)  # its webhooks arrived: nothing to do for it
+        with webhooks_lost(world):
+            await world.fake.cancel_subscription(subscription_id, idempotency_key=world.key())
+            await world.fake.create_refund(charge=charge_id, idempotency_key=world.key())
+        assert await subscription_row(world, subscription_id) == ("active", False)  # looks final, is stale
+        assert await charge_row(world, charge_id) == (0, False)
+
+        dry = await sync_payments(world.runtime, dry_run=True)
+        assert dry.stale_by_events == 2
+        assert sorted(dry.candidates) == [("charge", charge_id), ("subscription", subscription_id)]
+        assert [item["reason"] for item in dry.to_json()["objects"]] == ["events", "events"]
+        assert await subscription_row(world, subscription_id) == ("active", False)  # a dry run changes nothing
+        assert await stored_since(world) is None  # nor moves the cursor
+
+        with counting(world) as processor:
+            done = await sync_payments(world.runtime)  # no --since, no clock moved past the stuck window
+        assert (done.stale_by_events, done.applied, done.failed) == (2, 2, 0)
+        assert sorted(processor.calls) == ["list_events", "retrieve_charge", "retrieve_subscription"]
+        assert await subscription_row(world, subscription_id) == ("canceled", True)
+        assert await charge_row(world, charge_id) == (1500, True)
+        assert await subscription_row(world, current_id) == ("active", False)
+        assert await stored_since(world) is not None
+
+        # The lost webhooks arrive late: older than the synced rows, they change nothing.
+        await world.fake.engine.redeliver()
+        await world.drain()
+        assert await subscription_row(world, subscription_id) == ("canceled", True)
+        assert await charge_row(world, charge_id) == (1500, True)
+
+
+async def test_rows_already_current_are_not_refetched(db_url: str) -> None:
+    async with mail_world(db_url) as world:
+        await active_subscription(world)
+        await active_subscription(world)
+        with counting(world) as processor:
+            first = await sync_payments(world.runtime)
+        assert (first.events_read > 0, first.stale_by_events, first.applied) == (True, 0, 0)
+        assert processor.calls == ["list_events"]  # one page of events, no retrieve
+
+        _, charge_id = await active_subscription(world)
+        with webhooks_lost(world):
+            await world.fake.create_refund(charge=charge_id, idempotency_key=world.key())
+        await sync_payments(world.runtime)  # heals the charge
+        assert await charge_row(world, charge_id) == (1500, True)
+        with counting(world) as processor:
+            again = await sync_payments(world.runtime)  # the same events re-read in the overlap: all current now
+        assert (again.stale_by_events, again.applied) == (0, 0)
+        assert processor.calls == ["list_events"]
+
+
+async def test_a_throttled_pass_keeps_its_cursor_and_the_next_pass_heals(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with mail_world(db_url, REMIT_PAYMENT_SYNC_EVENTS_OVERLAP_SECONDS="0") as world:
+        subscription_id, _ = await active_subscription(world)
+        with webhooks_lost(world):
+            await world.fake.cancel_subscription(subscription_id, idempotency_key=world.key())
+        await world.fake.engine.advance_clock(3600)
+        await active_subscription(world)  # newer events, delivered: a cursor moved past them would skip the cancel
+        await world.fake.engine.fail_next(FailureKind.RATE_LIMITED, method="subscriptions.retrieve")
+        with caplog.at_level(logging.WARNING, logger="remit.money.sync"):
+            throttled = await sync_payments(world.runtime)
+        assert throttled.throttled
+        assert (throttled.stale_by_events, throttled.applied) == (1, 0)
+        assert "payment sync throttled" in caplog.messages
+        assert await stored_since(world) is None  # the first pass's window is read again
+        assert await subscription_row(world, subscription_id) == ("active", False)
+
+        done = await sync_payments(world.runtime)
+        assert (done.throttled, done.stale_by_events, done.applied) == (False, 1, 1)
+        assert await subscription_row(world, subscription_id) == ("canceled", True)
+        since = await stored_since(world)
+        assert since is not None
+        assert since > world.runtime.clock.now() + timedelta(minutes=59)  # the newest event read (fake time)
+
+
+async def test_a_backlog_larger_than_a_pass_is_read_downwards_over_passes(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with mail_world(db_url, REMIT_PAYMENT_SYNC_EVENT_PAGES="1") as world:
+        lost, _ = await active_subscription(world)
+        with webhooks_lost(world):
+            await world.fake.cancel_subscription(lost, idempotency_key=world.key())
+        for _ in range(3):  # newer events than the cancel, more than one small page of them
+            await world.fake.engine.advance_clock(60)
+            await active_subscription(world)
+        monkeypatch.setattr(sync_events, "PAGE_SIZE", 5)  # one page of five events a pass
+        passes = 0
+        while await subscription_row(world, lost) != ("canceled", True):
+            passes += 1
+            assert passes <= 20, "the backlog never reached the cancel"
+            await sync_payments(world.runtime)
+        assert passes > 1  # the cancel lay below the first page
+
+
+async def test_an_event_list_that_fails_is_logged_keeps_the_cursor_and_the_next_pass_heals(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with mail_world(db_url) as world:
+        subscription_id, _ = await active_subscription(world)
+        with webhooks_lost(world):
+            await world.fake.cancel_subscription(subscription_id, idempotency_key=world.key())
+        await world.fake.engine.fail_next(FailureKind.SERVER_ERROR, method="events.list")
+        with caplog.at_level(logging.WARNING, logger="remit.money.sync"):
+            done = await sync_payments(world.runtime)
+        assert (done.throttled, done.stale_by_events, done.applied) == (False, 0, 0)
+        assert "payment sync event read failed" in caplog.messages
+        assert await stored_since(world) is None
+        healed = await sync_payments(world.runtime)
+        assert (healed.stale_by_events, healed.applied) == (1, 1)
+        assert await subscription_row(world, subscription_id) == ("canceled", True)
+
+
+async def test_an_invoice_voided_at_the_processor_is_healed_without_waiting_out_the_stuck_window(
+    db_url: str,
+) -> None:
+    async with mail_world(db_url) as world:
+        _, subscription_id = await past_due_subscription(world)
+        invoice_id = str((await world.fake.retrieve_subscription(subscription_id))["latest_invoice"])
+        with webhooks_lost(world):
+            await world.fake.request("POST", f"/v1/invoices/{invoice_id}/void", idempotency_key=world.key())
+        assert await invoice_status(world, invoice_id) == "open"
+        done = await sync_payments(world.runtime)  # the stuck window (60 min) has not passed
+        assert (done.stale_by_events, done.failed) == (1, 0)
+        assert await invoice_status(world, invoice_id) == "void"
