@@ -233,3 +233,21 @@ async def test_an_invoice_voided_at_the_processor_is_healed_without_waiting_out_
         done = await sync_payments(world.runtime)  # the stuck window (60 min) has not passed
         assert (done.stale_by_events, done.failed) == (1, 0)
         assert await invoice_status(world, invoice_id) == "void"
+
+
+async def test_a_fetch_without_an_answer_keeps_the_cursor_and_the_next_pass_heals(db_url: str) -> None:
+    async with mail_world(db_url, REMIT_PAYMENT_SYNC_EVENTS_OVERLAP_SECONDS="0") as world:
+        subscription_id, _ = await active_subscription(world)
+        with webhooks_lost(world):
+            await world.fake.cancel_subscription(subscription_id, idempotency_key=world.key())
+        await world.fake.engine.advance_clock(3600)
+        await active_subscription(world)  # newer events, delivered: a cursor moved past them would skip the cancel
+        await world.fake.engine.fail_next(FailureKind.SERVER_ERROR, method="subscriptions.retrieve")
+        failed = await sync_payments(world.runtime)
+        assert (failed.throttled, failed.stale_by_events, failed.applied, failed.failed) == (False, 1, 0, 1)
+        assert await stored_since(world) is None  # only the stream knew: its window is read again
+        assert await subscription_row(world, subscription_id) == ("active", False)
+
+        healed = await sync_payments(world.runtime)
+        assert (healed.stale_by_events, healed.applied, healed.failed) == (1, 1, 0)
+        assert await subscription_row(world, subscription_id) == ("canceled", True)

@@ -22,7 +22,8 @@ mirror row's watermark (or has no row) is re-fetched first (``stale_by_events``)
 past that event, and the cursor moves on once the pass has applied them. ``since`` runs skip the stream.
 
 A 429 ends the run with the log line ``payment sync throttled``, keeping the cursor where it was (the next run
-continues from it); any other error on one object is counted ``failed`` and the run goes on, and any other error
+continues from it); any other error on one object is counted ``failed`` and the run goes on — keeping the cursor
+too when it was no answer or a 5xx on an object only the event stream found stale — and any other error
 on the event list is logged (``payment sync event read failed``) and the run goes on with the stuck rows.
 """
 
@@ -206,6 +207,11 @@ async def _stale_by_events(runtime: Runtime, run: SyncRun) -> tuple[list[Refetch
     return stale, advance(cursor, read.events, complete=read.complete)
 
 
+def is_transient(error: ProcessorError) -> bool:
+    """A failure worth asking again (no answer, or the processor's own error); a 4xx will not change by asking."""
+    return error.status_code is None or error.status_code >= 500
+
+
 def _throttled(run: SyncRun, error: ProcessorError) -> None:
     run.throttled = True
     log.warning("payment sync throttled", extra={"retry_after": error.retry_after, "done": run.applied})
@@ -238,6 +244,7 @@ async def sync_payments(
     run.cursor = next_cursor
     if dry_run:
         return run
+    by_events = seen
     for item in found:
         try:
             await _refetch(runtime, run, item)
@@ -245,6 +252,8 @@ async def sync_payments(
             if error.status_code == 429:
                 _throttled(run, error)
                 return run  # the cursor stays: the next run reads the same events and fetches what is left
+            if is_transient(error) and (item.object_type, item.object_id) in by_events:
+                next_cursor = None  # only the event stream knows this object is stale: read it again next run
             run.failed += 1
             metrics.payment_sync_objects_total.labels(object_type=item.object_type, outcome="failed").inc()
             log.warning(
