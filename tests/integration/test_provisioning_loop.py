@@ -266,3 +266,25 @@ async def test_an_outcome_writes_only_a_changed_last_error_heap_only_on_postgres
         "changed": ("provisioning", "fetch_error", claimed_at),
         "revived": ("enqueued", None, rt.clock.now()),
     }
+
+
+async def test_an_accepted_redrive_does_not_pull_back_a_job_the_orchestrator_already_took(rt: Runtime) -> None:
+    # A failed job re-driven: the orchestrator accepts it and calls back "provisioning" before the run writes its
+    # outcomes (they wait for every POST of the batch). The revive is for failed jobs only: the job stays
+    # provisioning, with no redrive_accepted entry, rather than going back to enqueued.
+    await plant_job(rt, "cs_race_taken", status="failed", attempts=2, account_id="acct_race_taken")
+    async with rt.db.begin() as conn:
+        [claimed] = await jobs_table.claim_stale(conn, rt.clock.now(), stale_seconds=300, max_attempts=8, batch=25)
+    taken = CallbackUpdate("cs_race_taken", ProvisioningStatus.PROVISIONING)
+    async with rt.db.begin() as conn:
+        await apply_update(conn, taken, rt.clock.now())
+    async with rt.db.begin() as conn:
+        moved = await jobs_table.record_outcomes(conn, [(claimed, None)], rt.clock.now())
+    assert moved == []
+    [after] = await provisioning_rows(rt)
+    assert (after.status, after.attempts, after.last_error) == ("provisioning", 3, None)
+    async with rt.db.connect() as conn:
+        reasons = [
+            event.data.get("reason") for event in await ledger.read(conn, subject="checkout_session:cs_race_taken")
+        ]
+    assert "redrive_accepted" not in reasons

@@ -329,16 +329,24 @@ async def record_outcomes(
     conn: AsyncConnection, outcomes: Sequence[tuple[ProvisioningJob, str | None]], now: datetime
 ) -> list[ProvisioningJob]:
     """Record attempts' outcomes (``error`` None: the orchestrator accepted it) in at most three statements —
-    whatever the number of jobs: the accepted re-drives of ``failed`` jobs go back to ``enqueued`` (one guarded
-    UPDATE, ledgered in one batched insert), and every other outcome lands in ``last_error`` in one UPDATE
-    (:func:`outcomes_statement`). Nothing here touches a ``provisioned`` row. An outcome is not progress: the
-    attempt was, and its claim moved ``updated_at`` already; only a status change moves it again. Returns the
-    jobs that moved back to ``enqueued``."""
+    whatever the number of jobs: the accepted re-drives of jobs still ``failed`` go back to ``enqueued`` (one
+    UPDATE guarded on ``failed``, ledgered in one batched insert), and every other outcome lands in
+    ``last_error`` in one UPDATE (:func:`outcomes_statement`). Nothing here touches a ``provisioned`` row. An
+    outcome is not progress: the attempt was, and its claim moved ``updated_at`` already; only a status change
+    moves it again. Returns the jobs that moved back to ``enqueued``."""
     revive = [job.id for job, error in outcomes if error is None and job.status is ProvisioningStatus.FAILED]
     moved: list[ProvisioningJob] = []
     if revive:
+        # From failed only: a job the orchestrator took meanwhile (its "provisioning" callback landed while the
+        # batch's POSTs were out) is not pulled back to enqueued.
         stmt = PROVISIONING_STATES.update(
-            T, ProvisioningStatus.ENQUEUED, T.c.id.in_(revive), column="status", last_error=None, updated_at=now
+            T,
+            ProvisioningStatus.ENQUEUED,
+            T.c.id.in_(revive),
+            only_from=[ProvisioningStatus.FAILED],
+            column="status",
+            last_error=None,
+            updated_at=now,
         ).returning(*T.c)
         moved = [ProvisioningJob.from_row(row) for row in (await conn.execute(stmt)).mappings().all()]
         await ledger.record_many(
