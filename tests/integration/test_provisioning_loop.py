@@ -288,3 +288,25 @@ async def test_an_accepted_redrive_does_not_pull_back_a_job_the_orchestrator_alr
             event.data.get("reason") for event in await ledger.read(conn, subject="checkout_session:cs_race_taken")
         ]
     assert "redrive_accepted" not in reasons
+
+
+async def test_an_outcome_does_not_overwrite_the_error_a_failed_callback_wrote_meanwhile(rt: Runtime) -> None:
+    # Two enqueued jobs re-driven: the orchestrator calls back "failed" with its error for each before the run
+    # writes its outcomes (one POST accepted, one answered 5xx). The orchestrator's error is what the operator
+    # needs: neither outcome erases it.
+    for name in ("accepted", "refused"):
+        await plant_job(rt, f"cs_late_{name}", status="enqueued", attempts=2, account_id=f"acct_late_{name}")
+    async with rt.db.begin() as conn:
+        claimed = await jobs_table.claim_stale(conn, rt.clock.now(), stale_seconds=300, max_attempts=8, batch=25)
+    by = {job.stripe_session_id.removeprefix("cs_late_"): job for job in claimed}
+    for name in by:
+        failed = CallbackUpdate(f"cs_late_{name}", ProvisioningStatus.FAILED, error="cell_capacity_exhausted")
+        async with rt.db.begin() as conn:
+            await apply_update(conn, failed, rt.clock.now())
+    async with rt.db.begin() as conn:
+        await jobs_table.record_outcomes(conn, [(by["accepted"], None), (by["refused"], "http_5xx")], rt.clock.now())
+    after = {job.stripe_session_id.removeprefix("cs_late_"): job for job in await provisioning_rows(rt)}
+    assert {name: (job.status, job.last_error) for name, job in after.items()} == {
+        "accepted": ("failed", "cell_capacity_exhausted"),
+        "refused": ("failed", "cell_capacity_exhausted"),
+    }
