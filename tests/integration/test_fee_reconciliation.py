@@ -16,17 +16,6 @@ from tests.support.mail import MailWorld, mail_world
 Emitted = list[tuple[str, dict[str, Any]]]
 
 
-async def paid_charges(world: MailWorld, count: int) -> list[str]:
-    price = await world.price(2500)
-    ids = []
-    for _ in range(count):
-        subscription = await world.subscribe(await world.customer(), price)
-        invoice = await world.fake.retrieve_invoice(subscription["latest_invoice"])
-        ids.append(str(invoice["charge"]))
-    await world.drain()
-    return ids
-
-
 async def stored_fees(world: MailWorld) -> dict[str, tuple[int, int, int]]:
     async with world.runtime.db.connect() as conn:
         rows = await conn.execute(sa.select(fees.c.subject_id, fees.c.amount, fees.c.fee, fees.c.net))
@@ -37,7 +26,7 @@ async def test_a_pass_records_fees_by_listing_then_sees_drift_and_a_kept_refund_
     db_url: str, ops_events: Emitted
 ) -> None:
     async with mail_world(db_url, REMIT_FEES_CONCURRENCY="1") as world:
-        charge_ids = await paid_charges(world, 3)
+        charge_ids = await world.paid_charges(3)
         refund = await world.fake.create_refund(charge=charge_ids[0], amount=1000, idempotency_key=world.key())
         await world.drain()
 
@@ -93,7 +82,7 @@ async def test_a_pass_records_fees_by_listing_then_sees_drift_and_a_kept_refund_
 
 async def test_a_pass_over_more_than_a_page_makes_one_call_per_hundred(db_url: str) -> None:
     async with mail_world(db_url, REMIT_FEES_CONCURRENCY="1") as world:
-        await paid_charges(world, 3)
+        await world.paid_charges(3)
         world.runtime.clock.advance(timedelta(days=2))  # type: ignore[attr-defined]
         import remit.money.reconcile as reconcile
 
@@ -108,7 +97,7 @@ async def test_a_pass_over_more_than_a_page_makes_one_call_per_hundred(db_url: s
 
 async def test_slices_listed_side_by_side_record_the_same_fees(db_url: str) -> None:
     async with mail_world(db_url, REMIT_FEES_CONCURRENCY="4") as world:
-        charge_ids = await paid_charges(world, 3)
+        charge_ids = await world.paid_charges(3)
         world.runtime.clock.advance(timedelta(days=2))  # type: ignore[attr-defined]
         done = await reconcile_fees(world.runtime, since=world.runtime.clock.now() - timedelta(days=5))
         assert done.recorded == 3
@@ -120,7 +109,7 @@ async def test_a_refund_beyond_the_net_is_a_loss_only_when_its_fee_was_not_retur
     db_url: str, ops_events: Emitted
 ) -> None:
     async with mail_world(db_url, REMIT_FEES_CONCURRENCY="1") as world:
-        kept, returned = await paid_charges(world, 2)
+        kept, returned = await world.paid_charges(2)
         refunds = {}
         for charge_id in (kept, returned):  # refunded in full
             refunds[charge_id] = await world.fake.create_refund(charge=charge_id, idempotency_key=world.key())

@@ -19,7 +19,7 @@ from remit.cli import app as cli
 from remit.db.tables import fees, jobs
 from remit.money.dunning import TERMINATE_JOB, get_case, open_case
 from remit.money.policy import CaseState, DunningPolicy
-from tests.support.mail import MailWorld, mail_world
+from tests.support.mail import mail_world
 
 
 def remit(db_url: str, *args: str) -> Any:
@@ -31,17 +31,6 @@ def remit(db_url: str, *args: str) -> Any:
 
 async def run(db_url: str, *args: str) -> Any:
     return await asyncio.to_thread(remit, db_url, *args)
-
-
-async def paid_charges(world: MailWorld, count: int) -> list[str]:
-    price = await world.price(2500)
-    charge_ids = []
-    for _ in range(count):
-        subscription = await world.subscribe(await world.customer(), price)
-        invoice = await world.fake.retrieve_invoice(subscription["latest_invoice"])
-        charge_ids.append(str(invoice["charge"]))
-    await world.drain()
-    return charge_ids
 
 
 async def test_dunning_list_and_a_dry_run_sweep(db_url: str) -> None:
@@ -85,7 +74,7 @@ async def test_dunning_list_and_a_dry_run_sweep(db_url: str) -> None:
 
 async def test_reconcile_fees_and_payments_sync_dry_run_then_for_real(db_url: str) -> None:
     async with mail_world(db_url) as world:
-        charge_ids = await paid_charges(world, 2)
+        charge_ids = await world.paid_charges(2)
 
         dry = await run(db_url, "reconcile", "fees", "--include-recent", "--dry-run")
         assert (dry["dry_run"], dry["recorded"]) == (True, 2)

@@ -28,7 +28,6 @@ from remit.money.sync import sync_payments
 from remit.processor.fake import AsgiDelivery
 from remit.processor.stripe import StripeProcessor
 from tests.integration.test_dunning import Emitted, mirrored_status, past_due_subscription, sweep
-from tests.integration.test_money_cli import paid_charges
 from tests.integration.test_payment_sync import statuses
 from tests.support.fake_server import ServedFake, serve_fake
 from tests.support.mail import MailWorld, mail_world
@@ -56,7 +55,7 @@ async def on_the_adapter(world: MailWorld) -> AsyncIterator[ServedFake]:
 
 async def test_the_fee_pass_pages_through_the_sdk_and_counts_the_requests_sent(db_url: str) -> None:
     async with mail_world(db_url, REMIT_FEES_CONCURRENCY="1") as world:
-        charge_ids = await paid_charges(world, 3)
+        charge_ids = await world.paid_charges(3)
         world.runtime.clock.advance(timedelta(days=2))  # type: ignore[attr-defined]
         async with on_the_adapter(world) as served:
             original = reconcile.PAGE_SIZE

@@ -266,3 +266,47 @@ async def test_an_outcome_writes_only_a_changed_last_error_heap_only_on_postgres
         "changed": ("provisioning", "fetch_error", claimed_at),
         "revived": ("enqueued", None, rt.clock.now()),
     }
+
+
+async def test_an_accepted_redrive_does_not_pull_back_a_job_the_orchestrator_already_took(rt: Runtime) -> None:
+    # A failed job re-driven: the orchestrator accepts it and calls back "provisioning" before the run writes its
+    # outcomes (they wait for every POST of the batch). The revive is for failed jobs only: the job stays
+    # provisioning, with no redrive_accepted entry, rather than going back to enqueued.
+    await plant_job(rt, "cs_race_taken", status="failed", attempts=2, account_id="acct_race_taken")
+    async with rt.db.begin() as conn:
+        [claimed] = await jobs_table.claim_stale(conn, rt.clock.now(), stale_seconds=300, max_attempts=8, batch=25)
+    taken = CallbackUpdate("cs_race_taken", ProvisioningStatus.PROVISIONING)
+    async with rt.db.begin() as conn:
+        await apply_update(conn, taken, rt.clock.now())
+    async with rt.db.begin() as conn:
+        moved = await jobs_table.record_outcomes(conn, [(claimed, None)], rt.clock.now())
+    assert moved == []
+    [after] = await provisioning_rows(rt)
+    assert (after.status, after.attempts, after.last_error) == ("provisioning", 3, None)
+    async with rt.db.connect() as conn:
+        reasons = [
+            event.data.get("reason") for event in await ledger.read(conn, subject="checkout_session:cs_race_taken")
+        ]
+    assert "redrive_accepted" not in reasons
+
+
+async def test_an_outcome_does_not_overwrite_the_error_a_failed_callback_wrote_meanwhile(rt: Runtime) -> None:
+    # Two enqueued jobs re-driven: the orchestrator calls back "failed" with its error for each before the run
+    # writes its outcomes (one POST accepted, one answered 5xx). The orchestrator's error is what the operator
+    # needs: neither outcome erases it.
+    for name in ("accepted", "refused"):
+        await plant_job(rt, f"cs_late_{name}", status="enqueued", attempts=2, account_id=f"acct_late_{name}")
+    async with rt.db.begin() as conn:
+        claimed = await jobs_table.claim_stale(conn, rt.clock.now(), stale_seconds=300, max_attempts=8, batch=25)
+    by = {job.stripe_session_id.removeprefix("cs_late_"): job for job in claimed}
+    for name in by:
+        failed = CallbackUpdate(f"cs_late_{name}", ProvisioningStatus.FAILED, error="cell_capacity_exhausted")
+        async with rt.db.begin() as conn:
+            await apply_update(conn, failed, rt.clock.now())
+    async with rt.db.begin() as conn:
+        await jobs_table.record_outcomes(conn, [(by["accepted"], None), (by["refused"], "http_5xx")], rt.clock.now())
+    after = {job.stripe_session_id.removeprefix("cs_late_"): job for job in await provisioning_rows(rt)}
+    assert {name: (job.status, job.last_error) for name, job in after.items()} == {
+        "accepted": ("failed", "cell_capacity_exhausted"),
+        "refused": ("failed", "cell_capacity_exhausted"),
+    }

@@ -136,6 +136,17 @@ class MailWorld:
         await self.drain()
         return str(subscription["latest_invoice"])
 
+    async def paid_charges(self, count: int) -> list[str]:
+        """``count`` customers subscribe and pay their first invoice; the world is drained. Their charge ids."""
+        price = await self.price(2500)
+        charge_ids = []
+        for _ in range(count):
+            subscription = await self.subscribe(await self.customer(), price)
+            invoice = await self.fake.retrieve_invoice(subscription["latest_invoice"])
+            charge_ids.append(str(invoice["charge"]))
+        await self.drain()
+        return charge_ids
+
 
 @asynccontextmanager
 async def mail_world(db_url: str, *, smtp: bool = True, **settings: str) -> AsyncIterator[MailWorld]:

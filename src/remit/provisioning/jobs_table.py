@@ -9,7 +9,7 @@ each status change is one of :data:`~remit.provisioning.states.PROVISIONING_STAT
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -310,17 +310,27 @@ async def count_stale_without_payload(conn: AsyncConnection, now: datetime, *, s
     return int((await conn.execute(stmt)).scalar_one())
 
 
-def outcomes_statement(errors: Mapping[int, str | None]) -> sa.Update:
+def outcomes_statement(errors: Mapping[int, str | None], *, claimed_failed: Collection[int] = ()) -> sa.Update:
     """The one UPDATE that records attempts' outcomes (job id → error, None when accepted) in ``last_error``: only
     on open rows, and only where the value changes. It leaves ``updated_at`` as the attempt's claim set it, so it
     changes no indexed column and PostgreSQL can write it heap-only, beside the claimed row version, without a
     new entry in any of the table's indexes (migration 0020 keeps room on the page for it); a job whose outcome
-    repeats its last one is not written at all."""
+    repeats its last one is not written at all. A job that is ``failed`` now but was not when claimed
+    (``claimed_failed`` lists those that were) got the orchestrator's ``failed`` callback while the POSTs were
+    out: its ``last_error`` is the orchestrator's error, which the transport's outcome does not overwrite."""
     failing = {job_id: _clip(error) for job_id, error in errors.items() if error is not None}
     value: sa.ColumnElement[Any] = sa.case(failing, value=T.c.id, else_=sa.null()) if failing else sa.null()
+    not_failed_meanwhile = T.c.status != ProvisioningStatus.FAILED.value
+    if claimed_failed:
+        not_failed_meanwhile = sa.or_(not_failed_meanwhile, T.c.id.in_(list(claimed_failed)))
     return (
         sa.update(T)
-        .where(T.c.id.in_(list(errors)), T.c.status.in_(OPEN_VALUES), T.c.last_error.is_distinct_from(value))
+        .where(
+            T.c.id.in_(list(errors)),
+            T.c.status.in_(OPEN_VALUES),
+            not_failed_meanwhile,
+            T.c.last_error.is_distinct_from(value),
+        )
         .values(last_error=value)
     )
 
@@ -329,16 +339,24 @@ async def record_outcomes(
     conn: AsyncConnection, outcomes: Sequence[tuple[ProvisioningJob, str | None]], now: datetime
 ) -> list[ProvisioningJob]:
     """Record attempts' outcomes (``error`` None: the orchestrator accepted it) in at most three statements —
-    whatever the number of jobs: the accepted re-drives of ``failed`` jobs go back to ``enqueued`` (one guarded
-    UPDATE, ledgered in one batched insert), and every other outcome lands in ``last_error`` in one UPDATE
-    (:func:`outcomes_statement`). Nothing here touches a ``provisioned`` row. An outcome is not progress: the
-    attempt was, and its claim moved ``updated_at`` already; only a status change moves it again. Returns the
-    jobs that moved back to ``enqueued``."""
+    whatever the number of jobs: the accepted re-drives of jobs still ``failed`` go back to ``enqueued`` (one
+    UPDATE guarded on ``failed``, ledgered in one batched insert), and every other outcome lands in
+    ``last_error`` in one UPDATE (:func:`outcomes_statement`). Nothing here touches a ``provisioned`` row. An
+    outcome is not progress: the attempt was, and its claim moved ``updated_at`` already; only a status change
+    moves it again. Returns the jobs that moved back to ``enqueued``."""
     revive = [job.id for job, error in outcomes if error is None and job.status is ProvisioningStatus.FAILED]
     moved: list[ProvisioningJob] = []
     if revive:
+        # From failed only: a job the orchestrator took meanwhile (its "provisioning" callback landed while the
+        # batch's POSTs were out) is not pulled back to enqueued.
         stmt = PROVISIONING_STATES.update(
-            T, ProvisioningStatus.ENQUEUED, T.c.id.in_(revive), column="status", last_error=None, updated_at=now
+            T,
+            ProvisioningStatus.ENQUEUED,
+            T.c.id.in_(revive),
+            only_from=[ProvisioningStatus.FAILED],
+            column="status",
+            last_error=None,
+            updated_at=now,
         ).returning(*T.c)
         moved = [ProvisioningJob.from_row(row) for row in (await conn.execute(stmt)).mappings().all()]
         await ledger.record_many(
@@ -348,7 +366,8 @@ async def record_outcomes(
     done = {job.id for job in moved}
     errors = {job.id: error for job, error in outcomes if job.id not in done}
     if errors:
-        await conn.execute(outcomes_statement(errors))
+        was_failed = [job.id for job, _ in outcomes if job.id in errors and job.status is ProvisioningStatus.FAILED]
+        await conn.execute(outcomes_statement(errors, claimed_failed=was_failed))
     return moved
 
 
