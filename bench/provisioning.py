@@ -313,11 +313,14 @@ def main() -> None:
     g10, g1m = figures.get("gauge_ms_10k"), figures.get("gauge_ms_1m")
     # Like for like: 10 re-drives per run at both sizes (at 10k, 0.1 % is 10 open jobs).
     r10, r1m = figures.get("reconcile10_ms_10k"), figures.get("reconcile10_ms_1m")
+    # As the issue names them: 10 re-drives at 10k (all its open jobs), 25 (a full batch) at 1M.
+    full10, full1m = figures.get("reconcile_ms_10k"), figures.get("reconcile_ms_1m")
     met = {
         "gauge_1m <= 2 x gauge_10k": None if g10 is None or g1m is None else g1m <= 2 * g10,
+        "reconcile_1m <= 2 x reconcile_10k": None if full10 is None or full1m is None else full1m <= 2 * full10,
         "reconcile10_1m <= 2 x reconcile10_10k": None if r10 is None or r1m is None else r1m <= 2 * r10,
         "gauge_1m < 20 ms": None if g1m is None else g1m < 20,
-        "reconcile_1m (25 re-drives) < 100 ms": None if r1m is None else r1m < 100,
+        "reconcile_1m (25 re-drives) < 100 ms": None if full1m is None else full1m < 100,
         "no sequential scan of the jobs table": indexed,
     }
     for name, ok in met.items():
