@@ -21,9 +21,22 @@ from remit.db import migrate
 from remit.db.engine import Database, create_sync_engine
 from remit.parts import build_runtime
 from remit.runtime import Runtime
+from remit.telemetry import ops
 from tests.support import postgres
 
 DIALECTS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_ops_sinks() -> Iterator[None]:
+    """Fail a test that leaves an ops-event sink behind (a runtime built and never closed): the sinks are the
+    process's, so a leftover runtime's recorder would write every later test's events to its database too —
+    twice into a PostgreSQL database the worker's tests share."""
+    before = ops.sinks()
+    yield
+    leftover = [sink for sink in ops.sinks() if sink not in before]
+    if leftover:
+        pytest.fail(f"ops-event sinks left behind (a runtime not closed?): {leftover!r}")
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import EllipsisType
 from typing import Any
 
 from remit.cli.hints import command
@@ -224,16 +225,29 @@ async def credentials_check(runtime: Runtime) -> Check:
     return Check("processor_credentials", Status.FAIL, detail, expiry.to_json())
 
 
-async def mail_check(runtime: Runtime) -> Check:
-    """Where mail goes (an SMTP server, probed with a session that sends nothing, or the development outbox)
-    and whether invoice PDFs can be made here; never an address or a password."""
+async def pdf_engine_problem(runtime: Runtime) -> str | None:
+    """Why invoice PDFs cannot be made here, or None. Local work that always ends — the first time in a
+    process, importing WeasyPrint and rendering a probe page: seconds on a loaded machine — so :func:`diagnose`
+    runs it outside the step bound meant for what may never answer (the SMTP server)."""
     from remit.documents.generate import pdf_engine
+
+    try:
+        return await asyncio.to_thread(pdf_engine(runtime).problem)
+    except Exception as exc:  # a host's engine: a diagnosis reports what broke instead of crashing on it
+        log.warning("pdf engine check failed", extra={"error_type": type(exc).__name__}, exc_info=exc)
+        return f"{type(exc).__name__} (details in the log)"
+
+
+async def mail_check(runtime: Runtime, pdf: str | EllipsisType | None = ...) -> Check:
+    """Where mail goes (an SMTP server, probed with a session that sends nothing, or the development outbox)
+    and whether invoice PDFs can be made here (``pdf``: :func:`pdf_engine_problem`'s answer, found now when not
+    given); never an address or a password."""
     from remit.mail.mailer import MailOutcomeUnknown, MailRefused
     from remit.mail.smtp import SmtpMailer
 
     settings = runtime.settings
     target = settings.smtp
-    pdf_problem = await asyncio.to_thread(pdf_engine(runtime).problem)
+    pdf_problem = await pdf_engine_problem(runtime) if isinstance(pdf, EllipsisType) else pdf
     data: dict[str, Any] = {"transport": "smtp" if target else "outbox", "pdf_engine": pdf_problem is None}
     status = Status.OK
     if target is None:
@@ -283,7 +297,8 @@ async def diagnose(environ: Mapping[str, str] | None = None, *, runtime: Runtime
             checks.append(Check("processor_credentials", Status.SKIPPED, "database not migrated"))
         else:
             checks.append(await _bounded(lambda: credentials_check(rt), "processor_credentials"))
-        checks.append(await _bounded(lambda: mail_check(rt), "mail"))
+        pdf = await pdf_engine_problem(rt)  # not bounded: local work that ends, however slowly
+        checks.append(await _bounded(lambda: mail_check(rt, pdf), "mail"))
     finally:
         if owned:
             await rt.close()

@@ -20,7 +20,7 @@ from remit.clock import Clock, system_clock
 from remit.config import Settings
 from remit.jobs.states import JOB_STATES
 from remit.part import Part, load_parts
-from remit.runtime import Runtime
+from remit.runtime import Runtime, check_schedules
 from remit.statemachine import StateMachine
 
 #: remit's own parts, in the order their event handlers run: the mirror, then the invoice documents (so a
@@ -51,12 +51,20 @@ def build_runtime(
     modules: Iterable[str] | None = None,
     extra: Sequence[Part] = (),
     processor: Processor | None = None,
+    runs_scheduler: bool = False,
 ) -> Runtime:
     """A runtime of remit's parts, then the host's: the modules ``REMIT_JOB_MODULES`` names (or ``modules``)
     collected as parts (:func:`remit.part.part_from_module`), then ``extra`` parts (the sandbox host app of
-    ``remit up``, a test's). Nothing connects yet; close it with ``await runtime.close()``."""
+    ``remit up``, a test's). Nothing connects yet; close it with ``await runtime.close()``.
+
+    ``runs_scheduler``: refuse (:class:`~remit.errors.ConfigurationError`) a ``REMIT_SCHEDULES`` naming a task
+    none of the parts has, before anything is built — the ops-event sinks below are the process's, so a
+    runtime refused after composing and never closed would go on recording every later event in the process."""
     host = load_parts(settings.job_modules if modules is None else modules)
-    runtime = Runtime.from_settings(settings, parts=(*PARTS, *host, *extra), clock=clock, processor=processor)
+    parts = (*PARTS, *host, *extra)
+    if runs_scheduler:
+        check_schedules(parts, settings)
+    runtime = Runtime.from_settings(settings, parts=parts, clock=clock, processor=processor)
     control.install_forwarder(runtime)  # ops events to REMIT_OPS_WEBHOOK_URL, when it is set
     control.install_recorder(runtime)  # the newest ops events in the database, for the admin overview
     return runtime

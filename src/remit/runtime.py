@@ -119,12 +119,8 @@ class Runtime:
 
     def check_schedules(self) -> None:
         """Raise :class:`ConfigurationError` when ``REMIT_SCHEDULES`` names a periodic task none of this
-        runtime's parts has. Only a runtime that runs the scheduler holds every task (``remit serve`` composes
-        without the host's modules), so the worker and the commands that compose it all check."""
-        names = (task.name for part in self.parts for task in part.periodic)
-        problem = unknown_schedules(names, self.settings.schedules)
-        if problem:
-            raise ConfigurationError([f"REMIT_SCHEDULES: {problem}"])
+        runtime's parts has (:func:`check_schedules`)."""
+        check_schedules(self.parts, self.settings)
 
     def worker(self, **options: Any) -> Worker:
         """A job worker on this runtime's engine, handing this runtime to job functions as ``ctx.app``;
@@ -149,6 +145,17 @@ class Runtime:
             await closer()
         await self.processor.close()
         await self.db.dispose()
+
+
+def check_schedules(parts: Sequence[Part], settings: Settings) -> None:
+    """Raise :class:`ConfigurationError` when ``REMIT_SCHEDULES`` names a periodic task none of ``parts`` has.
+    Only a runtime that runs the scheduler holds every task (``remit serve`` composes without the host's
+    modules), so the worker and the commands that compose it all check — before composing, when they can
+    (``build_runtime(runs_scheduler=True)``), so a refused runtime leaves nothing behind."""
+    names = (task.name for part in parts for task in part.periodic)
+    problem = unknown_schedules(names, settings.schedules)
+    if problem:
+        raise ConfigurationError([f"REMIT_SCHEDULES: {problem}"])
 
 
 def runtime_of(conn: AsyncConnection) -> Runtime:

@@ -74,9 +74,7 @@ def service_runtime(settings: Settings, *, with_worker: bool) -> Runtime:
     from remit import sandbox
 
     extra = [sandbox.PART] if with_worker and sandbox.applies(settings) else []
-    runtime = build_runtime(settings, modules=None if with_worker else (), extra=extra)
-    if with_worker:
-        runtime.check_schedules()
+    runtime = build_runtime(settings, modules=None if with_worker else (), extra=extra, runs_scheduler=with_worker)
     if extra:
         log.info("sandbox host handlers loaded", extra={"handlers": [h.name for h in sandbox.PART.event_handlers]})
     return runtime

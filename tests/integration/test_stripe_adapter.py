@@ -4,6 +4,7 @@ uvicorn on a free loopback port) → the fake's world → webhooks emitted."""
 import inspect
 import json
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -22,6 +23,14 @@ from tests.support.fake_server import serve_fake
 
 # The SDK's httpx client passes form bodies as ``data=str``, which httpx deprecates; not ours to change.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
+
+
+#: The adapter's timeout for every call that is not about timeouts: the served fake shares this process with
+#: the test, and on a loaded machine one answer can take seconds; a call that gets none is the test's failure.
+PATIENT_S = 30.0
+#: The timeout test's client gives up after this; the fake holds that answer far longer (until it hangs up).
+IMPATIENT_S = 0.5
+HELD_S = 60.0
 
 
 @pytest.fixture
@@ -45,7 +54,7 @@ def wire(served_fake) -> list[tuple[str, str, str | None]]:
 @pytest.fixture
 async def live(served):
     base, _ = served
-    processor = StripeProcessor("sk_test_remit", api_base=f"{base}/fake", timeout=2.0)
+    processor = StripeProcessor("sk_test_remit", api_base=f"{base}/fake", timeout=PATIENT_S)
     yield processor
     await processor.close()
 
@@ -101,7 +110,7 @@ async def test_idempotency_keys_reach_the_fake(live, collected):
     assert collected.types == ["customer.created"]
 
 
-async def test_errors_map_to_processor_errors(live, served):
+async def test_errors_map_to_processor_errors(live, served, wire):
     base, fake = served
     await fake.engine.fail_next("429", retry_after=7)
     with pytest.raises(ProcessorError) as limited:
@@ -115,13 +124,21 @@ async def test_errors_map_to_processor_errors(live, served):
     with pytest.raises(ProcessorError) as expired:
         await live.ping()
     assert (expired.value.status_code, expired.value.code) == (401, "api_key_expired")
-    await fake.engine.fail_next("timeout", hold_seconds=0.6)
-    impatient = StripeProcessor("sk_test_remit", api_base=f"{base}/fake", timeout=0.2)
+    await fake.engine.fail_next("timeout", hold_seconds=HELD_S)
+    impatient = StripeProcessor("sk_test_remit", api_base=f"{base}/fake", timeout=IMPATIENT_S)
+    wire.clear()
+    started = time.monotonic()
     with pytest.raises(ProcessorError) as timed_out:
         await impatient.ping()
+    waited = time.monotonic() - started
     await impatient.close()
     assert (timed_out.value.status_code, timed_out.value.code) == (None, "timeout")
     assert timed_out.value.is_retryable
+    # The client gave up on the held answer (the request reached the fake and used up the scripted failure),
+    # not while connecting, and long before the fake would have answered 504.
+    assert [path for _method, path, _key in wire] == ["/fake/v1/balance"]
+    assert await fake.engine.scripted_failures() == []
+    assert waited < HELD_S / 2
     with pytest.raises(ProcessorError) as missing:
         await live.retrieve_customer("cus_nope")
     assert (missing.value.status_code, missing.value.code) == (404, "resource_missing")
@@ -274,7 +291,7 @@ async def test_the_sdk_never_logs_bodies_even_at_debug(served, caplog):
     base, _ = served
     logging.getLogger("stripe").setLevel(logging.NOTSET)  # as a fresh process has it
     caplog.set_level(logging.DEBUG)
-    processor = StripeProcessor("sk_test_remit", api_base=f"{base}/fake", timeout=2.0)
+    processor = StripeProcessor("sk_test_remit", api_base=f"{base}/fake", timeout=PATIENT_S)
     try:
         customer = await processor.create_customer(
             idempotency_key="pii", name="Ada Lovelace", extra={"address": {"line1": "12 Marylebone Road"}}

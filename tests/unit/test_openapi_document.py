@@ -14,9 +14,12 @@ from remit.parts import build_runtime
 
 
 @pytest.fixture
-def document(tmp_path: Path) -> dict[str, Any]:
+async def document(tmp_path: Path) -> dict[str, Any]:
     runtime = build_runtime(Settings.model_validate({"DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}"}))
-    return create_app(runtime).openapi()
+    try:
+        return create_app(runtime).openapi()
+    finally:
+        await runtime.close()  # its ops-event recorder is the process's until then
 
 
 def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

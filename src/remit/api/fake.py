@@ -7,7 +7,7 @@ key (any non-empty key; none is a 401 as at Stripe), an optional ``Idempotency-K
 ``Stripe-Version`` (the fake answers in the versions it knows and refuses others as Stripe does). Answers are
 Stripe's JSON with a ``Request-Id`` header, errors are ``{"error": {"type", "message", "code", ...,
 "request_log_url"}}`` with Stripe's status codes, a scripted 429 carries ``Retry-After``, and a scripted timeout
-holds the request for its hold time before answering 504.
+holds the request for its hold time (or until the caller hangs up) before answering 504.
 
 Mounted by :func:`mount` only when ``REMIT_PROCESSOR=fake`` and ``REMIT_ENV`` is not ``production`` (anyone who
 reaches it can move the fake's world); not part of the OpenAPI document.
@@ -16,6 +16,7 @@ reaches it can move the fake's world); not part of the OpenAPI document.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 from urllib.parse import parse_qsl
@@ -94,9 +95,21 @@ async def fake_api(path: str, request: Request) -> Response:
             api_version=request.headers.get("stripe-version"),
         )
     except FakeTimeout as exc:
-        await asyncio.sleep(exc.hold_seconds)
+        await _hold(request, exc.hold_seconds)
         return _error(ApiError(504, API_ERROR, "The request timed out (scripted by the fake processor)."))
     return _answer(answer.status, answer.body, answer.headers)
+
+
+async def _hold(request: Request, seconds: float) -> None:
+    """Hold a scripted timeout's answer for ``seconds``, or until the caller hangs up (its own timeout): a
+    request nobody waits for must not keep the server's graceful shutdown waiting out the rest of the hold."""
+
+    async def hung_up() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(hung_up(), seconds)
 
 
 def mount(app: FastAPI, runtime: Runtime) -> None:

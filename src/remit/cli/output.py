@@ -212,13 +212,10 @@ def runtime_for(settings: Settings, imports: Sequence[str] | None = None) -> Run
     from remit.parts import build_runtime
 
     modules = () if imports is None else [*settings.job_modules, *imports]
-    runtime = build_runtime(settings, modules=modules)
-    if imports is not None:
-        try:
-            runtime.check_schedules()
-        except ConfigurationError as exc:
-            fail(configuration_message(exc), code=CONFIG_EXIT_CODE)
-    return runtime
+    try:
+        return build_runtime(settings, modules=modules, runs_scheduler=imports is not None)
+    except ConfigurationError as exc:
+        fail(configuration_message(exc), code=CONFIG_EXIT_CODE)
 
 
 def load_runtime(imports: Sequence[str] | None = None) -> Runtime:

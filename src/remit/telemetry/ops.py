@@ -271,6 +271,12 @@ def add_sink(sink: Sink) -> Callable[[], None]:
     return _sinks.add(sink)
 
 
+def sinks() -> tuple[Sink, ...]:
+    """The sinks added and not removed yet: a runtime's are removed when it closes (the tests check that none
+    outlives its test, where it would record the next tests' events too)."""
+    return _sinks.registered()
+
+
 def emit(name: str, **metadata: Any) -> dict[str, Any]:
     """Emit ops event ``name``; unknown names are a bug and raise. Returns the metadata that was kept."""
     spec = CATALOG.get(name)
@@ -283,4 +289,14 @@ def emit(name: str, **metadata: Any) -> dict[str, Any]:
     return kept
 
 
-__all__ = ["ALLOWED_FIELDS", "CATALOG", "RUNBOOKS", "OpsEventSpec", "Sink", "add_sink", "emit", "safe_metadata"]
+__all__ = [
+    "ALLOWED_FIELDS",
+    "CATALOG",
+    "RUNBOOKS",
+    "OpsEventSpec",
+    "Sink",
+    "add_sink",
+    "emit",
+    "safe_metadata",
+    "sinks",
+]

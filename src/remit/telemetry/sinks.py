@@ -117,6 +117,10 @@ class Sinks(Generic[F]):
         self._sinks.append(sink)
         return lambda: self._sinks.remove(sink) if sink in self._sinks else None
 
+    def registered(self) -> tuple[F, ...]:
+        """The sinks added and not removed yet (a test checks none outlives the runtime that added it)."""
+        return tuple(self._sinks)
+
     def send(self, log: logging.Logger, name: str, *args: Any) -> None:
         """Call every sink with ``args``; one that raises is logged on ``log`` (event ``name``, the error type)."""
         for sink in list(self._sinks):
