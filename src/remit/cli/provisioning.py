@@ -55,7 +55,7 @@ def list_command(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="At most this many.")] = 100,
     as_json: JsonOption = False,
 ) -> None:
-    """List provisioning jobs, least recently changed first."""
+    """List provisioning jobs, oldest last attempt or status change first."""
     chosen: list[ProvisioningStatus] | None = None
     if status is not None:
         try:
