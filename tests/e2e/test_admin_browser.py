@@ -29,9 +29,9 @@ from remit.db.tables import audit_log, jobs, provisioning_jobs, webhook_events
 from remit.parts import build_runtime
 from tests.e2e.test_up import READY, REMIT, START_TIMEOUT_S, remit_env, remit_process, stop
 from tests.e2e.workers import ROOT, start_worker, worker_env
-from tests.integration.test_admin_customers import CUSTOMER, EMAIL
-from tests.integration.test_admin_customers import seed as seed_customer_rows
 from tests.support.admin import PASSWORD, USER, password_hash
+from tests.support.customers import CUSTOMER, EMAIL
+from tests.support.customers import seed as seed_customer_rows
 
 pytestmark = pytest.mark.slow
 

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
-from remit.api.app import create_app
-from remit.api.webhooks import close_writer
 from remit.db.tables import audit_log, webhook_events
 from remit.flags import read_switches
 from remit.runtime import Runtime
 from remit.webhooks.handlers import HandlerContext
-from tests.support.admin import PASSWORD, USER, csrf_of, login, page_token, password_hash
+from tests.support.admin import PASSWORD, USER, browser, csrf_of, login, page_token, password_hash
 from tests.support.webhooks import client_for, event, make_runtime, post_event, webhook_settings
 
 pytestmark = [
@@ -25,18 +20,6 @@ pytestmark = [
     ),
     pytest.mark.webhooks_part_only,
 ]
-
-
-@asynccontextmanager
-async def browser(runtime: Runtime, **headers: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A client on the app over https (the session cookie is ``Secure``), keeping cookies like a browser."""
-    app = create_app(runtime)
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="https://remit.test", headers=headers) as client:
-            yield client
-    finally:
-        await close_writer(app)
 
 
 async def audit_rows(runtime: Runtime, action: str) -> list[dict[str, Any]]:

@@ -13,9 +13,8 @@ from remit.admin import customer_pages, pages, provisioning_pages
 from remit.db.tables import audit_log
 from remit.jobs.states import JobState
 from remit.runtime import Runtime
-from tests.integration.test_admin import browser
 from tests.support import jobs as J
-from tests.support.admin import USER, login, page_token, password_hash
+from tests.support.admin import USER, browser, login, page_token, password_hash
 
 pytestmark = pytest.mark.webhook_settings(REMIT_ADMIN_PASSWORD_HASH=password_hash())
 

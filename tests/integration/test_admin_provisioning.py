@@ -11,11 +11,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from remit.api.app import create_app
-from remit.api.webhooks import close_writer
 from remit.db.tables import audit_log, meter_events
 from remit.runtime import Runtime
-from tests.support.admin import USER, login, page_token, password_hash
+from tests.support.admin import USER, browser, login, page_token, password_hash
 from tests.support.provisioning import plant_job, provisioning_rows
 
 pytestmark = pytest.mark.webhook_settings(
@@ -26,14 +24,10 @@ pytestmark = pytest.mark.webhook_settings(
 
 
 @asynccontextmanager
-async def browser(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(runtime)
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://remit.test") as client:
-            await login(client)
-            yield client
-    finally:
-        await close_writer(app)
+async def logged_in(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    async with browser(runtime) as client:
+        await login(client)
+        yield client
 
 
 async def audit_rows(runtime: Runtime, action: str) -> list[dict[str, Any]]:
@@ -50,7 +44,7 @@ async def test_the_list_shows_every_job_and_stuck_only_those_the_gauge_counts(rt
     stuck = await plant_job(rt, "cs_admin_stuck", attempts=8)
     fresh = await plant_job(rt, "cs_admin_fresh", attempts=1, idle_seconds=10)
     done = await plant_job(rt, "cs_admin_done", status="provisioned", attempts=1)
-    async with browser(rt) as client:
+    async with logged_in(rt) as client:
         listing = await client.get("/admin/provisioning")
         assert listing.status_code == 200
         for job_id in (stuck, fresh, done):
@@ -66,7 +60,7 @@ async def test_the_list_shows_every_job_and_stuck_only_those_the_gauge_counts(rt
 
 async def test_rearm_shows_its_dry_run_then_rearms_audited_as_the_admin(rt: Runtime) -> None:
     job_id = await plant_job(rt, "cs_admin_rearm", attempts=8)
-    async with browser(rt) as client:
+    async with logged_in(rt) as client:
         token = await page_token(client, "/admin/provisioning")
         asked = await client.post(f"/admin/provisioning/{job_id}/rearm", data={"csrf_token": token})
         assert asked.status_code == 200
@@ -85,7 +79,7 @@ async def test_rearm_shows_its_dry_run_then_rearms_audited_as_the_admin(rt: Runt
 async def test_rearm_is_refused_with_the_reason_for_a_provisioned_job_or_one_without_a_payload(rt: Runtime) -> None:
     provisioned = await plant_job(rt, "cs_admin_prov", status="provisioned", attempts=1)
     bare = await plant_job(rt, "cs_admin_bare", payload=False)
-    async with browser(rt) as client:
+    async with logged_in(rt) as client:
         token = await page_token(client, "/admin/provisioning")
         for job_id, reason in ((provisioned, "is provisioned"), (bare, "has no payload to replay; hand-link it")):
             answer = await client.post(
@@ -100,7 +94,7 @@ async def test_rearm_is_refused_with_the_reason_for_a_provisioned_job_or_one_wit
 @pytest.mark.webhook_settings(REMIT_ADMIN_PASSWORD_HASH=password_hash())
 async def test_without_a_trigger_the_rearm_is_refused_unless_forced(rt: Runtime) -> None:
     job_id = await plant_job(rt, "cs_admin_force", attempts=8)
-    async with browser(rt) as client:
+    async with logged_in(rt) as client:
         listing = await client.get("/admin/provisioning")
         assert "trigger not configured" in listing.text
         token = await page_token(client, "/admin/provisioning")
@@ -118,7 +112,7 @@ async def test_without_a_trigger_the_rearm_is_refused_unless_forced(rt: Runtime)
 
 async def test_hand_link_checks_the_form_confirms_then_links_like_the_callback(rt: Runtime) -> None:
     job_id = await plant_job(rt, "cs_admin_link", attempts=8)
-    async with browser(rt) as client:
+    async with logged_in(rt) as client:
         form = await client.get(f"/admin/provisioning/{job_id}/link")
         assert form.status_code == 200
         assert "cs_admin_link" in form.text
@@ -152,7 +146,7 @@ async def test_hand_link_checks_the_form_confirms_then_links_like_the_callback(r
 
 async def test_provisioning_forms_need_the_csrf_token(rt: Runtime) -> None:
     job_id = await plant_job(rt, "cs_admin_csrf", attempts=8)
-    async with browser(rt) as client:
+    async with logged_in(rt) as client:
         forged = await client.post(
             f"/admin/provisioning/{job_id}/rearm", data={"csrf_token": "forged", "confirm": "yes"}
         )
@@ -184,6 +178,6 @@ async def test_the_overview_counts_failed_meter_rows(rt: Runtime) -> None:
     ]
     async with rt.db.begin() as conn:
         await conn.execute(sa.insert(meter_events), rows)
-    async with browser(rt) as client:
+    async with logged_in(rt) as client:
         overview = await client.get("/admin")
     assert '<div class="value" id="meter-failed">2</div>' in overview.text

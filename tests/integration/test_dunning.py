@@ -7,65 +7,37 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
-from remit.db.tables import subscriptions
-from remit.money.dunning import SWEEP_TASK_NAME, get_case, plan_sweep
+from remit.money.dunning import get_case, plan_sweep
 from remit.money.policy import CaseState, DunningPolicy
 from remit.processor.fake import FailureKind
-from tests.support.mail import MailWorld, mail_world
+from tests.support.mail import mail_world
 
 Emitted = list[tuple[str, dict[str, Any]]]
-DAY = 86400
-
-
-async def past_due_subscription(world: MailWorld) -> tuple[str, str]:
-    """A customer pays their first month, then their card starts failing and the renewal is declined."""
-    customer = await world.customer()
-    subscription = await world.subscribe(customer, await world.price(1500))
-    failing = await world.fake.attach_payment_method(
-        "pm_card_chargeCustomerFail", customer=customer, idempotency_key=world.key()
-    )
-    await world.fake.update_customer(customer, default_payment_method=failing["id"], idempotency_key=world.key())
-    await world.fake.engine.advance_clock(31 * DAY)
-    await world.drain()
-    return customer, str(subscription["id"])
-
-
-async def mirrored_status(world: MailWorld, subscription_id: str) -> str:
-    async with world.runtime.db.connect() as conn:
-        query = sa.select(subscriptions.c.status).where(subscriptions.c.stripe_id == subscription_id)
-        return str((await conn.execute(query)).scalar_one())
-
-
-async def sweep(world: MailWorld) -> None:
-    await world.runtime.engine.run_periodic(SWEEP_TASK_NAME, app=world.runtime, raise_errors=True)
-    await world.drain()
 
 
 async def test_through_grace_to_unpaid_confirmed_by_webhook_with_one_dunning_exhaustion(
     db_url: str, ops_events: Emitted
 ) -> None:
     async with mail_world(db_url) as world:
-        customer, subscription_id = await past_due_subscription(world)
-        assert await mirrored_status(world, subscription_id) == "past_due"
+        customer, subscription_id = await world.past_due_subscription()
+        assert await world.mirrored_status(subscription_id) == "past_due"
         async with world.runtime.db.connect() as conn:
             case = await get_case(conn, subscription_id)
         assert case is not None
         assert case.state is CaseState.IN_GRACE
         assert case.grace_until - case.past_due_since == timedelta(days=14)
 
-        await sweep(world)  # still in grace: nothing asked
+        await world.sweep()  # still in grace: nothing asked
         async with world.runtime.db.connect() as conn:
             assert (await get_case(conn, subscription_id)).state is CaseState.IN_GRACE  # type: ignore[union-attr]
 
-        world.runtime.clock.advance(case.grace_until - world.runtime.clock.now() + timedelta(minutes=1))  # type: ignore[attr-defined]
+        await world.past_grace(subscription_id)
         async with world.runtime.db.connect() as conn:
             planned = await plan_sweep(conn, DunningPolicy(), world.runtime.clock.now())
         assert [(p.subscription_id, p.attempt, p.action.value) for p in planned] == [(subscription_id, 1, "unpaid")]
-        await sweep(world)
-        await sweep(world)  # a second sweep asks nothing more
-        assert await mirrored_status(world, subscription_id) == "unpaid"  # the webhook moved it
+        await world.sweep()
+        await world.sweep()  # a second sweep asks nothing more
+        assert await world.mirrored_status(subscription_id) == "unpaid"  # the webhook moved it
         async with world.runtime.db.connect() as conn:
             case = await get_case(conn, subscription_id)
         assert case is not None
@@ -91,28 +63,28 @@ async def test_through_grace_to_unpaid_confirmed_by_webhook_with_one_dunning_exh
 
 async def test_a_failed_request_is_retried_by_the_next_sweep_under_a_new_key(db_url: str, ops_events: Emitted) -> None:
     async with mail_world(db_url, REMIT_DUNNING_TERMINAL="canceled", REMIT_DUNNING_GRACE_DAYS="3") as world:
-        _, subscription_id = await past_due_subscription(world)
+        _, subscription_id = await world.past_due_subscription()
         world.runtime.clock.advance(timedelta(days=35))  # type: ignore[attr-defined]
         await world.fake.engine.fail_next(FailureKind.SERVER_ERROR)
-        await sweep(world)
+        await world.sweep()
         async with world.runtime.db.connect() as conn:
             case = await get_case(conn, subscription_id)
         assert case is not None
         assert (case.state, case.attempts, case.last_error) == (CaseState.IN_GRACE, 1, "500 api_error")
-        assert await mirrored_status(world, subscription_id) == "past_due"  # nothing marked done
+        assert await world.mirrored_status(subscription_id) == "past_due"  # nothing marked done
 
-        await sweep(world)
+        await world.sweep()
         async with world.runtime.db.connect() as conn:
             case = await get_case(conn, subscription_id)
         assert case is not None
         assert (case.state, case.attempts, case.source) == (CaseState.EXHAUSTED, 2, "remit_sweeper")
-        assert await mirrored_status(world, subscription_id) == "canceled"
+        assert await world.mirrored_status(subscription_id) == "canceled"
     assert [meta["attempt"] for name, meta in ops_events if name == "dunning_exhaustion"] == [2]
 
 
 async def test_a_subscription_paid_in_grace_is_recovered_and_never_swept(db_url: str, ops_events: Emitted) -> None:
     async with mail_world(db_url) as world:
-        customer, subscription_id = await past_due_subscription(world)
+        customer, subscription_id = await world.past_due_subscription()
         visa = await world.fake.attach_payment_method("pm_card_visa", customer=customer, idempotency_key=world.key())
         subscription = await world.fake.retrieve_subscription(subscription_id)
         await world.fake.pay_invoice(
@@ -120,10 +92,10 @@ async def test_a_subscription_paid_in_grace_is_recovered_and_never_swept(db_url:
         )
         await world.drain()
         world.runtime.clock.advance(timedelta(days=60))  # type: ignore[attr-defined]
-        await sweep(world)
+        await world.sweep()
         async with world.runtime.db.connect() as conn:
             case = await get_case(conn, subscription_id)
         assert case is not None
         assert case.state is CaseState.RECOVERED
-        assert await mirrored_status(world, subscription_id) == "active"
+        assert await world.mirrored_status(subscription_id) == "active"
     assert [name for name, _ in ops_events if name == "dunning_exhaustion"] == []

@@ -170,3 +170,51 @@ async def test_trigger_fails_when_the_service_called_every_new_event_a_duplicate
         server.should_exit = True
         await serving
         await runtime.close()
+
+
+async def test_clock_advance_fails_when_the_service_called_every_new_event_a_duplicate(db_url, tmp_path, monkeypatch):
+    """As for a trigger: another fake world (another DATABASE_URL) subscribed and advanced its clock first,
+    delivering to the same service, so the renewal events this world's clock causes carry ids the service
+    already holds. The service stores none of them; that is a failure naming the duplicates, not a success."""
+    import asyncio
+
+    from remit.config import Settings
+    from remit.parts import build_runtime
+    from remit.service import build_server
+
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
+    monkeypatch.delenv("REMIT_PROCESSOR", raising=False)
+    other = {"DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}", "REMIT_ENV": "test"}
+    here = {"DATABASE_URL": db_url, "REMIT_ENV": "test"}
+    assert (await asyncio.to_thread(runner.invoke, remit_app, ["migrate"], env=other)).exit_code == 0
+    runtime = build_runtime(Settings.model_validate(here))
+    listening = asyncio.get_running_loop().create_future()
+    server = build_server(runtime, "127.0.0.1", 0, access_log=False, on_started=listening.set_result)
+    serving = asyncio.create_task(server.serve())
+    try:
+        url = (await asyncio.wait_for(listening, 10)).base_url
+
+        def fake(env, *args):
+            return runner.invoke(remit_app, ["fake", *args, "--url", url], env=env)
+
+        def subscribe(env):
+            return fake(env, "trigger", "customer.subscription.created")
+
+        def renew(env):
+            return fake(env, "clock", "advance", "31d")
+
+        assert (await asyncio.to_thread(subscribe, other)).exit_code == 1  # stored in the service's database
+        foreign = await asyncio.to_thread(renew, other)
+        assert foreign.exit_code == 1, foreign.output
+        assert "not in this command's database" in foreign.output
+        assert (await asyncio.to_thread(subscribe, here)).exit_code == 1  # the same ids: duplicates
+        duplicated = await asyncio.to_thread(renew, here)
+        assert duplicated.exit_code == 1, duplicated.output
+        assert "duplicates of events it already had" in duplicated.output
+        assert "another fake world" in duplicated.output
+        fresh = await asyncio.to_thread(renew, here)  # the next renewal's ids are new to the service
+        assert fresh.exit_code == 0, fresh.output
+    finally:
+        server.should_exit = True
+        await serving
+        await runtime.close()

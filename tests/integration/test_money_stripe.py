@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -27,11 +28,11 @@ from remit.money.reconcile import reconcile_fees
 from remit.money.sync import sync_payments
 from remit.processor.fake import AsgiDelivery
 from remit.processor.stripe import StripeProcessor
-from tests.integration.test_dunning import Emitted, mirrored_status, past_due_subscription, sweep
-from tests.integration.test_payment_sync import statuses
 from tests.support.fake_server import ServedFake, serve_fake
 from tests.support.mail import MailWorld, mail_world
 from tests.support.webhooks import SECRET
+
+Emitted = list[tuple[str, dict[str, Any]]]
 
 # The SDK's httpx client passes form bodies as ``data=str``, which httpx deprecates; not ours to change.
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
@@ -79,19 +80,16 @@ async def test_the_sweeper_asks_through_the_sdk_with_its_key_and_the_webhook_end
     db_url: str, ops_events: Emitted
 ) -> None:
     async with mail_world(db_url) as world:
-        _, subscription_id = await past_due_subscription(world)
-        async with world.runtime.db.connect() as conn:
-            case = await get_case(conn, subscription_id)
-        assert case is not None
-        world.runtime.clock.advance(case.grace_until - world.runtime.clock.now() + timedelta(minutes=1))  # type: ignore[attr-defined]
+        _, subscription_id = await world.past_due_subscription()
+        await world.past_grace(subscription_id)
         invoice_id = (await world.fake.retrieve_subscription(subscription_id))["latest_invoice"]
         async with on_the_adapter(world) as served:
-            await sweep(world)
+            await world.sweep()
             posts = [request for request in served.wire.requests if request[0] == "POST"]
         assert posts == [
             ("POST", f"/fake/v1/invoices/{invoice_id}/mark_uncollectible", f"remit-dunning:{subscription_id}:1")
         ]
-        assert await mirrored_status(world, subscription_id) == "unpaid"
+        assert await world.mirrored_status(subscription_id) == "unpaid"
         async with world.runtime.db.connect() as conn:
             case = await get_case(conn, subscription_id)
         assert case is not None
@@ -101,20 +99,20 @@ async def test_the_sweeper_asks_through_the_sdk_with_its_key_and_the_webhook_end
 
 async def test_payment_sync_heals_a_row_through_the_sdk(db_url: str) -> None:
     async with mail_world(db_url) as world:
-        customer, subscription_id = await past_due_subscription(world)
+        customer, subscription_id = await world.past_due_subscription()
         invoice_id = str((await world.fake.retrieve_subscription(subscription_id))["latest_invoice"])
         visa = await world.fake.attach_payment_method("pm_card_visa", customer=customer, idempotency_key=world.key())
         delivery, world.fake.engine.delivery = world.fake.engine.delivery, None  # the endpoint is down
         await world.fake.pay_invoice(invoice_id, payment_method=visa["id"], idempotency_key=world.key())
         world.fake.engine.delivery = delivery
-        assert await statuses(world, subscription_id, invoice_id) == ("past_due", "open")
+        assert await world.statuses(subscription_id, invoice_id) == ("past_due", "open")
         world.runtime.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
         async with on_the_adapter(world) as served:
             done = await sync_payments(world.runtime)
             fetched = {path for method, path, _ in served.wire.requests if method == "GET"}
         assert done.failed == 0
         assert {f"/fake/v1/subscriptions/{subscription_id}", f"/fake/v1/invoices/{invoice_id}"} <= fetched
-        assert await statuses(world, subscription_id, invoice_id) == ("active", "paid")
+        assert await world.statuses(subscription_id, invoice_id) == ("active", "paid")
 
 
 async def test_payment_sync_reads_the_event_list_through_the_sdk_and_heals_a_cancelled_subscription(
@@ -127,7 +125,7 @@ async def test_payment_sync_reads_the_event_list_through_the_sdk_and_heals_a_can
         delivery, world.fake.engine.delivery = world.fake.engine.delivery, None  # the endpoint is down
         await world.fake.cancel_subscription(subscription_id, idempotency_key=world.key())
         world.fake.engine.delivery = delivery
-        assert await mirrored_status(world, subscription_id) == "active"  # looks final, is stale
+        assert await world.mirrored_status(subscription_id) == "active"  # looks final, is stale
         async with on_the_adapter(world) as served:
             done = await sync_payments(world.runtime)  # no clock moved, no --since
             asked = [(method, path) for method, path, _ in served.wire.requests]
@@ -138,4 +136,4 @@ async def test_payment_sync_reads_the_event_list_through_the_sdk_and_heals_a_can
         assert "types[19]=customer.subscription.updated" in listed
         assert "created[gte]=" in listed
         assert "limit=100" in listed
-        assert await mirrored_status(world, subscription_id) == "canceled"
+        assert await world.mirrored_status(subscription_id) == "canceled"

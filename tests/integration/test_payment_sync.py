@@ -6,38 +6,29 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
-from remit.db.tables import invoices, subscriptions
 from remit.money.dunning import get_case
 from remit.money.policy import CaseState
 from remit.money.sync import sync_payments
 from remit.money.sync_events import Cursor, save_cursor
 from remit.processor.fake import FailureKind
-from tests.integration.test_dunning import Emitted, mirrored_status, past_due_subscription, sweep
-from tests.support.mail import MailWorld, mail_world
+from tests.support.mail import mail_world
 
-
-async def statuses(world: MailWorld, subscription_id: str, invoice_id: str) -> tuple[str, str]:
-    async with world.runtime.db.connect() as conn:
-        sub = (
-            await conn.execute(sa.select(subscriptions.c.status).where(subscriptions.c.stripe_id == subscription_id))
-        ).scalar_one()
-        inv = (await conn.execute(sa.select(invoices.c.status).where(invoices.c.stripe_id == invoice_id))).scalar_one()
-    return str(sub), str(inv)
+Emitted = list[tuple[str, dict[str, Any]]]
 
 
 async def test_a_row_whose_webhook_was_never_delivered_is_healed(db_url: str) -> None:
     async with mail_world(db_url) as world:
-        customer, subscription_id = await past_due_subscription(world)
+        customer, subscription_id = await world.past_due_subscription()
         invoice_id = str((await world.fake.retrieve_subscription(subscription_id))["latest_invoice"])
         visa = await world.fake.attach_payment_method("pm_card_visa", customer=customer, idempotency_key=world.key())
         delivery, world.fake.engine.delivery = world.fake.engine.delivery, None  # the endpoint is down
         await world.fake.pay_invoice(invoice_id, payment_method=visa["id"], idempotency_key=world.key())
         world.fake.engine.delivery = delivery
-        assert await statuses(world, subscription_id, invoice_id) == ("past_due", "open")  # stale
+        assert await world.statuses(subscription_id, invoice_id) == ("past_due", "open")  # stale
 
         early = await sync_payments(world.runtime, dry_run=True)  # the event stream shows them newer at once
         assert {("subscription", subscription_id), ("invoice", invoice_id)} <= set(early.candidates)
@@ -46,22 +37,22 @@ async def test_a_row_whose_webhook_was_never_delivered_is_healed(db_url: str) ->
         dry = await sync_payments(world.runtime, dry_run=True)
         assert ("subscription", subscription_id) in dry.candidates
         assert ("invoice", invoice_id) in dry.candidates
-        assert await statuses(world, subscription_id, invoice_id) == ("past_due", "open")
+        assert await world.statuses(subscription_id, invoice_id) == ("past_due", "open")
 
         done = await sync_payments(world.runtime)
         assert done.applied >= 2
         assert done.failed == 0
-        assert await statuses(world, subscription_id, invoice_id) == ("active", "paid")
+        assert await world.statuses(subscription_id, invoice_id) == ("active", "paid")
 
         # The lost webhooks arrive late: older than the synced rows, they change nothing.
         await world.fake.engine.redeliver()
         await world.drain()
-        assert await statuses(world, subscription_id, invoice_id) == ("active", "paid")
+        assert await world.statuses(subscription_id, invoice_id) == ("active", "paid")
 
 
 async def test_without_events_a_row_is_refetched_once_stuck_past_the_window(db_url: str) -> None:
     async with mail_world(db_url) as world:
-        customer, subscription_id = await past_due_subscription(world)
+        customer, subscription_id = await world.past_due_subscription()
         invoice_id = str((await world.fake.retrieve_subscription(subscription_id))["latest_invoice"])
         visa = await world.fake.attach_payment_method("pm_card_visa", customer=customer, idempotency_key=world.key())
         delivery, world.fake.engine.delivery = world.fake.engine.delivery, None  # the endpoint is down
@@ -80,24 +71,21 @@ async def test_without_events_a_row_is_refetched_once_stuck_past_the_window(db_u
         assert {item["reason"] for item in dry.to_json()["objects"]} == {"stuck"}
         done = await sync_payments(world.runtime)
         assert done.failed == 0
-        assert await statuses(world, subscription_id, invoice_id) == ("active", "paid")
+        assert await world.statuses(subscription_id, invoice_id) == ("active", "paid")
 
 
 async def test_a_requested_case_whose_confirming_webhook_never_arrived_is_exhausted_by_the_sync(
     db_url: str, ops_events: Emitted
 ) -> None:
     async with mail_world(db_url) as world:
-        customer, subscription_id = await past_due_subscription(world)
-        async with world.runtime.db.connect() as conn:
-            case = await get_case(conn, subscription_id)
-        assert case is not None
-        world.runtime.clock.advance(case.grace_until - world.runtime.clock.now() + timedelta(minutes=1))  # type: ignore[attr-defined]
+        customer, subscription_id = await world.past_due_subscription()
+        await world.past_grace(subscription_id)
         jobs_fake = world.runtime.processor.engine  # type: ignore[attr-defined]
         delivery, jobs_fake.delivery = jobs_fake.delivery, None  # the endpoint is down
-        await sweep(world)  # remit asks; the processor moves the subscription to unpaid; no webhook arrives
+        await world.sweep()  # remit asks; the processor moves the subscription to unpaid; no webhook arrives
         jobs_fake.delivery = delivery
         assert (await world.fake.retrieve_subscription(subscription_id))["status"] == "unpaid"
-        assert await mirrored_status(world, subscription_id) == "past_due"
+        assert await world.mirrored_status(subscription_id) == "past_due"
         async with world.runtime.db.connect() as conn:
             assert (await get_case(conn, subscription_id)).state is CaseState.REQUESTED  # type: ignore[union-attr]
         assert not [name for name, _ in ops_events if name == "dunning_exhaustion"]
@@ -105,7 +93,7 @@ async def test_a_requested_case_whose_confirming_webhook_never_arrived_is_exhaus
         world.runtime.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
         done = await sync_payments(world.runtime)
         assert done.failed == 0
-        assert await mirrored_status(world, subscription_id) == "unpaid"
+        assert await world.mirrored_status(subscription_id) == "unpaid"
         async with world.runtime.db.connect() as conn:
             case = await get_case(conn, subscription_id)
         assert case is not None
@@ -130,7 +118,7 @@ async def test_a_requested_case_whose_confirming_webhook_never_arrived_is_exhaus
 
 async def test_a_429_stops_the_run_with_its_log_line(db_url: str, caplog: pytest.LogCaptureFixture) -> None:
     async with mail_world(db_url) as world:
-        await past_due_subscription(world)
+        await world.past_due_subscription()
         world.runtime.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
         await world.fake.engine.fail_next(FailureKind.RATE_LIMITED, count=5)
         with caplog.at_level(logging.WARNING, logger="remit.money.sync"):

@@ -19,7 +19,6 @@ import remit.money.sync_events as sync_events
 from remit.db.tables import charges, invoices, payment_sync_cursors, subscriptions
 from remit.money.sync import sync_payments
 from remit.processor.fake import FailureKind
-from tests.integration.test_dunning import past_due_subscription
 from tests.support.mail import MailWorld, mail_world
 
 
@@ -225,7 +224,7 @@ async def test_an_invoice_voided_at_the_processor_is_healed_without_waiting_out_
     db_url: str,
 ) -> None:
     async with mail_world(db_url) as world:
-        _, subscription_id = await past_due_subscription(world)
+        _, subscription_id = await world.past_due_subscription()
         invoice_id = str((await world.fake.retrieve_subscription(subscription_id))["latest_invoice"])
         with webhooks_lost(world):
             await world.fake.request("POST", f"/v1/invoices/{invoice_id}/void", idempotency_key=world.key())

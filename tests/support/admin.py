@@ -1,13 +1,19 @@
-"""Helpers for the admin page's tests: a known password and its hash, logging in, reading a form's token."""
+"""Helpers for the admin page's tests: a known password and its hash, a browser-like client, logging in, reading a
+form's token."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cache
 
 import httpx
 
 from remit.admin.passwords import hash_password
+from remit.api.app import create_app
+from remit.api.webhooks import close_writer
+from remit.runtime import Runtime
 
 PASSWORD = "correct horse battery staple"
 USER = "admin"
@@ -18,6 +24,18 @@ CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
 def password_hash() -> str:
     """The argon2 hash of :data:`PASSWORD` (made once per test process: hashing is slow on purpose)."""
     return hash_password(PASSWORD)
+
+
+@asynccontextmanager
+async def browser(runtime: Runtime, **headers: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on the app over https (the session cookie is ``Secure``), keeping cookies like a browser."""
+    app = create_app(runtime)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="https://remit.test", headers=headers) as client:
+            yield client
+    finally:
+        await close_writer(app)
 
 
 def csrf_of(html: str) -> str:

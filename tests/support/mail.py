@@ -12,15 +12,19 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
 
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from remit.api.app import create_app
 from remit.api.webhooks import close_writer
+from remit.db.tables import invoices, subscriptions
+from remit.money.dunning import SWEEP_TASK_NAME, get_case
 from remit.processor.fake import AsgiDelivery, FakeEngine, FakeProcessor
 from remit.runtime import Runtime
 from remit.telemetry.metrics import REGISTRY
@@ -146,6 +150,44 @@ class MailWorld:
             charge_ids.append(str(invoice["charge"]))
         await self.drain()
         return charge_ids
+
+    async def past_due_subscription(self) -> tuple[str, str]:
+        """A customer pays their first month, then their card starts failing and the renewal is declined; the
+        world is drained, the subscription past due and in its dunning grace. The customer and subscription ids."""
+        customer = await self.customer()
+        subscription = await self.subscribe(customer, await self.price(1500))
+        failing = await self.fake.attach_payment_method(
+            "pm_card_chargeCustomerFail", customer=customer, idempotency_key=self.key()
+        )
+        await self.fake.update_customer(customer, default_payment_method=failing["id"], idempotency_key=self.key())
+        await self.fake.engine.advance_clock(int(timedelta(days=31).total_seconds()))
+        await self.drain()
+        return customer, str(subscription["id"])
+
+    async def past_grace(self, subscription_id: str) -> None:
+        """remit's clock moves a minute past the subscription's dunning grace: the next sweep asks the processor."""
+        async with self.runtime.db.connect() as conn:
+            case = await get_case(conn, subscription_id)
+        assert case is not None, "the subscription has no dunning case"
+        self.runtime.clock.advance(case.grace_until - self.runtime.clock.now() + timedelta(minutes=1))  # type: ignore[attr-defined]
+
+    async def sweep(self) -> None:
+        """The dunning sweeper runs once, and the webhooks it causes are delivered."""
+        await self.runtime.engine.run_periodic(SWEEP_TASK_NAME, app=self.runtime, raise_errors=True)
+        await self.drain()
+
+    async def mirrored_status(self, subscription_id: str) -> str:
+        """The subscription's status in remit's mirror."""
+        async with self.runtime.db.connect() as conn:
+            query = sa.select(subscriptions.c.status).where(subscriptions.c.stripe_id == subscription_id)
+            return str((await conn.execute(query)).scalar_one())
+
+    async def statuses(self, subscription_id: str, invoice_id: str) -> tuple[str, str]:
+        """The subscription's and the invoice's statuses in remit's mirror."""
+        async with self.runtime.db.connect() as conn:
+            sub = sa.select(subscriptions.c.status).where(subscriptions.c.stripe_id == subscription_id)
+            inv = sa.select(invoices.c.status).where(invoices.c.stripe_id == invoice_id)
+            return str((await conn.execute(sub)).scalar_one()), str((await conn.execute(inv)).scalar_one())
 
 
 @asynccontextmanager

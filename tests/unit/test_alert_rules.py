@@ -6,30 +6,19 @@ are skipped, except under ``CI=true``, where a missing promtool fails the run.""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from remit.telemetry.metrics import REGISTRY
 from tests.support.metric_names import exported_series, series_in
+from tests.support.promtool import promtool
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 RULES = PROMETHEUS / "alerts.yml"
-
-
-def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("promtool is required under CI=true (Debian package prometheus)", pytrace=False)
-        pytest.skip("promtool not installed (Debian package prometheus)")
-    return found
 
 
 def alerts() -> dict[str, dict[str, Any]]:

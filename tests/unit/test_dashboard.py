@@ -9,7 +9,7 @@ from typing import Any
 
 from remit.telemetry.metrics import REGISTRY
 from tests.support.metric_names import exported_series, series_in
-from tests.unit.test_alert_rules import promtool
+from tests.support.promtool import promtool
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "remit.json"
 

@@ -24,7 +24,7 @@ from rich.console import Console
 
 from remit.billing.actions import BillingActionError, create_checkout_session
 from remit.cli.hints import command
-from remit.cli.output import dumps, fail, print_list, run_with_runtime
+from remit.cli.output import dumps, fail, fetch_limit, print_list, run_with_runtime
 from remit.db.location import describe
 from remit.errors import ProcessorError
 from remit.processor import build_fake_engine, webhook_url
@@ -374,12 +374,12 @@ def events_command(
         raise typer.BadParameter("status is pending, delivered or failed") from None
 
     async def act(engine: FakeEngine, runtime: Runtime) -> list[dict[str, Any]]:
-        return [event.summary() for event in await engine.events(type_=type_, status=parsed, limit=limit + 1)]
+        return [event.summary() for event in await engine.events(type_=type_, status=parsed, limit=fetch_limit(limit))]
 
     rows = with_engine(None, act)
     print_list(
-        rows[:limit],
-        more=len(rows) > limit,
+        rows,
+        limit=limit,
         as_json=as_json,
         title="fake processor events",
         columns=["id", "type", "created", "delivery_status", "delivery_attempts", "last_status_code"],

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from remit import audit
-from remit.cli.output import fail, print_list, print_object, run_with_runtime
+from remit.cli.output import fail, fetch_limit, print_list, print_object, run_with_runtime
 from remit.config import Settings
 from remit.errors import DatabaseUnavailable, UnknownJob
 from remit.jobs.definition import JobDefinition
@@ -214,15 +214,15 @@ def list_command(
     state = parse_state(state)
 
     async def main(runtime: Runtime) -> list[dict[str, Any]]:
-        found = await runtime.engine.list_jobs(queue=queue, state=state, name=name, limit=limit + 1)
+        found = await runtime.engine.list_jobs(queue=queue, state=state, name=name, limit=fetch_limit(limit))
         return [job.to_json() for job in found]
 
     rows = run_with_runtime(main)
     for row in rows:
         row["last_error"] = row["errors"][-1]["type"] if row["errors"] else None
     print_list(
-        rows[:limit],
-        more=len(rows) > limit,
+        rows,
+        limit=limit,
         as_json=as_json,
         title="jobs",
         columns=[

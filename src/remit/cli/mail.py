@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from remit.cli.output import fail, print_list, print_object, run_with_runtime
+from remit.cli.output import fail, fetch_limit, print_list, print_object, run_with_runtime
 from remit.cli.webhooks import default_actor
 from remit.mail.jobs import retry_mail
 from remit.mail.kinds import MailKind
@@ -66,7 +66,7 @@ def list_command(
                 states=[chosen_state] if chosen_state else [],
                 kinds=[chosen_kind] if chosen_kind else [],
                 customer_id=customer,
-                limit=limit + 1,  # one more than shown tells whether there are more
+                limit=fetch_limit(limit),
             )
         return [record.to_json() for record in records]
 
@@ -74,7 +74,7 @@ def list_command(
     for row in rows:
         error = row["last_error"] or {}
         row["error"] = error.get("reason") or error.get("type")
-    print_list(rows[:limit], more=len(rows) > limit, as_json=as_json, columns=LIST_COLUMNS, title="mail")
+    print_list(rows, limit=limit, as_json=as_json, columns=LIST_COLUMNS, title="mail")
 
 
 def describe_message(message: EmailMessage) -> dict[str, Any]:

@@ -87,12 +87,21 @@ def _console() -> Console:
     return console if console.is_terminal else Console(width=200)
 
 
+def fetch_limit(limit: int) -> int:
+    """How many rows a listing cut at ``--limit`` asks the database for: one more than it shows, so the extra
+    row's presence tells :func:`print_list` there are more, without a second query to count them."""
+    return limit + 1
+
+
 def print_list(
-    rows: Sequence[Mapping[str, Any]], *, as_json: bool, columns: list[str], title: str, more: bool = False
+    rows: Sequence[Mapping[str, Any]], *, as_json: bool, columns: list[str], title: str, limit: int | None = None
 ) -> None:
     """Print ``rows``: a JSON array of every row (all keys) with ``as_json``, else a table of ``columns``.
 
-    ``more`` says the listing was cut at ``--limit``: a note on stderr says so (stdout stays one array)."""
+    With ``limit`` (``rows`` fetched with :func:`fetch_limit`), only the first ``limit`` are printed, and when
+    there were more a note on stderr says so (stdout stays one array)."""
+    more = limit is not None and len(rows) > limit
+    rows = rows[:limit]
     if more:
         Console(stderr=True).print(
             f"[dim]showing the first {len(rows)}; there are more: pass --limit to see them[/dim]", highlight=False

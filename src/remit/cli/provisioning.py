@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from remit.cli.output import dumps, fail, print_list, print_object, run_with_runtime
+from remit.cli.output import dumps, fail, fetch_limit, print_list, print_object, run_with_runtime
 from remit.cli.webhooks import default_actor
 from remit.provisioning import jobs_table
 from remit.provisioning.operator import Outcome, Refused, link, rearm
@@ -55,7 +55,7 @@ def list_command(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="At most this many.")] = 100,
     as_json: JsonOption = False,
 ) -> None:
-    """List provisioning jobs, least recently changed first."""
+    """List provisioning jobs, oldest last attempt or status change first."""
     chosen: list[ProvisioningStatus] | None = None
     if status is not None:
         try:
@@ -71,12 +71,12 @@ def list_command(
         window = (runtime.clock.now(), settings.provisioning_stuck_seconds, settings.provisioning_max_attempts)
         async with runtime.db.connect() as conn:
             found = await jobs_table.list_jobs(
-                conn, statuses=chosen, stuck=window if stuck else None, limit=limit + 1
-            )  # one more than shown tells whether there are more
+                conn, statuses=chosen, stuck=window if stuck else None, limit=fetch_limit(limit)
+            )
         return [job.to_json() for job in found]
 
     rows = run_with_runtime(main)
-    print_list(rows[:limit], more=len(rows) > limit, as_json=as_json, columns=LIST_COLUMNS, title="provisioning jobs")
+    print_list(rows, limit=limit, as_json=as_json, columns=LIST_COLUMNS, title="provisioning jobs")
 
 
 @app.command("show")

@@ -21,7 +21,7 @@ from rich.console import RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from remit.cli.output import fail, print_list, print_object, run_with_runtime
+from remit.cli.output import fail, fetch_limit, print_list, print_object, run_with_runtime
 from remit.cli.webhooks import default_actor
 from remit.jobs.states import JobState
 from remit.runtime import Runtime
@@ -112,12 +112,12 @@ def list_command(
     async def main(runtime: Runtime) -> list[dict[str, Any]]:
         async with runtime.db.connect() as conn:
             found = await records.list_meter_events(
-                conn, states=states, customer_id=customer, meter=meter, limit=limit + 1
-            )  # one more than shown tells whether there are more
+                conn, states=states, customer_id=customer, meter=meter, limit=fetch_limit(limit)
+            )
         return [r.to_json(_decimals(runtime, r.meter)) for r in found]
 
     rows = run_with_runtime(main)
-    print_list(rows[:limit], more=len(rows) > limit, as_json=as_json, columns=LIST_COLUMNS, title="usage")
+    print_list(rows, limit=limit, as_json=as_json, columns=LIST_COLUMNS, title="usage")
 
 
 @app.command("show")

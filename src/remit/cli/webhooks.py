@@ -20,7 +20,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from remit.cli.hints import command
-from remit.cli.output import fail, print_list, print_object, run_with_runtime
+from remit.cli.output import fail, fetch_limit, print_list, print_object, run_with_runtime
 from remit.clock import parse_instant
 from remit.errors import WebhookError
 from remit.runtime import Runtime
@@ -128,13 +128,13 @@ def list_command(
     async def main(runtime: Runtime) -> list[dict[str, Any]]:
         event_filter = _filter(status, type_pattern, since, runtime.clock.now())
         async with runtime.db.connect() as conn:
-            events = await list_events(conn, event_filter, limit=limit + 1)
+            events = await list_events(conn, event_filter, limit=fetch_limit(limit))
         return [event.to_json() for event in events]
 
     rows = _run(main)
     for row in rows:
         row["error"] = (row["last_error"] or {}).get("type")
-    print_list(rows[:limit], more=len(rows) > limit, as_json=as_json, columns=LIST_COLUMNS, title="webhook events")
+    print_list(rows, limit=limit, as_json=as_json, columns=LIST_COLUMNS, title="webhook events")
 
 
 @app.command("show")

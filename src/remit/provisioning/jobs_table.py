@@ -220,7 +220,8 @@ async def list_jobs(
     stuck: tuple[datetime, float, int] | None = None,
     limit: int = 100,
 ) -> list[ProvisioningJob]:
-    """Jobs, least recently changed first (the runbook's order); ``stuck`` is ``(now, stuck_seconds, cap)``."""
+    """Jobs, oldest last attempt or status change first (``updated_at``, the runbook's order); ``stuck`` is
+    ``(now, stuck_seconds, cap)``."""
     stmt = sa.select(T).order_by(T.c.updated_at, T.c.id).limit(limit)
     if statuses:
         stmt = stmt.where(T.c.status.in_([s.value for s in statuses]))
