@@ -11,7 +11,7 @@ Rendering is CPU-bound and synchronous: call :meth:`PdfEngine.render` through ``
 render runs at a time per process (WeasyPrint's font machinery is not documented as thread-safe), and every
 render of the process shares one ``FontConfiguration``: WeasyPrint otherwise builds a new one per document (a
 fresh fontconfig set and Pango font map, so every font is loaded and measured again); sharing it made a 5-line
-invoice 10 to 20 % faster (A/B medians in docs/documents.md). It is only ever used under the lock.
+invoice's render 7 to 21 % shorter (A/B medians in docs/documents.md). It is only ever used under the lock.
 """
 
 from __future__ import annotations
