@@ -63,3 +63,14 @@ def test_an_unavailable_engine_never_renders() -> None:
     assert off.problem() == "PDF rendering is switched off"
     with pytest.raises(PdfEngineUnavailable):
         off.render("<p>x</p>")
+
+
+def test_every_render_of_the_process_shares_one_font_configuration(fresh_detection: None) -> None:
+    """WeasyPrint makes a FontConfiguration per document unless given one, loading every font again; the engine
+    keeps one for the process (docs/documents.md has the A/B figures), and documents stay whole with it."""
+    first = WeasyPrintEngine().render("<html><body><p>one</p></body></html>")
+    shared = WeasyPrintEngine._font_config
+    assert shared is not None
+    second = WeasyPrintEngine().render("<html><body><p style='page-break-after: always'>a</p><p>b</p></body></html>")
+    assert WeasyPrintEngine._font_config is shared
+    assert (first.pages, second.pages) == (1, 2)
