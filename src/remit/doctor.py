@@ -21,7 +21,6 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from types import EllipsisType
 from typing import Any
 
 from remit.cli.hints import command
@@ -238,16 +237,15 @@ async def pdf_engine_problem(runtime: Runtime) -> str | None:
         return f"{type(exc).__name__} (details in the log)"
 
 
-async def mail_check(runtime: Runtime, pdf: str | EllipsisType | None = ...) -> Check:
+async def mail_check(runtime: Runtime, pdf_problem: str | None) -> Check:
     """Where mail goes (an SMTP server, probed with a session that sends nothing, or the development outbox)
-    and whether invoice PDFs can be made here (``pdf``: :func:`pdf_engine_problem`'s answer, found now when not
-    given); never an address or a password."""
+    and whether invoice PDFs can be made here (``pdf_problem``: :func:`pdf_engine_problem`'s answer, found
+    outside the step bound); never an address or a password."""
     from remit.mail.mailer import MailOutcomeUnknown, MailRefused
     from remit.mail.smtp import SmtpMailer
 
     settings = runtime.settings
     target = settings.smtp
-    pdf_problem = await pdf_engine_problem(runtime) if isinstance(pdf, EllipsisType) else pdf
     data: dict[str, Any] = {"transport": "smtp" if target else "outbox", "pdf_engine": pdf_problem is None}
     status = Status.OK
     if target is None:
