@@ -207,11 +207,6 @@ async def _stale_by_events(runtime: Runtime, run: SyncRun) -> tuple[list[Refetch
     return stale, advance(cursor, read.events, complete=read.complete)
 
 
-def is_transient(error: ProcessorError) -> bool:
-    """A failure worth asking again (no answer, or the processor's own error); a 4xx will not change by asking."""
-    return error.status_code is None or error.status_code >= 500
-
-
 def _throttled(run: SyncRun, error: ProcessorError) -> None:
     run.throttled = True
     log.warning("payment sync throttled", extra={"retry_after": error.retry_after, "done": run.applied})
@@ -244,7 +239,6 @@ async def sync_payments(
     run.cursor = next_cursor
     if dry_run:
         return run
-    by_events = seen
     for item in found:
         try:
             await _refetch(runtime, run, item)
@@ -252,7 +246,7 @@ async def sync_payments(
             if error.status_code == 429:
                 _throttled(run, error)
                 return run  # the cursor stays: the next run reads the same events and fetches what is left
-            if is_transient(error) and (item.object_type, item.object_id) in by_events:
+            if error.is_retryable and item.newest is not None:
                 next_cursor = None  # only the event stream knows this object is stale: read it again next run
             run.failed += 1
             metrics.payment_sync_objects_total.labels(object_type=item.object_type, outcome="failed").inc()
