@@ -20,10 +20,7 @@ def balance_transaction_list_params(
     """The query of one page of ``GET /v1/balance_transactions``, as both processors send it: the set filters,
     with the creation bounds nested under ``created`` (Stripe's ``created[gte]``/``created[lte]``)."""
     params = request_params(type=type, limit=limit, starting_after=starting_after)
-    created = request_params(gte=created_gte, lte=created_lte)
-    if created:
-        params["created"] = created
-    return params
+    return _created_between(params, created_gte, created_lte)
 
 
 def event_list_params(
@@ -32,7 +29,12 @@ def event_list_params(
     """The query of one page of ``GET /v1/events``, as both processors send it: ``types`` (when given) and the
     creation bounds nested under ``created``."""
     params = request_params(limit=limit, starting_after=starting_after, types=list(types) or None)
-    created = request_params(gte=created_gte, lte=created_lte)
+    return _created_between(params, created_gte, created_lte)
+
+
+def _created_between(params: dict[str, Any], gte: int | None, lte: int | None) -> dict[str, Any]:
+    """``params`` with the set creation bounds nested under ``created`` (Stripe's ``created[gte]``/``[lte]``)."""
+    created = request_params(gte=gte, lte=lte)
     if created:
         params["created"] = created
     return params
