@@ -17,11 +17,14 @@ is ``null``).
 
 ``pdf_per_s``: the process is pinned to one CPU (``sched_setaffinity``) and renders ``--invoices`` invoices —
 each a different paid invoice of ``--lines`` lines, a customer and an address — through the production path
-(:func:`remit.documents.invoice.invoice_view` → the Jinja2 template → WeasyPrint, the engine remit's workers
-use), after a warm-up of 5; the median of ``--rounds`` rounds is reported with the spread, and beside it, in
-interleaved rounds, the rate of a one-line page through the same engine (the machine's ceiling at that moment:
-on a shared machine compare the two). The database is not involved: storing a document is one INSERT. Target
-(issue 9): at least 10 per second on one core.
+(:func:`remit.documents.invoice.invoice_view` → :func:`remit.documents.render.invoice_pdf`: the Jinja2
+template and its stylesheet → WeasyPrint, the engine remit's workers use), after a warm-up of 5; the median of
+``--rounds`` rounds is reported with the spread, and beside it, in interleaved rounds, the rate of a one-line
+page through the same engine (the machine's ceiling at that moment: on a shared machine compare the two). The
+note names the library that subsets the fonts embedded in each PDF: HarfBuzz (``libharfbuzz-subset0``, which
+the README's commands install) or, without it, WeasyPrint's fallback fontTools, about five times slower a
+render. The database is not involved: storing a document is one INSERT. Target (issue 9): at least 10 per
+second on one core.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from remit.documents.engine import WeasyPrintEngine  # noqa: E402
 from remit.documents.invoice import invoice_view  # noqa: E402
-from remit.documents.render import invoice_html  # noqa: E402
+from remit.documents.render import invoice_pdf  # noqa: E402
 
 PDF_TARGET_PER_S = 10.0
 #: The cheapest document the engine makes, rendered beside the invoices: on a shared machine the ratio of the
@@ -104,6 +107,16 @@ def pin_to_one_core() -> str:
     return f"pinned to CPU {cpu}"
 
 
+def font_subsetter() -> str:
+    """Which library subsets the fonts WeasyPrint embeds: ``harfbuzz`` or its slow fallback ``fonttools``."""
+    try:
+        from weasyprint.pdf import fonts
+
+        return "harfbuzz" if fonts.harfbuzz_subset and fonts.harfbuzz.hb_version_atleast(4, 1, 0) else "fonttools"
+    except Exception:  # WeasyPrint's internals moved: say so rather than guess
+        return "unknown"
+
+
 def measure_pdf(args: argparse.Namespace) -> Measured:
     engine = WeasyPrintEngine()
     problem = engine.problem()
@@ -111,14 +124,14 @@ def measure_pdf(args: argparse.Namespace) -> Measured:
         return Measured({"pdf_per_s": None}, [("pdf_per_s", "-", f">= {PDF_TARGET_PER_S:g}", problem)], failed=True)
     pinned = pin_to_one_core()
     views = [invoice_view(paid_invoice(n, args.lines)) for n in range(args.invoices + 5)]
-    for view in views[:5]:  # warm-up: fonts, templates, caches
-        engine.render(invoice_html(view))
+    for view in views[:5]:  # warm-up: fonts, templates, the parsed stylesheet
+        invoice_pdf(view, engine)
     rates, floors = [], []
     pages = 0
     for _ in range(args.rounds):
         started = time.perf_counter()
         for view in views[5:]:
-            pages += engine.render(invoice_html(view)).pages
+            pages += invoice_pdf(view, engine).pages
         rates.append(args.invoices / (time.perf_counter() - started))
         started = time.perf_counter()
         for _ in range(args.invoices):
@@ -128,7 +141,8 @@ def measure_pdf(args: argparse.Namespace) -> Measured:
     met = "met" if rate >= PDF_TARGET_PER_S else "NOT met"
     note = (
         f"{args.invoices} invoices of {args.lines} lines x {args.rounds} rounds, {pinned}; "
-        f"spread {min(rates):.1f}-{max(rates):.1f}/s, {pages // (args.invoices * args.rounds)} page each; {met}"
+        f"spread {min(rates):.1f}-{max(rates):.1f}/s, {pages // (args.invoices * args.rounds)} page each, "
+        f"fonts subset by {font_subsetter()}; {met}"
     )
     floor_note = "a one-line page through the same engine, rounds interleaved: this machine's ceiling right now"
     return Measured(

@@ -157,7 +157,9 @@ async def test_a_long_invoice_runs_over_pages_with_every_line(runtime: Runtime) 
     assert document.pages >= 2
     text = text_of(document.content)
     assert "Seat 59" in text
-    assert "page 2 of" in text
+    footers = [line for line in text.splitlines() if "· page" in line]
+    # the footer names the invoice on every page, not only on the one whose header set it (string-set)
+    assert footers == [f"ACME-long · page {n} of {document.pages}" for n in range(1, document.pages + 1)]
 
 
 async def test_the_job_renders_and_stores(runtime: Runtime) -> None:
@@ -185,6 +187,52 @@ async def test_a_host_template_replaces_the_invoice_by_path(db_url: str, tmp_pat
         await runtime.close()
     assert "Host invoice ACME-host" in text
     assert "20.01 EUR" in text
+    assert "· page" not in text  # remit's stylesheet (its page footer) is not laid over a host's own page
+
+
+async def host_rendered(db_url: str, template_dir: Path, invoice_id: str) -> bytes:
+    settings = Settings.model_validate(
+        {"DATABASE_URL": db_url, "REMIT_ENV": "test", "REMIT_TEMPLATE_DIR": str(template_dir)}
+    )
+    runtime = build_runtime(settings)
+    try:
+        await mirror(runtime, invoice(invoice_id, "paid"))
+        return (await ensure_document(runtime, invoice_id)).content
+    finally:
+        await runtime.close()
+
+
+def first_page_size_mm(content: bytes) -> tuple[int, int]:
+    box = pypdf.PdfReader(io.BytesIO(content)).pages[0].mediabox
+    return round(float(box.width) * 25.4 / 72), round(float(box.height) * 25.4 / 72)
+
+
+async def test_a_host_stylesheet_replaces_remits_by_path_for_either_page(db_url: str, tmp_path: Path) -> None:
+    """documents/invoice.css is overridden by path like the templates, and styles remit's page or the host's."""
+    (tmp_path / "documents").mkdir()
+    (tmp_path / "documents" / "invoice.css").write_text(
+        '@page { size: A5; @bottom-center { content: "Host footer " counter(page) } }'
+    )
+    content = await host_rendered(db_url, tmp_path, "in_hostcss")
+    text = text_of(content)
+    assert first_page_size_mm(content) == (148, 210)
+    assert "Grace Hopper" in text  # remit's page
+    assert "Host footer 1" in text
+    assert "· page" not in text
+
+    (tmp_path / "documents" / "invoice.html").write_text("<html><body><p>Own page {{ invoice.title }}</p>")
+    content = await host_rendered(db_url, tmp_path, "in_hostboth")
+    assert first_page_size_mm(content) == (148, 210)
+    assert "Host footer 1" in text_of(content)
+
+
+async def test_remits_page_keeps_its_stylesheet_when_a_host_overrides_something_else(
+    db_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "documents").mkdir()  # a template dir with no invoice files: remit's page, remit's sheet
+    content = await host_rendered(db_url, tmp_path, "in_hostnone")
+    assert first_page_size_mm(content) == (210, 297)
+    assert "ACME-none · page 1 of 1" in text_of(content)
 
 
 def test_the_cli_writes_the_pdf(db_url: str, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -94,11 +95,11 @@ class FailingFirst:
     def problem(self) -> str | None:
         return self.engine.problem()
 
-    def render(self, html: str) -> RenderedPdf:
+    def render(self, html: str, stylesheets: Sequence[str] = ()) -> RenderedPdf:
         if self.left > 0:
             self.left -= 1
             raise RuntimeError("the renderer crashed")
-        return self.engine.render(html)
+        return self.engine.render(html, stylesheets)
 
 
 async def test_any_other_rendering_error_retries_and_the_receipt_then_carries_its_pdf(

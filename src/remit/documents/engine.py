@@ -8,17 +8,23 @@ processor's hosted invoice and emits ``pdf_adapter_unavailable``. Any other rend
 exception, and the job that rendered retries.
 
 Rendering is CPU-bound and synchronous: call :meth:`PdfEngine.render` through ``asyncio.to_thread``. One
-render runs at a time per process (WeasyPrint's font machinery is not documented as thread-safe), and every
-render of the process shares one ``FontConfiguration``: WeasyPrint otherwise builds a new one per document (a
-fresh fontconfig set and Pango font map, so every font is loaded and measured again); sharing it made a 5-line
-invoice's render 7 to 21 % shorter (A/B medians in docs/documents.md). It is only ever used under the lock.
+render runs at a time per process (WeasyPrint's font machinery is not documented as thread-safe), and what
+does not change between documents is made once per process and used only under that lock: one
+``FontConfiguration`` (WeasyPrint otherwise builds a fresh fontconfig set and Pango font map per document, so
+every font is loaded and measured again) and each stylesheet, parsed and its selectors compiled on its first
+use. The cyclic garbage collector is paused for the length of a render: a document is tens of thousands of
+short-lived objects, and left running the collector walks them, and the whole process's heap, several times a
+render; what the render leaves is collected as usual once it is back on. docs/documents.md has the A/B figures.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import logging
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,6 +34,9 @@ log = logging.getLogger("remit.documents")
 
 PDF_CONTENT_TYPE = "application/pdf"
 _PROBE = "<html><body><p>remit</p></body></html>"
+#: Parsed stylesheets kept per process; more distinct sheets than this (a host editing its invoice.css while
+#: running) start the cache afresh rather than grow it.
+_STYLESHEET_CACHE_SIZE = 16
 
 
 class PdfEngineUnavailable(RemitError):
@@ -54,8 +63,9 @@ class PdfEngine(Protocol):
         """Why this engine cannot render here, or None when it can."""
         ...
 
-    def render(self, html: str) -> RenderedPdf:
-        """Render ``html``; :class:`PdfEngineUnavailable` when :meth:`problem` is not None."""
+    def render(self, html: str, stylesheets: Sequence[str] = ()) -> RenderedPdf:
+        """Render ``html`` with ``stylesheets`` (CSS text, applied under the page's own styles) added;
+        :class:`PdfEngineUnavailable` when :meth:`problem` is not None."""
         ...
 
 
@@ -78,6 +88,18 @@ def weasyprint_problem() -> str | None:
     return problem
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the block, and back as it was after (another pause may hold it)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class WeasyPrintEngine:
     """WeasyPrint, checked once per process by :func:`weasyprint_problem`."""
 
@@ -86,25 +108,41 @@ class WeasyPrintEngine:
     #: The process's one ``weasyprint.text.fonts.FontConfiguration``, made by the first render; used only
     #: under ``_lock``. ``@font-face`` fonts a template declares are added to it once and kept.
     _font_config: Any = None
+    #: Parsed ``weasyprint.CSS`` by their text, made with ``_font_config``; used only under ``_lock``.
+    _stylesheets: dict[str, Any] = {}
 
     def problem(self) -> str | None:
         return weasyprint_problem()
 
-    def render(self, html: str) -> RenderedPdf:
+    def render(self, html: str, stylesheets: Sequence[str] = ()) -> RenderedPdf:
         problem = self.problem()
         if problem is not None:
             raise PdfEngineUnavailable(problem)
         import weasyprint
 
-        with self._lock:
+        with self._lock, _collector_paused():
             font_config = WeasyPrintEngine._font_config
             if font_config is None:
                 from weasyprint.text.fonts import FontConfiguration
 
                 font_config = WeasyPrintEngine._font_config = FontConfiguration()
-            document: Any = weasyprint.HTML(string=html).render(font_config=font_config)
+            sheets = [self._parsed(text, font_config) for text in stylesheets]
+            document: Any = weasyprint.HTML(string=html).render(font_config=font_config, stylesheets=sheets)
             content: bytes = document.write_pdf()
         return RenderedPdf(content, len(document.pages))
+
+    @staticmethod
+    def _parsed(text: str, font_config: Any) -> Any:
+        """``text`` as a ``weasyprint.CSS``, parsed on its first use in this process (called under ``_lock``)."""
+        cache = WeasyPrintEngine._stylesheets
+        sheet = cache.get(text)
+        if sheet is None:
+            import weasyprint
+
+            if len(cache) >= _STYLESHEET_CACHE_SIZE:
+                cache.clear()
+            sheet = cache[text] = weasyprint.CSS(string=text, font_config=font_config)
+        return sheet
 
 
 class UnavailableEngine:
@@ -118,7 +156,7 @@ class UnavailableEngine:
     def problem(self) -> str | None:
         return self.reason
 
-    def render(self, html: str) -> RenderedPdf:
+    def render(self, html: str, stylesheets: Sequence[str] = ()) -> RenderedPdf:
         raise PdfEngineUnavailable(self.reason)
 
 

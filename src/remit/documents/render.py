@@ -1,15 +1,22 @@
-"""Invoice HTML from its template, and the PDF from that HTML.
+"""Invoice HTML from its template, its stylesheet, and the PDF from the two.
 
 Templates are Jinja2 with autoescaping (a line description is text a person typed, never markup). A host
 overrides any of them by path: with ``REMIT_TEMPLATE_DIR=/srv/billing/templates``, a file
 ``/srv/billing/templates/documents/invoice.html`` is used instead of remit's own ``invoice.html``; whatever
 the host does not override comes from remit.
+
+The invoice's styles live in ``invoice.css``, plain CSS beside the template rather than inside it, so the engine
+parses them once per process instead of once per invoice (docs/documents.md has the A/B figures). The sheet
+belongs to the page it was written for: remit's ``invoice.html`` gets the host's ``invoice.css`` if there is
+one and remit's otherwise; a host's ``invoice.html`` gets the host's ``invoice.css`` or none, so a host page
+written with its own ``<style>`` renders exactly as before.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from importlib import resources
 
 import jinja2
 
@@ -18,6 +25,8 @@ from remit.documents.invoice import InvoiceView
 
 #: The template of the invoice document, by its path under ``documents/``.
 INVOICE_TEMPLATE = "invoice.html"
+#: Its stylesheet, by its path under ``documents/``.
+INVOICE_STYLESHEET = "invoice.css"
 
 
 @functools.cache
@@ -41,9 +50,37 @@ def invoice_html(view: InvoiceView, template_dir: str | None = None) -> str:
     return template_environment(template_dir).get_template(INVOICE_TEMPLATE).render(invoice=view)
 
 
+@functools.cache
+def _packaged_stylesheet() -> str:
+    return resources.files("remit.documents").joinpath("templates", INVOICE_STYLESHEET).read_text("utf-8")
+
+
+def invoice_stylesheets(template_dir: str | None = None) -> tuple[str, ...]:
+    """The stylesheets of the invoice page :func:`invoice_html` makes with the same ``template_dir``: the
+    host's ``invoice.css`` if it has one, else remit's for remit's page and none for a host's own page. Read
+    on every call, like the host's templates, so an edit shows without a restart."""
+    if template_dir:
+        host = os.path.join(template_dir, "documents")
+        try:
+            with open(os.path.join(host, INVOICE_STYLESHEET), encoding="utf-8") as sheet:
+                return (sheet.read(),)
+        except FileNotFoundError:
+            pass
+        if os.path.isfile(os.path.join(host, INVOICE_TEMPLATE)):
+            return ()
+    return (_packaged_stylesheet(),)
+
+
 def invoice_pdf(view: InvoiceView, engine: PdfEngine, template_dir: str | None = None) -> RenderedPdf:
     """The invoice document as a PDF (CPU-bound: call through ``asyncio.to_thread`` from async code)."""
-    return engine.render(invoice_html(view, template_dir))
+    return engine.render(invoice_html(view, template_dir), invoice_stylesheets(template_dir))
 
 
-__all__ = ["INVOICE_TEMPLATE", "invoice_html", "invoice_pdf", "template_environment"]
+__all__ = [
+    "INVOICE_STYLESHEET",
+    "INVOICE_TEMPLATE",
+    "invoice_html",
+    "invoice_pdf",
+    "invoice_stylesheets",
+    "template_environment",
+]
