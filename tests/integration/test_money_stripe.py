@@ -7,7 +7,8 @@ outcomes as on the in-process fake, and what went over the wire checked request 
 - the dunning sweeper's request reaches the processor with the idempotency key of its subscription and
   attempt, and the processor's webhook ends the case with ``dunning_exhaustion`` once;
 - payment sync re-fetches a row whose webhook was never delivered and heals it, and reads the event list
-  (``types[]``, ``created[gte]``, 100 a page) to find a final-looking row whose webhook was lost.
+  (``types[]``, ``created[gte]``, 100 a page) to find a final-looking row whose webhook was lost, and continues a
+  second busier than one pass from the last event it read (``starting_after``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 import remit.money.reconcile as reconcile
+import remit.money.sync_events as sync_events
 from remit.db.tables import fees
 from remit.money.dunning import get_case
 from remit.money.policy import CaseState
@@ -137,3 +139,35 @@ async def test_payment_sync_reads_the_event_list_through_the_sdk_and_heals_a_can
         assert "created[gte]=" in listed
         assert "limit=100" in listed
         assert await world.mirrored_status(subscription_id) == "canceled"
+
+
+async def test_payment_sync_continues_a_busy_second_through_the_sdk_from_the_last_event_read(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One second holds more events than a pass reads: the next pass asks the SDK for the same second
+    (``created[lte]``) after the last event read (``starting_after``), and the cancel below is found."""
+    async with mail_world(db_url, REMIT_PAYMENT_SYNC_EVENT_PAGES="1") as world:
+        customer = await world.customer()
+        lost = str((await world.subscribe(customer, await world.price(1500)))["id"])
+        await world.drain()
+        delivery, world.fake.engine.delivery = world.fake.engine.delivery, None  # the endpoint is down
+        await world.fake.cancel_subscription(lost, idempotency_key=world.key())
+        world.fake.engine.delivery = delivery
+        for _ in range(2):  # newer events in the same second (the clock stands still), delivered
+            await world.subscribe(await world.customer(), await world.price(1500))
+        await world.drain()
+        monkeypatch.setattr(sync_events, "PAGE_SIZE", 3)
+        async with on_the_adapter(world) as served:
+            first = await sync_payments(world.runtime)
+            assert first.cursor is not None
+            assert first.cursor.backlog_after is not None
+            after = first.cursor.backlog_after
+            passes = 1
+            while await world.mirrored_status(lost) != "canceled":
+                passes += 1
+                assert passes <= 20, "the busy second was never read to the cancel"
+                await sync_payments(world.runtime)
+            listed = [query for query in served.wire.queries if "types[0]=" in query]
+        assert passes > 1
+        assert f"starting_after={after}" in listed[1]
+        assert "created[lte]=" in listed[1]

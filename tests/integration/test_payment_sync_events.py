@@ -250,3 +250,26 @@ async def test_a_fetch_without_an_answer_keeps_the_cursor_and_the_next_pass_heal
         healed = await sync_payments(world.runtime)
         assert (healed.stale_by_events, healed.applied, healed.failed) == (1, 1, 0)
         assert await subscription_row(world, subscription_id) == ("canceled", True)
+
+
+async def test_a_second_busier_than_a_pass_is_read_to_its_end_over_passes(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every event below shares one ``created`` second, and a pass reads five of them: the cursor must not step
+    past that second before its last event is read, or the lost cancel below the first five is never seen."""
+    async with mail_world(db_url, REMIT_PAYMENT_SYNC_EVENT_PAGES="1") as world:
+        lost, _ = await active_subscription(world)
+        with webhooks_lost(world):
+            await world.fake.cancel_subscription(lost, idempotency_key=world.key())
+        for _ in range(3):  # newer events in the same second (the fake's clock stands still), delivered
+            await active_subscription(world)
+        listed = await world.fake.list_events(types=sync_events.EVENT_TYPES, limit=100)
+        assert len({event["created"] for event in listed["data"]}) == 1
+        assert len(listed["data"]) > 10  # more than two passes of five
+        monkeypatch.setattr(sync_events, "PAGE_SIZE", 5)
+        passes = 0
+        while await subscription_row(world, lost) != ("canceled", True):
+            passes += 1
+            assert passes <= 20, "the cursor stepped past the busy second before the cancel was read"
+            await sync_payments(world.runtime)
+        assert passes > 1  # the cancel lay below the first pass

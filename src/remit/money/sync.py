@@ -190,7 +190,9 @@ async def _stale_by_events(runtime: Runtime, run: SyncRun) -> tuple[list[Refetch
             conn, now=runtime.clock.now(), window=timedelta(hours=settings.payment_sync_events_window_hours)
         )
     gte, lte = read_window(cursor, timedelta(seconds=settings.payment_sync_events_overlap_seconds))
-    read = await read_events(runtime.processor, gte, lte, max_pages=settings.payment_sync_event_pages)
+    read = await read_events(
+        runtime.processor, gte, lte, after=cursor.backlog_after, max_pages=settings.payment_sync_event_pages
+    )
     run.events_read = len(read.events)
     newest = newest_per_object(read.events)
     async with runtime.db.connect() as conn:
