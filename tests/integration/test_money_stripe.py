@@ -28,7 +28,7 @@ from remit.money.dunning import get_case
 from remit.money.policy import CaseState
 from remit.money.reconcile import reconcile_fees
 from remit.money.sync import sync_payments
-from remit.processor.fake import AsgiDelivery
+from remit.processor.fake import AsgiDelivery, FailureKind
 from remit.processor.stripe import StripeProcessor
 from tests.support.fake_server import ServedFake, serve_fake
 from tests.support.mail import MailWorld, mail_world
@@ -171,3 +171,35 @@ async def test_payment_sync_continues_a_busy_second_through_the_sdk_from_the_las
         assert passes > 1
         assert f"starting_after={after}" in listed[1]
         assert "created[lte]=" in listed[1]
+
+
+async def test_payment_sync_tells_a_refused_event_list_from_a_lost_backlog_position_through_the_sdk(
+    db_url: str,
+) -> None:
+    """The SDK's errors carry status, code and param as the fake's do: a 401 on the list is ``refused`` with the
+    cursor kept; a 404 naming ``starting_after`` (the backlog's event gone) makes the backlog re-read its
+    second."""
+    async with mail_world(db_url) as world:
+        customer = await world.customer()
+        await world.subscribe(customer, await world.price(1500))
+        await world.drain()
+        now = world.runtime.clock.now()
+        async with world.runtime.db.begin() as conn:
+            await sync_events.save_cursor(
+                conn, sync_events.Cursor(now - timedelta(hours=1), now, now, "evt_gone"), now=now
+            )
+        async with on_the_adapter(world):
+            await world.fake.engine.fail_next(FailureKind.EXPIRED_KEY, method="events.list")
+            refused = await sync_payments(world.runtime)
+            lost = await sync_payments(world.runtime)
+            read = await sync_payments(world.runtime)
+        assert (refused.event_read, refused.event_error) == (
+            "refused",
+            {"status_code": 401, "code": "api_key_expired", "param": None},
+        )
+        assert (lost.event_read, lost.event_error) == (
+            "failed",
+            {"status_code": 404, "code": "resource_missing", "param": "starting_after"},
+        )
+        assert lost.cursor == sync_events.Cursor(now - timedelta(hours=1), now, now, None)
+        assert (read.event_read, read.cursor) == ("read", sync_events.Cursor(now))
