@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from remit import billing
 from remit.api.app import create_app
 from remit.api.webhooks import close_writer
+from remit.billing.action_common import account_customer, link_customer
 from remit.billing.actions import ActionInProgress
 from remit.db.tables import accounts, billing_actions, provisioning_jobs
 from remit.errors import ProcessorError
@@ -404,3 +405,29 @@ async def test_each_action_is_a_span_and_urls_reach_no_log_span_ops_event_or_err
     failed = next(e for e in seen if e.phase == "exception" and e.metadata["action"] == "subscribe")
     assert (failed.metadata["error_type"], failed.metadata["code"]) == ("ActionRefused", "resource_missing")
     assert failed.measurements["duration"] >= 0
+
+
+async def test_the_accounts_customer_is_read_without_queueing_behind_a_writer(rt: Runtime) -> None:
+    """Outside a caller's transaction the account's customer is read in a read-only transaction: on SQLite it
+    takes no write lock (a plain connection would begin ``IMMEDIATE``), so it neither waits for another
+    transaction's writes nor sees them before they commit."""
+    if not rt.db.is_sqlite:
+        pytest.skip("a PostgreSQL read never waits for a writer")
+    async with rt.db.begin() as conn:
+        await link_customer(conn, "acct_read", "cus_committed", rt.clock.now())
+    written, read = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with rt.db.begin() as tx:
+            await tx.execute(
+                sa.update(accounts).where(accounts.c.id == "acct_read").values(customer_id="cus_uncommitted")
+            )
+            written.set()
+            await asyncio.wait_for(read.wait(), 5)  # times out if the read queues behind this write lock
+
+    task = asyncio.create_task(writer())
+    await written.wait()
+    found = await account_customer(rt, None, "acct_read")
+    read.set()
+    await task
+    assert found == "cus_committed"

@@ -19,6 +19,7 @@ from remit.cli import app as cli
 from remit.db.tables import fees, jobs
 from remit.money.dunning import TERMINATE_JOB, get_case, open_case
 from remit.money.policy import CaseState, DunningPolicy
+from remit.processor.fake import FailureKind
 from tests.support.mail import mail_world
 
 
@@ -105,3 +106,19 @@ def test_a_bad_since_is_a_usage_error_naming_the_option(group: list[str]) -> Non
     )
     assert result.exit_code == 2
     assert "--since" in result.output
+
+
+async def test_payments_sync_says_so_and_fails_when_the_processor_refuses_the_event_list(db_url: str) -> None:
+    async with mail_world(db_url) as world:
+        await world.fake.engine.fail_next(FailureKind.EXPIRED_KEY, method="events.list")
+        result = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["payments", "sync", "--json"], env={"DATABASE_URL": db_url}
+        )
+        assert result.exit_code == 1, result.output
+        answer = json.loads(result.stdout)  # the summary still prints: the stuck rows were fetched
+        assert (answer["event_read"], answer["cursor"]) == ("refused", None)
+        assert "the processor refused the event list (401 api_key_expired)" in result.stderr
+        assert "docs/runbooks/payment-sync-events-refused.md" in result.stderr
+
+        healed = await run(db_url, "payments", "sync")  # the refusal was one answer: the next run reads
+        assert healed["event_read"] == "read"

@@ -7,7 +7,8 @@ outcomes as on the in-process fake, and what went over the wire checked request 
 - the dunning sweeper's request reaches the processor with the idempotency key of its subscription and
   attempt, and the processor's webhook ends the case with ``dunning_exhaustion`` once;
 - payment sync re-fetches a row whose webhook was never delivered and heals it, and reads the event list
-  (``types[]``, ``created[gte]``, 100 a page) to find a final-looking row whose webhook was lost.
+  (``types[]``, ``created[gte]``, 100 a page) to find a final-looking row whose webhook was lost, and continues a
+  second busier than one pass from the last event it read (``starting_after``).
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ import pytest
 import sqlalchemy as sa
 
 import remit.money.reconcile as reconcile
+import remit.money.sync_events as sync_events
 from remit.db.tables import fees
 from remit.money.dunning import get_case
 from remit.money.policy import CaseState
 from remit.money.reconcile import reconcile_fees
 from remit.money.sync import sync_payments
-from remit.processor.fake import AsgiDelivery
+from remit.processor.fake import AsgiDelivery, FailureKind
 from remit.processor.stripe import StripeProcessor
 from tests.support.fake_server import ServedFake, serve_fake
 from tests.support.mail import MailWorld, mail_world
@@ -137,3 +139,67 @@ async def test_payment_sync_reads_the_event_list_through_the_sdk_and_heals_a_can
         assert "created[gte]=" in listed
         assert "limit=100" in listed
         assert await world.mirrored_status(subscription_id) == "canceled"
+
+
+async def test_payment_sync_continues_a_busy_second_through_the_sdk_from_the_last_event_read(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One second holds more events than a pass reads: the next pass asks the SDK for the same second
+    (``created[lte]``) after the last event read (``starting_after``), and the cancel below is found."""
+    async with mail_world(db_url, REMIT_PAYMENT_SYNC_EVENT_PAGES="1") as world:
+        customer = await world.customer()
+        lost = str((await world.subscribe(customer, await world.price(1500)))["id"])
+        await world.drain()
+        delivery, world.fake.engine.delivery = world.fake.engine.delivery, None  # the endpoint is down
+        await world.fake.cancel_subscription(lost, idempotency_key=world.key())
+        world.fake.engine.delivery = delivery
+        for _ in range(2):  # newer events in the same second (the clock stands still), delivered
+            await world.subscribe(await world.customer(), await world.price(1500))
+        await world.drain()
+        monkeypatch.setattr(sync_events, "PAGE_SIZE", 3)
+        async with on_the_adapter(world) as served:
+            first = await sync_payments(world.runtime)
+            assert first.cursor is not None
+            assert first.cursor.backlog_after is not None
+            after = first.cursor.backlog_after
+            passes = 1
+            while await world.mirrored_status(lost) != "canceled":
+                passes += 1
+                assert passes <= 20, "the busy second was never read to the cancel"
+                await sync_payments(world.runtime)
+            listed = [query for query in served.wire.queries if "types[0]=" in query]
+        assert passes > 1
+        assert f"starting_after={after}" in listed[1]
+        assert "created[lte]=" in listed[1]
+
+
+async def test_payment_sync_tells_a_refused_event_list_from_a_lost_backlog_position_through_the_sdk(
+    db_url: str,
+) -> None:
+    """The SDK's errors carry status, code and param as the fake's do: a 401 on the list is ``refused`` with the
+    cursor kept; a 404 naming ``starting_after`` (the backlog's event gone) makes the backlog re-read its
+    second."""
+    async with mail_world(db_url) as world:
+        customer = await world.customer()
+        await world.subscribe(customer, await world.price(1500))
+        await world.drain()
+        now = world.runtime.clock.now()
+        async with world.runtime.db.begin() as conn:
+            await sync_events.save_cursor(
+                conn, sync_events.Cursor(now - timedelta(hours=1), now, now, "evt_gone"), now=now
+            )
+        async with on_the_adapter(world):
+            await world.fake.engine.fail_next(FailureKind.EXPIRED_KEY, method="events.list")
+            refused = await sync_payments(world.runtime)
+            lost = await sync_payments(world.runtime)
+            read = await sync_payments(world.runtime)
+        assert (refused.event_read, refused.event_error) == (
+            "refused",
+            {"status_code": 401, "code": "api_key_expired", "param": None},
+        )
+        assert (lost.event_read, lost.event_error) == (
+            "failed",
+            {"status_code": 404, "code": "resource_missing", "param": "starting_after"},
+        )
+        assert lost.cursor == sync_events.Cursor(now - timedelta(hours=1), now, now, None)
+        assert (read.event_read, read.cursor) == ("read", sync_events.Cursor(now))

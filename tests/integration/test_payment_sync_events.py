@@ -19,6 +19,7 @@ import remit.money.sync_events as sync_events
 from remit.db.tables import charges, invoices, payment_sync_cursors, subscriptions
 from remit.money.sync import sync_payments
 from remit.processor.fake import FailureKind
+from remit.telemetry.metrics import REGISTRY
 from tests.support.mail import MailWorld, mail_world
 
 
@@ -212,7 +213,7 @@ async def test_an_event_list_that_fails_is_logged_keeps_the_cursor_and_the_next_
         await world.fake.engine.fail_next(FailureKind.SERVER_ERROR, method="events.list")
         with caplog.at_level(logging.WARNING, logger="remit.money.sync"):
             done = await sync_payments(world.runtime)
-        assert (done.throttled, done.stale_by_events, done.applied) == (False, 0, 0)
+        assert (done.throttled, done.event_read, done.stale_by_events, done.applied) == (False, "failed", 0, 0)
         assert "payment sync event read failed" in caplog.messages
         assert await stored_since(world) is None
         healed = await sync_payments(world.runtime)
@@ -246,6 +247,124 @@ async def test_a_fetch_without_an_answer_keeps_the_cursor_and_the_next_pass_heal
         assert (failed.throttled, failed.stale_by_events, failed.applied, failed.failed) == (False, 1, 0, 1)
         assert await stored_since(world) is None  # only the stream knew: its window is read again
         assert await subscription_row(world, subscription_id) == ("active", False)
+
+        healed = await sync_payments(world.runtime)
+        assert (healed.stale_by_events, healed.applied, healed.failed) == (1, 1, 0)
+        assert await subscription_row(world, subscription_id) == ("canceled", True)
+
+
+async def test_a_second_busier_than_a_pass_is_read_to_its_end_over_passes(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every event below shares one ``created`` second, and a pass reads five of them: the cursor must not step
+    past that second before its last event is read, or the lost cancel below the first five is never seen."""
+    async with mail_world(db_url, REMIT_PAYMENT_SYNC_EVENT_PAGES="1") as world:
+        lost, _ = await active_subscription(world)
+        with webhooks_lost(world):
+            await world.fake.cancel_subscription(lost, idempotency_key=world.key())
+        for _ in range(3):  # newer events in the same second (the fake's clock stands still), delivered
+            await active_subscription(world)
+        listed = await world.fake.list_events(types=sync_events.EVENT_TYPES, limit=100)
+        assert len({event["created"] for event in listed["data"]}) == 1
+        assert len(listed["data"]) > 10  # more than two passes of five
+        monkeypatch.setattr(sync_events, "PAGE_SIZE", 5)
+        passes = 0
+        while await subscription_row(world, lost) != ("canceled", True):
+            passes += 1
+            assert passes <= 20, "the cursor stepped past the busy second before the cancel was read"
+            await sync_payments(world.runtime)
+        assert passes > 1  # the cancel lay below the first pass
+
+
+def event_reads(outcome: str) -> float | None:
+    return REGISTRY.get_sample_value("remit_payment_sync_event_reads_total", {"outcome": outcome})
+
+
+async def stored_backlog(world: MailWorld) -> tuple[Any, Any]:
+    async with world.runtime.db.connect() as conn:
+        query = sa.select(payment_sync_cursors.c.backlog_until, payment_sync_cursors.c.backlog_after)
+        return tuple((await conn.execute(query)).one())
+
+
+async def test_an_event_list_the_processor_refuses_keeps_the_cursor_is_counted_and_named(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 4xx other than 429 on the list: asking again as it is will not help, yet moving the cursor would lose
+    the window's events without a trace. The cursor stays, the refusal is logged (status, code and param only),
+    counted for the alert, and named in the run's answer; the stuck rows are still fetched."""
+    async with mail_world(db_url) as world:
+        subscription_id, _ = await active_subscription(world)
+        with webhooks_lost(world):
+            await world.fake.cancel_subscription(subscription_id, idempotency_key=world.key())
+        before = event_reads("refused")
+        assert before is not None  # exported at 0 before the first refusal, so the alert sees the first one
+        await world.fake.engine.fail_next(FailureKind.EXPIRED_KEY, method="events.list")
+        with caplog.at_level(logging.WARNING, logger="remit.money.sync"):
+            refused = await sync_payments(world.runtime)
+        assert (refused.event_read, refused.stale_by_events, refused.applied) == ("refused", 0, 0)
+        answer = refused.to_json()
+        assert (answer["event_read"], answer["event_error"]) == (
+            "refused",
+            {"status_code": 401, "code": "api_key_expired", "param": None},
+        )
+        [record] = [r for r in caplog.records if r.getMessage() == "payment sync event read refused"]
+        assert record.levelno == logging.ERROR
+        assert (record.status_code, record.code) == (401, "api_key_expired")  # type: ignore[attr-defined]
+        assert event_reads("refused") == before + 1
+        assert await stored_since(world) is None  # no window of events given up
+        assert await subscription_row(world, subscription_id) == ("active", False)
+
+        healed = await sync_payments(world.runtime)  # the key works again: the same window is read
+        assert (healed.event_read, healed.stale_by_events, healed.applied) == ("read", 1, 1)
+        assert await subscription_row(world, subscription_id) == ("canceled", True)
+
+
+async def test_a_backlog_position_the_processor_no_longer_knows_is_read_again_from_its_second(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The event a backlog stopped at is gone at the processor (past its retention): its ``starting_after`` is a
+    404 that no retry fixes. The cursor forgets that event and keeps its second, so the next pass re-reads the
+    second from its top: nothing is skipped, and the read is not stuck on the refusal."""
+    async with mail_world(db_url, REMIT_PAYMENT_SYNC_EVENT_PAGES="1") as world:
+        lost, _ = await active_subscription(world)
+        with webhooks_lost(world):
+            await world.fake.cancel_subscription(lost, idempotency_key=world.key())
+        for _ in range(3):  # newer events in the same second, delivered
+            await active_subscription(world)
+        monkeypatch.setattr(sync_events, "PAGE_SIZE", 5)
+        await sync_payments(world.runtime)
+        until, after = await stored_backlog(world)
+        assert after is not None
+        async with world.runtime.db.begin() as conn:
+            await conn.execute(sa.update(payment_sync_cursors).values(backlog_after="evt_gone"))
+
+        again = await sync_payments(world.runtime)
+        assert (again.event_read, again.event_error) == (
+            "failed",
+            {"status_code": 404, "code": "resource_missing", "param": "starting_after"},
+        )
+        assert await stored_backlog(world) == (until, None)
+        passes = 0
+        while await subscription_row(world, lost) != ("canceled", True):
+            passes += 1
+            assert passes <= 20, "the backlog never reached the cancel"
+            done = await sync_payments(world.runtime)
+            assert done.event_read == "read"
+
+
+async def test_a_fetch_refused_for_the_key_keeps_the_cursor_and_the_next_pass_heals(db_url: str) -> None:
+    """A 401/403 on a fetch is the key, not the object: once the key is fixed the fetch works, so an object
+    only the event stream knew stale keeps the cursor, as a 5xx does."""
+    async with mail_world(db_url, REMIT_PAYMENT_SYNC_EVENTS_OVERLAP_SECONDS="0") as world:
+        subscription_id, _ = await active_subscription(world)
+        with webhooks_lost(world):
+            await world.fake.cancel_subscription(subscription_id, idempotency_key=world.key())
+        await world.fake.engine.advance_clock(3600)
+        await active_subscription(world)  # newer events, delivered: a cursor moved past them would skip the cancel
+        await world.fake.engine.fail_next(FailureKind.EXPIRED_KEY, method="subscriptions.retrieve")
+        failed = await sync_payments(world.runtime)
+        assert (failed.event_read, failed.stale_by_events, failed.applied, failed.failed) == ("read", 1, 0, 1)
+        assert await stored_since(world) is None
 
         healed = await sync_payments(world.runtime)
         assert (healed.stale_by_events, healed.applied, healed.failed) == (1, 1, 0)

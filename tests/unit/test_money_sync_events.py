@@ -1,5 +1,5 @@
 """The pure half of payment sync's event read: which objects the listed events show stale, and how the cursor
-moves (a complete read, a backlog read downwards, a second fuller than a pass)."""
+moves (a complete read, a backlog read downwards from its last event, a second fuller than a pass)."""
 
 from __future__ import annotations
 
@@ -82,17 +82,21 @@ def test_a_complete_read_moves_the_cursor_to_the_newest_event() -> None:
 
 
 def test_a_backlog_is_read_downwards_and_then_the_cursor_jumps_to_the_newest_read() -> None:
-    first = advance(Cursor(T0), [{"created": at(900)}, {"created": at(800)}], complete=False)
-    assert first == Cursor(T0, T0 + timedelta(seconds=800), T0 + timedelta(seconds=900))
-    second = advance(first, [{"created": at(800)}, {"created": at(500)}], complete=False)
-    assert second == Cursor(T0, T0 + timedelta(seconds=500), T0 + timedelta(seconds=900))
-    assert advance(second, [{"created": at(400)}], complete=True) == Cursor(T0 + timedelta(seconds=900))
+    first = advance(
+        Cursor(T0), [{"id": "evt_9", "created": at(900)}, {"id": "evt_8", "created": at(800)}], complete=False
+    )
+    assert first == Cursor(T0, T0 + timedelta(seconds=800), T0 + timedelta(seconds=900), "evt_8")
+    second = advance(first, [{"id": "evt_7", "created": at(800)}, {"id": "evt_5", "created": at(500)}], complete=False)
+    assert second == Cursor(T0, T0 + timedelta(seconds=500), T0 + timedelta(seconds=900), "evt_5")
+    assert advance(second, [{"id": "evt_4", "created": at(400)}], complete=True) == Cursor(T0 + timedelta(seconds=900))
 
 
-def test_a_second_fuller_than_a_pass_is_stepped_past() -> None:
-    cursor = Cursor(T0, T0 + timedelta(seconds=500), T0 + timedelta(seconds=900))
-    stuck = advance(cursor, [{"created": at(500)}, {"created": at(500)}], complete=False)
-    assert stuck.backlog_until == T0 + timedelta(seconds=499)
+def test_a_second_fuller_than_a_pass_is_continued_from_its_last_event_read_never_stepped_past() -> None:
+    cursor = Cursor(T0, T0 + timedelta(seconds=500), T0 + timedelta(seconds=900), "evt_a")
+    busy = advance(cursor, [{"id": "evt_b", "created": at(500)}, {"id": "evt_c", "created": at(500)}], complete=False)
+    assert busy == Cursor(T0, T0 + timedelta(seconds=500), T0 + timedelta(seconds=900), "evt_c")
+    assert read_window(busy, timedelta(0)) == (at(0), at(500))  # the same second, from after evt_c
+    assert advance(cursor, [{"created": at(500)}], complete=False) == cursor  # no id to continue from: again
 
 
 def test_a_refetch_is_stamped_past_the_newest_event_it_saw_and_keeps_a_deleting_type() -> None:

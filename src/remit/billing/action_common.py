@@ -39,11 +39,15 @@ async def link_customer(conn: AsyncConnection, account_id: str, customer_id: str
 
 
 async def account_customer(runtime: Runtime, conn: AsyncConnection | None, account_id: str) -> str | None:
+    """The account's processor customer: read in the caller's open transaction ``conn`` (so a customer linked
+    earlier in it counts), else in a read-only transaction of its own (:meth:`~remit.db.engine.Database.read`),
+    which on SQLite takes no write lock — a plain connection would begin ``IMMEDIATE`` and queue this one read
+    behind every writer (up to the busy timeout) — and sees only what was committed."""
     stmt = sa.select(accounts.c.customer_id).where(accounts.c.id == account_id)
     if conn is not None:
         found = (await conn.execute(stmt)).scalar_one_or_none()
     else:
-        async with runtime.db.connect() as own:
+        async with runtime.db.read() as own:
             found = (await own.execute(stmt)).scalar_one_or_none()
     return found if isinstance(found, str) else None
 

@@ -5,6 +5,10 @@ is newer than the mirror's (read from its event stream since the kept cursor, ``
 stuck in a non-final state past ``REMIT_PAYMENT_SYNC_STALE_MINUTES``. With ``--since 7d`` (or a date): every row
 created since then. ``--dry-run`` lists what would be re-fetched: it reads the event list, fetches nothing and
 moves no cursor.
+
+When the event list was not read the summary still prints (the stuck rows were fetched), then one line on
+stderr says why, and the command exits 1: ``refused`` (a 4xx: the cursor is kept until the cause is fixed, see
+``docs/runbooks/payment-sync-events-refused.md``) or ``failed`` (no answer or a 5xx: run it again).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from remit.cli.output import print_object, run_with_runtime
+from remit.cli.output import fail, print_object, run_with_runtime
 from remit.cli.reconcile import parse_since
 from remit.money.sync import sync_payments
 from remit.runtime import Runtime
@@ -45,4 +49,26 @@ def sync_command(
         done = await sync_payments(runtime, since=start, dry_run=dry_run, limit=limit)
         return done.to_json()
 
-    print_object(run_with_runtime(main), as_json=as_json)
+    summary = run_with_runtime(main)
+    print_object(summary, as_json=as_json)
+    problem = event_read_problem(summary)
+    if problem:
+        fail(problem)
+
+
+def event_read_problem(summary: dict[str, Any]) -> str | None:
+    """The error line for a run whose event list was not read (None when it was, or was not asked): the
+    processor's status, code and param, never its message (which may quote values)."""
+    outcome, error = summary.get("event_read"), summary.get("event_error") or {}
+    answer = " ".join(str(part) for part in (error.get("status_code") or "no answer", error.get("code")) if part)
+    if error.get("param"):
+        answer += f", param {error['param']}"
+    if outcome == "refused":
+        return (
+            f"the processor refused the event list ({answer}); the cursor is kept, so no event is skipped, "
+            "but rows changed only at the processor are not healed until the cause is fixed: "
+            "see docs/runbooks/payment-sync-events-refused.md"
+        )
+    if outcome == "failed":
+        return f"the event list could not be read ({answer}); the cursor is kept: run it again"
+    return None

@@ -23,14 +23,22 @@ past that event, and the cursor moves on once the pass has applied them. ``since
 
 A 429 ends the run with the log line ``payment sync throttled``, keeping the cursor where it was (the next run
 continues from it); any other error on one object is counted ``failed`` and the run goes on — keeping the cursor
-too when it was no answer or a 5xx on an object only the event stream found stale — and any other error
-on the event list is logged (``payment sync event read failed``) and the run goes on with the stuck rows.
+too when it was no answer, a 5xx or a refused key (401/403) on an object only the event stream found stale.
+
+Any other error on the event list keeps the cursor (a window given up would be changes never looked at) and
+the run goes on with the stuck rows; the run's ``event_read`` says how the list went (``read``, ``throttled``,
+``failed``, ``refused``) and ``remit_payment_sync_event_reads_total{outcome}`` counts it. No answer or a 5xx is
+``failed`` (``payment sync event read failed``, a warning: the next run asks again). A 4xx is ``refused``
+(``payment sync event read refused``, an error, with status, code and param only): asking the same again will
+not help, so it is counted for the alert ``RemitPaymentSyncEventsRefused`` and ``remit payments sync`` exits 1
+naming it — except a 404 on the backlog's own ``starting_after`` (its event gone from the processor), after
+which the backlog forgets that event and re-reads its second from the top (``failed``: the next run reads).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,6 +63,7 @@ from remit.money.sync_events import (
 )
 from remit.periodic import Counts, Cron, PeriodicTask
 from remit.processor.base import Processor, StripeObject
+from remit.processor.faults import Fault, classify
 from remit.runtime import Runtime
 from remit.telemetry import metrics
 
@@ -90,11 +99,17 @@ class SyncRun:
     unchanged: int = 0
     failed: int = 0
     throttled: bool = False
+    #: How the event list went: ``skipped`` (a ``since`` run), ``read``, ``throttled``, ``failed``, ``refused``.
+    event_read: str = "skipped"
+    #: The processor's answer when the list was not read: status, code and param (names, never values).
+    event_error: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         events = self.stale_by_events
         return {
             "dry_run": self.dry_run,
+            "event_read": self.event_read,
+            "event_error": self.event_error,
             "candidates": len(self.candidates),
             "stale_by_events": events,
             "events_read": self.events_read,
@@ -182,15 +197,20 @@ def synthetic_event(
     }
 
 
-async def _stale_by_events(runtime: Runtime, run: SyncRun) -> tuple[list[Refetch], Cursor]:
+async def _cursor(runtime: Runtime) -> Cursor:
+    async with runtime.db.connect() as conn:
+        return await load_cursor(
+            conn, now=runtime.clock.now(), window=timedelta(hours=runtime.settings.payment_sync_events_window_hours)
+        )
+
+
+async def _stale_by_events(runtime: Runtime, run: SyncRun, cursor: Cursor) -> tuple[list[Refetch], Cursor]:
     """The objects the event stream shows stale, and the cursor to keep once they are applied."""
     settings = runtime.settings
-    async with runtime.db.connect() as conn:
-        cursor = await load_cursor(
-            conn, now=runtime.clock.now(), window=timedelta(hours=settings.payment_sync_events_window_hours)
-        )
     gte, lte = read_window(cursor, timedelta(seconds=settings.payment_sync_events_overlap_seconds))
-    read = await read_events(runtime.processor, gte, lte, max_pages=settings.payment_sync_event_pages)
+    read = await read_events(
+        runtime.processor, gte, lte, after=cursor.backlog_after, max_pages=settings.payment_sync_event_pages
+    )
     run.events_read = len(read.events)
     newest = newest_per_object(read.events)
     async with runtime.db.connect() as conn:
@@ -207,6 +227,32 @@ async def _stale_by_events(runtime: Runtime, run: SyncRun) -> tuple[list[Refetch
     return stale, advance(cursor, read.events, complete=read.complete)
 
 
+def _event_read(run: SyncRun, outcome: str, error: ProcessorError | None = None) -> None:
+    run.event_read = outcome
+    if error is not None:
+        run.event_error = {"status_code": error.status_code, "code": error.code, "param": error.param}
+    metrics.payment_sync_event_reads_total.labels(outcome=outcome).inc()
+
+
+def _event_read_failed(run: SyncRun, cursor: Cursor, error: ProcessorError) -> Cursor | None:
+    """Record a list that failed (not a 429); the cursor to save instead of the kept one, if any."""
+    if error.is_retryable:
+        _event_read(run, "failed", error)
+        log.warning("payment sync event read failed", extra=run.event_error)
+        return None
+    if error.status_code == 404 and error.param == "starting_after" and cursor.backlog_after is not None:
+        # The event the backlog stopped at is gone at the processor (past its retention): its second is read
+        # again from the top instead. Events already judged cost nothing; none is skipped.
+        _event_read(run, "failed", error)
+        log.warning("payment sync backlog position lost", extra=run.event_error)
+        return replace(cursor, backlog_after=None)
+    # Asking the same again will not help, and a window given up would be changes never looked at: the cursor
+    # stays, and the refusal is counted for the alert and named in the run's answer.
+    _event_read(run, "refused", error)
+    log.error("payment sync event read refused", extra=run.event_error)
+    return None
+
+
 def _throttled(run: SyncRun, error: ProcessorError) -> None:
     run.throttled = True
     log.warning("payment sync throttled", extra={"retry_after": error.retry_after, "done": run.applied})
@@ -220,14 +266,18 @@ async def sync_payments(
     found: list[Refetch] = []
     next_cursor: Cursor | None = None
     if since is None:
+        cursor = await _cursor(runtime)
         try:
-            found, next_cursor = await _stale_by_events(runtime, run)
+            found, next_cursor = await _stale_by_events(runtime, run, cursor)
         except ProcessorError as error:
-            if error.status_code == 429:
+            if error.is_rate_limit:
+                _event_read(run, "throttled", error)
                 _throttled(run, error)
                 return run
             # The stream stays unread and the cursor where it was; the stuck rows are still worth fetching.
-            log.warning("payment sync event read failed", extra={"status_code": error.status_code})
+            next_cursor = _event_read_failed(run, cursor, error)
+        else:
+            _event_read(run, "read")
     run.stale_by_events = len(found)
     seen = {(item.object_type, item.object_id) for item in found}
     found += [
@@ -246,7 +296,7 @@ async def sync_payments(
             if error.status_code == 429:
                 _throttled(run, error)
                 return run  # the cursor stays: the next run reads the same events and fetches what is left
-            if error.is_retryable and item.newest is not None:
+            if item.newest is not None and (error.is_retryable or classify(error) is Fault.CREDENTIALS_EXPIRED):
                 next_cursor = None  # only the event stream knows this object is stale: read it again next run
             run.failed += 1
             metrics.payment_sync_objects_total.labels(object_type=item.object_type, outcome="failed").inc()

@@ -11,8 +11,11 @@ that has no row) is stale and re-fetched by :mod:`remit.money.sync`.
 
 The cursor (:class:`Cursor`, one row of ``remit_payment_sync_cursors``) keeps where the read got to, durably, so
 a missed pass catches up. The list is newest first, so a backlog larger than one pass is read downwards: the pass
-keeps ``backlog_until`` (the oldest time it reached) and the next reads below it, until the window is done and
-the cursor moves to the newest time read. The first pass starts ``REMIT_PAYMENT_SYNC_EVENTS_WINDOW_HOURS`` back.
+keeps ``backlog_until`` (the oldest time it reached) and ``backlog_after`` (the last event it read), and the next
+continues the same list from that event (``starting_after``), until the window is done and the cursor moves to
+the newest time read. Continuing from the event, not from its second, matters because ``created`` is whole
+seconds: a second holding more events than one pass reads is read to its end over passes, never stepped past
+(which would skip its unread events). The first pass starts ``REMIT_PAYMENT_SYNC_EVENTS_WINDOW_HOURS`` back.
 The decisions here (:func:`read_window`, :func:`newest_per_object`, :func:`stale_objects`, :func:`advance`) are
 pure; :func:`read_events`, :func:`stored_watermarks`, :func:`load_cursor` and :func:`save_cursor` do the I/O.
 """
@@ -69,17 +72,19 @@ Key = tuple[str, str]
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """Every event created up to ``since`` has been judged; ``backlog_until``/``backlog_newest`` while a window
-    larger than one pass is read downwards (see the module docs)."""
+    """Every event created up to ``since`` has been judged; ``backlog_until``/``backlog_after``/``backlog_newest``
+    while a window larger than one pass is read downwards (see the module docs)."""
 
     since: datetime
     backlog_until: datetime | None = None
     backlog_newest: datetime | None = None
+    backlog_after: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "since": self.since.isoformat(),
             "backlog_until": self.backlog_until.isoformat() if self.backlog_until else None,
+            "backlog_after": self.backlog_after,
         }
 
 
@@ -113,16 +118,22 @@ def _seconds(value: int) -> datetime:
 
 
 def advance(cursor: Cursor, events: Sequence[Mapping[str, Any]], *, complete: bool) -> Cursor:
-    """The cursor after a pass that read ``events`` (``complete``: down to the window's start)."""
+    """The cursor after a pass that read ``events``, newest first (``complete``: down to the window's start).
+
+    An incomplete pass keeps its last event's id and second: the next continues the list after that event, so
+    however many events share a second, none of them is skipped and the read still moves on every pass."""
     times = [int(event["created"]) for event in events if isinstance(event.get("created"), int)]
     newest = _seconds(max(times)) if times else None
     reached = max((t for t in (cursor.backlog_newest, newest) if t is not None), default=None)
     if complete:
         return Cursor(since=max(cursor.since, reached) if reached else cursor.since)
-    oldest = _seconds(min(times)) if times else cursor.since
-    if cursor.backlog_until is not None and oldest >= cursor.backlog_until:
-        oldest = cursor.backlog_until - timedelta(seconds=1)  # a second fuller than a pass: step past it
-    return Cursor(since=cursor.since, backlog_until=oldest, backlog_newest=reached)
+    last = events[-1] if events else {}
+    last_id, last_created = last.get("id"), last.get("created")
+    if not isinstance(last_id, str) or not isinstance(last_created, int):
+        return cursor  # nothing to continue from (a pass stops early only after a full page): read it again
+    return Cursor(
+        since=cursor.since, backlog_until=_seconds(last_created), backlog_newest=reached, backlog_after=last_id
+    )
 
 
 def newest_per_object(events: Iterable[Mapping[str, Any]]) -> dict[Key, Newest]:
@@ -149,11 +160,13 @@ def stale_objects(newest: Mapping[Key, Newest], stored: Mapping[Key, Watermark])
     return sorted(stale, key=lambda key: newest[key].watermark)
 
 
-async def read_events(processor: Processor, gte: int, lte: int | None, *, max_pages: int) -> EventRead:
-    """Up to ``max_pages`` pages of the window, newest first; a :class:`~remit.errors.ProcessorError` (a 429)
-    propagates and the caller keeps its cursor."""
+async def read_events(
+    processor: Processor, gte: int, lte: int | None, *, after: str | None = None, max_pages: int
+) -> EventRead:
+    """Up to ``max_pages`` pages of the window, newest first, from just after the event ``after`` (a backlog's
+    ``backlog_after``) when given; a :class:`~remit.errors.ProcessorError` propagates and the caller keeps its
+    cursor."""
     events: list[StripeObject] = []
-    after: str | None = None
     for calls in range(1, max_pages + 1):
         page = await processor.list_events(
             types=EVENT_TYPES, created_gte=gte, created_lte=lte, limit=PAGE_SIZE, starting_after=after
@@ -197,7 +210,7 @@ async def load_cursor(conn: AsyncConnection, *, now: datetime, window: timedelta
     )
     if row is None:
         return Cursor(since=now - window)
-    return Cursor(row["since"], row["backlog_until"], row["backlog_newest"])
+    return Cursor(row["since"], row["backlog_until"], row["backlog_newest"], row["backlog_after"])
 
 
 async def save_cursor(conn: AsyncConnection, cursor: Cursor, *, now: datetime) -> None:
@@ -205,6 +218,7 @@ async def save_cursor(conn: AsyncConnection, cursor: Cursor, *, now: datetime) -
         "since": cursor.since,
         "backlog_until": cursor.backlog_until,
         "backlog_newest": cursor.backlog_newest,
+        "backlog_after": cursor.backlog_after,
         "updated_at": now,
     }
     stmt = dialect.insert(conn, payment_sync_cursors).values(name=CURSOR_NAME, **values)

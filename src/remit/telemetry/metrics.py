@@ -206,6 +206,15 @@ payment_sync_objects_total = Counter(
     ["object_type", "outcome"],
     registry=REGISTRY,
 )
+payment_sync_event_reads_total = Counter(
+    "remit_payment_sync_event_reads_total",
+    "Payment sync passes by how the processor's event list went (read, throttled, failed: no answer or a 5xx, "
+    "refused: a 4xx no retry fixes, the cursor kept).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+for _outcome in ("read", "throttled", "failed", "refused"):
+    payment_sync_event_reads_total.labels(outcome=_outcome)  # exported at 0, so the first refusal is an increase
 card_expiry_notices_total = Counter(
     "remit_card_expiry_notices_total",
     "Card-expiring mails owed, by threshold in days (as configured by REMIT_CARD_EXPIRY_DAYS).",

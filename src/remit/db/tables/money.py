@@ -96,6 +96,7 @@ payment_sync_cursors = Table(
     Column("backlog_until", UtcDateTime, nullable=True),
     Column("backlog_newest", UtcDateTime, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("backlog_after", String(255), nullable=True),
 )
 
 __all__ = ["dunning_cases", "fee_drifts", "fees", "money_signals", "payment_sync_cursors"]
