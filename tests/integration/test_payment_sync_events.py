@@ -235,16 +235,23 @@ async def test_an_invoice_voided_at_the_processor_is_healed_without_waiting_out_
         assert await invoice_status(world, invoice_id) == "void"
 
 
-async def test_a_fetch_without_an_answer_keeps_the_cursor_and_the_next_pass_heals(db_url: str) -> None:
+@pytest.mark.parametrize("failure", [FailureKind.SERVER_ERROR, FailureKind.EXPIRED_KEY])
+async def test_a_fetch_without_an_object_keeps_the_cursor_and_the_next_pass_heals(
+    db_url: str, failure: FailureKind
+) -> None:
+    """No answer (a 5xx) or a refused key (401/403) on a fetch says nothing of the object: once the processor
+    answers, or the key is fixed, the fetch works, so an object only the event stream knew stale keeps the
+    cursor."""
     async with mail_world(db_url, REMIT_PAYMENT_SYNC_EVENTS_OVERLAP_SECONDS="0") as world:
         subscription_id, _ = await active_subscription(world)
         with webhooks_lost(world):
             await world.fake.cancel_subscription(subscription_id, idempotency_key=world.key())
         await world.fake.engine.advance_clock(3600)
         await active_subscription(world)  # newer events, delivered: a cursor moved past them would skip the cancel
-        await world.fake.engine.fail_next(FailureKind.SERVER_ERROR, method="subscriptions.retrieve")
+        await world.fake.engine.fail_next(failure, method="subscriptions.retrieve")
         failed = await sync_payments(world.runtime)
-        assert (failed.throttled, failed.stale_by_events, failed.applied, failed.failed) == (False, 1, 0, 1)
+        assert (failed.event_read, failed.throttled) == ("read", False)
+        assert (failed.stale_by_events, failed.applied, failed.failed) == (1, 0, 1)
         assert await stored_since(world) is None  # only the stream knew: its window is read again
         assert await subscription_row(world, subscription_id) == ("active", False)
 
@@ -350,22 +357,3 @@ async def test_a_backlog_position_the_processor_no_longer_knows_is_read_again_fr
             assert passes <= 20, "the backlog never reached the cancel"
             done = await sync_payments(world.runtime)
             assert done.event_read == "read"
-
-
-async def test_a_fetch_refused_for_the_key_keeps_the_cursor_and_the_next_pass_heals(db_url: str) -> None:
-    """A 401/403 on a fetch is the key, not the object: once the key is fixed the fetch works, so an object
-    only the event stream knew stale keeps the cursor, as a 5xx does."""
-    async with mail_world(db_url, REMIT_PAYMENT_SYNC_EVENTS_OVERLAP_SECONDS="0") as world:
-        subscription_id, _ = await active_subscription(world)
-        with webhooks_lost(world):
-            await world.fake.cancel_subscription(subscription_id, idempotency_key=world.key())
-        await world.fake.engine.advance_clock(3600)
-        await active_subscription(world)  # newer events, delivered: a cursor moved past them would skip the cancel
-        await world.fake.engine.fail_next(FailureKind.EXPIRED_KEY, method="subscriptions.retrieve")
-        failed = await sync_payments(world.runtime)
-        assert (failed.event_read, failed.stale_by_events, failed.applied, failed.failed) == ("read", 1, 0, 1)
-        assert await stored_since(world) is None
-
-        healed = await sync_payments(world.runtime)
-        assert (healed.stale_by_events, healed.applied, healed.failed) == (1, 1, 0)
-        assert await subscription_row(world, subscription_id) == ("canceled", True)
