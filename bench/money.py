@@ -2,6 +2,7 @@
 the fake processor, and invoice rendering (HTML → PDF) per second on one core.
 
     .venv/bin/python bench/money.py [--charges 100000] [--retrieves 300] [--invoices 200] [--rounds 3] [--lines 5]
+                                      [--skip-pdf | --skip-fee] [--cpu N]
 
 ``fee_pass_s_100k`` / ``fee_pass_processor_calls``: a fresh database on ``REMIT_BENCH_DATABASE_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/test``) is migrated and seeded with ``--charges`` settled charges in the
@@ -98,11 +99,12 @@ def paid_invoice(n: int, lines: int) -> dict[str, Any]:
     }
 
 
-def pin_to_one_core() -> str:
-    """Run this process on one CPU; which one, for the table."""
+def pin_to_one_core(cpu: int | None) -> str:
+    """Run this process on one CPU (``cpu``, else the first it may use); which one, for the table."""
     if not hasattr(os, "sched_setaffinity"):
         return "not pinned (no sched_setaffinity)"
-    cpu = min(os.sched_getaffinity(0))
+    if cpu is None:
+        cpu = min(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cpu})
     return f"pinned to CPU {cpu}"
 
@@ -122,7 +124,7 @@ def measure_pdf(args: argparse.Namespace) -> Measured:
     problem = engine.problem()
     if problem is not None:
         return Measured({"pdf_per_s": None}, [("pdf_per_s", "-", f">= {PDF_TARGET_PER_S:g}", problem)], failed=True)
-    pinned = pin_to_one_core()
+    pinned = pin_to_one_core(args.cpu)
     views = [invoice_view(paid_invoice(n, args.lines)) for n in range(args.invoices + 5)]
     for view in views[:5]:  # warm-up: fonts, templates, the parsed stylesheet
         invoice_pdf(view, engine)
@@ -355,12 +357,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--charges", type=int, default=100_000, help="settled charges of the fee pass")
     parser.add_argument("--retrieves", type=int, default=300, help="single retrieves timed beside the pass")
     parser.add_argument("--skip-pdf", action="store_true", help="measure the fee pass only")
+    parser.add_argument("--skip-fee", action="store_true", help="measure the PDF rendering only")
+    parser.add_argument("--cpu", type=int, help="the CPU the rendering is pinned to (default: the first allowed)")
     args = parser.parse_args(argv)
     figures: dict[str, Any] = dict.fromkeys(KEYS)
     rows: list[tuple[str, str, str, str]] = []
     failed = False
     for measure in MEASUREMENTS:
-        if args.skip_pdf and measure is measure_pdf:
+        if (args.skip_pdf and measure is measure_pdf) or (args.skip_fee and measure is measure_fee_pass):
             continue
         measured = measure(args)
         figures.update(measured.figures)
