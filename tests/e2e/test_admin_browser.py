@@ -27,11 +27,20 @@ from remit.config import Settings
 from remit.db.engine import create_sync_engine
 from remit.db.tables import audit_log, jobs, provisioning_jobs, webhook_events
 from remit.parts import build_runtime
-from tests.e2e.test_up import READY, REMIT, START_TIMEOUT_S, remit_env, remit_process, stop
-from tests.e2e.workers import ROOT, start_worker, worker_env
 from tests.support.admin import PASSWORD, USER, password_hash
 from tests.support.customers import CUSTOMER, EMAIL
 from tests.support.customers import seed as seed_customer_rows
+from tests.support.processes import (
+    READY,
+    REMIT,
+    ROOT,
+    START_TIMEOUT_S,
+    remit_env,
+    remit_process,
+    start_worker,
+    stop,
+    worker_env,
+)
 
 pytestmark = pytest.mark.slow
 

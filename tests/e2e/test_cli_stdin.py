@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.e2e.workers import REMIT, ROOT
+from tests.support.processes import REMIT, ROOT
 
 
 def test_hash_password_with_stdin_closed_says_so_in_one_line() -> None:

@@ -40,9 +40,9 @@ from remit.clock import system_clock
 from remit.db import migrate
 from remit.db.engine import create_sync_engine
 from remit.db.tables import jobs, webhook_events
-from tests.e2e.test_up import READY, REMIT, START_TIMEOUT_S, Lines, free_port, remit_env, stop
 from tests.support import postgres
 from tests.support.fault_host import CREATE_EVENT_RUNS, event_runs
+from tests.support.processes import READY, REMIT, START_TIMEOUT_S, Lines, free_port, remit_env, stop
 from tests.support.webhooks import SECRET, WEBHOOK_PATH, event, sign
 
 pytestmark = pytest.mark.slow

@@ -22,22 +22,27 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
 from remit.db.engine import create_sync_engine
 from remit.db.tables import webhook_events
-from tests.e2e.test_up import READY, START_TIMEOUT_S, free_port, remit_process, stop
-from tests.e2e.workers import REMIT, clean_env
+from tests.support.processes import (
+    READY,
+    REMIT,
+    SANDBOX_TOKEN,
+    START_TIMEOUT_S,
+    cli,
+    free_port,
+    remit_process,
+    sandbox_env,
+    side_by_side,
+    stop,
+)
 
-TOKEN = "e2e-demo-token"
-#: At most this many commands at once: the machine has 2 cores, and each command is mostly imports.
-SIDE_BY_SIDE = 3
 #: Printed lines that change nothing and write no file: several of these in a row run side by side.
 READ_ONLY = re.compile(
     r"^(export TOKEN="
@@ -47,26 +52,6 @@ READ_ONLY = re.compile(
 )
 #: What makes a line write a file (two lines writing the same file must not run side by side).
 WRITES = re.compile(r"\s(-o|--eml)\s")
-
-T = TypeVar("T")
-
-
-def side_by_side(*calls: Callable[[], T]) -> list[T]:
-    """The results of ``calls``, run at the same time (a few at once), in the order given."""
-    with ThreadPoolExecutor(max_workers=SIDE_BY_SIDE) as pool:
-        return [future.result() for future in [pool.submit(call) for call in calls]]
-
-
-def sandbox_env(db_url: str) -> dict[str, str]:
-    """What ``./scripts/run`` gives ``remit up``: remit's defaults (no host modules, so the sandbox plays the
-    host), plus a read-API token for the checks."""
-    env = clean_env(db_url)
-    env.update(PYTHONUNBUFFERED="1", REMIT_LOG_FORMAT="json", REMIT_SERVICE_TOKENS=TOKEN)
-    return env
-
-
-def cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([REMIT, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def listed(env: dict[str, str], cwd: Path, *args: str) -> list[dict[str, Any]]:
@@ -127,7 +112,7 @@ def test_up_then_demo_fills_mirror_ledger_and_dead_letters_and_the_fix_replays_t
         assert fees, demo.stdout
         assert int(fees.group(1)) > 0, demo.stdout
 
-        auth = {"Authorization": f"Bearer {TOKEN}"}
+        auth = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
         dead, received, customers, charges, mails, cases = side_by_side(
             lambda: listed(env, tmp_path, "webhooks", "list", "--status", "dead"),
             lambda: listed(env, tmp_path, "webhooks", "list"),

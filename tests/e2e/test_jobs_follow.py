@@ -12,8 +12,8 @@ from queue import Empty, Queue
 import pytest
 
 from remit.jobs.engine import Engine
-from tests.e2e.workers import REMIT, ROOT, start_worker, worker_env
 from tests.support import jobs as J
+from tests.support.processes import REMIT, ROOT, start_worker, worker_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 

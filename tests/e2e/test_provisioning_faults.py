@@ -41,11 +41,20 @@ from remit.db.tables import jobs, ledger_events, provisioning_jobs
 from remit.provisioning.jobs import TRIGGER_JOB
 from remit.provisioning.orchestrator import REPORT_PATH, TRIGGER_PATH, StandInOrchestrator, deployment_for
 from remit.signing import hex_signature
-from tests.e2e.test_demo import cli, sandbox_env
-from tests.e2e.test_provisioning_processes import CALLBACK_PATH, account_row, any_db_url, wait_for_port
-from tests.e2e.test_up import READY, START_TIMEOUT_S, Lines, free_port, metric_value, remit_process, stop
-from tests.e2e.workers import REMIT
-from tests.support.provisioning import checkout_event
+from tests.support.processes import (
+    READY,
+    REMIT,
+    START_TIMEOUT_S,
+    Lines,
+    cli,
+    free_port,
+    metric_value,
+    remit_process,
+    sandbox_env,
+    stop,
+    wait_for_port,
+)
+from tests.support.provisioning import CALLBACK_PATH, account_row, checkout_event
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +67,6 @@ MAX_ATTEMPTS = 8  # the default cap (REMIT_PROVISIONING_MAX_ATTEMPTS)
 WAIT_S = 30.0
 
 T = TypeVar("T")
-__all__ = ["any_db_url"]  # the two databases, as the happy path's test takes them
 
 
 def wait_until(what: str, probe: Callable[[], T | None], timeout: float = WAIT_S) -> T:

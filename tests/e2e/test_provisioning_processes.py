@@ -5,47 +5,22 @@ ends provisioned through the signed trigger and the signed callback, over real H
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
-from remit.db.engine import create_sync_engine
-from remit.db.tables import accounts
 from remit.provisioning.orchestrator import deployment_for
 from remit.signing import hex_signature
-from tests.e2e.test_demo import cli, sandbox_env
-from tests.e2e.test_up import READY, START_TIMEOUT_S, free_port, remit_process
+from tests.support.processes import READY, START_TIMEOUT_S, cli, free_port, remit_process, sandbox_env, wait_for_port
+from tests.support.provisioning import CALLBACK_PATH, account_row
 
 pytestmark = pytest.mark.slow
 
 TRIGGER_SECRET = "prov_e2e_trigger_secret"
 CALLBACK_SECRET = "prov_e2e_callback_secret"
-CALLBACK_PATH = "/api/internal/provisioning/callback"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty SQLite file or this session's emptied PostgreSQL database (``remit up`` migrates it)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'remit.db'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
-def wait_for_port(port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"nothing listens on {port} after {timeout}s")
 
 
 def jobs_listed(env: dict[str, str], cwd: Path) -> list[dict[str, Any]]:
@@ -53,16 +28,6 @@ def jobs_listed(env: dict[str, str], cwd: Path) -> list[dict[str, Any]]:
     assert result.returncode == 0, result.stdout + result.stderr
     listed: list[dict[str, Any]] = json.loads(result.stdout)
     return listed
-
-
-def account_row(db_url: str, account_id: str) -> dict[str, Any]:
-    engine = create_sync_engine(db_url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).mappings().one()
-            return dict(row)
-    finally:
-        engine.dispose()
 
 
 def test_a_paid_fake_checkout_ends_provisioned_through_the_stand_in_as_a_process(

@@ -11,9 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_demo import side_by_side
-from tests.e2e.test_up import READY, START_TIMEOUT_S, Lines, free_port, stop
-from tests.e2e.workers import ROOT, clean_env
+from tests.support.processes import READY, ROOT, START_TIMEOUT_S, Lines, clean_env, free_port, side_by_side, stop
 
 pytestmark = pytest.mark.slow
 

@@ -2,144 +2,32 @@
 
 from __future__ import annotations
 
-import queue
 import re
-import signal
 import socket
 import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from prometheus_client.parser import text_string_to_metric_families
 
 from remit.db.engine import Database, create_sync_engine
 from remit.db.tables import jobs
 from remit.jobs.engine import Engine
-from tests.e2e.workers import clean_env
 from tests.support import jobs as support_jobs
+from tests.support.processes import (
+    READY,
+    REMIT,
+    START_TIMEOUT_S,
+    free_port,
+    metric_value,
+    remit_env,
+    remit_process,
+    stop,
+)
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[2]
-REMIT = str(Path(sys.executable).with_name("remit"))
-READY = re.compile(r"remit is up \(.*\) on (http://\S+)")
-START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Lines:
-    """The lines a process writes to one pipe, readable with a timeout (a reader thread feeds a queue)."""
-
-    def __init__(self, pipe: IO[str]) -> None:
-        self.seen: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._pump, args=(pipe,), daemon=True).start()
-
-    def _pump(self, pipe: IO[str]) -> None:
-        for line in pipe:
-            self._queue.put(line.rstrip("\n"))
-        self._queue.put(None)
-
-    def wait_for(self, pattern: re.Pattern[str] | str, timeout: float) -> re.Match[str]:
-        """Block until a line matches ``pattern``; fail at EOF or after ``timeout`` seconds."""
-        regex = re.compile(pattern) if isinstance(pattern, str) else pattern
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"no line matching {regex.pattern!r} in {timeout}s: {self.seen[-20:]}") from None
-            if line is None:
-                raise AssertionError(f"stream ended before {regex.pattern!r}: {self.seen[-20:]}")
-            self.seen.append(line)
-            match = regex.search(line)
-            if match:
-                return match
-
-    def rest(self, timeout: float = 5.0) -> list[str]:
-        """Every remaining line up to EOF (the process has exited)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            self.seen.append(line)
-        return self.seen
-
-
-def remit_env(db_url: str, **extra: str) -> dict[str, str]:
-    env = clean_env(db_url)
-    env.update(
-        PYTHONUNBUFFERED="1",
-        REMIT_LOG_FORMAT="json",
-        REMIT_JOB_MODULES="tests.support.jobs",
-        REMIT_QUEUES="test_default:5",
-        REMIT_JOB_POLL_INTERVAL="0.2",
-        REMIT_JOB_HEARTBEAT_INTERVAL="0.5",
-        REMIT_JOB_SHUTDOWN_GRACE="5",
-    )
-    env.update(extra)
-    return env
-
-
-@contextmanager
-def remit_process(*args: str, env: dict[str, str], cwd: Path) -> Iterator[tuple[subprocess.Popen[str], Lines, Lines]]:
-    proc = subprocess.Popen(
-        [REMIT, *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    try:
-        yield proc, Lines(proc.stdout), Lines(proc.stderr)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=STOP_TIMEOUT_S)
-
-
-def stop(proc: subprocess.Popen[str]) -> int:
-    """SIGTERM, then the exit code within :data:`STOP_TIMEOUT_S` (fails if it takes longer)."""
-    proc.send_signal(signal.SIGTERM)
-    return proc.wait(timeout=STOP_TIMEOUT_S)
-
-
-def metric_value(text: str, name: str, labels: dict[str, str] | None = None) -> float | None:
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and (labels is None or all(sample.labels.get(k) == v for k, v in labels.items())):
-                return float(sample.value)
-    return None
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An EMPTY SQLite file (``up`` must migrate it) or this session's PostgreSQL database, emptied."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'up.db'}"
-    url: str = request.getfixturevalue("pg_url")
-    return url
 
 
 def wait_until_completed(db_url: str, job_id: int, timeout: float, proc: subprocess.Popen[str]) -> str:
@@ -171,9 +59,9 @@ def enqueue_record_job(db_url: str) -> int:
     return job_id
 
 
-def test_up_migrates_serves_runs_jobs_and_stops_cleanly_on_sigterm(fresh_db_url: str, tmp_path: Path) -> None:
+def test_up_migrates_serves_runs_jobs_and_stops_cleanly_on_sigterm(any_db_url: str, tmp_path: Path) -> None:
     port = free_port()
-    with remit_process("up", "--port", str(port), env=remit_env(fresh_db_url), cwd=tmp_path) as (proc, out, err):
+    with remit_process("up", "--port", str(port), env=remit_env(any_db_url), cwd=tmp_path) as (proc, out, err):
         base_url = out.wait_for(READY, START_TIMEOUT_S).group(1)
         assert base_url == f"http://127.0.0.1:{port}"
         out.wait_for(r"/metrics", 5)
@@ -203,8 +91,8 @@ def test_up_migrates_serves_runs_jobs_and_stops_cleanly_on_sigterm(fresh_db_url:
         assert {"timestamp", "version"} <= set(body)
 
         # The worker in the same process runs a job enqueued from outside.
-        job_id = enqueue_record_job(fresh_db_url)
-        assert wait_until_completed(fresh_db_url, job_id, 30, proc) == "completed"
+        job_id = enqueue_record_job(any_db_url)
+        assert wait_until_completed(any_db_url, job_id, 30, proc) == "completed"
 
         metrics = httpx.get(f"{base_url}/metrics", timeout=5)
         assert metrics.status_code == 200
@@ -228,7 +116,7 @@ def test_up_migrates_serves_runs_jobs_and_stops_cleanly_on_sigterm(fresh_db_url:
     # An empty SQLite file is migrated (and says so); the session's PostgreSQL database is at head already,
     # and a migration that changes nothing is not logged as one.
     migrated = any('"database migrated"' in line for line in logs)
-    assert migrated is fresh_db_url.startswith("sqlite")
+    assert migrated is any_db_url.startswith("sqlite")
 
 
 def test_serve_runs_the_api_without_a_worker(tmp_path: Path) -> None:

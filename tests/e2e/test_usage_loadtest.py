@@ -22,8 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
-from tests.e2e.test_up import READY, START_TIMEOUT_S, free_port, remit_process
-from tests.e2e.workers import REMIT, ROOT, clean_env
+from tests.support.processes import READY, REMIT, ROOT, START_TIMEOUT_S, clean_env, free_port, remit_process
 
 pytestmark = pytest.mark.slow
 

@@ -14,8 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from remit.jobs.engine import Engine
 from remit.telemetry.metrics import REGISTRY
-from tests.e2e.workers import workers
 from tests.support import jobs as J
+from tests.support.processes import workers
 
 pytestmark = pytest.mark.slow
 

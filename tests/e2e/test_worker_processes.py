@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from remit.db.tables import jobs
 from remit.jobs.engine import Engine
 from remit.jobs.rows import JobRequest
-from tests.e2e.workers import start_worker, workers
 from tests.support import jobs as J
+from tests.support.processes import start_worker, workers
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,7 @@ from remit.processor.fake import FakeEngine
 from remit.processor.fake.delivery import AsgiDelivery
 from remit.processor.fake.triggers import run_trigger
 from remit.runtime import Runtime
-from tests.integration.test_fake_cli import dead_url
+from tests.support.processes import dead_url
 from tests.support.webhooks import SECRET
 
 

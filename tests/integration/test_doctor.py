@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from remit.doctor import Check, Status, diagnose, is_healthy
 from remit.parts import build_runtime
 from remit.runtime import Runtime
 from tests.support import jobs as support_jobs
+from tests.support.worker_rows import add_live_worker
 
 ORDER = ["configuration", "database", "migrations", "queues", "workers", "processor", "processor_credentials", "mail"]
 PLANTED = "sk_live_51DoctorMustNeverPrintThis"
@@ -27,21 +28,6 @@ PLANTED = "sk_live_51DoctorMustNeverPrintThis"
 
 def by_name(checks: list[Check]) -> dict[str, Check]:
     return {check.name: check for check in checks}
-
-
-async def add_live_worker(runtime: Runtime, *, age_s: float = 0.0) -> None:
-    now = runtime.clock.now() - timedelta(seconds=age_s)
-    async with runtime.db.begin() as conn:
-        await conn.execute(
-            sa.insert(workers).values(
-                id=f"test-worker-{age_s}",
-                host="test",
-                pid=1,
-                queues=["remit_webhooks"],
-                started_at=now,
-                heartbeat_at=now,
-            )
-        )
 
 
 async def test_a_migrated_database_with_a_live_worker_is_healthy(runtime: Runtime, db_url: str) -> None:

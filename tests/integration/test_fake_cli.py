@@ -1,7 +1,6 @@
 """``remit fake …``, ``remit demo`` and ``remit webhooks register/check`` as an operator runs them."""
 
 import json
-import socket
 
 import pytest
 import typer
@@ -10,16 +9,9 @@ from typer.testing import CliRunner
 from remit.cli import app as remit_app
 from remit.cli.webhook_endpoints import check_command, register_command
 from remit.webhooks.event_types import handled_event_types
+from tests.support.processes import dead_url
 
 runner = CliRunner()
-
-
-def dead_url() -> str:
-    """A loopback URL nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

@@ -121,11 +121,20 @@ def test_retry_single_and_cancel(cli, db_url):
     assert cli("jobs", "cancel", str(ids[1])).exit_code == 0
     refused = cli("jobs", "cancel", str(ids[2]))
     assert refused.exit_code == 1
+    not_retried = cli("jobs", "retry", str(ids[2]), "--json")
+    assert json.loads(not_retried.stdout)["retried"] == 0
     states = _states(db_url)
     assert states[ids[0]] == "available"
     assert states[ids[1]] == "cancelled"
     assert states[ids[2]] == "executing"
     assert cli("jobs", "retry", "999999").exit_code == 1
+
+    async def audit(db):
+        async with db.connect() as conn:
+            return (await conn.execute(sa.select(audit_log.c.action).order_by(audit_log.c.id))).scalars().all()
+
+    # What changed is audited; the refused cancel and the retry that moved nothing are not.
+    assert _run(db_url, audit) == ["jobs.retry", "jobs.cancel"]
 
 
 def test_enqueue_by_name(cli, db_url):

@@ -19,7 +19,7 @@ from remit.billing.fields import list_data
 from remit.billing.routing import Target, embedded_targets, route
 from remit.billing.watermark import Watermark
 from remit.runtime import Runtime
-from tests.unit.test_projection_fixtures import fixture_events
+from tests.support.fixtures import fixture_events
 
 pytestmark = pytest.mark.timeout(180)
 

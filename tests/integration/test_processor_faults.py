@@ -32,8 +32,8 @@ from remit.processor.credentials import EXPIRY_ACTOR, read_expiry, resume_queue
 from remit.processor.fake import CollectingDelivery, FakeEngine, FakeProcessor
 from remit.processor.faults import THROTTLE_JITTER
 from remit.telemetry.metrics import REGISTRY
-from tests.integration.test_doctor import add_live_worker
 from tests.support.webhooks import make_runtime, webhook_settings
+from tests.support.worker_rows import add_live_worker
 
 #: A backoff that tells a retry apart from a snooze: always 30 s, no jitter.
 BACKOFF = Backoff(base=30, factor=1, cap=30, jitter=0)

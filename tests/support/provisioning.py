@@ -10,11 +10,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from remit.db.engine import create_sync_engine
 from remit.db.tables import accounts, jobs, provisioning_jobs
 from remit.provisioning.jobs_table import ProvisioningJob
 from remit.runtime import Runtime
 from tests.support.fixtures import stripe_fixture
 
+#: Where the orchestrator calls back (the signed callback route of the internal API).
+CALLBACK_PATH = "/api/internal/provisioning/callback"
 CHECKOUT_FIXTURE = "stripe-ruby-mock__checkout.session.completed.payment_mode.json"
 
 
@@ -94,3 +97,14 @@ async def plant_job(
     async with runtime.db.begin() as conn:
         result = await conn.execute(sa.insert(provisioning_jobs).values(values).returning(provisioning_jobs.c.id))
         return int(result.scalar_one())
+
+
+def account_row(db_url: str, account_id: str) -> dict[str, Any]:
+    """The account's row, read on a connection of its own (for tests whose remit runs in another process)."""
+    engine = create_sync_engine(db_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).mappings().one()
+            return dict(row)
+    finally:
+        engine.dispose()

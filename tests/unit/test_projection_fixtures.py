@@ -1,78 +1,16 @@
 """The real Stripe payloads of `tests/fixtures/stripe`, turned into events and routed (pure, no database).
 
-:func:`fixture_events` is also what the integration tests feed the mirror. Each file becomes one event with an
-id of its own (many files share placeholder ids like ``evt_00000000000000``):
-
-- whole event envelopes are taken as they are;
-- files holding only an event's ``data`` member are wrapped in an envelope of the type their name gives;
-- bare API objects are wrapped as ``<object>.updated`` events, as if Stripe had sent them in an update;
-- ``stripe-openapi__fixtures3.json`` gives one example per resource, wrapped the same way;
-- ``stripe-cli-trigger__*`` files are recipes of API calls, not payloads: their event types are checked to
-  route to the right mirror table instead.
+:func:`tests.support.fixtures.fixture_events` turns each file into events (the integration tests feed the mirror
+the same ones). ``stripe-cli-trigger__*`` files are recipes of API calls, not payloads: their event types are
+checked to route to the right mirror table instead.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 from remit.billing.fields import list_data
 from remit.billing.kinds import KINDS
 from remit.billing.routing import Ignored, Target, route
-from tests.support.fixtures import stripe_fixtures
-
-#: A creation time for payloads that carry none (pay's data members).
-DEFAULT_CREATED = 1_700_000_000
-
-
-def _event_type_from_name(name: str) -> str:
-    event_type = name.split("__", 1)[1].removesuffix(".json")
-    # pay names subscription events without Stripe's "customer." prefix.
-    return f"customer.{event_type}" if event_type.startswith("subscription.") else event_type
-
-
-def _wrap(event_type: str, data: dict[str, Any], created: Any) -> dict[str, Any]:
-    return {
-        "object": "event",
-        "type": event_type,
-        "livemode": False,
-        "created": created if isinstance(created, int) else DEFAULT_CREATED,
-        "data": data,
-    }
-
-
-def _file_events(path: Path) -> Iterator[dict[str, Any]]:
-    payload = json.loads(path.read_text())
-    if path.name.startswith("stripe-openapi__"):
-        for resource in payload["resources"].values():
-            if isinstance(resource, dict) and isinstance(resource.get("object"), str):
-                yield _wrap(f"{resource['object']}.updated", {"object": resource}, resource.get("created"))
-    elif isinstance(payload, dict) and payload.get("object") == "event":
-        yield dict(payload)
-    elif (
-        isinstance(payload, dict)
-        and isinstance(payload.get("object"), dict)
-        and set(payload) <= {"object", "previous_attributes"}
-    ):
-        yield _wrap(_event_type_from_name(path.name), payload, payload["object"].get("created"))
-    else:
-        kind = payload.get("object") if isinstance(payload, dict) else None
-        created = payload.get("created") if isinstance(payload, dict) else None
-        yield _wrap(f"{kind}.updated", {"object": payload}, created)
-
-
-def fixture_events() -> list[tuple[str, dict[str, Any]]]:
-    """``(file name, event)`` for every payload in the fixtures, each event with its own id."""
-    found: list[tuple[str, dict[str, Any]]] = []
-    for path in stripe_fixtures():
-        if path.name.startswith("stripe-cli-trigger__"):
-            continue
-        for event in _file_events(path):
-            event["id"] = f"evt_fixture_{len(found):04d}"
-            found.append((path.name, event))
-    return found
+from tests.support.fixtures import DEFAULT_CREATED, fixture_events, stripe_fixtures
 
 
 def trigger_event_types() -> list[str]:

@@ -16,7 +16,10 @@ The cron endpoints take :func:`require_cron_secret` instead: ``CRON_SECRET`` in 
 bearer token), compared the same way.
 
 Routes behind tokens use :class:`ServiceRoute`, which turns an :class:`ApiError` raised by a dependency or an
-endpoint into a Stripe-shaped JSON error: ``{"error": {"type": …, "code": …, "message": …}}``.
+endpoint into a Stripe-shaped JSON error: ``{"error": {"type": …, "code": …, "message": …}}``. It also reads a
+JSON body the way the webhook endpoint and ``/api/v1/usage`` do (orjson, then the 64-level depth rule), so that
+a body that is not JSON or nests too deep is a 400 ``invalid_json`` / ``json_too_deep`` naming ``body`` — after
+the route's other dependencies (the token first), before the body is validated, with nothing done.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from remit.errors import WebhookError
 from remit.guard import ratelimit
+from remit.webhooks.envelope import loads, refuse_deep_nesting
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="remit"'}
 
@@ -63,15 +68,47 @@ class ApiError(Exception):
         return JSONResponse({"error": error}, status_code=self.status_code, headers=self.headers)
 
 
+class JsonBodyRequest(Request):
+    """A request whose JSON body is parsed as webhook deliveries are, for FastAPI's body parameters.
+
+    FastAPI's own parse (the standard library's) answered a body nested past about 1,000 levels with a generic
+    ``http_400`` before the token was checked, and a shallower one with ``parameter_invalid`` naming whatever
+    field the nesting broke. Here a refusal is kept on ``request.state`` and the body reads as ``null``:
+    :func:`refuse_unreadable_json`, a dependency of every :class:`ServiceRoute`, answers it once the
+    dependencies before it (the token) have passed, and before FastAPI validates the body."""
+
+    async def json(self) -> Any:
+        try:
+            document = loads(await self.body())
+            refuse_deep_nesting(document)
+        except WebhookError as error:
+            self.state.json_refusal = ApiError(400, error.code, str(error), param="body")
+            return None
+        return document
+
+
+async def refuse_unreadable_json(request: Request) -> None:
+    """FastAPI dependency (the last of every :class:`ServiceRoute`): the 400 :class:`JsonBodyRequest` kept for a
+    body that is not JSON (``invalid_json``) or nests too deep (``json_too_deep``)."""
+    refusal: ApiError | None = getattr(request.state, "json_refusal", None)
+    if refusal is not None:
+        raise refusal
+
+
 class ServiceRoute(APIRoute):
-    """An API route whose :class:`ApiError`\\ s (from dependencies too) become JSON error responses."""
+    """An API route whose :class:`ApiError`\\ s (from dependencies too) become JSON error responses, and whose
+    JSON body is read by :class:`JsonBodyRequest` (refused by :func:`refuse_unreadable_json`)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        dependencies = [*(kwargs.pop("dependencies", None) or ()), Depends(refuse_unreadable_json)]
+        super().__init__(path, endpoint, dependencies=dependencies, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
             try:
-                return await handler(request)
+                return await handler(JsonBodyRequest(request.scope, request.receive))
             except ApiError as exc:
                 return exc.to_response()
 
@@ -189,11 +226,13 @@ __all__ = [
     "CRON_SECRET_HEADER",
     "SERVICE_DEPENDENCIES",
     "ApiError",
+    "JsonBodyRequest",
     "ServiceRoute",
     "bearer_token",
     "enforce_rate_limit",
     "matching_token",
     "rate_limited",
+    "refuse_unreadable_json",
     "require_cron_secret",
     "require_service_token",
     "unauthorized",

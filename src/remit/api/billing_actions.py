@@ -4,12 +4,13 @@ Behind the same bearer service tokens as the read API. Every request carries an 
 a repeat with the key answers the first outcome (with ``Idempotent-Replayed: true``) and calls nothing; the
 same key with another body is a 400 ``idempotency_key_reused``; a repeat while the first is still at the
 processor waits for it, then, if it is still running, answers 409 ``idempotency_key_in_use`` (retry with the
-key). Bodies are JSON objects whose unknown fields are refused; answers are the processor's object (Stripe's
-JSON), errors Stripe-shaped ``{"error": {"type", "code", "message", "param"}}`` with ``param`` naming the field
-at fault. The processor's refusals keep their status (400, 402 ``card_error``, 404 ``resource_missing``); a
-processor that cannot be reached, throttles, fails or refuses remit's own key is a 503 ``processor_unavailable``
-with ``Retry-After`` (the processor's own when it throttled), and the key is free for that retry. A checkout
-or portal session's ``url`` is in the answer and nowhere else.
+key). Bodies are JSON objects whose unknown fields are refused (a body that is not JSON, or nests too deep,
+is refused by :class:`~remit.api.auth.ServiceRoute` as ``/api/v1/usage`` refuses it); answers are the
+processor's object (Stripe's JSON), errors Stripe-shaped ``{"error": {"type", "code", "message", "param"}}``
+with ``param`` naming the field at fault. The processor's refusals keep their status (400, 402 ``card_error``,
+404 ``resource_missing``); a processor that cannot be reached, throttles, fails or refuses remit's own key is a
+503 ``processor_unavailable`` with ``Retry-After`` (the processor's own when it throttled), and the key is free
+for that retry. A checkout or portal session's ``url`` is in the answer and nowhere else.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
         "`Idempotent-Replayed: true`.",
     },
     400: error(
-        "A field is invalid or missing (`param` names it), the key was used for another request "
+        "A field is invalid or missing (`param` names it), the body is not JSON or nests more than 64 levels "
+        "(`invalid_json`, `json_too_deep`; `param` is `body`), the key was used for another request "
         "(`idempotency_key_reused`), or the processor refused the request."
     ),
     402: error("The processor declined the payment (`card_error`)."),

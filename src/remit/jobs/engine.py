@@ -413,18 +413,24 @@ class Engine:
     # -- operator actions (audited) -------------------------------------------------------------------------
 
     async def retry(self, job_ids: Sequence[int], *, actor: str) -> int:
-        """Put discarded, cancelled, retryable or scheduled jobs back to ``available`` now; how many moved."""
+        """Put discarded, cancelled, retryable or scheduled jobs back to ``available`` now; how many moved.
+
+        Audited when at least one moved. A retry that moves nothing (every job running, waiting or finished) is
+        refused and leaves no line, as a refused cancel, replay, mail retry or re-arm leaves none: the trail
+        says what operators changed, and the admin page's ``changed: 0`` lines only said that a retry was
+        turned down."""
         now = self.clock.now()
         async with self.db.begin() as conn:
             changed = await admin_store.make_available(conn, job_ids, from_states=RETRYABLE_BY_OPERATOR, now=now)
-            await audit.record(
-                conn,
-                at=now,
-                actor=actor,
-                action="jobs.retry",
-                subject=None,
-                details={"job_ids": list(job_ids[:1000]), "requested": len(job_ids), "changed": changed},
-            )
+            if changed:
+                await audit.record(
+                    conn,
+                    at=now,
+                    actor=actor,
+                    action="jobs.retry",
+                    subject=None,
+                    details={"job_ids": list(job_ids[:1000]), "requested": len(job_ids), "changed": changed},
+                )
         return changed
 
     async def cancel(self, job_id: int, *, actor: str, reason: str) -> bool:
