@@ -123,6 +123,8 @@ def test_retry_single_and_cancel(cli, db_url):
     assert refused.exit_code == 1
     not_retried = cli("jobs", "retry", str(ids[2]), "--json")
     assert json.loads(not_retried.stdout)["retried"] == 0
+    assert not_retried.exit_code == 1  # refused, like the cancel
+    assert "only a discarded, cancelled, retryable or scheduled job can be retried" in not_retried.stderr
     states = _states(db_url)
     assert states[ids[0]] == "available"
     assert states[ids[1]] == "cancelled"

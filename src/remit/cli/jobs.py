@@ -301,7 +301,8 @@ def retry_command(
     actor: ActorOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Put a job (or, with --discarded, many) back in its queue to run now."""
+    """Put a job (or, with --discarded, many) back in its queue to run now. A job that cannot be retried
+    (running, waiting or finished) exits 1, as a refused cancel does."""
     if (job_id is None) == (not discarded):
         fail("give a job id, or --discarded for bulk retry")
 
@@ -324,6 +325,11 @@ def retry_command(
     else:
         verb = "would retry" if dry_run else "retried"
         typer.echo(f"{verb} {result['matched'] if dry_run else result['retried']} of {result['matched']} job(s)")
+    if job_id is not None and not dry_run and result["retried"] == 0:  # refused, as `jobs cancel` is: exit 1
+        fail(
+            f"job {job_id} is running, waiting or has finished: only a discarded, cancelled, retryable or "
+            "scheduled job can be retried"
+        )
 
 
 def cancel_command(
