@@ -235,6 +235,24 @@ async def test_remits_page_keeps_its_stylesheet_when_a_host_overrides_something_
     assert "ACME-none · page 1 of 1" in text_of(content)
 
 
+async def test_the_stylesheet_follows_the_page_jinja_renders_when_a_host_page_arrives_while_running(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Jinja keeps remit's page while it is up to date, so a host invoice.html dropped in while remit runs is not
+    used until a restart: the stylesheet must go with the page actually rendered, or remit's page goes out (and is
+    stored for good) without its styles."""
+    (tmp_path / "documents").mkdir()
+    assert "ACME-ore1 · page 1 of 1" in text_of(await host_rendered(db_url, tmp_path, "in_before1"))
+    (tmp_path / "documents" / "invoice.html").write_text("<html><body><p>Own page {{ invoice.title }}</p>")
+    content = await host_rendered(db_url, tmp_path, "in_after2")
+    text = text_of(content)
+    if "Own page" in text:  # the host's page: styled by nothing of remit's
+        assert "· page" not in text
+    else:  # remit's page: with remit's stylesheet, A4 and its footer
+        assert "Grace Hopper" in text
+        assert (first_page_size_mm(content), "ACME-ter2 · page 1 of 1" in text) == ((210, 297), True)
+
+
 def test_the_cli_writes_the_pdf(db_url: str, tmp_path: Path) -> None:
     settings = Settings.model_validate({"DATABASE_URL": db_url, "REMIT_ENV": "test"})
 

@@ -47,7 +47,11 @@ def template_environment(template_dir: str | None = None) -> jinja2.Environment:
 
 def invoice_html(view: InvoiceView, template_dir: str | None = None) -> str:
     """The invoice document as one HTML page."""
-    return template_environment(template_dir).get_template(INVOICE_TEMPLATE).render(invoice=view)
+    return _invoice_template(template_dir).render(invoice=view)
+
+
+def _invoice_template(template_dir: str | None) -> jinja2.Template:
+    return template_environment(template_dir).get_template(INVOICE_TEMPLATE)
 
 
 @functools.cache
@@ -59,6 +63,13 @@ def invoice_stylesheets(template_dir: str | None = None) -> tuple[str, ...]:
     """The stylesheets of the invoice page :func:`invoice_html` makes with the same ``template_dir``: the
     host's ``invoice.css`` if it has one, else remit's for remit's page and none for a host's own page. Read
     on every call, like the host's templates, so an edit shows without a restart."""
+    return _stylesheets_for(_invoice_template(template_dir), template_dir)
+
+
+def _stylesheets_for(page: jinja2.Template, template_dir: str | None) -> tuple[str, ...]:
+    """Whose page it is is told by the template Jinja loaded, not by what is on disk now: Jinja keeps remit's
+    page while it is up to date, so a host page added while remit runs is used only after a restart, and
+    until then remit's page must keep its stylesheet."""
     if template_dir:
         host = os.path.join(template_dir, "documents")
         try:
@@ -66,14 +77,16 @@ def invoice_stylesheets(template_dir: str | None = None) -> tuple[str, ...]:
                 return (sheet.read(),)
         except FileNotFoundError:
             pass
-        if os.path.isfile(os.path.join(host, INVOICE_TEMPLATE)):
+        if page.filename is not None and os.path.dirname(os.path.abspath(page.filename)) == os.path.abspath(host):
             return ()
     return (_packaged_stylesheet(),)
 
 
 def invoice_pdf(view: InvoiceView, engine: PdfEngine, template_dir: str | None = None) -> RenderedPdf:
-    """The invoice document as a PDF (CPU-bound: call through ``asyncio.to_thread`` from async code)."""
-    return engine.render(invoice_html(view, template_dir), invoice_stylesheets(template_dir))
+    """The invoice document as a PDF (CPU-bound: call through ``asyncio.to_thread`` from async code); the page
+    and its stylesheets from the one template loaded."""
+    page = _invoice_template(template_dir)
+    return engine.render(page.render(invoice=view), _stylesheets_for(page, template_dir))
 
 
 __all__ = [
