@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+import remit.money.sync_events as sync_events
 from remit.cli import app as cli
 from remit.db.tables import fees, jobs
 from remit.money.dunning import TERMINATE_JOB, get_case, open_case
@@ -121,4 +122,23 @@ async def test_payments_sync_says_so_and_fails_when_the_processor_refuses_the_ev
         assert "docs/runbooks/payment-sync-events-refused.md" in result.stderr
 
         healed = await run(db_url, "payments", "sync")  # the refusal was one answer: the next run reads
+        assert healed["event_read"] == "read"
+
+
+async def test_payments_sync_names_a_lost_backlog_position_without_claiming_the_cursor_kept(db_url: str) -> None:
+    """The processor no longer knows the event the backlog stopped at: the run drops that position (the next
+    reads its second from the top), so the error line must not say the cursor is kept."""
+    async with mail_world(db_url) as world:
+        now = world.runtime.clock.now()
+        async with world.runtime.db.begin() as conn:
+            lost = sync_events.Cursor(now - timedelta(hours=1), now, now, "evt_gone")
+            await sync_events.save_cursor(conn, lost, now=now)
+        result = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["payments", "sync", "--json"], env={"DATABASE_URL": db_url}
+        )
+        assert result.exit_code == 1, result.output
+        assert json.loads(result.stdout)["event_read"] == "failed"
+        assert "cursor is kept" not in result.stderr
+        assert "the processor no longer knows the event the backlog stopped at (404 resource_missing" in result.stderr
+        healed = await run(db_url, "payments", "sync")
         assert healed["event_read"] == "read"

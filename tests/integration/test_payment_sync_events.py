@@ -18,6 +18,7 @@ import sqlalchemy as sa
 import remit.money.sync_events as sync_events
 from remit.db.tables import charges, invoices, payment_sync_cursors, subscriptions
 from remit.money.sync import sync_payments
+from remit.processor.errors import from_answer
 from remit.processor.fake import FailureKind
 from remit.telemetry.metrics import REGISTRY
 from tests.support.mail import MailWorld, mail_world
@@ -357,3 +358,50 @@ async def test_a_backlog_position_the_processor_no_longer_knows_is_read_again_fr
             assert passes <= 20, "the backlog never reached the cancel"
             done = await sync_payments(world.runtime)
             assert done.event_read == "read"
+
+
+class ListRefusingPosition:
+    """The runtime's processor, except that a list continuing from ``position`` is answered as Stripe answers an
+    event id it does not know in this account and mode (after a key for another account, or live for test): a
+    400 naming ``starting_after``, not a 404."""
+
+    def __init__(self, inner: Any, position: str) -> None:
+        self.inner, self.position = inner, position
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def list_events(self, **kwargs: Any) -> Any:
+        if kwargs.get("starting_after") == self.position:
+            message = f"No such event: '{self.position}'; a similar object exists in test mode"
+            body = {"error": {"type": "invalid_request_error", "message": message, "param": "starting_after"}}
+            raise from_answer("stripe", "events.list", 400, body)
+        return await self.inner.list_events(**kwargs)
+
+
+async def test_a_backlog_position_refused_with_a_400_is_dropped_too_not_refused_for_ever(db_url: str) -> None:
+    """Only dropping the position helps when the processor refuses the backlog's own ``starting_after``, whatever
+    the 4xx: kept, it would be refused on every pass (no fix of the key or the configuration changes it, and no
+    command resets it) while the window ages out at the processor."""
+    async with mail_world(db_url) as world:
+        subscription_id, _ = await active_subscription(world)
+        with webhooks_lost(world):
+            await world.fake.cancel_subscription(subscription_id, idempotency_key=world.key())
+        now = world.runtime.clock.now()
+        async with world.runtime.db.begin() as conn:
+            backlog = sync_events.Cursor(now - timedelta(hours=1), now, now, "evt_elsewhere")
+            await sync_events.save_cursor(conn, backlog, now=now)
+        original = world.runtime.processor
+        world.runtime.processor = ListRefusingPosition(original, "evt_elsewhere")  # type: ignore[assignment]
+        try:
+            dropped = await sync_payments(world.runtime)
+            healed = await sync_payments(world.runtime)
+        finally:
+            world.runtime.processor = original
+        assert (dropped.event_read, dropped.event_error) == (
+            "failed",
+            {"status_code": 400, "code": "invalid_request_error", "param": "starting_after"},
+        )
+        assert dropped.cursor == sync_events.Cursor(now - timedelta(hours=1), now, now, None)
+        assert (healed.event_read, healed.stale_by_events, healed.applied) == ("read", 1, 1)
+        assert await subscription_row(world, subscription_id) == ("canceled", True)

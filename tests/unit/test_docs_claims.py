@@ -65,3 +65,17 @@ def test_the_readmes_one_error_shape_names_the_provisioning_callbacks_own() -> N
     readme = " ".join((ROOT / "README.md").read_text().split())
     if isinstance(body["error"], str):
         assert 'the provisioning callback, which answers its orchestrator `{"error": "…"}`' in readme
+
+
+def test_the_documents_page_says_how_to_get_a_document_and_each_answer_of_the_route() -> None:
+    """docs/documents.md is where the PDF route and command are explained; a rewrite of the page around them once
+    dropped the section, leaving the route's answers documented nowhere."""
+    from remit.api.billing import router
+
+    text = (ROOT / "docs/documents.md").read_text()
+    section = text.split("## Getting a document", 1)[-1].split("\n## ", 1)[0] if "## Getting a document" in text else ""
+    [path] = [str(getattr(r, "path", "")) for r in router.routes if str(getattr(r, "path", "")).endswith("/pdf")]
+    assert f"GET {path.replace('{invoice_id}', '{id}')} " in section
+    assert "remit invoices pdf ID" in section
+    for status, code in ((404, "resource_missing"), (409, "invoice_not_finalized"), (503, "pdf_unavailable")):
+        assert f"| {status} `{code}`" in section

@@ -8,7 +8,8 @@ moves no cursor.
 
 When the event list was not read the summary still prints (the stuck rows were fetched), then one line on
 stderr says why, and the command exits 1: ``refused`` (a 4xx: the cursor is kept until the cause is fixed, see
-``docs/runbooks/payment-sync-events-refused.md``) or ``failed`` (no answer or a 5xx: run it again).
+``docs/runbooks/payment-sync-events-refused.md``) or ``failed`` (no answer or a 5xx: run it again; or the event
+the backlog stopped at unknown to the processor: the backlog re-reads that second).
 """
 
 from __future__ import annotations
@@ -68,6 +69,11 @@ def event_read_problem(summary: dict[str, Any]) -> str | None:
             f"the processor refused the event list ({answer}); the cursor is kept, so no event is skipped, "
             "but rows changed only at the processor are not healed until the cause is fixed: "
             "see docs/runbooks/payment-sync-events-refused.md"
+        )
+    if outcome == "failed" and error.get("param") == "starting_after":
+        return (
+            f"the processor no longer knows the event the backlog stopped at ({answer}); the backlog reads that "
+            "second again from its top: run it again"
         )
     if outcome == "failed":
         return f"the event list could not be read ({answer}); the cursor is kept: run it again"

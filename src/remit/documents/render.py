@@ -15,7 +15,9 @@ written with its own ``<style>`` renders exactly as before.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
+import re
 from importlib import resources
 
 import jinja2
@@ -47,7 +49,11 @@ def template_environment(template_dir: str | None = None) -> jinja2.Environment:
 
 def invoice_html(view: InvoiceView, template_dir: str | None = None) -> str:
     """The invoice document as one HTML page."""
-    return template_environment(template_dir).get_template(INVOICE_TEMPLATE).render(invoice=view)
+    return _invoice_template(template_dir).render(invoice=view)
+
+
+def _invoice_template(template_dir: str | None) -> jinja2.Template:
+    return template_environment(template_dir).get_template(INVOICE_TEMPLATE)
 
 
 @functools.cache
@@ -59,6 +65,13 @@ def invoice_stylesheets(template_dir: str | None = None) -> tuple[str, ...]:
     """The stylesheets of the invoice page :func:`invoice_html` makes with the same ``template_dir``: the
     host's ``invoice.css`` if it has one, else remit's for remit's page and none for a host's own page. Read
     on every call, like the host's templates, so an edit shows without a restart."""
+    return _stylesheets_for(_invoice_template(template_dir), template_dir)
+
+
+def _stylesheets_for(page: jinja2.Template, template_dir: str | None) -> tuple[str, ...]:
+    """Whose page it is is told by the template Jinja loaded, not by what is on disk now: Jinja keeps remit's
+    page while it is up to date, so a host page added while remit runs is used only after a restart, and
+    until then remit's page must keep its stylesheet."""
     if template_dir:
         host = os.path.join(template_dir, "documents")
         try:
@@ -66,14 +79,44 @@ def invoice_stylesheets(template_dir: str | None = None) -> tuple[str, ...]:
                 return (sheet.read(),)
         except FileNotFoundError:
             pass
-        if os.path.isfile(os.path.join(host, INVOICE_TEMPLATE)):
+        if page.filename is not None and os.path.dirname(os.path.abspath(page.filename)) == os.path.abspath(host):
             return ()
     return (_packaged_stylesheet(),)
 
 
 def invoice_pdf(view: InvoiceView, engine: PdfEngine, template_dir: str | None = None) -> RenderedPdf:
-    """The invoice document as a PDF (CPU-bound: call through ``asyncio.to_thread`` from async code)."""
-    return engine.render(invoice_html(view, template_dir), invoice_stylesheets(template_dir))
+    """The invoice document as a PDF (CPU-bound: call through ``asyncio.to_thread`` from async code); the page
+    and its stylesheets from the one template loaded."""
+    page = _invoice_template(template_dir)
+    html, sheets = page.render(invoice=view), _stylesheets_for(page, template_dir)
+    if _takes_stylesheets(engine):
+        return engine.render(html, sheets)
+    return engine.render(_inlined(html, sheets))
+
+
+def _takes_stylesheets(engine: PdfEngine) -> bool:
+    """Whether ``engine.render`` takes the stylesheets; a host engine written before it did takes the page alone
+    (and would fail with a TypeError on every invoice)."""
+    try:
+        inspect.signature(engine.render).bind("", ())
+    except TypeError:
+        return False
+    except ValueError:  # no signature to read: the protocol as it is
+        return True
+    return True
+
+
+_HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
+
+
+def _inlined(html: str, sheets: tuple[str, ...]) -> str:
+    """``html`` with ``sheets`` as ``<style>`` first in its head (under the page's own styles), as remit's page
+    carried its styles before they moved to invoice.css."""
+    if not sheets:
+        return html
+    styles = "".join(f"<style>{sheet}</style>" for sheet in sheets)
+    head = _HEAD.search(html)
+    return html[: head.end()] + styles + html[head.end() :] if head else styles + html
 
 
 __all__ = [

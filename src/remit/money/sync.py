@@ -31,8 +31,10 @@ the run goes on with the stuck rows; the run's ``event_read`` says how the list 
 ``failed`` (``payment sync event read failed``, a warning: the next run asks again). A 4xx is ``refused``
 (``payment sync event read refused``, an error, with status, code and param only): asking the same again will
 not help, so it is counted for the alert ``RemitPaymentSyncEventsRefused`` and ``remit payments sync`` exits 1
-naming it — except a 404 on the backlog's own ``starting_after`` (its event gone from the processor), after
-which the backlog forgets that event and re-reads its second from the top (``failed``: the next run reads).
+naming it — except a 400 or 404 naming the backlog's own ``starting_after`` (its event gone from the
+processor, or unknown to the account or mode the key now names), after which the backlog forgets that event
+and re-reads its second from the top (``failed``: the next run reads); no fix of the cause would change that
+answer.
 """
 
 from __future__ import annotations
@@ -240,9 +242,10 @@ def _event_read_failed(run: SyncRun, cursor: Cursor, error: ProcessorError) -> C
         _event_read(run, "failed", error)
         log.warning("payment sync event read failed", extra=run.event_error)
         return None
-    if error.status_code == 404 and error.param == "starting_after" and cursor.backlog_after is not None:
-        # The event the backlog stopped at is gone at the processor (past its retention): its second is read
-        # again from the top instead. Events already judged cost nothing; none is skipped.
+    if error.status_code in (400, 404) and error.param == "starting_after" and cursor.backlog_after is not None:
+        # The processor does not know the event the backlog stopped at (gone past its retention, or of another
+        # account or mode than the key now names; Stripe may answer either 404 or 400): its second is read again
+        # from the top instead. Events already judged cost nothing; none is skipped.
         _event_read(run, "failed", error)
         log.warning("payment sync backlog position lost", extra=run.event_error)
         return replace(cursor, backlog_after=None)
