@@ -19,7 +19,7 @@ from remit.billing import apply_event
 from remit.cli import app as cli
 from remit.config import Settings
 from remit.db.tables import invoice_documents, jobs
-from remit.documents import RenderedPdf, UnavailableEngine, WeasyPrintEngine, ensure_document, use_pdf_engine
+from remit.documents import UnavailableEngine, ensure_document, use_pdf_engine
 from remit.documents.jobs import render_invoice_document
 from remit.parts import build_runtime
 from remit.runtime import Runtime
@@ -251,27 +251,6 @@ async def test_the_stylesheet_follows_the_page_jinja_renders_when_a_host_page_ar
     else:  # remit's page: with remit's stylesheet, A4 and its footer
         assert "Grace Hopper" in text
         assert (first_page_size_mm(content), "ACME-ter2 · page 1 of 1" in text) == ((210, 297), True)
-
-
-class PageOnlyEngine:
-    """A host's engine written to the protocol before ``render`` took stylesheets: it renders the page alone."""
-
-    name = "host"
-
-    def problem(self) -> str | None:
-        return None
-
-    def render(self, html: str) -> RenderedPdf:
-        return WeasyPrintEngine().render(html)
-
-
-async def test_a_host_engine_that_renders_the_page_alone_still_gets_remits_styles(runtime: Runtime) -> None:
-    """An engine from before the stylesheets argument is not refused (a TypeError on every invoice, retried):
-    it gets the page with remit's stylesheet in it, as remit's page carried it before."""
-    use_pdf_engine(runtime, PageOnlyEngine())  # type: ignore[arg-type]
-    await mirror(runtime, invoice("in_page", "paid"))
-    content = (await ensure_document(runtime, "in_page")).content
-    assert "ACME-page · page 1 of 1" in text_of(content)
 
 
 def test_the_cli_writes_the_pdf(db_url: str, tmp_path: Path) -> None:

@@ -15,9 +15,7 @@ written with its own ``<style>`` renders exactly as before.
 from __future__ import annotations
 
 import functools
-import inspect
 import os
-import re
 from importlib import resources
 
 import jinja2
@@ -88,35 +86,7 @@ def invoice_pdf(view: InvoiceView, engine: PdfEngine, template_dir: str | None =
     """The invoice document as a PDF (CPU-bound: call through ``asyncio.to_thread`` from async code); the page
     and its stylesheets from the one template loaded."""
     page = _invoice_template(template_dir)
-    html, sheets = page.render(invoice=view), _stylesheets_for(page, template_dir)
-    if _takes_stylesheets(engine):
-        return engine.render(html, sheets)
-    return engine.render(_inlined(html, sheets))
-
-
-def _takes_stylesheets(engine: PdfEngine) -> bool:
-    """Whether ``engine.render`` takes the stylesheets; a host engine written before it did takes the page alone
-    (and would fail with a TypeError on every invoice)."""
-    try:
-        inspect.signature(engine.render).bind("", ())
-    except TypeError:
-        return False
-    except ValueError:  # no signature to read: the protocol as it is
-        return True
-    return True
-
-
-_HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
-
-
-def _inlined(html: str, sheets: tuple[str, ...]) -> str:
-    """``html`` with ``sheets`` as ``<style>`` first in its head (under the page's own styles), as remit's page
-    carried its styles before they moved to invoice.css."""
-    if not sheets:
-        return html
-    styles = "".join(f"<style>{sheet}</style>" for sheet in sheets)
-    head = _HEAD.search(html)
-    return html[: head.end()] + styles + html[head.end() :] if head else styles + html
+    return engine.render(page.render(invoice=view), _stylesheets_for(page, template_dir))
 
 
 __all__ = [
