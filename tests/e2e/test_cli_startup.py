@@ -13,7 +13,8 @@ from tests.support.imports import run_logging_imports
 from tests.support.processes import REMIT, ROOT, clean_env
 
 #: What only some commands need: the HTTP service (FastAPI, Starlette, uvicorn), migrations (Alembic), the
-#: Stripe SDK, the PDF engine (WeasyPrint), and the admin page's sessions, password hashes and rate limits.
+#: Stripe SDK, the PDF engine (WeasyPrint), the admin page's sessions, password hashes and rate limits, and (on
+#: SQLite) the PostgreSQL driver.
 LAZY = {
     "fastapi",
     "starlette",
@@ -25,6 +26,7 @@ LAZY = {
     "bcrypt",
     "itsdangerous",
     "limits",
+    "psycopg",
 }
 
 
@@ -54,3 +56,8 @@ def test_a_read_command_imports_the_engine_but_nothing_else_heavy(tmp_path: Path
     assert run.stdout.strip() == "[]"
     assert "sqlalchemy" in run.modules
     assert run.modules & LAZY == set()
+    # The fake processor is built (the runtime's), its operations and routes are not: nothing called it.
+    assert "remit.processor.fake.engine" in run.imported
+    assert not any(
+        name.startswith(("remit.processor.fake.routes", "remit.processor.fake.ops")) for name in run.imported
+    )

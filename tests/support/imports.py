@@ -15,22 +15,27 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Run:
-    """One finished process: its exit status, its output, and the top-level packages it imported."""
+    """One finished process: its exit status, its output, the modules it imported, and their top-level
+    packages."""
 
     returncode: int
     stdout: str
     stderr: str
-    modules: frozenset[str]
+    imported: frozenset[str]
+
+    @property
+    def modules(self) -> frozenset[str]:
+        return frozenset(name.split(".")[0] for name in self.imported)
 
 
 def imported_modules(log: str) -> frozenset[str]:
-    """The top-level names in an import log (``import time: self | cumulative | <indented dotted name>``)."""
+    """The modules in an import log (``import time: self | cumulative | <indented dotted name>``)."""
     names = set()
     for line in log.splitlines():
         if line.startswith("import time:") and "|" in line:
             name = line.rsplit("|", 1)[1].strip()
             if name and name != "imported package":  # the header line
-                names.add(name.split(".")[0])
+                names.add(name)
     return frozenset(names)
 
 
