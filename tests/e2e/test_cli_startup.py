@@ -13,8 +13,8 @@ from tests.support.imports import run_logging_imports
 from tests.support.processes import REMIT, ROOT, clean_env
 
 #: What only some commands need: the HTTP service (FastAPI, Starlette, uvicorn), migrations (Alembic), the
-#: Stripe SDK, the PDF engine (WeasyPrint), the admin page's sessions, password hashes and rate limits, and (on
-#: SQLite) the PostgreSQL driver.
+#: Stripe SDK, the PDF engine (WeasyPrint), the templates of mails and invoices (Jinja2), the admin page's
+#: sessions, password hashes and rate limits, and (on SQLite) the PostgreSQL driver.
 LAZY = {
     "fastapi",
     "starlette",
@@ -27,6 +27,7 @@ LAZY = {
     "itsdangerous",
     "limits",
     "psycopg",
+    "jinja2",
 }
 
 
