@@ -14,13 +14,15 @@ time includes waiting for a core, the CPU time much less so. ``--cpu`` pins the 
 (``taskset -c``, default 0, as the brief for this repository asks). The last line is one JSON object:
 
 ```
-{"python_pass_ms": …, "import_sqlalchemy_ms": …, "remit_help_ms": …, "remit_jobs_list_ms": …, "…_cpu_ms": …}
+{"remit_bytecode_cached": …, "python_pass_ms": …, "import_sqlalchemy_ms": …, "remit_help_ms": …,
+ "remit_jobs_list_ms": …, "…_cpu_ms": …}
 ```
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -58,6 +60,16 @@ def measure(argv: list[str], runs: int, *, env: dict[str, str], cwd: Path) -> tu
     return statistics.median(walls), statistics.median(cpus), min(walls), max(walls)
 
 
+def bytecode_cached() -> bool:
+    """Whether remit's own modules have cached bytecode (``__pycache__``) for the children to load. Without it
+    (an editable install under ``PYTHONDONTWRITEBYTECODE=1``, which never writes it) every start compiles each
+    remit module it imports, so the figures include that compilation."""
+    spec = importlib.util.find_spec("remit.cli")
+    if spec is None or spec.origin is None:
+        return False
+    return Path(importlib.util.cache_from_source(spec.origin)).exists()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="measured runs per command (default 5)")
@@ -77,7 +89,12 @@ def main() -> None:
             "remit_help": [REMIT, "--help"],
             "remit_jobs_list": [REMIT, "jobs", "list", "--json"],
         }
-        figures: dict[str, float] = {}
+        figures: dict[str, float | bool] = {"remit_bytecode_cached": bytecode_cached()}
+        print(
+            f"remit's bytecode cached: {figures['remit_bytecode_cached']} "
+            f"(PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}); "
+            f"python {sys.version.split()[0]}, load {os.getloadavg()[0]:.2f}"
+        )
         print(f"{'command':<42} {'wall ms':>9} {'cpu ms':>9} {'min-max wall':>16}   (median of {args.runs})")
         for name, argv in cases.items():
             wall, cpu, low, high = measure([*pin, *argv], args.runs, env=env, cwd=workdir)
@@ -85,11 +102,11 @@ def main() -> None:
             figures[f"{name}_cpu_ms"] = round(cpu, 1)
             shown = " ".join(Path(argv[0]).name if i == 0 else part for i, part in enumerate(argv))
             print(f"{shown:<42} {wall:>9.0f} {cpu:>9.0f} {low:>7.0f}-{high:<8.0f}")
-        floor = figures["python_pass_ms"]
+        floor = float(figures["python_pass_cpu_ms"])
         print(
-            f"over the interpreter's floor: remit --help +{figures['remit_help_ms'] - floor:.0f} ms, "
-            f"remit jobs list +{figures['remit_jobs_list_ms'] - floor:.0f} ms "
-            f"(import sqlalchemy alone +{figures['import_sqlalchemy_ms'] - floor:.0f} ms); "
+            f"CPU over the interpreter's floor: remit --help +{float(figures['remit_help_cpu_ms']) - floor:.0f} ms, "
+            f"remit jobs list +{float(figures['remit_jobs_list_cpu_ms']) - floor:.0f} ms "
+            f"(import sqlalchemy alone +{float(figures['import_sqlalchemy_cpu_ms']) - floor:.0f} ms); "
             f"load {os.getloadavg()[0]:.2f}"
         )
         print(json.dumps(figures))
