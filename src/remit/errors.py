@@ -18,6 +18,19 @@ secrets, raw bodies or customer data.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes of ``remit up``, ``serve`` and ``migrate``, stable for supervisors and scripts; every
+    command that finds the database unavailable exits ``DATABASE_UNAVAILABLE``. Here rather than in
+    :mod:`remit.service` (which re-exports it) so a command can name a code without importing the HTTP server."""
+
+    OK = 0
+    FAILED = 1
+    CONFIGURATION = 2
+    DATABASE_UNAVAILABLE = 3
+
 
 class RemitError(Exception):
     """The root of every error remit raises on purpose."""

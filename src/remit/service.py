@@ -19,7 +19,6 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any, Protocol
 
 import uvicorn
@@ -28,22 +27,13 @@ from remit.api.app import create_app
 from remit.config import Settings
 from remit.db import migrate
 from remit.db.engine import create_sync_engine
-from remit.errors import DatabaseUnavailable
+from remit.errors import DatabaseUnavailable, ExitCode
 from remit.parts import build_runtime
 from remit.runtime import Runtime
 
 log = logging.getLogger("remit.service")
 
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class ExitCode(IntEnum):
-    """Process exit codes of ``remit up``, ``serve`` and ``migrate``, stable for supervisors and scripts."""
-
-    OK = 0
-    FAILED = 1
-    CONFIGURATION = 2
-    DATABASE_UNAVAILABLE = 3
 
 
 class BackgroundWorker(Protocol):

@@ -11,8 +11,6 @@ import sys
 
 import typer
 
-from remit.admin.passwords import hash_password
-
 app = typer.Typer(help="The admin page (/admin): its login.", no_args_is_help=True)
 
 #: Shorter passwords are refused: the admin page can pause billing.
@@ -36,6 +34,10 @@ def read_piped_password() -> str:
 @app.command("hash-password")
 def hash_password_command() -> None:
     """Print an argon2id hash of a password for REMIT_ADMIN_PASSWORD_HASH (the password is read, never shown)."""
+    # Here, not at the top: remit.admin is the admin page (FastAPI, sessions, rate limits), which no other
+    # command needs, and every command would import it (tests/e2e/test_cli_startup.py).
+    from remit.admin.passwords import hash_password
+
     if sys.stdin is not None and sys.stdin.isatty():
         password = typer.prompt("Admin password", hide_input=True, confirmation_prompt=True)
     else:

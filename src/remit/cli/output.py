@@ -35,7 +35,7 @@ from remit.cli.hints import command
 from remit.config import DEFAULT_DATABASE_URL, Settings, load_settings
 from remit.db import location
 from remit.db.engine import is_unavailable_error
-from remit.errors import ConfigurationError
+from remit.errors import ConfigurationError, ExitCode
 from remit.runtime import Runtime
 from remit.telemetry.logging import configure_logging
 
@@ -238,8 +238,6 @@ def run_with_runtime(fn: Callable[[Runtime], Awaitable[T]], *, imports: Sequence
     driver's message may name hosts and users, and an operator in an outage needs what to check, not a
     traceback. A SQLite file that does not exist exits 3 too, before anything opens it (which would leave an
     empty database file behind)."""
-    from remit.service import ExitCode
-
     settings = load_settings_or_exit()
     missing = location.missing_sqlite_file(settings.database_url)
     if missing is not None:

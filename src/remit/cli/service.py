@@ -1,14 +1,18 @@
-"""Service commands: ``migrate``, ``serve`` (API only), ``up`` (API, worker and scheduler) and ``doctor``."""
+"""Service commands: ``migrate``, ``serve`` (API only), ``up`` (API, worker and scheduler) and ``doctor``.
+
+:mod:`remit.service` (uvicorn, the FastAPI app, Alembic) is imported inside the commands that use it, never at
+the top: every ``remit`` command imports this module, and only these four need it.
+"""
 
 from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from remit import service
 from remit.cli.hints import command
 from remit.cli.output import CONFIG_EXIT_CODE, configuration_message, fail, load_settings_or_exit, print_list, run_async
 from remit.config import Settings, load_settings
@@ -16,6 +20,9 @@ from remit.db.engine import is_unavailable_error
 from remit.db.location import describe
 from remit.errors import ConfigurationError
 from remit.telemetry.logging import configure_logging
+
+if TYPE_CHECKING:
+    from remit import service
 
 HOST_OPTION = typer.Option("127.0.0.1", "--host", help="Interface to listen on (0.0.0.0 for every one).")
 PORT_OPTION = typer.Option(8000, "--port", min=0, max=65535, help="TCP port to listen on (0: any free one).")
@@ -71,6 +78,8 @@ def migrate_command(
     revision: str = typer.Option("head", "--revision", help="Target revision (default: the newest)."),
 ) -> None:
     """Bring the database schema up to date (remit up does this too)."""
+    from remit import service
+
     settings = load_settings_or_exit()
     try:
         reached = service.migrate_database(settings.database_url, revision)
@@ -86,6 +95,8 @@ def migrate_command(
 
 def refuse_a_busy_port(host: str, port: int) -> None:
     """Exit 2 before migrating or serving when ``host``:``port`` is taken (another ``remit up``, say)."""
+    from remit import service
+
     if service.port_in_use(host, port):
         free = service.free_port_near(host, port)
         fail(f"port {port} in use on {service.display_host(host)}; pass --port {free or 'PORT'}", code=2)
@@ -94,6 +105,8 @@ def refuse_a_busy_port(host: str, port: int) -> None:
 def listen_on(host: str, port: int) -> tuple[socket.socket | None, int]:
     """For ``--port 0``, a socket bound to a free port now and that port (so REMIT_URL can follow it, see
     :func:`remit.service.bind_listener`); any other port is bound by the server itself, as before."""
+    from remit import service
+
     if port != 0:
         return None, port
     try:
@@ -105,6 +118,8 @@ def listen_on(host: str, port: int) -> tuple[socket.socket | None, int]:
 
 def serve_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: bool = ACCESS_LOG_OPTION) -> None:
     """Serve the HTTP API only; run workers with remit worker (scale each on its own)."""
+    from remit import service
+
     loaded = load_settings_or_exit()
     refuse_a_busy_port(host, port)
     listener, port = listen_on(host, port)
@@ -138,7 +153,7 @@ def up_command(host: str = HOST_OPTION, port: int = PORT_OPTION, access_log: boo
 
     On the fake processor with no host modules (REMIT_JOB_MODULES), the worker also runs the sandbox host
     app's webhook handlers (remit.sandbox), so remit demo has host handlers and a dead letter to show."""
-    from remit import sandbox
+    from remit import sandbox, service
 
     loaded = load_settings_or_exit()
     refuse_a_busy_port(host, port)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,10 +29,11 @@ from remit.errors import DatabaseUnavailable
 
 
 def _psycopg_gone() -> tuple[type[BaseException], ...]:
-    """psycopg's "connection went away" classes, when the ``postgres`` extra is installed."""
-    try:
-        import psycopg
-    except ImportError:  # SQLite only: psycopg is an optional extra
+    """psycopg's "connection went away" classes once psycopg is imported — an exception of psycopg's cannot
+    exist before — so a process on SQLite never imports it (psycopg is an optional extra, and a ``remit``
+    command would pay for it at every start); none without it."""
+    psycopg: Any = sys.modules.get("psycopg")
+    if psycopg is None or not hasattr(psycopg, "InterfaceError"):  # not imported, or still importing
         return ()
     return (psycopg.OperationalError, psycopg.InterfaceError)  # PoolTimeout and PoolClosed subclass the first
 
@@ -45,7 +47,6 @@ _GONE: tuple[type[BaseException], ...] = (
     ConnectionError,
     OSError,  # includes TimeoutError (= asyncio.TimeoutError) and the socket errors under a driver
     asyncio.TimeoutError,
-    *_psycopg_gone(),
 )
 
 
@@ -53,7 +54,7 @@ def is_unavailable_error(exc: BaseException) -> bool:
     """Whether ``exc`` means "the database is not there right now" rather than a bug in a statement."""
     if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(exc, _GONE)
+    return isinstance(exc, (*_GONE, *_psycopg_gone()))
 
 
 def _driver_error(exc: BaseException) -> BaseException | None:

@@ -17,11 +17,13 @@ from __future__ import annotations
 import functools
 import os
 from importlib import resources
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from remit.documents.engine import PdfEngine, RenderedPdf
 from remit.documents.invoice import InvoiceView
+
+if TYPE_CHECKING:
+    import jinja2
 
 #: The template of the invoice document, by its path under ``documents/``.
 INVOICE_TEMPLATE = "invoice.html"
@@ -32,6 +34,8 @@ INVOICE_STYLESHEET = "invoice.css"
 @functools.cache
 def template_environment(template_dir: str | None = None) -> jinja2.Environment:
     """The documents' templates: ``template_dir``/documents first (the host's overrides), then remit's."""
+    import jinja2  # here: the runtime imports this module, and most processes never render a template
+
     loaders: list[jinja2.BaseLoader] = []
     if template_dir:
         loaders.append(jinja2.FileSystemLoader(os.path.join(template_dir, "documents")))

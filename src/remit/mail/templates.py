@@ -14,11 +14,12 @@ import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from remit.mail.kinds import MailKind
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,8 @@ class RenderedMail:
 @functools.cache
 def template_environment(template_dir: str | None = None) -> jinja2.Environment:
     """The mail templates: ``template_dir``/mail first (the host's overrides), then remit's."""
+    import jinja2  # here: the runtime imports this module, and most processes never render a template
+
     loaders: list[jinja2.BaseLoader] = []
     if template_dir:
         loaders.append(jinja2.FileSystemLoader(os.path.join(template_dir, "mail")))

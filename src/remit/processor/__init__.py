@@ -2,17 +2,24 @@
 
 :func:`build_processor` picks one from the settings; everything else in remit only sees
 :class:`~remit.processor.base.Processor`.
+
+The fake is imported by the functions that build it, not here: importing any ``remit.processor`` module
+imports this package first, and most of them (the credentials' state, the errors, the protocol) have no use
+for the fake's engine and its hundreds of routes — nor does a ``remit`` command that only reads the database.
 """
 
 from __future__ import annotations
 
-from remit.clock import Clock
-from remit.config import Settings
-from remit.db.engine import Database
+from typing import TYPE_CHECKING
+
 from remit.processor.base import Processor, StripeObject
-from remit.processor.fake.delivery import Delivery, HttpDelivery
-from remit.processor.fake.engine import FakeEngine
-from remit.processor.fake.processor import FakeProcessor
+
+if TYPE_CHECKING:
+    from remit.clock import Clock
+    from remit.config import Settings
+    from remit.db.engine import Database
+    from remit.processor.fake.delivery import Delivery
+    from remit.processor.fake.engine import FakeEngine
 
 
 def webhook_url(settings: Settings, base_url: str | None = None) -> str:
@@ -25,6 +32,8 @@ def build_fake_engine(
 ) -> FakeEngine:
     """The fake's engine with remit's configured secret; events go to ``delivery`` or, by default, over HTTP
     to the running service."""
+    from remit.processor.fake.delivery import HttpDelivery
+    from remit.processor.fake.engine import FakeEngine
 
     def secret() -> str:
         secrets = settings.webhook_secrets
@@ -44,6 +53,8 @@ def build_processor(settings: Settings, db: Database, clock: Clock, *, delivery:
         if not settings.stripe_api_key:
             raise ValueError("STRIPE_API_KEY is required when REMIT_PROCESSOR=stripe")
         return StripeProcessor(settings.stripe_api_key, api_base=settings.stripe_api_base)
+    from remit.processor.fake.processor import FakeProcessor
+
     return FakeProcessor(build_fake_engine(settings, db, clock, delivery=delivery))
 
 

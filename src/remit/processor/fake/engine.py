@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from remit.clock import Clock
 from remit.db.engine import Database
 from remit.db.tables.fake import fake_events, fake_objects
-from remit.processor.fake import failures, idempotency, renewals, schema, versions
+from remit.processor.fake import failures, idempotency, schema, versions
 from remit.processor.fake.clock import FakeClock, unix
 from remit.processor.fake.delivery import Delivery, DeliveryResult, SignedEvent
 from remit.processor.fake.errors import API_ERROR, INVALID_REQUEST, RATE_LIMIT_ERROR, ApiError
@@ -42,7 +42,6 @@ from remit.processor.fake.events import DeliveryStatus, StoredEvent, list_events
 from remit.processor.fake.expand import Lookup, expand
 from remit.processor.fake.failures import FailureKind, ScriptedFailure
 from remit.processor.fake.params import Params
-from remit.processor.fake.routes import resolve
 from remit.processor.fake.shapes.billing import as_sent
 from remit.processor.fake.shapes.customers import deleted as deleted_stub
 from remit.processor.fake.store import find_object, new_id
@@ -246,6 +245,10 @@ class FakeEngine:
     ) -> FakeResponse:
         """Answer one API call in ``api_version``'s shapes (``None``: the account's); raises
         :class:`FakeTimeout` for a scripted timeout."""
+        # The routes (every operation's module) load with the first request, not with the engine: a runtime
+        # builds its processor whether or not the command ever calls it (``remit jobs list`` does not).
+        from remit.processor.fake.routes import resolve
+
         data = dict(params or {})
         method: str | None = None
         try:
@@ -330,6 +333,8 @@ class FakeEngine:
 
     async def advance_clock(self, seconds: int, *, deliver: bool = True) -> tuple[datetime, list[StoredEvent]]:
         """Move the fake's time forward and apply what came due (renewals, trial ends, retries, expiries)."""
+        from remit.processor.fake import renewals  # the operations it runs load here, as the routes do
+
         async with self.db.begin() as conn:
             now = await self.clock.advance(conn, seconds)
             tx = Tx(conn, unix(now))
