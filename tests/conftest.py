@@ -22,7 +22,7 @@ from remit.db.engine import Database, create_sync_engine
 from remit.parts import build_runtime
 from remit.runtime import Runtime
 from remit.telemetry import ops
-from tests.support import postgres
+from tests.support import logs, postgres
 
 DIALECTS = ["sqlite", "postgresql"]
 
@@ -37,6 +37,21 @@ def no_leftover_ops_sinks() -> Iterator[None]:
     leftover = [sink for sink in ops.sinks() if sink not in before]
     if leftover:
         pytest.fail(f"ops-event sinks left behind (a runtime not closed?): {leftover!r}")
+
+
+@pytest.fixture(autouse=True)
+def uvicorn_logging_left_alone() -> Iterator[None]:
+    """Fail a test that leaves uvicorn's loggers configured otherwise (a server built with uvicorn's logging
+    defaults, ``access_log=False``, a ``log_level``): they are the process's, so every later test in the worker
+    inherits the change — a stand-in's WARNING level on ``uvicorn.access`` emptied a later test's access log.
+    They are put back, so the next test does not fail for this one."""
+    before = logs.uvicorn_logging()
+    yield
+    after = logs.uvicorn_logging()
+    if after != before:
+        logs.restore_uvicorn_logging(before)
+        changed = [state for state, was in zip(after, before, strict=True) if state != was]
+        pytest.fail(f"uvicorn's loggers left configured (name, level, propagate, disabled, handlers): {changed!r}")
 
 
 @pytest.fixture(scope="session")

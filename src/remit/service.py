@@ -30,6 +30,7 @@ from remit.db.engine import create_sync_engine
 from remit.errors import DatabaseUnavailable, ExitCode
 from remit.parts import build_runtime
 from remit.runtime import Runtime
+from remit.telemetry.logging import server_access_log
 
 log = logging.getLogger("remit.service")
 
@@ -243,13 +244,20 @@ async def until_stopped(awaitable: Awaitable[Any], shutdown: Shutdown) -> bool:
 
 class _Server(uvicorn.Server):
     """uvicorn's server without its own signal handling (remit's :class:`Shutdown` owns the signals, so one
-    SIGTERM stops the server and the worker together, and the process exits 0 instead of re-raising it), and
-    with a hook once it listens."""
+    SIGTERM stops the server and the worker together, and the process exits 0 instead of re-raising it), with
+    a hook once it listens, and an access log of its own (uvicorn's switch is the process's)."""
 
-    def __init__(self, config: uvicorn.Config, on_started: Callable[[Endpoints], None] | None) -> None:
+    def __init__(
+        self, config: uvicorn.Config, on_started: Callable[[Endpoints], None] | None, *, access_log: bool = False
+    ) -> None:
         super().__init__(config)
         self._on_started = on_started
+        self._access_log = access_log
         self.endpoints: Endpoints | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        with server_access_log(self._access_log):
+            await super().serve(sockets=sockets)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -282,12 +290,14 @@ def build_server(
         host=host,
         port=port,
         log_config=None,  # keep remit's structured, redacting logging
-        access_log=access_log,
+        # uvicorn's access_log=False switches the process's access logger off for every server in it, for good;
+        # with True it leaves the logger alone, and _Server keeps or drops its own lines.
+        access_log=True,
         lifespan="on",
         server_header=False,
         timeout_graceful_shutdown=max(1, int(runtime.settings.job_shutdown_grace)),
     )
-    return _Server(config, on_started)
+    return _Server(config, on_started, access_log=access_log)
 
 
 async def _serve(server: _Server, listener: socket.socket | None) -> int:

@@ -65,6 +65,36 @@ async def test_query_values_never_reach_the_access_log(db_url: str, log_stream: 
     assert "ada.lovelace" not in everything
 
 
+async def test_each_server_keeps_its_own_access_log_choice(db_url: str, log_stream: io.StringIO) -> None:
+    """A host serving two runtimes in one process, the first built without the access log and the second with
+    it: each request is logged exactly when its own server asked for it (uvicorn's own switch is the process's
+    ``uvicorn.access`` logger, which the first server turned off for both)."""
+    settings = Settings.model_validate({"DATABASE_URL": db_url, "REMIT_ENV": "test"})
+    runtimes = {name: build_runtime(settings) for name in ("quiet", "logged")}
+    loop = asyncio.get_running_loop()
+    listening: dict[str, asyncio.Future[Endpoints]] = {name: loop.create_future() for name in runtimes}
+    servers = {
+        name: build_server(runtime, "127.0.0.1", 0, access_log=name == "logged", on_started=listening[name].set_result)
+        for name, runtime in runtimes.items()
+    }
+    serving = [asyncio.create_task(server.serve()) for server in servers.values()]
+    try:
+        for name in runtimes:
+            base = (await asyncio.wait_for(listening[name], 10)).base_url
+            async with httpx.AsyncClient(base_url=base) as client:
+                assert (await client.get(f"/health?{name}_server=1")).status_code == 200
+    finally:
+        for server in servers.values():
+            server.should_exit = True
+        await asyncio.gather(*serving)
+        for runtime in runtimes.values():
+            await runtime.close()
+    access = [json.loads(line)["event"] for line in log_stream.getvalue().splitlines() if '"uvicorn.access"' in line]
+    assert len(access) == 1, access
+    assert '"GET /health?logged_server=[redacted] HTTP/1.1" 200' in access[0]
+    assert "quiet_server" not in log_stream.getvalue()
+
+
 @pytest.mark.parametrize(
     ("target", "logged"),
     [

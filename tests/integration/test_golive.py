@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-import uvicorn
 from click.testing import Result
 from typer.testing import CliRunner
 
@@ -23,6 +22,7 @@ from remit.golive import Expectations, Line, checklist, key_mode, probe_verdict,
 from remit.parts import build_runtime, subscribed_event_types
 from remit.runtime import Runtime
 from remit.webhooks.dead_letters import EventFilter, list_events
+from tests.support.servers import serving
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use 'content=<...>':DeprecationWarning")
 
@@ -43,16 +43,8 @@ async def served(db_url: str) -> AsyncIterator[Served]:
         {"DATABASE_URL": db_url, "REMIT_ENV": "test", "STRIPE_WEBHOOK_SECRET": SECRET, "REMIT_SERVICE_TOKENS": TOKEN}
     )
     service = build_runtime(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(service), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield Served(f"http://127.0.0.1:{port}", service)
-    server.should_exit = True
-    await task
+    async with serving(create_app(service)) as base:
+        yield Served(base, service)
     await service.close()
 
 

@@ -12,7 +12,6 @@ On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
@@ -21,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -40,6 +38,7 @@ from remit.webhooks.dead_letters import EventFilter
 from remit.webhooks.events import EventStatus
 from remit.webhooks.prune import prune_events
 from remit.webhooks.replay import replay_matching
+from tests.support.servers import serving
 from tests.support.webhooks import client_for, event, post_event, webhook_settings
 
 SIGNING_SECRET = "whsec_PlantedSigningSecret0a1b2c3d4e5f"
@@ -98,14 +97,8 @@ class OpsReceiver:
 async def receiver() -> AsyncIterator[tuple[OpsReceiver, str]]:
     target = OpsReceiver()
     app = Starlette(routes=[Route(f"/ops/{URL_TOKEN}", target.hook, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield target, f"http://127.0.0.1:{port}/ops/{URL_TOKEN}"
-    server.should_exit = True
-    await task
+    async with serving(app) as base:
+        yield target, f"{base}/ops/{URL_TOKEN}"
 
 
 def customer(n: int) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -36,6 +35,7 @@ from remit.config import Settings
 from remit.jobs.definition import job
 from remit.parts import build_runtime
 from remit.runtime import Runtime
+from tests.support.servers import StandInServer
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -95,15 +95,14 @@ def served(db_url: str) -> Iterator[str]:
         runtime = build_runtime(Settings.model_validate(values))
         try:
             await _seed(runtime)
-            config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-            server = uvicorn.Server(config)
+            server = StandInServer(create_app(runtime))
             state["server"] = server
             task = asyncio.create_task(server.serve())
             while not server.started:
                 if task.done():
                     task.result()
                 await asyncio.sleep(0.01)
-            state["port"] = server.servers[0].sockets[0].getsockname()[1]
+            state["port"] = server.port
             ready.set()
             await task
         except BaseException as exc:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,6 +22,7 @@ from remit.runtime import Runtime
 from remit.signing import verify_stripe_header
 from remit.telemetry import ops
 from remit.telemetry.metrics import REGISTRY
+from tests.support.servers import serving
 from tests.support.webhooks import webhook_settings
 
 OPS_SECRET = "ops_hook_signing_secret_7f3a9c"
@@ -46,15 +46,9 @@ class Receiver:
 async def receiver() -> AsyncIterator[Receiver]:
     target = Receiver()
     app = Starlette(routes=[Route("/hooks/T0/B0/s3cr3tpath", target.hook, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    target.url = f"http://127.0.0.1:{port}/hooks/T0/B0/s3cr3tpath"
-    yield target
-    server.should_exit = True
-    await task
+    async with serving(app) as base:
+        target.url = f"{base}/hooks/T0/B0/s3cr3tpath"
+        yield target
 
 
 @pytest.fixture

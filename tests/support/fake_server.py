@@ -8,7 +8,6 @@ it, so a test sees what the SDK really sent.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,13 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-import uvicorn
-
 from remit.api.app import create_app
 from remit.clock import Clock, FrozenClock
 from remit.processor.fake import CollectingDelivery, FakeEngine, FakeProcessor
 from remit.processor.fake.delivery import Delivery
 from remit.runtime import Runtime
+from tests.support.servers import serving
 
 
 @dataclass
@@ -80,18 +78,8 @@ async def serve_fake(
     app = create_app(runtime)
     app.state.fake_engine = fake.engine
     wire = Wire(app)
-    server = uvicorn.Server(uvicorn.Config(wire, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield ServedFake(f"http://127.0.0.1:{port}", fake, delivery, wire)
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(wire) as base:
+        yield ServedFake(base, fake, delivery, wire)
 
 
 __all__ = ["ServedFake", "Wire", "serve_fake"]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import uvicorn
-
 from remit.provisioning.orchestrator import TRIGGER_PATH, StandInOrchestrator
+from tests.support.servers import serving
 
 TRIGGER_SECRET = "prov_trigger_test_secret"
 CALLBACK_SECRET = "prov_callback_test_secret"
@@ -21,18 +19,10 @@ async def serve(app: object) -> AsyncIterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))  # type: ignore[arg-type]
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        async with serving(app, sockets=[sock]) as base:
+            yield base
     finally:
-        server.should_exit = True
-        await task
         sock.close()
 
 

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 import structlog
+import uvicorn
 
 from remit.config import Settings
 from remit.telemetry.logging import PAYLOAD_LOGGERS, REDACTED, configure_logging, is_sensitive_key, mask_text
+from tests.support.logs import uvicorn_logging_restored
 
 STRIPE_KEY = "sk_live_51PlantedSecretValue0123456789"
 RESTRICTED_KEY = "rk_test_51PlantedRestrictedKey987"
@@ -180,6 +182,28 @@ def test_libraries_that_quote_payloads_are_held_quiet_even_at_debug(capture: Cal
     assert "INSERT" not in text
     assert "raw body" not in text
     assert "remit's own debug line" in text
+
+
+async def _app(scope: Any, receive: Any, send: Any) -> None:
+    """An ASGI app for a uvicorn configuration that is never served."""
+
+
+def test_uvicorns_loggers_follow_remit_whatever_configured_them_before(capture: Callable[[str], io.StringIO]) -> None:
+    """A host (or a test's stand-in server) that ran uvicorn with its own logging left uvicorn's loggers with
+    their own handlers, ``propagate`` off and ``log_level``'s level; configured afterwards, remit's logging still
+    gets every uvicorn line its own level lets through — an access log at INFO came out empty."""
+    with uvicorn_logging_restored():
+        uvicorn.Config(_app, log_level="warning")  # what `uvicorn.run(app, log_level="warning")` configures
+        stream = capture("json")  # at REMIT_LOG_LEVEL=DEBUG
+        access = ("127.0.0.1:50000", "GET", "/health?token=abc", "1.1", 200)
+        logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', *access)
+        logging.getLogger("uvicorn.error").info("Application startup complete.")
+        logging.getLogger("uvicorn.asgi").debug("ASGI [1] Started scope=...")
+    assert [(line["logger"], line["event"]) for line in _lines(stream)] == [
+        ("uvicorn.access", '127.0.0.1:50000 - "GET /health?token=[redacted] HTTP/1.1" 200'),
+        ("uvicorn.error", "Application startup complete."),
+        ("uvicorn.asgi", "ASGI [1] Started scope=..."),
+    ]
 
 
 def test_pdf_rendering_progress_stays_out_of_the_log_at_info() -> None:

@@ -9,6 +9,11 @@ masked, and any string that looks like a Stripe key, a bearer token or an email 
 appears, including in messages and tracebacks. uvicorn's access log (``--access-log``) keeps the path and the
 query's parameter names, never their values. Callers should not rely on it, but a slip in one call site must
 not leak a secret into a log pipeline.
+
+uvicorn's loggers are the process's, and a host may have configured them its own way (or run uvicorn with its
+own logging) before remit: :func:`configure_logging` takes them back wholly, levels included, so what reaches
+the log does not depend on what ran earlier in the process. uvicorn's own access-log switch is process-wide
+too; :func:`server_access_log` makes it each server's own.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TextIO
 
 import structlog
@@ -81,6 +88,39 @@ def redact_access_log() -> None:
         access.addFilter(QueryValueRedactor())
 
 
+#: Whether the server whose context a record is logged in wants its access log (None: not a remit-run server).
+_SERVER_ACCESS_LOG: ContextVar[bool | None] = ContextVar("remit_server_access_log", default=None)
+
+
+class ServerAccessLogSwitch(logging.Filter):
+    """On uvicorn's access logger: drops the access lines of a server run under ``server_access_log(False)``.
+
+    uvicorn decides whether to write access lines from the ``uvicorn.access`` logger alone (its
+    ``access_log=False`` turns that logger's propagation off, for the whole process, and ``True`` never turns
+    it back on), so two servers in one process — or one after the other, as a host's tests run them — cannot
+    differ. A server's connections are handled in the context its listening socket was opened in, so a
+    context variable set around ``serve()`` tells whose line a record is.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _SERVER_ACCESS_LOG.get() is not False
+
+
+@contextmanager
+def server_access_log(enabled: bool) -> Iterator[None]:
+    """Serve a uvicorn server inside this (around ``serve()``, so its connections inherit the setting): its
+    requests get access lines only if ``enabled``. Build the server with uvicorn's ``access_log=True``, so
+    uvicorn leaves the process's ``uvicorn.access`` logger alone."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(existing, ServerAccessLogSwitch) for existing in access.filters):
+        access.addFilter(ServerAccessLogSwitch())
+    token = _SERVER_ACCESS_LOG.set(enabled)
+    try:
+        yield
+    finally:
+        _SERVER_ACCESS_LOG.reset(token)
+
+
 def _shared_processors() -> list[Processor]:
     return [
         structlog.contextvars.merge_contextvars,
@@ -125,6 +165,10 @@ PAYLOAD_LOGGERS: dict[str, int] = {
     "httpx": logging.WARNING,  # INFO: every request's full URL (an ops webhook's URL carries its own token)
     "stripe": logging.INFO,  # DEBUG: request form bodies and response bodies
 }
+
+
+#: The loggers uvicorn configures for itself (``uvicorn.asgi`` traces ASGI messages).
+UVICORN_LOGGERS: tuple[str, ...] = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 
 
 #: Libraries that log routine progress at INFO; held at WARNING unless ``REMIT_LOG_LEVEL=DEBUG``.
@@ -181,10 +225,14 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> No
     # font subsetting: dozens of lines per invoice PDF that drown remit's own lines; their warnings still show.
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel("DEBUG" if settings.log_level == "DEBUG" else "WARNING")
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    # uvicorn's loggers as a fresh process has them, whoever configured them before (a host's uvicorn.run with
+    # its own log_level, uvicorn's dictConfig): routed to the handler above, at REMIT_LOG_LEVEL.
+    for name in UVICORN_LOGGERS:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(logging.NOTSET)
+        uvicorn_logger.disabled = False
     redact_access_log()
 
     structlog.configure(
@@ -215,5 +263,6 @@ __all__ = [
     "redact_access_log",
     "redact_mapping",
     "redact_value",
+    "server_access_log",
     "without_query_values",
 ]
