@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import logging
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import structlog
 
 from remit.config import Settings
 from remit.parts import build_runtime
 from remit.service import Endpoints, build_server
 from remit.telemetry.logging import configure_logging, without_query_values
+from tests.support.logs import configured_logging_restored
 
 TOKEN = "Zq8vN2xK7pL4mR9tW1yB6cF3hJ5dS0gA"
 EMAIL = "ada.lovelace@example.com"
@@ -23,14 +22,10 @@ EMAIL = "ada.lovelace@example.com"
 
 @pytest.fixture
 def log_stream() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
     stream = io.StringIO()
-    configure_logging(Settings.model_validate({"REMIT_LOG_LEVEL": "INFO"}), stream=stream)
-    yield stream
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.reset_defaults()
+    with configured_logging_restored():
+        configure_logging(Settings.model_validate({"REMIT_LOG_LEVEL": "INFO"}), stream=stream)
+        yield stream
 
 
 async def test_query_values_never_reach_the_access_log(db_url: str, log_stream: io.StringIO) -> None:

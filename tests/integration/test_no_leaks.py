@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +37,7 @@ from remit.webhooks.dead_letters import EventFilter
 from remit.webhooks.events import EventStatus
 from remit.webhooks.prune import prune_events
 from remit.webhooks.replay import replay_matching
+from tests.support.logs import configured_logging_restored
 from tests.support.servers import serving
 from tests.support.webhooks import client_for, event, post_event, webhook_settings
 
@@ -115,12 +115,9 @@ def customer(n: int) -> dict[str, Any]:
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
-    """configure_logging replaces the root handler: put back what the test session had."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+    """configure_logging replaces the root handler and sets levels: put back what the test session had."""
+    with configured_logging_restored():
+        yield
 
 
 async def test_no_planted_secret_email_name_or_body_reaches_logs_metrics_ops_events_or_health(

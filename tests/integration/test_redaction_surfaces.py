@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-import structlog
 from typer.testing import CliRunner
 
 from remit.api.app import create_app
@@ -25,6 +24,7 @@ from remit.cli import app
 from remit.config import Settings
 from remit.db.tables import jobs, webhook_events
 from remit.telemetry.logging import configure_logging
+from tests.support.logs import configured_logging_restored
 from tests.support.webhooks import SECRET, client_for, event, make_runtime, post_event, webhook_settings
 
 KEY = "sk_live_51PlantedKeyThatMustNotPrint"
@@ -124,14 +124,10 @@ async def test_the_api_masks_stored_errors_the_same_way(db_url: str) -> None:
 
 @pytest.fixture
 def log_stream() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
     stream = io.StringIO()
-    configure_logging(Settings.model_validate({}), stream=stream)
-    yield stream
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.reset_defaults()
+    with configured_logging_restored():
+        configure_logging(Settings.model_validate({}), stream=stream)
+        yield stream
 
 
 async def test_the_logs_mask_stored_errors_the_same_way(db_url: str, log_stream: io.StringIO) -> None:

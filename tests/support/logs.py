@@ -13,6 +13,8 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import structlog
+
 #: The loggers uvicorn configures (``uvicorn.asgi`` gets ``log_level`` too).
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 
@@ -53,4 +55,31 @@ def uvicorn_logging_restored() -> Iterator[None]:
         restore_uvicorn_logging(states)
 
 
-__all__ = ["UVICORN_LOGGERS", "restore_uvicorn_logging", "uvicorn_logging", "uvicorn_logging_restored"]
+@contextmanager
+def configured_logging_restored() -> Iterator[None]:
+    """For a test that calls ``configure_logging``: the root logger's handlers and level, every logger's level
+    and structlog's configuration as they were before the block. ``configure_logging`` also sets alembic's, the
+    payload loggers' and the chatty libraries' levels from REMIT_LOG_LEVEL: left at DEBUG, alembic narrated at
+    INFO into every later test's ``caplog`` (a migration "logged" lines it does not log)."""
+    root = logging.getLogger()
+    handlers, root_level = list(root.handlers), root.level
+    manager = logging.Logger.manager
+    levels = {name: logger.level for name, logger in manager.loggerDict.items() if isinstance(logger, logging.Logger)}
+    try:
+        yield
+    finally:
+        for name, logger in list(manager.loggerDict.items()):
+            if isinstance(logger, logging.Logger):
+                logger.setLevel(levels.get(name, logging.NOTSET))
+        root.handlers[:] = handlers
+        root.setLevel(root_level)
+        structlog.reset_defaults()
+
+
+__all__ = [
+    "UVICORN_LOGGERS",
+    "configured_logging_restored",
+    "restore_uvicorn_logging",
+    "uvicorn_logging",
+    "uvicorn_logging_restored",
+]

@@ -14,7 +14,7 @@ import uvicorn
 
 from remit.config import Settings
 from remit.telemetry.logging import PAYLOAD_LOGGERS, REDACTED, configure_logging, is_sensitive_key, mask_text
-from tests.support.logs import uvicorn_logging_restored
+from tests.support.logs import configured_logging_restored, uvicorn_logging_restored
 
 STRIPE_KEY = "sk_live_51PlantedSecretValue0123456789"
 RESTRICTED_KEY = "rk_test_51PlantedRestrictedKey987"
@@ -27,9 +27,7 @@ PLANTED = [STRIPE_KEY, RESTRICTED_KEY, WEBHOOK_SECRET, EMAIL, PERSON, "424242424
 
 @pytest.fixture
 def capture() -> Iterator[Callable[[str], io.StringIO]]:
-    """Configure logging onto a buffer; restore the root logger afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    """Configure logging onto a buffer; restore the process's logging afterwards."""
 
     def configure(log_format: str = "json") -> io.StringIO:
         stream = io.StringIO()
@@ -37,10 +35,8 @@ def capture() -> Iterator[Callable[[str], io.StringIO]]:
         configure_logging(settings, stream=stream)
         return stream
 
-    yield configure
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.reset_defaults()
+    with configured_logging_restored():
+        yield configure
 
 
 def _lines(stream: io.StringIO) -> list[dict[str, Any]]:
