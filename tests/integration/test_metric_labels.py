@@ -21,6 +21,7 @@ from remit.mail.kinds import MailKind
 from remit.mail.log import MailOutcome
 from remit.money.losses import LossReason
 from remit.money.policy import CaseState
+from remit.telemetry.metrics import PAYMENT_SYNC_EVENT_READ_OUTCOMES
 from remit.telemetry.ops import CATALOG
 from remit.usage.records import MeterEventState
 from remit.webhooks.events import EventStatus
@@ -71,7 +72,8 @@ async def label_sets(db_url: str) -> dict[str, set[str]]:
                 "drift",
                 "applied",
             }
-            | {outcome.value for outcome in MailOutcome},
+            | {outcome.value for outcome in MailOutcome}
+            | set(PAYMENT_SYNC_EVENT_READ_OUTCOMES),
             "kind": {kind.value for kind in MailKind},
             "event": set(CATALOG),
             "type": set(label_types(runtime.handlers)) | {OTHER_TYPE},

@@ -206,6 +206,8 @@ payment_sync_objects_total = Counter(
     ["object_type", "outcome"],
     registry=REGISTRY,
 )
+#: How a payment sync pass's read of the processor's event list went: the ``outcome`` label's whole set.
+PAYMENT_SYNC_EVENT_READ_OUTCOMES = ("read", "throttled", "failed", "refused")
 payment_sync_event_reads_total = Counter(
     "remit_payment_sync_event_reads_total",
     "Payment sync passes by how the processor's event list went (read, throttled, failed: no answer or a 5xx, "
@@ -213,7 +215,7 @@ payment_sync_event_reads_total = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
-for _outcome in ("read", "throttled", "failed", "refused"):
+for _outcome in PAYMENT_SYNC_EVENT_READ_OUTCOMES:
     payment_sync_event_reads_total.labels(outcome=_outcome)  # exported at 0, so the first refusal is an increase
 card_expiry_notices_total = Counter(
     "remit_card_expiry_notices_total",
