@@ -9,6 +9,7 @@ from __future__ import annotations
 
 # Private aliases: every public name of this module is in ``__all__`` (tests/unit/test_exported_members.py).
 import importlib as _importlib
+import threading as _threading
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
@@ -124,19 +125,29 @@ _SOURCES: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> _typing.Any:
-    """Resolve a public name on first access and keep it as a module global, so the next read is plain."""
-    source = _SOURCES.get(name)
-    if source is None:
-        raise AttributeError(f"module 'remit' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(source), name)
-    globals()[name] = value
-    return value
+# Hidden from type checkers: a module-level __getattr__ that mypy sees makes every unknown name of ``remit``
+# ``Any``, so a host's ``from remit import on_evnt`` would type-check (tests/unit/test_public_api_typing.py); the
+# imports under TYPE_CHECKING above give the real names their types.
+if not _typing.TYPE_CHECKING:
+    _RESOLVING = _threading.RLock()  # re-entrant: a module imported here may read another lazy name
 
+    def __getattr__(name: str) -> _typing.Any:
+        """Resolve a public name on first access and keep it as a module global, so the next read is plain."""
+        source = _SOURCES.get(name)
+        if source is None:
+            raise AttributeError(f"module 'remit' has no attribute {name!r}")
+        # One thread at a time: remit.jobs's modules import each other, and two threads importing two of them
+        # at once can each hold the lock the other needs — importlib breaks that by handing one a partially
+        # initialised module (an ImportError). ``import remit`` imported them all in one go before names were
+        # lazy (tests/unit/test_public_api_threads.py).
+        with _RESOLVING:
+            value = getattr(_importlib.import_module(source), name)
+        globals()[name] = value
+        return value
 
-def __dir__() -> list[str]:
-    """Every public name, resolved or not, with whatever else the module holds (submodules once imported)."""
-    return sorted(set(globals()) | set(__all__))
+    def __dir__() -> list[str]:
+        """Every public name, resolved or not, with whatever else the module holds (submodules once imported)."""
+        return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [

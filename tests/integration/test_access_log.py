@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -88,6 +90,44 @@ async def test_each_server_keeps_its_own_access_log_choice(db_url: str, log_stre
     assert len(access) == 1, access
     assert '"GET /health?logged_server=[redacted] HTTP/1.1" 200' in access[0]
     assert "quiet_server" not in log_stream.getvalue()
+
+
+HOST_PROCESS = """
+import asyncio, logging, sys
+import httpx
+from remit.config import Settings
+from remit.parts import build_runtime
+from remit.service import build_server
+
+async def main() -> None:
+    # A host's own logging, not remit's configure_logging: every uvicorn line goes to stdout as it is.
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(name)s %(message)s")
+    runtime = build_runtime(Settings.model_validate({"DATABASE_URL": sys.argv[1], "REMIT_ENV": "test"}))
+    listening = asyncio.get_running_loop().create_future()
+    server = build_server(runtime, "127.0.0.1", 0, access_log=True, on_started=listening.set_result)
+    serving = asyncio.create_task(server.serve())
+    base = (await asyncio.wait_for(listening, 10)).base_url
+    async with httpx.AsyncClient(base_url=base) as client:
+        assert (await client.get("/health?access_token=" + sys.argv[2])).status_code == 200
+    server.should_exit = True
+    await serving
+    await runtime.close()
+
+asyncio.run(main())
+"""
+
+
+def test_a_host_that_configures_logging_itself_gets_no_query_values(db_url: str) -> None:
+    """A host serving remit with ``build_server(access_log=True)`` under its own logging (configure_logging never
+    called, as in a host's process): the access line still masks the query's values."""
+    ran = subprocess.run(
+        [sys.executable, "-c", HOST_PROCESS, db_url, TOKEN], capture_output=True, text=True, timeout=120
+    )
+    assert ran.returncode == 0, ran.stderr
+    access = [line for line in ran.stdout.splitlines() if line.startswith("uvicorn.access ")]
+    assert len(access) == 1, ran.stdout
+    assert '"GET /health?access_token=[redacted] HTTP/1.1" 200' in access[0]
+    assert TOKEN not in "\n".join(line for line in ran.stdout.splitlines() if not line.startswith("httpx "))
 
 
 @pytest.mark.parametrize(

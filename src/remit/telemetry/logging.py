@@ -110,7 +110,9 @@ class ServerAccessLogSwitch(logging.Filter):
 def server_access_log(enabled: bool) -> Iterator[None]:
     """Serve a uvicorn server inside this (around ``serve()``, so its connections inherit the setting): its
     requests get access lines only if ``enabled``. Build the server with uvicorn's ``access_log=True``, so
-    uvicorn leaves the process's ``uvicorn.access`` logger alone."""
+    uvicorn leaves the process's ``uvicorn.access`` logger alone. The query values are masked here too, not only
+    by :func:`configure_logging`: a host that serves remit under its own logging never calls that."""
+    redact_access_log()
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(existing, ServerAccessLogSwitch) for existing in access.filters):
         access.addFilter(ServerAccessLogSwitch())
