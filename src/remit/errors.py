@@ -22,8 +22,9 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Process exit codes of ``remit up``, ``serve`` and ``migrate``, stable for supervisors and scripts; every
-    command that finds the database unavailable exits ``DATABASE_UNAVAILABLE``. Here rather than in
+    """Process exit codes of ``remit up``, ``serve``, ``worker`` and ``migrate``, stable for supervisors and
+    scripts; every command that finds the database unavailable exits ``DATABASE_UNAVAILABLE`` (``doctor`` and
+    ``golive check`` report it as a failed check instead, and exit 1). Here rather than in
     :mod:`remit.service` (which re-exports it) so a command can name a code without importing the HTTP server."""
 
     OK = 0

@@ -30,6 +30,7 @@ COMMANDS = [
     ["fake", "events"],
     ["fake", "deliver", "--url", "http://127.0.0.1:9"],
     ["demo", "--url", "http://127.0.0.1:9"],
+    ["worker"],  # waits REMIT_DB_CONNECT_TIMEOUT (0 here) for the database first, then gives up the same way
 ]
 
 
@@ -43,6 +44,7 @@ def unreachable(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyt
         shown = f"{tmp_path}/missing-dir/remit.db"
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("REMIT_ENV", "test")
+    monkeypatch.setenv("REMIT_DB_CONNECT_TIMEOUT", "0")
     monkeypatch.delenv("REMIT_PROCESSOR", raising=False)
     monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
     return shown

@@ -15,7 +15,7 @@ import typer
 from remit import audit
 from remit.cli.output import fail, fetch_limit, print_list, print_object, run_with_runtime
 from remit.config import Settings
-from remit.errors import DatabaseUnavailable, UnknownJob
+from remit.errors import UnknownJob
 from remit.jobs.definition import JobDefinition
 from remit.jobs.progress import JobNotFound, Progress
 from remit.jobs.states import JobState
@@ -115,10 +115,8 @@ def _serve_metrics(host: str, port: int) -> MetricsServer:
 
 
 async def _run_worker(runtime: Runtime, queue_names: str | None, lead: bool) -> None:
-    try:
-        await runtime.db.wait_until_reachable(runtime.settings.db_connect_timeout)
-    except DatabaseUnavailable as exc:
-        fail(str(exc))
+    # Gives up after REMIT_DB_CONNECT_TIMEOUT with DatabaseUnavailable: run_with_runtime exits 3 naming it.
+    await runtime.db.wait_until_reachable(runtime.settings.db_connect_timeout)
     wanted = [name.strip() for name in queue_names.split(",") if name.strip()] if queue_names else None
     await release_held(runtime)  # events stored while billing was off, if it is on again
     gc.freeze()  # start-up objects never die: keep them out of the collector's full passes

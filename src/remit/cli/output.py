@@ -35,7 +35,7 @@ from remit.cli.hints import command
 from remit.config import DEFAULT_DATABASE_URL, Settings, load_settings
 from remit.db import location
 from remit.db.engine import is_unavailable_error
-from remit.errors import ConfigurationError, ExitCode
+from remit.errors import ConfigurationError, DatabaseUnavailable, ExitCode
 from remit.runtime import Runtime
 from remit.telemetry.logging import configure_logging
 
@@ -254,13 +254,22 @@ def run_with_runtime(fn: Callable[[Runtime], Awaitable[T]], *, imports: Sequence
     try:
         return run_async(main())
     except Exception as exc:
-        if not is_unavailable_error(exc):
+        cause = _outage_cause(exc)
+        if cause is None:
             raise
         fail(
-            f"database unavailable ({type(exc).__name__}); check DATABASE_URL, that the server runs and that "
+            f"database unavailable ({type(cause).__name__}); check DATABASE_URL, that the server runs and that "
             f"`{command('migrate')}` has run",
             code=ExitCode.DATABASE_UNAVAILABLE,
         )
+
+
+def _outage_cause(exc: BaseException) -> BaseException | None:
+    """The driver's error behind a database outage — what :func:`run_with_runtime` names — or None when ``exc``
+    is not one. remit's own :class:`DatabaseUnavailable` (a worker gave up waiting for the database) wraps it."""
+    while isinstance(exc, DatabaseUnavailable) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc if isinstance(exc, DatabaseUnavailable) or is_unavailable_error(exc) else None
 
 
 #: aiosqlite names each connection's worker thread after this function (``Thread-1 (<name>)``).
