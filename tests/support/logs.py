@@ -15,8 +15,7 @@ from contextlib import contextmanager
 
 import structlog
 
-#: The loggers uvicorn configures (``uvicorn.asgi`` gets ``log_level`` too).
-UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+from remit.telemetry.logging import UVICORN_LOGGERS
 
 LoggerState = tuple[str, int, bool, bool, tuple[logging.Handler, ...]]
 
