@@ -63,13 +63,6 @@ def _packaged_stylesheet() -> str:
     return resources.files("remit.documents").joinpath("templates", INVOICE_STYLESHEET).read_text("utf-8")
 
 
-def invoice_stylesheets(template_dir: str | None = None) -> tuple[str, ...]:
-    """The stylesheets of the invoice page :func:`invoice_html` makes with the same ``template_dir``: the
-    host's ``invoice.css`` if it has one, else remit's for remit's page and none for a host's own page. Read
-    on every call, like the host's templates, so an edit shows without a restart."""
-    return _stylesheets_for(_invoice_template(template_dir), template_dir)
-
-
 def _stylesheets_for(page: jinja2.Template, template_dir: str | None) -> tuple[str, ...]:
     """Whose page it is is told by the template Jinja loaded, not by what is on disk now: Jinja keeps remit's
     page while it is up to date, so a host page added while remit runs is used only after a restart, and
@@ -98,6 +91,5 @@ __all__ = [
     "INVOICE_TEMPLATE",
     "invoice_html",
     "invoice_pdf",
-    "invoice_stylesheets",
     "template_environment",
 ]
