@@ -1,6 +1,11 @@
 """``remit fake …``, ``remit demo`` and ``remit webhooks register/check`` as an operator runs them."""
 
+import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import typer
@@ -12,6 +17,12 @@ from remit.webhooks.event_types import handled_event_types
 from tests.support.processes import dead_url
 
 runner = CliRunner()
+
+
+class Worlds(NamedTuple):
+    here: dict[str, str]
+    other: dict[str, str]
+    url: str
 
 
 @pytest.fixture
@@ -124,12 +135,10 @@ def test_trigger_list_json_prints_one_json_array_of_the_names():
     assert names == sorted(set(names), key=names.index)  # each once
 
 
-async def test_trigger_fails_when_the_service_called_every_new_event_a_duplicate(db_url, tmp_path, monkeypatch):
-    """The service's database already holds this world's event ids, from another fake world (a trigger run
-    with another DATABASE_URL delivered there first): the ids are found here, but the service stored none of
-    this world's events. That is a failure naming the duplicates, not a success."""
-    import asyncio
-
+@contextlib.asynccontextmanager
+async def two_worlds(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Worlds]:
+    """A remit service on ``db_url`` (this world) and a migrated second fake world on its own SQLite file, each
+    as a command's environment, with the service's URL."""
     from remit.config import Settings
     from remit.parts import build_runtime
     from remit.service import build_server
@@ -144,7 +153,18 @@ async def test_trigger_fails_when_the_service_called_every_new_event_a_duplicate
     server = build_server(runtime, "127.0.0.1", 0, access_log=False, on_started=listening.set_result)
     serving = asyncio.create_task(server.serve())
     try:
-        url = (await asyncio.wait_for(listening, 10)).base_url
+        yield Worlds(here, other, (await asyncio.wait_for(listening, 10)).base_url)
+    finally:
+        server.should_exit = True
+        await serving
+        await runtime.close()
+
+
+async def test_trigger_fails_when_the_service_called_every_new_event_a_duplicate(db_url, tmp_path, monkeypatch):
+    """The service's database already holds this world's event ids, from another fake world (a trigger run
+    with another DATABASE_URL delivered there first): the ids are found here, but the service stored none of
+    this world's events. That is a failure naming the duplicates, not a success."""
+    async with two_worlds(db_url, tmp_path, monkeypatch) as (here, other, url):
 
         def trigger(env):
             return runner.invoke(remit_app, ["fake", "trigger", "customer.created", "--url", url], env=env)
@@ -158,33 +178,13 @@ async def test_trigger_fails_when_the_service_called_every_new_event_a_duplicate
         assert "another fake world" in duplicated.output
         fresh = await asyncio.to_thread(trigger, here)  # this world's next ids are new to the service
         assert fresh.exit_code == 0, fresh.output
-    finally:
-        server.should_exit = True
-        await serving
-        await runtime.close()
 
 
 async def test_clock_advance_fails_when_the_service_called_every_new_event_a_duplicate(db_url, tmp_path, monkeypatch):
     """As for a trigger: another fake world (another DATABASE_URL) subscribed and advanced its clock first,
     delivering to the same service, so the renewal events this world's clock causes carry ids the service
     already holds. The service stores none of them; that is a failure naming the duplicates, not a success."""
-    import asyncio
-
-    from remit.config import Settings
-    from remit.parts import build_runtime
-    from remit.service import build_server
-
-    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
-    monkeypatch.delenv("REMIT_PROCESSOR", raising=False)
-    other = {"DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}", "REMIT_ENV": "test"}
-    here = {"DATABASE_URL": db_url, "REMIT_ENV": "test"}
-    assert (await asyncio.to_thread(runner.invoke, remit_app, ["migrate"], env=other)).exit_code == 0
-    runtime = build_runtime(Settings.model_validate(here))
-    listening = asyncio.get_running_loop().create_future()
-    server = build_server(runtime, "127.0.0.1", 0, access_log=False, on_started=listening.set_result)
-    serving = asyncio.create_task(server.serve())
-    try:
-        url = (await asyncio.wait_for(listening, 10)).base_url
+    async with two_worlds(db_url, tmp_path, monkeypatch) as (here, other, url):
 
         def fake(env, *args):
             return runner.invoke(remit_app, ["fake", *args, "--url", url], env=env)
@@ -206,7 +206,3 @@ async def test_clock_advance_fails_when_the_service_called_every_new_event_a_dup
         assert "another fake world" in duplicated.output
         fresh = await asyncio.to_thread(renew, here)  # the next renewal's ids are new to the service
         assert fresh.exit_code == 0, fresh.output
-    finally:
-        server.should_exit = True
-        await serving
-        await runtime.close()
