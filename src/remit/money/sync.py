@@ -296,7 +296,7 @@ async def sync_payments(
         try:
             await _refetch(runtime, run, item)
         except ProcessorError as error:
-            if error.status_code == 429:
+            if error.is_rate_limit:
                 _throttled(run, error)
                 return run  # the cursor stays: the next run reads the same events and fetches what is left
             if item.newest is not None and (error.is_retryable or classify(error) is Fault.CREDENTIALS_EXPIRED):
